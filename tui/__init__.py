@@ -1,0 +1,3 @@
+"""rtui: a terminal workbench for the OpenAI Realtime API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The wire: the recording format (writer, reader, redaction) and WebSocket connections that record every frame."""

@@ -1,0 +1,139 @@
+"""A Realtime client connection that records every frame: `open_connection`.
+
+It is a plain `websockets` asyncio client (use `send`, `recv`, `close` as usual) with a `FrameTap`
+installed on its protocol. It speaks GA: a Bearer key and no `OpenAI-Beta` header, unless a caller
+asks otherwise (the diagnose tests reproduce beta clients on purpose).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.http11 import Request, Response
+from websockets.uri import parse_uri
+
+from tui.wire.tap import FrameTap
+from tui.wire.writer import SessionWriter
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class ConnectOptions:
+    """What `open_connection` negotiates. Defaults differ from `websockets` where its defaults
+    cause closures of the client's own making (PROTOCOL.md section 1)."""
+
+    api_key: str | None = None
+    api_key_header: str = "Authorization"  # Azure: "api-key"
+    extra_headers: Sequence[tuple[str, str]] = ()
+    subprotocols: Sequence[str] = ()
+    max_size: int | None = 16 * 2**20  # one append may carry 15 MiB of audio
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    open_timeout: float | None = 10.0
+    close_timeout: float | None = 10.0
+    compression: str | None = None  # frames are recorded uncompressed either way
+    proxy: str | bool | None = field(default=True)  # True: from the environment; forced off for loopback
+
+    def headers(self) -> list[tuple[str, str]]:
+        headers = list(self.extra_headers)
+        if self.api_key:
+            value = f"Bearer {self.api_key}" if self.api_key_header.lower() == "authorization" else self.api_key
+            headers.append((self.api_key_header, value))
+        return headers
+
+
+class RecordingClientConnection(ClientConnection):
+    """A `ClientConnection` whose frames, handshake and ending go to a `FrameTap` when one is attached."""
+
+    tap: FrameTap | None = None
+
+    def attach(self, tap: FrameTap, url: str) -> None:
+        self.tap = tap
+        tap.install(self.protocol)
+        send_request = self.protocol.send_request
+        process_response = self.protocol.process_response
+
+        def recording_send_request(request: Request) -> None:
+            tap.on_request(request, url)
+            send_request(request)
+
+        def recording_process_response(response: Response) -> None:
+            # Called as the response is parsed, before any frame that follows it in the same read.
+            tap.on_response(response)
+            process_response(response)
+
+        self.protocol.send_request = recording_send_request  # type: ignore[method-assign]
+        self.protocol.process_response = recording_process_response  # type: ignore[method-assign]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.tap is not None:
+            self.tap.on_end(self.protocol, exc)
+
+
+async def open_connection(
+    url: str,
+    options: ConnectOptions | None = None,
+    *,
+    writer: SessionWriter | None = None,
+    conn: int | None = None,
+) -> RecordingClientConnection:
+    """Connects to `url`, recording into `writer` (under `conn`, or a new id) when one is given.
+
+    A failed handshake or connection is recorded as an `error` record before the exception
+    propagates, so a refused session still leaves evidence.
+    """
+    options = options or ConnectOptions()
+    if writer is not None and options.api_key:
+        writer.redactor.add_secret(options.api_key)
+    conn_id = conn if conn is not None else (writer.new_conn() if writer is not None else 0)
+    proxy = None if is_loopback(url) else options.proxy
+
+    def create_connection(protocol: Any, **kwargs: Any) -> RecordingClientConnection:
+        connection = RecordingClientConnection(protocol, **kwargs)
+        if writer is not None:
+            connection.attach(FrameTap(writer, conn_id, "client"), url)
+        return connection
+
+    try:
+        connection = await connect(
+            url,
+            additional_headers=options.headers(),
+            subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
+            compression=options.compression,
+            max_size=options.max_size,
+            ping_interval=options.ping_interval,
+            ping_timeout=options.ping_timeout,
+            open_timeout=options.open_timeout,
+            close_timeout=options.close_timeout,
+            proxy=proxy,
+            create_connection=create_connection,
+        )
+    except Exception as exc:
+        if writer is not None:
+            writer.error(conn_id, f"connection to {writer.redactor.url(url)} failed: {type(exc).__name__}: {exc}")
+        raise
+    return connection
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy `websockets` would use for `url` from the environment (None for loopback)."""
+    if is_loopback(url):
+        return None
+    from websockets.proxy import get_proxy
+
+    return get_proxy(parse_uri(url))

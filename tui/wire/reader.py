@@ -1,0 +1,165 @@
+"""The session reader: streams an `rtui.session/1` file, validating as it goes.
+
+It never loads a whole file. Problems are reported as `FILE:LINE: what is wrong`; a damaged line is
+skipped and reading goes on, so a recording cut off mid-write (a crash, `kill -9`) stays usable up to
+its last complete record. Only a file that is not a recording at all, or has a schema this rtui does
+not know, is refused outright.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from tui.wire.format import DIRECTIONS, KINDS, SCHEMA, SCHEMA_PREFIX
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class RecordingError(Exception):
+    """The file cannot be read as a recording at all."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+_FRAME_OPCODES = frozenset({"text", "binary"})
+
+
+def check_record(record: Any) -> str | None:
+    """What is wrong with one decoded record line, or None when it is valid."""
+    if not isinstance(record, dict):
+        return f"expected a JSON object, found {type(record).__name__}"
+    for field, kind in (("seq", int), ("t_ns", int), ("conn", int), ("kind", str), ("dir", str)):
+        value = record.get(field)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"missing or invalid {field!r}"
+    if record["dir"] not in DIRECTIONS:
+        return f"unknown dir {record['dir']!r}"
+    if record["t_ns"] < 0:
+        return "negative t_ns"
+    kind = record["kind"]
+    if kind not in KINDS:
+        return None  # a later minor addition: readers skip kinds they do not know
+    if kind == "frame":
+        opcode = record.get("opcode")
+        if opcode not in _FRAME_OPCODES:
+            return f"frame with invalid opcode {opcode!r}"
+        # A text frame holds its string; a binary frame, or text that was not valid UTF-8, its bytes.
+        fields = ("text", "data_b64") if opcode == "text" else ("data_b64",)
+        if not any(isinstance(record.get(field), str) for field in fields):
+            return f"{opcode} frame without {' or '.join(map(repr, fields))}"
+        if not isinstance(record.get("size"), int):
+            return "frame without 'size'"
+    elif kind == "close":
+        if not isinstance(record.get("code"), int) or not isinstance(record.get("reason"), str):
+            return "close without 'code' and 'reason'"
+    elif kind == "end":
+        if not isinstance(record.get("code"), int):
+            return "end without 'code'"
+    return None
+
+
+class SessionReader:
+    """Iterates the records of one recording; `header` is read on construction.
+
+    After iteration, `problems` lists every damaged line and `truncated` says whether the last line
+    was cut off mid-write.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.name = str(path)
+        self.problems: list[Problem] = []
+        self.truncated = False
+        self.records_read = 0
+        try:
+            self._file: IO[bytes] = open(self.path, "rb")
+        except OSError as exc:
+            raise RecordingError(Problem(self.name, 0, f"cannot open: {exc.strerror}")) from exc
+        try:
+            self.header = self._read_header()
+        except RecordingError:
+            self._file.close()
+            raise
+
+    def _read_header(self) -> Record:
+        first = self._file.readline()
+        if not first.strip():
+            raise RecordingError(Problem(self.name, 1, "empty file: not an rtui recording"))
+        try:
+            header = orjson.loads(first)
+        except orjson.JSONDecodeError as exc:
+            raise RecordingError(Problem(self.name, 1, f"not an rtui recording: first line is not JSON ({exc})")) from None
+        if not isinstance(header, dict) or header.get("kind") != "header":
+            raise RecordingError(Problem(self.name, 1, "not an rtui recording: first line is not a header"))
+        schema = header.get("schema")
+        if schema != SCHEMA:
+            if isinstance(schema, str) and schema.startswith(SCHEMA_PREFIX):
+                message = f"schema {schema!r} is not supported; this rtui reads {SCHEMA!r} (upgrade rtui)"
+            else:
+                message = f"unknown schema {schema!r}; expected {SCHEMA!r}"
+            raise RecordingError(Problem(self.name, 1, message))
+        return header
+
+    def __iter__(self) -> Iterator[Record]:
+        last_seq = 0
+        line_number = 1
+        for raw in self._file:
+            line_number += 1
+            complete = raw.endswith(b"\n")
+            if not raw.strip():
+                if complete:
+                    self.problems.append(Problem(self.name, line_number, "blank line"))
+                continue
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                if not complete:
+                    self.truncated = True
+                    self.problems.append(
+                        Problem(
+                            self.name,
+                            line_number,
+                            f"truncated last line ({len(raw)} bytes): the recording stopped mid-write; "
+                            f"the {self.records_read} records before it are intact",
+                        )
+                    )
+                else:
+                    self.problems.append(Problem(self.name, line_number, f"not valid JSON ({exc}); line skipped"))
+                continue
+            error = check_record(record)
+            if error is None and record["seq"] <= last_seq:
+                error = f"seq {record['seq']} does not increase (previous {last_seq})"
+            if error is not None:
+                self.problems.append(Problem(self.name, line_number, f"{error}; line skipped"))
+                continue
+            last_seq = record["seq"]
+            self.records_read += 1
+            yield record
+        self._file.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SessionReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,164 @@
+"""Frame-level recording for `websockets` connections, client or server side.
+
+The sans-I/O protocol object of `websockets` funnels every frame through two methods: `recv_frame`
+for each frame parsed off the wire (data, continuation, ping, pong, close) and `send_frame` for each
+frame it emits (including the automatic pong and the echoed close). A `FrameTap` wraps both on one
+protocol instance, so it sees exactly what crossed the wire, in wire order, without touching the
+application's `send`/`recv`. Fragmented messages are reassembled into one record.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any, Literal
+
+from websockets.frames import Close, Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.protocol import Protocol
+
+from tui.wire.format import ABNORMAL, C2S, LOCAL, S2C
+from tui.wire.writer import SessionWriter
+
+Side = Literal["client", "server"]
+
+_SIDE_OF = {C2S: "client", S2C: "server"}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class FrameTap:
+    """Records one connection's frames into a session file under one `conn` id."""
+
+    def __init__(self, writer: SessionWriter, conn: int, side: Side) -> None:
+        self.writer = writer
+        self.conn = conn
+        self.side = side
+        self.sent_dir = C2S if side == "client" else S2C
+        self.received_dir = S2C if side == "client" else C2S
+        self.first_close_dir: str | None = None
+        self._fragments: dict[str, tuple[Opcode, list[bytes]]] = {}
+        self._ended = False
+
+    def install(self, protocol: Protocol) -> None:
+        send_frame: Callable[[Frame], None] = protocol.send_frame
+        recv_frame: Callable[[Frame], None] = protocol.recv_frame
+
+        def recording_send_frame(frame: Frame) -> None:
+            self.on_frame(self.sent_dir, frame)
+            send_frame(frame)
+
+        def recording_recv_frame(frame: Frame) -> None:
+            self.on_frame(self.received_dir, frame)
+            recv_frame(frame)
+
+        # Instance attributes shadow the methods for this protocol only.
+        protocol.send_frame = recording_send_frame  # type: ignore[method-assign]
+        protocol.recv_frame = recording_recv_frame  # type: ignore[method-assign]
+
+    # -- frames --------------------------------------------------------------------------------
+
+    def on_frame(self, direction: str, frame: Frame) -> None:
+        opcode = frame.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if frame.fin:
+                self._data(direction, opcode, bytes(frame.data))
+            else:
+                self._fragments[direction] = (opcode, [bytes(frame.data)])
+        elif opcode is Opcode.CONT:
+            pending = self._fragments.get(direction)
+            if pending is None:
+                self.writer.error(self.conn, f"continuation frame without a message ({direction})")
+                return
+            pending[1].append(bytes(frame.data))
+            if frame.fin:
+                del self._fragments[direction]
+                self._data(direction, pending[0], b"".join(pending[1]), fragments=len(pending[1]))
+        elif opcode is Opcode.PING or opcode is Opcode.PONG:
+            self.writer.record(opcode.name.lower(), direction, self.conn, data_b64=_b64(bytes(frame.data)))
+        elif opcode is Opcode.CLOSE:
+            self._close(direction, bytes(frame.data))
+
+    def _data(self, direction: str, opcode: Opcode, data: bytes, **fields: Any) -> None:
+        self.writer.frame(self.conn, direction, data, opcode="text" if opcode is Opcode.TEXT else "binary", **fields)
+
+    def _close(self, direction: str, data: bytes) -> None:
+        first = self.first_close_dir is None
+        if first:
+            self.first_close_dir = direction
+        fields: dict[str, Any] = {"by": _SIDE_OF[direction], "first": first}
+        try:
+            close = Close.parse(data)
+            code, reason = close.code, close.reason
+        except Exception as exc:  # a malformed close payload is evidence, not a crash
+            code, reason = ABNORMAL, ""
+            fields["invalid"] = str(exc)
+            fields["data_b64"] = _b64(data)
+        reason = self.writer.redactor.text(reason)[0]
+        self.writer.record("close", direction, self.conn, code=code, reason=reason, **fields)
+
+    # -- handshake -----------------------------------------------------------------------------
+
+    def on_request(self, request: Request, url: str) -> None:
+        redactor = self.writer.redactor
+        offered = [
+            p.strip()
+            for value in request.headers.get_all("Sec-WebSocket-Protocol")
+            for p in value.split(",")
+            if p.strip()
+        ]
+        self.writer.record(
+            "handshake_request",
+            C2S,
+            self.conn,
+            url=redactor.url(url),
+            path=redactor.url(request.path),
+            headers=redactor.headers(request.headers.raw_items()),
+            subprotocols=redactor.subprotocols(offered),
+        )
+
+    def on_response(self, response: Response) -> None:
+        redactor = self.writer.redactor
+        fields: dict[str, Any] = {
+            "status": response.status_code,
+            "reason": response.reason_phrase,
+            "headers": redactor.headers(response.headers.raw_items()),
+            "subprotocol": redactor.subprotocol(response.headers.get("Sec-WebSocket-Protocol", "")) or None,
+            "extensions": [e.strip() for v in response.headers.get_all("Sec-WebSocket-Extensions") for e in v.split(",")],
+        }
+        if response.body:
+            fields["body"] = redactor.text(response.body.decode("utf-8", "replace"))[0]
+        self.writer.record("handshake_response", S2C, self.conn, **fields)
+
+    # -- end -----------------------------------------------------------------------------------
+
+    def on_end(self, protocol: Protocol, exc: BaseException | None) -> None:
+        """Records how the transport ended: the closing handshake, or its absence (1006)."""
+        if self._ended:
+            return
+        self._ended = True
+        sent, rcvd = protocol.close_sent, protocol.close_rcvd
+        if self.first_close_dir is not None:
+            first = rcvd if self.first_close_dir == self.received_dir else sent
+            assert first is not None
+            code, reason = first.code, first.reason
+        else:
+            code, reason = ABNORMAL, ""
+        clean = sent is not None and rcvd is not None
+        fields: dict[str, Any] = {
+            "code": code if clean or rcvd is not None else ABNORMAL,
+            "reason": self.writer.redactor.text(reason)[0],
+            "closed_by": _SIDE_OF[self.first_close_dir] if self.first_close_dir else None,
+            "clean": clean,
+            "close_sent": {"code": sent.code, "reason": sent.reason} if sent else None,
+            "close_rcvd": {"code": rcvd.code, "reason": rcvd.reason} if rcvd else None,
+            "side": self.side,
+        }
+        if exc is not None:
+            fields["exception"] = self.writer.redactor.text(f"{type(exc).__name__}: {exc}")[0]
+        parser_exc = getattr(protocol, "parser_exc", None)
+        if parser_exc is not None:
+            fields["protocol_error"] = self.writer.redactor.text(f"{type(parser_exc).__name__}: {parser_exc}")[0]
+        self.writer.record("end", LOCAL, self.conn, **fields)

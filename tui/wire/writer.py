@@ -1,0 +1,216 @@
+"""The session writer: one record per line, on disk as it happens, secrets redacted first."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tui import __version__
+from tui.wire.format import LOCAL, MODES, SCHEMA
+from tui.wire.redact import RULES, Redactor
+
+DEFAULT_DIRECTORY = Path("sessions")
+
+
+class RecordingFailed(OSError):
+    """The recording file could not be created or written (disk full, permissions, ...)."""
+
+
+def session_filename(mode: str, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now.strftime('%Y%m%dT%H%M%S')}-{now.microsecond:06d}Z-{mode}.jsonl"
+
+
+def frame_type(text: str) -> str | None:
+    """The event `type` of a JSON text frame, or None when it has none."""
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(event, dict):
+        value = event.get("type")
+        if isinstance(value, str):
+            return value
+    return None
+
+
+class SessionWriter:
+    """Writes an `rtui.session/1` file.
+
+    Every record is written with one unbuffered `write` as it happens, so a crash loses at most the
+    line being written; the file is fsynced at marks and at the end. Writes are serialised by a lock
+    so that `seq` order is file order even when several threads record. A write failure (disk full,
+    file removed) never raises into the caller's connection: the writer stops, keeps the error in
+    `failure`, calls `on_failure` once and counts what it could not write.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        mode: str,
+        url: str,
+        secrets: Iterable[str] = (),
+        header_extra: dict[str, Any] | None = None,
+        on_failure: Callable[[OSError], None] | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown recording mode {mode!r}; expected one of {sorted(MODES)}")
+        self.path = Path(path)
+        self.redactor = Redactor(secrets)
+        self.on_failure = on_failure
+        self.failure: OSError | None = None
+        self.unwritten = 0
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._next_conn = 1
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "xb", buffering=0)
+        except OSError as exc:
+            raise RecordingFailed(exc.errno, f"cannot create recording {self.path}: {exc.strerror}") from exc
+        self._start_ns = time.monotonic_ns()
+        header: dict[str, Any] = {
+            "kind": "header",
+            "schema": SCHEMA,
+            "tool": "rtui",
+            "version": __version__,
+            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+            "url": self.redactor.url(url),
+            "mode": mode,
+            "redaction": list(RULES),
+        }
+        if header_extra:
+            header.update(header_extra)
+        self._write(header)
+
+    @classmethod
+    def create(
+        cls, directory: str | os.PathLike[str] = DEFAULT_DIRECTORY, *, mode: str, url: str, **kwargs: Any
+    ) -> SessionWriter:
+        """A writer for a new, uniquely named file in `directory`."""
+        return cls(Path(directory) / session_filename(mode), mode=mode, url=url, **kwargs)
+
+    # -- records -------------------------------------------------------------------------------
+
+    def new_conn(self) -> int:
+        with self._lock:
+            conn = self._next_conn
+            self._next_conn += 1
+            return conn
+
+    def record(self, kind: str, direction: str, conn: int, **fields: Any) -> int:
+        """Writes one record and returns its `seq` (0 when the writer has failed)."""
+        with self._lock:
+            if self._file.closed or self.failure is not None:
+                self.unwritten += 1
+                return 0
+            self._seq += 1
+            record = {
+                "seq": self._seq,
+                "t_ns": time.monotonic_ns() - self._start_ns,
+                "conn": conn,
+                "kind": kind,
+                "dir": direction,
+            }
+            record.update(fields)
+            self._write(record)
+            return self._seq
+
+    def frame(self, conn: int, direction: str, data: str | bytes, *, opcode: str | None = None, **fields: Any) -> int:
+        """Records a whole data message: `str` is a text frame, `bytes` a binary one unless `opcode`
+        says "text" (bytes of a text frame that may not be valid UTF-8 are kept as bytes)."""
+        if isinstance(data, (bytes, bytearray, memoryview)) and opcode == "text":
+            try:
+                data = bytes(data).decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        redacted: list[str]
+        payload: dict[str, Any]
+        if isinstance(data, str):
+            size = len(data.encode("utf-8"))
+            event_type = frame_type(data)
+            data, redacted = self.redactor.text(data)
+            payload = {"opcode": "text", "text": data, "size": size}
+        else:
+            data = bytes(data)
+            size = len(data)
+            try:
+                # A binary frame holding JSON (iOS `.data` messages) still has an event type.
+                event_type = frame_type(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                event_type = None
+            data, redacted = self.redactor.data(data)
+            payload = {"opcode": opcode or "binary", "data_b64": base64.b64encode(data).decode(), "size": size}
+        if event_type is not None:
+            payload["type"] = event_type
+        if redacted:
+            payload["redacted"] = sorted(set(redacted))
+        payload.update(fields)
+        return self.record("frame", direction, conn, **payload)
+
+    def error(self, conn: int, message: str, **fields: Any) -> int:
+        return self.record("error", LOCAL, conn, message=self.redactor.text(message)[0], **fields)
+
+    def mark(self, note: str, conn: int = 0) -> int:
+        seq = self.record("mark", LOCAL, conn, note=self.redactor.text(note)[0])
+        self.sync()
+        return seq
+
+    # -- file ----------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        with self._lock:
+            if not self._file.closed and self.failure is None:
+                try:
+                    os.fsync(self._file.fileno())
+                except OSError as exc:
+                    self._fail(exc)
+
+    def close(self) -> None:
+        self.sync()
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    @property
+    def records_written(self) -> int:
+        return self._seq
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _write(self, record: dict[str, Any]) -> None:
+        line = orjson.dumps(record) + b"\n"
+        view = memoryview(line)
+        try:
+            while view:
+                written = self._file.write(view)
+                view = view[written:]
+        except OSError as exc:
+            self._fail(exc)
+            if record.get("kind") == "header":
+                raise RecordingFailed(exc.errno, f"cannot write recording {self.path}: {exc.strerror}") from exc
+
+    def _fail(self, exc: OSError) -> None:
+        if self.failure is None:
+            self.failure = exc
+            self.unwritten += 1
+            if self.on_failure is not None:
+                self.on_failure(exc)
+
