@@ -134,6 +134,11 @@ class FrameTap:
 
     # -- end -----------------------------------------------------------------------------------
 
+    def _close_fields(self, close: Close | None) -> dict[str, Any] | None:
+        if close is None:
+            return None
+        return {"code": close.code, "reason": self.writer.redactor.text(close.reason)[0]}
+
     def on_end(self, protocol: Protocol, exc: BaseException | None) -> None:
         """Records how the transport ended: the closing handshake, or its absence (1006)."""
         if self._ended:
@@ -152,8 +157,8 @@ class FrameTap:
             "reason": self.writer.redactor.text(reason)[0],
             "closed_by": _SIDE_OF[self.first_close_dir] if self.first_close_dir else None,
             "clean": clean,
-            "close_sent": {"code": sent.code, "reason": sent.reason} if sent else None,
-            "close_rcvd": {"code": rcvd.code, "reason": rcvd.reason} if rcvd else None,
+            "close_sent": self._close_fields(sent),
+            "close_rcvd": self._close_fields(rcvd),
             "side": self.side,
         }
         if exc is not None:

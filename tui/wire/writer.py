@@ -196,7 +196,9 @@ class SessionWriter:
         self.close()
 
     def _write(self, record: dict[str, Any]) -> None:
-        line = orjson.dumps(record) + b"\n"
+        # Fields are redacted where they are built; this pass over the finished line is the safety
+        # net for any string that was not (a close reason inside `end`, an exception's text...).
+        line = self.redactor.data(orjson.dumps(record))[0] + b"\n"
         view = memoryview(line)
         try:
             while view:

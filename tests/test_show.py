@@ -1,0 +1,84 @@
+"""`rtui show` prints a readable timeline: runs collapsed, errors marked, the close at the end."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+
+import orjson
+
+from tui.wire.writer import SessionWriter
+
+
+def rtui(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60)
+
+
+def write_session(path) -> None:
+    chunk = base64.b64encode(bytes(4800)).decode()  # 100 ms of 24 kHz pcm16
+    with SessionWriter(path, mode="live", url="wss://api.openai.com/v1/realtime?model=gpt-realtime") as w:
+        w.frame(1, "s2c", '{"type":"session.created","session":{"type":"realtime","model":"gpt-realtime"}}')
+        for _ in range(10):
+            w.frame(1, "c2s", f'{{"type":"input_audio_buffer.append","audio":"{chunk}"}}')
+        w.frame(1, "s2c", '{"type":"input_audio_buffer.speech_started","audio_start_ms":120,"item_id":"item_1"}')
+        for word in ("Hello ", "there", "!"):
+            w.frame(1, "s2c", orjson.dumps({"type": "response.output_audio_transcript.delta", "delta": word}).decode())
+            w.frame(1, "s2c", f'{{"type":"response.output_audio.delta","delta":"{chunk}"}}')
+        w.frame(1, "c2s", b'{"type":"input_audio_buffer.append","audio":""}')
+        w.frame(1, "s2c", '{"type":"error","error":{"type":"invalid_request_error","code":"unknown_parameter","message":"Unknown parameter: \'session.modalities\'.","param":"session.modalities"}}')
+        w.record("close", "s2c", 1, code=1000, reason="", by="server", first=True)
+        w.record("close", "c2s", 1, code=1000, reason="", by="client", first=False)
+        w.record("end", "local", 1, code=1000, reason="", closed_by="server", clean=True)
+
+
+def test_timeline_collapses_audio_and_ends_with_the_close(tmp_path):
+    path = tmp_path / "s.jsonl"
+    write_session(path)
+    result = rtui("show", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "mode live" in lines[0] and "wss://api.openai.com/v1/realtime?model=gpt-realtime" in lines[1]
+    body = lines[2:]
+    assert any("input_audio_buffer.append ×10" in l and "audio 1.00 s over" in l for l in body)
+    assert any("response.output_audio.delta ×3" in l and "audio 300 ms" in l for l in body)
+    assert any("response.output_audio_transcript.delta ×3" in l and "'Hello there!'" in l for l in body)
+    binary = next(l for l in body if "BINARY FRAME" in l)
+    assert binary.startswith("!!") and " c2s " in binary
+    error = next(l for l in body if " error " in l)
+    assert error.startswith("!!") and "unknown_parameter [session.modalities]" in error
+    assert "closed first by server" in body[-1] and body[-1].split()[4] == "end"
+    # The timeline is in recorded order: appends before speech_started, deltas after it.
+    order = [next(i for i, l in enumerate(body) if key in l) for key in ("append ×10", "speech_started", "delta ×3", " end ")]
+    assert order == sorted(order)
+
+
+def test_json_output_is_one_object_per_record(tmp_path):
+    path = tmp_path / "s.jsonl"
+    write_session(path)
+    result = rtui("show", "--json", str(path))
+    assert result.returncode == 0
+    objects = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert objects[0]["kind"] == "header"
+    assert [o["seq"] for o in objects[1:]] == list(range(1, len(objects)))
+    assert objects[-1]["kind"] == "end" and "closed first by server" in objects[-1]["summary"]
+
+
+def test_damaged_file_is_shown_up_to_the_damage_with_file_and_line(tmp_path):
+    path = tmp_path / "s.jsonl"
+    write_session(path)
+    data = path.read_bytes()
+    path.write_bytes(data[:-30])
+    result = rtui("show", str(path))
+    assert result.returncode == 0
+    assert f"{path}:" in result.stderr and "truncated last line" in result.stderr
+    assert "closed first by server" not in result.stdout  # the end record was the one cut off
+    assert "error" in result.stdout
+
+
+def test_not_a_recording_is_refused_clearly(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    result = rtui("show", str(path))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"rtui show: {path}:1: not an rtui recording: first line is not JSON")

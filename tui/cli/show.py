@@ -1,0 +1,41 @@
+"""`rtui show FILE`: print a recording's timeline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "show",
+        help="print a recording as a readable timeline",
+        description=(
+            "Print a recording as a timeline: time offset, direction, connection, event type, size and a "
+            "one-line summary. Audio appends and deltas, and transcript deltas, are collapsed into runs "
+            "with counts and durations. Damaged lines are reported as FILE:LINE on stderr and skipped."
+        ),
+    )
+    parser.add_argument("file", help="a recording (.jsonl) written by rtui")
+    parser.add_argument("--json", action="store_true", help="one JSON object per record (the header first)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.show.render import render
+    from tui.wire.reader import RecordingError, SessionReader
+
+    try:
+        reader = SessionReader(args.file)
+    except RecordingError as exc:
+        print(f"rtui show: {exc}", file=sys.stderr)
+        return 2
+    out = sys.stdout.buffer
+    with reader:
+        for item in render(reader, as_json=args.json):
+            out.write(item if isinstance(item, bytes) else item.encode())
+            out.write(b"\n")
+    out.flush()
+    for problem in reader.problems:
+        print(f"rtui show: {problem}", file=sys.stderr)
+    return 0

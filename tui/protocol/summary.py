@@ -1,0 +1,307 @@
+"""One-line summaries of recorded records, and the collapsing of streamed runs (audio, deltas).
+
+Shared by `rtui show`, the TUI's event log and diagnose: the same record always reads the same way.
+Audio durations assume `audio/pcm` (24 kHz, 16-bit mono), the only PCM format of the GA API.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+PCM_BYTES_PER_SECOND = 24_000 * 2
+
+# Events whose payload is audio, and which are shown collapsed into runs.
+AUDIO_EVENTS = frozenset(
+    {
+        "input_audio_buffer.append",
+        "response.output_audio.delta",
+        "response.audio.delta",  # beta name, for old recordings
+    }
+)
+TEXT_DELTA_EVENTS = frozenset(
+    {
+        "response.output_audio_transcript.delta",
+        "response.output_text.delta",
+        "conversation.item.input_audio_transcription.delta",
+        "response.audio_transcript.delta",
+        "response.text.delta",
+    }
+)
+STREAMED_EVENTS = AUDIO_EVENTS | TEXT_DELTA_EVENTS
+
+CLOSE_CODE_MEANINGS: dict[int, str] = {
+    1000: "normal closure",
+    1001: "going away (session expired or server shutting down)",
+    1002: "protocol error",
+    1003: "unsupported data",
+    1005: "no status code in the close frame",
+    1006: "abnormal closure: the connection ended without a close frame",
+    1007: "invalid payload data (text that is not UTF-8)",
+    1008: "policy violation",
+    1009: "message too big",
+    1010: "mandatory extension missing",
+    1011: "internal error (in Python clients often a keepalive ping timeout)",
+    1012: "service restart",
+    1013: "try again later",
+    1015: "TLS handshake failure",
+    4000: "OpenAI: invalid request (beta API shape or header)",
+}
+
+
+def close_meaning(code: int) -> str:
+    if code in CLOSE_CODE_MEANINGS:
+        return CLOSE_CODE_MEANINGS[code]
+    if 4000 <= code <= 4999:
+        return "application-defined close code"
+    if 3000 <= code <= 3999:
+        return "library or framework defined close code"
+    return "unknown close code"
+
+
+def frame_payload(record: dict[str, Any]) -> bytes | str:
+    """The exact bytes (binary, or undecodable text) or string a frame record carries."""
+    if "text" in record:
+        return record["text"]
+    return base64.b64decode(record.get("data_b64", ""))
+
+
+def frame_event(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON event in a frame record (text or binary), or None when it holds none."""
+    try:
+        event = orjson.loads(frame_payload(record))
+    except (orjson.JSONDecodeError, binascii.Error, ValueError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def b64_audio_bytes(value: Any) -> int:
+    """Decoded length of a base64 string without decoding it (-1 when it is not plausible base64)."""
+    if not isinstance(value, str) or len(value) % 4:
+        return -1
+    return len(value) // 4 * 3 - (2 if value.endswith("==") else 1 if value.endswith("=") else 0)
+
+
+def audio_bytes(event: dict[str, Any]) -> int:
+    """Bytes of audio in an append or delta event (0 when it carries none)."""
+    value = event.get("audio") if event.get("type") == "input_audio_buffer.append" else event.get("delta")
+    return max(b64_audio_bytes(value), 0)
+
+
+def format_ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def format_size(size: int) -> str:
+    if size < 10_000:
+        return f"{size} B"
+    if size < 10_000_000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _shorten(text: str, width: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _session_summary(session: dict[str, Any]) -> str:
+    parts = []
+    for key in ("type", "model"):
+        if key in session:
+            parts.append(f"{key}={session[key]}")
+    audio = session.get("audio") if isinstance(session.get("audio"), dict) else {}
+    audio_in = audio.get("input") if isinstance(audio.get("input"), dict) else {}
+    fmt = audio_in.get("format")
+    if isinstance(fmt, dict):
+        parts.append(f"in={fmt.get('type')}" + (f"@{fmt['rate']}" if "rate" in fmt else ""))
+    if "turn_detection" in audio_in:
+        td = audio_in["turn_detection"]
+        parts.append("vad=off" if td is None else f"vad={td.get('type') if isinstance(td, dict) else td}")
+    voice = audio.get("output", {}).get("voice") if isinstance(audio.get("output"), dict) else None
+    if voice:
+        parts.append(f"voice={voice}")
+    beta = sorted(k for k in ("modalities", "input_audio_format", "turn_detection", "voice") if k in session)
+    if beta:
+        parts.append("beta fields: " + ",".join(beta))
+    return " ".join(parts)
+
+
+def event_summary(event: dict[str, Any]) -> str:
+    """A short description of one Realtime event's content (its type is shown separately)."""
+    etype = event.get("type")
+    if etype in AUDIO_EVENTS:
+        size = audio_bytes(event)
+        return f"audio {format_ms(size / PCM_BYTES_PER_SECOND)} ({size} B)"
+    if etype in TEXT_DELTA_EVENTS:
+        return repr(_shorten(str(event.get("delta", "")), 60))
+    if etype == "error":
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        param = f" [{error['param']}]" if error.get("param") else ""
+        return f"{error.get('code') or error.get('type')}{param}: {_shorten(str(error.get('message', '')))}"
+    if etype in ("session.created", "session.updated", "session.update"):
+        session = event.get("session")
+        return _session_summary(session) if isinstance(session, dict) else ""
+    if etype == "input_audio_buffer.speech_started":
+        return f"at {event.get('audio_start_ms')} ms"
+    if etype == "input_audio_buffer.speech_stopped":
+        return f"at {event.get('audio_end_ms')} ms"
+    if etype == "response.done":
+        response = event.get("response") if isinstance(event.get("response"), dict) else {}
+        details = response.get("status_details") or {}
+        reason = details.get("reason") if isinstance(details, dict) else None
+        return f"{response.get('status')}" + (f" ({reason})" if reason else "")
+    if etype in ("response.output_audio_transcript.done", "response.output_text.done"):
+        return repr(_shorten(str(event.get("transcript") or event.get("text") or ""), 70))
+    if etype == "conversation.item.input_audio_transcription.completed":
+        return repr(_shorten(str(event.get("transcript", "")), 70))
+    if etype == "conversation.item.truncate":
+        return f"{event.get('item_id')} at {event.get('audio_end_ms')} ms"
+    if etype == "conversation.item.create":
+        item = event.get("item") if isinstance(event.get("item"), dict) else {}
+        texts = [c.get("text", "") for c in item.get("content", []) if isinstance(c, dict)]
+        return f"{item.get('role', item.get('type', ''))} {_shorten(' '.join(texts), 60)!r}"
+    if etype == "rate_limits.updated":
+        limits = event.get("rate_limits") or []
+        return " ".join(f"{l.get('name')}={l.get('remaining')}/{l.get('limit')}" for l in limits if isinstance(l, dict))
+    for key in ("item_id", "response_id"):
+        if key in event:
+            return f"{key.split('_')[0]} {event[key]}"
+    for key in ("item", "response"):
+        value = event.get(key)
+        if isinstance(value, dict) and "id" in value:
+            return f"{key} {value['id']}" + (f" {value.get('role')}" if value.get("role") else "")
+    return ""
+
+
+@dataclass
+class Line:
+    """What a timeline shows for one record or one collapsed run of records."""
+
+    seq: int
+    t_ns: int
+    conn: int
+    direction: str
+    label: str  # the event type, or the record kind for non-frame records
+    size: int = 0
+    summary: str = ""
+    count: int = 1
+    end_t_ns: int = 0
+    audio_bytes: int = 0
+    severity: str = "normal"  # "normal", "warning" or "error": how loudly a view shows it
+    text: str = ""  # the text of a transcript or text delta (joined over a run)
+    seqs: list[int] = field(default_factory=list)
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.audio_bytes / PCM_BYTES_PER_SECOND
+
+
+def record_line(record: dict[str, Any]) -> Line:
+    """A timeline line for one record."""
+    kind = record["kind"]
+    line = Line(record["seq"], record["t_ns"], record["conn"], record["dir"], kind, end_t_ns=record["t_ns"], seqs=[record["seq"]])
+    if kind == "frame":
+        line.size = record.get("size", 0)
+        event = frame_event(record)
+        binary = record["opcode"] == "binary"
+        if event is None:
+            line.label = "(binary)" if binary else "(not JSON)"
+            line.summary = "" if binary else _shorten(record.get("text", ""), 60)
+            line.severity = "warning"
+        else:
+            line.label = str(event.get("type", "(no type)"))
+            line.summary = event_summary(event)
+            if line.label in AUDIO_EVENTS:
+                line.audio_bytes = audio_bytes(event)
+            elif line.label in TEXT_DELTA_EVENTS:
+                line.text = str(event.get("delta", ""))
+            if line.label == "error":
+                line.severity = "error"
+        if binary:
+            line.summary = ("BINARY FRAME " + line.summary).strip()
+            line.severity = "error" if record["dir"] == "c2s" else line.severity
+    elif kind == "close":
+        code = record["code"]
+        first = "first" if record.get("first") else "reply"
+        line.summary = f"{code} {close_meaning(code)}; reason {record.get('reason')!r} ({record.get('by')}, {first})"
+        line.severity = "normal" if code == 1000 and not record.get("first") else "error"
+    elif kind == "end":
+        code = record["code"]
+        closed_by = record.get("closed_by") or "nobody (transport ended)"
+        line.summary = f"{code} {close_meaning(code)}; closed first by {closed_by}"
+        if record.get("exception"):
+            line.summary += f"; {record['exception']}"
+        line.severity = "normal" if code in (1000, 1001) and record.get("clean") else "error"
+    elif kind == "handshake_request":
+        offered = record.get("subprotocols") or []
+        line.summary = record.get("url", "") + (f" subprotocols={','.join(offered)}" if offered else "")
+    elif kind == "handshake_response":
+        status = record.get("status")
+        line.summary = f"{status} {record.get('reason', '')}".strip()
+        if record.get("subprotocol"):
+            line.summary += f" subprotocol={record['subprotocol']}"
+        if status != 101:
+            line.severity = "error"
+            if record.get("body"):
+                line.summary += f": {_shorten(record['body'], 60)}"
+    elif kind in ("ping", "pong"):
+        line.size = b64_audio_bytes(record.get("data_b64", ""))
+    elif kind == "error":
+        line.summary = _shorten(record.get("message", ""), 100)
+        line.severity = "error"
+    elif kind == "mark":
+        line.summary = record.get("note", "")
+        line.severity = "warning"
+    return line
+
+
+class RunCollapser:
+    """Folds streamed events (audio appends and deltas, text deltas) into runs.
+
+    A run of one (direction, type) grows while only streamed events arrive; any other record flushes
+    the open runs, in the order they started, before itself. So "50 appends, speech_started, 30
+    appends" reads as three lines, and interleaved audio and transcript deltas as two.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, str], Line] = {}
+
+    def push(self, line: Line) -> list[Line]:
+        if line.label not in STREAMED_EVENTS:
+            return [*self.flush(), line]
+        key = (line.direction, line.label)
+        run = self._open.get(key)
+        if run is None:
+            self._open[key] = line
+        else:
+            run.count += 1
+            run.size += line.size
+            run.audio_bytes += line.audio_bytes
+            run.end_t_ns = line.t_ns
+            run.seqs.append(line.seq)
+            if line.label in TEXT_DELTA_EVENTS:
+                run.text += line.text
+                run.summary = repr(_shorten(run.text, 70))
+        return []
+
+    def flush(self) -> list[Line]:
+        runs = sorted(self._open.values(), key=lambda run: run.seq)
+        self._open.clear()
+        for run in runs:
+            if run.count > 1 and run.label in AUDIO_EVENTS:
+                wall = (run.end_t_ns - run.t_ns) / 1e9
+                run.summary = f"audio {format_ms(run.audio_seconds)} over {format_ms(wall)} wall"
+        return runs
+
+
+def collapse(records: Iterable[dict[str, Any]]) -> Iterator[Line]:
+    collapser = RunCollapser()
+    for record in records:
+        yield from collapser.push(record_line(record))
+    yield from collapser.flush()

@@ -1,0 +1,1 @@
+"""`rtui show`: a recording as a readable timeline in the terminal."""
