@@ -1,0 +1,151 @@
+"""What the engine exposes to views: plain data, read at UI rate, never awaited.
+
+The engine runs on its own thread and event loop and mutates these objects in place; a view reads
+them (a torn read shows a value at most one refresh old, which is fine for a display) and never
+writes them. Commands go the other way, through the engine's thread-safe methods.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tui.protocol.summary import Line
+
+Phase = Literal["idle", "connecting", "open", "closing", "closed"]
+EndpointKind = Literal["live", "mock", "replay", "proxy"]
+TurnMode = Literal["server_vad", "push_to_talk"]
+
+SILENCE_DBFS = -120.0
+
+
+@dataclass
+class Levels:
+    """One direction's audio level over the last UI interval."""
+
+    rms_dbfs: float = SILENCE_DBFS
+    peak_dbfs: float = SILENCE_DBFS
+    clipped: bool = False
+
+
+@dataclass
+class Counters:
+    frames_sent: int = 0
+    frames_received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    audio_sent_seconds: float = 0.0
+    audio_received_seconds: float = 0.0
+    audio_played_seconds: float = 0.0
+    # Audio seconds put on the wire per second of wall clock over the last few seconds of
+    # streaming: 1.0 is real time; 0.667 is what 16 kHz audio labelled as 24 kHz looks like.
+    send_rate: float = 0.0
+    # From the end of the user's speech (speech_stopped, or the push-to-talk commit) to the first
+    # response audio delta, for the last turn.
+    response_latency_ms: float | None = None
+    jitter_buffer_ms: float = 0.0
+    capture_overflows: int = 0
+    dropped_chunks: int = 0
+    playback_underflows: int = 0
+    send_queue_depth: int = 0
+    server_errors: int = 0
+
+
+@dataclass
+class TranscriptEntry:
+    role: Literal["user", "assistant"]
+    item_id: str
+    text: str = ""
+    done: bool = False
+    interrupted: bool = False
+
+
+@dataclass
+class CloseSummary:
+    """How the session ended, ready to be shown on a card."""
+
+    code: int
+    reason: str
+    closed_by: str | None  # "client", "server", or None when the transport died without a close frame
+    meaning: str
+    clean: bool
+    explanation: str  # one plain sentence
+    preceding_error: str | None = None  # the last server `error` before the close, summarised
+    last_lines: list[Line] = field(default_factory=list)
+
+
+@dataclass
+class LogEntry:
+    """One recorded record and its timeline line (the inspector shows `record` in full)."""
+
+    record: dict[str, Any]
+    line: Line
+
+
+class LogBuffer:
+    """A bounded buffer of log entries that views drain by cursor.
+
+    The recording keeps everything; this keeps the last `capacity` entries so that memory stays flat
+    however long the session runs. A view that falls behind is told how many entries it missed.
+    """
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._entries: deque[LogEntry] = deque(maxlen=capacity)
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def append(self, entry: LogEntry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+            self._total += 1
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    def since(self, cursor: int, limit: int | None = None) -> tuple[list[LogEntry], int, int]:
+        """Entries appended after `cursor`: (entries, new cursor, entries skipped because evicted).
+
+        With `limit`, at most that many of the oldest pending entries are returned and the cursor
+        advances only past them, so a view can batch its writes.
+        """
+        with self._lock:
+            total = self._total
+            available = len(self._entries)
+            first_kept = total - available
+            skipped = max(0, first_kept - cursor)
+            start = max(cursor, first_kept)
+            count = total - start
+            if limit is not None:
+                count = min(count, limit)
+            offset = start - first_kept
+            entries = [self._entries[i] for i in range(offset, offset + count)]
+            return entries, start + count, skipped
+
+
+@dataclass
+class EngineState:
+    phase: Phase = "idle"
+    endpoint_kind: EndpointKind = "live"
+    url: str = ""  # redacted
+    model: str = ""
+    session_id: str | None = None
+    expires_at: float | None = None  # unix seconds, from session.created
+    opened_at: float | None = None  # time.monotonic() when the socket opened
+    turn_mode: TurnMode = "server_vad"
+    muted: bool = False
+    talking: bool = False  # push-to-talk held
+    user_speaking: bool = False  # the server's VAD says so
+    assistant_speaking: bool = False  # audible output
+    response_active: bool = False
+    input_level: Levels = field(default_factory=Levels)
+    output_level: Levels = field(default_factory=Levels)
+    counters: Counters = field(default_factory=Counters)
+    transcript: list[TranscriptEntry] = field(default_factory=list)
+    close: CloseSummary | None = None
+    notices: list[str] = field(default_factory=list)  # one-sentence messages: no audio, embedded mock, ...
+    recording_path: str | None = None
+    input_description: str = ""
+    output_description: str = ""
