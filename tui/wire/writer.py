@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -43,7 +43,11 @@ def frame_type(text: str) -> str | None:
 
 
 class SessionWriter:
-    """Writes an `rtui.session/1` file.
+    """Writes an `rtui.session/1` file, and hands every record to its listeners.
+
+    With `path=None` nothing is written (`--no-record`) but records are still numbered, redacted and
+    handed to listeners, so views see the same stream either way. Listeners run under the writer's
+    lock, in `seq` order, and must be quick (append to a buffer, bump a counter).
 
     Every record is written with one unbuffered `write` as it happens, so a crash loses at most the
     line being written; the file is fsynced at marks and at the end. Writes are serialised by a lock
@@ -54,7 +58,7 @@ class SessionWriter:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | None,
         *,
         mode: str,
         url: str,
@@ -64,7 +68,7 @@ class SessionWriter:
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown recording mode {mode!r}; expected one of {sorted(MODES)}")
-        self.path = Path(path)
+        self.path = Path(path) if path is not None else None
         self.redactor = Redactor(secrets)
         self.on_failure = on_failure
         self.failure: OSError | None = None
@@ -72,11 +76,15 @@ class SessionWriter:
         self._lock = threading.Lock()
         self._seq = 0
         self._next_conn = 1
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "xb", buffering=0)
-        except OSError as exc:
-            raise RecordingFailed(exc.errno, f"cannot create recording {self.path}: {exc.strerror}") from exc
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._closed = False
+        self._file: BinaryIO | None = None
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = open(self.path, "xb", buffering=0)
+            except OSError as exc:
+                raise RecordingFailed(exc.errno, f"cannot create recording {self.path}: {exc.strerror}") from exc
         self._start_ns = time.monotonic_ns()
         header: dict[str, Any] = {
             "kind": "header",
@@ -90,6 +98,7 @@ class SessionWriter:
         }
         if header_extra:
             header.update(header_extra)
+        self.header = header
         self._write(header)
 
     @classmethod
@@ -101,6 +110,9 @@ class SessionWriter:
 
     # -- records -------------------------------------------------------------------------------
 
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        self._listeners.append(listener)
+
     def new_conn(self) -> int:
         with self._lock:
             conn = self._next_conn
@@ -110,7 +122,7 @@ class SessionWriter:
     def record(self, kind: str, direction: str, conn: int, **fields: Any) -> int:
         """Writes one record and returns its `seq` (0 when the writer has failed)."""
         with self._lock:
-            if self._file.closed or self.failure is not None:
+            if self._closed:
                 self.unwritten += 1
                 return 0
             self._seq += 1
@@ -123,6 +135,8 @@ class SessionWriter:
             }
             record.update(fields)
             self._write(record)
+            for listener in self._listeners:
+                listener(record)
             return self._seq
 
     def frame(self, conn: int, direction: str, data: str | bytes, *, opcode: str | None = None, **fields: Any) -> int:
@@ -169,7 +183,7 @@ class SessionWriter:
 
     def sync(self) -> None:
         with self._lock:
-            if not self._file.closed and self.failure is None:
+            if self._file is not None and not self._file.closed and self.failure is None:
                 try:
                     os.fsync(self._file.fileno())
                 except OSError as exc:
@@ -178,12 +192,13 @@ class SessionWriter:
     def close(self) -> None:
         self.sync()
         with self._lock:
-            if not self._file.closed:
+            self._closed = True
+            if self._file is not None:
                 self._file.close()
 
     @property
     def closed(self) -> bool:
-        return self._file.closed
+        return self._closed
 
     @property
     def records_written(self) -> int:
@@ -196,6 +211,10 @@ class SessionWriter:
         self.close()
 
     def _write(self, record: dict[str, Any]) -> None:
+        if self._file is None or self.failure is not None:
+            if self.failure is not None:
+                self.unwritten += 1
+            return
         # Fields are redacted where they are built; this pass over the finished line is the safety
         # net for any string that was not (a close reason inside `end`, an exception's text...).
         line = self.redactor.data(orjson.dumps(record))[0] + b"\n"
