@@ -13,7 +13,7 @@ import sys
 
 from tui import __version__
 
-SUBCOMMANDS: tuple[str, ...] = ("show",)
+SUBCOMMANDS: tuple[str, ...] = ("show", "proxy")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ asks otherwise (the diagnose tests reproduce beta clients on purpose).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,8 +91,12 @@ async def open_connection(
     *,
     writer: SessionWriter | None = None,
     conn: int | None = None,
+    connection_factory: Callable[..., RecordingClientConnection] = RecordingClientConnection,
 ) -> RecordingClientConnection:
     """Connects to `url`, recording into `writer` (under `conn`, or a new id) when one is given.
+
+    `connection_factory` builds the connection from its protocol (the relay passes a subclass that
+    forwards frames instead of queueing messages).
 
     A failed handshake or connection is recorded as an `error` record before the exception
     propagates, so a refused session still leaves evidence.
@@ -104,7 +108,7 @@ async def open_connection(
     proxy = None if is_loopback(url) else options.proxy
 
     def create_connection(protocol: Any, **kwargs: Any) -> RecordingClientConnection:
-        connection = RecordingClientConnection(protocol, **kwargs)
+        connection = connection_factory(protocol, **kwargs)
         if writer is not None:
             connection.attach(FrameTap(writer, conn_id, "client"), url)
         return connection

@@ -1,0 +1,93 @@
+"""An upstream for relay tests: a real websockets server on 127.0.0.1 that records what it saw, and
+helpers to read data frames, closes and handshakes out of recordings."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from websockets.asyncio.server import ServerConnection, serve
+
+from tui.wire.reader import SessionReader
+from tui.wire.server import RecordingServerConnection, recording_connection_factory
+from tui.wire.tap import FrameTap
+from tui.wire.writer import SessionWriter
+
+Handler = Callable[[ServerConnection], Awaitable[None]]
+
+
+@dataclass
+class Upstream:
+    url: str
+    recording: Path
+    requests: list[Any] = field(default_factory=list)
+    connections: list[RecordingServerConnection] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def upstream_server(tmp_path: Path, handler: Handler, **serve_kwargs: Any) -> AsyncIterator[Upstream]:
+    """Serves `handler`, recording its side into tmp_path/upstream.jsonl (mode "mock")."""
+    writer = SessionWriter(tmp_path / "upstream.jsonl", mode="mock", url="ws://127.0.0.1")
+    upstream = Upstream("", writer.path)
+
+    def attach(connection: RecordingServerConnection) -> FrameTap:
+        upstream.connections.append(connection)
+        return FrameTap(writer, writer.new_conn(), "server")
+
+    def process_request(connection: ServerConnection, request: Any) -> None:
+        upstream.requests.append(request)
+
+    async def guarded(ws: ServerConnection) -> None:
+        try:
+            await handler(ws)
+        except Exception:
+            pass
+
+    serve_kwargs.setdefault("max_size", None)
+    serve_kwargs.setdefault("ping_interval", None)
+    serve_kwargs.setdefault("compression", None)
+    async with serve(
+        guarded,
+        "127.0.0.1",
+        0,
+        create_connection=recording_connection_factory(attach),
+        process_request=process_request,
+        **serve_kwargs,
+    ) as server:
+        port = server.sockets[0].getsockname()[1]
+        upstream.url = f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"
+        try:
+            yield upstream
+        finally:
+            server.close()
+            await asyncio.wait_for(server.wait_closed(), 10)
+            writer.close()
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    with SessionReader(path) as reader:
+        return list(reader)
+
+
+def data_frames(path: Path, conn: int | None = None, direction: str | None = None) -> list[tuple[str, str, bytes]]:
+    """(dir, opcode, exact bytes) of every data frame, in file order."""
+    out = []
+    for record in records(path):
+        if record["kind"] != "frame":
+            continue
+        if conn is not None and record["conn"] != conn:
+            continue
+        if direction is not None and record["dir"] != direction:
+            continue
+        payload = record["text"].encode() if "text" in record else base64.b64decode(record["data_b64"])
+        out.append((record["dir"], record["opcode"], payload))
+    return out
+
+
+def kinds(path: Path, kind: str, conn: int | None = None) -> list[dict[str, Any]]:
+    return [r for r in records(path) if r["kind"] == kind and (conn is None or r["conn"] == conn)]

@@ -1,0 +1,78 @@
+"""`rtui proxy`: the transparent recording relay between any client and the Realtime API (or the mock)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_UPSTREAM = "wss://api.openai.com/v1/realtime?model=gpt-realtime"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "proxy",
+        help="relay any client to the Realtime API, recording both legs",
+        description=(
+            "A transparent WebSocket relay: point a client (an app in a simulator, a browser, a script) at "
+            "ws://HOST:PORT instead of the API. Every frame is forwarded unchanged both ways (opcode, bytes, "
+            "pings, pongs, close codes and reasons) and both legs are recorded into one session file. When the "
+            "client sends no key, the relay adds OPENAI_API_KEY (AZURE_OPENAI_API_KEY as api-key for Azure URLs) "
+            "from its environment; keys never reach the recording."
+        ),
+    )
+    parser.add_argument("--listen", default="127.0.0.1:8765", metavar="HOST:PORT", help="where clients connect (default %(default)s)")
+    parser.add_argument("--upstream", default=DEFAULT_UPSTREAM, metavar="URL", help="the server to relay to (default %(default)s)")
+    parser.add_argument(
+        "--record",
+        default="sessions/",
+        metavar="FILE",
+        help="recording file for the first session (later ones get -2, -3, ...), or a directory (default %(default)s)",
+    )
+    parser.add_argument("--allow-remote", action="store_true", help="listen on a non-loopback address (needs --token)")
+    parser.add_argument("--token", help="clients must add ?token=TOKEN to their URL (required with --allow-remote)")
+    parser.set_defaults(func=run)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"--listen expects HOST:PORT such as 127.0.0.1:8765, not {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig
+
+    try:
+        host, port = parse_listen(args.listen)
+        config = RelayConfig(
+            upstream=args.upstream,
+            host=host,
+            port=port,
+            record=Path(args.record),
+            token=args.token,
+            allow_remote=args.allow_remote,
+        )
+        config.check()
+    except (ValueError, ProxyConfigError) as exc:
+        print(f"rtui proxy: {exc}", file=sys.stderr)
+        return 2
+
+    def say(message: str) -> None:
+        print(f"rtui proxy: {message}", file=sys.stderr, flush=True)
+
+    async def main() -> None:
+        async with Relay(config, on_event=say) as relay:
+            where = relay.url + ("/?token=TOKEN" if config.token else "")
+            say(f"listening on {where}, relaying to {config.upstream}")
+            await asyncio.Future()  # until Ctrl-C
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        print(f"rtui proxy: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,523 @@
+"""The recording relay behind `rtui proxy`: a transparent WebSocket frame pump between any client and
+the Realtime API (or the mock), recording both legs into one session file.
+
+How it stays faithful, and where `websockets` sets the limits:
+
+- Frames, not messages. Each leg is a `websockets` asyncio connection whose protocol hands every
+  parsed frame to the relay before anything else: text, binary and continuation frames are sent on
+  to the other leg with the same opcode, the same bytes and the same FIN bit, so fragmentation and
+  invalid UTF-8 pass through untouched; nothing is queued as a message.
+- Pings and pongs are forwarded, never answered by the relay: the client's ping reaches upstream and
+  upstream's pong comes back (and the other way round). Neither leg runs a keepalive of its own.
+- Closes are forwarded with the exact close payload (code and reason, or none). The limit: the
+  `websockets` protocol answers a close frame at once with an echo of the same payload, so the side
+  that closes first gets its echo from the relay, not from the far end; the far end's own answer is in
+  the recording of the other leg. A leg whose far end drops the TCP connection without a close frame
+  makes the relay abort the other leg (the other side sees a dropped connection, 1006, too).
+- No size limits (`max_size=None`) and no permessage-deflate on either leg: the relay declines
+  compression when a client offers it, so the bytes on both legs are the message bytes.
+- Masking keys are the relay's own on the upstream leg (RFC 6455 requires a fresh key per frame).
+
+The upstream handshake happens inside the client's handshake: the client gets upstream's subprotocol
+and headers, or upstream's refusal status and body. When the client sent no key, the relay adds one
+from the environment, so a device never holds it; keys and the access token never reach the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import http
+import ipaddress
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import InvalidStatus
+from websockets.frames import CLOSE, DATA_OPCODES, PING, Close, Frame
+from websockets.http11 import Request, Response
+from websockets.protocol import CLOSED, CLOSING, CONNECTING, OPEN
+
+from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
+from tui.wire.server import RecordingServerConnection
+from tui.wire.tap import FrameTap
+from tui.wire.writer import DEFAULT_DIRECTORY, SessionWriter
+
+log = logging.getLogger("rtui.proxy")
+
+# Request headers that belong to one hop's handshake and are rebuilt for the upstream leg.
+HOP_HEADERS = frozenset(
+    {
+        "host",
+        "connection",
+        "upgrade",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "sec-websocket-protocol",
+        "sec-websocket-accept",
+        "content-length",
+        "transfer-encoding",
+        "keep-alive",
+        "te",
+        "trailer",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
+# Response headers from upstream that the relay's own handshake response already carries.
+OWN_RESPONSE_HEADERS = HOP_HEADERS | {"date", "server"}
+KEY_HEADERS = frozenset({"authorization", "api-key"})
+AZURE_HOST_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+TOKEN_PARAM = "token"
+
+
+class ProxyConfigError(ValueError):
+    """The relay cannot start with these settings; the message says what to change."""
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_azure(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.endswith(AZURE_HOST_SUFFIXES)
+
+
+def upstream_key(url: str, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The header name and key the relay adds for `url` when the client sent none."""
+    if is_azure(url) and env.get("AZURE_OPENAI_API_KEY"):
+        return "api-key", env["AZURE_OPENAI_API_KEY"]
+    if env.get("OPENAI_API_KEY"):
+        return "Authorization", env["OPENAI_API_KEY"]
+    return None
+
+
+def upstream_url(upstream: str, client_path: str) -> str:
+    """`upstream` with the client's query parameters merged in (the client's win; `token` dropped)."""
+    parts = urlsplit(upstream)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    client_query = urlsplit(client_path).query
+    for name, value in parse_qsl(client_query, keep_blank_values=True):
+        if name != TOKEN_PARAM:
+            params[name] = value
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
+
+
+def client_token(path: str) -> str | None:
+    for name, value in parse_qsl(urlsplit(path).query, keep_blank_values=True):
+        if name == TOKEN_PARAM:
+            return value
+    return None
+
+
+@dataclass
+class RelayConfig:
+    upstream: str
+    host: str = "127.0.0.1"
+    port: int = 0
+    # A file for the first session (later ones get -2, -3, ... suffixes) or a directory.
+    record: Path = DEFAULT_DIRECTORY
+    token: str | None = None
+    allow_remote: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    open_timeout: float = 10.0
+    close_timeout: float = 10.0
+
+    def check(self) -> None:
+        scheme = urlsplit(self.upstream).scheme
+        if scheme not in ("ws", "wss"):
+            raise ProxyConfigError(
+                f"--upstream must be a ws:// or wss:// URL, not {self.upstream!r} "
+                "(for example wss://api.openai.com/v1/realtime?model=gpt-realtime)"
+            )
+        if not self.allow_remote and not is_loopback_host(self.host):
+            raise ProxyConfigError(
+                f"refusing to listen on {self.host}: only loopback addresses are allowed without --allow-remote"
+            )
+        if self.allow_remote and not self.token:
+            raise ProxyConfigError("--allow-remote needs --token TOKEN; clients then connect with ?token=TOKEN")
+        if self.token is not None and len(self.token) < 8:
+            raise ProxyConfigError("--token must be at least 8 characters long")
+
+
+class _Leg:
+    """What both legs of a relayed session share: frames go to `peer`, never to a message queue."""
+
+    protocol: Any
+    transport: Any
+    close_timeout: float | None
+    close_deadline: float | None
+    loop: asyncio.AbstractEventLoop
+    send_data: Callable[[], None]
+
+    def _init_leg(self, name: str) -> None:
+        self.leg_name = name
+        self.peer: _Leg | None = None
+        self.session: RelaySession | None = None
+        self._held: list[Frame] = []
+        original = self.protocol.recv_frame
+
+        def relay_recv_frame(frame: Frame) -> None:
+            # Installed before the recording tap, which wraps it: the tap sees every frame first.
+            if frame.opcode is PING:
+                # No automatic pong: the far end of the other leg answers, or nobody does.
+                self._forward(frame)
+                return
+            original(frame)  # fragmentation checks; a close is echoed to the side that sent it
+            self._forward(frame)
+
+        self.protocol.recv_frame = relay_recv_frame
+
+    def _forward(self, frame: Frame) -> None:
+        if self.peer is not None:
+            self.peer.deliver(frame)
+
+    def deliver(self, frame: Frame) -> None:
+        """Sends a frame received on the other leg to this leg's far end, in order."""
+        if self.protocol.state is CONNECTING or self._held:
+            self._held.append(frame)
+            if self.protocol.state is CONNECTING:
+                return
+            held, self._held = self._held, []
+            for item in held:
+                self._send(item)
+        else:
+            self._send(frame)
+        self.send_data()
+
+    def flush_held(self) -> None:
+        if self._held and self.protocol.state is not CONNECTING:
+            held, self._held = self._held, []
+            for item in held:
+                self._send(item)
+            self.send_data()
+
+    def _send(self, frame: Frame) -> None:
+        protocol = self.protocol
+        state = protocol.state
+        if frame.opcode is CLOSE:
+            if state is not OPEN:
+                return  # both ends closed at once: this leg's closing handshake is already under way
+            # send_close() re-serializes and refuses an empty payload with a reason; send the bytes.
+            protocol.send_frame(Frame(CLOSE, frame.data))
+            protocol.close_sent = Close.parse(frame.data)
+            protocol.state = CLOSING
+            if self.close_deadline is None and self.close_timeout is not None:
+                self.close_deadline = self.loop.time() + self.close_timeout
+        elif state is CLOSED or (frame.opcode in DATA_OPCODES and state is not OPEN):
+            self._dropped(frame)
+        else:
+            protocol.send_frame(Frame(frame.opcode, frame.data, frame.fin))
+
+    def _dropped(self, frame: Frame) -> None:
+        if self.session is not None:
+            self.session.writer.error(
+                self.session.conn_of(self),
+                f"relay: dropped a {frame.opcode.name.lower()} frame of {len(frame.data)} bytes for the "
+                f"{self.leg_name}: that connection is already {self.protocol.state.name.lower()}",
+            )
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and event.opcode in DATA_OPCODES:
+            return  # already forwarded; nothing reads messages on a relay leg
+        super().process_event(event)  # type: ignore[misc]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)  # type: ignore[misc]  # the tap records the end here
+        peer = self.peer
+        if peer is not None and self.protocol.close_rcvd is None and peer.protocol.state is not CLOSED:
+            # The far end vanished without a close frame: the other side must see the same.
+            peer.transport.abort()
+        session = self.session
+        if session is not None and session.up is None and self is session.down:
+            session.finish()  # refused handshake: no relayed session will run
+
+    # Back-pressure: a leg that cannot write fast enough stops the other leg from reading.
+    def pause_writing(self) -> None:
+        super().pause_writing()  # type: ignore[misc]
+        if self.peer is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()  # type: ignore[misc]
+        if self.peer is not None:
+            self.peer.transport.resume_reading()
+
+
+class RelayServerConnection(_Leg, RecordingServerConnection):
+    """The client's leg: the relay is the server."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_leg("client")
+
+
+class RelayClientConnection(_Leg, RecordingClientConnection):
+    """The upstream leg: the relay is the client."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_leg("upstream")
+
+
+@dataclass
+class RelaySession:
+    """One client relayed to upstream, recorded into one file (client leg and upstream leg)."""
+
+    writer: SessionWriter
+    client_conn: int
+    upstream_conn: int
+    down: RelayServerConnection
+    up: RelayClientConnection | None = None
+    peer_address: str = ""
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    @property
+    def path(self) -> Path:
+        return self.writer.path
+
+    def conn_of(self, leg: _Leg) -> int:
+        return self.client_conn if leg is self.down else self.upstream_conn
+
+    def finish(self) -> None:
+        self.writer.close()
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+class Relay:
+    """`async with Relay(config) as relay:` listens on `relay.port` until the block ends."""
+
+    def __init__(self, config: RelayConfig, on_event: Callable[[str], None] | None = None) -> None:
+        config.check()
+        self.config = config
+        self.on_event = on_event or (lambda message: log.info("%s", message))
+        self.sessions: list[RelaySession] = []
+        self._server: Server | None = None
+        self._recordings = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._server = await serve(
+            self._handler,
+            self.config.host,
+            self.config.port,
+            create_connection=self._create_connection,
+            process_request=self._process_request,
+            select_subprotocol=self._select_subprotocol,
+            process_response=self._process_response,
+            compression=None,
+            max_size=None,
+            ping_interval=None,
+            ping_timeout=None,
+            close_timeout=self.config.close_timeout,
+        )
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        host = self.config.host
+        return f"ws://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
+    async def close(self) -> None:
+        if self._server is not None:
+            # Live sessions end as they would if the relay's process went away: dropped, not closed.
+            for session in self.sessions:
+                for leg in (session.down, session.up):
+                    if leg is not None and leg.protocol.state is not CLOSED:
+                        leg.transport.abort()
+            self._server.close(close_connections=False)
+            await self._server.wait_closed()
+            for session in self.sessions:
+                session.writer.close()
+
+    async def __aenter__(self) -> Relay:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def _recording_path(self) -> Path | None:
+        """The file for the next session, or None to let the writer name it in a directory."""
+        target = Path(self.config.record)
+        if target.is_dir() or str(self.config.record).endswith(os.sep):
+            return None
+        self._recordings += 1
+        if self._recordings == 1:
+            return target
+        return target.with_name(f"{target.stem}-{self._recordings}{target.suffix}")
+
+    def _new_writer(self) -> SessionWriter:
+        secrets = [self.config.token] if self.config.token else []
+        # Which conn is which leg, for readers such as diagnose (documented in docs/diagnose-json.md).
+        extra = {"relay": {"client_conn": 1, "upstream_conn": 2}}
+        path = self._recording_path()
+        if path is None:
+            writer = SessionWriter.create(
+                self.config.record, mode="proxy", url=self.config.upstream, secrets=secrets, header_extra=extra
+            )
+        else:
+            writer = SessionWriter(path, mode="proxy", url=self.config.upstream, secrets=secrets, header_extra=extra)
+        return writer
+
+    def _create_connection(self, protocol: Any, server: Server, **kwargs: Any) -> RelayServerConnection:
+        connection = RelayServerConnection(protocol, server, **kwargs)
+        writer = self._new_writer()
+        client_conn, upstream_conn = writer.new_conn(), writer.new_conn()
+        session = RelaySession(writer, client_conn, upstream_conn, connection)
+        connection.session = session
+        connection.attach(FrameTap(writer, client_conn, "server"))
+        self.sessions.append(session)
+        return connection
+
+    # -- handshake -----------------------------------------------------------------------------
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        assert isinstance(connection, RelayServerConnection) and connection.session is not None
+        session = connection.session
+        address = connection.remote_address
+        session.peer_address = f"{address[0]}:{address[1]}" if address else "?"
+        refusal = self._check_token(connection, request)
+        if refusal is not None:
+            self.on_event(f"refused {session.peer_address}: {refusal.status_code} {refusal.reason_phrase}")
+            return refusal
+
+        url = upstream_url(self.config.upstream, request.path)
+        headers = [(n, v) for n, v in request.headers.raw_items() if n.lower() not in HOP_HEADERS]
+        offered = [p.strip() for v in request.headers.get_all("Sec-WebSocket-Protocol") for p in v.split(",") if p.strip()]
+        for name, value in headers:
+            if name.lower() in KEY_HEADERS:
+                session.writer.redactor.add_secret(value.partition(" ")[2] or value)
+        for subprotocol in offered:
+            if subprotocol.startswith("openai-insecure-api-key."):
+                session.writer.redactor.add_secret(subprotocol.partition(".")[2])
+        client_has_key = any(n.lower() in KEY_HEADERS for n, _ in headers) or any(
+            p.startswith("openai-insecure-api-key.") for p in offered
+        )
+        options = ConnectOptions(
+            extra_headers=headers,
+            subprotocols=offered,
+            max_size=None,
+            ping_interval=None,
+            ping_timeout=None,
+            open_timeout=self.config.open_timeout,
+            close_timeout=self.config.close_timeout,
+            compression=None,
+        )
+        if not client_has_key:
+            key = upstream_key(url, self.config.env)
+            if key is not None:
+                options.api_key_header, options.api_key = key
+
+        def create_upstream(protocol: Any, **kwargs: Any) -> RelayClientConnection:
+            up = RelayClientConnection(protocol, **kwargs)
+            up.session = session
+            up.peer, connection.peer = connection, up
+            return up
+
+        try:
+            up = await open_connection(
+                url, options, writer=session.writer, conn=session.upstream_conn, connection_factory=create_upstream
+            )
+        except InvalidStatus as exc:
+            # Upstream refused (401 bad key, 404 unknown model...): the client gets the same answer.
+            refused = exc.response
+            body = refused.body.decode("utf-8", "replace") if refused.body else f"{refused.reason_phrase}\n"
+            response = connection.respond(refused.status_code, body)
+            content_type = refused.headers.get("Content-Type")
+            if content_type:
+                response.headers["Content-Type"] = content_type
+            self.on_event(f"upstream refused {session.peer_address}: HTTP {refused.status_code}")
+            return response
+        except Exception as exc:  # unreachable, TLS failure, timeout: the relay's own 502
+            self.on_event(f"cannot reach upstream for {session.peer_address}: {type(exc).__name__}: {exc}")
+            return connection.respond(
+                http.HTTPStatus.BAD_GATEWAY,
+                f"rtui proxy: cannot reach upstream {session.writer.redactor.url(url)}: {type(exc).__name__}: {exc}\n",
+            )
+        session.up = up
+        return None
+
+    def _check_token(self, connection: ServerConnection, request: Request) -> Response | None:
+        expected = self.config.token
+        if expected is None:
+            return None
+        given = client_token(request.path)
+        if given is None:
+            return connection.respond(
+                http.HTTPStatus.UNAUTHORIZED, "rtui proxy: add ?token=TOKEN (the relay's --token) to the URL.\n"
+            )
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return connection.respond(http.HTTPStatus.FORBIDDEN, "rtui proxy: wrong token.\n")
+        return None
+
+    @staticmethod
+    def _select_subprotocol(connection: ServerConnection, subprotocols: Any) -> Any:
+        session = getattr(connection, "session", None)
+        if session is None or session.up is None:
+            return None
+        return session.up.subprotocol
+
+    @staticmethod
+    def _process_response(connection: ServerConnection, request: Request, response: Response) -> None:
+        session = getattr(connection, "session", None)
+        if session is None or session.up is None or response.status_code != http.HTTPStatus.SWITCHING_PROTOCOLS:
+            return
+        upstream_response = session.up.response
+        assert upstream_response is not None
+        for name, value in upstream_response.headers.raw_items():
+            if name.lower() not in OWN_RESPONSE_HEADERS:
+                response.headers[name] = value
+
+    # -- the session ---------------------------------------------------------------------------
+
+    async def _handler(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, RelayServerConnection) and connection.session is not None
+        session = connection.session
+        up = session.up
+        try:
+            if up is None:
+                return
+            self.on_event(f"relaying {session.peer_address} <-> {self.config.upstream}, recording {session.path}")
+            connection.flush_held()
+            legs = {asyncio.ensure_future(connection.wait_closed()), asyncio.ensure_future(up.wait_closed())}
+            done, pending = await asyncio.wait(legs, return_when=asyncio.FIRST_COMPLETED)
+            # The other leg got the close (or the abort) already; give its far end time to answer.
+            if pending:
+                _, still = await asyncio.wait(pending, timeout=self.config.close_timeout)
+                if still:
+                    for leg in (connection, up):
+                        if leg.protocol.state is not CLOSED:
+                            leg.transport.abort()
+                    await asyncio.wait(still)
+            self.on_event(f"ended {session.peer_address}: {describe_end(connection, up)}")
+        finally:
+            session.finish()
+
+
+def describe_end(down: ServerConnection, up: RecordingClientConnection) -> str:
+    for name, leg in (("upstream", up), ("client", down)):
+        received = leg.protocol.close_rcvd
+        if received is not None and leg.protocol.close_rcvd_then_sent:
+            return f"the {name} closed first with {received.code}" + (f" {received.reason!r}" if received.reason else "")
+    return "the connection dropped without a close frame (1006)"
