@@ -1,0 +1,94 @@
+"""`rtui` with no command: the live session, in the TUI or `--headless`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from tui.engine.config import DEFAULT_MODEL
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "live session (rtui with no command)",
+        "Talks to the Realtime API when OPENAI_API_KEY is set (Azure: --url plus AZURE_OPENAI_API_KEY), "
+        "otherwise to an embedded mock server. Records to ./sessions unless --no-record.",
+    )
+    group.add_argument("--url", help="WebSocket endpoint (default: the GA endpoint wss://api.openai.com/v1/realtime)")
+    group.add_argument("--model", default=DEFAULT_MODEL, help="model, added as ?model= (default: %(default)s)")
+    group.add_argument("--mock", action="store_true", help="use the embedded mock server even when a key is set")
+    group.add_argument("--headless", action="store_true", help="no TUI: print one line per event; exit when the session ends")
+    group.add_argument("--input", default="mic", metavar="SOURCE",
+                       help="mic (default), a WAV file of any rate (paced in real time), tone[:HZ], silence, or none")
+    group.add_argument("--output", default="speaker", metavar="SINK", help="speaker (default), a WAV file to write, or null")
+    group.add_argument("--input-device", metavar="DEV", help="input device by index or part of its name (see rtui devices)")
+    group.add_argument("--output-device", metavar="DEV", help="output device by index or part of its name")
+    group.add_argument("--push-to-talk", action="store_true", help="start in push-to-talk mode (turn detection off)")
+    group.add_argument("--no-echo-gate", action="store_true",
+                       help="do not attenuate the microphone while the assistant is audible (use with headphones)")
+    group.add_argument("--text", action="append", default=[], metavar="TEXT",
+                       help="send TEXT as a user message once the session is configured (repeatable)")
+    group.add_argument("--instructions", help="session instructions")
+    group.add_argument("--voice", help="output voice (e.g. marin, alloy)")
+    group.add_argument("--chunk-ms", type=int, default=20, help="capture chunk length, 20-40 ms (default: %(default)s)")
+    group.add_argument("--jitter-ms", type=int, default=100, help="playback jitter buffer (default: %(default)s)")
+    group.add_argument("--record-dir", type=Path, default=Path("sessions"), help="where recordings go (default: ./sessions)")
+    group.add_argument("--no-record", action="store_true", help="do not write a recording")
+    group.add_argument("--log-lines", type=int, default=50_000, help="event log lines kept in memory (default: %(default)s)")
+    group.add_argument("--response-timeout", type=float, default=60.0, metavar="S",
+                       help="headless: seconds to wait for the answer once the input ends (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import sys
+
+    from tui.engine.config import AudioSettings, EngineConfig, resolve_endpoint
+    from tui.engine.media_factory import MediaError, open_media
+
+    if not 20 <= args.chunk_ms <= 40:
+        print("rtui: --chunk-ms must be between 20 and 40", file=sys.stderr)
+        return 2
+    endpoint = resolve_endpoint(args.url, args.model, force_mock=args.mock, env=os.environ)
+    audio = AudioSettings(
+        input=args.input,
+        output=args.output,
+        input_device=args.input_device,
+        output_device=args.output_device,
+        chunk_ms=args.chunk_ms,
+        jitter_ms=args.jitter_ms,
+        echo_gate=not args.no_echo_gate,
+    )
+    config = EngineConfig(
+        endpoint=endpoint,
+        model=args.model,
+        audio=audio,
+        turn_mode="push_to_talk" if args.push_to_talk else "server_vad",
+        record_dir=None if args.no_record else args.record_dir,
+        instructions=args.instructions,
+        voice=args.voice,
+        log_capacity=args.log_lines,
+        texts=list(args.text),
+        finish_when_input_ends=args.headless,
+        response_timeout_s=args.response_timeout,
+    )
+    try:
+        media = open_media(audio, interactive=not args.headless)
+    except MediaError as exc:
+        print(f"rtui: {exc}", file=sys.stderr)
+        return 2
+    from tui.engine.session import Engine
+
+    engine = Engine(config, source=media.source, sink=media.sink)
+    engine.state.notices.extend(media.notices)
+    if args.headless:
+        from tui.engine.headless import run_headless
+
+        if media.source is None and not config.texts:
+            print("rtui: --headless needs something to say: --input FILE.wav (or tone/silence) or --text TEXT", file=sys.stderr)
+            return 2
+        return asyncio.run(run_headless(engine))
+    from tui.app import run_app
+
+    return run_app(engine)

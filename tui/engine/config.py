@@ -1,0 +1,81 @@
+"""Engine settings and where they come from: arguments first, then the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tui.engine.state import EndpointKind, TurnMode
+
+GA_URL = "wss://api.openai.com/v1/realtime"
+DEFAULT_MODEL = "gpt-realtime"
+
+
+@dataclass
+class Endpoint:
+    url: str  # None-free: for the embedded mock it is filled in once the server listens
+    kind: EndpointKind
+    api_key: str | None = None
+    api_key_header: str = "Authorization"
+
+
+def with_model(url: str, model: str) -> str:
+    """Adds `model=` unless the URL already says what to talk to (model, intent or call_id)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(k in ("model", "intent", "call_id") for k, _ in query):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, ("model", model)])))
+
+
+def resolve_endpoint(
+    url: str | None, model: str, *, force_mock: bool = False, env: Mapping[str, str] = os.environ
+) -> Endpoint:
+    """The live API when a key is set, else the embedded mock (its URL is known once it listens)."""
+    if force_mock:
+        return Endpoint(url="", kind="mock")
+    if url is not None:
+        host = urlsplit(url).hostname or ""
+        if host.endswith(".azure.com") and env.get("AZURE_OPENAI_API_KEY"):
+            return Endpoint(with_model(url, model), "live", env["AZURE_OPENAI_API_KEY"], "api-key")
+        return Endpoint(with_model(url, model), "live", env.get("OPENAI_API_KEY") or None)
+    key = env.get("OPENAI_API_KEY")
+    if key:
+        return Endpoint(with_model(GA_URL, model), "live", key)
+    return Endpoint(url="", kind="mock")
+
+
+@dataclass
+class AudioSettings:
+    input: str = "mic"  # "mic", "none", "silence", "tone[:HZ]", or a WAV path
+    output: str = "speaker"  # "speaker", "null", or a WAV path
+    input_device: str | None = None
+    output_device: str | None = None
+    chunk_ms: int = 20
+    jitter_ms: int = 100
+    echo_gate: bool = True
+
+
+@dataclass
+class EngineConfig:
+    endpoint: Endpoint
+    model: str = DEFAULT_MODEL
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    turn_mode: TurnMode = "server_vad"
+    record_dir: Path | None = Path("sessions")  # None: --no-record
+    instructions: str | None = None
+    voice: str | None = None
+    log_capacity: int = 50_000
+    # Headless: what to do once the input is exhausted (a WAV file ends, --text was sent).
+    finish_when_input_ends: bool = False
+    trailing_silence_ms: int = 1000
+    response_timeout_s: float = 60.0
+    max_size: int | None = 16 * 2**20
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    texts: list[str] = field(default_factory=list)  # sent as user messages once the session is configured
+    mock_options: dict[str, Any] = field(default_factory=dict)

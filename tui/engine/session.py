@@ -1,0 +1,551 @@
+"""The session engine: source → recorded client → sink, with state any view can read.
+
+One `Engine` runs one conversation (reconnects included) on its own event loop. It never waits for a
+view: views read `state` and drain `log` at their own pace, and call the thread-safe commands at the
+bottom of the class. Everything that crosses the wire is recorded by the connection's frame tap;
+the engine sees the same records through a writer listener, so the log shows exactly what the file
+holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any, Literal
+
+import orjson
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tui.engine.closure import summarize_close
+from tui.engine.config import EngineConfig, with_model
+from tui.engine.echo_gate import EchoGate
+from tui.engine.media import Sink, Source
+from tui.engine.pacing import SendRateMeter
+from tui.engine.state import CloseSummary, EngineState, LogBuffer, LogEntry, TranscriptEntry
+from tui.protocol.summary import PCM_BYTES_PER_SECOND, Line, close_meaning, event_summary, record_line
+from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
+from tui.wire.writer import RecordingFailed, SessionWriter
+
+Outcome = Literal["finished", "closed", "refused", "stopped"]
+
+# Exit statuses of headless runs, by outcome: see `rtui --help`.
+EXIT_STATUS: dict[Outcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "refused": 3}
+
+SESSION_UPDATE_ID = "rtui_session_update"
+MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
+
+
+class Engine:
+    def __init__(
+        self,
+        config: EngineConfig,
+        *,
+        source: Source | None = None,
+        sink: Sink | None = None,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.sink = sink
+        self.state = EngineState(
+            endpoint_kind=config.endpoint.kind, model=config.model, turn_mode=config.turn_mode
+        )
+        self.log = LogBuffer(config.log_capacity)
+        self.writer: SessionWriter | None = None
+        self.outcome: Outcome | None = None
+        # Extra record listeners (headless printing); they run on the engine's loop, must be quick.
+        self.listeners: list[Callable[[LogEntry], None]] = []
+        # Capture-to-wire latencies (ns) of the last audio chunks, for benchmarks.
+        self.capture_latencies_ns: deque[int] = deque(maxlen=10_000)
+        self.echo_gate = EchoGate(enabled=config.audio.echo_gate)
+        self._send_rate = SendRateMeter()
+        self._recent: deque[Line] = deque(maxlen=32)
+        self._last_error: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._ws: RecordingClientConnection | None = None
+        self._stop_requested = False
+        self._reconnect_requested = False
+        self._configured = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._response_done = asyncio.Event()
+        self._appended_since_commit = 0
+        self._speech_ended_at: float | None = None
+        self._awaiting_first_audio = False
+        self._audio_item: str | None = None  # the assistant item whose audio is being played
+        self._received_ms: dict[str, float] = {}
+        self._end_record: dict[str, Any] | None = None
+
+    # -- running ---------------------------------------------------------------------------------
+
+    async def run(self) -> Outcome:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        async with AsyncExitStack() as stack:
+            url = await self._endpoint_url(stack)
+            self.writer = self._open_writer(url)
+            stack.callback(self.writer.close)
+            self.writer.add_listener(self._on_record)
+            while True:
+                self._reconnect_requested = False
+                self.outcome = await self._run_connection(url)
+                if not self._reconnect_requested or self._stop_requested:
+                    break
+            for closer in (self.source, self.sink):
+                if closer is not None:
+                    await closer.aclose()
+        return self.outcome
+
+    async def _endpoint_url(self, stack: AsyncExitStack) -> str:
+        endpoint = self.config.endpoint
+        if endpoint.kind != "mock":
+            self.state.url = endpoint.url
+            return endpoint.url
+        from tui.mock import MockConfig, MockServer
+
+        server = await stack.enter_async_context(MockServer(MockConfig(port=0, **self.config.mock_options)))
+        url = with_model(server.url, self.config.model)
+        self.state.url = url
+        self.state.notices.append(
+            "No OPENAI_API_KEY: talking to the embedded mock server, a local stand-in that follows the "
+            "documented API (set OPENAI_API_KEY to talk to the real model)."
+        )
+        return url
+
+    def _open_writer(self, url: str) -> SessionWriter:
+        mode = "mock" if self.config.endpoint.kind == "mock" else "live"
+        secrets = [self.config.endpoint.api_key] if self.config.endpoint.api_key else []
+        if self.config.record_dir is not None:
+            try:
+                writer = SessionWriter.create(
+                    self.config.record_dir, mode=mode, url=url, secrets=secrets, on_failure=self._recording_failed
+                )
+                self.state.recording_path = str(writer.path)
+                return writer
+            except RecordingFailed as exc:
+                self.state.notices.append(f"Not recording: {exc.strerror}. Use --record-dir DIR or --no-record.")
+        return SessionWriter(None, mode=mode, url=url, secrets=secrets)
+
+    def _recording_failed(self, exc: OSError) -> None:
+        self.state.notices.append(
+            f"Recording stopped: {exc.strerror or exc}; everything before this point is in {self.state.recording_path}."
+        )
+
+    async def _run_connection(self, url: str) -> Outcome:
+        assert self.writer is not None
+        endpoint = self.config.endpoint
+        self._configured.clear()
+        self._end_record = None
+        self.state.phase = "connecting"
+        self.state.close = None
+        options = ConnectOptions(
+            api_key=endpoint.api_key,
+            api_key_header=endpoint.api_key_header,
+            max_size=self.config.max_size,
+            ping_interval=self.config.ping_interval,
+            ping_timeout=self.config.ping_timeout,
+        )
+        try:
+            self._ws = await open_connection(url, options, writer=self.writer)
+        except (OSError, InvalidStatus, asyncio.TimeoutError, Exception) as exc:
+            self.state.phase = "closed"
+            self.state.close = self._refusal(exc)
+            return "refused"
+        self.state.phase = "open"
+        self.state.opened_at = time.monotonic()
+        tasks = [
+            asyncio.create_task(self._receive(), name="receive"),
+            asyncio.create_task(self._tick(), name="tick"),
+        ]
+        if self.source is not None:
+            tasks.append(asyncio.create_task(self._stream_audio(), name="audio"))
+        if self.config.texts:
+            tasks.append(asyncio.create_task(self._send_texts(), name="texts"))
+        try:
+            await tasks[0]
+        finally:
+            for task in tasks[1:]:
+                task.cancel()
+            await asyncio.gather(*tasks[1:], return_exceptions=True)
+        await self._ws.wait_closed()
+        self.state.phase = "closed"
+        self.state.assistant_speaking = False
+        if self._end_record is not None:
+            self.state.close = summarize_close(self._end_record, list(self._recent), self._last_error)
+        if self._stop_requested:
+            return "stopped"
+        return "finished" if self._finished.is_set() else "closed"
+
+    def _refusal(self, exc: BaseException) -> CloseSummary:
+        if isinstance(exc, InvalidStatus):
+            status = exc.response.status_code
+            body = exc.response.body.decode("utf-8", "replace").strip()[:200]
+            hint = {
+                401: "check the API key (OPENAI_API_KEY)",
+                403: "the key is not allowed to use this endpoint",
+                404: "the model or path does not exist (retired preview models answer 404)",
+            }.get(status, "see the response body")
+            explanation = f"The server refused the WebSocket handshake with HTTP {status}: {hint}." + (
+                f" It said: {body}" if body else ""
+            )
+        else:
+            explanation = f"Could not connect to {self.state.url}: {exc}."
+        return CloseSummary(code=1006, reason="", closed_by=None, meaning=close_meaning(1006), clean=False,
+                            explanation=explanation, preceding_error=None, last_lines=list(self._recent)[-8:])
+
+    # -- the wire --------------------------------------------------------------------------------
+
+    async def _send(self, event: dict[str, Any] | str) -> None:
+        if self._ws is None:
+            return
+        try:
+            await self._ws.send(event if isinstance(event, str) else orjson.dumps(event).decode())
+        except ConnectionClosed:
+            pass  # the receive loop reports how it ended
+
+    async def _receive(self) -> None:
+        assert self._ws is not None
+        try:
+            async for message in self._ws:
+                if isinstance(message, bytes):
+                    continue  # the log shows it; the API never sends binary frames
+                try:
+                    event = orjson.loads(message)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(event, dict):
+                    await self._handle(event)
+        except ConnectionClosed:
+            pass
+
+    async def _handle(self, event: dict[str, Any]) -> None:
+        etype = event.get("type")
+        state = self.state
+        if etype == "session.created":
+            session = event.get("session") or {}
+            state.session_id = session.get("id")
+            state.expires_at = session.get("expires_at")
+            state.model = session.get("model") or state.model
+            await self._send(self._session_update())
+        elif etype == "session.updated":
+            self._configured.set()
+        elif etype == "error":
+            state.counters.server_errors += 1
+            if (event.get("error") or {}).get("event_id") == SESSION_UPDATE_ID:
+                state.notices.append(f"The server rejected rtui's session.update: {event_summary(event)}")
+                self._configured.set()
+        elif etype == "input_audio_buffer.speech_started":
+            state.user_speaking = True
+            await self._barge_in()
+        elif etype == "input_audio_buffer.speech_stopped":
+            state.user_speaking = False
+            self._mark_speech_end()
+        elif etype == "input_audio_buffer.committed":
+            self._appended_since_commit = 0
+            self._transcript_entry("user", event.get("item_id", ""))
+        elif etype in ("conversation.item.input_audio_transcription.delta",):
+            self._transcript_entry("user", event.get("item_id", "")).text += event.get("delta", "")
+        elif etype == "conversation.item.input_audio_transcription.completed":
+            entry = self._transcript_entry("user", event.get("item_id", ""))
+            entry.text, entry.done = event.get("transcript", entry.text), True
+        elif etype == "response.created":
+            state.response_active = True
+            self._response_done.clear()
+        elif etype == "response.output_item.added":
+            item = event.get("item") or {}
+            if item.get("type") == "message":
+                self._transcript_entry("assistant", item.get("id", ""))
+        elif etype == "response.output_audio.delta":
+            self._play(event.get("item_id", ""), event.get("delta", ""))
+        elif etype in ("response.output_audio_transcript.delta", "response.output_text.delta"):
+            self._transcript_entry("assistant", event.get("item_id", "")).text += event.get("delta", "")
+        elif etype in ("response.output_audio_transcript.done", "response.output_text.done"):
+            entry = self._transcript_entry("assistant", event.get("item_id", ""))
+            entry.text = event.get("transcript") or event.get("text") or entry.text
+            entry.done = True
+        elif etype == "response.done":
+            response = event.get("response") or {}
+            state.response_active = False
+            if response.get("status") == "cancelled":
+                for item in response.get("output") or []:
+                    if isinstance(item, dict) and item.get("id"):
+                        self._transcript_entry("assistant", item["id"]).interrupted = True
+            self._response_done.set()
+
+    def _session_update(self) -> dict[str, Any]:
+        turn_detection: dict[str, Any] | None = (
+            {"type": "server_vad", "create_response": True, "interrupt_response": True}
+            if self.state.turn_mode == "server_vad"
+            else None
+        )
+        audio_format = {"type": "audio/pcm", "rate": 24000}
+        session: dict[str, Any] = {
+            "type": "realtime",
+            "output_modalities": ["audio"],
+            "audio": {
+                "input": {"format": audio_format, "turn_detection": turn_detection},
+                "output": {"format": audio_format},
+            },
+        }
+        if self.config.voice:
+            session["audio"]["output"]["voice"] = self.config.voice
+        if self.config.instructions:
+            session["instructions"] = self.config.instructions
+        return {"type": "session.update", "event_id": SESSION_UPDATE_ID, "session": session}
+
+    def _transcript_entry(self, role: Literal["user", "assistant"], item_id: str) -> TranscriptEntry:
+        for entry in reversed(self.state.transcript[-20:]):
+            if entry.item_id == item_id and entry.role == role:
+                return entry
+        entry = TranscriptEntry(role=role, item_id=item_id)
+        self.state.transcript.append(entry)
+        return entry
+
+    # -- audio -----------------------------------------------------------------------------------
+
+    async def _stream_audio(self) -> None:
+        source = self.source
+        assert source is not None
+        await self._configured.wait()
+        try:
+            async for pcm, captured_ns in source.chunks():
+                if self.state.turn_mode == "push_to_talk" and not self.state.talking:
+                    continue
+                if self.state.muted:
+                    pcm = bytes(len(pcm))
+                elif self.sink is not None:
+                    pcm = self.echo_gate.apply(pcm, source.levels().rms_dbfs, self.sink.levels().rms_dbfs)
+                await self._append(pcm)
+                self.capture_latencies_ns.append(time.monotonic_ns() - captured_ns)
+        except Exception as exc:  # a device that vanished: the session goes on, text still works
+            self.state.notices.append(f"Audio input stopped: {exc}. The session stays open; text input still works.")
+            if self.writer is not None:
+                self.writer.error(0, f"audio input stopped: {exc}")
+            return
+        await self._input_finished()
+
+    async def _append(self, pcm: bytes) -> None:
+        await self._send('{"type":"input_audio_buffer.append","audio":"' + base64.b64encode(pcm).decode() + '"}')
+        self._appended_since_commit += len(pcm)
+        self._send_rate.add(time.monotonic(), len(pcm) / PCM_BYTES_PER_SECOND)
+
+    async def _input_finished(self) -> None:
+        """The source ran dry (a WAV file ended): finish the turn, and the session if asked to."""
+        if not self.config.finish_when_input_ends:
+            return
+        if self.state.turn_mode == "server_vad":
+            # Trailing silence lets the server's VAD hear the end of speech, as a real pause would.
+            chunk = bytes(PCM_BYTES_PER_SECOND // 50)
+            for _ in range(self.config.trailing_silence_ms // 20):
+                await self._append(chunk)
+                await asyncio.sleep(0.02)
+        else:
+            await self._commit_and_respond()
+        await self._finish_after_response()
+
+    async def _finish_after_response(self) -> None:
+        try:
+            # Wait for a response to start (VAD needs a moment), then for it to finish.
+            deadline = time.monotonic() + self.config.response_timeout_s
+            while not self.state.response_active and not self._response_done.is_set():
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                await asyncio.sleep(0.05)
+            await asyncio.wait_for(self._response_done.wait(), max(0.0, deadline - time.monotonic()))
+            while self.sink is not None and self.sink.buffered_ms() > 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)  # let the answer finish playing
+        except TimeoutError:
+            self.state.notices.append(f"No response within {self.config.response_timeout_s:.0f} s; closing.")
+        self._finished.set()
+        if self._ws is not None:
+            await self._ws.close(1000, "")
+
+    async def _commit_and_respond(self) -> None:
+        if self._appended_since_commit >= MIN_COMMIT_BYTES:
+            await self._send({"type": "input_audio_buffer.commit"})
+            self._appended_since_commit = 0
+            self._mark_speech_end()
+            await self._send({"type": "response.create"})
+        else:
+            self.state.notices.append("Too short to send: hold push-to-talk for at least 100 ms.")
+            await self._send({"type": "input_audio_buffer.clear"})
+
+    def _mark_speech_end(self) -> None:
+        self._speech_ended_at = time.monotonic()
+        self._awaiting_first_audio = True
+
+    def _play(self, item_id: str, delta_b64: str) -> None:
+        pcm = base64.b64decode(delta_b64)
+        if self._awaiting_first_audio and self._speech_ended_at is not None:
+            self.state.counters.response_latency_ms = (time.monotonic() - self._speech_ended_at) * 1000
+            self._awaiting_first_audio = False
+        self._audio_item = item_id
+        self._received_ms[item_id] = self._received_ms.get(item_id, 0.0) + len(pcm) / PCM_BYTES_PER_SECOND * 1000
+        if self.sink is not None:
+            self.sink.write(item_id, pcm)
+
+    async def _barge_in(self) -> None:
+        """The user started talking over the assistant: stop playback and tell the server how much
+        of the answer was actually heard, so the conversation history matches reality."""
+        item = self._audio_item
+        if self.sink is None or item is None:
+            return
+        received = self._received_ms.get(item, 0.0)
+        played = min(self.sink.played_ms(item), received)
+        if played >= received and not self.sink.playing:
+            return  # the whole answer was heard: nothing to truncate
+        self.sink.flush()
+        self._audio_item = None
+        entry = self._transcript_entry("assistant", item)
+        entry.interrupted = True
+        await self._send(
+            {"type": "conversation.item.truncate", "item_id": item, "content_index": 0, "audio_end_ms": int(played)}
+        )
+
+    async def _send_texts(self) -> None:
+        await self._configured.wait()
+        for text in self.config.texts:
+            self._response_done.clear()
+            await self._send_user_text(text)
+            await self._response_done.wait()
+        if self.config.finish_when_input_ends and self.source is None:
+            await self._finish_after_response()
+
+    async def _send_user_text(self, text: str) -> None:
+        await self._send(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+            }
+        )
+        self._transcript_entry("user", f"text-{len(self.state.transcript)}").text = text
+        self._mark_speech_end()
+        await self._send({"type": "response.create"})
+
+    # -- state for views -------------------------------------------------------------------------
+
+    def _on_record(self, record: dict[str, Any]) -> None:
+        """Writer listener: every recorded record, in order, on the engine's loop."""
+        line = record_line(record)
+        entry = LogEntry(record, line)
+        self.log.append(entry)
+        self._recent.append(line)
+        counters = self.state.counters
+        kind = record["kind"]
+        if kind == "frame":
+            if record["dir"] == "c2s":
+                counters.frames_sent += 1
+                counters.bytes_sent += record["size"]
+                counters.audio_sent_seconds += line.audio_seconds
+            else:
+                counters.frames_received += 1
+                counters.bytes_received += record["size"]
+                counters.audio_received_seconds += line.audio_seconds
+                if line.label == "error":
+                    self._last_error = line.summary
+        elif kind == "close" and self.state.phase == "open":
+            self.state.phase = "closing"
+        elif kind == "end":
+            self._end_record = record
+        for listener in self.listeners:
+            listener(entry)
+
+    async def _tick(self) -> None:
+        """Copies levels and counters into `state` at UI rate."""
+        while True:
+            state, counters = self.state, self.state.counters
+            if self.source is not None:
+                state.input_level = self.source.levels()
+                counters.capture_overflows, counters.dropped_chunks = self.source.counters()
+            if self.sink is not None:
+                state.output_level = self.sink.levels()
+                state.assistant_speaking = self.sink.playing
+                counters.jitter_buffer_ms = self.sink.buffered_ms()
+                counters.playback_underflows = self.sink.underflows()
+                if self._audio_item is not None:
+                    counters.audio_played_seconds = self.sink.played_ms(self._audio_item) / 1000
+            counters.send_rate = self._send_rate.rate(time.monotonic())
+            counters.send_queue_depth = len(self._ws.protocol.writes) if self._ws is not None else 0
+            await asyncio.sleep(1 / 30)
+
+    # -- commands (thread-safe: views call these from their own thread) ----------------------------
+
+    def _submit(self, action: Callable[[], Awaitable[None]]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._loop_thread:
+            loop.create_task(action())
+        else:
+            asyncio.run_coroutine_threadsafe(action(), loop)
+
+    def send_text(self, text: str) -> None:
+        self._submit(lambda: self._send_user_text(text))
+
+    def create_response(self) -> None:
+        self._submit(lambda: self._send({"type": "response.create"}))
+
+    def cancel_response(self) -> None:
+        async def cancel() -> None:
+            await self._barge_in()
+            await self._send({"type": "response.cancel"})
+
+        self._submit(cancel)
+
+    def set_talking(self, talking: bool) -> None:
+        """Push-to-talk: pressing interrupts the assistant and starts a fresh buffer; releasing
+        commits it and asks for a response."""
+
+        async def press() -> None:
+            if self.state.response_active or (self.sink is not None and self.sink.playing):
+                await self._barge_in()
+                if self.state.response_active:
+                    await self._send({"type": "response.cancel"})
+            await self._send({"type": "input_audio_buffer.clear"})
+            self._appended_since_commit = 0
+            self.state.talking = True
+
+        async def release() -> None:
+            self.state.talking = False
+            await self._commit_and_respond()
+
+        if self.state.turn_mode == "push_to_talk" and talking != self.state.talking:
+            self._submit(press if talking else release)
+
+    def toggle_turn_mode(self) -> None:
+        async def toggle() -> None:
+            self.state.turn_mode = "push_to_talk" if self.state.turn_mode == "server_vad" else "server_vad"
+            self.state.talking = False
+            await self._send(self._session_update())
+
+        self._submit(toggle)
+
+    def set_muted(self, muted: bool) -> None:
+        self.state.muted = muted
+
+    def mark(self, note: str) -> None:
+        async def mark() -> None:
+            if self.writer is not None:
+                self.writer.mark(note)
+
+        self._submit(mark)
+
+    def reconnect(self) -> None:
+        async def reconnect() -> None:
+            self._reconnect_requested = True
+            if self._ws is not None:
+                await self._ws.close(1000, "rtui reconnect")
+
+        self._submit(reconnect)
+
+    def stop(self) -> None:
+        async def stop() -> None:
+            self._stop_requested = True
+            if self._ws is not None:
+                await self._ws.close(1000, "")
+
+        self._submit(stop)
