@@ -1,0 +1,44 @@
+"""Deterministic ids shaped like the service's (`event_…`, `item_…`, `resp_…`, `sess_…`, `conv_…`).
+
+Each id is a hash of (seed, kind, counter), so two runs with the same seed and the same events get
+the same ids, which keeps recordings of mock sessions reproducible and diffable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_LENGTH = 21  # what the service's ids carry after their prefix
+
+
+class IdFactory:
+    def __init__(self, seed: str | int = 0) -> None:
+        self.seed = str(seed)
+        self._counters: defaultdict[str, int] = defaultdict(int)
+
+    def next(self, prefix: str) -> str:
+        self._counters[prefix] += 1
+        digest = hashlib.blake2b(f"{self.seed}/{prefix}/{self._counters[prefix]}".encode(), digest_size=16).digest()
+        number = int.from_bytes(digest, "big")
+        chars = []
+        for _ in range(_LENGTH):
+            number, index = divmod(number, len(_ALPHABET))
+            chars.append(_ALPHABET[index])
+        return f"{prefix}_{''.join(chars)}"
+
+    def event(self) -> str:
+        return self.next("event")
+
+    def item(self) -> str:
+        return self.next("item")
+
+    def response(self) -> str:
+        return self.next("resp")
+
+    def session(self) -> str:
+        return self.next("sess")
+
+    def conversation(self) -> str:
+        return self.next("conv")

@@ -1,0 +1,204 @@
+"""Drives one connection: feeds a session its client frames and deadlines, sends what it returns,
+and injects the configured faults. The only place where the mock touches a socket."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+
+from tui.mock.faults import (
+    CloseAfter,
+    DelayFrames,
+    DropConnection,
+    Fault,
+    InvalidJson,
+    OversizedEvent,
+    RejectHandshake,
+    StallFrames,
+    WithholdPongs,
+)
+from tui.mock.ids import IdFactory
+from tui.mock.session import Close, ConnectionSession, Drop, Output, Send
+
+_CLOSED = object()
+
+
+def oversized_event(size: int, ids: IdFactory) -> str:
+    """A valid `conversation.item.retrieved` of at least `size` bytes (a user item with silent audio)."""
+    item = {"id": ids.item(), "object": "realtime.item", "type": "message", "status": "completed", "role": "user",
+            "content": [{"type": "input_audio", "audio": "", "transcript": None}]}
+    event = {"type": "conversation.item.retrieved", "event_id": ids.event(), "item": item}
+    overhead = len(orjson.dumps(event))
+    raw = bytes(max(0, (size - overhead) * 3 // 4 + 3))
+    item["content"][0]["audio"] = base64.b64encode(raw).decode()
+    return orjson.dumps(event).decode()
+
+
+class ConnectionRunner:
+    def __init__(
+        self,
+        connection: ServerConnection,
+        session: ConnectionSession,
+        faults: Sequence[Fault] = (),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        fault_ids: IdFactory | None = None,
+    ) -> None:
+        self.connection = connection
+        self.session = session
+        self.clock = clock
+        self.faults = [f for f in faults if not isinstance(f, RejectHandshake)]
+        self.fault_ids = fault_ids or IdFactory("faults")
+        self.frames_received = 0
+        self._started = 0.0
+        self._outbox: asyncio.Queue[tuple[float, Output | str]] = asyncio.Queue()
+        self._delay = 0.0
+        self._stall_until: float | None = None  # math.inf: stalled for good
+        self._finished = asyncio.Event()
+
+    async def run(self) -> None:
+        self._started = self.clock()
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        reader = asyncio.create_task(self._read(inbox))
+        sender = asyncio.create_task(self._send_loop())
+        try:
+            self._deliver(self.session.start(self._started))
+            self._fire_due(self._started)
+            while not self._finished.is_set():
+                message = await self._next_message(inbox)
+                now = self.clock()
+                if message is _CLOSED:
+                    break
+                if message is not None:
+                    self.frames_received += 1
+                    if isinstance(message, str):
+                        self._deliver(self.session.receive_text(message, now))
+                    else:
+                        self._deliver(self.session.receive_binary(message, now))
+                self._deliver(self.session.poll(now))
+                self._fire_due(now)
+            if self._finished.is_set() and not sender.done():
+                # We are closing: let the sender finish the closing handshake it started.
+                await asyncio.wait({sender}, timeout=self.connection.close_timeout or 10)
+        finally:
+            reader.cancel()
+            sender.cancel()
+            await asyncio.gather(reader, sender, return_exceptions=True)
+
+    # -- input ---------------------------------------------------------------------------------
+
+    async def _read(self, inbox: asyncio.Queue[Any]) -> None:
+        try:
+            async for message in self.connection:
+                await inbox.put(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            await inbox.put(_CLOSED)
+
+    async def _next_message(self, inbox: asyncio.Queue[Any]) -> Any:
+        deadlines = [d for d in (self.session.next_deadline(), self._next_fault_time()) if d is not None]
+        timeout = max(0.0, min(deadlines) - self.clock()) if deadlines else None
+        get = asyncio.ensure_future(inbox.get())
+        finished = asyncio.ensure_future(self._finished.wait())
+        done, _ = await asyncio.wait({get, finished}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finished.cancel()
+        if get in done:
+            return get.result()
+        get.cancel()
+        return _CLOSED if self._finished.is_set() else None
+
+    # -- output --------------------------------------------------------------------------------
+
+    def _deliver(self, outputs: list[Output]) -> None:
+        for output in outputs:
+            self._outbox.put_nowait((self.clock(), output))
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                produced, output = await self._outbox.get()
+                await self._hold(produced)
+                if isinstance(output, Send):
+                    await self.connection.send(output.data)
+                elif isinstance(output, str):
+                    await self.connection.send(output)
+                elif isinstance(output, Close):
+                    self._finished.set()
+                    await self.connection.close(output.code, output.reason)
+                    return
+                elif isinstance(output, Drop):
+                    self._drop()
+                    return
+        except ConnectionClosed:
+            self._finished.set()
+
+    async def _hold(self, produced: float) -> None:
+        """Waits out a delay (from when the frame was produced) and any stall."""
+        while True:
+            wait = produced + self._delay - self.clock()
+            if self._stall_until is not None:
+                wait = max(wait, self._stall_until - self.clock())
+            if wait <= 0:
+                return
+            await asyncio.sleep(min(wait, 0.5))  # re-check: a stall may start or end meanwhile
+
+    def _drop(self) -> None:
+        self._finished.set()
+        transport = self.connection.transport
+        if transport is not None:
+            transport.abort()
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def _due(self, fault: Fault, now: float) -> bool:
+        frames, seconds = fault.after_frames, fault.after_seconds  # type: ignore[union-attr]
+        if frames is None and seconds is None:
+            return True
+        if frames is not None and self.frames_received < frames:
+            return False
+        return seconds is None or now - self._started >= seconds
+
+    def _next_fault_time(self) -> float | None:
+        times = [self._started + f.after_seconds for f in self.faults if f.after_seconds is not None]  # type: ignore[union-attr]
+        return min(times) if times else None
+
+    def _fire_due(self, now: float) -> None:
+        for fault in [f for f in self.faults if self._due(f, now)]:
+            self.faults.remove(fault)
+            self._fire(fault, now)
+
+    def _fire(self, fault: Fault, now: float) -> None:
+        if isinstance(fault, CloseAfter):
+            self._outbox.put_nowait((now, Close(fault.code, fault.reason)))
+        elif isinstance(fault, DropConnection):
+            self._drop()
+        elif isinstance(fault, WithholdPongs):
+            self._withhold_pongs()
+        elif isinstance(fault, DelayFrames):
+            self._delay = fault.seconds
+        elif isinstance(fault, StallFrames):
+            self._stall_until = float("inf") if fault.seconds is None else now + fault.seconds
+        elif isinstance(fault, OversizedEvent):
+            self._outbox.put_nowait((now, oversized_event(fault.size, self.fault_ids)))
+        elif isinstance(fault, InvalidJson):
+            self._outbox.put_nowait((now, '{"type": "response.output_audio.delta", "delta": "AAAA'))
+
+    def _withhold_pongs(self) -> None:
+        protocol = self.connection.protocol
+        send_frame = protocol.send_frame  # may already be a recording wrapper; pongs then go unrecorded too
+
+        def send_frame_without_pongs(frame: Frame) -> None:
+            if frame.opcode is not Opcode.PONG:
+                send_frame(frame)
+
+        protocol.send_frame = send_frame_without_pongs  # type: ignore[method-assign]
+
