@@ -12,16 +12,24 @@ import importlib
 import sys
 
 from tui import __version__
+from tui.cli import live
 
-SUBCOMMANDS: tuple[str, ...] = ("show", "proxy")
+SUBCOMMANDS: tuple[str, ...] = ("show", "proxy", "mock", "devices")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rtui",
-        description="A terminal workbench for the OpenAI Realtime API.",
+        description=(
+            "A terminal workbench for the OpenAI Realtime API. With no command, rtui runs a live session "
+            "in the TUI (or --headless). Headless exit status: 0 the session finished (the input was "
+            "answered, or you stopped it), 1 it was closed otherwise (see the last line), 2 bad "
+            "arguments, 3 the connection or handshake was refused."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"rtui {__version__}")
+    live.add_arguments(parser)
+    parser.set_defaults(func=live.run)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in SUBCOMMANDS:
         importlib.import_module(f"tui.cli.{name}").register(subparsers)
@@ -31,12 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 2
     try:
-        return int(func(args) or 0)
+        return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

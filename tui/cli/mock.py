@@ -1,0 +1,133 @@
+"""`rtui mock`: the mock Realtime server on 127.0.0.1, for any client."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+
+FAULT_HELP = textwrap.dedent(
+    """\
+    faults (--fault, repeatable and combinable; each fires once per connection):
+      KIND[,key=value]...   trigger keys for every kind but reject:
+                              after-frames=N   once the N-th client data frame has been handled
+                              after-seconds=T  T seconds after the handshake
+                            (neither: as soon as the session has started)
+      close,code=C,reason=R close with code C (default 1000) and reason R (default empty)
+      drop                  abort TCP without a close frame (the client sees 1006)
+      no-pong               stop answering pings (a keepalive client closes 1011)
+      delay,seconds=S       send every server frame S seconds late (default 0.5)
+      stall,seconds=S       send nothing for S seconds (default: for good)
+      oversized,bytes=N     send one valid event of N bytes (default 1048577: a websockets
+                            client with the default max_size closes 1009)
+      invalid-json          send one text frame that is not JSON
+      reject,status=N       refuse every handshake with HTTP status N (default 503)
+
+    examples:
+      rtui mock --port 0
+      rtui mock --fault close,code=1000,after-frames=2         # close after the first append
+      rtui mock --fault drop,after-seconds=5 --fault no-pong
+      rtui mock --fault delay,seconds=0.3 --fault oversized,after-frames=1
+      rtui mock --record sessions/ --require-key sk-test --session-max 30
+
+    point a client at ws://HOST:PORT/v1/realtime?model=gpt-realtime (any key unless --require-key).
+    """
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "mock",
+        help="run the mock Realtime server (GA API, faults on demand)",
+        description=textwrap.fill(
+            "Serve a mock of the OpenAI Realtime API (GA) on ws://HOST:PORT/v1/realtime until Ctrl-C. Each "
+            "connection is an independent session: session.created with GA defaults, session.update validated "
+            "like the real service, server VAD on the audio you append, and a spoken response (a fixed clip "
+            "and transcript) in real time. It is a stand-in that reproduces documented behaviour, not the "
+            "real service. The first line printed is 'listening on ws://HOST:PORT/v1/realtime'.",
+            width=88,
+        ),
+        epilog=FAULT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default 8765)")
+    parser.add_argument("--record", metavar="DIR", help="record each connection to its own rtui.session/1 file in DIR")
+    parser.add_argument(
+        "--require-key", metavar="KEY", help="accept only this API key (Bearer, api-key or subprotocol); else 401"
+    )
+    parser.add_argument(
+        "--session-max", type=float, default=3600.0, metavar="SECONDS",
+        help="session length before the session_expired error and close 1001 (default 3600)",
+    )
+    parser.add_argument(
+        "--binary-policy", choices=("close", "error", "ignore"), default="close",
+        help="what a binary client frame gets: close 1000 with an empty reason and no error event (default, as "
+        "an OpenAI-compatible server does), an error event, or nothing",
+    )
+    parser.add_argument(
+        "--fast", action="store_true", help="send response audio as fast as possible instead of in real time"
+    )
+    parser.add_argument("--seed", default="0", help="seed for the deterministic event/item/response ids (default 0)")
+    parser.add_argument(
+        "--ping-interval", type=float, default=None, metavar="SECONDS",
+        help="ping clients this often, closing 1011 when a pong is late (default: never ping)",
+    )
+    parser.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault (see below)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from tui.mock import FaultSyntaxError, MockConfig, parse_fault
+
+    try:
+        faults = tuple(parse_fault(spec) for spec in args.fault)
+    except FaultSyntaxError as exc:
+        print(f"rtui mock: {exc}; see 'rtui mock --help' for the fault syntax.", file=sys.stderr)
+        return 2
+    if args.session_max <= 0:
+        print("rtui mock: --session-max must be a positive number of seconds.", file=sys.stderr)
+        return 2
+    config = MockConfig(
+        host=args.host,
+        port=args.port,
+        require_key=args.require_key,
+        session_max=args.session_max,
+        binary_policy=args.binary_policy,
+        realtime=not args.fast,
+        seed=args.seed,
+        faults=faults,
+        record_dir=Path(args.record) if args.record else None,
+        ping_interval=args.ping_interval,
+    )
+    return asyncio.run(_serve(config))
+
+
+async def _serve(config) -> int:  # type: ignore[no-untyped-def]
+    import asyncio
+    import signal
+
+    from tui.mock import MockServer
+
+    server = MockServer(config)
+    try:
+        await server.start()
+    except OSError as exc:
+        print(f"rtui mock: cannot listen on {config.host}:{config.port}: {exc.strerror}; "
+              "pick another --port (0 picks a free one).", file=sys.stderr)
+        return 1
+    print(f"listening on {server.url}", flush=True)
+    if config.record_dir is not None:
+        print(f"recording each connection to {config.record_dir}/", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+    return 0
