@@ -1,0 +1,103 @@
+"""Audio levels in dBFS (0 dBFS = full scale sine peak 1.0), computed where the audio flows (device
+callback, sender side) and read by any view at its own rate, plus the peak-hold and clip helpers a
+meter widget needs."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+SILENCE_DBFS = -120.0
+CLIP_LEVEL = 0.999  # |sample| at or above this is counted as clipped
+
+
+def dbfs(amplitude: float) -> float:
+    """Linear amplitude to dBFS, with a floor instead of -inf."""
+    if amplitude <= 0.0:
+        return SILENCE_DBFS
+    return max(SILENCE_DBFS, 20.0 * math.log10(amplitude))
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """One reading: the last block's RMS and peak, clipped samples seen so far, and when."""
+
+    rms_dbfs: float = SILENCE_DBFS
+    peak_dbfs: float = SILENCE_DBFS
+    clipped_samples: int = 0
+    t_ns: int = 0
+
+
+class LevelMeter:
+    """Thread-safe: `update()` from the audio thread, `read()` from anywhere. Costs one pass of numpy
+    over each block; no allocation beyond numpy's temporaries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._levels = Levels()
+
+    def update(self, samples: np.ndarray) -> None:
+        """`samples`: float32 in [-1, 1], any shape."""
+        if samples.size == 0:
+            return
+        flat = samples.reshape(-1)
+        peak = float(np.max(np.abs(flat)))
+        rms = float(np.sqrt(np.mean(np.square(flat, dtype=np.float64))))
+        clipped = int(np.count_nonzero(np.abs(flat) >= CLIP_LEVEL)) if peak >= CLIP_LEVEL else 0
+        with self._lock:
+            self._levels = Levels(
+                rms_dbfs=dbfs(rms),
+                peak_dbfs=dbfs(peak),
+                clipped_samples=self._levels.clipped_samples + clipped,
+                t_ns=time.monotonic_ns(),
+            )
+
+    def update_silence(self) -> None:
+        """Records a block of digital silence (an idle player) without touching any samples."""
+        with self._lock:
+            self._levels = Levels(
+                clipped_samples=self._levels.clipped_samples, t_ns=time.monotonic_ns()
+            )
+
+    def read(self) -> Levels:
+        with self._lock:
+            return self._levels
+
+
+class PeakHold:
+    """Holds the highest peak for `hold_s`, then lets it fall at `fall_db_per_s` (a meter's marker).
+    Feed it readings at UI rate with the reading's time."""
+
+    def __init__(self, hold_s: float = 1.0, fall_db_per_s: float = 20.0) -> None:
+        self.hold_s = hold_s
+        self.fall_db_per_s = fall_db_per_s
+        self.value = SILENCE_DBFS
+        self._held_at = 0.0
+
+    def update(self, peak_dbfs: float, now_s: float) -> float:
+        if peak_dbfs >= self.value:
+            self.value, self._held_at = peak_dbfs, now_s
+        elif now_s - self._held_at > self.hold_s:
+            fallen = self.value - self.fall_db_per_s * (now_s - self._held_at - self.hold_s)
+            self.value = max(peak_dbfs, fallen, SILENCE_DBFS)
+        return self.value
+
+
+class ClipDetector:
+    """Says whether clipping happened recently: `update(levels, now_s)` returns True for
+    `show_s` seconds after `clipped_samples` last grew."""
+
+    def __init__(self, show_s: float = 2.0) -> None:
+        self.show_s = show_s
+        self._seen = 0
+        self._last_clip_s: float | None = None
+
+    def update(self, levels: Levels, now_s: float) -> bool:
+        if levels.clipped_samples > self._seen:
+            self._seen = levels.clipped_samples
+            self._last_clip_s = now_s
+        return self._last_clip_s is not None and now_s - self._last_clip_s <= self.show_s
