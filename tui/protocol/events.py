@@ -48,6 +48,7 @@ SERVER_EVENTS: Final[tuple[str, ...]] = (
     "conversation.created",
     "conversation.item.added",
     "conversation.item.done",
+    "conversation.item.created",  # the beta's name, still in the SDK's GA union; GA servers send .added/.done
     "conversation.item.retrieved",
     "conversation.item.truncated",
     "conversation.item.deleted",
@@ -89,9 +90,8 @@ SERVER_EVENTS: Final[tuple[str, ...]] = (
     "output_audio_buffer.cleared",
 )
 
-# Server event names that only the beta used, mapped to their GA names (None: no GA equivalent).
-BETA_TO_GA: Final[dict[str, str | None]] = {
-    "conversation.item.created": "conversation.item.added",
+# Event names that only the beta used, mapped to their GA names.
+BETA_TO_GA: Final[dict[str, str]] = {
     "response.text.delta": "response.output_text.delta",
     "response.text.done": "response.output_text.done",
     "response.audio.delta": "response.output_audio.delta",
@@ -120,6 +120,7 @@ BETA_SERVER_EVENTS: Final[tuple[str, ...]] = tuple(
             "mcp_list_tools.failed",
         })
         | {name for name in BETA_TO_GA if name != "transcription_session.update"}
+        | {"conversation.item.created"}
     )
 )
 
@@ -146,4 +147,4 @@ def is_beta_only(event_type: str) -> bool:
 
 def ga_name(event_type: str) -> str:
     """The GA name of an event, given either its beta or GA name."""
-    return BETA_TO_GA.get(event_type) or event_type
+    return BETA_TO_GA.get(event_type, event_type)
