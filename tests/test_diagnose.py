@@ -1,0 +1,287 @@
+"""`rtui diagnose` on recordings written by SessionWriter on a controlled clock: each finding, the
+ending analysis, the JSON shape and the command's exit status."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+
+import orjson
+import pytest
+from diagnose_support import Script, append_event, error_event, session_created, tone_chunk
+
+from tui.diagnose import diagnose
+from tui.diagnose.pacing import PacingMeter, likely_rate
+from tui.wire.format import C2S, S2C
+
+
+def ids(diagnosis) -> set[str]:
+    return {f.id for f in diagnosis.findings}
+
+
+def seed_story(tmp_path, monkeypatch, *, binary: bool = True) -> tuple[Script, int]:
+    s = Script(tmp_path / "seed.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.at(0.2).receive(session_created())
+    first = s.at(0.201).send(append_event(tone_chunk(16000, 0.1)).decode(), binary=binary)
+    s.at(0.203).close(S2C, 1000, "")
+    s.close(C2S, 1000, "")
+    s.at(0.204).end(1000, "server")
+    return s, first
+
+
+def test_seed_story_server_closed_first_right_after_the_first_binary_frame(tmp_path, monkeypatch):
+    script, first = seed_story(tmp_path, monkeypatch)
+    diagnosis = diagnose(script.done())
+    ending = diagnosis.ending
+    assert (ending.how, ending.closed_first_by, ending.code, ending.reason) == ("close", "server", 1000, "")
+    assert ending.previous is not None and ending.previous["seq"] == first and ending.previous["opcode"] == "binary"
+    assert "server closed first with 1000" in ending.sentence and f"seq {first}" in ending.sentence
+    binary = diagnosis.finding("binary-frame")
+    assert binary is not None and binary.severity == "error" and first in binary.evidence
+    assert "right after the first one" in binary.message
+    early = diagnosis.finding("sent-before-session-updated")
+    assert early is not None and early.severity == "warning" and first in early.evidence
+    assert "sample-rate-pacing" not in ids(diagnosis)  # one append is no pacing evidence
+    assert [e.seq for e in diagnosis.timeline][-1] > ending.seq  # the echo and end follow the marker
+
+
+def test_text_frames_are_not_flagged_and_session_updated_clears_the_early_send(tmp_path, monkeypatch):
+    s = Script(tmp_path / "ok.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    s.send({"type": "session.update", "session": {"type": "realtime"}})
+    s.at(0.1).receive({"type": "session.updated", "session": {"type": "realtime"}})
+    s.send(append_event(tone_chunk(24000, 0.1)).decode())
+    s.at(1).close(C2S, 1000)
+    s.close(S2C, 1000)
+    s.end(1000, "client")
+    diagnosis = diagnose(s.done())
+    assert diagnosis.ending.closed_first_by == "client"
+    assert ids(diagnosis) == set()
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected_pace"),
+    [(16000, 0.667), (8000, 0.333), (48000, 2.0), (44100, 1.8375)],
+)
+def test_sample_rate_pacing_names_the_likely_true_rate(tmp_path, monkeypatch, rate, expected_pace):
+    s = Script(tmp_path / "pace.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    # A real-time source at `rate` sends 100 ms of its audio every 100 ms, labelled as 24 kHz. The
+    # first chunk comes with a backlog of 1 s, as some capture paths deliver.
+    s.at(0.5).send(append_event(tone_chunk(rate, 1.0)).decode())
+    for i in range(1, 60):
+        s.at(0.5 + i * 0.1).send(append_event(tone_chunk(rate, 0.1)).decode())
+    s.at(6.5).close(C2S, 1000)
+    diagnosis = diagnose(s.done())
+    finding = diagnosis.finding("sample-rate-pacing")
+    assert finding is not None
+    assert finding.details["likely_rate"] == rate
+    assert finding.details["pace"] == pytest.approx(expected_pace, rel=0.01)
+    assert f"{rate / 1000:g} kHz" in finding.message
+
+
+def test_real_time_24khz_audio_is_not_flagged_even_as_binary_frames_of_json(tmp_path, monkeypatch):
+    s = Script(tmp_path / "pace.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    for i in range(50):
+        s.at(0.5 + i * 0.1).send(append_event(tone_chunk(24000, 0.1)), binary=True)
+    diagnosis = diagnose(s.done())
+    assert "sample-rate-pacing" not in ids(diagnosis)
+    assert diagnosis.finding("binary-frame").details["count"] == 50
+
+
+def test_binary_appends_still_count_for_pacing(tmp_path, monkeypatch):
+    s = Script(tmp_path / "pace.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    for i in range(50):
+        s.at(0.5 + i * 0.1).send(append_event(tone_chunk(16000, 0.1)), binary=True)
+    assert diagnose(s.done()).finding("sample-rate-pacing").details["likely_rate"] == 16000
+
+
+def test_pacing_meter_uses_the_longest_streaming_period_and_skips_its_first_second():
+    meter = PacingMeter()
+    for i in range(20):  # 2 s at real time
+        meter.add(i, i * 0.1, 0.1)
+    for i in range(100):  # after a 10 s pause, 10 s at 16 kHz pace, starting with a 2 s backlog
+        meter.add(100 + i, 20 + i * 0.1, 2.0 if i == 0 else 0.0667)
+    period = meter.result()
+    assert period is not None and period.first_seq == 100
+    assert period.rate() == pytest.approx(0.667, rel=0.01)
+    assert likely_rate(0.667) == 16000 and likely_rate(0.5) == 12000 and likely_rate(0.8) is None
+
+
+def test_beta_header_then_error_then_4000(tmp_path, monkeypatch):
+    s = Script(tmp_path / "beta.jsonl", monkeypatch)
+    s.at(0).handshake(headers=[["Authorization", "Bearer [redacted]"], ["OpenAI-Beta", "realtime=v1"]])
+    s.receive(session_created())
+    err = s.at(0.01).receive(error_event("beta_api_shape_disabled", "The Realtime Beta API is no longer supported."))
+    close = s.at(0.02).close(S2C, 4000, "invalid_request_error.beta_api_shape_disabled")
+    s.close(C2S, 4000, "invalid_request_error.beta_api_shape_disabled")
+    s.end(4000, "server")
+    diagnosis = diagnose(s.done())
+    assert (diagnosis.ending.closed_first_by, diagnosis.ending.code) == ("server", 4000)
+    beta = diagnosis.finding("beta-header")
+    assert beta.severity == "error" and {err, close} <= set(beta.evidence)
+    assert diagnosis.finding("error-before-close").evidence == [err, close]
+    assert "client-closed-after-error" not in ids(diagnosis)
+
+
+def test_unknown_parameter_then_the_client_closes_itself(tmp_path, monkeypatch):
+    s = Script(tmp_path / "unknown.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    s.send({"type": "session.update", "session": {"type": "realtime", "turn_detection": None, "input_audio_format": "pcm16"}})
+    err = s.at(0.05).receive(error_event("unknown_parameter", "Unknown parameter: 'session.turn_detection'.", "session.turn_detection"))
+    close = s.at(0.06).close(C2S, 1000, "")
+    s.close(S2C, 1000, "")
+    s.end(1000, "client")
+    diagnosis = diagnose(s.done())
+    assert diagnosis.ending.closed_first_by == "client"
+    unknown = diagnosis.finding("unknown-parameter")
+    assert unknown.details["fields"] == ["session.turn_detection"] and unknown.evidence == [err]
+    assert diagnosis.finding("client-closed-after-error").evidence == [err, close]
+    assert diagnosis.finding("beta-event-names").details["client"] == ["session.turn_detection", "session.input_audio_format"]
+
+
+def test_session_expired_then_1001(tmp_path, monkeypatch):
+    s = Script(tmp_path / "expired.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    err = s.at(3600).receive(error_event("session_expired", "Your session hit the maximum duration of 60 minutes."))
+    close = s.close(S2C, 1001, "")
+    s.close(C2S, 1001, "")
+    s.end(1001, "server")
+    diagnosis = diagnose(s.done())
+    assert diagnosis.finding("session-expired").evidence == [err, close]
+    assert diagnosis.ending.closed_first_by == "server" and "going away" in diagnosis.ending.meaning
+
+
+def test_commit_empty_names_the_commit_and_server_vad(tmp_path, monkeypatch):
+    s = Script(tmp_path / "commit.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    commit = s.send({"type": "input_audio_buffer.commit"})
+    err = s.receive(error_event("input_audio_buffer_commit_empty", "buffer too small"))
+    diagnosis = diagnose(s.done())
+    finding = diagnosis.finding("commit-empty")
+    assert finding.evidence == [commit, err] and "Server VAD was on" in finding.message
+    assert diagnosis.ending.how == "open"
+
+
+def test_invalid_json_both_ways_and_bad_audio(tmp_path, monkeypatch):
+    s = Script(tmp_path / "json.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    bad_client = s.send('{"type": "input_audio_buffer.append", "audio": ')
+    s.receive(error_event("invalid_json", "The event could not be parsed as JSON"))
+    not_b64 = s.send({"type": "input_audio_buffer.append", "audio": "!!!not base64!!!"})
+    odd = s.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(b"\x01\x02\x03").decode()})
+    bad_server = s.at(1).receive("{not json")
+    s.close(C2S, 1007, "invalid JSON from server")
+    diagnosis = diagnose(s.done())
+    invalid = [f for f in diagnosis.findings if f.id == "invalid-json"]
+    assert [f.details["direction"] for f in invalid] == [C2S, S2C]
+    assert bad_client in invalid[0].evidence and invalid[1].evidence == [bad_server]
+    audio = diagnosis.finding("bad-audio-payload")
+    assert audio.evidence == [not_b64, odd] and "not valid base64" in audio.message
+
+
+def test_keepalive_timeout_of_the_clients_own_making(tmp_path, monkeypatch):
+    s = Script(tmp_path / "keepalive.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    ping = s.at(20).writer.record("ping", C2S, s.conn, data_b64="AAAA")
+    close = s.at(40).close(C2S, 1011, "keepalive ping timeout")
+    s.end(1011, "client")
+    diagnosis = diagnose(s.done())
+    finding = diagnosis.finding("keepalive-timeout")
+    assert finding.details["closed_by"] == "client" and finding.evidence == [ping, close]
+    assert "event loop was blocked" in finding.message
+
+
+def test_message_too_big(tmp_path, monkeypatch):
+    s = Script(tmp_path / "big.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    close = s.at(1).close(C2S, 1009, "frame with 2000000 bytes exceeds limit of 1048576 bytes")
+    s.end(1009, "client")
+    finding = diagnose(s.done()).finding("message-too-big")
+    assert finding.details["closed_by"] == "client" and close in finding.evidence and "max_size" in finding.message
+
+
+def test_abnormal_close_and_the_proxy_that_was_in_the_path(tmp_path, monkeypatch):
+    s = Script(tmp_path / "drop.jsonl", monkeypatch)
+    s.at(0).handshake(proxy="http://corp-proxy.example:3128")
+    s.receive(session_created())
+    end = s.at(90).end(1006, None, exception="ConnectionResetError: [Errno 104] Connection reset by peer")
+    diagnosis = diagnose(s.done())
+    assert diagnosis.ending.how == "dropped" and diagnosis.ending.closed_first_by is None and diagnosis.ending.code == 1006
+    assert "Nobody closed" in diagnosis.ending.sentence
+    assert diagnosis.finding("abnormal-close").evidence == [end]
+    proxy = diagnosis.finding("proxy-environment")
+    assert proxy.severity == "warning" and "corp-proxy.example:3128" in proxy.message
+
+
+def test_relay_recordings_count_each_frame_once_and_name_the_leg(tmp_path, monkeypatch):
+    s = Script(tmp_path / "relay.jsonl", monkeypatch, mode="proxy", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}})
+    up = s.writer.new_conn()
+    s.at(0).handshake()
+    s.writer.frame(up, S2C, orjson.dumps(session_created()).decode())
+    s.writer.frame(s.conn, S2C, orjson.dumps(session_created()).decode())
+    for i in range(3):
+        s.at(0.1 * i).writer.frame(s.conn, C2S, append_event(tone_chunk(24000, 0.1)))
+        s.writer.frame(up, C2S, append_event(tone_chunk(24000, 0.1)))
+    s.at(1).writer.record("end", "local", up, code=1006, reason="", closed_by=None, clean=False, side="client")
+    s.writer.record("end", "local", s.conn, code=1006, reason="", closed_by=None, clean=False, side="server")
+    diagnosis = diagnose(s.done())
+    assert diagnosis.finding("binary-frame").details["count"] == 3
+    assert diagnosis.ending.leg == "upstream" and "upstream leg" in diagnosis.ending.sentence
+
+
+def test_refused_handshake(tmp_path, monkeypatch):
+    s = Script(tmp_path / "refused.jsonl", monkeypatch)
+    s.at(0).handshake(status=401)
+    diagnosis = diagnose(s.done())
+    assert diagnosis.ending.how == "refused" and diagnosis.ending.status == 401
+
+
+def test_truncated_recording_is_diagnosed_and_the_problem_reported(tmp_path, monkeypatch):
+    script, _ = seed_story(tmp_path, monkeypatch)
+    path = script.done()
+    with open(path, "ab") as f:
+        f.write(b'{"seq": 99, "t_ns": 5, "conn": 1, "kind": "fra')
+    diagnosis = diagnose(path)
+    assert diagnosis.truncated and "truncated last line" in diagnosis.problems[0]
+    assert diagnosis.ending.closed_first_by == "server"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tui", "diagnose", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_command_prints_text_and_stable_json_and_exits_0(tmp_path, monkeypatch):
+    script, first = seed_story(tmp_path, monkeypatch)
+    path = script.done()
+    text = run_cli(str(path))
+    assert text.returncode == 0
+    assert "The server closed first with 1000" in text.stdout and "binary-frame" in text.stdout
+    as_json = run_cli(str(path), "--json")
+    assert as_json.returncode == 0
+    data = orjson.loads(as_json.stdout)
+    assert data["schema"] == "rtui.diagnosis/1"
+    assert set(data) == {"schema", "file", "recording", "ending", "timeline", "findings", "problems", "truncated"}
+    assert data["ending"]["closed_first_by"] == "server" and data["ending"]["previous"]["seq"] == first
+    assert {"id", "severity", "message", "evidence", "details"} == set(data["findings"][0])
+
+
+def test_command_refuses_a_file_that_is_not_a_recording_with_status_2(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    result = run_cli(str(path))
+    assert result.returncode == 2 and "not an rtui recording" in result.stderr and result.stdout == ""

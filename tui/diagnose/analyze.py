@@ -1,0 +1,52 @@
+"""The diagnosis pass: one streaming read of the recording through the ending tracker and the rules."""
+
+from __future__ import annotations
+
+import os
+
+from tui.diagnose.ending import EndingTracker
+from tui.diagnose.items import Legs, make_item
+from tui.diagnose.report import SEVERITIES, Diagnosis, Finding
+from tui.diagnose.rules import Context, all_rules
+from tui.wire.reader import SessionReader
+
+
+def diagnose(path: str | os.PathLike[str]) -> Diagnosis:
+    """Explains how the recorded session ended. Raises `RecordingError` for a file that is not a
+    recording; damaged lines are skipped and listed in `problems`."""
+    with SessionReader(path) as reader:
+        header = reader.header
+        legs = Legs.from_header(header)
+        tracker = EndingTracker(legs)
+        rules = all_rules()
+        records = 0
+        last_t = 0.0
+        for record in reader:
+            item = make_item(record, legs)
+            records += 1
+            last_t = item.t_s
+            tracker.observe(item)
+            for rule in rules:
+                rule.observe(item)
+        ending = tracker.result()
+        context = Context(ending)
+        findings: list[Finding] = [finding for rule in rules for finding in rule.conclude(context)]
+        findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.evidence[0] if f.evidence else 0))
+        recording = {
+            "mode": header.get("mode"),
+            "url": header.get("url"),
+            "started_at": header.get("started_at"),
+            "records": records,
+            "duration_s": round(last_t, 6),
+            "connections": len(tracker.connections),
+            "relayed": legs.relayed,
+        }
+        return Diagnosis(
+            file=str(path),
+            recording=recording,
+            ending=ending,
+            timeline=tracker.entries(),
+            findings=findings,
+            problems=[str(problem) for problem in reader.problems],
+            truncated=reader.truncated,
+        )

@@ -1,0 +1,162 @@
+"""How the session ended: who closed first (or nobody, because the transport died), with which code,
+and the bounded timeline leading there.
+
+The first `close` record in the file is the close frame that started the closing handshake: in a
+live recording it is the first close sent or received, and in a relay recording the relay records a
+close where it arrives before forwarding it. Without any close record, the first `end` says the
+transport died (1006); a handshake answered with another status than 101 is a refusal.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from tui.diagnose.items import Item, Legs
+from tui.diagnose.report import Ending, TimelineEntry
+from tui.protocol.summary import close_meaning, record_line
+
+TIMELINE_BEFORE = 15  # records shown up to the ending
+TIMELINE_AFTER = 4  # and after it (the echo, the ends)
+
+_TIMELINE_KINDS = frozenset({"frame", "ping", "pong", "close", "end", "error", "mark", "handshake_request", "handshake_response"})
+
+
+def timeline_entry(item: Item) -> TimelineEntry:
+    line = record_line(item.record)
+    record = item.record
+    return TimelineEntry(
+        seq=item.seq,
+        t_s=round(item.t_s, 6),
+        conn=record["conn"],
+        dir=record["dir"],
+        kind=item.kind,
+        label=line.label,
+        summary=line.summary,
+        opcode=record.get("opcode"),
+        size=record.get("size"),
+    )
+
+
+class EndingTracker:
+    def __init__(self, legs: Legs) -> None:
+        self.legs = legs
+        self._recent: deque[TimelineEntry] = deque(maxlen=TIMELINE_BEFORE)
+        self.timeline: list[TimelineEntry] | None = None
+        self._after = 0
+        self._last_data: Item | None = None
+        self._last_record: Item | None = None
+        self.decided: Item | None = None  # the record that decided the ending
+        self._refusal: Item | None = None
+        self._first_end: Item | None = None
+        self.connections: set[int] = set()
+        self.closes: list[Item] = []  # close records (both legs), for rules that need them
+
+    def observe(self, item: Item) -> None:
+        self._last_record = item
+        self.connections.add(item.record["conn"])
+        if item.kind in _TIMELINE_KINDS and item.counts:
+            self._collect(item)
+        if self.decided is not None:
+            if item.kind == "end" and self._first_end is None:
+                self._first_end = item
+            if item.kind == "close":
+                self.closes.append(item)
+            return
+        if item.is_data():
+            self._last_data = item
+        elif item.kind == "close":
+            self.closes.append(item)
+            self._decide(item)
+        elif item.kind == "end":
+            self._first_end = item
+            self._decide(item)
+        elif item.kind == "handshake_response" and item.record.get("status") != 101 and self._refusal is None:
+            self._refusal = item
+            self._decide(item)
+
+    def _collect(self, item: Item) -> None:
+        entry = timeline_entry(item)
+        if self.timeline is None:
+            self._recent.append(entry)
+        elif self._after < TIMELINE_AFTER:
+            self.timeline.append(entry)
+            self._after += 1
+
+    def entries(self) -> list[TimelineEntry]:
+        """The timeline around the ending, or the last records when nothing ended."""
+        return self.timeline if self.timeline is not None else list(self._recent)
+
+    def _decide(self, item: Item) -> None:
+        self.decided = item
+        self.timeline = list(self._recent)
+
+    def result(self) -> Ending:
+        item = self.decided
+        if item is None:
+            if self._last_record is None:
+                return Ending("none", None, None, "", "", None, None, sentence="The recording holds no connection.")
+            last = self._last_record
+            ending = Ending(
+                "open", None, None, "", "", last.seq, round(last.t_s, 6),
+                sentence="The recording stops while the connection was still open (no close frame, no end).",
+            )
+            return ending
+        record = item.record
+        leg = self.legs.leg_name(record["conn"])
+        previous = self._previous(item)
+        if item.kind == "handshake_response":
+            status = record.get("status")
+            body = f": {record['body'].strip()}" if record.get("body") else ""
+            return Ending(
+                "refused", None, None, f"HTTP {status} {record.get('reason', '')}".strip(), "", item.seq,
+                round(item.t_s, 6), status=status, leg=leg,
+                sentence=f"The server refused the WebSocket handshake with HTTP {status} {record.get('reason', '')}{body}.",
+            )
+        if item.kind == "close":
+            code, reason, by = record["code"], record["reason"], record.get("by")
+            ending = Ending(
+                "close", by, code, close_meaning(code), reason, item.seq, round(item.t_s, 6), leg=leg, previous=previous
+            )
+            end = self._first_end
+            if end is not None and end.record.get("exception"):
+                ending.exception = end.record["exception"]
+            said = f"reason {reason!r}" if reason else "no reason"
+            ending.sentence = f"The {by} closed first with {code} ({close_meaning(code)}), {said}{_after(previous)}."
+            return ending
+        code = record["code"]
+        where = f" on the {leg} leg" if leg else ""
+        ending = Ending(
+            "dropped", None, code, close_meaning(code), record.get("reason", ""), item.seq, round(item.t_s, 6),
+            leg=leg, exception=record.get("exception"), previous=previous,
+        )
+        because = f" ({record['exception']})" if record.get("exception") else ""
+        ending.sentence = (
+            f"Nobody closed: the connection{where} ended without a close frame ({code}, {close_meaning(code)}){because}"
+            f"{_after(previous)}."
+        )
+        return ending
+
+    def _previous(self, item: Item) -> dict[str, Any] | None:
+        data = self._last_data
+        if data is None:
+            return None
+        return {
+            "seq": data.seq,
+            "dir": data.dir,
+            "opcode": data.record.get("opcode"),
+            "type": data.type,
+            "gap_s": round(item.t_s - data.t_s, 6),
+        }
+
+
+def _after(previous: dict[str, Any] | None) -> str:
+    if previous is None:
+        return ""
+    who = "client's" if previous["dir"] == "c2s" else "server's"
+    what = previous["type"] or "frame"
+    return f", {_duration(previous['gap_s'])} after the {who} {previous['opcode']} frame {what} (seq {previous['seq']})"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"

@@ -1,0 +1,112 @@
+"""One record as the diagnosis sees it: its parsed event and whether it counts.
+
+In a relay recording every frame appears twice (received on one leg, sent on the other). Client
+frames count where the relay received them (the client leg) and server frames where the relay
+received them (the upstream leg), so nothing is counted twice; closes and ends count on both legs.
+"""
+
+from __future__ import annotations
+
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tui.protocol.summary import frame_payload
+from tui.wire.format import C2S, S2C
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Legs:
+    """Which conn ids count for each direction (None: every conn counts)."""
+
+    client_conn: int | None = None
+    upstream_conn: int | None = None
+
+    @classmethod
+    def from_header(cls, header: Record) -> Legs:
+        relay = header.get("relay")
+        if isinstance(relay, dict) and isinstance(relay.get("client_conn"), int) and isinstance(relay.get("upstream_conn"), int):
+            return cls(relay["client_conn"], relay["upstream_conn"])
+        return cls()
+
+    @property
+    def relayed(self) -> bool:
+        return self.client_conn is not None
+
+    def counts(self, record: Record) -> bool:
+        if not self.relayed or record["kind"] in ("close", "end", "error", "mark", "handshake_response"):
+            return True
+        if record["kind"] == "handshake_request":
+            return True  # both: the client's own request and what the relay sent on
+        if record["dir"] == C2S:
+            return record["conn"] == self.client_conn
+        if record["dir"] == S2C:
+            return record["conn"] == self.upstream_conn
+        return True
+
+    def leg_name(self, conn: int) -> str | None:
+        if conn == self.client_conn:
+            return "client"
+        if conn == self.upstream_conn:
+            return "upstream"
+        return None
+
+
+@dataclass
+class Item:
+    record: Record
+    counts: bool
+    event: dict[str, Any] | None = None  # the JSON object a data frame carries
+    json_error: str | None = None  # why a data frame's payload is not a JSON object
+
+    @property
+    def seq(self) -> int:
+        return self.record["seq"]
+
+    @property
+    def t_s(self) -> float:
+        return self.record["t_ns"] / 1e9
+
+    @property
+    def kind(self) -> str:
+        return self.record["kind"]
+
+    @property
+    def dir(self) -> str:
+        return self.record["dir"]
+
+    @property
+    def type(self) -> str | None:
+        if self.event is not None and isinstance(self.event.get("type"), str):
+            return self.event["type"]
+        return None
+
+    def is_data(self, direction: str | None = None) -> bool:
+        return self.kind == "frame" and self.counts and (direction is None or self.dir == direction)
+
+
+def make_item(record: Record, legs: Legs) -> Item:
+    item = Item(record, legs.counts(record))
+    if record["kind"] == "frame" and item.counts:
+        try:
+            value = orjson.loads(frame_payload(record))
+        except (orjson.JSONDecodeError, binascii.Error, ValueError) as exc:
+            item.json_error = str(exc).split("\n")[0] or "not JSON"
+        else:
+            if isinstance(value, dict):
+                item.event = value
+            else:
+                item.json_error = f"a JSON {type(value).__name__}, not an object"
+    return item
+
+
+def error_fields(item: Item) -> dict[str, Any]:
+    """The `error` object of a server error event ({} otherwise)."""
+    if item.type != "error" or item.dir != S2C or item.event is None:
+        return {}
+    error = item.event.get("error")
+    return error if isinstance(error, dict) else {}

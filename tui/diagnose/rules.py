@@ -1,0 +1,578 @@
+"""The findings: one small rule per cause, each watching the stream and concluding at the end.
+
+Every rule sees each record once (`observe`) and keeps only counters, a few seq numbers and the
+latest state it needs; `conclude` turns that into findings, given how the session ended. Finding ids
+are stable (docs/diagnose-json.md lists them).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from tui.diagnose.items import Item, error_fields
+from tui.diagnose.pacing import PacingMeter, is_real_time, likely_rate
+from tui.diagnose.report import Ending, Finding
+from tui.protocol.events import BETA_SESSION_FIELDS, is_beta_only
+from tui.wire.format import C2S, S2C
+
+MAX_EVIDENCE = 10  # seq numbers kept per finding
+RELATED_S = 5.0  # an error this close before a close explains it
+APPEND = "input_audio_buffer.append"
+CONTENT_EVENTS = frozenset({APPEND, "input_audio_buffer.commit", "response.create", "conversation.item.create"})
+
+
+@dataclass
+class Context:
+    ending: Ending
+
+
+class Rule:
+    def observe(self, item: Item) -> None:
+        raise NotImplementedError
+
+    def conclude(self, context: Context) -> list[Finding]:
+        raise NotImplementedError
+
+
+def _keep(seqs: list[int], seq: int) -> None:
+    if len(seqs) < MAX_EVIDENCE:
+        seqs.append(seq)
+
+
+def _ago(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def _with_ending(evidence: list[int], ending: Ending) -> list[int]:
+    return sorted(set(evidence + ([ending.seq] if ending.seq is not None and ending.how in ("close", "dropped") else [])))
+
+
+# -- frames ------------------------------------------------------------------------------------
+
+
+class BinaryFrames(Rule):
+    def __init__(self) -> None:
+        self.count = 0
+        self.seqs: list[int] = []
+        self.first: Item | None = None
+
+    def observe(self, item: Item) -> None:
+        if item.is_data(C2S) and item.record["opcode"] == "binary":
+            self.count += 1
+            _keep(self.seqs, item.seq)
+            self.first = self.first or item
+
+    def conclude(self, context: Context) -> list[Finding]:
+        if self.first is None:
+            return []
+        ending = context.ending
+        first = self.first
+        what = f" holding {first.type}" if first.type else ""
+        message = (
+            f"The client sent {self.count} binary frame{'s' if self.count > 1 else ''} (the first, seq {first.seq}, "
+            f"{what.strip() or 'not JSON'}); Realtime events must be JSON in text frames"
+        )
+        if ending.how == "close" and ending.previous and ending.previous["seq"] == first.seq:
+            message += f", and the {ending.closed_first_by} closed with {ending.code} right after the first one"
+        message += " (on iOS send .string, not .data)."
+        return [Finding("binary-frame", "error", message, _with_ending(self.seqs, ending), {"count": self.count, "first_type": first.type})]
+
+
+class InvalidJson(Rule):
+    def __init__(self) -> None:
+        self.by_dir: dict[str, list[int]] = {C2S: [], S2C: []}
+        self.counts = {C2S: 0, S2C: 0}
+        self.first_problem: dict[str, str] = {}
+        self.server_errors: list[int] = []
+
+    def observe(self, item: Item) -> None:
+        if item.is_data() and item.json_error is not None:
+            # A binary frame of raw bytes is the binary-frame finding's business, not a JSON mistake.
+            if item.record["opcode"] == "binary":
+                return
+            self.counts[item.dir] += 1
+            _keep(self.by_dir[item.dir], item.seq)
+            self.first_problem.setdefault(item.dir, item.json_error)
+        elif error_fields(item).get("code") in ("invalid_json", "invalid_event"):
+            _keep(self.server_errors, item.seq)
+
+    def conclude(self, context: Context) -> list[Finding]:
+        findings = []
+        for direction, who in ((C2S, "client"), (S2C, "server")):
+            count = self.counts[direction]
+            if not count:
+                continue
+            seqs = self.by_dir[direction]
+            message = (
+                f"The {who} sent {count} text frame{'s' if count > 1 else ''} that {'are' if count > 1 else 'is'} not a JSON "
+                f"object (first at seq {seqs[0]}: {self.first_problem[direction]})"
+            )
+            if direction == C2S:
+                message += "; the server answers each with an error event."
+                evidence = seqs + self.server_errors
+            else:
+                message += "; a strict client fails on it and may close the connection."
+                evidence = list(seqs)
+            findings.append(Finding("invalid-json", "error", message, sorted(set(evidence)), {"direction": direction, "count": count}))
+        return findings
+
+
+# -- audio -------------------------------------------------------------------------------------
+
+
+class AudioFormat(Rule):
+    """The input audio format the server last confirmed (session.created / session.updated)."""
+
+    def __init__(self) -> None:
+        self.bytes_per_second = 48000  # audio/pcm, 24 kHz, 16-bit mono
+        self.labelled_rate = 24000
+        self.pcm16 = True
+        self.server_vad = True
+
+    def observe(self, item: Item) -> None:
+        if not (item.is_data(S2C) and item.type in ("session.created", "session.updated") and item.event):
+            return
+        session = item.event.get("session")
+        if not isinstance(session, dict):
+            return
+        audio = session.get("audio") if isinstance(session.get("audio"), dict) else {}
+        audio_in = audio.get("input") if isinstance(audio.get("input"), dict) else {}
+        fmt = audio_in.get("format")
+        kind = fmt.get("type") if isinstance(fmt, dict) else session.get("input_audio_format")
+        if kind in ("audio/pcmu", "audio/pcma", "g711_ulaw", "g711_alaw"):
+            self.bytes_per_second, self.labelled_rate, self.pcm16 = 8000, 8000, False
+        elif kind in ("audio/pcm", "pcm16"):
+            rate = fmt.get("rate", 24000) if isinstance(fmt, dict) else 24000
+            self.bytes_per_second, self.labelled_rate, self.pcm16 = 2 * int(rate), int(rate), True
+        if "turn_detection" in audio_in:
+            self.server_vad = audio_in["turn_detection"] is not None
+        elif "turn_detection" in session:
+            self.server_vad = session["turn_detection"] is not None
+
+    def conclude(self, context: Context) -> list[Finding]:
+        return []  # context for the audio rules, no finding of its own
+
+
+class SampleRatePacing(Rule):
+    def __init__(self, audio_format: AudioFormat) -> None:
+        self.format = audio_format
+        self.meter = PacingMeter()
+
+    def observe(self, item: Item) -> None:
+        # Binary frames holding JSON appends count too: the audio reached the wire all the same.
+        if item.is_data(C2S) and item.type == APPEND and item.event is not None:
+            audio = item.event.get("audio")
+            size = _b64_length(audio) if isinstance(audio, str) else 0
+            self.meter.add(item.seq, item.t_s, size / self.format.bytes_per_second)
+
+    def conclude(self, context: Context) -> list[Finding]:
+        period = self.meter.result()
+        if period is None:
+            return []
+        pace = period.rate()
+        assert pace is not None
+        if is_real_time(pace):
+            return []
+        labelled = self.format.labelled_rate
+        rate = likely_rate(pace, labelled)
+        span = period.t_last - period.t0
+        message = (
+            f"Audio reached the wire at {pace:.3f} s of audio per second of wall clock over {span:.1f} s of streaming "
+            f"({period.appends} appends)"
+        )
+        if rate is not None and rate != labelled:
+            message += (
+                f": the audio is labelled {labelled / 1000:g} kHz but paces like {rate / 1000:g} kHz audio, so it is "
+                f"probably captured at {rate / 1000:g} kHz and not resampled (the model hears it "
+                f"{'slowed down' if pace > 1 else 'sped up'} and voice detection suffers)."
+            )
+        elif pace > 1:
+            message += ": faster than real time, as when a file or a backlog is sent at once."
+        else:
+            message += ": slower than real time (audio is being lost or sent late)."
+        details = {"pace": round(pace, 4), "likely_rate": rate, "labelled_rate": labelled, "span_s": round(span, 3), "appends": period.appends}
+        return [Finding("sample-rate-pacing", "warning", message, [period.first_seq, self.meter.last_seq], details)]
+
+
+def _b64_length(value: str) -> int:
+    """Decoded length of plausible base64 without decoding (0 when it is not)."""
+    if len(value) % 4:
+        return 0
+    return len(value) // 4 * 3 - (2 if value.endswith("==") else 1 if value.endswith("=") else 0)
+
+
+class BadAudioPayload(Rule):
+    def __init__(self, audio_format: AudioFormat) -> None:
+        self.format = audio_format
+        self.problems: list[tuple[int, str]] = []
+        self.count = 0
+
+    def observe(self, item: Item) -> None:
+        if not (item.is_data(C2S) and item.type == APPEND and item.event is not None):
+            return
+        problem = self._problem(item.event.get("audio"))
+        if problem is not None:
+            self.count += 1
+            if len(self.problems) < MAX_EVIDENCE:
+                self.problems.append((item.seq, problem))
+
+    def _problem(self, audio: Any) -> str | None:
+        if not isinstance(audio, str):
+            return "no 'audio' string"
+        try:
+            data = base64.b64decode(audio, validate=True)
+        except (binascii.Error, ValueError):
+            return "'audio' is not valid base64"
+        if not data:
+            return "'audio' is empty"
+        if self.format.pcm16 and len(data) % 2:
+            return f"{len(data)} bytes of 16-bit audio (an odd byte count)"
+        return None
+
+    def conclude(self, context: Context) -> list[Finding]:
+        if not self.count:
+            return []
+        seq, problem = self.problems[0]
+        message = (
+            f"{self.count} input_audio_buffer.append event{'s' if self.count > 1 else ''} carried unusable audio "
+            f"(first at seq {seq}: {problem}); send base64 of 16-bit little-endian samples."
+        )
+        return [Finding("bad-audio-payload", "error", message, [s for s, _ in self.problems], {"count": self.count})]
+
+
+# -- session -----------------------------------------------------------------------------------
+
+
+class SentBeforeSessionUpdated(Rule):
+    def __init__(self) -> None:
+        self.created: Item | None = None
+        self.updated = False
+        self.update_sent: Item | None = None
+        self.early: Item | None = None
+
+    def observe(self, item: Item) -> None:
+        if not item.is_data():
+            return
+        if item.dir == S2C and item.type == "session.created":
+            self.created = self.created or item
+        elif item.dir == S2C and item.type == "session.updated":
+            self.updated = True
+        elif item.dir == C2S and item.type == "session.update":
+            self.update_sent = self.update_sent or item
+        elif item.dir == C2S and item.type in CONTENT_EVENTS and not self.updated and self.early is None:
+            self.early = item
+
+    def conclude(self, context: Context) -> list[Finding]:
+        early = self.early
+        if early is None:
+            return []
+        evidence = [early.seq]
+        when = ""
+        if self.created is not None:
+            evidence.insert(0, self.created.seq)
+            when = f" {_ago(early.t_s - self.created.t_s)} after session.created"
+        if self.update_sent is not None and self.update_sent.seq < early.seq:
+            evidence.insert(-1, self.update_sent.seq)
+            state = f"its session.update (seq {self.update_sent.seq}) had not been confirmed yet"
+        else:
+            state = "it had sent no session.update"
+        ending = context.ending
+        soon = ending.t_s is not None and ending.how in ("close", "dropped") and ending.t_s - early.t_s < RELATED_S
+        message = (
+            f"The client sent {early.type} (seq {early.seq}){when} before any session.updated confirmed its "
+            f"configuration ({state}), so the session still had the server's defaults, such as 24 kHz audio/pcm input"
+        )
+        message += f"; the connection closed {_ago(ending.t_s - early.t_s)} later." if soon and ending.t_s is not None else "."
+        return [Finding("sent-before-session-updated", "warning" if soon else "info", message, evidence, {"event": early.type})]
+
+
+class BetaHeader(Rule):
+    def __init__(self) -> None:
+        self.request: Item | None = None
+        self.value = ""
+        self.errors: list[int] = []
+
+    def observe(self, item: Item) -> None:
+        if item.kind == "handshake_request" and self.request is None:
+            for name, value in item.record.get("headers") or []:
+                if name.lower() == "openai-beta":
+                    self.request, self.value = item, f"{name}: {value}"
+            for protocol in item.record.get("subprotocols") or []:
+                if protocol.startswith("openai-beta."):
+                    self.request, self.value = item, f"subprotocol {protocol}"
+        elif error_fields(item).get("code") == "beta_api_shape_disabled":
+            _keep(self.errors, item.seq)
+
+    def conclude(self, context: Context) -> list[Finding]:
+        if self.request is None:
+            return []
+        ending = context.ending
+        message = f"The client asked for the retired beta API ({self.value}, seq {self.request.seq})"
+        if self.errors:
+            message += f"; the server answered with error beta_api_shape_disabled (seq {self.errors[0]})"
+        if ending.code == 4000:
+            message += f" and the {ending.closed_first_by or 'server'} closed with 4000"
+        message += "; remove the OpenAI-Beta header and use the GA event names."
+        severity = "error" if self.errors or ending.code == 4000 else "warning"
+        return [Finding("beta-header", severity, message, _with_ending([self.request.seq, *self.errors], ending) if ending.code == 4000 else [self.request.seq, *self.errors])]
+
+
+class BetaEventNames(Rule):
+    def __init__(self) -> None:
+        self.client_names: list[str] = []
+        self.server_names: list[str] = []
+        self.seqs: list[int] = []
+
+    def observe(self, item: Item) -> None:
+        if not item.is_data() or item.event is None:
+            return
+        names: list[str] = []
+        if item.dir == C2S:
+            if item.type == "session.update" and isinstance(item.event.get("session"), dict):
+                names = [f"session.{k}" for k in item.event["session"] if k in BETA_SESSION_FIELDS]
+            elif item.type and is_beta_only(item.type):
+                names = [item.type]
+            target = self.client_names
+        else:
+            if item.type and is_beta_only(item.type):
+                names = [item.type]
+            target = self.server_names
+        new = [n for n in names if n not in target]
+        if names:
+            _keep(self.seqs, item.seq)
+        target.extend(new)
+
+    def conclude(self, context: Context) -> list[Finding]:
+        parts = []
+        if self.client_names:
+            parts.append(f"the client used beta names ({', '.join(self.client_names)}), which the GA API rejects")
+        if self.server_names:
+            parts.append(f"the server sent beta event names ({', '.join(self.server_names)}), so this is a beta-era session")
+        if not parts:
+            return []
+        message = " and ".join(parts)
+        message = message[0].upper() + message[1:] + f" (first at seq {self.seqs[0]}); GA names are in PROTOCOL.md section 2."
+        return [Finding("beta-event-names", "warning", message, self.seqs, {"client": self.client_names, "server": self.server_names})]
+
+
+class UnknownParameter(Rule):
+    def __init__(self) -> None:
+        self.params: list[str] = []
+        self.seqs: list[int] = []
+
+    def observe(self, item: Item) -> None:
+        error = error_fields(item)
+        if error.get("code") == "unknown_parameter":
+            _keep(self.seqs, item.seq)
+            param = str(error.get("param") or error.get("message") or "?")
+            if param not in self.params:
+                self.params.append(param)
+
+    def conclude(self, context: Context) -> list[Finding]:
+        if not self.seqs:
+            return []
+        message = (
+            f"The server rejected {len(self.seqs)} update{'s' if len(self.seqs) > 1 else ''} with unknown_parameter "
+            f"for {', '.join(self.params)} (seq {self.seqs[0]}); the whole update was ignored and the socket stayed open."
+        )
+        return [Finding("unknown-parameter", "warning", message, self.seqs, {"fields": self.params})]
+
+
+class ServerErrors(Rule):
+    """error-before-close, client-closed-after-error, commit-empty and session-expired."""
+
+    def __init__(self, audio_format: AudioFormat) -> None:
+        self.format = audio_format
+        self.last_error: Item | None = None
+        self.error_at_ending: Item | None = None
+        self.commit_empty: list[int] = []
+        self.last_commit: int | None = None
+        self.expired: Item | None = None
+        self.ended = False
+
+    def observe(self, item: Item) -> None:
+        if item.is_data(C2S) and item.type == "input_audio_buffer.commit":
+            self.last_commit = item.seq
+        error = error_fields(item)
+        if error:
+            code = error.get("code")
+            if not self.ended:
+                self.last_error = item
+            if code == "input_audio_buffer_commit_empty":
+                if self.last_commit is not None and self.last_commit not in self.commit_empty:
+                    _keep(self.commit_empty, self.last_commit)
+                _keep(self.commit_empty, item.seq)
+            elif code == "session_expired" and self.expired is None:
+                self.expired = item
+        if item.kind in ("close", "end") and not self.ended:
+            self.ended = True
+            self.error_at_ending = self.last_error
+
+    def conclude(self, context: Context) -> list[Finding]:
+        findings = []
+        ending = context.ending
+        error = self.error_at_ending
+        if error is not None and ending.t_s is not None and ending.how in ("close", "dropped") and ending.t_s - error.t_s <= RELATED_S:
+            fields = error_fields(error)
+            code = fields.get("code") or fields.get("type")
+            text = str(fields.get("message", ""))
+            who = ending.closed_first_by or "connection"
+            how = f"closed with {ending.code}" if ending.how == "close" else "dropped"
+            gap = _ago(ending.t_s - error.t_s)
+            evidence = _with_ending([error.seq], ending)
+            findings.append(
+                Finding(
+                    "error-before-close", "error",
+                    f"The server sent error {code} ({text!r}, seq {error.seq}) {gap} before the {who} {how}.",
+                    evidence, {"code": code, "message": text},
+                )
+            )
+            if ending.closed_first_by == "client":
+                findings.append(
+                    Finding(
+                        "client-closed-after-error", "warning",
+                        f"The client itself closed with {ending.code} {gap} after the server's error {code}; the server "
+                        "kept the session open (most errors are recoverable), so this was the client's choice, not a "
+                        "server disconnect.",
+                        evidence, {"code": code},
+                    )
+                )
+        if self.commit_empty:
+            vad = (
+                " Server VAD was on, so the server commits the audio itself; do not commit manually on top of it."
+                if self.format.server_vad
+                else ""
+            )
+            findings.append(
+                Finding(
+                    "commit-empty", "warning",
+                    "The server rejected input_audio_buffer.commit with input_audio_buffer_commit_empty: a commit needs at "
+                    f"least 100 ms of audio appended since the last one.{vad}",
+                    self.commit_empty,
+                )
+            )
+        if self.expired is not None:
+            closed = f"; the {ending.closed_first_by} then closed with {ending.code}" if ending.how == "close" else ""
+            text = str(error_fields(self.expired).get("message", ""))
+            findings.append(
+                Finding(
+                    "session-expired", "error",
+                    f"The session hit its maximum duration: error session_expired ({text!r}, seq {self.expired.seq}){closed}; "
+                    "sessions last at most 60 minutes (30 on Azure), so open a new one.",
+                    _with_ending([self.expired.seq], ending) if ending.how == "close" else [self.expired.seq],
+                )
+            )
+        return findings
+
+
+# -- closes ------------------------------------------------------------------------------------
+
+
+class CloseCodes(Rule):
+    """keepalive-timeout, message-too-big and abnormal-close: read from the close and end records."""
+
+    def __init__(self) -> None:
+        self.unanswered_pings: dict[str, list[int]] = {C2S: [], S2C: []}
+        self.keepalive: list[Item] = []
+        self.largest: dict[str, tuple[int, int]] = {}
+        self.ends: list[Item] = []
+
+    def observe(self, item: Item) -> None:
+        record = item.record
+        if item.kind == "ping" and item.counts:
+            _keep(self.unanswered_pings[item.dir], item.seq)
+        elif item.kind == "pong" and item.counts:
+            self.unanswered_pings[C2S if item.dir == S2C else S2C].clear()
+        elif item.is_data():
+            size = record.get("size", 0)
+            if size > self.largest.get(item.dir, (0, 0))[0]:
+                self.largest[item.dir] = (size, item.seq)
+        elif item.kind == "close" and "keepalive" in record.get("reason", ""):
+            self.keepalive.append(item)
+        elif item.kind == "end":
+            self.ends.append(item)
+            if "keepalive" in str(record.get("exception", "")):
+                self.keepalive.append(item)
+
+    def conclude(self, context: Context) -> list[Finding]:
+        ending = context.ending
+        findings = []
+        if self.keepalive or (ending.code == 1011 and ending.how == "close" and "keepalive" in ending.reason):
+            first = self.keepalive[0] if self.keepalive else None
+            by = first.record.get("by") if first is not None and first.kind == "close" else ending.closed_first_by
+            pinger_dir = C2S if by == "client" else S2C
+            pings = self.unanswered_pings[pinger_dir]
+            if by == "client":
+                message = (
+                    "The client closed with 1011 'keepalive ping timeout': its ping got no pong in time, typically because "
+                    "the client's own event loop was blocked (or the network stalled); keep the loop free or raise ping_timeout."
+                )
+            else:
+                message = (
+                    f"The {by or 'server'} closed with 1011 'keepalive ping timeout': its pings got no pong in time from the "
+                    "other side."
+                )
+            evidence = sorted(set(pings + [i.seq for i in self.keepalive]))
+            findings.append(Finding("keepalive-timeout", "error", message, evidence, {"closed_by": by, "unanswered_pings": len(pings)}))
+        if ending.how == "close" and ending.code == 1009:
+            receiver_dir = S2C if ending.closed_first_by == "client" else C2S
+            size, seq = self.largest.get(receiver_dir, (0, 0))
+            larger = f"; the largest message it did accept was {size} bytes (seq {seq})" if size else ""
+            message = (
+                f"The {ending.closed_first_by} closed with 1009 (message too big): a message from the other side was "
+                f"larger than its max_size{larger}; Python websockets defaults to 1 MiB while one Realtime event can carry "
+                "15 MiB of audio, so raise max_size."
+            )
+            findings.append(Finding("message-too-big", "error", message, [s for s in (seq, ending.seq) if s], {"closed_by": ending.closed_first_by}))
+        if ending.how == "dropped":
+            because = f" ({ending.exception})" if ending.exception else ""
+            where = f" on the {ending.leg} leg" if ending.leg else ""
+            message = (
+                f"No close frame was exchanged: the connection{where} ended abruptly (1006){because}, as after a network "
+                "drop, an idle timeout in a proxy or load balancer, or a peer that crashed or was killed."
+            )
+            findings.append(Finding("abnormal-close", "error", message, [i.seq for i in self.ends][:MAX_EVIDENCE]))
+        return findings
+
+
+class ProxyEnvironment(Rule):
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str]] = []
+
+    def observe(self, item: Item) -> None:
+        if item.kind == "handshake_request" and item.record.get("proxy"):
+            self.seen.append((item.seq, str(item.record["proxy"])))
+
+    def conclude(self, context: Context) -> list[Finding]:
+        if not self.seen:
+            return []
+        seq, proxy = self.seen[0]
+        ending = context.ending
+        suspicious = ending.how == "dropped" or ending.code in (1002, 1005)
+        message = (
+            f"The connection went through the proxy {proxy} (seq {seq}), taken from the environment (https_proxy, "
+            "http_proxy, all_proxy); proxies can turn closes into 1005 or 1006, cut idle connections and route a local "
+            "server away (pass proxy=None or set no_proxy)."
+        )
+        return [Finding("proxy-environment", "warning" if suspicious else "info", message, [s for s, _ in self.seen], {"proxy": proxy})]
+
+
+def all_rules() -> list[Rule]:
+    audio_format = AudioFormat()
+    return [
+        audio_format,
+        BinaryFrames(),
+        InvalidJson(),
+        SampleRatePacing(audio_format),
+        BadAudioPayload(audio_format),
+        SentBeforeSessionUpdated(),
+        BetaHeader(),
+        BetaEventNames(),
+        UnknownParameter(),
+        ServerErrors(audio_format),
+        CloseCodes(),
+        ProxyEnvironment(),
+    ]

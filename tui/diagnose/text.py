@@ -1,0 +1,42 @@
+"""The plain-text rendering of a diagnosis: how it ended, the timeline, the findings, the problems."""
+
+from __future__ import annotations
+
+from tui.diagnose.report import Diagnosis
+
+_ARROWS = {"c2s": "client → server", "s2c": "server → client", "local": "local"}
+_MARKS = {"error": "ERROR", "warning": "WARN ", "info": "info "}
+
+
+def render_text(diagnosis: Diagnosis) -> str:
+    lines = [f"{diagnosis.file}"]
+    rec = diagnosis.recording
+    relayed = ", relayed (client leg and upstream leg)" if rec.get("relayed") else ""
+    lines.append(
+        f"  {rec.get('mode')} recording of {rec.get('url')}, {rec.get('records')} records over "
+        f"{rec.get('duration_s', 0):.2f} s, {rec.get('connections')} connection(s){relayed}"
+    )
+    lines += ["", "How it ended", f"  {diagnosis.ending.sentence}"]
+    if diagnosis.timeline:
+        lines += ["", "Timeline leading there"]
+        for entry in diagnosis.timeline:
+            marker = ">>" if entry.seq == diagnosis.ending.seq else "  "
+            opcode = f" [{entry.opcode}]" if entry.opcode else ""
+            lines.append(
+                f"{marker}{entry.seq:>7}  {entry.t_s:>10.3f}s  conn {entry.conn}  {_ARROWS.get(entry.dir, entry.dir):<15}  "
+                f"{entry.label}{opcode}  {entry.summary}".rstrip()
+            )
+    lines += ["", "Findings"]
+    if not diagnosis.findings:
+        lines.append("  none: nothing in the recording explains the ending beyond what is shown above")
+    for finding in diagnosis.findings:
+        seqs = ", ".join(map(str, finding.evidence))
+        lines.append(f"  {_MARKS.get(finding.severity, finding.severity)} {finding.id}: {finding.message}")
+        if seqs:
+            lines.append(f"        evidence: seq {seqs}")
+    if diagnosis.problems:
+        lines += ["", "Problems reading the recording"]
+        lines += [f"  {problem}" for problem in diagnosis.problems]
+        if diagnosis.truncated:
+            lines.append("  the recording was cut off mid-write; the diagnosis covers the records before that point")
+    return "\n".join(lines) + "\n"
