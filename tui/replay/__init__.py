@@ -1,0 +1,1 @@
+"""Deterministic replay: serve a recording's server side, replay its client side, verify, diff (docs/replay.md)."""

@@ -1,0 +1,163 @@
+"""Normalization: what two runs of a session must share to count as the same (docs/replay.md).
+
+A data frame becomes an `Item`. Text frames holding a JSON object are compared as parsed JSON with
+`event_id` removed at any depth, volatile fields (`expires_at`) blanked and server-assigned ids
+replaced by names in order of first appearance in the server's frames (`<id1>`, `<id2>`, ...).
+Appended input audio (`input_audio_buffer.append`) is compared as one stream: consecutive appends in
+the client's stream are merged into an audio segment known by its length and SHA-256, so the same
+audio sent in different chunks is the same segment. Other text frames compare by exact text, binary
+frames by exact bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+AUDIO_APPEND = "input_audio_buffer.append"
+IGNORED_KEYS = frozenset({"event_id"})
+VOLATILE_KEYS = frozenset({"expires_at"})
+# Keys whose string values in server events are ids the server chose.
+ID_KEYS = frozenset({"id", "item_id", "response_id", "previous_item_id", "call_id", "conversation_id"})
+BYTES_PER_MS = 48  # pcm16 mono 24 kHz
+
+
+def parse_event(text: str) -> dict[str, Any] | None:
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def append_audio(event: dict[str, Any]) -> bytes | None:
+    """The decoded audio of an `input_audio_buffer.append`, or None when it is not a valid one."""
+    if event.get("type") != AUDIO_APPEND or not isinstance(event.get("audio"), str):
+        return None
+    try:
+        return base64.b64decode(event["audio"], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+class IdMap:
+    """Server-assigned ids, named in order of first appearance in the server's frames."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+
+    def learn(self, value: Any, key: str | None = None) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self.learn(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                self.learn(v, key)
+        elif isinstance(value, str) and key in ID_KEYS and value and value not in self._names:
+            self._names[value] = f"<id{len(self._names) + 1}>"
+
+    def apply(self, value: Any) -> Any:
+        """A copy of `value` with `event_id` dropped, volatile fields blanked and known ids renamed."""
+        if isinstance(value, dict):
+            return {
+                k: ("<volatile>" if k in VOLATILE_KEYS else self.apply(v))
+                for k, v in value.items()
+                if k not in IGNORED_KEYS
+            }
+        if isinstance(value, list):
+            return [self.apply(v) for v in value]
+        if isinstance(value, str):
+            return self._names.get(value, value)
+        return value
+
+
+@dataclass
+class Item:
+    """One normalized unit of a direction's stream: an event, a raw frame or an audio segment."""
+
+    kind: str  # "event", "text" (not a JSON object), "binary", "audio"
+    value: Any  # normalized event dict, exact text, base64 bytes, or {"bytes", "sha256"} for audio
+    type: str | None = None
+    seqs: list[int] = field(default_factory=list)  # the recorded frames it came from
+    _hash: Any = field(default=None, repr=False, compare=False)
+    length: int = 0  # audio bytes
+
+    @property
+    def seq(self) -> int | None:
+        return self.seqs[0] if self.seqs else None
+
+    def add_audio(self, audio: bytes, seq: int | None = None) -> None:
+        if self._hash is None:
+            self._hash = hashlib.sha256()
+        self._hash.update(audio)
+        self.length += len(audio)
+        if seq is not None:
+            self.seqs.append(seq)
+        self.value = {"bytes": self.length, "sha256": self._hash.hexdigest()}
+
+    def key(self) -> Any:
+        """What equality is decided on."""
+        return (self.kind, self.value)
+
+    def describe(self) -> Any:
+        """A JSON-friendly view for reports."""
+        if self.kind == "event":
+            return self.value
+        if self.kind == "audio":
+            return {
+                "type": f"{AUDIO_APPEND} (merged audio)",
+                "bytes": self.length,
+                "duration_ms": round(self.length / BYTES_PER_MS, 1),
+                "appends": len(self.seqs),
+                "sha256": self.value["sha256"][:16],
+            }
+        if self.kind == "binary":
+            return {"binary frame (base64)": self.value}
+        return {"text frame (not a JSON object)": self.value}
+
+    def label(self) -> str:
+        if self.kind == "audio":
+            return f"audio {self.length} bytes ({self.length / BYTES_PER_MS:.0f} ms)"
+        if self.kind == "binary":
+            return f"binary frame {len(base64.b64decode(self.value))} bytes"
+        return self.type or ("text frame" if self.kind == "text" else "event without type")
+
+
+def frame_payload(record: dict[str, Any]) -> str | bytes:
+    """The exact payload of a frame record: the text of a text frame, else its bytes."""
+    if record["opcode"] == "text" and isinstance(record.get("text"), str):
+        return record["text"]
+    return base64.b64decode(record["data_b64"])
+
+
+def classify(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[Item, bytes | None]:
+    """Normalizes one data frame. Returns the item and, for an audio append, its decoded audio.
+
+    Server frames teach `ids` their ids before being normalized themselves.
+    """
+    if opcode == "binary" or isinstance(payload, bytes):
+        raw = payload if isinstance(payload, bytes) else payload.encode()
+        if opcode == "text":
+            try:
+                payload = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return Item("binary", base64.b64encode(raw).decode()), None
+        else:
+            return Item("binary", base64.b64encode(raw).decode()), None
+    assert isinstance(payload, str)
+    event = parse_event(payload)
+    if event is None:
+        return Item("text", payload), None
+    event_type = event.get("type") if isinstance(event.get("type"), str) else None
+    if not server:
+        audio = append_audio(event)
+        if audio is not None:
+            return Item("audio", None, AUDIO_APPEND), audio
+    else:
+        ids.learn(event)
+    return Item("event", ids.apply(event), event_type), None

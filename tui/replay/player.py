@@ -1,0 +1,244 @@
+"""Plays one side of a recorded connection over a live `websockets` connection.
+
+The same player serves a recording's server side (tui.replay.serve) and replays its client side
+(tui.replay.client). It performs its side's recorded steps (exact bytes and opcodes, pings, the
+close it started), each once the other side has reached the recorded position (causal gating) and
+when the timing mode says it is due; it checks every incoming frame against the recording; and it
+reproduces the recorded ending. On a divergence or a timeout it closes the connection with the
+documented code and reason (tui.replay.report) instead of waiting forever.
+
+Pongs: `websockets` answers every ping inside its protocol's `recv_frame`. `PongPolicy` wraps
+`recv_frame` (under the recording tap, so the ping is still recorded) and swallows the pings whose
+pong the recording shows missing, so those pongs are never sent. Once a recorded ping went
+unanswered, later pings go unanswered too; pings past the recorded ones are answered otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.connection import Connection
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Protocol
+
+from tui.replay.causal import Progress
+from tui.replay.normalize import IdMap, Item, classify
+from tui.replay.report import TIMEOUT_CODE, TIMEOUT_REASON, TRUNCATED_CODE, TRUNCATED_REASON, Divergence
+from tui.replay.script import OTHER, SIDE_DIR, Script, Step
+from tui.replay.timing import Clock, LoopClock, Pacer, Timing
+
+_OTHER_SIDE = {"client": "server", "server": "client"}
+
+
+class PongPolicy:
+    """Answers or withholds pongs as the recording shows (see the module docstring)."""
+
+    def __init__(self, answered: list[bool]) -> None:
+        self.answered = answered
+        self.pings = 0
+        self.withheld = 0
+
+    def answer(self, index: int) -> bool:
+        if index < len(self.answered):
+            return all(self.answered[: index + 1])
+        return all(self.answered)
+
+    def install(self, protocol: Protocol) -> None:
+        recv_frame = protocol.recv_frame
+
+        def policed_recv_frame(frame: Frame) -> None:
+            if frame.opcode is Opcode.PING:
+                index = self.pings
+                self.pings += 1
+                if not self.answer(index):
+                    self.withheld += 1
+                    return  # not passed on: no automatic pong
+            recv_frame(frame)
+
+        protocol.recv_frame = policed_recv_frame  # type: ignore[method-assign]
+
+
+@dataclass
+class Outcome:
+    """What one side's replay did."""
+
+    side: str
+    divergence: Divergence | None = None
+    steps_done: int = 0
+    steps_total: int = 0
+    not_sent: list[Step] = field(default_factory=list)
+    not_received: list[tuple[int, Item]] = field(default_factory=list)
+    pongs_withheld: int = 0
+    notes: list[str] = field(default_factory=list)
+    close_code: int | None = None
+    close_reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None
+
+
+class Player:
+    def __init__(
+        self,
+        script: Script,
+        side: str,
+        connection: Connection,
+        *,
+        timing: Timing = Timing(),
+        timeout: float = 10.0,
+        clock: Clock | None = None,
+        pong_policy: PongPolicy | None = None,
+    ) -> None:
+        self.script = script
+        self.side = side
+        self.ws = connection
+        self.timing = timing
+        self.timeout = timeout
+        self.clock = clock or LoopClock()
+        self.pong_policy = pong_policy
+        self.direction = SIDE_DIR[side]
+        self.ids = IdMap()  # server ids, learned from the server frames as they cross
+        incoming_dir = OTHER[self.direction]
+        self.incoming = Progress(incoming_dir, script.items[incoming_dir], self.ids, self.clock)
+        self.outcome = Outcome(side)
+        self._closing: asyncio.Task[None] | None = None
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    async def run(self) -> Outcome:
+        steps = self.script.outgoing(self.side)
+        self.outcome.steps_total = len(steps)
+        self.incoming.start()
+        start_t_ns = self.script.response["t_ns"] if self.script.response else 0
+        pacer = Pacer(self.timing, self.clock, self.incoming, start_t_ns, self.clock.now())
+        receiver = asyncio.create_task(self._receive())
+        done = 0
+        try:
+            for step in steps:
+                await self.incoming.reach(step.requires, self.timeout)
+                await pacer.wait(step)
+                await self._perform(step)
+                pacer.done(step)
+                done += 1
+            await self._finish()
+        except Divergence as divergence:
+            self._diverged(divergence)
+        except ConnectionClosed:
+            pass  # the peer ended it; what was left undone is reported below
+        finally:
+            self.outcome.steps_done = done
+            self.outcome.not_sent = steps[done:]
+            if self._closing is not None:
+                with contextlib.suppress(Exception):
+                    await self._closing
+            with contextlib.suppress(asyncio.TimeoutError, ConnectionClosed):
+                await asyncio.wait_for(self.ws.wait_closed(), self.timeout)
+            if not receiver.done():
+                receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+            self.outcome.not_received = self.incoming.unused()
+            self.outcome.pongs_withheld = self.pong_policy.withheld if self.pong_policy else 0
+            self.outcome.close_code = self.ws.close_code
+            self.outcome.close_reason = self.ws.close_reason
+        return self.outcome
+
+    async def _receive(self) -> None:
+        try:
+            async for message in self.ws:
+                try:
+                    self.incoming.feed("text" if isinstance(message, str) else "binary", message)
+                except Divergence as divergence:
+                    self._diverged(divergence)
+                    return
+        except ConnectionClosed:
+            pass
+        finally:
+            self.incoming.end()
+
+    def _diverged(self, divergence: Divergence) -> None:
+        if self.outcome.divergence is None:
+            self.outcome.divergence = divergence
+        self.incoming.fail(divergence)
+        self._close_soon(divergence.code, divergence.reason)
+
+    def _close_soon(self, code: int, reason: str) -> None:
+        if self._closing is None:
+            self._closing = asyncio.create_task(self.ws.close(code, reason))
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    async def _perform(self, step: Step) -> None:
+        if step.kind == "frame":
+            payload = step.payload
+            if step.opcode == "text" and isinstance(payload, bytes):
+                await self.ws.send(payload, text=True)  # a text frame that was not valid UTF-8
+            else:
+                await self.ws.send(payload)
+            if self.direction == "s2c":
+                classify(step.opcode or "text", payload, self.ids, server=True)  # learn the ids released
+        elif step.kind == "ping":
+            with contextlib.suppress(Exception):  # a payload already pending: send it raw
+                await self.ws.ping(step.payload)
+                return
+            async with self.ws.send_context():
+                self.ws.protocol.send_ping(step.payload)
+        elif step.kind == "close":
+            await self._close_first(step)
+
+    async def _close_first(self, step: Step) -> None:
+        ending = self.script.ending
+        code = step.code if step.code is not None else 1000
+        if code == 1005:
+            # An empty close frame: websockets sends one only when asked for no code at all.
+            async with self.ws.send_context():
+                self.ws.protocol.send_close()
+        elif ending.failed:
+            # The recorded closer did not wait for the closing handshake (e.g. a keepalive timeout).
+            async with self.ws.send_context():
+                self.ws.protocol.fail(code, step.reason)
+        else:
+            await self.ws.close(code, step.reason)
+
+    # -- the ending ------------------------------------------------------------------------------
+
+    async def _finish(self) -> None:
+        ending = self.script.ending
+        other = OTHER[self.direction]
+        if not ending.recorded:
+            await self.incoming.reach(self.script.end_requires[other], self.timeout)
+            self.outcome.notes.append(
+                f"the recording stops at seq {self.script.last_seq} without an ending; "
+                f"closing with {TRUNCATED_CODE} {TRUNCATED_REASON}"
+            )
+            if self.side == "client":
+                # Leave the close to a replaying server; close ourselves only if none does.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.ws.wait_closed(), self.timeout)
+            await self.ws.close(TRUNCATED_CODE, TRUNCATED_REASON)
+            return
+        if ending.closed_by == self.side:
+            return  # the close was the last step; websockets completes the handshake
+        if ending.closed_by is None and ending.dropped_by == self.side:
+            await self.incoming.reach(self.script.end_requires[other], self.timeout)
+            transport: Any = self.ws.transport
+            transport.abort()  # TCP drop: no close frame
+            return
+        # The other side ends it: wait for its close (or its drop).
+        await self.incoming.reach(self.script.end_requires[other], self.timeout)
+        try:
+            await asyncio.wait_for(self.ws.wait_closed(), self.timeout)
+        except asyncio.TimeoutError:
+            expected = ending.describe()
+            raise Divergence(
+                other,
+                self.incoming.position[0],
+                f"waited {self.timeout:g} s for the recorded ending ({expected}); the {_OTHER_SIDE[self.side]} did not end it",
+                code=TIMEOUT_CODE,
+                reason=TIMEOUT_REASON,
+            ) from None
