@@ -507,7 +507,8 @@ class MockSession:
             out.append(self._emit("response.output_text.delta", **where, delta=response.words[response.step]))
             response.words_sent += 1
         else:
-            words_due = len(response.words) * (response.step + 1) // len(response.chunks)
+            # The transcript runs slightly ahead of the audio, as the service's does.
+            words_due = -(-len(response.words) * (response.step + 1) // len(response.chunks))
             while response.words_sent < words_due:
                 delta = response.words[response.words_sent]
                 out.append(self._emit("response.output_audio_transcript.delta", **where, delta=delta))
