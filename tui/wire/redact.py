@@ -35,6 +35,14 @@ RULES: tuple[str, ...] = (
 )
 
 
+def _may_hold_key(value: str | bytes) -> bool:
+    """A cheap test before the regex. Searching for a single character is a memchr, far faster
+    than a search for "sk-": most frames (audio, most events) hold no '-' at all."""
+    if isinstance(value, str):
+        return ("-" in value and "sk-" in value) or "ek_" in value
+    return (b"-" in value and b"sk-" in value) or b"ek_" in value
+
+
 class Redactor:
     """Scrubs secrets from what the recorder is about to write.
 
@@ -58,7 +66,7 @@ class Redactor:
             if secret in value:
                 value = value.replace(secret, REDACTED)
                 hits.append("secret")
-        if "sk-" in value or "ek_" in value:  # cheap test before the regex
+        if _may_hold_key(value):
             value, count = _KEY_PATTERN.subn(lambda m: m.group(1) + REDACTED, value)
             if count:
                 hits.append("key")
@@ -70,7 +78,7 @@ class Redactor:
             if secret in value:
                 value = value.replace(secret, REDACTED.encode())
                 hits.append("secret")
-        if b"sk-" in value or b"ek_" in value:
+        if _may_hold_key(value):
             value, count = _KEY_PATTERN_BYTES.subn(lambda m: m.group(1) + REDACTED.encode(), value)
             if count:
                 hits.append("key")

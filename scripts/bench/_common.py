@@ -1,0 +1,88 @@
+"""Helpers shared by the benchmark scripts: percentiles, machine facts, bench-only tools, RSS.
+
+Nothing here is imported by rtui itself. Bench-only packages (pyinstrument, py-spy, mitmproxy) are
+installed on demand by the script that needs them, never added to the runtime dependencies.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (0..100) by nearest rank; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), "
+        f"Python {platform.python_version()}, load average {load}"
+    )
+
+
+def header(title: str) -> None:
+    print(f"== {title}")
+    print(f"   machine: {machine()}")
+
+
+def result(name: str, value: str, target: str | None = None, met: bool | None = None) -> None:
+    verdict = "" if met is None else ("  [target met]" if met else "  [TARGET NOT MET]")
+    print(f"   {name}: {value}" + (f"   (target {target})" if target else "") + verdict)
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Current resident set size of a process (this one by default), in MB."""
+    status = Path(f"/proc/{pid or 'self'}/status").read_text()
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time a live process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def ensure_package(module: str, requirement: str, python: Path | str = sys.executable) -> None:
+    """Installs a bench-only package into `python`'s environment when `module` is missing."""
+    probe = subprocess.run([str(python), "-c", f"import {module}"], capture_output=True)
+    if probe.returncode == 0:
+        return
+    print(f"   (installing bench-only {requirement} into {python})", flush=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", requirement], check=True)
+
+
+def profile_hint(script: str) -> None:
+    print(f"   profile: {sys.executable} {ROOT / 'scripts/bench' / script} --profile")
