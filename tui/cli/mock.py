@@ -74,6 +74,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ping clients this often, closing 1011 when a pong is late (default: never ping)",
     )
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault (see below)")
+    serve = parser.add_argument_group(
+        "serving a recording",
+        "--serve FILE plays FILE's recorded server side to each client instead of the simulation: the exact "
+        "recorded frames, each once the client frames recorded before it have arrived, then the recorded "
+        "ending (docs/replay.md). --fast: as fast as causality allows; default: the recorded pace.",
+    )
+    serve.add_argument("--serve", metavar="FILE", help="serve the server side of this recording")
+    serve.add_argument("--speed", type=float, metavar="X", help="with --serve: the recorded pace scaled by X")
+    serve.add_argument(
+        "--replay-timeout", type=float, default=30.0, metavar="S",
+        help="with --serve: seconds to wait for the client's next recorded frame (default 30)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -82,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tui.mock import FaultSyntaxError, MockConfig, parse_fault
+
+    if args.serve:
+        return _serve_recording(args)
 
     try:
         faults = tuple(parse_fault(spec) for spec in args.fault)
@@ -104,6 +119,32 @@ def run(args: argparse.Namespace) -> int:
         ping_interval=args.ping_interval,
     )
     return asyncio.run(_serve(config))
+
+
+def _serve_recording(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from tui.replay.script import ScriptError, load_script
+    from tui.replay.serve import serve_until_stopped
+    from tui.replay.timing import Timing
+    from tui.wire.reader import RecordingError
+
+    if args.speed is not None and not args.speed > 0:
+        print("rtui mock: --speed must be a positive number (1 = the recorded pace).", file=sys.stderr)
+        return 2
+    try:
+        script = load_script(args.serve)
+    except (RecordingError, ScriptError) as exc:
+        print(f"rtui mock: {exc}", file=sys.stderr)
+        return 2
+    for problem in script.problems:
+        print(f"rtui mock: {problem}", file=sys.stderr)
+    timing = Timing(args.speed) if args.speed is not None else Timing(None if args.fast else 1.0)
+    return asyncio.run(
+        serve_until_stopped(
+            script, host=args.host, port=args.port, timing=timing, timeout=args.replay_timeout, record_dir=args.record
+        )
+    )
 
 
 async def _serve(config) -> int:  # type: ignore[no-untyped-def]

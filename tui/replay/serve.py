@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +27,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from tui.replay.player import Outcome, PongPolicy, Player
+from tui.replay.report import unused_lines
 from tui.replay.script import Script
 from tui.replay.timing import Clock, Timing
 from tui.wire.format import C2S
@@ -60,6 +65,7 @@ class ServedRecording:
     server: Server
     writer: SessionWriter | None = None  # records the connections accepted from now on
     outcomes: asyncio.Queue[Outcome] = field(default_factory=asyncio.Queue)
+    recordings: list[Path] = field(default_factory=list)
 
     async def next_outcome(self, timeout: float | None = None) -> Outcome:
         return await asyncio.wait_for(self.outcomes.get(), timeout)
@@ -74,10 +80,15 @@ async def serve_recording(
     timing: Timing = Timing(),
     timeout: float = 10.0,
     writer: SessionWriter | None = None,
+    record_dir: str | os.PathLike[str] | None = None,
     clock: Clock | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> AsyncIterator[ServedRecording]:
-    """Serves `script`'s server side until the block exits; yields the URL and each connection's outcome."""
+    """Serves `script`'s server side until the block exits; yields the URL and each connection's outcome.
+
+    Connections are recorded into `writer` (or `served.writer`, which can be set later), or each into
+    its own file in `record_dir` (mode "replay").
+    """
     served: ServedRecording | None = None
     answered = script.answered_pings(C2S)
     policies: dict[int, PongPolicy] = {}
@@ -88,6 +99,10 @@ async def serve_recording(
         policy.install(connection.protocol)  # under the tap: withheld pings are still recorded
         policies[id(connection)] = policy
         recorder = served.writer if served is not None else writer
+        if recorder is None and record_dir is not None and served is not None:
+            recorder = SessionWriter.create(record_dir, mode="replay", url=served.url)
+            served.recordings.append(recorder.path)
+            connection.connection_lost_waiter.add_done_callback(lambda _: recorder.close())
         if recorder is not None:
             connection.attach(FrameTap(recorder, recorder.new_conn(), "server"))
         return connection
@@ -132,3 +147,60 @@ async def serve_recording(
         yield served
         server.close()
         await server.wait_closed()
+
+
+def outcome_lines(outcome: Outcome) -> list[str]:
+    lines = list(outcome.notes)
+    if outcome.pongs_withheld:
+        lines.append(f"withheld {outcome.pongs_withheld} pong(s), as recorded")
+    if outcome.divergence is not None:
+        lines.append(outcome.divergence.report())
+        lines.append(f"closed the connection with {outcome.divergence.code} {outcome.divergence.reason}")
+    lines.extend(unused_lines("recorded client frames never received", outcome.not_received))
+    if outcome.not_sent:
+        lines.append(f"recorded server steps not performed: {len(outcome.not_sent)} (from seq {outcome.not_sent[0].seq})")
+    lines.append(
+        f"connection ended with {outcome.close_code} {outcome.close_reason or ''}".rstrip()
+        + (": as recorded" if outcome.ok else ": DIVERGED")
+    )
+    return lines
+
+
+async def serve_until_stopped(
+    script: Script,
+    *,
+    host: str,
+    port: int,
+    timing: Timing,
+    timeout: float,
+    record_dir: str | os.PathLike[str] | None = None,
+) -> int:
+    """`rtui mock --serve FILE`: serves until Ctrl-C, printing one report per connection."""
+    try:
+        served_cm = serve_recording(script, host=host, port=port, timing=timing, timeout=timeout, record_dir=record_dir)
+        served = await served_cm.__aenter__()
+    except OSError as exc:
+        print(f"rtui mock: cannot listen on {host}:{port}: {exc.strerror}; pick another --port (0 picks a free one).", file=sys.stderr)
+        return 1
+    print(f"listening on {served.url}", flush=True)
+    print(f"serving the server side of {script.describe()} {timing.describe()}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    count = 0
+    try:
+        while not stop.is_set():
+            getter = asyncio.ensure_future(served.outcomes.get())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if not getter.done():
+                getter.cancel()
+                break
+            count += 1
+            for line in outcome_lines(getter.result()):
+                print(f"connection {count}: {line}", flush=True)
+    finally:
+        await served_cm.__aexit__(None, None, None)
+    return 0
