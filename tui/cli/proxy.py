@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "from its environment; keys never reach the recording."
         ),
     )
-    parser.add_argument("--listen", default="127.0.0.1:8765", metavar="HOST:PORT", help="where clients connect (default %(default)s)")
+    parser.add_argument(
+        "--listen", default="127.0.0.1:8766", metavar="HOST:PORT", help="where clients connect; port 0 picks a free one (default %(default)s)"
+    )
     parser.add_argument("--upstream", default=DEFAULT_UPSTREAM, metavar="URL", help="the server to relay to (default %(default)s)")
     parser.add_argument(
         "--record",
@@ -36,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not host:
-        raise ValueError(f"--listen expects HOST:PORT such as 127.0.0.1:8765, not {value!r}")
+        raise ValueError(f"--listen expects HOST:PORT such as 127.0.0.1:8766, not {value!r}")
     return host.strip("[]"), int(port)
 
 
@@ -66,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         async with Relay(config, on_event=say) as relay:
-            where = relay.url + ("/?token=TOKEN" if config.token else "")
-            say(f"listening on {where}, relaying to {config.upstream}")
+            # Like `rtui mock`, the first line on stdout says where to connect (scripts read it).
+            print(f"listening on {relay.url}", flush=True)
+            token = " (clients add ?token=TOKEN)" if config.token else ""
+            say(f"relaying to {config.upstream}{token}; recording to {config.record}")
             await asyncio.Future()  # until Ctrl-C
 
     try:
