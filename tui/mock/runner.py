@@ -63,6 +63,7 @@ class ConnectionRunner:
         self._delay = 0.0
         self._stall_until: float | None = None  # math.inf: stalled for good
         self._finished = asyncio.Event()
+        self._closing = False  # the sender is in a closing handshake
 
     async def run(self) -> None:
         self._started = self.clock()
@@ -85,7 +86,7 @@ class ConnectionRunner:
                         self._deliver(self.session.receive_binary(message, now))
                 self._deliver(self.session.poll(now))
                 self._fire_due(now)
-            if self._finished.is_set() and not sender.done():
+            if self._closing and not sender.done():
                 # We are closing: let the sender finish the closing handshake it started.
                 await asyncio.wait({sender}, timeout=self.connection.close_timeout or 10)
         finally:
@@ -132,6 +133,7 @@ class ConnectionRunner:
                 elif isinstance(output, str):
                     await self.connection.send(output)
                 elif isinstance(output, Close):
+                    self._closing = True
                     self._finished.set()
                     await self.connection.close(output.code, output.reason)
                     return
