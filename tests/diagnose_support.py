@@ -7,6 +7,8 @@ import asyncio
 import base64
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +144,35 @@ async def seed_story_client(
         return (received.code, received.reason) if received else (None, None)
     finally:
         await ws.close()
+
+
+@asynccontextmanager
+async def connect_proxy(target_port: int) -> AsyncIterator[str]:
+    """A minimal HTTP CONNECT proxy on 127.0.0.1 that tunnels every request to 127.0.0.1:target_port
+    (so a client can reach a local server under another host name, as through a corporate proxy)."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        request = await client_reader.readuntil(b"\r\n\r\n")
+        if not request.startswith(b"CONNECT "):
+            client_writer.write(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+            client_writer.close()
+            return
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        client_writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()

@@ -11,13 +11,14 @@ from typing import AsyncIterator
 
 import orjson
 import pytest
-from diagnose_support import seed_story_client
+from diagnose_support import connect_proxy, seed_story_client
 from websockets.exceptions import ConnectionClosed
 
 from tui.diagnose import Diagnosis, diagnose
 from tui.mock import CloseAfter, DropConnection, InvalidJson, MockConfig, MockServer, OversizedEvent, WithholdPongs
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.proxy import Relay, RelayConfig
+from tui.wire.writer import SessionWriter
 
 
 @asynccontextmanager
@@ -206,3 +207,22 @@ async def test_abnormal_close_when_the_server_drops_tcp(tmp_path):
     ending = diagnosis.ending
     assert (ending.how, ending.closed_first_by, ending.code, ending.leg) == ("dropped", None, 1006, "upstream")
     assert "abnormal-close" in ids(diagnosis)
+
+
+async def test_a_proxy_from_the_environment_is_recorded_and_named(tmp_path, monkeypatch):
+    async with MockServer(MockConfig(realtime=False, faults=(DropConnection(after_frames=1),))) as mock:
+        async with connect_proxy(mock.port) as proxy_url:
+            monkeypatch.setenv("ws_proxy", proxy_url)
+            writer = SessionWriter(tmp_path / "live.jsonl", mode="live", url="ws://realtime.test")
+            url = f"ws://realtime.test:{mock.port}/v1/realtime?model=gpt-realtime"
+            ws = await open_connection(url, ConnectOptions(ping_interval=None), writer=writer)
+            await until_session_created(ws)
+            await ws.send('{"type":"input_audio_buffer.clear"}')
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    await ws.recv()
+            writer.close()
+    diagnosis = diagnose(tmp_path / "live.jsonl")
+    proxy = diagnosis.finding("proxy-environment")
+    assert proxy is not None and proxy.details["proxy"] == proxy_url and proxy.severity == "warning"
+    assert diagnosis.ending.how == "dropped" and "abnormal-close" in ids(diagnosis)

@@ -61,14 +61,19 @@ class RecordingClientConnection(ClientConnection):
 
     tap: FrameTap | None = None
 
-    def attach(self, tap: FrameTap, url: str) -> None:
+    def attach(self, tap: FrameTap, url: str, proxy: str | None = None) -> None:
+        """`proxy`: the proxy the connection goes through, recorded with the request (evidence for
+        diagnose's proxy-environment finding)."""
         self.tap = tap
         tap.install(self.protocol)
         send_request = self.protocol.send_request
         process_response = self.protocol.process_response
 
         def recording_send_request(request: Request) -> None:
-            tap.on_request(request, url)
+            if proxy is None:
+                tap.on_request(request, url)
+            else:
+                tap.on_request(request, url, proxy=tap.writer.redactor.url(proxy))
             send_request(request)
 
         def recording_process_response(response: Response) -> None:
@@ -106,11 +111,12 @@ async def open_connection(
         writer.redactor.add_secret(options.api_key)
     conn_id = conn if conn is not None else (writer.new_conn() if writer is not None else 0)
     proxy = None if is_loopback(url) else options.proxy
+    used_proxy = proxy_for(url) if proxy is True else (proxy or None)
 
     def create_connection(protocol: Any, **kwargs: Any) -> RecordingClientConnection:
         connection = connection_factory(protocol, **kwargs)
         if writer is not None:
-            connection.attach(FrameTap(writer, conn_id, "client"), url)
+            connection.attach(FrameTap(writer, conn_id, "client"), url, proxy=used_proxy)
         return connection
 
     try:

@@ -101,7 +101,8 @@ class FrameTap:
 
     # -- handshake -----------------------------------------------------------------------------
 
-    def on_request(self, request: Request, url: str) -> None:
+    def on_request(self, request: Request, url: str, **fields: Any) -> None:
+        """Records the upgrade request; `fields` adds context such as the `proxy` it went through."""
         redactor = self.writer.redactor
         offered = [
             p.strip()
@@ -117,6 +118,7 @@ class FrameTap:
             path=redactor.url(request.path),
             headers=redactor.headers(request.headers.raw_items()),
             subprotocols=redactor.subprotocols(offered),
+            **fields,
         )
 
     def on_response(self, response: Response) -> None:
