@@ -1,0 +1,63 @@
+"""What the UI needs from an engine: its state, its log buffer and its thread-safe commands.
+
+The real engine (`tui.engine`) satisfies this; tests pass a frozen stand-in. Nothing here imports
+Textual, so the contract can be checked without a terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from tui.engine.state import EngineState, LogBuffer
+
+
+class EngineLike(Protocol):
+    """The engine as the UI sees it. Commands return at once; their effects show up in `state`."""
+
+    state: EngineState
+    log: LogBuffer
+
+    def send_text(self, text: str) -> None: ...
+    def create_response(self) -> None: ...
+    def cancel_response(self) -> None: ...
+    def set_talking(self, talking: bool) -> None: ...
+    def toggle_turn_mode(self) -> None: ...
+    def set_muted(self, muted: bool) -> None: ...
+    def mark(self, note: str) -> None: ...
+    def reconnect(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Where the UI reads the time: `monotonic()` pairs with `state.opened_at`, `time()` with `expires_at`."""
+
+    def monotonic(self) -> float: ...
+    def time(self) -> float: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+
+@dataclass
+class FixedClock:
+    """A clock that moves only when told to: snapshots and tests render the same every run."""
+
+    mono: float = 1000.0
+    wall: float = 1_800_000_000.0
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def time(self) -> float:
+        return self.wall
+
+    def advance(self, seconds: float) -> None:
+        self.mono += seconds
+        self.wall += seconds

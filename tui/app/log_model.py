@@ -1,0 +1,178 @@
+"""The event log's data: rows fed from engine log entries, audio runs collapsed live, and filters.
+
+`tui.protocol.summary.RunCollapser` emits a run only once it ends, which suits a finished recording;
+a live view must show the run while it grows ("input_audio_buffer.append ×53" ticking up as the user
+speaks), so this collapser updates the open run's row in place. Rows read exactly like `rtui show`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.engine.state import LogBuffer, LogEntry
+from tui.protocol.summary import STREAMED_EVENTS, TEXT_DELTA_EVENTS, Line, format_ms, format_size
+
+DIRECTIONS: tuple[str | None, ...] = (None, "c2s", "s2c", "local")
+
+
+@dataclass(eq=False)
+class LogRow:
+    """One line of the event log: a record, or a run of streamed records of one type and direction."""
+
+    line: Line  # the view's own copy: runs mutate it
+    record: dict[str, Any]  # the first record of the row, shown by the inspector
+    last_record: dict[str, Any] | None = None  # for a run, its latest record
+    index: int = 0  # position in the stream of rows, for pruning
+    is_open: bool = False  # a run that may still grow
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [self.record] if self.last_record is None else [self.record, self.last_record]
+
+
+@dataclass
+class LiveCollapser:
+    """Turns log entries into rows, growing open runs in place (the same grouping as RunCollapser)."""
+
+    _open: dict[tuple[str, str], LogRow] = field(default_factory=dict)
+    _next_index: int = 0
+
+    def push(self, entry: LogEntry) -> tuple[list[LogRow], bool]:
+        """New rows for one entry, and whether an existing row changed."""
+        line = entry.line
+        if line.label not in STREAMED_EVENTS:
+            changed = self._close_runs()
+            return [self._row(line, entry.record)], changed
+        run = self._open.get((line.direction, line.label))
+        if run is None:
+            row = self._row(line, entry.record, is_open=True)
+            self._open[(line.direction, line.label)] = row
+            return [row], False
+        grown = run.line
+        grown.count += 1
+        grown.size += line.size
+        grown.audio_bytes += line.audio_bytes
+        grown.end_t_ns = line.t_ns
+        if line.label in TEXT_DELTA_EVENTS:
+            grown.text += line.text
+            grown.summary = repr(_shorten(grown.text, 70))
+        else:
+            grown.summary = audio_run_summary(grown)
+        run.last_record = entry.record
+        return [], True
+
+    def _row(self, line: Line, record: dict[str, Any], *, is_open: bool = False) -> LogRow:
+        # Copy: the engine's Line is shared with other readers and must not change under them.
+        row = LogRow(dataclasses.replace(line, seqs=[]), record, index=self._next_index, is_open=is_open)
+        self._next_index += 1
+        return row
+
+    def _close_runs(self) -> bool:
+        had_open = bool(self._open)
+        for run in self._open.values():
+            run.is_open = False
+        self._open.clear()
+        return had_open
+
+    def reset(self) -> None:
+        self._open.clear()
+
+
+def audio_run_summary(line: Line) -> str:
+    wall = (line.end_t_ns - line.t_ns) / 1e9
+    return f"audio {format_ms(line.audio_seconds)} over {format_ms(wall)} wall"
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Which rows to show: a case-insensitive substring of the type, and one direction or all."""
+
+    text: str = ""
+    direction: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text) or self.direction is not None
+
+    def matches(self, row: LogRow) -> bool:
+        if self.direction is not None and row.line.direction != self.direction:
+            return False
+        return not self.text or self.text.lower() in row.line.label.lower()
+
+    def next_direction(self) -> RowFilter:
+        position = DIRECTIONS.index(self.direction)
+        return dataclasses.replace(self, direction=DIRECTIONS[(position + 1) % len(DIRECTIONS)])
+
+    def describe(self) -> str:
+        parts = []
+        if self.text:
+            parts.append(f"type~{self.text!r}")
+        if self.direction:
+            parts.append(f"dir={self.direction}")
+        return " ".join(parts) or "all events"
+
+
+MARKERS = {"normal": "  ", "warning": "! ", "error": "!!"}
+LABEL_WIDTH = 38
+
+
+def row_columns(line: Line) -> tuple[str, str, str, str, str, str]:
+    """(marker, time, direction, label, size, summary): the columns of one log line."""
+    label = line.label + (f" ×{line.count}" if line.count > 1 else "")
+    size = format_size(line.size) if line.size else ""
+    return (
+        MARKERS.get(line.severity, "  "),
+        f"{line.t_ns / 1e9:8.3f}",
+        line.direction,
+        label,
+        size,
+        line.summary,
+    )
+
+
+def line_text(line: Line, label_width: int = LABEL_WIDTH) -> str:
+    """One log line as plain text, in the same columns as the event log."""
+    marker, time, direction, label, size, summary = row_columns(line)
+    return f"{marker}{time} {direction:<5} {label:<{label_width}} {size:>8}  {summary}".rstrip()
+
+
+class LogFeed:
+    """Drains a LogBuffer into rows, a bounded batch at a time (the refresh timer calls `drain`)."""
+
+    def __init__(self, buffer: LogBuffer, batch: int = 2_000) -> None:
+        self.buffer = buffer
+        self.batch = batch
+        self.cursor = 0
+        self.collapser = LiveCollapser()
+        self.skipped = 0
+
+    @property
+    def pending(self) -> int:
+        return self.buffer.total - self.cursor
+
+    def drain(self) -> tuple[list[LogRow], bool]:
+        """New rows since the last call, and whether an existing row (an open run) grew."""
+        entries, self.cursor, skipped = self.buffer.since(self.cursor, self.batch)
+        rows: list[LogRow] = []
+        changed = False
+        if skipped:
+            self.skipped += skipped
+            rows.extend(self.collapser.push(_gap_entry(skipped, entries[0].line.t_ns if entries else 0))[0])
+        for entry in entries:
+            new, grown = self.collapser.push(entry)
+            rows.extend(new)
+            changed = changed or grown
+        return rows, changed
+
+
+def _gap_entry(skipped: int, t_ns: int) -> LogEntry:
+    note = f"{skipped} events dropped out of the view's buffer before it could show them; the recording has them all"
+    record = {"seq": -1, "t_ns": t_ns, "conn": 0, "kind": "gap", "dir": "local", "skipped": skipped, "note": note}
+    return LogEntry(record, Line(-1, t_ns, 0, "local", "(not shown)", summary=note, end_t_ns=t_ns, severity="warning"))

@@ -1,0 +1,187 @@
+"""The live session screen: header, meters, event log, transcript and stats, refreshed at a bounded rate."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tui.app.contract import Clock, EngineLike
+from tui.app.log_model import LogFeed, RowFilter
+from tui.app.screens.modals import ClosureCard, FrameInspector, Prompt
+from tui.app.settings import UISettings
+from tui.app.widgets.event_log import EventLog
+from tui.app.widgets.meters import LevelMeter
+from tui.app.widgets.status import NoticeBar, SessionHeader, StatsLine, TextLine
+from tui.app.widgets.transcript import Transcript
+from tui.engine.state import CloseSummary
+
+
+class LogBar(TextLine):
+    """The line above the log: what is filtered and whether the view follows new events."""
+
+    def show(self, row_filter: RowFilter, follow: bool, shown: int, kept: int) -> None:
+        text = Text(" Events ", style="bold")
+        text.append(f" {row_filter.describe()}")
+        if row_filter.active:
+            text.append(f" ({shown} of {kept})")
+        text.append("   ")
+        text.append("following (Enter inspects)" if follow else "PAUSED: f or End follows", style="" if follow else "bold reverse")
+        self.set_text(text)
+
+
+class FilterLog:
+    """Bindings shared by every screen with an event log: filter by type and by direction."""
+
+    BINDINGS = [
+        Binding("slash", "filter_type", "Filter", tooltip="filter the log by event type", id="log.filter"),
+        Binding("d", "filter_direction", "Dir", tooltip="direction: all, c2s, s2c, local", id="log.direction"),
+    ]
+
+
+class LiveScreen(Screen[None]):
+    BINDINGS = [
+        Binding("space", "talk", "Talk", tooltip="push-to-talk: start, then stop talking", id="session.talk"),
+        Binding("m", "mute", "Mute", tooltip="mute or unmute the microphone", id="session.mute"),
+        Binding("v", "turn_mode", "VAD", tooltip="switch between server VAD and push-to-talk", id="session.turn_mode"),
+        Binding("t", "send_text", "Text", tooltip="send a text message", id="session.send_text"),
+        Binding("r", "respond", "Reply", tooltip="send response.create", id="session.respond"),
+        Binding("x", "cancel", "Cancel", tooltip="send response.cancel", id="session.cancel"),
+        Binding("b", "mark", "Mark", tooltip="put a note in the recording", id="session.mark"),
+        Binding("R", "reconnect", "Reconn", tooltip="open a new connection", id="session.reconnect"),
+        Binding("c", "show_close", "Close card", show=False, tooltip="show how the session closed", id="session.close_card"),
+        *FilterLog.BINDINGS,
+    ]
+
+    def __init__(self, engine: EngineLike, clock: Clock, settings: UISettings) -> None:
+        super().__init__(id="live")
+        self.engine = engine
+        self.clock = clock
+        self.settings = settings
+        self.feed = LogFeed(engine.log, settings.drain_batch)
+        self._card_shown_for: CloseSummary | None = None
+
+    def compose(self) -> ComposeResult:
+        yield SessionHeader(id="header")
+        yield NoticeBar(id="notices")
+        yield LevelMeter("mic  ", id="mic-meter")
+        yield LevelMeter("model", id="model-meter")
+        yield LogBar(id="log-bar")
+        with Horizontal(id="body"):
+            yield EventLog(self.settings.log_lines, id="event-log")
+            yield Transcript(id="transcript")
+        yield StatsLine(id="stats")
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def event_log(self) -> EventLog:
+        return self.query_one(EventLog)
+
+    def on_mount(self) -> None:
+        self.event_log.focus()
+        self.refresh_from_engine()
+        self.set_interval(1 / self.settings.refresh_hz, self.refresh_from_engine, name="engine refresh")
+
+    def refresh_from_engine(self) -> None:
+        """Read the engine's state and drain its log: the only way engine data reaches the screen."""
+        state = self.engine.state
+        rows, changed = self.feed.drain()
+        log = self.event_log
+        log.add_rows(rows, changed)
+        now = self.clock.monotonic()
+        self.query_one(SessionHeader).show(state, self.clock)
+        self.query_one(NoticeBar).show(state.notices)
+        mic_note = "MUTED" if state.muted else ""
+        if state.turn_mode == "push_to_talk" and not state.muted:
+            mic_note = "TALKING" if state.talking else "space to talk"
+        self.query_one("#mic-meter", LevelMeter).show(state.input_level, now, mic_note)
+        self.query_one("#model-meter", LevelMeter).show(state.output_level, now)
+        self._show_log_bar()
+        self.query_one(Transcript).show(state.transcript)
+        self.query_one(StatsLine).show(state)
+        if state.close is not None and state.close is not self._card_shown_for:
+            self._card_shown_for = state.close
+            self.show_close_card(state.close)
+
+    def _show_log_bar(self) -> None:
+        log = self.event_log
+        self.query_one(LogBar).show(log.row_filter, log.follow, len(log.visible_rows), log.row_count)
+
+    # -- log -----------------------------------------------------------------------------------
+
+    @on(EventLog.Inspect)
+    def inspect(self, event: EventLog.Inspect) -> None:
+        self.app.push_screen(FrameInspector(event.row))
+
+    @on(EventLog.FollowChanged)
+    def follow_changed(self) -> None:
+        self._show_log_bar()
+
+    def action_filter_type(self) -> None:
+        log = self.event_log
+
+        def apply(text: str | None) -> None:
+            log.set_filter(RowFilter(text or "", log.row_filter.direction))
+            self._show_log_bar()
+
+        self.app.push_screen(Prompt("Show events whose type contains (empty shows all)", "e.g. error, audio, response."), apply)
+
+    def action_filter_direction(self) -> None:
+        log = self.event_log
+        log.set_filter(log.row_filter.next_direction())
+        self._show_log_bar()
+
+    # -- session commands ----------------------------------------------------------------------
+
+    def action_talk(self) -> None:
+        state = self.engine.state
+        if state.turn_mode != "push_to_talk":
+            self.notify("Push-to-talk is off: the server's VAD decides turns. Press v to switch to push-to-talk.", timeout=4)
+            return
+        self.engine.set_talking(not state.talking)
+
+    def action_mute(self) -> None:
+        self.engine.set_muted(not self.engine.state.muted)
+
+    def action_turn_mode(self) -> None:
+        self.engine.toggle_turn_mode()
+
+    def action_send_text(self) -> None:
+        def send(text: str | None) -> None:
+            if text:
+                self.engine.send_text(text)
+
+        self.app.push_screen(Prompt("Send a text message (conversation.item.create, then response.create)"), send)
+
+    def action_respond(self) -> None:
+        self.engine.create_response()
+
+    def action_cancel(self) -> None:
+        self.engine.cancel_response()
+
+    def action_mark(self) -> None:
+        def mark(note: str | None) -> None:
+            if note:
+                self.engine.mark(note)
+
+        self.app.push_screen(Prompt("Mark the recording with a note", "what just happened"), mark)
+
+    def action_reconnect(self) -> None:
+        self.engine.reconnect()
+
+    def action_show_close(self) -> None:
+        if self.engine.state.close is not None:
+            self.show_close_card(self.engine.state.close)
+        else:
+            self.notify("The session has not closed.", timeout=3)
+
+    def show_close_card(self, close: CloseSummary) -> None:
+        def after(choice: str | None) -> None:
+            if choice == "reconnect":
+                self.engine.reconnect()
+
+        self.app.push_screen(ClosureCard(close), after)

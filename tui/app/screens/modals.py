@@ -1,0 +1,180 @@
+"""Modal screens: the frame inspector, the closure card, the help screen and a one-line prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.json import JSON
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from tui.app.inspect_model import inspector_text, inspector_title
+from tui.app.log_model import LogRow, line_text
+from tui.engine.state import CloseSummary
+
+CLOSE = Binding("escape", "dismiss", "Close", id="modal.close")
+
+
+class FrameInspector(ModalScreen[None]):
+    """A row's whole record as pretty JSON (audio payloads abbreviated)."""
+
+    BINDINGS = [CLOSE, Binding("enter", "dismiss", "Close", show=False, id="inspector.close")]
+
+    def __init__(self, row: LogRow) -> None:
+        super().__init__()
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="inspector", classes="modal-box"):
+            yield Static(Text(inspector_title(self.row), style="bold"), classes="modal-title")
+            with VerticalScroll(id="inspector-body"):
+                yield Static(self._body(), id="inspector-json")
+            yield Static("Esc closes   ↑↓ PgUp PgDn scroll", classes="modal-hint")
+
+    def _body(self) -> Text | JSON:
+        text = inspector_text(self.row)
+        return JSON(text) if self.row.last_record is None else Text(text)
+
+    def on_mount(self) -> None:
+        self.query_one("#inspector-body").focus()
+
+
+class ClosureCard(ModalScreen[str | None]):
+    """Why the session ended, at once: code and meaning, reason, who closed first, the evidence."""
+
+    BINDINGS = [
+        Binding("escape,enter", "dismiss", "Back to the log", id="card.close"),
+        Binding("R", "reconnect", "Reconnect", id="card.reconnect"),
+    ]
+
+    def __init__(self, close: CloseSummary) -> None:
+        super().__init__()
+        self.close = close
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="closure-card", classes="modal-box"):
+            yield Static(Text(f"Session closed: {self.close.code} {self.close.meaning}", style="bold"), classes="modal-title")
+            with VerticalScroll(id="card-body"):
+                yield Static(closure_text(self.close), id="card-text")
+                if self.close.last_lines:
+                    yield Static(last_lines_text(self.close), id="card-lines")
+            yield Static("Enter/Esc back to the log   R reconnect   q quit", classes="modal-hint")
+
+    def action_reconnect(self) -> None:
+        self.dismiss("reconnect")
+
+
+def closure_text(close: CloseSummary) -> Text:
+    text = Text()
+
+    def field(name: str, value: str, style: str = "") -> None:
+        text.append(f"{name:<17}", style="bold")
+        text.append(value + "\n", style=style)
+
+    field("code", f"{close.code}  {close.meaning}")
+    field("reason", repr(close.reason) if close.reason else "(empty)")
+    field("closed first by", close.closed_by or "nobody: the connection ended without a close frame")
+    field("clean", "yes" if close.clean else "no")
+    text.append("\n")
+    text.append(close.explanation + "\n")
+    if close.preceding_error:
+        text.append("\n")
+        field("error before", close.preceding_error, "bold")
+    text.rstrip()
+    return text
+
+
+def last_lines_text(close: CloseSummary) -> Text:
+    """The frames just before the close, one unwrapped line each (the log has them in full)."""
+    text = Text("\nLast frames before the close:\n", style="bold", no_wrap=True, overflow="ellipsis")
+    for line in close.last_lines:
+        text.append(line_text(line, label_width=30) + "\n", style="bold" if line.severity == "error" else "")
+    text.rstrip()
+    return text
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, grouped by where it works, and notes for plain terminals and SSH."""
+
+    BINDINGS = [CLOSE, Binding("question_mark,f1", "dismiss", "Close", show=False, id="help.close")]
+
+    def __init__(self, groups: list[tuple[str, list[tuple[str, str, str]]]]) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help", classes="modal-box"):
+            yield Static(Text("rtui keys", style="bold"), classes="modal-title")
+            with VerticalScroll(id="help-body"):
+                yield Static(help_text(self.groups), id="help-text")
+            yield Static("Esc closes   Ctrl+P runs any of these by name", classes="modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()
+
+
+SSH_NOTES = (
+    "Keys are plain letters: nothing needs a mouse, colour or a key-release event, so push-to-talk toggles.",
+    "NO_COLOR=1 drops colour; errors are still marked !! and warnings ! in the log.",
+    "With no audio device (usual over SSH) send text with t, or start rtui with --input FILE.",
+    "If the terminal goes away (SIGHUP), rtui closes the session and the recording cleanly.",
+)
+
+
+def help_text(groups: list[tuple[str, list[tuple[str, str, str]]]]) -> Text:
+    text = Text()
+    for group, keys in groups:
+        text.append(f"{group}\n", style="bold underline")
+        for key, description, binding_id in keys:
+            text.append(f"  {key:<10}", style="bold")
+            text.append(f"{description:<40} ")
+            text.append(f"{binding_id}\n", style="dim")
+        text.append("\n")
+    text.append("Over SSH and in plain terminals\n", style="bold underline")
+    for note in SSH_NOTES:
+        text.append(f"  - {note}\n")
+    text.rstrip()
+    return text
+
+
+class Prompt(ModalScreen[str | None]):
+    """One line of input; `check` returns an error sentence to keep the prompt open, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+
+    def __init__(self, title: str, placeholder: str = "", check: Callable[[str], str | None] | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt", classes="modal-box"):
+            yield Static(Text(self.title_text, style="bold"), classes="modal-title")
+            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Static("", id="prompt-error")
+            yield Static("Enter confirms   Esc cancels", classes="modal-hint")
+
+    def on_mount(self) -> None:
+        field = self.query_one(Input)
+        field.cursor_blink = False  # a blinking cursor redraws forever over SSH and breaks snapshots
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = event.value.strip()
+        if not value:
+            self.dismiss(None)
+            return
+        problem = self.check(value) if self.check else None
+        if problem:
+            self.query_one("#prompt-error", Static).update(Text(problem, style="bold"))
+            return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

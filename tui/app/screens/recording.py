@@ -1,0 +1,107 @@
+"""A recording opened read-only: its records in an event log, loaded off the UI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tui.app.log_model import LogFeed, RowFilter
+from tui.app.screens.live import FilterLog, LogBar
+from tui.app.screens.modals import FrameInspector, Prompt
+from tui.app.settings import UISettings
+from tui.app.widgets.event_log import EventLog
+from tui.app.widgets.status import TextLine
+from tui.engine.state import LogBuffer, LogEntry
+from tui.protocol.summary import record_line
+from tui.wire.reader import RecordingError, SessionReader
+
+
+def check_recording(path: str) -> str | None:
+    """Why `path` cannot be opened as a recording (one sentence), or None when it can."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        return f"{file} is not a file; give the path of a .jsonl recording (they are in ./sessions/ by default)."
+    try:
+        SessionReader(file).close()
+    except RecordingError as exc:
+        return f"{exc}; pick a file that rtui recorded."
+    except OSError as exc:
+        return f"{file} cannot be read ({exc.strerror}); check its permissions."
+    return None
+
+
+class RecordingScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="recording.back"),
+        *FilterLog.BINDINGS,
+    ]
+
+    def __init__(self, path: str, settings: UISettings) -> None:
+        super().__init__()
+        self.path = str(Path(path).expanduser())
+        self.settings = settings
+        self.buffer = LogBuffer(capacity=settings.log_lines)
+        self.feed = LogFeed(self.buffer, settings.drain_batch)
+        self.loaded = False
+        self.problems: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield TextLine(id="recording-header")
+        yield LogBar(id="log-bar")
+        yield EventLog(self.settings.log_lines, id="event-log")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(EventLog).focus()
+        self.query_one("#recording-header", TextLine).set_text(Text(f" RECORDING (read-only)  {self.path}", style="bold"))
+        self.set_interval(1 / self.settings.refresh_hz, self.drain, name="recording drain")
+        self.load()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        try:
+            with SessionReader(self.path) as reader:
+                header = reader.header
+                for record in reader:
+                    self.buffer.append(LogEntry(record, record_line(record)))
+                self.problems = [str(problem) for problem in reader.problems]
+        except (RecordingError, OSError) as exc:
+            self.problems = [f"{exc}"]
+            header = {}
+        summary = f" RECORDING (read-only)  {self.path}  mode {header.get('mode', '?')}  started {header.get('started_at', '?')}"
+        self.app.call_from_thread(self._loaded, summary)
+
+    def _loaded(self, summary: str) -> None:
+        self.loaded = True
+        text = Text(summary, style="bold")
+        if self.problems:
+            text.append(f"\n ! {len(self.problems)} damaged lines skipped, first: {self.problems[0]}")
+        self.query_one("#recording-header", TextLine).set_text(text)
+        self.drain()
+
+    def drain(self) -> None:
+        log = self.query_one(EventLog)
+        rows, changed = self.feed.drain()
+        log.add_rows(rows, changed)
+        self.query_one(LogBar).show(log.row_filter, log.follow, len(log.visible_rows), log.row_count)
+
+    @on(EventLog.Inspect)
+    def inspect(self, event: EventLog.Inspect) -> None:
+        self.app.push_screen(FrameInspector(event.row))
+
+    def action_filter_type(self) -> None:
+        log = self.query_one(EventLog)
+        self.app.push_screen(
+            Prompt("Show events whose type contains (empty shows all)"),
+            lambda text: log.set_filter(RowFilter(text or "", log.row_filter.direction)),
+        )
+
+    def action_filter_direction(self) -> None:
+        log = self.query_one(EventLog)
+        log.set_filter(log.row_filter.next_direction())

@@ -1,0 +1,265 @@
+"""The event log: a virtualized, bounded list of rows with a cursor, a filter and follow mode.
+
+Only visible lines are rendered (the Line API), the number of rows kept is capped, and rows arrive
+in batches from the screen's refresh timer, never one message per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.app.log_model import LogRow, RowFilter, row_columns
+
+WIDE_LABEL, NARROW_LABEL = 38, 30
+
+
+class EventLog(ScrollView, can_focus=True):
+    """Rows of the session's timeline; Enter inspects the row under the cursor."""
+
+    COMPONENT_CLASSES = {
+        "event-log--error",
+        "event-log--warning",
+        "event-log--cursor",
+        "event-log--c2s",
+        "event-log--s2c",
+        "event-log--local",
+        "event-log--dim",
+    }
+
+    BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False, id="log.up"),
+        Binding("down", "cursor_down", "Down", show=False, id="log.down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="log.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="log.page_down"),
+        Binding("home", "first", "First event", show=False, id="log.first"),
+        # Not in the footer (the session's keys need the room); the log bar and help screen say them.
+        Binding("end,f", "follow", "Follow new events", show=False, id="log.follow"),
+        Binding("enter", "inspect", "Inspect the frame", show=False, id="log.inspect"),
+    ]
+
+    follow: reactive[bool] = reactive(True)
+
+    class Inspect(Message):
+        """The user asked to see a row's whole frame."""
+
+        def __init__(self, row: LogRow) -> None:
+            super().__init__()
+            self.row = row
+
+    class FollowChanged(Message):
+        def __init__(self, follow: bool) -> None:
+            super().__init__()
+            self.follow = follow
+
+    def __init__(self, max_rows: int = 5_000, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.max_rows = max_rows
+        self._rows: list[LogRow] = []
+        self._visible: list[LogRow] = []
+        self._filter = RowFilter()
+        self._cursor = -1  # index in _visible; -1 when there are no rows
+        self._scrolling_ourselves = False
+
+    # -- content -------------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        """Rows kept (before filtering); never more than `max_rows`."""
+        return len(self._rows)
+
+    @property
+    def visible_rows(self) -> list[LogRow]:
+        return self._visible
+
+    @property
+    def row_filter(self) -> RowFilter:
+        return self._filter
+
+    @property
+    def cursor_row(self) -> LogRow | None:
+        return self._visible[self._cursor] if 0 <= self._cursor < len(self._visible) else None
+
+    def add_rows(self, rows: Iterable[LogRow], changed: bool = False) -> None:
+        """Append a batch of rows (and redraw, if `changed` says an existing row grew)."""
+        added = False
+        for row in rows:
+            self._rows.append(row)
+            if self._filter.matches(row):
+                self._visible.append(row)
+            added = True
+        if added:
+            self._prune()
+            self._content_changed()
+        elif changed:
+            self.refresh()
+
+    def set_filter(self, row_filter: RowFilter) -> None:
+        keep = self.cursor_row
+        self._filter = row_filter
+        self._visible = [row for row in self._rows if row_filter.matches(row)]
+        if self.follow or keep is None or keep not in self._visible:
+            self._cursor = len(self._visible) - 1
+        else:
+            self._cursor = self._visible.index(keep)
+        self._content_changed()
+        if not self.follow:
+            self._show_cursor()
+
+    def clear(self) -> None:
+        self._rows.clear()
+        self._visible.clear()
+        self._cursor = -1
+        self._content_changed()
+
+    def _prune(self) -> None:
+        excess = len(self._rows) - self.max_rows
+        if excess <= 0:
+            return
+        first_kept = self._rows[excess].index
+        del self._rows[:excess]
+        gone = 0
+        while gone < len(self._visible) and self._visible[gone].index < first_kept:
+            gone += 1
+        if gone:
+            del self._visible[:gone]
+            self._cursor = max(self._cursor - gone, 0 if self._visible else -1)
+            if not self.follow:
+                # Keep the rows the user is reading where they are on screen.
+                self._scroll_ourselves(max(self.scroll_y - gone, 0))
+
+    def _content_changed(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._visible))
+        if self.follow:
+            self._cursor = len(self._visible) - 1
+            self._scroll_ourselves(self.max_scroll_y_for(len(self._visible)))
+        self.refresh()
+
+    def max_scroll_y_for(self, rows: int) -> int:
+        return max(0, rows - self.scrollable_content_region.height)
+
+    def _scroll_ourselves(self, y: float) -> None:
+        self._scrolling_ourselves = True
+        try:
+            self.scroll_to(y=y, animate=False, immediate=True)
+        finally:
+            self._scrolling_ourselves = False
+
+    # -- follow mode ---------------------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._scrolling_ourselves:
+            return
+        at_bottom = new_value >= self.max_scroll_y
+        if new_value < old_value and not at_bottom:
+            self.follow = False  # the user scrolled up to read
+        elif new_value > old_value and at_bottom:
+            self.follow = True  # and came back down
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow and self._visible:
+            self._cursor = len(self._visible) - 1
+            self._scroll_ourselves(self.max_scroll_y_for(len(self._visible)))
+            self.refresh()
+        self.post_message(self.FollowChanged(follow))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(self.size.width, len(self._visible))
+        if self.follow:
+            self._scroll_ourselves(self.max_scroll_y_for(len(self._visible)))
+
+    # -- cursor --------------------------------------------------------------------------------
+
+    def _move_cursor(self, delta: int) -> None:
+        if not self._visible:
+            return
+        self._cursor = min(max(self._cursor + delta, 0), len(self._visible) - 1)
+        if self._cursor == len(self._visible) - 1 and delta > 0:
+            self.follow = True
+        else:
+            self.follow = False
+            self._show_cursor()
+        self.refresh()
+
+    def _show_cursor(self) -> None:
+        height = self.scrollable_content_region.height
+        if self._cursor < self.scroll_y:
+            self._scroll_ourselves(self._cursor)
+        elif self._cursor >= self.scroll_y + height:
+            self._scroll_ourselves(self._cursor - height + 1)
+
+    def action_cursor_up(self) -> None:
+        self._move_cursor(-1)
+
+    def action_cursor_down(self) -> None:
+        self._move_cursor(1)
+
+    def action_page_up(self) -> None:
+        self._move_cursor(-max(self.scrollable_content_region.height - 1, 1))
+
+    def action_page_down(self) -> None:
+        self._move_cursor(max(self.scrollable_content_region.height - 1, 1))
+
+    def action_first(self) -> None:
+        self._move_cursor(-len(self._visible))
+
+    def action_follow(self) -> None:
+        self.follow = True
+
+    def action_inspect(self) -> None:
+        row = self.cursor_row
+        if row is not None:
+            self.post_message(self.Inspect(row))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = int(self.scroll_y) + offset.y
+        if 0 <= index < len(self._visible):
+            self._cursor = index
+            self.follow = False
+            self.refresh()
+            if event.chain >= 2:
+                self.post_message(self.Inspect(self._visible[index]))
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        index = int(self.scroll_y) + y
+        if not 0 <= index < len(self._visible):
+            return Strip.blank(width, base)
+        row = self._visible[index]
+        style = base
+        severity = row.line.severity
+        if severity in ("error", "warning"):
+            style += self.get_component_rich_style(f"event-log--{severity}")
+        if index == self._cursor and (self.has_focus or not self.follow):
+            style += self.get_component_rich_style("event-log--cursor")
+        marker, time, direction, label, size, summary = row_columns(row.line)
+        label_width = WIDE_LABEL if width >= 110 else NARROW_LABEL
+        direction_style = style
+        if severity == "normal":
+            direction_style = style + self.get_component_rich_style(f"event-log--{direction}", partial=True)
+        dim = style + self.get_component_rich_style("event-log--dim", partial=True) if severity == "normal" else style
+        segments = [
+            Segment(marker, style),
+            Segment(f"{time} ", dim),
+            Segment(f"{direction:<5} ", direction_style),
+            Segment(f"{label:<{label_width}} ", style),
+            Segment(f"{size:>8}  ", dim),
+            Segment(summary, style),
+        ]
+        return Strip(segments).crop_extend(0, width, style)

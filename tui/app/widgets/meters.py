@@ -1,0 +1,57 @@
+"""VU meters for the microphone and the model's audio: dBFS bar, held peak, clip light."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from tui.app.present import PeakHold, dbfs_text, meter_cells
+from tui.engine.state import Levels
+
+READOUT_WIDTH = 29  # " -23.4 dBFS pk -12.0 CLIP" and the state word
+
+
+class LevelMeter(Widget):
+    """One line: `mic   [####....:..|.]  -23.4 dBFS pk -12.0 CLIP`."""
+
+    def __init__(self, label: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.label = label
+        self._levels = Levels()
+        self._hold = PeakHold()
+        self._now = 0.0
+        self._note = ""
+        self._drawn: tuple[object, ...] = ()
+
+    @property
+    def clipping(self) -> bool:
+        return self._hold.clipping(self._now)
+
+    @property
+    def held_peak(self) -> float:
+        return self._hold.value
+
+    def show(self, levels: Levels, now: float, note: str = "") -> None:
+        self._levels = Levels(levels.rms_dbfs, levels.peak_dbfs, levels.clipped)
+        self._now = now
+        self._note = note
+        self._hold.update(levels.peak_dbfs, levels.clipped, now)
+        drawn = (round(levels.rms_dbfs, 1), round(self._hold.value, 1), self.clipping, note, self.size.width)
+        if drawn != self._drawn:
+            self._drawn = drawn
+            self.refresh()
+
+    def render(self) -> Text:
+        width = max(self.size.width - len(self.label) - 4 - READOUT_WIDTH, 8)
+        bar = meter_cells(self._levels.rms_dbfs, self._hold.value, width)
+        text = Text()
+        text.append(f" {self.label} ", style="bold")
+        text.append("[")
+        text.append(bar)
+        text.append("]")
+        text.append(f" {dbfs_text(self._levels.rms_dbfs)} dBFS pk {dbfs_text(self._hold.value)}")
+        if self.clipping:
+            text.append(" CLIP", style="bold reverse")
+        if self._note:
+            text.append(f" {self._note}", style="bold")
+        return text

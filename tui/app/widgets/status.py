@@ -1,0 +1,62 @@
+"""The header, notices and stats line: text computed from engine state, redrawn only when it changes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from tui.app.contract import Clock
+from tui.app.present import ENDPOINT_NAMES, close_headline, phase_text, session_text, stats_text, timing_text
+from tui.engine.state import EngineState
+
+
+class TextLine(Widget):
+    """A widget that shows a Text and refreshes only when it differs from the last one."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._text = Text()
+
+    @property
+    def plain(self) -> str:
+        return self._text.plain
+
+    def set_text(self, text: Text) -> None:
+        if text.plain != self._text.plain or text.spans != self._text.spans:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text
+
+
+class SessionHeader(TextLine):
+    """Two lines: the connection (state, endpoint kind, URL) and the session (model, id, timing, mode)."""
+
+    def show(self, state: EngineState, clock: Clock) -> None:
+        # Lines never wrap: what matters most comes first and the rest is cut with an ellipsis.
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" {phase_text(state)} ", style="bold reverse")
+        text.append(f" {ENDPOINT_NAMES.get(state.endpoint_kind, state.endpoint_kind)}", style="bold")
+        text.append(f"  {state.url}\n")
+        if state.phase == "closed" and state.close is not None:
+            text.append(f" {close_headline(state.close)}  (c shows why)", style="bold")
+        else:
+            timing = timing_text(state, clock.monotonic(), clock.time())
+            text.append(f" {timing + '  ' if timing else ''}{session_text(state)}")
+        self.set_classes(f"-{state.phase}")
+        self.set_text(text)
+
+
+class NoticeBar(TextLine):
+    """The engine's one-sentence notices (no audio device, embedded mock, ...); hidden when none."""
+
+    def show(self, notices: list[str]) -> None:
+        shown = list(notices[-2:])
+        self.display = bool(shown)
+        self.set_text(Text("\n".join(f" ! {notice}" for notice in shown), style="bold"))
+
+
+class StatsLine(TextLine):
+    def show(self, state: EngineState) -> None:
+        self.set_text(Text(" " + stats_text(state.counters)))

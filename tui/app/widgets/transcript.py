@@ -1,0 +1,58 @@
+"""Both sides of the conversation, newest at the bottom."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.engine.state import TranscriptEntry
+
+SHOWN_ENTRIES = 100  # older turns stay in the recording
+
+
+class Transcript(VerticalScroll):
+    DEFAULT_CSS = """
+    Transcript > Static { width: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._body = Static("", id="transcript-body")
+        self._fingerprint: tuple[object, ...] = ()
+        self._entries: list[TranscriptEntry] = []
+
+    def compose(self):
+        yield self._body
+
+    @property
+    def plain(self) -> str:
+        return transcript_text(self._entries).plain
+
+    def show(self, entries: list[TranscriptEntry]) -> None:
+        shown = entries[-SHOWN_ENTRIES:]
+        # Earlier entries change too (a user transcript completes after the reply has started).
+        fingerprint = (len(entries), *((e.role, len(e.text), e.done, e.interrupted) for e in shown))
+        if fingerprint == self._fingerprint:
+            return
+        self._fingerprint = fingerprint
+        self._entries = [TranscriptEntry(e.role, e.item_id, e.text, e.done, e.interrupted) for e in shown]
+        self._body.update(transcript_text(self._entries))
+        self.scroll_end(animate=False)
+
+
+def transcript_text(entries: list[TranscriptEntry]) -> Text:
+    text = Text()
+    if not entries:
+        text.append("(the conversation's transcript appears here)", style="dim")
+    for number, entry in enumerate(entries):
+        if number:
+            text.append("\n")
+        who = "you  " if entry.role == "user" else "model"
+        text.append(f"{who} > ", style="bold")
+        text.append(entry.text or "…")
+        if entry.interrupted:
+            text.append(" [interrupted]", style="bold")
+        elif not entry.done:
+            text.append(" …", style="dim")
+    return text
