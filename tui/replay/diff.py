@@ -65,7 +65,7 @@ def _control(script: Script, direction: str, kind: str) -> list[str]:
 
 def _ending(script: Script) -> tuple[object, ...]:
     e = script.ending
-    return (e.closed_by, e.code, e.reason, e.clean, e.dropped_by)
+    return (e.refused, e.closed_by, e.code, e.reason, e.clean, e.dropped_by)
 
 
 def compare(a: Script, b: Script) -> Comparison:

@@ -53,8 +53,11 @@ class Ending:
     failed: bool = False  # the closer did not wait for the closing handshake (close_rcvd missing)
     dropped_by: str | None = None  # for an end without close frames: who drops the TCP connection
     recorded: bool = True  # False when the recording stops before the connection's end
+    refused: int | None = None  # the HTTP status of a refused handshake
 
     def describe(self) -> str:
+        if self.refused is not None:
+            return f"handshake refused with HTTP {self.refused}"
         if not self.recorded:
             return "not recorded (the recording stops before the connection ended)"
         if self.closed_by is None:
@@ -131,7 +134,9 @@ def _side(header: dict[str, Any], end: dict[str, Any] | None) -> str:
     return "server" if header.get("mode") == "mock" else "client"
 
 
-def _ending(end: dict[str, Any] | None, side: str) -> Ending:
+def _ending(end: dict[str, Any] | None, side: str, status: int | None) -> Ending:
+    if status is not None and status != 101:
+        return Ending(None, None, "", None, refused=status)
     if end is None:
         return Ending(None, None, "", None, recorded=False)
     closed_by = end.get("closed_by")
@@ -244,7 +249,7 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
         response=response,
         steps=steps,
         items={d: s.items for d, s in streams.items()},
-        ending=_ending(end, side),
+        ending=_ending(end, side, response.get("status") if response else None),
         end_t_ns=end["t_ns"] if end else None,
         end_requires=end_requires or {d: s.position for d, s in streams.items()},
         problems=list(reader.problems),
