@@ -1,0 +1,88 @@
+"""`rtui mock` as a user runs it: the first line, a session, Ctrl-C, the help and bad faults."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from mock_support import open_client
+from tui.cli.mock import register
+from tui.mock.faults import FAULT_TYPES
+from tui.wire.reader import SessionReader
+
+RTUI = [sys.executable, "-m", "tui"]
+
+
+async def test_mock_prints_its_url_serves_and_exits_cleanly_on_ctrl_c(tmp_path):
+    process = await asyncio.create_subprocess_exec(
+        *RTUI, "mock", "--port", "0", "--fast", "--record", str(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        first = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        match = re.fullmatch(r"listening on (ws://127\.0\.0\.1:(\d+)/v1/realtime)\n", first)
+        assert match, first
+        client = await open_client(f"{match.group(1)}?model=gpt-realtime")
+        assert (await client.recv())["type"] == "session.created"
+        await client.send({"type": "response.create"})
+        assert (await client.until("response.done"))[-1]["response"]["status"] == "completed"
+        await client.ws.close()
+        process.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(process.wait(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    stderr = (await process.stderr.read()).decode()
+    assert code == 0 and "Traceback" not in stderr, stderr
+    [recording] = list(tmp_path.glob("*.jsonl"))
+    with SessionReader(recording) as reader:
+        assert reader.header["mode"] == "mock"
+        assert any(r.get("type") == "response.done" for r in reader)
+
+
+def test_help_documents_every_option_and_fault():
+    subparsers = argparse.ArgumentParser().add_subparsers()
+    register(subparsers)
+    mock = subparsers.choices["mock"]
+    help_text = mock.format_help()
+    for action in mock._actions:
+        for flag in action.option_strings:
+            assert flag in help_text
+        if action.option_strings and action.dest != "help":
+            assert action.help, f"{action.option_strings} has no help"
+    for kind in FAULT_TYPES:
+        assert f"\n  {kind}" in help_text
+    assert "examples:" in help_text and "ws://HOST:PORT/v1/realtime?model=gpt-realtime" in help_text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fault", "explode"], "unknown fault 'explode'"),
+        (["--fault", "close,cod=4000"], "'cod=4000' is not a setting of fault 'close'"),
+        (["--session-max", "0"], "--session-max must be a positive number"),
+    ],
+)
+def test_bad_arguments_get_one_clear_line_and_status_2(args, message):
+    result = subprocess.run([*RTUI, "mock", "--port", "0", *args], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1 and result.stdout == ""
+
+
+def test_port_in_use_is_explained():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*RTUI, "mock", "--port", str(port)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
