@@ -9,6 +9,7 @@ frames recorded before it have arrived, and reproduces the ending when the clien
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -80,10 +81,12 @@ async def replay_client(
 ) -> Outcome:
     """Plays `script`'s client side against `url`; the new session is recorded into `writer`."""
     policy = PongPolicy(script.answered_pings(S2C))
+    created: list[RecordingClientConnection] = []
 
     def connection_factory(protocol: Any, **kwargs: Any) -> RecordingClientConnection:
         connection = RecordingClientConnection(protocol, **kwargs)
         policy.install(connection.protocol)  # before the tap is attached, so pings are still recorded
+        created.append(connection)
         return connection
 
     options = ConnectOptions(
@@ -102,6 +105,9 @@ async def replay_client(
             target_url(url, script), options, writer=writer, connection_factory=connection_factory
         )
     except InvalidStatus as exc:
+        for refused in created:  # let the recording see the refused connection end
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(refused.wait_closed(), timeout)
         outcome = Outcome("client")
         status = exc.response.status_code
         if status != expected_status:
