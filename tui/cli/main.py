@@ -14,7 +14,7 @@ import sys
 from tui import __version__
 from tui.cli import live
 
-SUBCOMMANDS: tuple[str, ...] = ("show", "proxy", "mock", "devices", "diagnose", "replay", "diff")
+SUBCOMMANDS: tuple[str, ...] = ("show", "proxy", "mock", "devices", "diagnose", "replay", "diff", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
