@@ -86,3 +86,40 @@ def ensure_package(module: str, requirement: str, python: Path | str = sys.execu
 
 def profile_hint(script: str) -> None:
     print(f"   profile: {sys.executable} {ROOT / 'scripts/bench' / script} --profile")
+
+
+class Peer:
+    """A benchmark peer process (see _servers.py) that prints its port first; use as a context manager."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.process: subprocess.Popen[str] | None = None
+        self.port = 0
+
+    def __enter__(self) -> Peer:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("_servers.py")), self.kind],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+        return self
+
+    def url(self, path: str = "/v1/realtime?model=gpt-realtime") -> str:
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def __exit__(self, *exc_info: object) -> None:
+        stop(self.process)
+
+
+def stop(process: subprocess.Popen | None, timeout: float = 5) -> None:
+    """Ends a process this script started (SIGTERM, then SIGKILL)."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -229,15 +229,15 @@ class SessionWriter:
             return
         # Fields are redacted where they are built; this pass over the finished line is the safety
         # net for any string that was not (a close reason inside `end`, an exception's text...).
-        line = orjson.dumps(record)
+        line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
         if not scrubbed:
             line = self.redactor.data(line)[0]
-        line += b"\n"
-        view = memoryview(line)
         try:
-            while view:
-                written = self._file.write(view)
-                view = view[written:]
+            written = self._file.write(line)
+            if written != len(line):  # a short write: finish the line before anything else
+                view = memoryview(line)[written:]
+                while view:
+                    view = view[self._file.write(view) :]
         except OSError as exc:
             self._fail(exc)
             if record.get("kind") == "header":
