@@ -10,7 +10,7 @@ something other than the simulation (for example a recording's server side).
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import http
 import itertools
 import logging
@@ -77,7 +77,6 @@ class MockServer:
         self.recordings: list[Path] = []
         self._server: Server | None = None
         self._counter = itertools.count(1)
-        self._handshakes: dict[int, Handshake] = {}  # id(connection) -> what its upgrade request said
         self._writers: dict[int, SessionWriter] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -167,7 +166,8 @@ class MockServer:
                 404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found"
             )
         beta = "realtime" in request.headers.get("OpenAI-Beta", "") or BETA_SUBPROTOCOL in _offered_subprotocols(request)
-        self._handshakes[id(connection)] = Handshake(
+        # What the upgrade request said travels with its connection to `_handle`.
+        connection.rtui_handshake = Handshake(  # type: ignore[attr-defined]
             conn_index=next(self._counter), path=url.path, model=model, intent=intent, beta=beta
         )
         return None
@@ -198,11 +198,7 @@ class MockServer:
             writer.close()
 
     async def _handle(self, connection: ServerConnection) -> None:
-        handshake = self._handshakes.pop(id(connection))
-        handshake = Handshake(
-            conn_index=handshake.conn_index, path=handshake.path, model=handshake.model, intent=handshake.intent,
-            beta=handshake.beta, subprotocol=connection.subprotocol,
-        )
+        handshake = dataclasses.replace(connection.rtui_handshake, subprotocol=connection.subprotocol)  # type: ignore[attr-defined]
         session = self.session_factory(self.config, handshake)
         runner = ConnectionRunner(
             connection, session, self.config.faults, fault_ids=IdFactory(f"{self.config.seed}/{handshake.conn_index}/faults")
@@ -212,8 +208,3 @@ class MockServer:
         except Exception:  # one broken connection must not take the server down
             log.exception("mock connection %d failed", handshake.conn_index)
 
-
-async def run_until_cancelled(server: MockServer) -> None:
-    """Serves until the surrounding task is cancelled (Ctrl-C in `rtui mock`)."""
-    async with server:
-        await asyncio.Future()

@@ -150,7 +150,7 @@ class MockSession:
             out.append(Close(BETA_CLOSE_CODE, BETA_CLOSE_REASON))
             return out
         session_id = self.ids.session()
-        expires_at = int(self.wall_clock + 3600)
+        expires_at = int(self.wall_clock + self.config.session_max)
         if self.handshake.intent == "transcription":
             self.session = default_transcription_session(session_id, expires_at)
         else:

@@ -103,24 +103,29 @@ BETA_TO_GA: Final[dict[str, str]] = {
     "transcription_session.update": "session.update",
 }
 
+# Server events of the retired beta: the GA set minus what GA added or renamed, plus the beta names.
+_GA_ONLY: Final = frozenset(
+    {
+        "conversation.item.added",
+        "conversation.item.done",
+        "conversation.item.input_audio_transcription.segment",
+        "input_audio_buffer.timeout_triggered",
+        "input_audio_buffer.dtmf_event_received",
+        "response.mcp_call_arguments.delta",
+        "response.mcp_call_arguments.done",
+        "response.mcp_call.in_progress",
+        "response.mcp_call.completed",
+        "response.mcp_call.failed",
+        "mcp_list_tools.in_progress",
+        "mcp_list_tools.completed",
+        "mcp_list_tools.failed",
+    }
+)
 BETA_SERVER_EVENTS: Final[tuple[str, ...]] = tuple(
     sorted(
-        (set(SERVER_EVENTS) - set(BETA_TO_GA.values()) - {
-            "conversation.item.done",
-            "conversation.item.input_audio_transcription.segment",
-            "input_audio_buffer.timeout_triggered",
-            "input_audio_buffer.dtmf_event_received",
-            "response.mcp_call_arguments.delta",
-            "response.mcp_call_arguments.done",
-            "response.mcp_call.in_progress",
-            "response.mcp_call.completed",
-            "response.mcp_call.failed",
-            "mcp_list_tools.in_progress",
-            "mcp_list_tools.completed",
-            "mcp_list_tools.failed",
-        })
-        | {name for name in BETA_TO_GA if name != "transcription_session.update"}
-        | {"conversation.item.created"}
+        # (the beta had session.* too: transcription_session.* were extra names, not old ones)
+        (set(SERVER_EVENTS) - _GA_ONLY - {v for k, v in BETA_TO_GA.items() if not k.startswith("transcription_session.")})
+        | {name for name in BETA_TO_GA if name not in BETA_CLIENT_EVENTS}
     )
 )
 
