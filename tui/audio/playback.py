@@ -206,7 +206,9 @@ class SpeakerSink:
 
 
 def _close_quietly(stream) -> None:
+    # abort() rather than stop(): stop() waits for pending buffers, over a second on ALSA's pulse plugin.
     try:
+        stream.abort()
         stream.close()
     except Exception:  # noqa: BLE001 - a device that is already gone may fail to close; nothing to do
         pass
