@@ -213,6 +213,7 @@ async def test_azure_upstream_gets_the_azure_key_as_api_key_header():
     env = {"OPENAI_API_KEY": "sk-openai-key-000000000000", "AZURE_OPENAI_API_KEY": "azure-key-0123456789"}
     assert upstream_key("wss://res.openai.azure.com/openai/v1/realtime?model=d", env) == ("api-key", "azure-key-0123456789")
     assert upstream_key("wss://api.openai.com/v1/realtime", env) == ("Authorization", "sk-openai-key-000000000000")
+    assert upstream_key("wss://res.openai.azure.com/openai/v1/realtime", {"OPENAI_API_KEY": "sk-openai-key-000000000000"}) is None
     assert upstream_url("wss://h/v1/realtime?model=a&x=1", "/?model=b&token=t") == "wss://h/v1/realtime?model=b&x=1"
 
 

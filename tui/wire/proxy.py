@@ -96,9 +96,10 @@ def is_azure(url: str) -> bool:
 
 
 def upstream_key(url: str, env: Mapping[str, str]) -> tuple[str, str] | None:
-    """The header name and key the relay adds for `url` when the client sent none."""
-    if is_azure(url) and env.get("AZURE_OPENAI_API_KEY"):
-        return "api-key", env["AZURE_OPENAI_API_KEY"]
+    """The header name and key the relay adds for `url` when the client sent none (an OpenAI key
+    never goes to an Azure host, nor an Azure key to OpenAI)."""
+    if is_azure(url):
+        return ("api-key", env["AZURE_OPENAI_API_KEY"]) if env.get("AZURE_OPENAI_API_KEY") else None
     if env.get("OPENAI_API_KEY"):
         return "Authorization", env["OPENAI_API_KEY"]
     return None
