@@ -14,7 +14,7 @@ import bisect
 import hashlib
 
 from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, classify
-from tui.replay.report import TIMEOUT_CODE, TIMEOUT_REASON, Divergence, GateTimeout, nearest
+from tui.replay.report import TIMEOUT_CODE, TIMEOUT_REASON, Divergence, GateTimeout, mismatch_message, nearest
 from tui.replay.script import Position
 from tui.replay.timing import Clock
 from tui.wire.format import S2C
@@ -61,7 +61,8 @@ class Progress:
         self._audio.add_audio(audio)
         self._audio_hash.update(audio)
         if expected is None or expected.kind != "audio":
-            raise self._divergence(index, "audio was appended where the recording has something else", expected, self._audio)
+            wanted = expected.label() if expected is not None else "nothing more"
+            raise self._divergence(index, f"expected {wanted}, got appended audio", expected, self._audio)
         received = offset + len(audio)
         if received > expected.length:
             raise self._divergence(
@@ -89,14 +90,14 @@ class Progress:
         if expected is None:
             raise self._divergence(index, f"an extra {item.label()} after every recorded one", None, item)
         if expected.key() != item.key():
-            raise self._divergence(index, f"expected {expected.label()}, got {item.label()}", expected, item)
+            raise self._divergence(index, mismatch_message(expected, item), expected, item)
         self._advance((index + 1, 0))
 
     def _expected(self, index: int) -> Item | None:
         return self.expected[index] if index < len(self.expected) else None
 
     def _divergence(self, index: int, message: str, expected: Item | None, actual: Item | None) -> Divergence:
-        candidates = nearest(actual, self.expected) if actual is not None else []
+        candidates = nearest(actual, self.expected, skip=index) if actual is not None else []
         return Divergence(self.direction, index, message, expected, actual, candidates)
 
     def _advance(self, position: Position) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tui.replay.normalize import Item
-from tui.replay.report import Divergence, nearest
+from tui.replay.report import Divergence, mismatch_message, nearest
 from tui.replay.script import Script
 from tui.wire.format import C2S, S2C
 
@@ -51,8 +51,8 @@ def _compare_items(direction: str, a: list[Item], b: list[Item]) -> tuple[bool, 
         elif right is None:
             message = f"B stops after {len(b)} of A's {len(a)}; first missing is {left.label()}"
         else:
-            message = f"A has {left.label()}, B has {right.label()}"
-        divergence = Divergence(direction, index, message, left, right, nearest(right, a) if right else [])
+            message = mismatch_message(left, right) + f" (B seq {right.seq})"
+        divergence = Divergence(direction, index, message, left, right, nearest(right, a, skip=index) if right else [])
         body = divergence.report().replace("recorded (expected)", "A").replace("replayed (actual)", "B").splitlines()
         body.append(f"A has {len(a)}, B has {len(b)} in all")
         return False, body, divergence

@@ -66,10 +66,27 @@ def distance(a: Item, b: Item) -> int:
     return sum(1 for k in left.keys() | right.keys() if left.get(k) != right.get(k))
 
 
-def nearest(actual: Item, expected: list[Item], limit: int = 3) -> list[tuple[int, Item]]:
-    """The recorded items most like `actual`, closest first (ties: earliest first)."""
+def changed_fields(a: Item, b: Item) -> list[str]:
+    left, right = _leaves(a.describe()), _leaves(b.describe())
+    return sorted(k for k in left.keys() | right.keys() if left.get(k) != right.get(k))
+
+
+def mismatch_message(expected: Item, actual: Item) -> str:
+    if expected.kind == actual.kind and expected.type == actual.type:
+        fields = changed_fields(expected, actual)
+        shown = ", ".join(fields[:5]) + (f" and {len(fields) - 5} more" if len(fields) > 5 else "")
+        return f"{actual.label()} differs from the recording in {shown}"
+    return f"expected {expected.label()}, got {actual.label()}"
+
+
+def nearest(actual: Item, expected: list[Item], limit: int = 3, skip: int | None = None) -> list[tuple[int, Item]]:
+    """The recorded items most like `actual`, closest first (ties: earliest first), except `skip`."""
     scored = sorted(
-        ((distance(actual, item), index, item) for index, item in enumerate(expected) if item.type == actual.type),
+        (
+            (distance(actual, item), index, item)
+            for index, item in enumerate(expected)
+            if item.type == actual.type and index != skip
+        ),
         key=lambda t: (t[0], t[1]),
     )
     return [(index, item) for _, index, item in scored[:limit]]

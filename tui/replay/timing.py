@@ -45,9 +45,12 @@ class FakeClock:
         self.t += seconds
 
     async def sleep(self, seconds: float) -> None:
+        # Time jumps to the end of the sleep at once; two sides sleeping at the same moment end
+        # up at the later of their deadlines, not at the sum of their sleeps.
         self.sleeps.append(seconds)
-        self.t += max(0.0, seconds)
+        target = self.t + max(0.0, seconds)
         await asyncio.sleep(0)
+        self.t = max(self.t, target)
 
 
 @dataclass(frozen=True)
