@@ -76,6 +76,15 @@ async def test_browser_subprotocols_carry_the_key_and_realtime_is_echoed():
         await client.ws.close()
 
 
+async def test_azure_style_path_and_api_key_header():
+    async with MockServer(fast(require_key="azure-key")) as server:
+        url = f"ws://127.0.0.1:{server.port}/openai/v1/realtime?model=gpt-realtime"
+        client = await open_client(url, additional_headers={"api-key": "azure-key"})
+        assert (await client.recv())["type"] == "session.created"
+        await client.ws.close()
+        assert (await status_of(url, additional_headers={"api-key": "other"}))[0] == 401
+
+
 async def test_transcription_intent():
     async with MockServer(fast()) as server:
         client = await open_client(f"{server.url}?intent=transcription")
@@ -153,6 +162,16 @@ async def test_close_fault_after_frames():
         assert not client.ws.close_code  # one frame is not enough
         await client.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(3200)).decode()})
         assert await closed_with(client) == (1000, "", [])
+
+
+async def test_a_fault_with_both_triggers_waits_for_both():
+    async with MockServer(fast(faults=(CloseAfter(code=4003, after_frames=1, after_seconds=0.3),))) as server:
+        client = await open_client(server.url_for())
+        await client.recv()
+        await asyncio.sleep(0.5)
+        assert client.ws.close_code is None  # the time has passed, but no frame yet
+        await client.send({"type": "input_audio_buffer.clear"})
+        assert (await closed_with(client))[0] == 4003
 
 
 async def test_close_fault_after_seconds_with_reason():

@@ -170,8 +170,11 @@ class ConnectionRunner:
         return seconds is None or now - self._started >= seconds
 
     def _next_fault_time(self) -> float | None:
+        # Only times still ahead: a fault that also waits for frames must not wake the loop in a spin.
+        now = self.clock()
         times = [self._started + f.after_seconds for f in self.faults if f.after_seconds is not None]  # type: ignore[union-attr]
-        return min(times) if times else None
+        ahead = [t for t in times if t > now]
+        return min(ahead) if ahead else None
 
     def _fire_due(self, now: float) -> None:
         for fault in [f for f in self.faults if self._due(f, now)]:
