@@ -168,7 +168,9 @@ class MockServer:
         beta = "realtime" in request.headers.get("OpenAI-Beta", "") or BETA_SUBPROTOCOL in _offered_subprotocols(request)
         # What the upgrade request said travels with its connection to `_handle`.
         connection.rtui_handshake = Handshake(  # type: ignore[attr-defined]
-            conn_index=next(self._counter), path=url.path, model=model, intent=intent, beta=beta
+            conn_index=next(self._counter), path=url.path, model=model, intent=intent, beta=beta,
+            query=tuple((k, v) for k, values in parse_qs(url.query).items() for v in values),
+            headers=tuple(request.headers.raw_items()),
         )
         return None
 

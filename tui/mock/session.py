@@ -77,6 +77,8 @@ class Handshake:
     intent: str | None = None  # "transcription" for intent=transcription
     beta: bool = False  # OpenAI-Beta: realtime=v1 header or the beta subprotocol
     subprotocol: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # as received (in memory only: they may hold a key)
 
 
 class ConnectionSession(Protocol):
