@@ -92,9 +92,11 @@ def test_session_created_carries_ga_defaults():
     )
 
 
-def test_transcription_intent_gets_a_transcription_session():
-    _, events = new_session(model=None, intent="transcription")
+def test_transcription_intent_gets_a_transcription_session_without_responses():
+    session, events = new_session(model=None, intent="transcription")
     assert events[0]["session"]["type"] == "transcription"
+    error = only_error(send(session, {"type": "response.create"}))
+    assert (error["code"], error["param"]) == ("invalid_value", "type")
 
 
 def test_beta_handshake_gets_the_error_then_4000():

@@ -33,6 +33,10 @@ from tui.protocol.session import (
     validate_session_update,
 )
 
+# A transcription session (intent=transcription) has no responses and no conversation to edit.
+TRANSCRIPTION_CLIENT_EVENTS = (
+    "session.update", "input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear"
+)
 MIN_COMMIT_MS = 100
 EXPIRED_CLOSE_CODE = 1001
 SEMANTIC_SILENCE_MS = {"low": 800, "medium": 500, "auto": 500, "high": 250}
@@ -175,10 +179,11 @@ class MockSession:
             return out + self.poll(now)
         client_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
         kind = event.get("type")
+        accepted = CLIENT_EVENTS if self.session["type"] == "realtime" else TRANSCRIPTION_CLIENT_EVENTS
         if kind is None:
             out.append(self._error(errors.missing_type(), client_id))
-        elif kind not in CLIENT_EVENTS:
-            out.append(self._error(errors.unknown_event_type(kind, list(CLIENT_EVENTS)), client_id))
+        elif kind not in accepted:
+            out.append(self._error(errors.unknown_event_type(kind, list(accepted)), client_id))
         else:
             handler = getattr(self, "_on_" + kind.replace(".", "_"))
             out.extend(handler(event, client_id, now))
@@ -429,9 +434,6 @@ class MockSession:
     # -- responses -----------------------------------------------------------------------------
 
     def _on_response_create(self, event: dict[str, Any], client_id: str | None, now: float) -> list[Output]:
-        if self.session["type"] != "realtime":
-            return [self._error(errors.unknown_event_type("response.create", ["session.update", "input_audio_buffer.append",
-                                                                              "input_audio_buffer.commit", "input_audio_buffer.clear"]), client_id)]
         params = event.get("response", {})
         if not isinstance(params, dict):
             return [self._error(errors.invalid_type("response", "an object", params), client_id)]
