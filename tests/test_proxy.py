@@ -263,3 +263,28 @@ def test_settings_that_would_expose_the_relay_are_refused(tmp_path):
         RelayConfig(upstream="ws://127.0.0.1:1", host="0.0.0.0", allow_remote=True).check()
     with pytest.raises(ProxyConfigError, match="ws://"):
         RelayConfig(upstream="http://127.0.0.1:1").check()
+
+
+async def test_a_client_that_leaves_during_the_upstream_handshake_leaves_no_upstream_connection_behind(tmp_path):
+    from websockets.asyncio.server import serve
+
+    upstream_side: list[bool] = []
+
+    async def slow_handshake(connection: ServerConnection, request) -> None:
+        await asyncio.sleep(0.5)  # the client gives up before upstream answers
+        upstream_side.append(connection.connection_lost_waiter.done())
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0, process_request=slow_handshake, ping_interval=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with Relay(relay_config(tmp_path, f"ws://127.0.0.1:{port}/v1/realtime")) as relay:
+            with pytest.raises(TimeoutError):
+                async with connect(relay.url, open_timeout=0.1, ping_interval=None):
+                    pass
+            await asyncio.wait_for(relay.sessions[0].done, 5)
+            while not upstream_side:
+                await asyncio.sleep(0.05)
+    # By the time upstream would have answered, the relay had already dropped that connection.
+    assert upstream_side == [True]

@@ -451,11 +451,18 @@ class Relay:
             self.on_event(f"upstream refused {session.peer_address}: HTTP {refused.status_code}")
             return response
         except Exception as exc:  # unreachable, TLS failure, timeout: the relay's own 502
+            if connection.connection_lost_waiter.done():
+                self.on_event(f"{session.peer_address} left during the upstream handshake; upstream dropped too")
+                return None
             self.on_event(f"cannot reach upstream for {session.peer_address}: {type(exc).__name__}: {exc}")
             return connection.respond(
                 http.HTTPStatus.BAD_GATEWAY,
                 f"rtui proxy: cannot reach upstream {session.writer.redactor.url(url)}: {type(exc).__name__}: {exc}\n",
             )
+        if connection.connection_lost_waiter.done():
+            # The client went away while upstream was connecting: end upstream the same way.
+            up.transport.abort()
+            return None
         session.up = up
         return None
 

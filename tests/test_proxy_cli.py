@@ -1,0 +1,69 @@
+"""The commands end to end, as a user runs them: `rtui mock`, `rtui proxy` in front of it, the seed
+story's client through the relay, then `rtui diagnose` and `rtui export` on the relay's recording."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import orjson
+from diagnose_support import seed_story_client
+
+
+@contextmanager
+def command(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Runs `rtui ARGS` and yields it with the first line it printed ('listening on URL')."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        assert first.startswith("listening on "), (first, process.stderr.read() if process.poll() is not None else "")
+        yield process, first.removeprefix("listening on ")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def rtui(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_seed_story_through_rtui_proxy_to_rtui_mock_then_diagnose_and_export(tmp_path):
+    recording = tmp_path / "ios-bug.jsonl"
+    with command("mock", "--port", "0") as (_, mock_url):
+        with command("proxy", "--listen", "127.0.0.1:0", "--upstream", mock_url, "--record", str(recording)) as (proxy, url):
+            code, reason = asyncio.run(seed_story_client(url + "/v1/realtime?model=gpt-realtime", None, binary=True))
+            assert (code, reason) == (1000, "")
+        assert proxy.returncode in (0, 130)
+        assert proxy.stderr is not None and "ended 127.0.0.1" in proxy.stderr.read()
+
+    diagnosis = rtui("diagnose", str(recording), "--json")
+    assert diagnosis.returncode == 0, diagnosis.stderr
+    result = orjson.loads(diagnosis.stdout)
+    ending = result["ending"]
+    assert (ending["closed_first_by"], ending["code"], ending["reason"]) == ("server", 1000, "")
+    assert ending["previous"]["opcode"] == "binary" and ending["previous"]["type"] == "input_audio_buffer.append"
+    assert {"binary-frame", "sent-before-session-updated"} <= {f["id"] for f in result["findings"]}
+
+    text = rtui("diagnose", str(recording))
+    assert "The server closed first with 1000" in text.stdout
+
+    exported = rtui("export", str(recording), "--wav", str(tmp_path / "wav"), "--har", str(tmp_path / "s.har"))
+    assert exported.returncode == 0, exported.stderr
+    with wave.open(str(tmp_path / "wav" / "c2s.wav"), "rb") as wav:
+        assert wav.getnframes() > 1600  # the one 100 ms chunk of 16 kHz audio, after the silence before it
+    har = orjson.loads((tmp_path / "s.har").read_bytes())
+    assert len(har["log"]["entries"]) == 2  # the client leg and the upstream leg
