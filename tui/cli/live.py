@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mock", action="store_true", help="use the embedded mock server even when a key is set")
     group.add_argument("--headless", action="store_true", help="no TUI: print one line per event; exit when the session ends")
     group.add_argument("--input", default="mic", metavar="SOURCE",
-                       help="mic (default), a WAV file of any rate (paced in real time), tone[:HZ], silence, or none")
+                       help="mic (default), a WAV file of any rate (paced in real time), tone[:HZ], silence, "
+                            "or none (text only)")
     group.add_argument("--output", default="speaker", metavar="SINK", help="speaker (default), a WAV file to write, or null")
     group.add_argument("--input-device", metavar="DEV", help="input device by index or part of its name (see rtui devices)")
     group.add_argument("--output-device", metavar="DEV", help="output device by index or part of its name")
@@ -74,18 +75,17 @@ def run(args: argparse.Namespace) -> int:
         response_timeout_s=args.response_timeout,
     )
     try:
-        media = open_media(audio, interactive=not args.headless)
+        media = open_media(audio)
     except MediaError as exc:
         print(f"rtui: {exc}", file=sys.stderr)
         return 2
     from tui.engine.session import Engine
 
     engine = Engine(config, source=media.source, sink=media.sink)
-    engine.state.notices.extend(media.notices)
     if args.headless:
         from tui.engine.headless import run_headless
 
-        if media.source is None and not config.texts:
+        if args.input == "none" and not config.texts:
             print("rtui: --headless needs something to say: --input FILE.wav (or tone/silence) or --text TEXT", file=sys.stderr)
             return 2
         return asyncio.run(run_headless(engine))

@@ -9,11 +9,13 @@ from tui.engine.state import CloseSummary
 from tui.protocol.summary import Line, close_meaning
 
 
-def explain(end: dict[str, Any], preceding_error: str | None, last_lines: Sequence[Line]) -> str:
+def explain(end: dict[str, Any], preceding_error: str | None, recent: Sequence[Line]) -> str:
     code, reason, closed_by = end["code"], end.get("reason", ""), end.get("closed_by")
     reason_text = f"reason {reason!r}" if reason else "no reason"
-    last_sent = next((line for line in reversed(last_lines) if line.direction == "c2s" and line.label not in ("close",)), None)
-    after = f", right after the client sent {last_sent.label}" if last_sent is not None else ""
+    last_sent = next((line for line in reversed(recent) if line.direction == "c2s" and line.label != "close"), None)
+    after = ""
+    if last_sent is not None and closed_by != "client":
+        after = f", right after the client sent {last_sent.label}"
     if closed_by is None:
         return (
             f"The connection ended without a close frame ({code}, abnormal closure){after}: the network, a proxy "
@@ -38,7 +40,7 @@ def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error
         closed_by=end.get("closed_by"),
         meaning=close_meaning(end["code"]),
         clean=bool(end.get("clean")),
-        explanation=explain(end, preceding_error, last_lines),
+        explanation=explain(end, preceding_error, recent),
         preceding_error=preceding_error,
         last_lines=last_lines,
     )

@@ -21,20 +21,22 @@ from typing import Any, Literal
 import orjson
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tui.audio.base import AudioSink, AudioSource
+from tui.audio.errors import AudioError
+from tui.audio.levels import Levels as MeterReading
 from tui.engine.closure import summarize_close
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
-from tui.engine.media import Sink, Source
 from tui.engine.pacing import SendRateMeter
-from tui.engine.state import CloseSummary, EngineState, LogBuffer, LogEntry, TranscriptEntry
+from tui.engine.state import CloseSummary, EngineState, Levels, LogBuffer, LogEntry, TranscriptEntry
 from tui.protocol.summary import PCM_BYTES_PER_SECOND, Line, close_meaning, event_summary, record_line
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.writer import RecordingFailed, SessionWriter
 
-Outcome = Literal["finished", "closed", "refused", "stopped"]
+Outcome = Literal["finished", "closed", "refused", "stopped", "no_input"]
 
 # Exit statuses of headless runs, by outcome: see `rtui --help`.
-EXIT_STATUS: dict[Outcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "refused": 3}
+EXIT_STATUS: dict[Outcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "no_input": 2, "refused": 3}
 
 SESSION_UPDATE_ID = "rtui_session_update"
 MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
@@ -45,8 +47,8 @@ class Engine:
         self,
         config: EngineConfig,
         *,
-        source: Source | None = None,
-        sink: Sink | None = None,
+        source: AudioSource | None = None,
+        sink: AudioSink | None = None,
     ) -> None:
         self.config = config
         self.source = source
@@ -79,17 +81,25 @@ class Engine:
         self._audio_item: str | None = None  # the assistant item whose audio is being played
         self._received_ms: dict[str, float] = {}
         self._end_record: dict[str, Any] | None = None
+        self._clips_seen: dict[str, int] = {}
+        self._ptt_open = False  # push-to-talk: the buffer was cleared and audio flows until release
 
     # -- running ---------------------------------------------------------------------------------
 
     async def run(self) -> Outcome:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._command_lock = asyncio.Lock()
         async with AsyncExitStack() as stack:
             url = await self._endpoint_url(stack)
             self.writer = self._open_writer(url)
             stack.callback(self.writer.close)
             self.writer.add_listener(self._on_record)
+            await self._start_media()
+            if self.config.finish_when_input_ends and self.source is None and not self.config.texts:
+                self.state.notices.append("Nothing to send: give --input FILE.wav, tone or silence, or --text TEXT.")
+                self.outcome = "no_input"
+                return self.outcome
             while True:
                 self._reconnect_requested = False
                 self.outcome = await self._run_connection(url)
@@ -99,6 +109,24 @@ class Engine:
                 if closer is not None:
                     await closer.aclose()
         return self.outcome
+
+    async def _start_media(self) -> None:
+        """Opens the devices; without them (no PortAudio, no device: typical over SSH) the session
+        goes on with what is left, and says so."""
+        if self.source is not None:
+            try:
+                await self.source.start()
+                self.state.input_description = self.source.description
+            except AudioError as exc:
+                self.state.notices.append(f"{exc} Carrying on without audio input (text still works).")
+                self.source = None
+        if self.sink is not None:
+            try:
+                await self.sink.start()
+                self.state.output_description = self.sink.description
+            except AudioError as exc:
+                self.state.notices.append(f"{exc} Carrying on without audio output.")
+                self.sink = None
 
     async def _endpoint_url(self, stack: AsyncExitStack) -> str:
         endpoint = self.config.endpoint
@@ -261,6 +289,9 @@ class Engine:
                 self._transcript_entry("assistant", item.get("id", ""))
         elif etype == "response.output_audio.delta":
             self._play(event.get("item_id", ""), event.get("delta", ""))
+        elif etype == "response.output_audio.done":
+            if self.sink is not None:
+                self.sink.end_item(event.get("item_id", ""))
         elif etype in ("response.output_audio_transcript.delta", "response.output_text.delta"):
             self._transcript_entry("assistant", event.get("item_id", "")).text += event.get("delta", "")
         elif etype in ("response.output_audio_transcript.done", "response.output_text.done"):
@@ -312,15 +343,17 @@ class Engine:
         assert source is not None
         await self._configured.wait()
         try:
-            async for pcm, captured_ns in source.chunks():
-                if self.state.turn_mode == "push_to_talk" and not self.state.talking:
+            async for chunk in source:
+                if self.state.turn_mode == "push_to_talk" and not self._ptt_open:
                     continue
+                pcm = chunk.pcm
                 if self.state.muted:
                     pcm = bytes(len(pcm))
                 elif self.sink is not None:
-                    pcm = self.echo_gate.apply(pcm, source.levels().rms_dbfs, self.sink.levels().rms_dbfs)
+                    mic, speaker = source.levels.read(), self.sink.levels.read()
+                    pcm = self.echo_gate.apply(pcm, mic.rms_dbfs, speaker.rms_dbfs)
                 await self._append(pcm)
-                self.capture_latencies_ns.append(time.monotonic_ns() - captured_ns)
+                self.capture_latencies_ns.append(time.monotonic_ns() - chunk.t_ns)
         except Exception as exc:  # a device that vanished: the session goes on, text still works
             self.state.notices.append(f"Audio input stopped: {exc}. The session stays open; text input still works.")
             if self.writer is not None:
@@ -356,7 +389,7 @@ class Engine:
                     raise TimeoutError
                 await asyncio.sleep(0.05)
             await asyncio.wait_for(self._response_done.wait(), max(0.0, deadline - time.monotonic()))
-            while self.sink is not None and self.sink.buffered_ms() > 0 and time.monotonic() < deadline:
+            while self.sink is not None and self._buffered_ms() > 0 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)  # let the answer finish playing
         except TimeoutError:
             self.state.notices.append(f"No response within {self.config.response_timeout_s:.0f} s; closing.")
@@ -395,10 +428,10 @@ class Engine:
         if self.sink is None or item is None:
             return
         received = self._received_ms.get(item, 0.0)
-        played = min(self.sink.played_ms(item), received)
-        if played >= received and not self.sink.playing:
+        if self.sink.state != "playing" and self.sink.state != "buffering":
             return  # the whole answer was heard: nothing to truncate
         self.sink.flush()
+        played = min(self.sink.played_ms(item), received)
         self._audio_item = None
         entry = self._transcript_entry("assistant", item)
         entry.interrupted = True
@@ -459,29 +492,46 @@ class Engine:
         while True:
             state, counters = self.state, self.state.counters
             if self.source is not None:
-                state.input_level = self.source.levels()
-                counters.capture_overflows, counters.dropped_chunks = self.source.counters()
+                state.input_level = self._levels(self.source.levels.read(), "in")
+                counters.capture_overflows = self.source.stats.device_overflows
+                counters.dropped_chunks = self.source.stats.dropped_chunks
             if self.sink is not None:
-                state.output_level = self.sink.levels()
-                state.assistant_speaking = self.sink.playing
-                counters.jitter_buffer_ms = self.sink.buffered_ms()
-                counters.playback_underflows = self.sink.underflows()
-                if self._audio_item is not None:
-                    counters.audio_played_seconds = self.sink.played_ms(self._audio_item) / 1000
+                state.output_level = self._levels(self.sink.levels.read(), "out")
+                state.assistant_speaking = self.sink.state == "playing"
+                counters.jitter_buffer_ms = self._buffered_ms()
+                counters.playback_underflows = self.sink.stats.underflows
+                counters.audio_played_seconds = self.sink.stats.played_samples / 24_000
             counters.send_rate = self._send_rate.rate(time.monotonic())
             counters.send_queue_depth = len(self._ws.protocol.writes) if self._ws is not None else 0
             await asyncio.sleep(1 / 30)
 
+    def _buffered_ms(self) -> float:
+        assert self.sink is not None
+        stats = self.sink.stats
+        return max(0, stats.received_samples - stats.played_samples - stats.discarded_samples) / 24
+
+    def _levels(self, reading: MeterReading, direction: str) -> Levels:
+        """A meter reading for views; `clipped` when samples clipped since the last reading."""
+        clipped = reading.clipped_samples > self._clips_seen.get(direction, 0)
+        self._clips_seen[direction] = reading.clipped_samples
+        return Levels(reading.rms_dbfs, reading.peak_dbfs, clipped)
+
     # -- commands (thread-safe: views call these from their own thread) ----------------------------
 
     def _submit(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Runs `action` on the engine's loop; commands run one at a time, in the order given."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
+
+        async def in_order() -> None:
+            async with self._command_lock:
+                await action()
+
         if threading.get_ident() == self._loop_thread:
-            loop.create_task(action())
+            loop.create_task(in_order())
         else:
-            asyncio.run_coroutine_threadsafe(action(), loop)
+            asyncio.run_coroutine_threadsafe(in_order(), loop)
 
     def send_text(self, text: str) -> None:
         self._submit(lambda: self._send_user_text(text))
@@ -501,25 +551,26 @@ class Engine:
         commits it and asks for a response."""
 
         async def press() -> None:
-            if self.state.response_active or (self.sink is not None and self.sink.playing):
+            if self.state.response_active or (self.sink is not None and self.sink.state == "playing"):
                 await self._barge_in()
                 if self.state.response_active:
                     await self._send({"type": "response.cancel"})
             await self._send({"type": "input_audio_buffer.clear"})
             self._appended_since_commit = 0
-            self.state.talking = True
+            self._ptt_open = True
 
         async def release() -> None:
-            self.state.talking = False
+            self._ptt_open = False
             await self._commit_and_respond()
 
         if self.state.turn_mode == "push_to_talk" and talking != self.state.talking:
+            self.state.talking = talking  # shown at once; the wire follows in order
             self._submit(press if talking else release)
 
     def toggle_turn_mode(self) -> None:
         async def toggle() -> None:
             self.state.turn_mode = "push_to_talk" if self.state.turn_mode == "server_vad" else "server_vad"
-            self.state.talking = False
+            self.state.talking = self._ptt_open = False
             await self._send(self._session_update())
 
         self._submit(toggle)

@@ -230,7 +230,11 @@ def record_line(record: dict[str, Any]) -> Line:
         code = record["code"]
         first = "first" if record.get("first") else "reply"
         line.summary = f"{code} {close_meaning(code)}; reason {record.get('reason')!r} ({record.get('by')}, {first})"
-        line.severity = "normal" if code == 1000 and not record.get("first") else "error"
+        # A 1000 from the client is a goodbye; the same code from the server, or 1001, deserves a look.
+        if code == 1000:
+            line.severity = "normal" if record.get("by") == "client" or not record.get("first") else "warning"
+        else:
+            line.severity = "warning" if code == 1001 else "error"
     elif kind == "end":
         code = record["code"]
         closed_by = record.get("closed_by") or "nobody (transport ended)"
