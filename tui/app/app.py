@@ -6,6 +6,7 @@ import asyncio
 import signal
 from collections.abc import Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -16,6 +17,9 @@ from tui.app.screens.live import LiveScreen
 from tui.app.screens.modals import HelpScreen, Prompt
 from tui.app.screens.recording import RecordingScreen, check_recording
 from tui.app.settings import UISettings
+
+if TYPE_CHECKING:
+    from tui.engine.session import Engine
 
 # Where each binding's id prefix works, for the help screen.
 _GROUPS = {"session": "Session", "log": "Event log", "app": "Anywhere", "recording": "Recording view"}
@@ -106,20 +110,20 @@ def _bindings_of(node: object) -> list[Binding]:
     return [binding for binding in getattr(type(node), "BINDINGS", []) if isinstance(binding, Binding)]
 
 
-def run_app(
-    engine: EngineLike,
-    *,
-    clock: Clock | None = None,
-    settings: UISettings | None = None,
-) -> int:
-    """Run the TUI over an engine whose thread is already started; stop the engine when the UI ends.
+def run_app(engine: Engine, *, settings: UISettings | None = None) -> int:
+    """Start `engine` on its own thread, run the TUI over it, and stop the engine when the UI ends
+    (q, Ctrl+C, SIGHUP or SIGTERM), so the socket is closed and the recording finished.
 
-    Returns the process exit status. Settings default to `UISettings.from_env()`.
+    Returns the process exit status (0). Settings default to `UISettings.from_env()`.
     """
+    from tui.engine.runner import EngineThread
+
     settings = settings or UISettings.from_env()
-    app = RtuiApp(engine, clock=clock, settings=settings, handle_signals=True)
+    runner = EngineThread(engine)
+    app = RtuiApp(engine, settings=settings, handle_signals=True)
+    runner.start()
     try:
         app.run(mouse=settings.mouse)
     finally:
-        engine.stop()
+        runner.stop()
     return app.return_code or 0

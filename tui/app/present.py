@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.engine.state import SILENCE_DBFS, CloseSummary, Counters, EngineState
-from tui.protocol.summary import format_size
 
 ENDPOINT_NAMES = {"live": "LIVE API", "mock": "EMBEDDED MOCK", "replay": "REPLAY", "proxy": "PROXY"}
 METER_FLOOR_DBFS = -60.0
@@ -56,17 +55,27 @@ def session_text(state: EngineState) -> str:
     return "  ".join(parts)
 
 
+def compact_size(size: int) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f}{unit}"
+    return f"{size}B"
+
+
+def traffic_text(direction: str, frames: int, size: int) -> str:
+    """`tx 1234fr 5.6M`: one direction's frames and bytes, shown beside its meter."""
+    return f"{direction} {frames}fr {compact_size(size)}"
+
+
 def stats_text(counters: Counters) -> str:
-    """The stats line: traffic each way, pacing, latency, jitter buffer and losses."""
+    """The stats line: pacing, response latency, jitter buffer, losses and server errors."""
     latency = f"{counters.response_latency_ms:.0f} ms" if counters.response_latency_ms is not None else "-"
     pace = f"{counters.send_rate:.2f}x" if counters.audio_sent_seconds else "-"
     losses = counters.dropped_chunks + counters.capture_overflows
-    # Short labels so the line fits 80 columns; the README's key explains each one.
+    # Short labels so the line fits 80 columns; the README explains each one.
     return (
-        f"tx {counters.frames_sent}/{format_size(counters.bytes_sent)}  "
-        f"rx {counters.frames_received}/{format_size(counters.bytes_received)}  "
         f"pace {pace}  resp {latency}  jbuf {counters.jitter_buffer_ms:.0f} ms  "
-        f"drop {losses}  under {counters.playback_underflows}  err {counters.server_errors}"
+        f"drop {losses}  underrun {counters.playback_underflows}  errors {counters.server_errors}"
     )
 
 

@@ -12,6 +12,7 @@ from textual.widgets import Footer
 
 from tui.app.contract import Clock, EngineLike
 from tui.app.log_model import LogFeed, RowFilter
+from tui.app.present import traffic_text
 from tui.app.screens.modals import ClosureCard, FrameInspector, Prompt
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
@@ -98,8 +99,13 @@ class LiveScreen(Screen[None]):
         mic_note = "MUTED" if state.muted else ""
         if state.turn_mode == "push_to_talk" and not state.muted:
             mic_note = "TALKING" if state.talking else "space to talk"
-        self.query_one("#mic-meter", LevelMeter).show(state.input_level, now, mic_note)
-        self.query_one("#model-meter", LevelMeter).show(state.output_level, now)
+        counters = state.counters
+        self.query_one("#mic-meter", LevelMeter).show(
+            state.input_level, now, mic_note, traffic_text("tx", counters.frames_sent, counters.bytes_sent)
+        )
+        self.query_one("#model-meter", LevelMeter).show(
+            state.output_level, now, "", traffic_text("rx", counters.frames_received, counters.bytes_received)
+        )
         self._show_log_bar()
         self.query_one(Transcript).show(state.transcript)
         self.query_one(StatsLine).show(state)

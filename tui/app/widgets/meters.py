@@ -8,7 +8,8 @@ from textual.widget import Widget
 from tui.app.present import PeakHold, dbfs_text, meter_cells
 from tui.engine.state import Levels
 
-READOUT_WIDTH = 29  # " -23.4 dBFS pk -12.0 CLIP" and the state word
+MIN_BAR = 10
+TRAFFIC_WIDTH = 17  # "tx 180000fr 99.9M": an hour of 20 ms chunks
 
 
 class LevelMeter(Widget):
@@ -21,6 +22,7 @@ class LevelMeter(Widget):
         self._hold = PeakHold()
         self._now = 0.0
         self._note = ""
+        self._traffic = ""
         self._drawn: tuple[object, ...] = ()
 
     @property
@@ -31,27 +33,31 @@ class LevelMeter(Widget):
     def held_peak(self) -> float:
         return self._hold.value
 
-    def show(self, levels: Levels, now: float, note: str = "") -> None:
+    def show(self, levels: Levels, now: float, note: str = "", traffic: str = "") -> None:
         self._levels = Levels(levels.rms_dbfs, levels.peak_dbfs, levels.clipped)
         self._now = now
         self._note = note
+        self._traffic = traffic
         self._hold.update(levels.peak_dbfs, levels.clipped, now)
-        drawn = (round(levels.rms_dbfs, 1), round(self._hold.value, 1), self.clipping, note, self.size.width)
+        drawn = (round(levels.rms_dbfs, 1), round(self._hold.value, 1), self.clipping, note, traffic, self.size.width)
         if drawn != self._drawn:
             self._drawn = drawn
             self.refresh()
 
     def render(self) -> Text:
-        width = max(self.size.width - len(self.label) - 4 - READOUT_WIDTH, 8)
-        bar = meter_cells(self._levels.rms_dbfs, self._hold.value, width)
-        text = Text()
+        readout = f" {dbfs_text(self._levels.rms_dbfs)} dBFS pk {dbfs_text(self._hold.value)}"
+        flags = (" CLIP" if self.clipping else "") + (f" {self._note}" if self._note else "")
+        # A fixed-width traffic column keeps both meters' bars the same length.
+        traffic = f"  {self._traffic:<{TRAFFIC_WIDTH}}" if self._traffic else ""
+        fixed = len(self.label) + 4 + len(readout) + len(flags) + len(traffic)
+        bar = meter_cells(self._levels.rms_dbfs, self._hold.value, max(self.size.width - fixed, MIN_BAR))
+        text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {self.label} ", style="bold")
-        text.append("[")
-        text.append(bar)
-        text.append("]")
-        text.append(f" {dbfs_text(self._levels.rms_dbfs)} dBFS pk {dbfs_text(self._hold.value)}")
+        text.append(f"[{bar}]")
+        text.append(readout)
         if self.clipping:
             text.append(" CLIP", style="bold reverse")
         if self._note:
             text.append(f" {self._note}", style="bold")
+        text.append(traffic)
         return text

@@ -1,0 +1,250 @@
+"""Pilot tests of the live screen: keys reach the engine, the log filters and follows, closes show."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
+from tui.app.app import RtuiApp
+from tui.app.contract import FixedClock
+from tui.app.screens.modals import ClosureCard, FrameInspector, HelpScreen, Prompt
+from tui.app.screens.recording import RecordingScreen
+from tui.app.settings import UISettings
+from tui.app.widgets.event_log import EventLog
+from tui.app.widgets.status import SessionHeader
+from tui.engine.state import CloseSummary
+from tui.protocol.summary import collapse
+
+
+def make_app(engine: FrozenEngine, **settings: object) -> RtuiApp:
+    return RtuiApp(engine, clock=FixedClock(), settings=UISettings(**settings))  # type: ignore[arg-type]
+
+
+async def settle(pilot) -> None:
+    """Let the refresh timer run and the screen catch up."""
+    await pilot.pause(0.1)
+    await pilot.pause()
+
+
+@pytest.fixture
+def engine() -> FrozenEngine:
+    return conversation_engine(FixedClock())
+
+
+async def test_session_keys_call_engine_commands(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for key in ("m", "v", "r", "x", "R"):
+            await pilot.press(key)
+        assert engine.calls == [
+            ("set_muted", True),
+            ("toggle_turn_mode",),
+            ("create_response",),
+            ("cancel_response",),
+            ("reconnect",),
+        ]
+
+
+async def test_space_talks_only_in_push_to_talk(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        assert engine.calls == []  # server VAD decides turns; the user is told how to switch
+        engine.state.turn_mode = "push_to_talk"
+        await pilot.press("space")
+        engine.state.talking = True
+        await pilot.press("space")
+        assert engine.calls == [("set_talking", True), ("set_talking", False)]
+
+
+async def test_text_and_mark_prompts_send_what_was_typed(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        assert isinstance(app.screen, Prompt)
+        await pilot.press(*"quick question", "enter")  # "q" types, it does not quit
+        await pilot.press("b")
+        await pilot.press(*"odd silence", "enter")
+        await pilot.press("t", "escape")  # cancelled: nothing sent
+        assert engine.calls == [("send_text", "quick question"), ("mark", "odd silence")]
+        assert app.is_running
+
+
+async def test_quit_key_exits(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not app.is_running
+
+
+async def test_filter_by_type_and_direction(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        log = app.screen.query_one(EventLog)
+        everything = list(log.visible_rows)
+        await pilot.press("slash", *"audio", "enter")
+        shown = log.visible_rows
+        assert shown and len(shown) < len(everything)
+        assert all("audio" in row.line.label for row in shown)
+        assert [r for r in everything if "audio" in r.line.label] == shown
+
+        await pilot.press("d")  # all -> c2s
+        assert log.row_filter.direction == "c2s"
+        assert all(row.line.direction == "c2s" and "audio" in row.line.label for row in log.visible_rows)
+
+        await pilot.press("slash", "enter")  # empty: every type again, still c2s only
+        assert log.visible_rows == [r for r in everything if r.line.direction == "c2s"]
+        await pilot.press("d", "d", "d")  # c2s -> s2c -> local -> all
+        assert log.row_filter.direction is None
+        assert log.visible_rows == everything
+
+
+def _flood(engine: FrozenEngine, count: int, start_seq: int = 10_000) -> None:
+    """`count` distinct server events (not streamed, so one row each)."""
+    records = []
+    for i in range(count):
+        text = f'{{"type":"rate_limits.updated","event_id":"ev{start_seq + i}","rate_limits":[]}}'
+        records.append({"seq": start_seq + i, "t_ns": (start_seq + i) * 1_000_000, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text", "text": text, "size": len(text)})
+    for entry in entries_of(records):
+        engine.log.append(entry)
+
+
+async def test_follow_stops_when_scrolling_up_and_resumes(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        _flood(engine, 200)
+        await settle(pilot)
+        log = app.screen.query_one(EventLog)
+        assert log.follow and log.scroll_y == log.max_scroll_y > 0
+
+        await pilot.press("up", "up")
+        assert not log.follow
+        reading = log.cursor_row
+        top = log.scroll_y
+        _flood(engine, 50, start_seq=20_000)
+        await settle(pilot)
+        assert log.cursor_row is reading and log.scroll_y == top  # new events do not move the view
+        assert "PAUSED" in app.screen.query_one("#log-bar").plain
+
+        await pilot.press("f")
+        assert log.follow and log.scroll_y == log.max_scroll_y
+        assert log.cursor_row is log.visible_rows[-1]
+
+        log.scroll_up(animate=False, immediate=True)  # the mouse wheel
+        await pilot.pause()
+        assert not log.follow
+        log.scroll_end(animate=False, immediate=True)  # back at the bottom
+        await pilot.pause()
+        assert log.follow
+        assert "following" in app.screen.query_one("#log-bar").plain
+
+
+async def test_close_updates_header_and_shows_card(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        header = app.screen.query_one(SessionHeader)
+        assert header.plain.startswith(" OPEN ")
+        closed = closed_engine(FixedClock())
+        engine.state.close = closed.state.close
+        engine.state.phase = "closed"
+        await settle(pilot)
+        assert isinstance(app.screen, ClosureCard)
+        card = app.screen.query_one("#card-text").render()
+        assert "1000  normal closure" in str(card) and "closed first by  server" in str(card)
+        assert "invalid_value" in str(card)
+        await pilot.press("escape")
+        assert "CLOSED 1000" in header.plain and "closed first by server" in header.plain
+        await pilot.press("c")  # the card comes back on demand
+        assert isinstance(app.screen, ClosureCard)
+        await pilot.press("R")
+        assert engine.calls == [("reconnect",)]
+        assert not isinstance(app.screen, ClosureCard)
+        # The same close never pops the card again by itself.
+        await settle(pilot)
+        assert not isinstance(app.screen, ClosureCard)
+
+
+async def test_inspector_shows_the_frame_with_audio_abbreviated(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        log = app.screen.query_one(EventLog)
+        index = next(i for i, row in enumerate(log.visible_rows) if row.line.label == "response.output_audio.delta")
+        await pilot.press(*["up"] * (len(log.visible_rows) - 1 - index), "enter")
+        assert isinstance(app.screen, FrameInspector)
+        body = str(app.screen.query_one("#inspector-json").render())
+        assert "<base64 audio:" in body and "100 ms of pcm 24 kHz" in body
+        raw = app.screen.row.record["text"]
+        assert len(body) < len(raw)  # the payload itself is not dumped
+        await pilot.press("escape")
+        assert not isinstance(app.screen, FrameInspector)
+
+
+async def test_help_lists_every_binding(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        live = app.screen
+        ids = {b.id for node in (live, live.query_one(EventLog), app) for b in type(node).BINDINGS if b.id}
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text").render())
+        assert ids <= {word for word in text.split()}
+        assert "Over SSH" in text
+
+
+async def test_command_palette_runs_session_commands(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for wanted in ("Send response.create", "Send response.cancel", "Mute or unmute the microphone", "Open a recording read-only", "Quit"):
+            assert wanted in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"send response.create")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert engine.calls == [("create_response",)]
+
+
+async def test_open_recording_shows_it_read_only(engine: FrozenEngine, tmp_path) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("o", *str(tmp_path / "missing.jsonl"), "enter")
+        assert isinstance(app.screen, Prompt)
+        assert "is not a file" in str(app.screen.query_one("#prompt-error").render())
+        field = app.screen.query_one("#prompt-input")
+        field.value = str(CONVERSATION)
+        await pilot.press("enter")
+        assert isinstance(app.screen, RecordingScreen)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        log = app.screen.query_one(EventLog)
+        expected = [(line.label, line.count) for line in collapse(read_records(CONVERSATION))]
+        assert [(row.line.label, row.line.count) for row in log.visible_rows] == expected
+        await pilot.press("m")  # session keys do not act on a recording
+        assert engine.calls == []
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RecordingScreen)
+
+
+async def test_log_keeps_at_most_its_line_cap(engine: FrozenEngine) -> None:
+    app = make_app(engine, log_lines=50)
+    async with app.run_test() as pilot:
+        _flood(engine, 500)
+        await settle(pilot)
+        log = app.screen.query_one(EventLog)
+        assert log.row_count == 50
+        assert log.visible_rows[-1].line.seq == 10_499  # the newest are kept
