@@ -46,10 +46,13 @@ def check_record(record: Any) -> str | None:
     """What is wrong with one decoded record line, or None when it is valid."""
     if not isinstance(record, dict):
         return f"expected a JSON object, found {type(record).__name__}"
-    for field, kind in (("seq", int), ("t_ns", int), ("conn", int), ("kind", str), ("dir", str)):
-        value = record.get(field)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            return f"missing or invalid {field!r}"
+    get = record.get
+    # `type(...) is` rather than isinstance: JSON gives exact types, and a bool is not an int here.
+    if type(get("seq")) is not int or type(get("t_ns")) is not int or type(get("conn")) is not int \
+            or type(get("kind")) is not str or type(get("dir")) is not str:
+        for field, kind in (("seq", int), ("t_ns", int), ("conn", int), ("kind", str), ("dir", str)):
+            if type(get(field)) is not kind:
+                return f"missing or invalid {field!r}"
     if record["dir"] not in DIRECTIONS:
         return f"unknown dir {record['dir']!r}"
     if record["t_ns"] < 0:
@@ -124,7 +127,7 @@ class SessionReader:
         for raw in self._file:
             line_number += 1
             complete = raw.endswith(b"\n")
-            if not raw.strip():
+            if raw.isspace() or not raw:  # not raw.strip(): that copies every line
                 if complete:
                     self.problems.append(Problem(self.name, line_number, "blank line"))
                 continue
