@@ -22,7 +22,7 @@ CLIENT_CONN, UPSTREAM_CONN = 1, 2
 
 def relay_config(tmp_path, upstream, **kwargs) -> RelayConfig:
     kwargs.setdefault("env", {})
-    return RelayConfig(upstream=upstream, record=tmp_path / "relay.jsonl", close_timeout=3, **kwargs)
+    return RelayConfig(upstream=upstream, record=tmp_path / "relay.jsonl", record_to_directory=False, close_timeout=3, **kwargs)
 
 
 async def echo_then_close(ws: ServerConnection) -> None:
@@ -288,3 +288,21 @@ async def test_a_client_that_leaves_during_the_upstream_handshake_leaves_no_upst
                 await asyncio.sleep(0.05)
     # By the time upstream would have answered, the relay had already dropped that connection.
     assert upstream_side == [True]
+
+
+@pytest.mark.parametrize("to_directory", [True, False])
+async def test_each_session_gets_its_own_recording(tmp_path, to_directory):
+    async with upstream_server(tmp_path, echo_then_close) as upstream:
+        target = tmp_path / ("recordings" if to_directory else "bug.jsonl")
+        config = RelayConfig(upstream=upstream.url, record=target, record_to_directory=to_directory, env={})
+        async with Relay(config) as relay:
+            for _ in range(2):
+                async with connect(relay.url, ping_interval=None) as ws:
+                    await ws.send("hi")
+                    await ws.recv()
+            await finished(relay)
+    if to_directory:
+        files = sorted(target.glob("*-proxy.jsonl"))
+    else:
+        files = [tmp_path / "bug.jsonl", tmp_path / "bug-2.jsonl"]
+    assert len(files) == 2 and [len(data_frames(f)) for f in files] == [4, 4]

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--record",
         default="sessions/",
         metavar="FILE",
-        help="recording file for the first session (later ones get -2, -3, ...), or a directory (default %(default)s)",
+        help="a directory (ending in /) for one new file per session, or the file for the first session (later ones "
+        "get -2, -3, ...) (default %(default)s)",
     )
     parser.add_argument("--allow-remote", action="store_true", help="listen on a non-loopback address (needs --token)")
     parser.add_argument("--token", help="clients must add ?token=TOKEN to their URL (required with --allow-remote)")
@@ -46,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     from pathlib import Path
 
-    from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig
+    from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, is_azure, upstream_key
+
+    import os
 
     try:
         host, port = parse_listen(args.listen)
@@ -55,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             host=host,
             port=port,
             record=Path(args.record),
+            record_to_directory=args.record.endswith(("/", os.sep)) or Path(args.record).is_dir(),
             token=args.token,
             allow_remote=args.allow_remote,
         )
@@ -72,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"listening on {relay.url}", flush=True)
             token = " (clients add ?token=TOKEN)" if config.token else ""
             say(f"relaying to {config.upstream}{token}; recording to {config.record}")
+            if upstream_key(config.upstream, config.env) is None:
+                variable = "AZURE_OPENAI_API_KEY" if is_azure(config.upstream) else "OPENAI_API_KEY"
+                say(f"{variable} is not set: clients must send their own key")
             await asyncio.Future()  # until Ctrl-C
 
     try:

@@ -128,8 +128,10 @@ class RelayConfig:
     upstream: str
     host: str = "127.0.0.1"
     port: int = 0
-    # A file for the first session (later ones get -2, -3, ... suffixes) or a directory.
+    # A directory for one new file per session, or (record_to_directory=False) the file for the
+    # first session, later ones getting -2, -3, ... suffixes.
     record: Path = DEFAULT_DIRECTORY
+    record_to_directory: bool = True
     token: str | None = None
     allow_remote: bool = False
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
@@ -361,7 +363,7 @@ class Relay:
     def _recording_path(self) -> Path | None:
         """The file for the next session, or None to let the writer name it in a directory."""
         target = Path(self.config.record)
-        if target.is_dir() or str(self.config.record).endswith(os.sep):
+        if self.config.record_to_directory:
             return None
         self._recordings += 1
         if self._recordings == 1:
