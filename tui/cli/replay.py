@@ -132,7 +132,7 @@ async def _replay_client(args: argparse.Namespace, script) -> int:  # type: igno
         print(note)
     if outcome.divergence is not None:
         print(outcome.divergence.report())
-        print(f"the replay closed with {outcome.divergence.code} {outcome.divergence.reason}")
+    print(outcome.ending())
     for line in unused_lines("recorded server frames never received", outcome.not_received):
         print(line)
     comparison = compare(script, load_script(writer.path))

@@ -45,9 +45,7 @@ class ReplayResult:
                 lines.append(f"{outcome.side}: withheld {outcome.pongs_withheld} pong(s), as recorded")
             if outcome.divergence is not None:
                 lines.append(f"{outcome.side} side: {outcome.divergence.report()}")
-                lines.append(
-                    f"{outcome.side} side closed the replay with {outcome.divergence.code} {outcome.divergence.reason}"
-                )
+                lines.append(f"{outcome.side} side: {outcome.ending()}")
             lines.extend(unused_lines(f"recorded frames the {outcome.side} never received", outcome.not_received))
             if outcome.not_sent:
                 lines.append(f"recorded steps the {outcome.side} never performed: {len(outcome.not_sent)}")

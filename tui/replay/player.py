@@ -76,6 +76,13 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     close_code: int | None = None
     close_reason: str | None = None
+    closed_by: str | None = None  # who sent the first close frame ("client"/"server"), None for a drop
+
+    def ending(self) -> str:
+        if self.closed_by is None:
+            return "the connection ended without a close frame"
+        reason = f" {self.close_reason}" if self.close_reason else ""
+        return f"the {self.closed_by} closed the connection with {self.close_code}{reason}"
 
     @property
     def ok(self) -> bool:
@@ -146,7 +153,16 @@ class Player:
             self.outcome.pongs_withheld = self.pong_policy.withheld if self.pong_policy else 0
             self.outcome.close_code = self.ws.close_code
             self.outcome.close_reason = self.ws.close_reason
+            self.outcome.closed_by = self._closer()
         return self.outcome
+
+    def _closer(self) -> str | None:
+        protocol = self.ws.protocol
+        if protocol.close_sent is not None and (protocol.close_rcvd is None or protocol.close_rcvd_then_sent is False):
+            return self.side
+        if protocol.close_rcvd is not None:
+            return _OTHER_SIDE[self.side]
+        return None
 
     async def _receive(self) -> None:
         try:

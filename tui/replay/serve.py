@@ -155,14 +155,10 @@ def outcome_lines(outcome: Outcome) -> list[str]:
         lines.append(f"withheld {outcome.pongs_withheld} pong(s), as recorded")
     if outcome.divergence is not None:
         lines.append(outcome.divergence.report())
-        lines.append(f"closed the connection with {outcome.divergence.code} {outcome.divergence.reason}")
     lines.extend(unused_lines("recorded client frames never received", outcome.not_received))
     if outcome.not_sent:
         lines.append(f"recorded server steps not performed: {len(outcome.not_sent)} (from seq {outcome.not_sent[0].seq})")
-    lines.append(
-        f"connection ended with {outcome.close_code} {outcome.close_reason or ''}".rstrip()
-        + (": as recorded" if outcome.ok else ": DIVERGED")
-    )
+    lines.append(outcome.ending() + (": as recorded" if outcome.ok else ": DIVERGED"))
     return lines
 
 

@@ -1,0 +1,80 @@
+"""The commands: `rtui replay FILE --headless`, `rtui mock --serve FILE` with `rtui replay FILE --to URL`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tests.replay_support import end_of, example
+from tui.cli.main import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
+def test_headless_replay_reports_a_match(tmp_path, capsys):
+    out_file = tmp_path / "new.jsonl"
+    status, out = run(capsys, "replay", str(example("story2-beta-header-close-4000")), "--headless", "--output", str(out_file))
+    assert status == 0, out
+    assert "as fast as causality allows" in out
+    assert 'server closed first with 4000 "invalid_request_error.beta_api_shape_disabled"' in out
+    assert out.rstrip().endswith("MATCH: the replay reproduces the recording")
+    assert end_of(out_file)["code"] == 4000
+
+
+def test_replay_of_something_that_is_not_a_recording_says_so(tmp_path, capsys):
+    bogus = tmp_path / "x.jsonl"
+    bogus.write_text('{"kind": "header", "schema": "rtui.session/9"}\n')
+    status, out = run(capsys, "replay", str(bogus), "--headless")
+    assert status == 2
+    assert "schema 'rtui.session/9' is not supported" in out
+
+
+def test_replay_rejects_a_speed_that_is_not_positive(capsys):
+    status, out = run(capsys, "replay", str(example("fault-delay")), "--headless", "--speed", "0")
+    assert status == 2 and "--speed must be a positive number" in out
+
+
+@contextmanager
+def served(path, *extra: str) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", "mock", "--serve", str(path), "--port", "0", "--fast", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("listening on ws://127.0.0.1:"), line + process.stderr.read()
+        yield line.split()[-1]
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_mock_serve_and_client_replay_reproduce_the_session(tmp_path, capsys):
+    path = example("fault-close-4001")
+    with served(path) as url:
+        status, out = run(capsys, "replay", str(path), "--to", url, "--output", str(tmp_path / "client.jsonl"))
+    assert status == 0, out
+    assert "MATCH" in out
+    end = end_of(tmp_path / "client.jsonl")
+    assert (end["closed_by"], end["code"], end["reason"]) == ("server", 4001, "bye")
+
+
+def test_client_replay_against_another_recording_diverges_loudly(tmp_path, capsys):
+    with served(example("story6-commit-empty")) as url:
+        status, out = run(
+            capsys, "replay", str(example("story3-beta-fields-client-closes")), "--to", url,
+            "--output", str(tmp_path / "client.jsonl"), "--timeout", "3",
+        )
+    assert status == 1
+    assert "MISMATCH" in out
+    assert "the server closed the connection with 4900 rtui.replay.divergence" in out
