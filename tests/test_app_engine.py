@@ -1,0 +1,73 @@
+"""The TUI over the real engine and the embedded mock: keys become events the mock receives."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from app_support import read_records
+from tui.app.app import RtuiApp
+from tui.app.settings import UISettings
+from tui.app.widgets.status import SessionHeader
+from tui.app.widgets.transcript import Transcript
+from tui.audio.sinks import NullSink
+from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.runner import EngineThread
+from tui.engine.session import Engine
+
+
+async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the engine"
+        await pilot.pause(0.05)
+
+
+def client_events(directory: Path) -> list[str]:
+    """The event types the mock received, from the mock's own recording of its side."""
+    types = []
+    for path in sorted(directory.glob("*.jsonl")):
+        types += [r.get("type") for r in read_records(path) if r["kind"] == "frame" and r["dir"] == "c2s"]
+    return types
+
+
+async def test_keys_reach_the_mock_and_its_answers_reach_the_screen(tmp_path: Path) -> None:
+    mock_dir = tmp_path / "mock"
+    mock_dir.mkdir()
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path / "client",
+        mock_options={"record_dir": mock_dir, "realtime": False},
+    )
+    engine = Engine(config, source=None, sink=NullSink())
+    runner = EngineThread(engine)
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
+            await pilot.pause(0.1)
+            header = app.screen.query_one(SessionHeader).plain
+            assert header.startswith(" OPEN ") and "EMBEDDED MOCK" in header and engine.state.session_id in header
+
+            await pilot.press("t", *"hello there", "enter")
+            await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
+            await wait_for(pilot, lambda: not engine.state.response_active)
+            await pilot.pause(0.1)
+            transcript = app.screen.query_one(Transcript).plain
+            assert "you   > hello there" in transcript and "model > Hello from the rtui mock server." in transcript
+
+            await pilot.press("r")
+            await wait_for(pilot, lambda: client_events(mock_dir).count("response.create") == 2)
+            await pilot.press("x")
+            await wait_for(pilot, lambda: "response.cancel" in client_events(mock_dir))
+            await pilot.press("b", *"checkpoint", "enter")
+            await wait_for(pilot, lambda: any(r.get("kind") == "mark" for r in read_records(Path(engine.state.recording_path))))
+            await pilot.press("q")
+        received = client_events(mock_dir)
+        assert received.count("conversation.item.create") == 1
+        assert received.count("response.create") == 2
+    finally:
+        runner.stop()
+    assert not runner.running
