@@ -9,8 +9,19 @@ from tui.engine.state import CloseSummary
 from tui.protocol.summary import Line, close_meaning
 
 
+def initiating_close(end: dict[str, Any]) -> dict[str, Any] | None:
+    """The close frame that started the closing handshake, from an `end` record."""
+    closed_by = end.get("closed_by")
+    if closed_by is None:
+        return None
+    return end.get("close_sent") if closed_by == end.get("side") else end.get("close_rcvd")
+
+
 def explain(end: dict[str, Any], preceding_error: str | None, recent: Sequence[Line]) -> str:
-    code, reason, closed_by = end["code"], end.get("reason", ""), end.get("closed_by")
+    closed_by = end.get("closed_by")
+    first = initiating_close(end) or {}
+    # The initiator's own code: an unanswered close (a client's 1009 or 1011) ends as 1006 on the wire.
+    code, reason = first.get("code", end["code"]), first.get("reason", end.get("reason", ""))
     reason_text = f"reason {reason!r}" if reason else "no reason"
     last_sent = next((line for line in reversed(recent) if line.direction == "c2s" and line.label != "close"), None)
     after = ""
@@ -23,6 +34,8 @@ def explain(end: dict[str, Any], preceding_error: str | None, recent: Sequence[L
         )
     who = "The server" if closed_by == "server" else "This client"
     sentence = f"{who} closed the connection with {code} ({close_meaning(code)}) and {reason_text}{after}."
+    if not end.get("clean"):
+        sentence += f" The other side never answered with its close frame (the connection ended as {end['code']})."
     if preceding_error and closed_by == "client":
         sentence += f" The server had reported an error first ({preceding_error}); the client chose to close."
     elif preceding_error:
@@ -34,11 +47,13 @@ def explain(end: dict[str, Any], preceding_error: str | None, recent: Sequence[L
 
 def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error: str | None) -> CloseSummary:
     last_lines = [line for line in recent if line.label not in ("end",)][-8:]
+    first = initiating_close(end) or {}
+    code = first.get("code", end["code"])
     return CloseSummary(
-        code=end["code"],
-        reason=end.get("reason", ""),
+        code=code,
+        reason=first.get("reason", end.get("reason", "")),
         closed_by=end.get("closed_by"),
-        meaning=close_meaning(end["code"]),
+        meaning=close_meaning(code),
         clean=bool(end.get("clean")),
         explanation=explain(end, preceding_error, recent),
         preceding_error=preceding_error,
