@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--allow-remote", action="store_true", help="listen on a non-loopback address (needs --token)")
     parser.add_argument("--token", help="clients must add ?token=TOKEN to their URL (required with --allow-remote)")
+    parser.add_argument("--ui", action="store_true", help="show the relayed session in the TUI (event log, counters, closure card)")
     parser.set_defaults(func=run)
 
 
@@ -66,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, ProxyConfigError) as exc:
         print(f"rtui proxy: {exc}", file=sys.stderr)
         return 2
+
+    if args.ui:
+        from tui.app import run_app
+        from tui.engine.relay import RelayEngine
+
+        return run_app(RelayEngine(config))  # type: ignore[arg-type]  # an engine in shape, not in class
 
     def say(message: str) -> None:
         print(f"rtui proxy: {message}", file=sys.stderr, flush=True)

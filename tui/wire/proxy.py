@@ -303,10 +303,18 @@ class RelaySession:
 class Relay:
     """`async with Relay(config) as relay:` listens on `relay.port` until the block ends."""
 
-    def __init__(self, config: RelayConfig, on_event: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: RelayConfig,
+        on_event: Callable[[str], None] | None = None,
+        on_session: Callable[[RelaySession], None] | None = None,
+    ) -> None:
+        """`on_event` gets one-line news (a client relayed, refused, ended); `on_session` each new
+        session before its first record, so a view can listen to its writer."""
         config.check()
         self.config = config
         self.on_event = on_event or (lambda message: log.info("%s", message))
+        self.on_session = on_session
         self.sessions: list[RelaySession] = []
         self._server: Server | None = None
         self._recordings = 0
@@ -389,6 +397,8 @@ class Relay:
         client_conn, upstream_conn = writer.new_conn(), writer.new_conn()
         session = RelaySession(writer, client_conn, upstream_conn, connection)
         connection.session = session
+        if self.on_session is not None:
+            self.on_session(session)
         connection.attach(FrameTap(writer, client_conn, "server"))
         self.sessions.append(session)
         return connection
