@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 
 import pytest
@@ -306,3 +307,35 @@ async def test_each_session_gets_its_own_recording(tmp_path, to_directory):
     else:
         files = [tmp_path / "bug.jsonl", tmp_path / "bug-2.jsonl"]
     assert len(files) == 2 and [len(data_frames(f)) for f in files] == [4, 4]
+
+
+async def test_fragments_and_invalid_utf8_pass_through_untouched(tmp_path):
+    async def send_odd_frames(ws: ServerConnection) -> None:
+        await ws.recv()
+        await ws.send(["frag", "ment", "ed"])  # one text message in three frames
+        async with ws.send_context():
+            ws.protocol.send_text(b"\xff\xfe not utf-8")  # a text frame no decoder accepts
+        await ws.wait_closed()
+
+    async with upstream_server(tmp_path, send_odd_frames) as upstream:
+        async with Relay(relay_config(tmp_path, upstream.url)) as relay:
+            client_writer = SessionWriter(tmp_path / "client.jsonl", mode="live", url=relay.url)
+            ws = await open_connection(relay.url, ConnectOptions(ping_interval=None), writer=client_writer)
+            await ws.send("go")
+            assert await ws.recv() == "fragmented"
+            with pytest.raises(ConnectionClosed) as caught:
+                await ws.recv()
+            await finished(relay)
+            client_writer.close()
+    # The client's own websockets refused the bytes (1007): the relay passed them on as they were.
+    assert caught.value.sent is not None and caught.value.sent.code == 1007
+    sent_fragments = [f for f in kinds(upstream.recording, "frame") if f["dir"] == "s2c"][0]["fragments"]
+    assert sent_fragments >= 3  # websockets may end with an empty final fragment
+    client_frames = kinds(tmp_path / "client.jsonl", "frame")
+    assert client_frames[1]["fragments"] == sent_fragments
+    assert client_frames[2]["opcode"] == "text" and base64.b64decode(client_frames[2]["data_b64"]) == b"\xff\xfe not utf-8"
+    for conn in (CLIENT_CONN, UPSTREAM_CONN):
+        relayed = [f for f in kinds(tmp_path / "relay.jsonl", "frame", conn) if f["dir"] == "s2c"]
+        assert relayed[0]["fragments"] == sent_fragments and "data_b64" in relayed[1]
+    first_close = [c for c in kinds(tmp_path / "relay.jsonl", "close") if c["first"]][0]
+    assert (first_close["by"], first_close["code"]) == ("client", 1007)
