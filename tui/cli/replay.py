@@ -59,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="a recording (.jsonl) written by rtui")
     parser.add_argument("--to", metavar="URL", help="replay the client side against this server instead")
     parser.add_argument(
-        "--headless", action="store_true", help="no TUI: print the report (as fast as causality allows by default)"
+        "--headless", action="store_true",
+        help="no TUI: print the report (as fast as causality allows by default; the TUI replays at the recorded pace)",
     )
     add_timing_arguments(parser)
     parser.add_argument(
@@ -143,8 +144,19 @@ async def _replay_client(args: argparse.Namespace, script) -> int:  # type: igno
 
 
 def _replay_in_tui(args: argparse.Namespace, script) -> int:  # type: ignore[no-untyped-def]
-    print(
-        "rtui replay: the replay in the TUI is not available in this build; use --headless for the report.",
-        file=sys.stderr,
+    from tui.app.app import run_app
+    from tui.replay.engine import ReplayEngine
+
+    engine = ReplayEngine(
+        script,
+        timing=timing_from(args, default_fast=False),
+        timeout=args.timeout,
+        directory=str(args.record_dir),
+        output=str(args.output) if args.output else None,
     )
-    return 2
+    run_app(engine)  # type: ignore[arg-type]
+    if engine.result is None:
+        print("rtui replay: stopped before the replay finished.", file=sys.stderr)
+        return 1
+    print(engine.result.report())
+    return 0 if engine.result.ok else 1

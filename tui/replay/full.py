@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tui.replay.client import replay_client
 from tui.replay.diff import Comparison, compare
@@ -65,14 +67,20 @@ async def full_replay(
     timing: Timing = Timing(),
     timeout: float = 10.0,
     clock: Clock | None = None,
+    listeners: Sequence[Callable[[dict[str, Any]], None]] = (),
 ) -> ReplayResult:
-    """Replays both sides of `script` against each other and compares the new recording."""
+    """Replays both sides of `script` against each other and compares the new recording.
+
+    `listeners` see every record of the new recording as it is written (the TUI's view of it).
+    """
     async with serve_recording(script, timing=timing, timeout=timeout, clock=clock) as served:
         writer = (
             SessionWriter(output, mode="replay", url=served.url)
             if output is not None
             else SessionWriter.create(directory, mode="replay", url=served.url)
         )
+        for listener in listeners:
+            writer.add_listener(listener)
         with writer:
             if script.side == "server":
                 served.writer = writer

@@ -1,0 +1,83 @@
+"""`rtui replay FILE` in the TUI: the log, counters, transcripts and meters are driven by the replay
+(the meters by the replayed audio), and the verdict is shown when it ends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.replay_support import example, records
+from tui.app.app import RtuiApp
+from tui.app.screens.modals import ClosureCard
+from tui.app.settings import UISettings
+from tui.app.widgets.status import SessionHeader
+from tui.engine.runner import EngineThread
+from tui.replay.engine import ReplayEngine
+from tui.replay.script import load_script
+from tui.replay.timing import Timing
+
+
+async def test_the_replay_engine_drives_state_from_the_replayed_session(tmp_path):
+    engine = ReplayEngine(
+        load_script(example("voice-turn-barge-in")), timing=Timing(4.0), output=str(tmp_path / "new.jsonl")
+    )
+    loudest = {"in": -120.0, "out": -120.0}
+
+    async def watch() -> None:
+        while True:
+            loudest["in"] = max(loudest["in"], engine.state.input_level.rms_dbfs)
+            loudest["out"] = max(loudest["out"], engine.state.output_level.rms_dbfs)
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
+    outcome = await engine.run()
+    watcher.cancel()
+
+    assert outcome == "finished" and engine.result is not None and engine.result.ok, engine.result.report()
+    assert any("MATCH" in notice for notice in engine.state.notices)
+    new = records(tmp_path / "new.jsonl")
+    assert engine.log.total == len(new)
+    frames = [r for r in new if r["kind"] == "frame"]
+    assert engine.state.counters.frames_sent == sum(r["dir"] == "c2s" for r in frames)
+    assert engine.state.counters.frames_received == sum(r["dir"] == "s2c" for r in frames)
+    assistant = [e for e in engine.state.transcript if e.role == "assistant"]
+    assert assistant and assistant[0].interrupted and "Hello" in assistant[0].text
+    # The meters moved with the replayed audio, both ways, and fell silent after it.
+    assert loudest["in"] > -50 and loudest["out"] > -50
+    assert engine.state.input_level.rms_dbfs == engine.state.output_level.rms_dbfs == -120.0
+    assert engine.state.close is not None and engine.state.close.closed_by == "client"
+
+
+async def test_the_tui_shows_the_replay_and_its_verdict(tmp_path):
+    engine = ReplayEngine(load_script(example("story2-beta-header-close-4000")), timing=Timing(None),
+                          output=str(tmp_path / "new.jsonl"))
+    runner = EngineThread(engine)  # type: ignore[arg-type]
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
+        async with app.run_test(size=(110, 32)) as pilot:
+            deadline = time.monotonic() + 15
+            while engine.outcome is None:
+                assert time.monotonic() < deadline, "the replay did not finish"
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
+            # As in a live session, the close card pops up: the recorded 4000, closed by the server.
+            assert isinstance(app.screen, ClosureCard)
+            card = str(app.screen.query_one("#card-text").render())
+            assert "4000" in card and "closed first by  server" in card
+            await pilot.press("escape")
+            header = app.screen.query_one(SessionHeader).plain
+            assert "REPLAY" in header and "CLOSED 4000" in header
+            await pilot.press("q")
+    finally:
+        runner.stop()
+    assert engine.result is not None and engine.result.ok
+    assert engine.state.close is not None and engine.state.close.code == 4000
+    assert any("MATCH" in notice for notice in engine.state.notices)
+
+
+async def test_commands_that_would_talk_to_the_server_are_refused_with_a_notice(tmp_path):
+    engine = ReplayEngine(load_script(example("fault-delay")), output=str(tmp_path / "new.jsonl"))
+    engine.send_text("hello")
+    engine.create_response()
+    assert sum("This is a replay" in n for n in engine.state.notices) == 1

@@ -1,0 +1,244 @@
+"""A full replay shaped like the session engine, so the TUI can show it (`rtui replay FILE`).
+
+`ReplayEngine` has what the UI reads from an engine (`state`, `log`, the commands of
+`tui.app.contract.EngineLike`): it runs `full_replay` and turns every record of the new recording
+into log lines, counters, meters and transcripts, as the live engine does. The meters are driven by
+the replayed audio itself (the appended input audio and the output audio deltas as they cross the
+wire), so at the recorded pace they move as they did in the session. Commands that would talk to
+the server do nothing: the replay plays what was recorded. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import time
+from collections import deque
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+
+from tui.audio.levels import LevelMeter
+from tui.engine.closure import summarize_close
+from tui.engine.state import EngineState, Levels, LogBuffer, LogEntry, TranscriptEntry
+from tui.protocol.summary import Line, record_line
+from tui.replay.full import ReplayResult, full_replay
+from tui.replay.script import Script
+from tui.replay.timing import Timing
+
+_QUIET_AFTER_S = 0.15  # a meter falls to silence when no audio crossed for this long
+_COMMANDS_OFF = "This is a replay: it sends what was recorded, so commands that talk to the server are off."
+
+
+class ReplayEngine:
+    def __init__(
+        self,
+        script: Script,
+        *,
+        timing: Timing = Timing(1.0),
+        timeout: float = 10.0,
+        directory: str = "sessions",
+        output: str | None = None,
+        log_capacity: int = 50_000,
+    ) -> None:
+        self.script = script
+        self.timing = timing
+        self.timeout = timeout
+        self.directory = directory
+        self.output = output
+        self.state = EngineState(endpoint_kind="replay", model=_model(script.header.get("url", "")))
+        self.state.url = str(script.header.get("url", ""))
+        self.log = LogBuffer(log_capacity)
+        self.result: ReplayResult | None = None
+        self.outcome: Literal["finished", "stopped"] | None = None
+        self._meters = {"c2s": LevelMeter(), "s2c": LevelMeter()}
+        self._last_audio = {"c2s": 0.0, "s2c": 0.0}
+        self._recent: deque[Line] = deque(maxlen=32)
+        self._last_error: str | None = None
+        self._end: dict[str, Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    # -- running -----------------------------------------------------------------------------------
+
+    async def run(self) -> str:
+        self._loop = asyncio.get_running_loop()
+        self.state.notices.append(f"Replaying {self.script.describe()} {self.timing.describe()}.")
+        self.state.phase = "connecting"
+        ticker = asyncio.create_task(self._tick())
+        self._task = asyncio.create_task(
+            full_replay(
+                self.script,
+                directory=self.directory,
+                output=self.output,
+                timing=self.timing,
+                timeout=self.timeout,
+                listeners=[self._on_record],
+            )
+        )
+        try:
+            self.result = await self._task
+            self.outcome = "finished"
+            verdict = "MATCH: the replay reproduces the recording." if self.result.ok else (
+                "MISMATCH: the replay differs from the recording; the report is printed when you quit."
+            )
+            self.state.notices.append(verdict)
+        except asyncio.CancelledError:
+            self.outcome = "stopped"
+        finally:
+            ticker.cancel()
+            self.state.phase = "closed"
+            self.state.input_level = self.state.output_level = Levels()
+            if self._end is not None:
+                self.state.close = summarize_close(self._end, list(self._recent), self._last_error)
+        return self.outcome
+
+    def stop(self) -> None:
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
+
+    # -- records of the new recording --------------------------------------------------------------
+
+    def _on_record(self, record: dict[str, Any]) -> None:
+        line = record_line(record)
+        self.log.append(LogEntry(record, line))
+        self._recent.append(line)
+        state, counters, kind = self.state, self.state.counters, record["kind"]
+        if kind == "handshake_response" and record.get("status") == 101:
+            state.phase, state.opened_at = "open", time.monotonic()
+        elif kind == "frame":
+            sent = record["dir"] == "c2s"
+            if sent:
+                counters.frames_sent += 1
+                counters.bytes_sent += record["size"]
+                counters.audio_sent_seconds += line.audio_seconds
+            else:
+                counters.frames_received += 1
+                counters.bytes_received += record["size"]
+                counters.audio_received_seconds += line.audio_seconds
+            if record["opcode"] == "text" and isinstance(record.get("text"), str):
+                try:
+                    event = orjson.loads(record["text"])
+                except orjson.JSONDecodeError:
+                    event = None
+                if isinstance(event, dict):
+                    self._apply(event, record["dir"])
+        elif kind == "close" and state.phase == "open":
+            state.phase = "closing"
+        elif kind == "end":
+            self._end = record
+
+    def _audio(self, direction: str, b64: Any) -> None:
+        if not isinstance(b64, str):
+            return
+        try:
+            pcm = base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError):
+            return
+        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+        self._meters[direction].update(samples)
+        self._last_audio[direction] = time.monotonic()
+
+    def _apply(self, event: dict[str, Any], direction: str) -> None:
+        """What the live engine's view state learns from each event, without acting on any."""
+        etype, state = event.get("type"), self.state
+        if direction == "c2s":
+            if etype == "input_audio_buffer.append":
+                self._audio("c2s", event.get("audio"))
+            return
+        if etype == "session.created":
+            session = event.get("session") or {}
+            state.session_id, state.expires_at = session.get("id"), session.get("expires_at")
+        elif etype == "error":
+            state.counters.server_errors += 1
+            self._last_error = (event.get("error") or {}).get("message")
+        elif etype == "input_audio_buffer.speech_started":
+            state.user_speaking = True
+        elif etype == "input_audio_buffer.speech_stopped":
+            state.user_speaking = False
+        elif etype == "input_audio_buffer.committed":
+            self._entry("user", event.get("item_id", ""))
+        elif etype == "conversation.item.input_audio_transcription.delta":
+            self._entry("user", event.get("item_id", "")).text += event.get("delta", "")
+        elif etype == "conversation.item.input_audio_transcription.completed":
+            entry = self._entry("user", event.get("item_id", ""))
+            entry.text, entry.done = event.get("transcript", entry.text), True
+        elif etype == "response.created":
+            state.response_active = True
+        elif etype == "response.output_item.added":
+            item = event.get("item") or {}
+            if item.get("type") == "message":
+                self._entry("assistant", item.get("id", ""))
+        elif etype in ("response.output_audio.delta", "response.audio.delta"):
+            self._audio("s2c", event.get("delta"))
+        elif etype in ("response.output_audio_transcript.delta", "response.output_text.delta"):
+            self._entry("assistant", event.get("item_id", "")).text += event.get("delta", "")
+        elif etype in ("response.output_audio_transcript.done", "response.output_text.done"):
+            entry = self._entry("assistant", event.get("item_id", ""))
+            entry.text = event.get("transcript") or event.get("text") or entry.text
+            entry.done = True
+        elif etype == "response.done":
+            response = event.get("response") or {}
+            state.response_active = False
+            if response.get("status") == "cancelled":
+                for item in response.get("output") or []:
+                    if isinstance(item, dict) and item.get("id"):
+                        self._entry("assistant", item["id"]).interrupted = True
+
+    def _entry(self, role: Literal["user", "assistant"], item_id: str) -> TranscriptEntry:
+        for entry in reversed(self.state.transcript[-20:]):
+            if entry.item_id == item_id and entry.role == role:
+                return entry
+        entry = TranscriptEntry(role=role, item_id=item_id)
+        self.state.transcript.append(entry)
+        return entry
+
+    async def _tick(self) -> None:
+        """Copies the meters into `state` at UI rate; a direction with no recent audio reads silent."""
+        while True:
+            now = time.monotonic()
+            for direction, attr in (("c2s", "input_level"), ("s2c", "output_level")):
+                reading = self._meters[direction].read()
+                quiet = now - self._last_audio[direction] > _QUIET_AFTER_S
+                setattr(self.state, attr, Levels() if quiet else Levels(reading.rms_dbfs, reading.peak_dbfs, False))
+            self.state.assistant_speaking = now - self._last_audio["s2c"] <= _QUIET_AFTER_S
+            await asyncio.sleep(1 / 30)
+
+    # -- commands (the UI calls these from its thread) -----------------------------------------------
+
+    def _refuse(self) -> None:
+        if _COMMANDS_OFF not in self.state.notices:
+            self.state.notices.append(_COMMANDS_OFF)
+
+    def send_text(self, text: str) -> None:
+        self._refuse()
+
+    def create_response(self) -> None:
+        self._refuse()
+
+    def cancel_response(self) -> None:
+        self._refuse()
+
+    def set_talking(self, talking: bool) -> None:
+        self._refuse()
+
+    def toggle_turn_mode(self) -> None:
+        self._refuse()
+
+    def set_muted(self, muted: bool) -> None:
+        self._refuse()
+
+    def mark(self, note: str) -> None:
+        self._refuse()
+
+    def reconnect(self) -> None:
+        self._refuse()
+
+
+def _model(url: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    return (parse_qs(urlsplit(url).query).get("model") or [""])[-1]
