@@ -339,3 +339,42 @@ async def test_fragments_and_invalid_utf8_pass_through_untouched(tmp_path):
         assert relayed[0]["fragments"] == sent_fragments and "data_b64" in relayed[1]
     first_close = [c for c in kinds(tmp_path / "relay.jsonl", "close") if c["first"]][0]
     assert (first_close["by"], first_close["code"]) == ("client", 1007)
+
+
+async def test_the_close_answer_comes_from_the_far_end_not_from_the_relay(tmp_path):
+    async def answer_with_its_own_code(ws: ServerConnection) -> None:
+        original = ws.protocol.recv_frame
+
+        def recv_frame(frame) -> None:
+            if frame.opcode is Opcode.CLOSE:
+                ws.protocol.send_close(1000, "upstream's own answer")  # RFC 6455 allows any code here
+            original(frame)
+
+        ws.protocol.recv_frame = recv_frame
+        await ws.wait_closed()
+
+    async with upstream_server(tmp_path, answer_with_its_own_code) as upstream:
+        async with Relay(relay_config(tmp_path, upstream.url)) as relay:
+            ws = await connect(relay.url, ping_interval=None)
+            await ws.close(4002, "client done")
+            await finished(relay)
+    assert ws.protocol.close_sent.code == 4002  # what the client sent first ...
+    assert (ws.protocol.close_rcvd.code, ws.protocol.close_rcvd.reason) == (1000, "upstream's own answer")  # ... and upstream's reply
+
+
+async def test_a_far_end_that_never_answers_a_close_is_dropped_and_so_is_the_client(tmp_path):
+    async def never_answer(ws: ServerConnection) -> None:
+        original = ws.protocol.recv_frame
+        ws.protocol.recv_frame = lambda frame: None if frame.opcode is Opcode.CLOSE else original(frame)
+        await ws.wait_closed()
+
+    async with upstream_server(tmp_path, never_answer) as upstream:
+        config = relay_config(tmp_path, upstream.url)
+        config.close_timeout = 0.5
+        async with Relay(config) as relay:
+            ws = await connect(relay.url, ping_interval=None, close_timeout=5)
+            await ws.close(4002, "client done")
+            await finished(relay)
+    assert ws.protocol.close_rcvd is None  # no answer reached the client: upstream never gave one
+    ends = {e["conn"]: e for e in kinds(tmp_path / "relay.jsonl", "end")}
+    assert ends[UPSTREAM_CONN]["close_rcvd"] is None and ends[CLIENT_CONN]["close_sent"] is None

@@ -9,11 +9,13 @@ How it stays faithful, and where `websockets` sets the limits:
   invalid UTF-8 pass through untouched; nothing is queued as a message.
 - Pings and pongs are forwarded, never answered by the relay: the client's ping reaches upstream and
   upstream's pong comes back (and the other way round). Neither leg runs a keepalive of its own.
-- Closes are forwarded with the exact close payload (code and reason, or none). The limit: the
-  `websockets` protocol answers a close frame at once with an echo of the same payload, so the side
-  that closes first gets its echo from the relay, not from the far end; the far end's own answer is in
-  the recording of the other leg. A leg whose far end drops the TCP connection without a close frame
-  makes the relay abort the other leg (the other side sees a dropped connection, 1006, too).
+- Closes are forwarded with the exact close payload (code and reason, or none), and so is the
+  answer: `websockets` would echo a close frame at once, so the relay holds the close it received
+  (the leg stays open at the protocol level) until the far end of the other leg answers, then sends
+  that answer, whatever its code, as its own reply. Both ends closing at once each get the other's
+  close, as on a direct connection. A far end that never answers within `close_timeout` is dropped,
+  and so is the other leg. A far end that drops TCP without a close frame makes the relay abort the
+  other leg (that side sees a dropped connection, 1006, too).
 - No size limits (`max_size=None`) and no permessage-deflate on either leg: the relay declines
   compression when a client offers it, so the bytes on both legs are the message bytes.
 - Masking keys are the relay's own on the upstream leg (RFC 6455 requires a fresh key per frame).
@@ -170,7 +172,9 @@ class _Leg:
         self.peer: _Leg | None = None
         self.session: RelaySession | None = None
         self._held: list[Frame] = []
-        original = self.protocol.recv_frame
+        self._held_close: Frame | None = None  # a close received, waiting for the other side's answer
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._protocol_recv_frame = self.protocol.recv_frame
 
         def relay_recv_frame(frame: Frame) -> None:
             # Installed before the recording tap, which wraps it: the tap sees every frame first.
@@ -178,10 +182,27 @@ class _Leg:
                 # No automatic pong: the far end of the other leg answers, or nobody does.
                 self._forward(frame)
                 return
-            original(frame)  # fragmentation checks; a close is echoed to the side that sent it
+            if frame.opcode is CLOSE and self._can_hold_close(frame):
+                # No automatic echo: the close goes on, and its answer comes back (_answer_close).
+                self._held_close = frame
+                self._forward(frame)
+                return
+            self._protocol_recv_frame(frame)  # fragmentation checks; a close is echoed at once
             self._forward(frame)
 
         self.protocol.recv_frame = relay_recv_frame
+
+    def _can_hold_close(self, frame: Frame) -> bool:
+        peer = self.peer
+        if self.protocol.state is not OPEN or peer is None or peer.protocol.state not in (OPEN, CONNECTING):
+            return False  # nobody is left to answer: websockets echoes it
+        if self.protocol.current_size is not None:
+            return False  # a close inside a fragmented message: websockets fails the connection
+        try:
+            Close.parse(frame.data)
+        except Exception:
+            return False  # an invalid close payload: websockets fails the connection (1002)
+        return True
 
     def _forward(self, frame: Frame) -> None:
         if self.peer is not None:
@@ -211,18 +232,43 @@ class _Leg:
         protocol = self.protocol
         state = protocol.state
         if frame.opcode is CLOSE:
-            if state is not OPEN:
-                return  # both ends closed at once: this leg's closing handshake is already under way
-            # send_close() re-serializes and refuses an empty payload with a reason; send the bytes.
-            protocol.send_frame(Frame(CLOSE, frame.data))
-            protocol.close_sent = Close.parse(frame.data)
-            protocol.state = CLOSING
-            if self.close_deadline is None and self.close_timeout is not None:
-                self.close_deadline = self.loop.time() + self.close_timeout
+            if self._held_close is not None:
+                self._answer_close(frame)
+            elif state is OPEN:
+                self._send_close(frame.data)
+                if self.close_timeout is not None:
+                    # Nobody awaits this leg's closing handshake: enforce its timeout here.
+                    self._close_timer = self.loop.call_later(self.close_timeout, self._close_timed_out)
         elif state is CLOSED or (frame.opcode in DATA_OPCODES and state is not OPEN):
             self._dropped(frame)
         else:
             protocol.send_frame(Frame(frame.opcode, frame.data, frame.fin))
+
+    def _send_close(self, data: bytes) -> None:
+        # send_close() re-serializes and refuses an empty payload with a reason; send the bytes.
+        protocol = self.protocol
+        protocol.send_frame(Frame(CLOSE, data))
+        protocol.close_sent = Close.parse(data)
+        protocol.state = CLOSING
+        if self.close_deadline is None and self.close_timeout is not None:
+            self.close_deadline = self.loop.time() + self.close_timeout
+
+    def _answer_close(self, answer: Frame) -> None:
+        """The other side answered the close this leg is holding: that answer is this leg's reply."""
+        held, self._held_close = self._held_close, None
+        assert held is not None
+        if self.protocol.state is not OPEN:
+            return
+        self._send_close(answer.data)
+        # Now the held close goes through websockets as a close received after one was sent (no
+        # echo); the tap recorded it when it arrived, so the unwrapped method is called.
+        self._protocol_recv_frame(held)
+        self.protocol.close_rcvd_then_sent = True
+        self.protocol.events_received()  # the close event: nothing reads events on a relay leg
+
+    def _close_timed_out(self) -> None:
+        if self.protocol.state is not CLOSED:
+            self.transport.abort()
 
     def _dropped(self, frame: Frame) -> None:
         if self.session is not None:
@@ -238,6 +284,12 @@ class _Leg:
         super().process_event(event)  # type: ignore[misc]
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        if self._held_close is not None:
+            # The far end closed, then left before the answer came: it did send its close frame.
+            self.protocol.close_rcvd = Close.parse(self._held_close.data)
+            self._held_close = None
         super().connection_lost(exc)  # type: ignore[misc]  # the tap records the end here
         peer = self.peer
         if peer is not None and self.protocol.close_rcvd is None and peer.protocol.state is not CLOSED:
