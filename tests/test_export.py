@@ -139,3 +139,16 @@ def test_command_writes_both_and_explains_bad_input(tmp_path, monkeypatch):
     (tmp_path / "bad.jsonl").write_text("not a recording\n")
     bad = run_cli(str(tmp_path / "bad.jsonl"), "--har", str(tmp_path / "y.har"))
     assert bad.returncode == 2 and "not an rtui recording" in bad.stderr
+
+
+def test_har_of_a_relay_recording_has_one_entry_per_leg_with_the_clients_messages_as_send(tmp_path, monkeypatch):
+    s = Script(tmp_path / "relay.jsonl", monkeypatch, mode="proxy", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}})
+    up = s.writer.new_conn()
+    s.at(0.1).send('{"type":"response.create"}')
+    s.writer.frame(up, C2S, '{"type":"response.create"}')
+    s.writer.record("end", "local", s.conn, code=1006, reason="", closed_by=None, clean=False, side="server")
+    s.writer.record("end", "local", up, code=1006, reason="", closed_by=None, clean=False, side="client")
+    export_har(s.done(), tmp_path / "relay.har")
+    entries = orjson.loads((tmp_path / "relay.har").read_bytes())["log"]["entries"]
+    assert [e["_rtui"]["recorded_by"] for e in entries] == ["server", "client"]
+    assert [[m["type"] for m in e["_webSocketMessages"]] for e in entries] == [["send"], ["send"]]

@@ -2,7 +2,9 @@
 
 Each connection becomes one entry: its upgrade request and response, and `_webSocketMessages` with
 one `{"type": "send"|"receive", "time": epoch seconds, "opcode": 1|2, "data": ...}` per data
-message (text as is, binary as base64), "send" being what the connection's own side sent.
+message (text as is, binary as base64). "send" is always client → server, as the client's own
+devtools would show it, whichever side made the recording (a relay records both legs; the mock its
+server side).
 
 What HAR cannot hold, and where it goes instead:
 - close frames (code, reason, who closed first) and how the transport ended: Chrome's shape has no
@@ -28,9 +30,6 @@ import orjson
 
 from tui import __version__
 from tui.wire.reader import SessionReader
-
-SENT_BY = {"client": "c2s", "server": "s2c"}
-
 
 def export_har(recording: str | os.PathLike[str], destination: str | os.PathLike[str]) -> int:
     """Writes the HAR file; returns the number of entries (connections). Raises RecordingError."""
@@ -107,19 +106,25 @@ def _write_entry(out: IO[bytes], recording: str | os.PathLike[str], conn: int, i
         "cache": {},
         "timings": {"send": 0, "wait": 0, "receive": 0},
         "_resourceType": "websocket",
-        "_rtui": {"conn": conn, "closes": info["closes"], "end": info.get("end"), "pings": info["pings"], "pongs": info["pongs"]},
+        "_rtui": {
+            "conn": conn,
+            "recorded_by": info["side"],  # "client" or "server": which end of this connection rtui was
+            "closes": info["closes"],
+            "end": info.get("end"),
+            "pings": info["pings"],
+            "pongs": info["pongs"],
+        },
     }
     head = orjson.dumps(entry)
     # Messages go in before the closing brace, streamed from a second pass over the file.
     out.write(head[:-1] + b',"_webSocketMessages":[')
-    sent_dir = "c2s" if info.get("side") != "server" else "s2c"
     first = True
     with SessionReader(recording) as reader:
         for record in reader:
             if record["conn"] != conn or record["kind"] != "frame":
                 continue
             message = {
-                "type": "send" if record["dir"] == sent_dir else "receive",
+                "type": "send" if record["dir"] == "c2s" else "receive",
                 "time": round(start + record["t_ns"] / 1e9, 6),
                 "opcode": 1 if record["opcode"] == "text" and "text" in record else 2,
                 "data": record["text"] if "text" in record else record["data_b64"],
