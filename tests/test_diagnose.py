@@ -205,6 +205,18 @@ def test_keepalive_timeout_of_the_clients_own_making(tmp_path, monkeypatch):
     assert "event loop was blocked" in finding.message
 
 
+def test_keepalive_timeout_on_the_servers_side(tmp_path, monkeypatch):
+    s = Script(tmp_path / "keepalive.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    ping = s.at(20).writer.record("ping", S2C, s.conn, data_b64="AAAA")
+    close = s.at(40).close(S2C, 1011, "keepalive ping timeout")
+    s.end(1011, "server")
+    finding = diagnose(s.done()).finding("keepalive-timeout")
+    assert finding.details["closed_by"] == "server" and finding.evidence == [ping, close]
+    assert "got no pong in time from the other side" in finding.message
+
+
 def test_message_too_big(tmp_path, monkeypatch):
     s = Script(tmp_path / "big.jsonl", monkeypatch)
     s.at(0).handshake()

@@ -12,10 +12,10 @@ from typing import AsyncIterator
 import orjson
 import pytest
 from diagnose_support import connect_proxy, seed_story_client
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tui.diagnose import Diagnosis, diagnose
-from tui.mock import CloseAfter, DropConnection, InvalidJson, MockConfig, MockServer, OversizedEvent, WithholdPongs
+from tui.mock import CloseAfter, DropConnection, InvalidJson, MockConfig, MockServer, OversizedEvent, RejectHandshake, WithholdPongs
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.proxy import Relay, RelayConfig
 from tui.wire.writer import SessionWriter
@@ -226,3 +226,13 @@ async def test_a_proxy_from_the_environment_is_recorded_and_named(tmp_path, monk
     proxy = diagnosis.finding("proxy-environment")
     assert proxy is not None and proxy.details["proxy"] == proxy_url and proxy.severity == "warning"
     assert diagnosis.ending.how == "dropped" and "abnormal-close" in ids(diagnosis)
+
+
+async def test_refused_handshake_reaches_the_client_and_the_diagnosis(tmp_path):
+    async with relayed_mock(tmp_path, MockConfig(realtime=False, faults=(RejectHandshake(status=503),))) as url:
+        with pytest.raises(InvalidStatus) as caught:
+            await open_connection(url, ConnectOptions(ping_interval=None))
+    assert caught.value.response.status_code == 503
+    diagnosis = diagnose(tmp_path / "relay.jsonl")
+    assert (diagnosis.ending.how, diagnosis.ending.status, diagnosis.ending.closed_first_by) == ("refused", 503, None)
+    assert "HTTP 503" in diagnosis.ending.sentence
