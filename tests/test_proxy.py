@@ -215,7 +215,10 @@ async def test_azure_upstream_gets_the_azure_key_as_api_key_header():
     assert upstream_key("wss://res.openai.azure.com/openai/v1/realtime?model=d", env) == ("api-key", "azure-key-0123456789")
     assert upstream_key("wss://api.openai.com/v1/realtime", env) == ("Authorization", "sk-openai-key-000000000000")
     assert upstream_key("wss://res.openai.azure.com/openai/v1/realtime", {"OPENAI_API_KEY": "sk-openai-key-000000000000"}) is None
-    assert upstream_url("wss://h/v1/realtime?model=a&x=1", "/?model=b&token=t") == "wss://h/v1/realtime?model=b&x=1"
+    assert upstream_url("wss://h/v1/realtime?model=a&x=1", "/?model=b&token=t") == "wss://h/v1/realtime?x=1&model=b"
+    assert upstream_url("wss://h/v1/realtime", "/v1/realtime?model=gpt-realtime&note=a%20b+c") == (
+        "wss://h/v1/realtime?model=gpt-realtime&note=a%20b+c"  # the client's bytes, unchanged
+    )
 
 
 async def test_upstream_refusal_reaches_the_client_with_its_status(tmp_path):

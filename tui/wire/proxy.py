@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import InvalidStatus
@@ -107,15 +107,18 @@ def upstream_key(url: str, env: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
+def _query_name(piece: str) -> str:
+    return unquote_plus(piece.partition("=")[0])
+
+
 def upstream_url(upstream: str, client_path: str) -> str:
-    """`upstream` with the client's query parameters merged in (the client's win; `token` dropped)."""
+    """`upstream` with the client's query string merged in, byte for byte: the client's parameters
+    win over upstream's of the same name, and the relay's own `token` is dropped."""
     parts = urlsplit(upstream)
-    params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    client_query = urlsplit(client_path).query
-    for name, value in parse_qsl(client_query, keep_blank_values=True):
-        if name != TOKEN_PARAM:
-            params[name] = value
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
+    client = [p for p in urlsplit(client_path).query.split("&") if p and _query_name(p) != TOKEN_PARAM]
+    names = {_query_name(p) for p in client}
+    kept = [p for p in parts.query.split("&") if p and _query_name(p) not in names]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(kept + client), ""))
 
 
 def client_token(path: str) -> str | None:
