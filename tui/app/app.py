@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from tui.app.screens.live import LiveScreen
 from tui.app.screens.modals import HelpScreen, Prompt
 from tui.app.screens.recording import RecordingScreen, check_recording
 from tui.app.settings import UISettings
+from tui.app.terminal import native_stderr_to_file
 
 if TYPE_CHECKING:
     from tui.engine.session import Engine
@@ -42,24 +44,23 @@ class RtuiApp(App[int]):
         *,
         clock: Clock | None = None,
         settings: UISettings | None = None,
-        handle_signals: bool = False,
+        on_hangup: Callable[[], None] | None = None,
     ) -> None:
+        """`on_hangup`, when given, handles SIGHUP (and SIGTERM leaves through `exit`)."""
         super().__init__()
         self.engine = engine
         self.clock = clock or SystemClock()
         self.settings = settings or UISettings()
-        self.handle_signals = handle_signals
+        self.on_hangup = on_hangup
 
     def get_default_screen(self) -> Screen:
         return LiveScreen(self.engine, self.clock, self.settings)
 
     def on_mount(self) -> None:
-        if self.handle_signals:
-            # The terminal went away (SSH dropped) or we were asked to stop: leave through the front
-            # door so the engine closes the socket and the recording gets its end record.
+        if self.on_hangup is not None:
             loop = asyncio.get_running_loop()
-            for signum in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(signum, self.exit, 0)
+            loop.add_signal_handler(signal.SIGHUP, self.on_hangup)
+            loop.add_signal_handler(signal.SIGTERM, self.exit, 0)
 
     # -- keys everywhere -----------------------------------------------------------------------
 
@@ -114,16 +115,28 @@ def run_app(engine: Engine, *, settings: UISettings | None = None) -> int:
     """Start `engine` on its own thread, run the TUI over it, and stop the engine when the UI ends
     (q, Ctrl+C, SIGHUP or SIGTERM), so the socket is closed and the recording finished.
 
-    Returns the process exit status (0). Settings default to `UISettings.from_env()`.
+    Returns the process exit status (0); on SIGHUP the process exits with 129 once the session is
+    closed. Settings default to `UISettings.from_env()`.
     """
     from tui.engine.runner import EngineThread
 
     settings = settings or UISettings.from_env()
     runner = EngineThread(engine)
-    app = RtuiApp(engine, settings=settings, handle_signals=True)
-    runner.start()
-    try:
-        app.run(mouse=settings.mouse)
-    finally:
-        runner.stop()
+    with native_stderr_to_file() as stderr_log:
+
+        def hang_up() -> None:
+            # The terminal is gone (SSH dropped): there is nothing to restore, and Textual's own
+            # shutdown can block on the dead terminal, so close the session (socket and recording)
+            # and leave at once.
+            runner.stop()
+            if stderr_log is not None and stderr_log.exists() and stderr_log.stat().st_size == 0:
+                stderr_log.unlink()
+            os._exit(128 + signal.SIGHUP)
+
+        app = RtuiApp(engine, settings=settings, on_hangup=hang_up)
+        runner.start()
+        try:
+            app.run(mouse=settings.mouse)
+        finally:
+            runner.stop()
     return app.return_code or 0

@@ -50,7 +50,8 @@ def transcript_text(entries: list[TranscriptEntry]) -> Text:
             text.append("\n")
         who = "you  " if entry.role == "user" else "model"
         text.append(f"{who} > ", style="bold")
-        text.append(entry.text or "…")
+        # The user's side has text only when the server transcribes it (the mock does not).
+        text.append(entry.text or ("(speech)" if entry.role == "user" else "…"), style="" if entry.text else "dim")
         if entry.interrupted:
             text.append(" [interrupted]", style="bold")
         elif not entry.done:

@@ -1,0 +1,126 @@
+"""`rtui` in a real terminal (tmux) on the embedded mock, with a virtual microphone: the screen shows
+the session open, the input meter moving while speech plays, the model's answer, and the app leaves
+cleanly (recording finished) when the terminal goes away."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from app_support import read_records
+from audio_support import VirtualAudio, make_speech, virtual_audio  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
+RTUI = ROOT / ".venv" / "bin" / "rtui"
+MIC_LEVEL = re.compile(r"^ mic\s+\[[^\]]*\]\s+(-inf|-?\d+\.\d) dBFS", re.MULTILINE)
+
+pytestmark = [pytest.mark.tmux, pytest.mark.audio]
+
+
+class Terminal:
+    """A private tmux server (its own socket, no user config) running one command."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def tmux(self, *args: str) -> str:
+        result = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args], capture_output=True, text=True, timeout=10)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def start(self, command: str, width: int = 100, height: int = 30) -> int:
+        self.tmux("new-session", "-d", "-s", "rtui", "-x", str(width), "-y", str(height), command)
+        return int(self.tmux("list-panes", "-t", "rtui", "-F", "#{pane_pid}").split()[0])
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "rtui")
+
+    def wait_for(self, predicate, timeout: float, what: str) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if predicate(text):
+                return text
+            if time.monotonic() > deadline:
+                pytest.fail(f"the screen never showed {what}; last screen:\n{text}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+def exited(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def mic_level(screen: str) -> float | None:
+    match = MIC_LEVEL.search(screen)
+    if match is None:
+        return None
+    return float("-inf") if match.group(1) == "-inf" else float(match.group(1))
+
+
+@pytest.fixture
+def terminal():
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is missing: apt-get install tmux (scripts/test does it)")
+    term = Terminal(f"rtui-test-{os.getpid()}")
+    yield term
+    term.kill()
+
+
+def test_rtui_in_a_terminal_with_a_virtual_microphone(terminal: Terminal, virtual_audio: VirtualAudio, tmp_path: Path) -> None:  # noqa: F811
+    speech = make_speech(tmp_path)
+    sessions = tmp_path / "sessions"
+    env = {
+        "PULSE_SERVER": virtual_audio.server,
+        "PULSE_SOURCE": "rtui_mic.monitor",
+        "PULSE_SINK": "rtui_speaker",
+        "TERM": "xterm-256color",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+    command = f"cd {shlex.quote(str(tmp_path))} && exec env -u OPENAI_API_KEY -u COLUMNS -u LINES {exports} {RTUI} --record-dir {sessions}"
+    pid = terminal.start(command)
+
+    screen = terminal.wait_for(lambda s: "OPEN" in s and "EMBEDDED MOCK" in s and "session.updated" in s, 30, "the session open")
+    assert "No audio device" not in screen
+    before = mic_level(screen)
+    assert before is not None and before < -50
+
+    player = subprocess.Popen(["paplay", "--device=rtui_mic", str(speech)], env=virtual_audio.env)
+    levels = []
+    try:
+        while player.poll() is None:
+            level = mic_level(terminal.screen())
+            if level is not None:
+                levels.append(level)
+            time.sleep(0.05)
+    finally:
+        player.wait(timeout=30)
+    assert player.returncode == 0
+    assert max(levels) > -40, f"the input meter never moved: {levels}\n{terminal.screen()}"
+
+    screen = terminal.wait_for(lambda s: "model > Hello from the rtui mock server." in s, 30, "the model's answer")
+    assert "input_audio_buffer.append" in screen or "speech_started" in screen or "response.done" in screen
+
+    terminal.kill()  # the terminal goes away: rtui gets SIGHUP
+    deadline = time.monotonic() + 15
+    while not exited(pid):
+        assert time.monotonic() < deadline, "rtui did not exit after SIGHUP"
+        time.sleep(0.1)
+    recordings = list(sessions.glob("*.jsonl"))
+    assert len(recordings) == 1
+    records = read_records(recordings[0])
+    assert records[-1]["kind"] == "end" and records[-1]["closed_by"] == "client" and records[-1]["clean"]
