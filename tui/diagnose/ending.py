@@ -154,8 +154,8 @@ def _after(previous: dict[str, Any] | None) -> str:
     if previous is None:
         return ""
     who = "client's" if previous["dir"] == "c2s" else "server's"
-    what = previous["type"] or "frame"
-    return f", {_duration(previous['gap_s'])} after the {who} {previous['opcode']} frame {what} (seq {previous['seq']})"
+    what = f" {previous['type']} (seq {previous['seq']})" if previous["type"] else f" (seq {previous['seq']}, not a JSON event)"
+    return f", {_duration(previous['gap_s'])} after the {who} {previous['opcode']} frame{what}"
 
 
 def _duration(seconds: float) -> str:

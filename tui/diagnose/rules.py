@@ -273,7 +273,7 @@ class SentBeforeSessionUpdated(Rule):
         when = ""
         if self.created is not None:
             evidence.insert(0, self.created.seq)
-            when = f" {_ago(early.t_s - self.created.t_s)} after session.created"
+            when = f" {_ago(early.t_s - self.created.t_s)} after session.created,"
         if self.update_sent is not None and self.update_sent.seq < early.seq:
             evidence.insert(-1, self.update_sent.seq)
             state = f"its session.update (seq {self.update_sent.seq}) had not been confirmed yet"
@@ -434,7 +434,7 @@ class ServerErrors(Rule):
                 findings.append(
                     Finding(
                         "client-closed-after-error", "warning",
-                        f"The client itself closed with {ending.code} {gap} after the server's error {code}; the server "
+                        f"The client itself closed with {ending.code}, {gap} after the server's error {code}; the server "
                         "kept the session open (most errors are recoverable), so this was the client's choice, not a "
                         "server disconnect.",
                         evidence, {"code": code},
