@@ -77,6 +77,9 @@ OWN_RESPONSE_HEADERS = HOP_HEADERS | {"date", "server"}
 KEY_HEADERS = frozenset({"authorization", "api-key"})
 AZURE_HOST_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 TOKEN_PARAM = "token"
+# Each relayed session has its own file: the client's leg is conn 1, the upstream leg conn 2 (the
+# header's `relay` object says so, for readers such as diagnose).
+CLIENT_CONN, UPSTREAM_CONN = 1, 2
 
 
 class ProxyConfigError(ValueError):
@@ -436,7 +439,7 @@ class Relay:
     def _new_writer(self) -> SessionWriter:
         secrets = [self.config.token] if self.config.token else []
         # Which conn is which leg, for readers such as diagnose (documented in docs/diagnose-json.md).
-        extra = {"relay": {"client_conn": 1, "upstream_conn": 2}}
+        extra = {"relay": {"client_conn": CLIENT_CONN, "upstream_conn": UPSTREAM_CONN}}
         path = self._recording_path()
         if path is None:
             writer = SessionWriter.create(
@@ -450,6 +453,7 @@ class Relay:
         connection = RelayServerConnection(protocol, server, **kwargs)
         writer = self._new_writer()
         client_conn, upstream_conn = writer.new_conn(), writer.new_conn()
+        assert (client_conn, upstream_conn) == (CLIENT_CONN, UPSTREAM_CONN), "a fresh writer numbers conns from 1"
         session = RelaySession(writer, client_conn, upstream_conn, connection)
         connection.session = session
         if self.on_session is not None:
