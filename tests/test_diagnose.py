@@ -297,3 +297,24 @@ def test_command_refuses_a_file_that_is_not_a_recording_with_status_2(tmp_path):
     path.write_text("hello\n")
     result = run_cli(str(path))
     assert result.returncode == 2 and "not an rtui recording" in result.stderr and result.stdout == ""
+
+
+def test_diagnosis_streams_the_file_in_bounded_memory(tmp_path, monkeypatch):
+    import tracemalloc
+
+    s = Script(tmp_path / "long.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    chunk = append_event(tone_chunk(24000, 0.1)).decode()
+    for i in range(3000):  # 5 minutes of appends: about 20 MB on disk
+        s.at(1 + i * 0.1).send(chunk)
+    path = s.done()
+    assert path.stat().st_size > 15_000_000
+    tracemalloc.start()
+    try:
+        diagnosis = diagnose(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert diagnosis.recording["records"] == 3003  # handshake request and response, session.created, the appends
+    assert peak < 2_000_000  # a few records at a time, never the file
