@@ -30,7 +30,8 @@ class Progress:
         self.failure: Divergence | None = None
         self.ended = False
         self.received = 0
-        self._history: list[tuple[Position, float]] = []
+        self._positions: list[Position] = []  # every position reached, in order,
+        self._times: list[float] = []  # and when
         self._changed = asyncio.Event()
         self._audio: Item | None = None  # the audio segment being received
         self._audio_hash = hashlib.sha256()
@@ -102,7 +103,8 @@ class Progress:
 
     def _advance(self, position: Position) -> None:
         self.position = position
-        self._history.append((position, self.clock.now()))
+        self._positions.append(position)
+        self._times.append(self.clock.now())
         self._wake()
 
     def _wake(self) -> None:
@@ -127,13 +129,12 @@ class Progress:
 
     def time_reached(self, position: Position) -> float:
         """When this run first reached `position` (the start of the run for the initial position)."""
-        i = bisect.bisect_left([p for p, _ in self._history], position)
-        if i < len(self._history):
-            return self._history[i][1]
-        return self.clock.now()
+        i = bisect.bisect_left(self._positions, position)
+        return self._times[i] if i < len(self._times) else self.clock.now()
 
     def start(self) -> None:
-        self._history.append((self.position, self.clock.now()))
+        self._positions.append(self.position)
+        self._times.append(self.clock.now())
 
     async def reach(self, position: Position, timeout: float | None) -> None:
         """Waits until this direction has reached `position`; raises the divergence, a timeout, or

@@ -17,7 +17,7 @@ from tui.wire.format import C2S, S2C
 _DIR_NAMES = {C2S: "client frames (c2s)", S2C: "server frames (s2c)"}
 
 
-@dataclass
+@dataclass(repr=False)
 class Comparison:
     a: Script
     b: Script
@@ -60,7 +60,7 @@ def _compare_items(direction: str, a: list[Item], b: list[Item]) -> tuple[bool, 
 
 
 def _control(script: Script, direction: str, kind: str) -> list[str]:
-    return [bytes(s.payload).hex() for s in script.steps if s.direction == direction and s.kind == kind]
+    return [bytes(s.data).hex() for s in script.steps if s.direction == direction and s.kind == kind]
 
 
 def _ending(script: Script) -> tuple[object, ...]:

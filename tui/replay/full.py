@@ -21,7 +21,7 @@ from tui.replay.timing import Clock, Timing
 from tui.wire.writer import SessionWriter
 
 
-@dataclass
+@dataclass(repr=False)
 class ReplayResult:
     script: Script
     recording: Path
@@ -29,6 +29,9 @@ class ReplayResult:
     server: Outcome
     comparison: Comparison | None = None
     notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"<ReplayResult {self.script.path} -> {self.recording}: {'ok' if self.ok else 'differs'}>"
 
     @property
     def ok(self) -> bool:

@@ -25,6 +25,7 @@ VOLATILE_KEYS = frozenset({"expires_at"})
 # Keys whose string values in server events are ids the server chose.
 ID_KEYS = frozenset({"id", "item_id", "response_id", "previous_item_id", "call_id", "conversation_id"})
 BYTES_PER_MS = 48  # pcm16 mono 24 kHz
+LONG_STRING = 1024  # longer strings (audio deltas...) are kept and compared as their length and SHA-256
 
 
 def parse_event(text: str) -> dict[str, Any] | None:
@@ -72,6 +73,8 @@ class IdMap:
         if isinstance(value, list):
             return [self.apply(v) for v in value]
         if isinstance(value, str):
+            if len(value) > LONG_STRING:
+                return f"<{len(value)} chars, sha256 {hashlib.sha256(value.encode()).hexdigest()}>"
             return self._names.get(value, value)
         return value
 
@@ -81,7 +84,7 @@ class Item:
     """One normalized unit of a direction's stream: an event, a raw frame or an audio segment."""
 
     kind: str  # "event", "text" (not a JSON object), "binary", "audio"
-    value: Any  # normalized event dict, exact text, base64 bytes, or {"bytes", "sha256"} for audio
+    value: Any = field(repr=False)  # normalized event dict, exact text, base64 bytes, or {"bytes", "sha256"}
     type: str | None = None
     seqs: list[int] = field(default_factory=list)  # the recorded frames it came from
     _hash: Any = field(default=None, repr=False, compare=False)

@@ -62,7 +62,7 @@ class PongPolicy:
         protocol.recv_frame = policed_recv_frame  # type: ignore[method-assign]
 
 
-@dataclass
+@dataclass(repr=False)
 class Outcome:
     """What one side's replay did."""
 
@@ -83,6 +83,9 @@ class Outcome:
             return "the connection ended without a close frame"
         reason = f" {self.close_reason}" if self.close_reason else ""
         return f"the {self.closed_by} closed the connection with {self.close_code}{reason}"
+
+    def __repr__(self) -> str:
+        return f"<Outcome {self.side}: {'ok' if self.ok else 'diverged'}, {self.steps_done}/{self.steps_total} steps>"
 
     @property
     def ok(self) -> bool:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from tui.replay.normalize import IdMap, Item, classify, frame_payload
 from tui.wire.format import C2S, S2C
@@ -26,6 +29,44 @@ class ScriptError(Exception):
     """The recording holds nothing this replay can play."""
 
 
+class RecordLines:
+    """Reads single records of a recording again by byte offset (`os.pread`, one descriptor)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def read(self, offset: int, length: int) -> dict[str, Any]:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        return orjson.loads(os.pread(self._fd, length, offset))
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def frame_offsets(path: str | os.PathLike[str]) -> dict[int, tuple[int, int]]:
+    """`seq` → (offset, length) of every frame record's line."""
+    offsets: dict[int, tuple[int, int]] = {}
+    position = 0
+    with open(path, "rb") as file:
+        for raw in file:
+            if b'"frame"' in raw and raw.endswith(b"\n"):
+                try:
+                    record = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    record = None
+                if isinstance(record, dict) and record.get("kind") == "frame" and isinstance(record.get("seq"), int):
+                    offsets[record["seq"]] = (position, len(raw))
+            position += len(raw)
+    return offsets
+
+
 @dataclass
 class Step:
     """One recorded wire event of the connection: a data frame, ping, pong or close frame."""
@@ -35,11 +76,21 @@ class Step:
     direction: str
     kind: str  # "frame", "ping", "pong", "close"
     opcode: str | None = None
-    payload: str | bytes = b""
+    data: str | bytes = field(default=b"", repr=False)  # the payload, when kept in memory
     code: int | None = None
     reason: str = ""
     requires: Position = (0, 0)  # the other direction's position when it was recorded
     requires_t_ns: int | None = None  # when the other direction's last data frame before it was recorded
+    ref: tuple[int, int] | None = None  # (offset, length) of the frame's line, read again when sent
+    source: RecordLines | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def payload(self) -> str | bytes:
+        """The exact bytes or text of the frame (frames are read from the file when needed, so a long
+        recording is never held in memory whole)."""
+        if self.ref is not None and self.source is not None:
+            return frame_payload(self.source.read(*self.ref))
+        return self.data
 
 
 @dataclass
@@ -66,7 +117,7 @@ class Ending:
         return f"{self.closed_by} closed first with {self.code}{reason}" + ("" if self.clean else ", not clean")
 
 
-@dataclass
+@dataclass(repr=False)  # reprs of whole recordings are huge (asyncio reprs a finished task's result)
 class Script:
     path: str
     header: dict[str, Any]
@@ -113,15 +164,18 @@ class Script:
         pending: list[tuple[bytes, int]] = []
         for step in self.steps:
             if step.kind == "ping" and step.direction == direction:
-                pending.append((bytes(step.payload), len(answers)))
+                pending.append((bytes(step.data), len(answers)))
                 answers.append(False)
             elif step.kind == "pong" and step.direction != direction:
                 for i, (data, index) in enumerate(pending):
-                    if data == step.payload:
+                    if data == step.data:
                         answers[index] = True
                         del pending[i]
                         break
         return answers
+
+    def __repr__(self) -> str:
+        return f"<Script {self.path} conn {self.conn}: {len(self.steps)} steps>"
 
     def describe(self) -> str:
         frames = sum(1 for s in self.steps if s.kind == "frame")
@@ -197,6 +251,8 @@ def conns_in(path: str | os.PathLike[str]) -> list[int]:
 def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script:
     """Reads one connection of a recording (the first one with a handshake or frames by default)."""
     reader = SessionReader(path)
+    offsets = frame_offsets(path)
+    lines = RecordLines(path)
     ids = IdMap()
     streams = {C2S: _Stream(C2S, ids), S2C: _Stream(S2C, ids)}
     steps: list[Step] = []
@@ -230,10 +286,14 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
                 )
                 if kind == "frame":
                     step.opcode = record["opcode"]
-                    step.payload = frame_payload(record)
+                    step.ref = offsets.get(record["seq"])
+                    if step.ref is None:
+                        step.data = frame_payload(record)
+                    else:
+                        step.source = lines
                     streams[direction].add(record)
                 elif kind in ("ping", "pong"):
-                    step.payload = base64.b64decode(record.get("data_b64", ""))
+                    step.data = base64.b64decode(record.get("data_b64", ""))
                 else:
                     step.code, step.reason = record["code"], record["reason"]
                 steps.append(step)
