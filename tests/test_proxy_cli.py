@@ -67,3 +67,10 @@ def test_seed_story_through_rtui_proxy_to_rtui_mock_then_diagnose_and_export(tmp
         assert wav.getnframes() > 1600  # the one 100 ms chunk of 16 kHz audio, after the silence before it
     har = orjson.loads((tmp_path / "s.har").read_bytes())
     assert len(har["log"]["entries"]) == 2  # the client leg and the upstream leg
+
+
+def test_the_relay_refuses_to_listen_where_it_would_be_exposed():
+    open_to_all = rtui("proxy", "--listen", "0.0.0.0:0")
+    assert open_to_all.returncode == 2 and "--allow-remote" in open_to_all.stderr
+    without_token = rtui("proxy", "--listen", "0.0.0.0:0", "--allow-remote")
+    assert without_token.returncode == 2 and "--token" in without_token.stderr

@@ -41,6 +41,8 @@ def diagnose(path: str | os.PathLike[str]) -> Diagnosis:
             "connections": len(tracker.connections),
             "relayed": legs.relayed,
         }
+        if legs.relayed:
+            recording["legs"] = {"client": legs.client_conn, "upstream": legs.upstream_conn}
         return Diagnosis(
             file=str(path),
             recording=recording,

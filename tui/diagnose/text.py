@@ -18,12 +18,14 @@ def render_text(diagnosis: Diagnosis) -> str:
     )
     lines += ["", "How it ended", f"  {diagnosis.ending.sentence}"]
     if diagnosis.timeline:
+        legs = {conn: name for name, conn in (rec.get("legs") or {}).items()}
         lines += ["", "Timeline leading there"]
         for entry in diagnosis.timeline:
             marker = ">>" if entry.seq == diagnosis.ending.seq else "  "
             opcode = f" [{entry.opcode}]" if entry.opcode else ""
+            conn = f"{legs[entry.conn]} leg" if entry.conn in legs else f"conn {entry.conn}"
             lines.append(
-                f"{marker}{entry.seq:>7}  {entry.t_s:>10.3f}s  conn {entry.conn}  {_ARROWS.get(entry.dir, entry.dir):<15}  "
+                f"{marker}{entry.seq:>7}  {entry.t_s:>10.3f}s  {conn:<12}  {_ARROWS.get(entry.dir, entry.dir):<15}  "
                 f"{entry.label}{opcode}  {entry.summary}".rstrip()
             )
     lines += ["", "Findings"]
