@@ -19,7 +19,7 @@ from websockets.exceptions import InvalidStatus
 from tui.replay.normalize import Item
 from tui.replay.player import Outcome, PongPolicy, Player
 from tui.replay.report import Divergence
-from tui.replay.script import Script
+from tui.replay.script import Script, recorded_path
 from tui.replay.timing import Clock, Timing
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.format import S2C
@@ -63,8 +63,6 @@ def target_url(url: str, script: Script) -> str:
     parts = urlsplit(url)
     if parts.path not in ("", "/") or parts.query:
         return url
-    from tui.replay.serve import recorded_path
-
     path = urlsplit(recorded_path(script))
     return urlunsplit((parts.scheme, parts.netloc, path.path, path.query, ""))
 

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -180,6 +181,15 @@ class Script:
     def describe(self) -> str:
         frames = sum(1 for s in self.steps if s.kind == "frame")
         return f"{self.path} (connection {self.conn}, {frames} frames, recorded on the {self.side} side)"
+
+
+def recorded_path(script: Script) -> str:
+    """The recorded request's path and query (from the header's URL when the handshake is missing)."""
+    if script.request and isinstance(script.request.get("path"), str):
+        return script.request["path"]
+    url = script.header.get("url") or ""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _side(header: dict[str, Any], end: dict[str, Any] | None) -> str:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -28,20 +27,12 @@ from websockets.http11 import Request, Response
 
 from tui.replay.player import Outcome, PongPolicy, Player
 from tui.replay.report import unused_lines
-from tui.replay.script import Script
+from tui.replay.script import Script, recorded_path
 from tui.replay.timing import Clock, Timing
 from tui.wire.format import C2S
 from tui.wire.server import RecordingServerConnection
 from tui.wire.tap import FrameTap
 from tui.wire.writer import SessionWriter
-
-
-def recorded_path(script: Script) -> str:
-    if script.request and isinstance(script.request.get("path"), str):
-        return script.request["path"]
-    url = script.header.get("url") or ""
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def refusal(script: Script) -> Response | None:
@@ -172,31 +163,32 @@ async def serve_until_stopped(
     record_dir: str | os.PathLike[str] | None = None,
 ) -> int:
     """`rtui mock --serve FILE`: serves until Ctrl-C, printing one report per connection."""
-    try:
-        served_cm = serve_recording(script, host=host, port=port, timing=timing, timeout=timeout, record_dir=record_dir)
-        served = await served_cm.__aenter__()
-    except OSError as exc:
-        print(f"rtui mock: cannot listen on {host}:{port}: {exc.strerror}; pick another --port (0 picks a free one).", file=sys.stderr)
-        return 1
-    print(f"listening on {served.url}", flush=True)
-    print(f"serving the server side of {script.describe()} {timing.describe()}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    count = 0
-    try:
-        while not stop.is_set():
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            served = await stack.enter_async_context(
+                serve_recording(script, host=host, port=port, timing=timing, timeout=timeout, record_dir=record_dir)
+            )
+        except OSError as exc:
+            print(
+                f"rtui mock: cannot listen on {host}:{port}: {exc.strerror}; pick another --port (0 picks a free one).",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"listening on {served.url}", flush=True)
+        print(f"serving the server side of {script.describe()} {timing.describe()}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        stopping = asyncio.ensure_future(stop.wait())
+        count = 0
+        while True:
             getter = asyncio.ensure_future(served.outcomes.get())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
+            await asyncio.wait({getter, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not getter.done():
                 getter.cancel()
                 break
             count += 1
             for line in outcome_lines(getter.result()):
                 print(f"connection {count}: {line}", flush=True)
-    finally:
-        await served_cm.__aexit__(None, None, None)
     return 0
