@@ -25,7 +25,7 @@ def produce(log: LogBuffer, stop: threading.Event) -> int:
     seq = 0
     start = time.monotonic()
     while not stop.is_set() and seq < RATE * SECONDS:
-        due = int((time.monotonic() - start) * RATE)
+        due = min(int((time.monotonic() - start) * RATE), RATE * SECONDS)
         while seq < due:
             kind = "response.output_audio.delta" if seq % 5 == 0 else "rate_limits.updated"
             payload = '"delta":"AAAA"' if seq % 5 == 0 else '"rate_limits":[]'
