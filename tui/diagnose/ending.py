@@ -47,32 +47,27 @@ class EndingTracker:
         self._last_data: Item | None = None
         self._last_record: Item | None = None
         self.decided: Item | None = None  # the record that decided the ending
-        self._refusal: Item | None = None
         self._first_end: Item | None = None
-        self.connections: set[int] = set()
-        self.closes: list[Item] = []  # close records (both legs), for rules that need them
+        self.connections: set[int] = set()  # conn ids seen (0 is the session's own, e.g. marks)
 
     def observe(self, item: Item) -> None:
         self._last_record = item
-        self.connections.add(item.record["conn"])
+        if item.record["conn"]:
+            self.connections.add(item.record["conn"])
         if item.kind in _TIMELINE_KINDS and item.counts:
             self._collect(item)
         if self.decided is not None:
             if item.kind == "end" and self._first_end is None:
                 self._first_end = item
-            if item.kind == "close":
-                self.closes.append(item)
             return
         if item.is_data():
             self._last_data = item
         elif item.kind == "close":
-            self.closes.append(item)
             self._decide(item)
         elif item.kind == "end":
             self._first_end = item
             self._decide(item)
-        elif item.kind == "handshake_response" and item.record.get("status") != 101 and self._refusal is None:
-            self._refusal = item
+        elif item.kind == "handshake_response" and item.record.get("status") != 101:
             self._decide(item)
 
     def _collect(self, item: Item) -> None:
