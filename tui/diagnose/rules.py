@@ -478,7 +478,7 @@ class CloseCodes(Rule):
         self.unanswered_pings: dict[str, list[int]] = {C2S: [], S2C: []}
         self.keepalive: list[Item] = []
         self.largest: dict[str, tuple[int, int]] = {}
-        self.ends: list[Item] = []
+        self.ends: list[int] = []
 
     def observe(self, item: Item) -> None:
         record = item.record
@@ -491,10 +491,11 @@ class CloseCodes(Rule):
             if size > self.largest.get(item.dir, (0, 0))[0]:
                 self.largest[item.dir] = (size, item.seq)
         elif item.kind == "close" and "keepalive" in record.get("reason", ""):
-            self.keepalive.append(item)
+            if len(self.keepalive) < MAX_EVIDENCE:
+                self.keepalive.append(item)
         elif item.kind == "end":
-            self.ends.append(item)
-            if "keepalive" in str(record.get("exception", "")):
+            _keep(self.ends, item.seq)
+            if "keepalive" in str(record.get("exception", "")) and len(self.keepalive) < MAX_EVIDENCE:
                 self.keepalive.append(item)
 
     def conclude(self, context: Context) -> list[Finding]:
@@ -534,7 +535,7 @@ class CloseCodes(Rule):
                 f"No close frame was exchanged: the connection{where} ended abruptly (1006){because}, as after a network "
                 "drop, an idle timeout in a proxy or load balancer, or a peer that crashed or was killed."
             )
-            findings.append(Finding("abnormal-close", "error", message, [i.seq for i in self.ends][:MAX_EVIDENCE]))
+            findings.append(Finding("abnormal-close", "error", message, self.ends))
         return findings
 
 
