@@ -170,11 +170,12 @@ class Player:
     async def _receive(self) -> None:
         try:
             async for message in self.ws:
+                if self.outcome.divergence is not None:
+                    continue  # keep reading, so that the closing handshake is not stuck behind a full queue
                 try:
                     self.incoming.feed("text" if isinstance(message, str) else "binary", message)
                 except Divergence as divergence:
                     self._diverged(divergence)
-                    return
         except ConnectionClosed:
             pass
         finally:
