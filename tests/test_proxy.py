@@ -381,3 +381,14 @@ async def test_a_far_end_that_never_answers_a_close_is_dropped_and_so_is_the_cli
     assert ws.protocol.close_rcvd is None  # no answer reached the client: upstream never gave one
     ends = {e["conn"]: e for e in kinds(tmp_path / "relay.jsonl", "end")}
     assert ends[UPSTREAM_CONN]["close_rcvd"] is None and ends[CLIENT_CONN]["close_sent"] is None
+
+
+async def test_compression_is_declined_on_both_legs(tmp_path):
+    async with upstream_server(tmp_path, echo_then_close, compression="deflate") as upstream:
+        async with Relay(relay_config(tmp_path, upstream.url)) as relay:
+            async with connect(relay.url, compression="deflate", ping_interval=None) as ws:
+                assert ws.protocol.extensions == []  # the client's offer was declined
+                await ws.send("plain")
+                assert await ws.recv() == "plain"
+            await finished(relay)
+    assert "Sec-WebSocket-Extensions" not in upstream.requests[0].headers  # and not made upstream
