@@ -60,9 +60,10 @@ async def test_the_tui_shows_the_replay_and_its_verdict(tmp_path):
             while engine.outcome is None:
                 assert time.monotonic() < deadline, "the replay did not finish"
                 await pilot.pause(0.05)
-            await pilot.pause(0.3)
             # As in a live session, the close card pops up: the recorded 4000, closed by the server.
-            assert isinstance(app.screen, ClosureCard)
+            while not isinstance(app.screen, ClosureCard):
+                assert time.monotonic() < deadline, "the close card did not appear"
+                await pilot.pause(0.05)
             card = str(app.screen.query_one("#card-text").render())
             assert "4000" in card and "closed first by  server" in card
             await pilot.press("escape")
