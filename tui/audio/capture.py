@@ -23,7 +23,7 @@ from tui.audio.pcm import (
     make_resampler,
     samples_for_ms,
 )
-from tui.audio.portaudio import load_sounddevice
+from tui.audio.portaudio import CLOSE_TIMEOUT_S, OPEN_TIMEOUT_S, in_audio_thread, load_sounddevice
 
 # A device that delivers nothing for this long while its stream claims to run is considered gone.
 STALL_TIMEOUT_S = 2.0
@@ -72,7 +72,13 @@ class MicrophoneSource:
         """Opens and starts the stream (in a worker thread: opening can take a while). Raises
         `NoAudioError`, `DeviceNotFoundError` or `AudioError` with a one-sentence message."""
         self._queue.bind(asyncio.get_running_loop())
-        await asyncio.to_thread(self._open)
+        try:
+            await in_audio_thread(self._open, OPEN_TIMEOUT_S)
+        except TimeoutError:
+            raise AudioError(
+                f"The input device did not open within {OPEN_TIMEOUT_S:.0f} s (is its sound server "
+                "stuck?); choose another with --input-device or use a WAV file."
+            ) from None
 
     def _open(self) -> None:
         sd = load_sounddevice()
@@ -158,7 +164,10 @@ class MicrophoneSource:
         self._closing = True
         stream, self._stream = self._stream, None
         if stream is not None:
-            await asyncio.to_thread(_close_quietly, stream)
+            try:
+                await in_audio_thread(lambda: _close_quietly(stream), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                pass  # stuck in the library; the daemon thread is abandoned, the session goes on
         self._queue.close(self.error)
 
     async def __aenter__(self) -> MicrophoneSource:

@@ -9,7 +9,6 @@ flush they will be heard, and the count equals what the listener hears in full. 
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import numpy as np
@@ -20,7 +19,7 @@ from tui.audio.errors import AudioError, DeviceLostError
 from tui.audio.jitter import JitterBuffer
 from tui.audio.levels import LevelMeter
 from tui.audio.pcm import WIRE_RATE, make_resampler, pcm16_to_float, samples_for_ms
-from tui.audio.portaudio import load_sounddevice
+from tui.audio.portaudio import CLOSE_TIMEOUT_S, OPEN_TIMEOUT_S, in_audio_thread, load_sounddevice
 from tui.audio.sinks import ItemLedger
 
 
@@ -76,7 +75,13 @@ class SpeakerSink:
     async def start(self) -> None:
         """Opens and starts the output stream in a worker thread. Raises `NoAudioError`,
         `DeviceNotFoundError` or `AudioError`, each with a one-sentence message."""
-        await asyncio.to_thread(self._open)
+        try:
+            await in_audio_thread(self._open, OPEN_TIMEOUT_S)
+        except TimeoutError:
+            raise AudioError(
+                f"The output device did not open within {OPEN_TIMEOUT_S:.0f} s (is its sound server "
+                "stuck?); choose another with --output-device or use a WAV file."
+            ) from None
 
     def _open(self) -> None:
         sd = load_sounddevice()
@@ -195,7 +200,10 @@ class SpeakerSink:
         self._closed = True
         stream, self._stream = self._stream, None
         if stream is not None:
-            await asyncio.to_thread(_close_quietly, stream)
+            try:
+                await in_audio_thread(lambda: _close_quietly(stream), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                pass  # stuck in the library; the daemon thread is abandoned, the session goes on
 
     async def __aenter__(self) -> SpeakerSink:
         await self.start()

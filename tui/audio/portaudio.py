@@ -3,10 +3,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
 from types import ModuleType
+from typing import TypeVar
 
 from tui.audio.errors import NoAudioError
+
+T = TypeVar("T")
+
+# Opening a stream can take a moment (the sound server connects); closing one should be instant.
+OPEN_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 3.0
 
 _lock = threading.Lock()
 _module: ModuleType | None = None
@@ -36,3 +45,34 @@ def rescan_devices() -> None:
     with _lock:
         sd._terminate()
         sd._initialize()
+
+
+async def in_audio_thread(func: Callable[[], T], timeout: float) -> T:
+    """Runs a PortAudio call that may block (opening or closing a stream) in a daemon thread and
+    waits at most `timeout` seconds. A call stuck in the library (a sound server that vanished
+    mid-call) then costs neither the event loop nor the process's exit, which would wait for an
+    executor thread forever. Raises TimeoutError when the call did not finish in time."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: object, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def target() -> None:
+        result, failure = None, None
+        try:
+            result = func()
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting coroutine
+            failure = error
+        try:
+            loop.call_soon_threadsafe(settle, result, failure)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    threading.Thread(target=target, name="rtui-audio-call", daemon=True).start()
+    return await asyncio.wait_for(future, timeout)
