@@ -76,8 +76,13 @@ async def replay_client(
     writer: SessionWriter | None = None,
     clock: Clock | None = None,
     api_key: str | None = None,
+    map_ids: bool = True,
 ) -> Outcome:
-    """Plays `script`'s client side against `url`; the new session is recorded into `writer`."""
+    """Plays `script`'s client side against `url`; the new session is recorded into `writer`.
+
+    With `map_ids`, recorded server ids inside client frames become the ids this server assigned
+    (needed against a live server; a served recording assigns the recorded ids, so nothing changes).
+    """
     policy = PongPolicy(script.answered_pings(S2C))
     created: list[RecordingClientConnection] = []
 
@@ -119,7 +124,9 @@ async def replay_client(
         outcome = Outcome("client")
         outcome.divergence = _handshake_divergence(expected_status, 101)
         return outcome
-    player = Player(script, "client", connection, timing=timing, timeout=timeout, clock=clock, pong_policy=policy)
+    player = Player(
+        script, "client", connection, timing=timing, timeout=timeout, clock=clock, pong_policy=policy, map_ids=map_ids
+    )
     return await player.run()
 
 

@@ -62,6 +62,15 @@ class IdMap:
         elif isinstance(value, str) and key in ID_KEYS and value and value not in self._names:
             self._names[value] = f"<id{len(self._names) + 1}>"
 
+    def by_name(self) -> dict[str, str]:
+        """Name → id."""
+        return {name: value for value, name in self._names.items()}
+
+    def renames(self, live: IdMap) -> list[tuple[str, str]]:
+        """(this map's id, `live`'s id) for every name both know under different ids."""
+        theirs = live.by_name()
+        return [(value, theirs[name]) for value, name in self._names.items() if name in theirs and theirs[name] != value]
+
     def apply(self, value: Any) -> Any:
         """A copy of `value` with `event_id` dropped, volatile fields blanked and known ids renamed."""
         if isinstance(value, dict):

@@ -26,7 +26,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol
 
 from tui.replay.causal import Progress
-from tui.replay.normalize import IdMap, Item, classify
+from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, classify
 from tui.replay.report import TIMEOUT_CODE, TIMEOUT_REASON, TRUNCATED_CODE, TRUNCATED_REASON, Divergence
 from tui.replay.script import OTHER, SIDE_DIR, Script, Step
 from tui.replay.timing import Clock, LoopClock, Pacer, Timing
@@ -103,6 +103,7 @@ class Player:
         timeout: float = 10.0,
         clock: Clock | None = None,
         pong_policy: PongPolicy | None = None,
+        map_ids: bool = False,
     ) -> None:
         self.script = script
         self.side = side
@@ -111,6 +112,7 @@ class Player:
         self.timeout = timeout
         self.clock = clock or LoopClock()
         self.pong_policy = pong_policy
+        self.map_ids = map_ids
         self.direction = SIDE_DIR[side]
         self.ids = IdMap()  # server ids, learned from the server frames as they cross
         incoming_dir = OTHER[self.direction]
@@ -196,6 +198,8 @@ class Player:
     async def _perform(self, step: Step) -> None:
         if step.kind == "frame":
             payload = step.payload
+            if self.map_ids and isinstance(payload, str) and step.type != AUDIO_APPEND:
+                payload = self._live_ids(payload)
             if step.opcode == "text" and isinstance(payload, bytes):
                 await self.ws.send(payload, text=True)  # a text frame that was not valid UTF-8
             else:
@@ -210,6 +214,14 @@ class Player:
                 self.ws.protocol.send_ping(step.payload)
         elif step.kind == "close":
             await self._close_first(step)
+
+    def _live_ids(self, text: str) -> str:
+        """The recorded frame with the recording's server ids replaced, in place, by the ids this
+        server gave the same objects (by order of appearance); every other byte stays as recorded."""
+        for recorded, live in self.script.ids.renames(self.ids):
+            if recorded in text:
+                text = text.replace(f'"{recorded}"', f'"{live}"')
+        return text
 
     async def _close_first(self, step: Step) -> None:
         ending = self.script.ending

@@ -77,6 +77,7 @@ class Step:
     direction: str
     kind: str  # "frame", "ping", "pong", "close"
     opcode: str | None = None
+    type: str | None = None  # the event type of a frame
     data: str | bytes = field(default=b"", repr=False)  # the payload, when kept in memory
     code: int | None = None
     reason: str = ""
@@ -128,6 +129,7 @@ class Script:
     response: dict[str, Any] | None
     steps: list[Step]
     items: dict[str, list[Item]]
+    ids: IdMap  # the server-assigned ids of the recording, named in order of appearance
     ending: Ending
     end_t_ns: int | None
     end_requires: dict[str, Position] = field(default_factory=dict)
@@ -295,7 +297,7 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
                     requires_t_ns=other.last_t_ns,
                 )
                 if kind == "frame":
-                    step.opcode = record["opcode"]
+                    step.opcode, step.type = record["opcode"], record.get("type")
                     step.ref = offsets.get(record["seq"])
                     if step.ref is None:
                         step.data = frame_payload(record)
@@ -319,6 +321,7 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
         response=response,
         steps=steps,
         items={d: s.items for d, s in streams.items()},
+        ids=ids,
         ending=_ending(end, side, response.get("status") if response else None),
         end_t_ns=end["t_ns"] if end else None,
         end_requires=end_requires or {d: s.position for d, s in streams.items()},
