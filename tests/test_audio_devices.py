@@ -193,39 +193,35 @@ async def test_devices_are_chosen_by_index_or_part_of_the_name(virtual_audio):
 async def test_a_device_that_disappears_mid_session_becomes_an_error_with_counters_kept(
     virtual_audio, tmp_path, monkeypatch
 ):
-    doomed = VirtualAudio(tmp_path / "doomed")
+    doomed = VirtualAudio(tmp_path / "doomed")  # a second sound server, just for this test
     doomed.start()
+    monkeypatch.setenv("PULSE_SERVER", doomed.server)
+    monkeypatch.delenv("PULSE_SOURCE", raising=False)
+    monkeypatch.delenv("PULSE_SINK", raising=False)
+    source, sink = MicrophoneSource(), SpeakerSink()
     try:
-        monkeypatch.setenv("PULSE_SERVER", doomed.server)
-        monkeypatch.delenv("PULSE_SOURCE", raising=False)
-        monkeypatch.delenv("PULSE_SINK", raising=False)
-        source = MicrophoneSource()
-        sink = SpeakerSink()
         await source.start()
         await sink.start()
         sink.write("item_1", float_to_pcm16(np.full(24_000 * 5, 0.1, dtype=np.float32)))
         chunks = 0
-        outcome = None
-        async def consume():
-            nonlocal chunks
-            async for _ in source:
-                chunks += 1
-                if chunks == 10:
-                    doomed.stop()  # the sound server goes away under both streams
-        try:
-            await asyncio.wait_for(consume(), timeout=10)
-        except DeviceLostError as error:
-            outcome = error
-        assert outcome is not None and outcome is source.error
-        assert str(outcome).startswith("Audio input lost: ") and str(outcome).endswith("--input FILE.wav.")
+        with pytest.raises(DeviceLostError) as caught:
+            async with asyncio.timeout(10):  # an error, not a hang
+                async for _ in source:
+                    chunks += 1
+                    if chunks == 10:
+                        doomed.stop()  # the sound server goes away under both streams
+        assert caught.value is source.error
+        message = str(caught.value)
+        assert message.startswith("Audio input lost: ") and message.endswith("--input FILE.wav."), message
         assert source.stats.chunks >= 10
         deadline = time.monotonic() + 5
         while sink.state != "error" and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert sink.state == "error" and isinstance(sink.error, DeviceLostError)
-        assert sink.played_ms("item_1") > 0 and sink.received_ms("item_1") == 5_000
+        assert 0 < sink.played_ms("item_1") < 5_000 and sink.received_ms("item_1") == 5_000
         sink.write("item_1", bytes(960))  # still accepted: the engine carries on without sound
+        assert sink.received_ms("item_1") == 5_020
+    finally:
         await source.aclose()
         await sink.aclose()
-    finally:
         doomed.stop()
