@@ -3,7 +3,7 @@ in-process mock server, one per story (see sessions/examples/README.md). Run it 
 scripts/make-examples [NAME...]; it replaces the files it writes and nothing else.
 
 Each story is a short scripted client (several misbehave on purpose, as the apps in PROTOCOL.md
-section 5 do). The client side is recorded (mode "live"), like a session of the live TUI; the
+section 5 do), plus one session of the product itself (`rtui --headless` against its embedded mock). The client side is recorded (mode "live"), like a session of the live TUI; the
 voice turn is also kept as the mock's own recording (mode "mock") so server-side recordings are
 covered too.
 """
@@ -257,7 +257,27 @@ STORIES: dict[str, tuple[Story, MockConfig, bool]] = {
 }
 
 
+ENGINE_EXAMPLE = "engine-headless-voice-turn"
+
+
+async def make_with_engine() -> list[Path]:
+    """The product itself: `rtui --headless` against its embedded mock, the voice clip as the microphone."""
+    path = OUT / f"{ENGINE_EXAMPLE}.jsonl"
+    with TemporaryDirectory() as tmp:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tui", "--headless", "--mock", "--input", str(VOICE), "--output", "null",
+            "--record-dir", tmp, stdout=asyncio.subprocess.DEVNULL,
+        )
+        if await process.wait() != 0:
+            raise RuntimeError(f"rtui --headless failed with status {process.returncode}")
+        (recording,) = Path(tmp).glob("*.jsonl")
+        path.write_bytes(recording.read_bytes())
+    return [path]
+
+
 async def make(name: str) -> list[Path]:
+    if name == ENGINE_EXAMPLE:
+        return await make_with_engine()
     story, config, keep_mock_side = STORIES[name]
     written = []
     with TemporaryDirectory() as tmp:
@@ -278,12 +298,13 @@ async def make(name: str) -> list[Path]:
 
 
 async def main(names: list[str]) -> int:
-    unknown = [n for n in names if n not in STORIES]
+    known = [*STORIES, ENGINE_EXAMPLE]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        print(f"make-examples: unknown example {unknown[0]!r}; known: {', '.join(STORIES)}", file=sys.stderr)
+        print(f"make-examples: unknown example {unknown[0]!r}; known: {', '.join(known)}", file=sys.stderr)
         return 2
     OUT.mkdir(parents=True, exist_ok=True)
-    for name in names or list(STORIES):
+    for name in names or known:
         for path in await make(name):
             print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KiB")
     return 0
