@@ -15,7 +15,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -46,8 +46,16 @@ def refusal(script: Script) -> Response | None:
     except ValueError:
         phrase = "Refused"
     body = (response.get("body") or "").encode()
-    headers = Headers([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    content_type = next(
+        (value for name, value in response.get("headers") or [] if str(name).lower() == "content-type"),
+        "text/plain; charset=utf-8",
+    )
+    headers = Headers([("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return Response(status, phrase, headers, body)
+
+
+class ReplayServerConnection(RecordingServerConnection):
+    pong_policy: PongPolicy | None = None
 
 
 @dataclass
@@ -73,7 +81,6 @@ async def serve_recording(
     writer: SessionWriter | None = None,
     record_dir: str | os.PathLike[str] | None = None,
     clock: Clock | None = None,
-    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> AsyncIterator[ServedRecording]:
     """Serves `script`'s server side until the block exits; yields the URL and each connection's outcome.
 
@@ -82,13 +89,11 @@ async def serve_recording(
     """
     served: ServedRecording | None = None
     answered = script.answered_pings(C2S)
-    policies: dict[int, PongPolicy] = {}
 
-    def create_connection(protocol: Any, server: Server, **kwargs: Any) -> ServerConnection:
-        connection = RecordingServerConnection(protocol, server, **kwargs)
-        policy = PongPolicy(answered)
-        policy.install(connection.protocol)  # under the tap: withheld pings are still recorded
-        policies[id(connection)] = policy
+    def create_connection(protocol: Any, server: Server, **kwargs: Any) -> ReplayServerConnection:
+        connection = ReplayServerConnection(protocol, server, **kwargs)
+        connection.pong_policy = PongPolicy(answered)
+        connection.pong_policy.install(connection.protocol)  # under the tap: withheld pings are still recorded
         recorder = served.writer if served is not None else writer
         if recorder is None and record_dir is not None and served is not None:
             recorder = SessionWriter.create(record_dir, mode="replay", url=served.url)
@@ -105,7 +110,7 @@ async def serve_recording(
         chosen = script.response.get("subprotocol") if script.response else None
         return chosen if chosen and chosen in offered else None
 
-    async def handler(connection: ServerConnection) -> None:
+    async def handler(connection: ReplayServerConnection) -> None:
         player = Player(
             script,
             "server",
@@ -113,13 +118,11 @@ async def serve_recording(
             timing=timing,
             timeout=timeout,
             clock=clock,
-            pong_policy=policies.pop(id(connection), None),
+            pong_policy=connection.pong_policy,
         )
         outcome = await player.run()
         assert served is not None
         served.outcomes.put_nowait(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
 
     async with serve(
         handler,
