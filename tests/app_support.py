@@ -150,8 +150,9 @@ def closed_engine(clock: FixedClock) -> FrozenEngine:
 
 
 async def record_conversation() -> None:
-    """Talk to the embedded mock with the real engine (a typed message, a spoken reply), and save the recording plus the engine's state at the moment the reply is half-way through."""
-    from tui.audio.sinks import NullSink
+    """Talk to the embedded mock with the real engine (the mock's own voice as the microphone, a
+    spoken reply), and save the recording plus the engine's state at the moment the reply is half-way through."""
+    from tui.audio.options import make_sink, make_source
     from tui.engine.config import AudioSettings, EngineConfig, Endpoint
     from tui.engine.runner import EngineThread
     from tui.engine.session import Engine
@@ -161,11 +162,11 @@ async def record_conversation() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = EngineConfig(
             Endpoint(url="", kind="mock"),
-            audio=AudioSettings(input="none", output="null"),
+            audio=AudioSettings(input=str(VOICE), output="null"),
             record_dir=Path(tmp),
-            texts=["Hello! Can you hear me?"],
+            finish_when_input_ends=True,  # trailing silence, so the mock's VAD hears the end of speech
         )
-        engine = Engine(config, source=None, sink=NullSink())
+        engine = Engine(config, source=make_source(str(VOICE)), sink=make_sink("null"))
         runner = EngineThread(engine)
         runner.start()
         deadline = time.monotonic() + 30
@@ -173,7 +174,7 @@ async def record_conversation() -> None:
         while time.monotonic() < deadline and snapshot is None:
             await asyncio.sleep(0.005)
             answer = [e for e in engine.state.transcript if e.role == "assistant"]
-            if answer and len(answer[0].text) >= 14 and not answer[0].done:
+            if answer and len(answer[0].text) >= 14 and not answer[0].done and engine.state.output_level.rms_dbfs > -60:
                 snapshot = state_to_json(engine.state, time.monotonic(), time.time(), engine.log.total)
         runner.stop()
         if snapshot is None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
+import time
 
 import pytest
 
 from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
+from textual.command import CommandList
+
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.screens.modals import ClosureCard, FrameInspector, HelpScreen, Prompt
@@ -23,9 +25,16 @@ def make_app(engine: FrozenEngine, **settings: object) -> RtuiApp:
 
 
 async def settle(pilot) -> None:
-    """Let the refresh timer run and the screen catch up."""
+    """Let the refresh timer drain everything the engine logged, and the screen catch up."""
+    await until(pilot, lambda: not any(getattr(s, "feed", None) and s.feed.pending for s in pilot.app.screen_stack))
     await pilot.pause(0.1)
-    await pilot.pause()
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the screen did not catch up"
+        await pilot.pause(0.05)
 
 
 @pytest.fixture
@@ -157,8 +166,7 @@ async def test_close_updates_header_and_shows_card(engine: FrozenEngine) -> None
         closed = closed_engine(FixedClock())
         engine.state.close = closed.state.close
         engine.state.phase = "closed"
-        await settle(pilot)
-        assert isinstance(app.screen, ClosureCard)
+        await until(pilot, lambda: isinstance(app.screen, ClosureCard))
         card = app.screen.query_one("#card-text").render()
         assert "1000  normal closure" in str(card) and "closed first by  server" in str(card)
         assert "invalid_value" in str(card)
@@ -200,7 +208,7 @@ async def test_help_lists_every_binding(engine: FrozenEngine) -> None:
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-text").render())
         assert ids <= {word for word in text.split()}
-        assert "Over SSH" in text
+        assert "Over SSH" in str(app.screen.query_one("#help-notes").render())
 
 
 async def test_command_palette_runs_session_commands(engine: FrozenEngine) -> None:
@@ -212,10 +220,9 @@ async def test_command_palette_runs_session_commands(engine: FrozenEngine) -> No
             assert wanted in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"send response.create")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: bool(app.screen.query(CommandList)) and app.screen.query_one(CommandList).option_count > 0)
         await pilot.press("enter")
-        await settle(pilot)
-        assert engine.calls == [("create_response",)]
+        await until(pilot, lambda: engine.calls == [("create_response",)])
 
 
 async def test_open_recording_shows_it_read_only(engine: FrozenEngine, tmp_path) -> None:
@@ -229,7 +236,7 @@ async def test_open_recording_shows_it_read_only(engine: FrozenEngine, tmp_path)
         field.value = str(CONVERSATION)
         await pilot.press("enter")
         assert isinstance(app.screen, RecordingScreen)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: app.screen.loaded)
         await settle(pilot)
         log = app.screen.query_one(EventLog)
         expected = [(line.label, line.count) for line in collapse(read_records(CONVERSATION))]

@@ -124,3 +124,27 @@ def test_rtui_in_a_terminal_with_a_virtual_microphone(terminal: Terminal, virtua
     assert len(recordings) == 1
     records = read_records(recordings[0])
     assert records[-1]["kind"] == "end" and records[-1]["closed_by"] == "client" and records[-1]["clean"]
+
+
+def test_rtui_in_a_plain_terminal_without_colour(terminal: Terminal, tmp_path: Path) -> None:
+    """TERM=vt100 and NO_COLOR: the screen still reads, the keys work, and q leaves cleanly."""
+    sessions = tmp_path / "sessions"
+    command = (
+        f"cd {shlex.quote(str(tmp_path))} && exec env -u OPENAI_API_KEY -u COLUMNS -u LINES TERM=vt100 NO_COLOR=1 "
+        f"NO_PROXY=127.0.0.1,localhost {RTUI} --input none --output null --record-dir {sessions}"
+    )
+    pid = terminal.start(command, width=80, height=24)
+    terminal.wait_for(lambda s: " OPEN " in s and "session.updated" in s and "space Talk" in s, 30, "the session open")
+    terminal.tmux("send-keys", "-t", "rtui", "?")
+    terminal.wait_for(lambda s: "rtui keys" in s and "session.respond" in s, 10, "the help screen")
+    terminal.tmux("send-keys", "-t", "rtui", "Escape")
+    terminal.wait_for(lambda s: "rtui keys" not in s, 10, "the help screen closed")
+    terminal.tmux("send-keys", "-t", "rtui", "r")
+    terminal.wait_for(lambda s: "response.done" in s, 20, "the answer to response.create")
+    terminal.tmux("send-keys", "-t", "rtui", "q")
+    deadline = time.monotonic() + 15
+    while not exited(pid):
+        assert time.monotonic() < deadline, "rtui did not exit on q"
+        time.sleep(0.1)
+    records = read_records(next(sessions.glob("*.jsonl")))
+    assert records[-1]["kind"] == "end" and records[-1]["clean"]

@@ -23,6 +23,12 @@ from tui.app.terminal import native_stderr_to_file
 if TYPE_CHECKING:
     from tui.engine.session import Engine
 
+# Key names in words, not glyphs such as ⏎ or ↑, so they read in any terminal's font.
+_PLAIN_KEYS = {
+    "enter": "Enter", "escape": "Esc", "space": "Space", "up": "Up", "down": "Down", "pageup": "PgUp",
+    "pagedown": "PgDn", "home": "Home", "end": "End", "slash": "/", "question_mark": "?", "f1": "F1",
+}
+
 # Where each binding's id prefix works, for the help screen.
 _GROUPS = {"session": "Session", "log": "Event log", "app": "Anywhere", "recording": "Recording view"}
 
@@ -64,6 +70,11 @@ class RtuiApp(App[int]):
 
     # -- keys everywhere -----------------------------------------------------------------------
 
+    def get_key_display(self, binding: Binding) -> str:
+        if binding.key_display is None and binding.key in _PLAIN_KEYS:
+            return _PLAIN_KEYS[binding.key]
+        return super().get_key_display(binding)
+
     def binding_groups(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
         """Every binding of the current screen, its log and the app, grouped, for the help screen."""
         seen: dict[str, list[tuple[str, str, str]]] = {}
@@ -76,7 +87,7 @@ class RtuiApp(App[int]):
                 entry = (keys, binding.tooltip or binding.description, binding.id)
                 if entry not in seen.setdefault(group, []):
                     seen[group].append(entry)
-        seen.setdefault("Anywhere", []).append(("Ctrl+P", "command palette: every action by name", "app.command_palette"))
+        seen.setdefault("Anywhere", []).append(("Ctrl+P", "command palette: every action by name", ""))
         return [(group, keys) for group, keys in seen.items()]
 
     def _binding_sources(self) -> list:

@@ -111,6 +111,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("rtui keys", style="bold"), classes="modal-title")
             with VerticalScroll(id="help-body"):
                 yield Static(help_text(self.groups), id="help-text")
+                yield Static(ssh_notes_text(), id="help-notes")
             yield Static("Esc closes   Ctrl+P runs any of these by name", classes="modal-hint")
 
     def on_mount(self) -> None:
@@ -134,9 +135,14 @@ def help_text(groups: list[tuple[str, list[tuple[str, str, str]]]]) -> Text:
             text.append(f"{description:<40} ")
             text.append(f"{binding_id}\n", style="dim")
         text.append("\n")
-    text.append("Over SSH and in plain terminals\n", style="bold underline")
+    text.rstrip()
+    return text
+
+
+def ssh_notes_text() -> Text:
+    text = Text("\nOver SSH and in plain terminals\n", style="bold underline")
     for note in SSH_NOTES:
-        text.append(f"  - {note}\n")
+        text.append(f"- {note}\n", style="")
     text.rstrip()
     return text
 
