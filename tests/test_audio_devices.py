@@ -147,6 +147,9 @@ async def test_barge_in_flush_stops_playback_quickly_and_reports_what_was_heard(
     assert sink.state == "idle"
     assert sink.played_ms("item_b") == played_ms  # final at once: the truncate can be sent now
     assert sink.stats.discarded_samples > 24_000
+    sink.write("item_b", float_to_pcm16(tone[:4_800]))  # a delta that was in flight: stays silent
+    await asyncio.sleep(0.2)
+    assert sink.state == "idle" and sink.played_ms("item_b") == played_ms
     await sink.aclose()
     await listener.aclose()
     await listening

@@ -227,3 +227,18 @@ def test_null_sink_counts_what_it_was_given():
     sink.write("x", bytes(4_800))
     assert sink.played_ms("x") == 100 and sink.played_ms("other") == 0
     assert sink.stats.received_samples == 2_400 and sink.state == "idle"
+
+
+async def test_after_a_barge_in_late_deltas_of_the_interrupted_item_are_not_written(tmp_path):
+    sink = WavFileSink(tmp_path / "answer.wav")
+    sink.write("item_1", bytes(4_800))  # 100 ms
+    sink.flush()
+    sink.write("item_1", bytes(9_600))  # still in flight when the user spoke: dropped
+    sink.write("item_2", bytes(2_400))  # the next answer plays normally
+    sink.flush()
+    sink.write("item_1", bytes(960))
+    assert sink.played_ms("item_1") == 100 and sink.received_ms("item_1") == 320
+    assert sink.played_ms("item_2") == 50
+    assert sink.stats.discarded_samples == 4_800 + 480
+    await sink.aclose()
+    assert read_wav_mono(tmp_path / "answer.wav")[0].size == 2_400 + 1_200

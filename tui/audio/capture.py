@@ -12,7 +12,7 @@ import numpy as np
 from tui.audio.base import SourceStats
 from tui.audio.chunkqueue import ChunkQueue
 from tui.audio.devices import resolve_device
-from tui.audio.errors import AudioError, DeviceLostError, NoAudioError
+from tui.audio.errors import AudioError, DeviceLostError
 from tui.audio.levels import LevelMeter
 from tui.audio.pcm import (
     DEFAULT_CHUNK_MS,
@@ -137,7 +137,7 @@ class MicrophoneSource:
 
     async def _chunks(self) -> AsyncIterator[AudioChunk]:
         if self._stream is None and self.error is None:
-            raise NoAudioError("the microphone was not started", reason="no-device")
+            raise RuntimeError("MicrophoneSource: await start() before iterating")
         while True:
             try:
                 chunk = await self._queue.get(timeout=STALL_TIMEOUT_S / 4)

@@ -139,9 +139,13 @@ class SpeakerSink:
             )
 
     def write(self, item_id: str, pcm: bytes) -> None:
-        """Queues an output audio delta (24 kHz pcm16 bytes) of `item_id`."""
+        """Queues an output audio delta (24 kHz pcm16 bytes) of `item_id`. Deltas of an item a
+        `flush()` interrupted (still in flight when the user barged in) are counted, not played."""
         received = self._ledger.add(item_id, pcm)
         self._stats.received_samples += received
+        if item_id in self._ledger.interrupted:
+            self._stats.discarded_samples += received
+            return
         if self._jitter is None or self.error is not None or self._closed:
             return
         if self._current_item is not None and item_id != self._current_item:
@@ -159,9 +163,10 @@ class SpeakerSink:
         self._jitter.end_item()
 
     def flush(self, fade_ms: float = 10.0) -> None:
-        """Barge-in: fades out over `fade_ms` and drops everything queued. `played_ms()` is final
-        when this returns."""
+        """Barge-in: fades out over `fade_ms`, drops everything queued and keeps the items received so
+        far silent from now on. `played_ms()` is final when this returns."""
         self._stats.flushes += 1
+        self._ledger.interrupt_all()
         if self._jitter is None:
             return
         self._resampler.clear()

@@ -14,10 +14,14 @@ from tui.audio.pcm import BYTES_PER_SAMPLE, WIRE_RATE, pcm16_to_float
 
 
 class ItemLedger:
-    """24 kHz samples received per item, and the played position in milliseconds."""
+    """24 kHz samples received per item, and which items a barge-in interrupted."""
 
     def __init__(self) -> None:
         self.received: dict[str, int] = collections.defaultdict(int)
+        self.interrupted: set[str] = set()
+
+    def interrupt_all(self) -> None:
+        self.interrupted.update(self.received)
 
     def add(self, item_id: str, pcm: bytes) -> int:
         samples = len(pcm) // BYTES_PER_SAMPLE
@@ -36,6 +40,7 @@ class _ImmediateSink:
         self.levels = LevelMeter()
         self.error: AudioError | None = None
         self._ledger = ItemLedger()
+        self._played_at_flush: dict[str, int] = {}
         self._closed = False
 
     @property
@@ -48,6 +53,9 @@ class _ImmediateSink:
     def write(self, item_id: str, pcm: bytes) -> None:
         samples = self._ledger.add(item_id, pcm)
         self.stats.received_samples += samples
+        if item_id in self._ledger.interrupted:
+            self.stats.discarded_samples += samples  # in flight when the user barged in
+            return
         self.stats.played_samples += samples
         self.levels.update(pcm16_to_float(pcm))
         self._write(pcm)
@@ -59,9 +67,15 @@ class _ImmediateSink:
         pass
 
     def flush(self, fade_ms: float = 10.0) -> None:
+        """Nothing is buffered here; like the speaker, later deltas of the items so far are dropped."""
         self.stats.flushes += 1
+        for item in self._ledger.received:
+            self._played_at_flush.setdefault(item, self._ledger.received_ms(item))
+        self._ledger.interrupt_all()
 
     def played_ms(self, item_id: str) -> int:
+        if item_id in self._ledger.interrupted:
+            return self._played_at_flush[item_id]
         return self._ledger.received_ms(item_id)
 
     def received_ms(self, item_id: str) -> int:
