@@ -86,24 +86,6 @@ def other_records(draw: st.DrawFn) -> dict:
     return record
 
 
-def known_crash(record: dict) -> str | None:
-    """Inputs that crash `record_line` today (reported; each has a strict xfail test below). The fuzz
-    skips only these, so it keeps finding anything new; delete an entry once its test passes."""
-    event = frame_event(record) if record["kind"] == "frame" else None
-    if event is not None and not isinstance(event.get("type"), (str, int, float, bool, type(None))):
-        return "event type that is not a string"
-    for kind, field in KNOWN_CRASH_FIELDS:
-        if record["kind"] == kind and field in record and not isinstance(record[field], str):
-            return f"{kind} {field} that is not a string"
-    offered = record.get("subprotocols")
-    if record["kind"] == "handshake_request" and offered and not (isinstance(offered, list) and all(isinstance(p, str) for p in offered)):
-        return "handshake_request subprotocols that are not strings"
-    return None
-
-
-KNOWN_CRASH_FIELDS = (("handshake_request", "url"), ("handshake_response", "body"), ("error", "message"))
-
-
 @FUZZ
 @given(records=st.lists(st.one_of(frame_records(), other_records()), min_size=1, max_size=12))
 def test_any_record_the_reader_accepts_gets_a_timeline_line(records):
@@ -111,8 +93,6 @@ def test_any_record_the_reader_accepts_gets_a_timeline_line(records):
     for record in records:
         if check_record(record) is not None:
             continue  # the reader would have reported it as a problem instead
-        if known_crash(record):
-            continue
         frame_event(record) if record["kind"] == "frame" else None
         line = record_line(record)
         assert isinstance(line_text(line), str)
@@ -133,27 +113,6 @@ def _check_outputs(outputs: list) -> None:
 ITEM_ID_EVENTS = ("conversation.item.retrieve", "conversation.item.delete", "conversation.item.truncate")
 
 
-def known_mock_crash(frame: str | bytes) -> bool:
-    """Client frames that crash `MockSession` today (reported; strict xfail test below): an item
-    whose type, role, id or content part type is an array or an object."""
-    if isinstance(frame, bytes):
-        return False
-    try:
-        event = orjson.loads(frame)
-    except orjson.JSONDecodeError:
-        return False
-    if not isinstance(event, dict):
-        return False
-    unhashable = (list, dict)
-    item = event.get("item")
-    if isinstance(item, dict):
-        parts = item.get("content") if isinstance(item.get("content"), list) else []
-        return any(isinstance(item.get(key), unhashable) for key in ("type", "role", "id")) or any(
-            isinstance(part, dict) and isinstance(part.get("type"), unhashable) for part in parts
-        )
-    return False
-
-
 @FUZZ
 @given(frames=st.lists(st.one_of(payloads, events().map(lambda e: orjson.dumps(e).decode()), st.binary(max_size=40)), min_size=1, max_size=8))
 def test_the_mock_answers_any_client_frame_without_crashing(frames):
@@ -161,8 +120,6 @@ def test_the_mock_answers_any_client_frame_without_crashing(frames):
     now = 100.0
     _check_outputs(session.start(now))
     for frame in frames:
-        if known_mock_crash(frame):
-            continue
         now += 0.02
         outputs = session.receive_binary(frame, now) if isinstance(frame, bytes) else session.receive_text(frame, now)
         _check_outputs(outputs)
@@ -177,8 +134,7 @@ def test_session_update_validation_answers_every_shape_with_an_error_or_none(ses
         assert error.message and error.code
 
 
-# Crashes the fuzz found in tui/protocol/summary.py (reported to its owner). Strict: when one is
-# fixed the test passes, xfail turns into a failure, and the marker and its `known_crash` entry go.
+# Inputs the fuzz once found crashing the timeline decoder, the engine and the mock: regression tests.
 KNOWN_CRASHES = [
     {"seq": 1, "t_ns": 0, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":[]}', "size": 11},
     {"seq": 1, "t_ns": 0, "conn": 1, "kind": "handshake_request", "dir": "c2s", "url": None},
@@ -188,15 +144,12 @@ KNOWN_CRASHES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="tui/protocol/summary.py raises on fields of the wrong type (reported)")
 @pytest.mark.parametrize("record", KNOWN_CRASHES, ids=lambda r: f"{r['kind']}")
 def test_known_malformed_records_get_a_line(record):
     assert check_record(record) is None
     assert isinstance(line_text(record_line(record)), str)
 
 
-@pytest.mark.xfail(strict=True, reason="a server event whose type is a list makes the engine's record listener raise, "
-                   "which closes the connection with 1011 (reported)")
 async def test_a_server_event_with_a_list_type_does_not_close_the_client():
     from tests.wire_support import scripted_server
     from tui.wire.client import open_connection
@@ -225,8 +178,6 @@ def test_the_mock_answers_a_list_item_id_with_an_error_event(kind):
     assert [o.event()["type"] for o in outputs if isinstance(o, Send)] == ["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="tui/mock/session.py _check_item looks up an unhashable item.type in a dict "
-                   "(TypeError) instead of answering with an error event (reported)")
 def test_the_mock_answers_an_item_of_list_type_with_an_error_event():
     session = MockSession(MockConfig(realtime=False), Handshake(conn_index=1), wall_clock=1_700_000_000.0)
     session.start(0.0)

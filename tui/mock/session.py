@@ -184,6 +184,8 @@ class MockSession:
             out.append(self._error(errors.missing_type(), client_id))
         elif kind not in accepted:
             out.append(self._error(errors.unknown_event_type(kind, list(accepted)), client_id))
+        elif (error := _check_id_fields(event)) is not None:
+            out.append(self._error(error, client_id))
         else:
             handler = getattr(self, "_on_" + kind.replace(".", "_"))
             out.extend(handler(event, client_id, now))
@@ -599,6 +601,19 @@ def _words(transcript: str) -> list[str]:
     return [words[0]] + [" " + w for w in words[1:]]
 
 
+ID_FIELDS = ("item_id", "previous_item_id", "response_id")
+
+
+def _check_id_fields(event: dict[str, Any]) -> errors.RealtimeError | None:
+    """Ids are strings wherever they appear at the top of a client event."""
+    for name in ID_FIELDS:
+        if name in event and event[name] is not None and not isinstance(event[name], str):
+            return errors.invalid_type(name, "a string", event[name])
+    if "content_index" in event and (not isinstance(event["content_index"], int) or isinstance(event["content_index"], bool)):
+        return errors.invalid_type("content_index", "an integer", event["content_index"])
+    return None
+
+
 def _check_item(item: Any) -> RealtimeError | None:
     """The error for a `conversation.item.create` item the service would refuse, or None."""
     if item is None:
@@ -608,6 +623,9 @@ def _check_item(item: Any) -> RealtimeError | None:
     kind = item.get("type")
     if kind is None:
         return errors.missing_required_parameter("item.type")
+    for name in ("type", "role", "id"):
+        if name in item and not isinstance(item[name], str):
+            return errors.invalid_type(f"item.{name}", "a string", item[name])
     required = {
         "message": ("role", "content"),
         "function_call": ("call_id", "name", "arguments"),
@@ -628,6 +646,8 @@ def _check_item(item: Any) -> RealtimeError | None:
     for index, part in enumerate(content):
         if not isinstance(part, dict):
             return errors.invalid_type(f"item.content[{index}]", "an object", part)
+        if not isinstance(part.get("type"), str):
+            return errors.invalid_type(f"item.content[{index}].type", "a string", part.get("type"))
         if part.get("type") not in _CONTENT_TYPES[role]:
             return errors.invalid_value(f"item.content[{index}].type", part.get("type"), list(_CONTENT_TYPES[role]))
     return None

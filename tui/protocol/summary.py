@@ -135,6 +135,8 @@ def _session_summary(session: dict[str, Any]) -> str:
 def event_summary(event: dict[str, Any]) -> str:
     """A short description of one Realtime event's content (its type is shown separately)."""
     etype = event.get("type")
+    if not isinstance(etype, str):
+        return ""
     if etype in AUDIO_EVENTS:
         size = audio_bytes(event)
         return f"audio {format_ms(size / PCM_BYTES_PER_SECOND)} ({size} B)"
@@ -203,9 +205,20 @@ class Line:
 
 
 def record_line(record: dict[str, Any]) -> Line:
-    """A timeline line for one record."""
+    """A timeline line for one record (validated by the reader; its other fields may be anything)."""
     kind = record["kind"]
     line = Line(record["seq"], record["t_ns"], record["conn"], record["dir"], kind, end_t_ns=record["t_ns"], seqs=[record["seq"]])
+    try:
+        _describe(record, line)
+    except (TypeError, AttributeError, ValueError, KeyError) as exc:
+        # A recording, or a server, can put anything in a field; a summary never takes a session down.
+        line.summary = f"(malformed {kind}: {type(exc).__name__})"
+        line.severity = "warning"
+    return line
+
+
+def _describe(record: dict[str, Any], line: Line) -> None:
+    kind = record["kind"]
     if kind == "frame":
         line.size = record.get("size", 0)
         event = frame_event(record)
@@ -215,7 +228,8 @@ def record_line(record: dict[str, Any]) -> Line:
             line.summary = "" if binary else _shorten(record.get("text", ""), 60)
             line.severity = "warning"
         else:
-            line.label = str(event.get("type", "(no type)"))
+            etype = event.get("type", "(no type)")
+            line.label = etype if isinstance(etype, str) else repr(etype)
             line.summary = event_summary(event)
             if line.label in AUDIO_EVENTS:
                 line.audio_bytes = audio_bytes(event)
@@ -262,7 +276,6 @@ def record_line(record: dict[str, Any]) -> Line:
     elif kind == "mark":
         line.summary = record.get("note", "")
         line.severity = "warning"
-    return line
 
 
 class RunCollapser:

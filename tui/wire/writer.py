@@ -73,6 +73,8 @@ class SessionWriter:
         self.on_failure = on_failure
         self.failure: OSError | None = None
         self.unwritten = 0
+        self.listener_errors = 0
+        self.last_listener_error: Exception | None = None
         self._lock = threading.Lock()
         self._seq = 0
         self._next_conn = 1
@@ -140,7 +142,11 @@ class SessionWriter:
             record.update(fields)
             self._write(record, scrubbed)
             for listener in self._listeners:
-                listener(record)
+                try:
+                    listener(record)
+                except Exception as exc:  # a view's bug must never reach the connection
+                    self.listener_errors += 1
+                    self.last_listener_error = exc
             return self._seq
 
     def frame(self, conn: int, direction: str, data: str | bytes, *, opcode: str | None = None, **fields: Any) -> int:
