@@ -255,3 +255,21 @@ async def test_log_keeps_at_most_its_line_cap(engine: FrozenEngine) -> None:
         log = app.screen.query_one(EventLog)
         assert log.row_count == 50
         assert log.visible_rows[-1].line.seq == 10_499  # the newest are kept
+
+
+async def test_without_colour_errors_are_still_marked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    engine = closed_engine(FixedClock())
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ClosureCard))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.no_color
+        log = app.screen.query_one(EventLog)
+        drawn = [log.render_line(y).text for y in range(log.scrollable_content_region.height)]
+        marker = {f"{line[2:].split()[1]} {line[2:].split()[2]}": line[:2] for line in drawn if line.strip()}
+        # The error event and the server's first close are marked in text, not only in colour.
+        assert marker["s2c error"] == "!!" and marker["s2c close"] in ("!!", "! ")
+        assert marker["s2c response.created"] == "  "
+        assert not any(line.startswith("!!") for line in drawn if "session." in line)

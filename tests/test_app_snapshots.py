@@ -3,16 +3,28 @@ from a real conversation with the mock, so every run renders the same."""
 
 from __future__ import annotations
 
+import pytest
+
 from app_support import closed_engine, conversation_engine
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.settings import UISettings
 
 
+@pytest.fixture(autouse=True)
+def no_host_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host's preferences must not change the pictures (harlequin's snapshot hygiene)."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for name in ("RTUI_REFRESH_HZ", "RTUI_LOG_LINES", "RTUI_MOUSE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def live_app(closed: bool = False) -> RtuiApp:
     clock = FixedClock()
     engine = closed_engine(clock) if closed else conversation_engine(clock)
-    return RtuiApp(engine, clock=clock, settings=UISettings())
+    app = RtuiApp(engine, clock=clock, settings=UISettings())
+    app.theme = "textual-dark"  # not the host's TEXTUAL_THEME
+    return app
 
 
 async def settle(pilot) -> None:
