@@ -23,6 +23,10 @@ DEFAULT_DIRECTORY = Path("sessions")
 class RecordingFailed(OSError):
     """The recording file could not be created or written (disk full, permissions, ...)."""
 
+    def __str__(self) -> str:
+        # The sentence alone: "[Errno 28] " means nothing to the person reading it.
+        return str(self.strerror) if self.strerror else super().__str__()
+
 
 def session_filename(mode: str, now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
