@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Literal
 
 from tui.audio.errors import DeviceNotFoundError, NoAudioError
@@ -88,7 +89,7 @@ def resolve_device(spec: int | str | None, kind: Kind) -> DeviceInfo:
     )
 
 
-def _default_indices(sd) -> tuple[int, int]:
+def _default_indices(sd: ModuleType) -> tuple[int, int]:
     default = sd.default.device
     try:
         return int(default[0]), int(default[1])
