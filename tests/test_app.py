@@ -16,7 +16,6 @@ from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.status import SessionHeader
-from tui.engine.state import CloseSummary
 from tui.protocol.summary import collapse
 
 
@@ -273,3 +272,17 @@ async def test_without_colour_errors_are_still_marked(monkeypatch: pytest.Monkey
         assert marker["s2c error"] == "!!" and marker["s2c close"] in ("!!", "! ")
         assert marker["s2c response.created"] == "  "
         assert not any(line.startswith("!!") for line in drawn if "session." in line)
+
+
+async def test_header_counts_elapsed_time_and_time_left() -> None:
+    clock = FixedClock()
+    engine = conversation_engine(clock)
+    app = RtuiApp(engine, clock=clock, settings=UISettings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        header = app.screen.query_one(SessionHeader)
+        assert "elapsed 00:02  expires in 59:57" in header.plain
+        clock.advance(65)
+        await until(pilot, lambda: "elapsed 01:07  expires in 58:52" in header.plain)
+        clock.advance(3600)
+        await until(pilot, lambda: "elapsed 1:01:07  past expiry" in header.plain)

@@ -27,10 +27,6 @@ class LogRow:
     index: int = 0  # position in the stream of rows, for pruning
     is_open: bool = False  # a run that may still grow
 
-    @property
-    def records(self) -> list[dict[str, Any]]:
-        return [self.record] if self.last_record is None else [self.record, self.last_record]
-
 
 @dataclass
 class LiveCollapser:
@@ -75,9 +71,6 @@ class LiveCollapser:
             run.is_open = False
         self._open.clear()
         return had_open
-
-    def reset(self) -> None:
-        self._open.clear()
 
 
 def audio_run_summary(line: Line) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -114,12 +113,6 @@ class EventLog(ScrollView, can_focus=True):
         self._content_changed()
         if not self.follow:
             self._show_cursor()
-
-    def clear(self) -> None:
-        self._rows.clear()
-        self._visible.clear()
-        self._cursor = -1
-        self._content_changed()
 
     def _prune(self) -> None:
         excess = len(self._rows) - self.max_rows

@@ -29,10 +29,6 @@ class LevelMeter(Widget):
     def clipping(self) -> bool:
         return self._hold.clipping(self._now)
 
-    @property
-    def held_peak(self) -> float:
-        return self._hold.value
-
     def show(self, levels: Levels, now: float, note: str = "", traffic: str = "") -> None:
         self._levels = Levels(levels.rms_dbfs, levels.peak_dbfs, levels.clipped)
         self._now = now
