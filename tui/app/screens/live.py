@@ -65,22 +65,27 @@ class LiveScreen(Screen[None]):
         self.settings = settings
         self.feed = LogFeed(engine.log, settings.drain_batch)
         self._card_shown_for: CloseSummary | None = None
+        # Kept as attributes: the refresh timer updates them 25 times a second without DOM queries.
+        self.header = SessionHeader(id="header")
+        self.notices = NoticeBar(id="notices")
+        self.mic_meter = LevelMeter("mic  ", id="mic-meter")
+        self.model_meter = LevelMeter("model", id="model-meter")
+        self.log_bar = LogBar(id="log-bar")
+        self.event_log = EventLog(settings.log_lines, id="event-log")
+        self.transcript = Transcript(id="transcript")
+        self.stats = StatsLine(id="stats")
 
     def compose(self) -> ComposeResult:
-        yield SessionHeader(id="header")
-        yield NoticeBar(id="notices")
-        yield LevelMeter("mic  ", id="mic-meter")
-        yield LevelMeter("model", id="model-meter")
-        yield LogBar(id="log-bar")
+        yield self.header
+        yield self.notices
+        yield self.mic_meter
+        yield self.model_meter
+        yield self.log_bar
         with Horizontal(id="body"):
-            yield EventLog(self.settings.log_lines, id="event-log")
-            yield Transcript(id="transcript")
-        yield StatsLine(id="stats")
+            yield self.event_log
+            yield self.transcript
+        yield self.stats
         yield Footer(compact=True, show_command_palette=False)
-
-    @property
-    def event_log(self) -> EventLog:
-        return self.query_one(EventLog)
 
     def on_mount(self) -> None:
         self.event_log.focus()
@@ -91,31 +96,30 @@ class LiveScreen(Screen[None]):
         """Read the engine's state and drain its log: the only way engine data reaches the screen."""
         state = self.engine.state
         rows, changed = self.feed.drain()
-        log = self.event_log
-        log.add_rows(rows, changed)
+        self.event_log.add_rows(rows, changed)
         now = self.clock.monotonic()
-        self.query_one(SessionHeader).show(state, self.clock)
-        self.query_one(NoticeBar).show(state.notices)
+        self.header.show(state, self.clock)
+        self.notices.show(state.notices)
         mic_note = "MUTED" if state.muted else ""
         if state.turn_mode == "push_to_talk" and not state.muted:
             mic_note = "TALKING" if state.talking else "space to talk"
         counters = state.counters
-        self.query_one("#mic-meter", LevelMeter).show(
+        self.mic_meter.show(
             state.input_level, now, mic_note, traffic_text("tx", counters.frames_sent, counters.bytes_sent)
         )
-        self.query_one("#model-meter", LevelMeter).show(
+        self.model_meter.show(
             state.output_level, now, "", traffic_text("rx", counters.frames_received, counters.bytes_received)
         )
         self._show_log_bar()
-        self.query_one(Transcript).show(state.transcript)
-        self.query_one(StatsLine).show(state)
+        self.transcript.show(state.transcript)
+        self.stats.show(state)
         if state.close is not None and state.close is not self._card_shown_for:
             self._card_shown_for = state.close
             self.show_close_card(state.close)
 
     def _show_log_bar(self) -> None:
         log = self.event_log
-        self.query_one(LogBar).show(log.row_filter, log.follow, len(log.visible_rows), log.row_count)
+        self.log_bar.show(log.row_filter, log.follow, len(log.visible_rows), log.row_count)
 
     # -- log -----------------------------------------------------------------------------------
 
