@@ -228,3 +228,21 @@ async def test_a_device_that_disappears_mid_session_becomes_an_error_with_counte
         await source.aclose()
         await sink.aclose()
         doomed.stop()
+
+
+async def test_a_device_that_stalls_without_an_error_is_reported_not_waited_for(virtual_audio, monkeypatch):
+    monkeypatch.delenv("PULSE_SOURCE", raising=False)  # the default microphone: rtui_mic's monitor
+    source = MicrophoneSource()
+    await source.start()
+    chunks = 0
+    try:
+        with pytest.raises(DeviceLostError, match=r"^Audio input lost: no audio from the input device for 2\.\d s;"):
+            async with asyncio.timeout(10):
+                async for _ in source:
+                    chunks += 1
+                    if chunks == 5:
+                        virtual_audio.pactl("suspend-sink", "rtui_mic", "1")  # callbacks just stop
+        assert source.stats.chunks == chunks >= 5
+    finally:
+        virtual_audio.pactl("suspend-sink", "rtui_mic", "0")
+        await source.aclose()
