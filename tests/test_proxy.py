@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import socket
 
 import pytest
 from proxy_support import data_frames, kinds, upstream_server
@@ -392,3 +393,50 @@ async def test_compression_is_declined_on_both_legs(tmp_path):
                 assert await ws.recv() == "plain"
             await finished(relay)
     assert "Sec-WebSocket-Extensions" not in upstream.requests[0].headers  # and not made upstream
+
+
+async def test_a_slow_upstream_slows_the_client_instead_of_filling_the_relays_memory(tmp_path):
+    resume = asyncio.Event()
+    received = 0
+
+    async def slow_reader(ws: ServerConnection) -> None:
+        nonlocal received
+        ws.transport.pause_reading()  # upstream stops reading, as a stalled peer would
+        await resume.wait()
+        ws.transport.resume_reading()
+        async for _ in ws:
+            received += 1
+            if received == 20:
+                await ws.close()
+
+    chunk = os.urandom(512 * 1024)
+    async with upstream_server(tmp_path, slow_reader) as upstream:
+        async with Relay(relay_config(tmp_path, upstream.url)) as relay:
+            # A small send buffer on the client's socket, so the kernel does not absorb the test.
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", relay.port))
+            try:
+                async with connect(relay.url, sock=sock, ping_interval=None, max_size=None) as ws:
+                    sent = 0
+
+                    async def send_all() -> None:
+                        nonlocal sent
+                        for _ in range(20):
+                            await ws.send(chunk)
+                            sent += 1
+
+                    sender = asyncio.ensure_future(send_all())
+                    await asyncio.sleep(0.5)
+                    session = relay.sessions[0]
+                    assert sent < 20  # the client is held back ...
+                    assert not session.down.transport.is_reading()  # ... because the relay stopped reading it
+                    assert session.up.transport.get_write_buffer_size() < 4 * 2**20  # and buffers little
+                    resume.set()
+                    await asyncio.wait_for(sender, 30)
+                    await ws.wait_closed()
+            finally:
+                resume.set()
+            await finished(relay)
+    assert received == 20
