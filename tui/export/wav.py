@@ -145,6 +145,8 @@ def _note_formats(event: dict, formats: dict[str, str | None]) -> None:
         part = audio.get(key) if isinstance(audio.get(key), dict) else {}
         fmt = part.get("format")
         if isinstance(fmt, dict) and isinstance(fmt.get("type"), str):
-            formats[direction] = fmt["type"] if fmt.get("rate", RATE) == RATE or fmt["type"] != "audio/pcm" else f"audio/pcm@{fmt['rate']}"
+            kind, rate = fmt["type"], fmt.get("rate", RATE)
+            # pcm at another rate is not what the WAV says it is: name it so it is left out.
+            formats[direction] = f"{kind}@{rate}" if kind == "audio/pcm" and rate != RATE else kind
         elif isinstance(session.get(beta), str):
             formats[direction] = session[beta]
