@@ -152,3 +152,14 @@ def test_har_of_a_relay_recording_has_one_entry_per_leg_with_the_clients_message
     entries = orjson.loads((tmp_path / "relay.har").read_bytes())["log"]["entries"]
     assert [e["_rtui"]["recorded_by"] for e in entries] == ["server", "client"]
     assert [[m["type"] for m in e["_webSocketMessages"]] for e in entries] == [["send"], ["send"]]
+
+
+def test_audio_in_another_format_is_left_out_and_said_so(tmp_path, monkeypatch):
+    s = Script(tmp_path / "pcmu.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created(audio={"input": {"format": {"type": "audio/pcmu"}}, "output": {"format": {"type": "audio/pcm", "rate": 24000}}}))
+    skipped = s.at(0.5).send(append_event(b"\xff" * 800).decode())
+    s.at(0.6).receive(delta(tone_chunk(24000, 0.1)))
+    result = export_wav(s.done(), tmp_path / "wav")
+    assert result.tracks[C2S].chunks == 0 and result.tracks[S2C].chunks == 1
+    assert f"c2s.wav: 1 chunks left out (the session's format is audio/pcmu, not audio/pcm; first at seq {skipped})" in result.messages
