@@ -230,19 +230,30 @@ async def test_a_device_that_disappears_mid_session_becomes_an_error_with_counte
         doomed.stop()
 
 
-async def test_a_device_that_stalls_without_an_error_is_reported_not_waited_for(virtual_audio, monkeypatch):
-    monkeypatch.delenv("PULSE_SOURCE", raising=False)  # the default microphone: rtui_mic's monitor
-    source = MicrophoneSource()
+async def test_devices_that_stall_without_an_error_are_reported_not_waited_for(virtual_audio, monkeypatch):
+    monkeypatch.delenv("PULSE_SOURCE", raising=False)  # the default devices: rtui_mic's monitor,
+    monkeypatch.delenv("PULSE_SINK", raising=False)  # and rtui_speaker
+    source, sink = MicrophoneSource(), SpeakerSink()
     await source.start()
+    await sink.start()
+    sink.write("item_1", float_to_pcm16(np.full(24_000 * 5, 0.1, dtype=np.float32)))
     chunks = 0
     try:
         with pytest.raises(DeviceLostError, match=r"^Audio input lost: no audio from the input device for 2\.\d s;"):
             async with asyncio.timeout(10):
                 async for _ in source:
                     chunks += 1
-                    if chunks == 5:
-                        virtual_audio.pactl("suspend-sink", "rtui_mic", "1")  # callbacks just stop
-        assert source.stats.chunks == chunks >= 5
+                    if chunks == 10:  # both sinks stop their clocks: the callbacks just stop coming
+                        virtual_audio.pactl("suspend-sink", "rtui_mic", "1")
+                        virtual_audio.pactl("suspend-sink", "rtui_speaker", "1")
+        assert source.stats.chunks == chunks >= 10
+        async with asyncio.timeout(5):
+            while sink.state != "error":
+                await asyncio.sleep(0.05)
+        assert str(sink.error).startswith("Audio output lost: the output device stopped asking for audio 2.")
+        assert 0 < sink.played_ms("item_1") < 5_000
     finally:
         virtual_audio.pactl("suspend-sink", "rtui_mic", "0")
+        virtual_audio.pactl("suspend-sink", "rtui_speaker", "0")
         await source.aclose()
+        await sink.aclose()

@@ -23,10 +23,13 @@ from tui.audio.pcm import (
     make_resampler,
     samples_for_ms,
 )
-from tui.audio.portaudio import CLOSE_TIMEOUT_S, OPEN_TIMEOUT_S, in_audio_thread, load_sounddevice
-
-# A device that delivers nothing for this long while its stream claims to run is considered gone.
-STALL_TIMEOUT_S = 2.0
+from tui.audio.portaudio import (
+    CLOSE_TIMEOUT_S,
+    OPEN_TIMEOUT_S,
+    STALL_TIMEOUT_S,
+    in_audio_thread,
+    load_sounddevice,
+)
 
 
 class MicrophoneSource:

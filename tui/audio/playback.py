@@ -19,7 +19,13 @@ from tui.audio.errors import AudioError, DeviceLostError
 from tui.audio.jitter import JitterBuffer
 from tui.audio.levels import LevelMeter
 from tui.audio.pcm import WIRE_RATE, make_resampler, pcm16_to_float, samples_for_ms
-from tui.audio.portaudio import CLOSE_TIMEOUT_S, OPEN_TIMEOUT_S, in_audio_thread, load_sounddevice
+from tui.audio.portaudio import (
+    CLOSE_TIMEOUT_S,
+    OPEN_TIMEOUT_S,
+    STALL_TIMEOUT_S,
+    in_audio_thread,
+    load_sounddevice,
+)
 from tui.audio.sinks import ItemLedger
 
 
@@ -50,6 +56,7 @@ class SpeakerSink:
         self._current_item: str | None = None
         self._closed = False
         self._channels = 1
+        self._last_callback_ns = 0
 
     @property
     def samplerate(self) -> int | None:
@@ -65,6 +72,10 @@ class SpeakerSink:
     def state(self) -> SinkState:
         if self._closed:
             return "closed"
+        if self.error is None and self._stream is not None:
+            silent_s = (time.monotonic_ns() - self._last_callback_ns) / 1e9
+            if silent_s > STALL_TIMEOUT_S:  # the device stopped asking for audio, without an error
+                self._lose(f"the output device stopped asking for audio {silent_s:.1f} s ago")
         if self.error is not None:
             return "error"
         jitter = self._jitter
@@ -113,10 +124,12 @@ class SpeakerSink:
                 "choose another with --output-device (see `rtui devices`) or use --output FILE.wav."
             )
         self._stream = stream
+        self._last_callback_ns = time.monotonic_ns()
         self._samplerate = rate
         self.description = f"speaker {info.name!r} ({info.index}) at {rate} Hz"
 
     def _callback(self, outdata: np.ndarray, frames: int, _time, status) -> None:
+        self._last_callback_ns = time.monotonic_ns()
         if status.output_underflow:
             self._stats.device_underflows += 1
         mono = np.empty(frames, dtype=np.float32)
@@ -132,10 +145,13 @@ class SpeakerSink:
         outdata[:] = mono[:, None]
 
     def _finished(self) -> None:
-        if not self._closed and self.error is None:
+        if not self._closed:
+            self._lose("the output device stopped (disconnected, or its sound server went away)")
+
+    def _lose(self, detail: str) -> None:
+        if self.error is None:
             self.error = DeviceLostError(
-                "Audio output lost: the output device stopped (disconnected, or its sound server "
-                "went away); check the device and restart, or use --output FILE.wav."
+                f"Audio output lost: {detail}; check the device and restart, or use --output FILE.wav."
             )
 
     def write(self, item_id: str, pcm: bytes) -> None:

@@ -16,6 +16,8 @@ T = TypeVar("T")
 # Opening a stream can take a moment (the sound server connects); closing one should be instant.
 OPEN_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 3.0
+# A device whose callbacks stop for this long while its stream should run is considered gone.
+STALL_TIMEOUT_S = 2.0
 
 _lock = threading.Lock()
 _module: ModuleType | None = None
