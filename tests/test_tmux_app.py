@@ -134,7 +134,7 @@ def test_rtui_in_a_plain_terminal_without_colour(terminal: Terminal, tmp_path: P
         f"NO_PROXY=127.0.0.1,localhost {RTUI} --input none --output null --record-dir {sessions}"
     )
     pid = terminal.start(command, width=80, height=24)
-    terminal.wait_for(lambda s: " OPEN " in s and "session.updated" in s and "space Talk" in s, 30, "the session open")
+    terminal.wait_for(lambda s: " OPEN " in s and "session.updated" in s and "Space Talk" in s and "q Quit" in s, 30, "the session open")
     terminal.tmux("send-keys", "-t", "rtui", "?")
     terminal.wait_for(lambda s: "rtui keys" in s and "session.respond" in s, 10, "the help screen")
     terminal.tmux("send-keys", "-t", "rtui", "Escape")

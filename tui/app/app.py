@@ -40,7 +40,7 @@ class RtuiApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", id="app.help"),
-        Binding("o", "open_recording", "Open", tooltip="open a recording read-only", id="app.open_recording"),
+        Binding("o", "open_recording", "Open", show=False, tooltip="open a recording read-only", id="app.open_recording"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 

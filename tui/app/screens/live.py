@@ -26,11 +26,11 @@ class LogBar(TextLine):
     """The line above the log: what is filtered and whether the view follows new events."""
 
     def show(self, row_filter: RowFilter, follow: bool, shown: int, kept: int) -> None:
-        text = Text(" Events ", style="bold")
+        text = Text(" Events ", style="bold", no_wrap=True, overflow="ellipsis")
         text.append(f" {row_filter.describe()}")
         if row_filter.active:
             text.append(f" ({shown} of {kept})")
-        text.append("   ")
+        text.append("  / type  d direction   ", style="dim")
         text.append("following (Enter inspects)" if follow else "PAUSED: f or End follows", style="" if follow else "bold reverse")
         self.set_text(text)
 
@@ -39,8 +39,9 @@ class FilterLog:
     """Bindings shared by every screen with an event log: filter by type and by direction."""
 
     BINDINGS = [
-        Binding("slash", "filter_type", "Filter", tooltip="filter the log by event type", id="log.filter"),
-        Binding("d", "filter_direction", "Dir", tooltip="direction: all, c2s, s2c, local", id="log.direction"),
+        # Named on the log bar rather than in the footer, which needs its 80 columns for the session.
+        Binding("slash", "filter_type", "Filter", show=False, tooltip="filter the log by event type", id="log.filter"),
+        Binding("d", "filter_direction", "Dir", show=False, tooltip="direction: all, c2s, s2c, local", id="log.direction"),
     ]
 
 
