@@ -286,3 +286,28 @@ async def test_header_counts_elapsed_time_and_time_left() -> None:
         await until(pilot, lambda: "elapsed 01:07  expires in 58:52" in header.plain)
         clock.advance(3600)
         await until(pilot, lambda: "elapsed 1:01:07  past expiry" in header.plain)
+
+
+async def test_clicking_a_row_selects_it_and_a_double_click_inspects_it(engine: FrozenEngine) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        log = app.screen.query_one(EventLog)
+        top = int(log.scroll_y)
+        await pilot.click(EventLog, offset=(10, 2))
+        assert not log.follow and log.cursor_row is log.visible_rows[top + 2]
+        await pilot.double_click(EventLog, offset=(10, 3))
+        assert isinstance(app.screen, FrameInspector)
+        assert app.screen.row is log.visible_rows[top + 3]
+
+
+async def test_a_file_that_is_not_a_recording_is_refused_in_one_sentence(engine: FrozenEngine, tmp_path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("just some notes\n")
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("o", *str(notes), "enter")
+        assert isinstance(app.screen, Prompt)
+        error = str(app.screen.query_one("#prompt-error").render())
+        assert str(notes) in error and "pick a file that rtui recorded" in error
