@@ -55,7 +55,6 @@ class SpeakerSink:
         self._resampler = None
         self._current_item: str | None = None
         self._closed = False
-        self._channels = 1
         self._last_callback_ns = 0
 
     @property
@@ -113,7 +112,6 @@ class SpeakerSink:
                     callback=self._callback,
                     finished_callback=self._finished,
                 )
-                self._channels = channels
                 stream.start()
                 break
             except sd.PortAudioError as exc:
