@@ -297,24 +297,28 @@ class _Leg:
             self.protocol.close_rcvd = Close.parse(self._held_close.data)
             self._held_close = None
         super().connection_lost(exc)  # type: ignore[misc]  # the tap records the end here
-        peer = self.peer
-        if peer is not None and self.protocol.close_rcvd is None and peer.protocol.state is not CLOSED:
+        peer_transport = self._peer_transport()
+        if peer_transport is not None and self.protocol.close_rcvd is None and self.peer.protocol.state is not CLOSED:  # type: ignore[union-attr]
             # The far end vanished without a close frame: the other side must see the same.
-            peer.transport.abort()
+            peer_transport.abort()
         session = self.session
         if session is not None and session.up is None and self is session.down:
             session.finish()  # refused handshake: no relayed session will run
 
+    def _peer_transport(self) -> Any:
+        """The other leg's transport, or None before it is connected."""
+        return getattr(self.peer, "transport", None)
+
     # Back-pressure: a leg that cannot write fast enough stops the other leg from reading.
     def pause_writing(self) -> None:
         super().pause_writing()  # type: ignore[misc]
-        if self.peer is not None:
-            self.peer.transport.pause_reading()
+        if (transport := self._peer_transport()) is not None:
+            transport.pause_reading()
 
     def resume_writing(self) -> None:
         super().resume_writing()  # type: ignore[misc]
-        if self.peer is not None:
-            self.peer.transport.resume_reading()
+        if (transport := self._peer_transport()) is not None:
+            transport.resume_reading()
 
 
 class RelayServerConnection(_Leg, RecordingServerConnection):
