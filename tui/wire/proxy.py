@@ -297,10 +297,10 @@ class _Leg:
             self.protocol.close_rcvd = Close.parse(self._held_close.data)
             self._held_close = None
         super().connection_lost(exc)  # type: ignore[misc]  # the tap records the end here
-        peer_transport = self._peer_transport()
-        if peer_transport is not None and self.protocol.close_rcvd is None and self.peer.protocol.state is not CLOSED:  # type: ignore[union-attr]
+        peer, transport = self.peer, self._peer_transport()
+        if peer is not None and transport is not None and self.protocol.close_rcvd is None and peer.protocol.state is not CLOSED:
             # The far end vanished without a close frame: the other side must see the same.
-            peer_transport.abort()
+            transport.abort()
         session = self.session
         if session is not None and session.up is None and self is session.down:
             session.finish()  # refused handshake: no relayed session will run
