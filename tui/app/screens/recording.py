@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -20,6 +22,9 @@ from tui.app.widgets.status import TextLine
 from tui.engine.state import LogBuffer, LogEntry
 from tui.protocol.summary import record_line
 from tui.wire.reader import RecordingError, SessionReader
+
+
+RECORDING_BATCH = 20_000
 
 
 def check_recording(path: str) -> str | None:
@@ -47,7 +52,9 @@ class RecordingScreen(Screen[None]):
         self.path = str(Path(path).expanduser())
         self.settings = settings
         self.buffer = LogBuffer(capacity=settings.log_lines)
-        self.feed = LogFeed(self.buffer, settings.drain_batch)
+        # A file is read far faster than a session happens: drain bigger batches, and hold the
+        # reader back (below) so that every record passes through the log, which keeps the last ones.
+        self.feed = LogFeed(self.buffer, batch=max(settings.drain_batch, RECORDING_BATCH))
         self.loaded = False
         self.problems: list[str] = []
 
@@ -65,10 +72,16 @@ class RecordingScreen(Screen[None]):
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
+        worker = get_current_worker()
+        room = self.settings.log_lines // 2
         try:
             with SessionReader(self.path) as reader:
                 header = reader.header
                 for record in reader:
+                    while self.feed.pending > room and not worker.is_cancelled:
+                        time.sleep(0.01)
+                    if worker.is_cancelled:
+                        return
                     self.buffer.append(LogEntry(record, record_line(record)))
                 self.problems = [str(problem) for problem in reader.problems]
         except (RecordingError, OSError) as exc:
