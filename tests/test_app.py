@@ -170,6 +170,8 @@ async def test_close_updates_header_and_shows_card(engine: FrozenEngine) -> None
         card = app.screen.query_one("#card-text").render()
         assert "1000  normal closure" in str(card) and "closed first by  server" in str(card)
         assert "invalid_value" in str(card)
+        last = str(app.screen.query_one("#card-lines").render())
+        assert "s2c   error" in last and last.count("input_audio_buffer.append") == 1  # the run reads as one line
         await pilot.press("escape")
         assert "CLOSED 1000" in header.plain and "closed first by server" in header.plain
         await pilot.press("c")  # the card comes back on demand

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from rich.json import JSON
@@ -15,6 +16,7 @@ from textual.widgets import Input, Static
 from tui.app.inspect_model import inspector_text, inspector_title
 from tui.app.log_model import LogRow, line_text
 from tui.engine.state import CloseSummary
+from tui.protocol.summary import RunCollapser
 
 CLOSE = Binding("escape", "dismiss", "Close", id="modal.close")
 
@@ -33,7 +35,7 @@ class FrameInspector(ModalScreen[None]):
             yield Static(Text(inspector_title(self.row), style="bold"), classes="modal-title")
             with VerticalScroll(id="inspector-body"):
                 yield Static(self._body(), id="inspector-json")
-            yield Static("Esc closes   ↑↓ PgUp PgDn scroll", classes="modal-hint")
+            yield Static("Esc closes   Up Down PgUp PgDn scroll", classes="modal-hint")
 
     def _body(self) -> Text | JSON:
         text = inspector_text(self.row)
@@ -91,7 +93,9 @@ def closure_text(close: CloseSummary) -> Text:
 def last_lines_text(close: CloseSummary) -> Text:
     """The frames just before the close, one unwrapped line each (the log has them in full)."""
     text = Text("\nLast frames before the close:\n", style="bold", no_wrap=True, overflow="ellipsis")
-    for line in close.last_lines:
+    collapser = RunCollapser()  # runs of appends read as one line, as in the log
+    lines = [run for line in close.last_lines for run in collapser.push(dataclasses.replace(line, seqs=[]))]
+    for line in [*lines, *collapser.flush()]:
         text.append(line_text(line, label_width=30) + "\n", style="bold" if line.severity == "error" else "")
     text.rstrip()
     return text
