@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app_support import read_records
 from tui.app.app import RtuiApp
+from tui.app.screens.modals import ClosureCard
 from tui.app.settings import UISettings
 from tui.app.widgets.status import SessionHeader
 from tui.app.widgets.transcript import Transcript
@@ -71,3 +72,30 @@ async def test_keys_reach_the_mock_and_its_answers_reach_the_screen(tmp_path: Pa
     finally:
         runner.stop()
     assert not runner.running
+
+
+async def test_a_server_close_shows_the_card_at_once(tmp_path: Path) -> None:
+    from tui.mock import CloseAfter
+
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
+        mock_options={"faults": (CloseAfter(code=4001, reason="test fault", after_seconds=0.5),)},
+    )
+    engine = Engine(config, source=None, sink=NullSink())
+    runner = EngineThread(engine)
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard))
+            card = str(app.screen.query_one("#card-text").render())
+            assert "4001" in card and "'test fault'" in card and "closed first by  server" in card
+            header = app.live_screen.header.plain
+            assert "CLOSED 4001" in header and "closed first by server" in header
+            await pilot.press("escape")
+            assert app.screen is app.live_screen
+            await pilot.press("q")
+    finally:
+        runner.stop()

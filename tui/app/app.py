@@ -58,9 +58,10 @@ class RtuiApp(App[int]):
         self.clock = clock or SystemClock()
         self.settings = settings or UISettings()
         self.on_hangup = on_hangup
+        self.live_screen = LiveScreen(engine, self.clock, self.settings)
 
     def get_default_screen(self) -> Screen:
-        return LiveScreen(self.engine, self.clock, self.settings)
+        return self.live_screen
 
     def on_mount(self) -> None:
         if self.on_hangup is not None:
