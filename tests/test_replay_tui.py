@@ -64,7 +64,7 @@ async def test_the_tui_shows_the_replay_and_its_verdict(tmp_path):
                 assert time.monotonic() < deadline, "the replay did not finish"
                 await pilot.pause(0.05)
             # As in a live session, the close card pops up: the recorded 4000, closed by the server.
-            while not isinstance(app.screen, ClosureCard):
+            while not (isinstance(app.screen, ClosureCard) and app.screen.query("#card-text")):
                 assert time.monotonic() < deadline, "the close card did not appear"
                 await pilot.pause(0.05)
             card = str(app.screen.query_one("#card-text").render())
