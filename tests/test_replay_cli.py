@@ -36,6 +36,16 @@ def test_replay_of_something_that_is_not_a_recording_says_so(tmp_path, capsys):
     assert "schema 'rtui.session/9' is not supported" in out
 
 
+def test_replay_to_a_bad_url_or_a_closed_port_says_so(tmp_path, capsys):
+    status, out = run(capsys, "replay", str(example("fault-delay")), "--to", "localhost:8765")
+    assert status == 2 and "--to needs a ws:// or wss:// URL, not 'localhost:8765'" in out
+    status, out = run(
+        capsys, "replay", str(example("fault-delay")), "--to", "ws://127.0.0.1:9/v1/realtime",
+        "--output", str(tmp_path / "x.jsonl"),
+    )
+    assert status == 1 and "cannot connect to ws://127.0.0.1:9/v1/realtime" in out and "is the server running?" in out
+
+
 def test_replay_rejects_a_speed_that_is_not_positive(capsys):
     status, out = run(capsys, "replay", str(example("fault-delay")), "--headless", "--speed", "0")
     assert status == 2 and "--speed must be a positive number" in out

@@ -114,6 +114,14 @@ async def _replay_client(args: argparse.Namespace, script) -> int:  # type: igno
     from tui.replay.script import load_script
     from tui.wire.writer import SessionWriter
 
+    from websockets.exceptions import InvalidHandshake, InvalidURI
+    from websockets.uri import parse_uri
+
+    try:
+        parse_uri(args.to)
+    except InvalidURI:
+        print(f"rtui replay: --to needs a ws:// or wss:// URL, not {args.to!r}.", file=sys.stderr)
+        return 2
     timing = timing_from(args, default_fast=True)
     api_key = os.environ.get("OPENAI_API_KEY") or None
     writer = (
@@ -125,7 +133,7 @@ async def _replay_client(args: argparse.Namespace, script) -> int:  # type: igno
     try:
         with writer:
             outcome = await replay_client(script, args.to, timing=timing, timeout=args.timeout, writer=writer, api_key=api_key)
-    except OSError as exc:
+    except (OSError, InvalidHandshake) as exc:
         print(f"rtui replay: cannot connect to {args.to}: {exc}; is the server running?", file=sys.stderr)
         return 1
     print(f"new recording: {writer.path}")
