@@ -91,11 +91,13 @@ def test_rtui_in_a_terminal_with_a_virtual_microphone(terminal: Terminal, virtua
         "NO_PROXY": "127.0.0.1,localhost",
     }
     exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
-    command = f"cd {shlex.quote(str(tmp_path))} && exec env -u OPENAI_API_KEY -u COLUMNS -u LINES {exports} {RTUI} --record-dir {sessions}"
+    # A stale COLUMNS/LINES in the environment must not shrink the screen: rtui reads the terminal.
+    command = f"cd {shlex.quote(str(tmp_path))} && exec env -u OPENAI_API_KEY COLUMNS=80 LINES=24 {exports} {RTUI} --record-dir {sessions}"
     pid = terminal.start(command)
 
     screen = terminal.wait_for(lambda s: "OPEN" in s and "EMBEDDED MOCK" in s and "session.updated" in s, 30, "the session open")
     assert "No audio device" not in screen
+    assert "─" * 100 in screen  # the whole 100x30 terminal is used
     before = mic_level(screen)
     assert before is not None and before < -50
 

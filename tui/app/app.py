@@ -133,6 +133,10 @@ def run_app(engine: Engine, *, settings: UISettings | None = None) -> int:
     from tui.engine.runner import EngineThread
 
     settings = settings or UISettings.from_env()
+    # COLUMNS and LINES describe the terminal when they were exported, not now; Textual would
+    # believe them over the terminal itself and never follow a resize.
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
     runner = EngineThread(engine)
     with native_stderr_to_file() as stderr_log:
 
