@@ -99,3 +99,41 @@ async def test_a_server_close_shows_the_card_at_once(tmp_path: Path) -> None:
             await pilot.press("q")
     finally:
         runner.stop()
+
+
+async def test_push_to_talk_keys_drive_the_turn_on_the_wire(tmp_path: Path) -> None:
+    from tui.audio.options import make_source
+
+    mock_dir = tmp_path / "mock"
+    mock_dir.mkdir()
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="tone", output="null"),
+        record_dir=tmp_path / "client",
+        mock_options={"record_dir": mock_dir, "realtime": False},
+    )
+    engine = Engine(config, source=make_source("tone"), sink=NullSink())
+    runner = EngineThread(engine)
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
+            await wait_for(pilot, lambda: "input_audio_buffer.append" in client_events(mock_dir))
+            await pilot.press("v")  # server VAD -> push-to-talk: a session.update turning VAD off
+            await wait_for(pilot, lambda: engine.state.turn_mode == "push_to_talk")
+            await wait_for(pilot, lambda: client_events(mock_dir).count("session.update") == 2)
+            assert "push-to-talk" in app.live_screen.header.plain
+            await pilot.press("space")
+            await wait_for(pilot, lambda: engine.state.talking)
+            await wait_for(pilot, lambda: "TALKING" in app.live_screen.header.plain)
+            await pilot.pause(0.4)  # hold the key (a toggle: terminals send no key release)
+            await pilot.press("space")
+            await wait_for(pilot, lambda: "input_audio_buffer.commit" in client_events(mock_dir))
+            await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
+            await pilot.press("q")
+        received = client_events(mock_dir)
+        turn = received[received.index("input_audio_buffer.clear"):]
+        assert turn.index("input_audio_buffer.append") < turn.index("input_audio_buffer.commit") < turn.index("response.create")
+    finally:
+        runner.stop()
