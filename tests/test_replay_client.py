@@ -49,3 +49,32 @@ async def test_a_server_that_answers_differently_is_caught(tmp_path):
     assert divergence.index == 1  # after session.created
     assert "error" in divergence.report()
     assert outcome.closed_by == "client" and outcome.close_code == 4900
+
+
+async def record_two_connections(path) -> None:  # type: ignore[no-untyped-def]
+    """A reconnect: the first connection is closed by the client, the second refused with 4000."""
+    from tui.wire.client import ConnectOptions, open_connection
+
+    async with MockServer(MockConfig(realtime=False)) as server:
+        url = server.url_for("gpt-realtime")
+        with SessionWriter(path, mode="live", url=url) as writer:
+            first = await open_connection(url, writer=writer)
+            await first.recv()
+            await first.close(1000, "reconnecting")
+            beta = ConnectOptions(extra_headers=[("OpenAI-Beta", "realtime=v1")])
+            second = await open_connection(url, beta, writer=writer)
+            await second.wait_closed()
+
+
+def test_a_recording_with_two_connections_replays_the_one_asked_for(tmp_path, capsys):
+    import asyncio
+
+    from tui.cli.main import main
+
+    path = tmp_path / "two.jsonl"
+    asyncio.run(record_two_connections(path))
+    assert load_script(path).conns == [1, 2]
+    status = main(["replay", str(path), "--headless", "--conn", "2", "--output", str(tmp_path / "second.jsonl")])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "connection 2 of 2" in out and "server closed first with 4000" in out and "MATCH" in out

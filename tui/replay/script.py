@@ -136,6 +136,7 @@ class Script:
     problems: list[Problem] = field(default_factory=list)
     truncated: bool = False
     last_seq: int = 0
+    conns: list[int] = field(default_factory=list)  # the recording's connections (a replay plays one)
 
     @property
     def status(self) -> int | None:
@@ -182,7 +183,10 @@ class Script:
 
     def describe(self) -> str:
         frames = sum(1 for s in self.steps if s.kind == "frame")
-        return f"{self.path} (connection {self.conn}, {frames} frames, recorded on the {self.side} side)"
+        which = f"connection {self.conn}"
+        if len(self.conns) > 1:
+            which += f" of {len(self.conns)}: --conn N for another"
+        return f"{self.path} ({which}, {frames} frames, recorded on the {self.side} side)"
 
 
 def recorded_path(script: Script) -> str:
@@ -251,15 +255,6 @@ class _Stream:
         return (len(self.items), 0)
 
 
-def conns_in(path: str | os.PathLike[str]) -> list[int]:
-    seen: list[int] = []
-    with SessionReader(path) as reader:
-        for record in reader:
-            if record["conn"] and record["kind"] in ("handshake_request", "frame") and record["conn"] not in seen:
-                seen.append(record["conn"])
-    return seen
-
-
 def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script:
     """Reads one connection of a recording (the first one with a handshake or frames by default)."""
     reader = SessionReader(path)
@@ -270,11 +265,14 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
     steps: list[Step] = []
     request = response = end = None
     end_requires: dict[str, Position] = {}
+    conns: list[int] = []  # every connection with a handshake or frames
     last_seq = 0
     with reader:
         for record in reader:
-            if conn is None and record["conn"] and record["kind"] in ("handshake_request", "frame"):
-                conn = record["conn"]
+            if record["conn"] and record["kind"] in ("handshake_request", "frame") and record["conn"] not in conns:
+                conns.append(record["conn"])
+            if conn is None and conns:
+                conn = conns[0]
             if record["conn"] != conn or conn is None:
                 continue
             last_seq = record["seq"]
@@ -311,6 +309,8 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
                 steps.append(step)
     if conn is None:
         raise ScriptError(f"{path}: no connection with a handshake or frames to replay")
+    if conn not in conns:
+        raise ScriptError(f"{path}: no connection {conn}; it holds {', '.join(map(str, conns))}")
     side = _side(reader.header, end)
     script = Script(
         path=str(path),
@@ -328,5 +328,6 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
         problems=list(reader.problems),
         truncated=reader.truncated,
         last_seq=last_seq,
+        conns=conns,
     )
     return script
