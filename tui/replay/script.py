@@ -183,10 +183,9 @@ class Script:
 
     def describe(self) -> str:
         frames = sum(1 for s in self.steps if s.kind == "frame")
-        which = f"connection {self.conn}"
-        if len(self.conns) > 1:
-            which += f" of {len(self.conns)}: --conn N for another"
-        return f"{self.path} ({which}, {frames} frames, recorded on the {self.side} side)"
+        which = f"connection {self.conn}" + (f" of {len(self.conns)}" if len(self.conns) > 1 else "")
+        more = "; --conn N replays another" if len(self.conns) > 1 else ""
+        return f"{self.path} ({which}, {frames} frames, recorded on the {self.side} side{more})"
 
 
 def recorded_path(script: Script) -> str:
