@@ -88,3 +88,26 @@ def test_client_replay_against_another_recording_diverges_loudly(tmp_path, capsy
     assert status == 1
     assert "MISMATCH" in out
     assert "the server closed the connection with 4900 rtui.replay.divergence" in out
+
+
+def test_mock_serve_records_each_connection_in_replay_mode(tmp_path, capsys):
+    path = example("story2-beta-header-close-4000")
+    record_dir = tmp_path / "served"
+    with served(path, "--record", str(record_dir)) as url:
+        for _ in range(2):  # every connection gets the recording afresh
+            status, out = run(capsys, "replay", str(path), "--to", url, "--output", str(tmp_path / f"c{_}.jsonl"))
+            assert status == 0, out
+    files = sorted(record_dir.glob("*.jsonl"))
+    assert len(files) == 2
+    for file in files:
+        header = records_header(file)
+        assert header["mode"] == "replay"
+        end = end_of(file)
+        assert (end["side"], end["closed_by"], end["code"]) == ("server", "server", 4000)
+
+
+def records_header(path):  # type: ignore[no-untyped-def]
+    from tui.wire.reader import SessionReader
+
+    with SessionReader(path) as reader:
+        return reader.header
