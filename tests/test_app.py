@@ -166,7 +166,7 @@ async def test_close_updates_header_and_shows_card(engine: FrozenEngine) -> None
         closed = closed_engine(FixedClock())
         engine.state.close = closed.state.close
         engine.state.phase = "closed"
-        await until(pilot, lambda: isinstance(app.screen, ClosureCard))
+        await until(pilot, lambda: isinstance(app.screen, ClosureCard) and bool(app.screen.query("#card-text")))
         card = app.screen.query_one("#card-text").render()
         assert "1000  normal closure" in str(card) and "closed first by  server" in str(card)
         assert "invalid_value" in str(card)
@@ -264,7 +264,7 @@ async def test_without_colour_errors_are_still_marked(monkeypatch: pytest.Monkey
     engine = closed_engine(FixedClock())
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ClosureCard))
+        await until(pilot, lambda: isinstance(app.screen, ClosureCard) and bool(app.screen.query("#card-text")))
         await pilot.press("escape")
         await settle(pilot)
         assert app.no_color

@@ -89,7 +89,7 @@ async def test_a_server_close_shows_the_card_at_once(tmp_path: Path) -> None:
     try:
         app = RtuiApp(engine, settings=UISettings())
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard))
+            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and bool(app.screen.query("#card-text")))
             card = str(app.screen.query_one("#card-text").render())
             assert "4001" in card and "'test fault'" in card and "closed first by  server" in card
             header = app.live_screen.header.plain
