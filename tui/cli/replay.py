@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 EXIT_HELP = """\
@@ -45,13 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "replay",
         help="replay a recording and check that it reproduces",
-        description=(
+        description=textwrap.fill(
             "Replay a recording deterministically. Without --to, both sides play against each other: the "
             "recorded server side is served on 127.0.0.1 and the recorded client side is replayed against it; "
             "the side the original was recorded on is recorded again (mode 'replay') and compared with the "
             "original. With --to URL, only the client side is replayed, against that server. Frames are sent "
             "byte for byte, each once the other side's frames recorded before it have arrived; a frame that "
-            "differs from the recording (after normalization) stops the replay with close code 4900."
+            "differs from the recording (after normalization) stops the replay with close code 4900.",
+            width=88,
         ),
         epilog=EXIT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -64,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_timing_arguments(parser)
     parser.add_argument(
-        "--record-dir", type=Path, default=Path("sessions"), help="where the new recording goes (default ./sessions)"
+        "--record-dir", type=Path, default=Path("sessions"), metavar="DIR",
+        help="where the new recording goes (default ./sessions)",
     )
     parser.add_argument("--output", type=Path, metavar="FILE", help="write the new recording to FILE instead")
     parser.set_defaults(func=run)
