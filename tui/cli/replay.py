@@ -52,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "the side the original was recorded on is recorded again (mode 'replay') and compared with the "
             "original. With --to URL, only the client side is replayed, against that server. Frames are sent "
             "byte for byte, each once the other side's frames recorded before it have arrived; a frame that "
-            "differs from the recording (after normalization) stops the replay with close code 4900.",
+            "differs from the recording (after normalization) stops the replay with close code 4900. Without "
+            "--headless the replay runs in the TUI, at the recorded pace, and the report is printed when you quit.",
             width=88,
         ),
         epilog=EXIT_HELP,
