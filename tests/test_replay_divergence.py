@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import orjson
 
-from tests.replay_support import end_of, example, rewrite
+from tests.replay_support import end_of, example, records, rewrite
 from tui.replay.client import replay_client
 from tui.replay.full import full_replay
 from tui.replay.report import DIVERGENCE_CODE, DIVERGENCE_REASON, TRUNCATED_CODE, TRUNCATED_REASON
 from tui.replay.script import load_script
 from tui.replay.serve import serve_recording
+from tui.replay.timing import Timing
 from tui.wire.writer import SessionWriter
 
 
@@ -113,3 +114,40 @@ async def test_a_recording_cut_off_by_a_crash_replays_up_to_its_last_complete_re
     assert result.comparison is not None
     replayed = load_script(result.recording)
     assert len(replayed.items["s2c"]) == len(script.items["s2c"])
+
+
+def write_recording(path, records: list[dict]) -> None:  # type: ignore[type-arg]
+    header = {"kind": "header", "schema": "rtui.session/1", "tool": "rtui", "version": "test",
+              "started_at": "2026-11-22T00:00:00+00:00", "url": "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime",
+              "mode": "live", "redaction": []}
+    lines = [orjson.dumps(header)]
+    for seq, record in enumerate(records, 1):
+        lines.append(orjson.dumps({"seq": seq, "conn": 1, **record}))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+async def test_frames_in_flight_when_the_client_closed_are_still_replayed(tmp_path):
+    # Client side: the client closed 10 ms after session.created while the server's next two events
+    # were already on their way (recorded after the client's close, before the server's answer).
+    ms = 1_000_000
+    path = tmp_path / "in-flight.jsonl"
+    write_recording(path, [
+        {"t_ns": 1 * ms, "kind": "handshake_request", "dir": "c2s", "url": "ws://x/v1/realtime?model=gpt-realtime",
+         "path": "/v1/realtime?model=gpt-realtime", "headers": [], "subprotocols": []},
+        {"t_ns": 2 * ms, "kind": "handshake_response", "dir": "s2c", "status": 101, "reason": "Switching Protocols",
+         "headers": [], "subprotocol": None, "extensions": []},
+        {"t_ns": 3 * ms, "kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"session.created"}', "size": 26},
+        {"t_ns": 13 * ms, "kind": "close", "dir": "c2s", "code": 1000, "reason": "", "by": "client", "first": True},
+        {"t_ns": 40 * ms, "kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"rate_limits.updated"}', "size": 30},
+        {"t_ns": 41 * ms, "kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"error"}', "size": 16},
+        {"t_ns": 42 * ms, "kind": "close", "dir": "s2c", "code": 1000, "reason": "", "by": "server", "first": False},
+        {"t_ns": 43 * ms, "kind": "end", "dir": "local", "code": 1000, "reason": "", "closed_by": "client", "clean": True,
+         "close_sent": {"code": 1000, "reason": ""}, "close_rcvd": {"code": 1000, "reason": ""}, "side": "client"},
+    ])
+    script = load_script(path)
+    results = [await full_replay(script, output=tmp_path / f"run{i}.jsonl", timing=Timing(1.0)) for i in range(3)]
+    for result in results:
+        assert result.ok, result.report()
+        assert [r.get("type") for r in records(result.recording) if r["kind"] == "frame"] == [
+            "session.created", "rate_limits.updated", "error"
+        ]

@@ -28,7 +28,7 @@ from websockets.protocol import Protocol
 from tui.replay.causal import Progress
 from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, classify
 from tui.replay.report import TIMEOUT_CODE, TIMEOUT_REASON, TRUNCATED_CODE, TRUNCATED_REASON, Divergence
-from tui.replay.script import OTHER, SIDE_DIR, Script, Step
+from tui.replay.script import OTHER, SIDE_DIR, Position, Script, Step
 from tui.replay.timing import Clock, LoopClock, Pacer, Timing
 
 _OTHER_SIDE = {"client": "server", "server": "client"}
@@ -132,7 +132,7 @@ class Player:
         done = 0
         try:
             for step in steps:
-                await self.incoming.reach(step.requires, self.timeout)
+                await self.incoming.reach(self._requirement(step), self.timeout)
                 await pacer.wait(step)
                 await self._perform(step)
                 pacer.done(step)
@@ -160,6 +160,15 @@ class Player:
             self.outcome.close_reason = self.ws.close_reason
             self.outcome.closed_by = self._closer()
         return self.outcome
+
+    def _requirement(self, step: Step) -> Position:
+        """Where the other side must be before `step`. For the close this side started, that is
+        everything the other side sent before the connection ended: frames recorded after the close
+        were already in flight, and closing first would cut them off (the directions are compared
+        separately, so waiting for them changes nothing else)."""
+        if step.kind == "close":
+            return self.script.end_requires[OTHER[self.direction]]
+        return step.requires
 
     def _closer(self) -> str | None:
         protocol = self.ws.protocol
