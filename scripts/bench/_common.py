@@ -91,14 +91,15 @@ def profile_hint(script: str) -> None:
 class Peer:
     """A benchmark peer process (see _servers.py) that prints its port first; use as a context manager."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *args: str) -> None:
         self.kind = kind
+        self.args = args
         self.process: subprocess.Popen[str] | None = None
         self.port = 0
 
     def __enter__(self) -> Peer:
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("_servers.py")), self.kind],
+            [sys.executable, str(Path(__file__).with_name("_servers.py")), self.kind, *self.args],
             stdout=subprocess.PIPE,
             text=True,
         )

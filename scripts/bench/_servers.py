@@ -2,6 +2,8 @@
 
     python _servers.py echo    # sends every message back
     python _servers.py sink    # counts messages; answers the text "done" with "count N"
+    python _servers.py flood IDLE_S RATE   # a Realtime-shaped server: endless real-time response
+                                           # audio, and after IDLE_S seconds RATE small events/s
 
 They run as separate processes so the client being measured has a core of its own on a 2-core box.
 """
@@ -12,6 +14,7 @@ import asyncio
 import sys
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 
 async def echo(ws: ServerConnection) -> None:
@@ -29,8 +32,54 @@ async def sink(ws: ServerConnection) -> None:
             count += 1
 
 
-async def main(kind: str) -> None:
-    handler = {"echo": echo, "sink": sink}[kind]
+def flood(idle_s: float, rate: int):
+    """Session events, then an endless response: 100 ms of 24 kHz audio every 100 ms (so playback
+    never runs dry unless the client falls behind), and from `idle_s` on, `rate` transcript deltas
+    per second on top (the UI flood). Client frames are read and dropped."""
+    import base64
+    import math
+    import struct
+    import time
+
+    tone = b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 330 * i / 24_000))) for i in range(2_400))
+    delta = base64.b64encode(tone).decode()
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send('{"type":"session.created","event_id":"e0","session":{"type":"realtime","id":"sess_flood","model":"gpt-realtime"}}')
+        await ws.recv()  # session.update
+        await ws.send('{"type":"session.updated","event_id":"e1","session":{"type":"realtime","id":"sess_flood"}}')
+        await ws.send('{"type":"response.created","event_id":"e2","response":{"id":"resp_1","status":"in_progress"}}')
+        await ws.send('{"type":"response.output_item.added","event_id":"e3","response_id":"resp_1","item":{"id":"item_1","type":"message","role":"assistant"}}')
+
+        async def drain() -> None:
+            async for _ in ws:
+                pass
+
+        reader = asyncio.create_task(drain())
+        start = time.monotonic()
+        n = sent = 0
+        try:
+            while True:
+                n += 1
+                elapsed = time.monotonic() - start
+                if n % 10 == 1:  # every 100 ms
+                    await ws.send('{"type":"response.output_audio.delta","event_id":"a%d","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"%s"}' % (n, delta))
+                if elapsed >= idle_s:
+                    due = int((elapsed - idle_s) * rate)
+                    while sent < due:
+                        sent += 1
+                        await ws.send('{"type":"response.output_audio_transcript.delta","event_id":"t%d","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"w "}' % sent)
+                await asyncio.sleep(max(0.0, start + n * 0.01 - time.monotonic()))
+        except ConnectionClosed:
+            pass  # the client ended the session
+        finally:
+            reader.cancel()
+
+    return handler
+
+
+async def main(kind: str, *args: str) -> None:
+    handler = flood(float(args[0]), int(args[1])) if kind == "flood" else {"echo": echo, "sink": sink}[kind]
     async with serve(handler, "127.0.0.1", 0, max_size=None, ping_interval=None, compression=None) as server:
         print(server.sockets[0].getsockname()[1], flush=True)
         await asyncio.Future()
@@ -38,6 +87,6 @@ async def main(kind: str) -> None:
 
 if __name__ == "__main__":
     try:
-        asyncio.run(main(sys.argv[1]))
+        asyncio.run(main(sys.argv[1], *sys.argv[2:]))
     except KeyboardInterrupt:
         pass
