@@ -9,7 +9,7 @@ import pytest
 from app_support import CONVERSATION, entries_of, read_records
 from tui.app.inspect_model import inspector_text, readable_record
 from tui.app.log_model import LiveCollapser, LogFeed, LogRow, RowFilter
-from tui.app.present import PeakHold, clock_text, meter_cells, stats_text, timing_text, traffic_text
+from tui.app.present import PeakHold, clock_text, meter_cells, session_text, stats_text, timing_text, traffic_text
 from tui.app.settings import UISettings
 from tui.engine.state import Counters, EngineState, LogBuffer
 from tui.protocol.summary import collapse
@@ -128,3 +128,11 @@ def test_settings_from_env() -> None:
         UISettings.from_env({"RTUI_REFRESH_HZ": "120"})
     with pytest.raises(ValueError, match="set a number"):
         UISettings.from_env({"RTUI_LOG_LINES": "many"})
+
+
+def test_session_text_says_what_the_turn_is_doing() -> None:
+    state = EngineState(model="gpt-realtime", session_id="sess_1")
+    assert session_text(state) == "server VAD  gpt-realtime  sess_1"
+    state.user_speaking, state.response_active = True, True
+    state.turn_mode, state.talking, state.muted = "push_to_talk", True, True
+    assert session_text(state) == "push-to-talk (TALKING)  MUTED  SPEECH  RESPONDING  gpt-realtime  sess_1"

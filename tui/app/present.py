@@ -51,6 +51,11 @@ def session_text(state: EngineState) -> str:
     parts = ["push-to-talk" + (" (TALKING)" if state.talking else "") if state.turn_mode == "push_to_talk" else "server VAD"]
     if state.muted:
         parts.append("MUTED")
+    # What the turn is doing now; before model and session id, which are cut first on narrow screens.
+    if state.user_speaking:
+        parts.append("SPEECH")
+    if state.response_active:
+        parts.append("RESPONDING")
     parts += [state.model or "model ?", state.session_id or "no session yet"]
     return "  ".join(parts)
 
