@@ -7,9 +7,10 @@ _servers.py), `rtui proxy` in front of each (recording both legs to a temporary 
 always does), and `mitmdump --mode reverse:` in front of each. mitmproxy is bench-only: it is installed
 from PyPI into its own virtual environment (default /tmp/rtui-bench-mitm) when missing.
 
-Latency: sequential round trips of a 20 ms audio append through the echo server, blocks of each path
-interleaved; "added" is the relayed round trip's percentile minus the direct one's (it includes both
-directions through the relay, so it is an upper bound on one-way added latency).
+Latency: sequential round trips of a 20 ms audio append through the echo server, one connection per
+path, the paths interleaved round trip by round trip; "added" is the percentile of (relayed round
+trip - the direct round trip taken just before it). It counts both directions through the relay,
+so it is an upper bound on the one-way added latency.
 Throughput: append events streamed as fast as the socket takes them to the sink; frames/s.
 
     .venv/bin/python scripts/bench/proxy.py [--round-trips N] [--frames N] [--mitm-venv DIR] [--profile]
@@ -89,18 +90,26 @@ def ensure_mitmdump(venv: Path) -> Path:
     return mitmdump
 
 
-async def round_trips(port: int, count: int, message: str) -> list[float]:
-    async with connect(f"ws://127.0.0.1:{port}{PATH}", max_size=None, ping_interval=None, compression=None, proxy=None) as ws:
-        for _ in range(20):  # warm up
-            await ws.send(message)
-            await ws.recv()
-        times = []
-        for _ in range(count):
-            start = time.perf_counter_ns()
-            await ws.send(message)
-            await ws.recv()
-            times.append((time.perf_counter_ns() - start) / 1e6)
-        return times
+async def round_trips(ports: dict[str, int], count: int, message: str) -> dict[str, list[float]]:
+    """Round trips on one connection per path, interleaved: direct, then each relay, `count` times,
+    so the paired round trips see the same moment of a noisy machine."""
+    connections = {
+        name: await connect(f"ws://127.0.0.1:{port}{PATH}", max_size=None, ping_interval=None, compression=None, proxy=None)
+        for name, port in ports.items()
+    }
+    times: dict[str, list[float]] = {name: [] for name in ports}
+    try:
+        for index in range(count + 20):
+            for name, ws in connections.items():
+                start = time.perf_counter_ns()
+                await ws.send(message)
+                await ws.recv()
+                if index >= 20:  # warm-up round trips are not counted
+                    times[name].append((time.perf_counter_ns() - start) / 1e6)
+    finally:
+        for ws in connections.values():
+            await ws.close()
+    return times
 
 
 async def stream(port: int, frames: list[str]) -> float:
@@ -142,11 +151,7 @@ def main() -> int:
                 processes.append(p)
                 paths["mitmdump"] = (mitm_echo, mitm_sink)
 
-            latencies: dict[str, list[float]] = {name: [] for name in paths}
-            block = max(1, args.round_trips // 10)
-            for _ in range(10):
-                for name, (echo_port, _) in paths.items():
-                    latencies[name] += asyncio.run(round_trips(echo_port, block, message))
+            latencies = asyncio.run(round_trips({name: echo_port for name, (echo_port, _) in paths.items()}, args.round_trips, message))
             best: dict[str, float] = {name: float("inf") for name in paths}
             for _ in range(args.rounds):
                 for name, (_, sink_port) in paths.items():
@@ -156,15 +161,15 @@ def main() -> int:
                 _common.stop(p, timeout=30)
         recordings = list(Path(tmp).glob("*.jsonl"))
 
-    direct50, direct99 = _common.percentile(latencies["direct"], 50), _common.percentile(latencies["direct"], 99)
     for name, values in latencies.items():
         p50, p99 = _common.percentile(values, 50), _common.percentile(values, 99)
         _common.result(f"round trip {name}", f"p50 {p50:.3f} ms, p99 {p99:.3f} ms ({len(values)} round trips)")
     for name in latencies:
         if name == "direct":
             continue
-        added50 = _common.percentile(latencies[name], 50) - direct50
-        added99 = _common.percentile(latencies[name], 99) - direct99
+        # Each relayed round trip minus the direct one taken just before it.
+        added = [relayed - direct for relayed, direct in zip(latencies[name], latencies["direct"])]
+        added50, added99 = _common.percentile(added, 50), _common.percentile(added, 99)
         is_rtui = name == "rtui proxy"
         _common.result(
             f"added by {name}", f"p50 {added50:.3f} ms, p99 {added99:.3f} ms",

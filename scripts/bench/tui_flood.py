@@ -10,7 +10,7 @@ for `--seconds`; "absorbed" is how far the screen's cursor advanced per second (
 evicted before the screen got to them count as not absorbed). Then 1 000 000 events are pushed as
 fast as the screen absorbs them and the process RSS is read.
 
-    .venv/bin/python scripts/bench/tui.py [--rates 1000,2000,5000,10000] [--seconds 5] [--events 1000000]
+    .venv/bin/python scripts/bench/tui_flood.py [--rates 1000,2000,5000,10000] [--seconds 5] [--events 1000000]
 """
 
 from __future__ import annotations
