@@ -11,24 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from typing import Any
 
 from tui.diagnose.items import Legs
-from tui.engine.closure import summarize_close
-from tui.engine.pacing import SendRateMeter
-from tui.engine.state import Counters, EngineState, LogBuffer, LogEntry, TranscriptEntry
-from tui.protocol.summary import Line, frame_event, record_line
+from tui.engine.state import Counters, EngineState, LogBuffer
+from tui.engine.view import SessionView
 from tui.wire.proxy import Relay, RelayConfig, RelaySession
 
 _DRIVEN_BY_CLIENT = "The relayed client drives this session; rtui only watches and records it (b adds a mark)."
-_TRANSCRIPT_DELTAS = {
-    "response.output_audio_transcript.delta": "assistant",
-    "response.output_text.delta": "assistant",
-    "response.audio_transcript.delta": "assistant",
-    "response.text.delta": "assistant",
-}
-_TRANSCRIPT_DONE = {"response.output_audio_transcript.done", "response.output_text.done", "response.audio_transcript.done", "response.text.done"}
 
 
 class RelayEngine:
@@ -36,12 +26,10 @@ class RelayEngine:
         self.config = config
         self.state = EngineState(phase="idle", endpoint_kind="proxy", url=config.upstream)
         self.log = LogBuffer()
+        self.view = SessionView(self.state, self.log)
         self.relay: Relay | None = None
         self._session: RelaySession | None = None
         self._legs = Legs()
-        self._recent: deque[Line] = deque(maxlen=40)
-        self._last_error: str | None = None
-        self._send_rate = SendRateMeter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
 
@@ -67,7 +55,7 @@ class RelayEngine:
 
     async def _tick(self) -> None:
         while True:
-            self.state.counters.send_rate = self._send_rate.rate(time.monotonic())
+            self.state.counters.send_rate = self.view.send_rate.rate(time.monotonic())
             await asyncio.sleep(1 / 10)
 
     def _notice(self, message: str) -> None:
@@ -79,9 +67,7 @@ class RelayEngine:
         """A new client: the view follows its session from now on."""
         self._session = session
         self._legs = Legs(session.client_conn, session.upstream_conn)
-        self._recent.clear()
-        self._last_error = None
-        self._send_rate = SendRateMeter()
+        self.view = SessionView(self.state, self.log)
         state = self.state
         state.phase, state.close, state.session_id, state.expires_at = "connecting", None, None, None
         state.counters = Counters()
@@ -93,54 +79,10 @@ class RelayEngine:
         """Writer listener, on the relay's loop: every record of the session, in order."""
         if not self._legs.counts(record):
             return  # the other leg's copy of a frame already shown
-        line = record_line(record)
-        self.log.append(LogEntry(record, line))
-        self._recent.append(line)
-        kind, state = record["kind"], self.state
-        if kind == "frame":
-            self._frame(record, line)
-        elif kind == "handshake_response" and record["conn"] == self._legs.client_conn:
-            if record.get("status") == 101:
-                state.phase, state.opened_at = "open", time.monotonic()
-        elif kind == "close" and state.phase == "open":
-            state.phase = "closing"
-        elif kind == "end" and record["conn"] == self._legs.client_conn:
-            state.phase = "closed"
-            state.close = summarize_close(record, list(self._recent), self._last_error)
-
-    def _frame(self, record: dict[str, Any], line: Line) -> None:
-        counters = self.state.counters
-        if record["dir"] == "c2s":
-            counters.frames_sent += 1
-            counters.bytes_sent += record["size"]
-            counters.audio_sent_seconds += line.audio_seconds
-            if line.audio_seconds:
-                self._send_rate.add(time.monotonic(), line.audio_seconds)
-            return
-        counters.frames_received += 1
-        counters.bytes_received += record["size"]
-        counters.audio_received_seconds += line.audio_seconds
-        if line.label == "error":
-            counters.server_errors += 1
-            self._last_error = line.summary
-        elif line.label == "session.created":
-            event = frame_event(record) or {}
-            session = event.get("session") if isinstance(event.get("session"), dict) else {}
-            self.state.session_id = session.get("id")
-            self.state.model = str(session.get("model", ""))
-            expires = session.get("expires_at")
-            self.state.expires_at = float(expires) if isinstance(expires, (int, float)) else None
-        elif line.label in _TRANSCRIPT_DELTAS or line.label in _TRANSCRIPT_DONE:
-            event = frame_event(record) or {}
-            item_id = str(event.get("item_id", ""))
-            entry = next((e for e in reversed(self.state.transcript) if e.item_id == item_id), None)
-            if entry is None:
-                entry = TranscriptEntry("assistant", item_id)
-                self.state.transcript.append(entry)
-            if line.label in _TRANSCRIPT_DONE:
-                entry.done = True
-            else:
-                entry.text += str(event.get("delta", ""))
+        if record["kind"] in ("handshake_response", "close", "end") and record["conn"] != self._legs.client_conn:
+            self.view.log_record(record)  # the upstream leg's side of it: shown, but the client's leg is the session
+        else:
+            self.view.on_record(record)
 
     # -- commands (from the UI thread) -------------------------------------------------------------
 

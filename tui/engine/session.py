@@ -24,12 +24,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from tui.audio.base import AudioSink, AudioSource
 from tui.audio.errors import AudioError
 from tui.audio.levels import Levels as MeterReading
-from tui.engine.closure import summarize_close
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
-from tui.engine.pacing import SendRateMeter
-from tui.engine.state import CloseSummary, EngineState, Levels, LogBuffer, LogEntry, TranscriptEntry
-from tui.protocol.summary import PCM_BYTES_PER_SECOND, Line, close_meaning, event_summary, record_line
+from tui.engine.state import CloseSummary, EngineState, Levels, LogBuffer, LogEntry
+from tui.engine.view import SessionView
+from tui.protocol.summary import PCM_BYTES_PER_SECOND, close_meaning, event_summary
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.writer import RecordingFailed, SessionWriter
 
@@ -57,6 +56,7 @@ class Engine:
             endpoint_kind=config.endpoint.kind, model=config.model, turn_mode=config.turn_mode
         )
         self.log = LogBuffer(config.log_capacity)
+        self.view = SessionView(self.state, self.log)
         self.writer: SessionWriter | None = None
         self.outcome: Outcome | None = None
         # Extra record listeners (headless printing); they run on the engine's loop, must be quick.
@@ -64,9 +64,6 @@ class Engine:
         # Capture-to-wire latencies (ns) of the last audio chunks, for benchmarks.
         self.capture_latencies_ns: deque[int] = deque(maxlen=10_000)
         self.echo_gate = EchoGate(enabled=config.audio.echo_gate)
-        self._send_rate = SendRateMeter()
-        self._recent: deque[Line] = deque(maxlen=32)
-        self._last_error: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._ws: RecordingClientConnection | None = None
@@ -80,7 +77,6 @@ class Engine:
         self._awaiting_first_audio = False
         self._audio_item: str | None = None  # the assistant item whose audio is being played
         self._received_ms: dict[str, float] = {}
-        self._end_record: dict[str, Any] | None = None
         self._clips_seen: dict[str, int] = {}
         self._ptt_open = False  # push-to-talk: the buffer was cleared and audio flows until release
 
@@ -150,13 +146,14 @@ class Engine:
         if self.config.record_dir is not None:
             try:
                 writer = SessionWriter.create(
-                    self.config.record_dir, mode=mode, url=url, secrets=secrets, on_failure=self._recording_failed
+                    self.config.record_dir, mode=mode, url=url, secrets=secrets, on_failure=self._recording_failed,
+                    header_extra={"side": "client"},
                 )
                 self.state.recording_path = str(writer.path)
                 return writer
             except RecordingFailed as exc:
                 self.state.notices.append(f"Not recording: {exc.strerror}. Use --record-dir DIR or --no-record.")
-        return SessionWriter(None, mode=mode, url=url, secrets=secrets)
+        return SessionWriter(None, mode=mode, url=url, secrets=secrets, header_extra={"side": "client"})
 
     def _recording_failed(self, exc: OSError) -> None:
         self.state.notices.append(
@@ -167,7 +164,6 @@ class Engine:
         assert self.writer is not None
         endpoint = self.config.endpoint
         self._configured.clear()
-        self._end_record = None
         self.state.phase = "connecting"
         self.state.close = None
         options = ConnectOptions(
@@ -199,11 +195,7 @@ class Engine:
             for task in tasks[1:]:
                 task.cancel()
             await asyncio.gather(*tasks[1:], return_exceptions=True)
-        await self._ws.wait_closed()
-        self.state.phase = "closed"
-        self.state.assistant_speaking = False
-        if self._end_record is not None:
-            self.state.close = summarize_close(self._end_record, list(self._recent), self._last_error)
+        await self._ws.wait_closed()  # the view has the close summary from the `end` record
         if self._stop_requested:
             return "stopped"
         return "finished" if self._finished.is_set() else "closed"
@@ -223,7 +215,7 @@ class Engine:
         else:
             explanation = f"Could not connect to {self.state.url}: {exc}."
         return CloseSummary(code=1006, reason="", closed_by=None, meaning=close_meaning(1006), clean=False,
-                            explanation=explanation, preceding_error=None, last_lines=list(self._recent)[-8:])
+                            explanation=explanation, preceding_error=None, last_lines=list(self.view.recent)[-8:])
 
     # -- the wire --------------------------------------------------------------------------------
 
@@ -251,60 +243,30 @@ class Engine:
             pass
 
     async def _handle(self, event: dict[str, Any]) -> None:
+        """Acts on a server event; what views show of it was already taken in by `self.view`."""
         etype = event.get("type")
-        state = self.state
         if etype == "session.created":
-            session = event.get("session") or {}
-            state.session_id = session.get("id")
-            state.expires_at = session.get("expires_at")
-            state.model = session.get("model") or state.model
             await self._send(self._session_update())
         elif etype == "session.updated":
             self._configured.set()
         elif etype == "error":
-            state.counters.server_errors += 1
             if (event.get("error") or {}).get("event_id") == SESSION_UPDATE_ID:
-                state.notices.append(f"The server rejected rtui's session.update: {event_summary(event)}")
+                self.state.notices.append(f"The server rejected rtui's session.update: {event_summary(event)}")
                 self._configured.set()
         elif etype == "input_audio_buffer.speech_started":
-            state.user_speaking = True
             await self._barge_in()
         elif etype == "input_audio_buffer.speech_stopped":
-            state.user_speaking = False
             self._mark_speech_end()
         elif etype == "input_audio_buffer.committed":
             self._appended_since_commit = 0
-            self._transcript_entry("user", event.get("item_id", ""))
-        elif etype in ("conversation.item.input_audio_transcription.delta",):
-            self._transcript_entry("user", event.get("item_id", "")).text += event.get("delta", "")
-        elif etype == "conversation.item.input_audio_transcription.completed":
-            entry = self._transcript_entry("user", event.get("item_id", ""))
-            entry.text, entry.done = event.get("transcript", entry.text), True
         elif etype == "response.created":
-            state.response_active = True
             self._response_done.clear()
-        elif etype == "response.output_item.added":
-            item = event.get("item") or {}
-            if item.get("type") == "message":
-                self._transcript_entry("assistant", item.get("id", ""))
         elif etype == "response.output_audio.delta":
-            self._play(event.get("item_id", ""), event.get("delta", ""))
+            self._play(str(event.get("item_id", "")), str(event.get("delta", "")))
         elif etype == "response.output_audio.done":
             if self.sink is not None:
-                self.sink.end_item(event.get("item_id", ""))
-        elif etype in ("response.output_audio_transcript.delta", "response.output_text.delta"):
-            self._transcript_entry("assistant", event.get("item_id", "")).text += event.get("delta", "")
-        elif etype in ("response.output_audio_transcript.done", "response.output_text.done"):
-            entry = self._transcript_entry("assistant", event.get("item_id", ""))
-            entry.text = event.get("transcript") or event.get("text") or entry.text
-            entry.done = True
+                self.sink.end_item(str(event.get("item_id", "")))
         elif etype == "response.done":
-            response = event.get("response") or {}
-            state.response_active = False
-            if response.get("status") == "cancelled":
-                for item in response.get("output") or []:
-                    if isinstance(item, dict) and item.get("id"):
-                        self._transcript_entry("assistant", item["id"]).interrupted = True
             self._response_done.set()
 
     def _session_update(self) -> dict[str, Any]:
@@ -327,14 +289,6 @@ class Engine:
         if self.config.instructions:
             session["instructions"] = self.config.instructions
         return {"type": "session.update", "event_id": SESSION_UPDATE_ID, "session": session}
-
-    def _transcript_entry(self, role: Literal["user", "assistant"], item_id: str) -> TranscriptEntry:
-        for entry in reversed(self.state.transcript[-20:]):
-            if entry.item_id == item_id and entry.role == role:
-                return entry
-        entry = TranscriptEntry(role=role, item_id=item_id)
-        self.state.transcript.append(entry)
-        return entry
 
     # -- audio -----------------------------------------------------------------------------------
 
@@ -364,7 +318,6 @@ class Engine:
     async def _append(self, pcm: bytes) -> None:
         await self._send('{"type":"input_audio_buffer.append","audio":"' + base64.b64encode(pcm).decode() + '"}')
         self._appended_since_commit += len(pcm)
-        self._send_rate.add(time.monotonic(), len(pcm) / PCM_BYTES_PER_SECOND)
 
     async def _input_finished(self) -> None:
         """The source ran dry (a WAV file ended): finish the turn, and the session if asked to."""
@@ -433,8 +386,7 @@ class Engine:
         self.sink.flush()
         played = min(self.sink.played_ms(item), received)
         self._audio_item = None
-        entry = self._transcript_entry("assistant", item)
-        entry.interrupted = True
+        self.view.transcript_entry("assistant", item).interrupted = True
         await self._send(
             {"type": "conversation.item.truncate", "item_id": item, "content_index": 0, "audio_end_ms": int(played)}
         )
@@ -455,7 +407,7 @@ class Engine:
                 "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
             }
         )
-        self._transcript_entry("user", f"text-{len(self.state.transcript)}").text = text
+        self.view.transcript_entry("user", f"text-{len(self.state.transcript)}").text = text
         self._mark_speech_end()
         await self._send({"type": "response.create"})
 
@@ -463,27 +415,7 @@ class Engine:
 
     def _on_record(self, record: dict[str, Any]) -> None:
         """Writer listener: every recorded record, in order, on the engine's loop."""
-        line = record_line(record)
-        entry = LogEntry(record, line)
-        self.log.append(entry)
-        self._recent.append(line)
-        counters = self.state.counters
-        kind = record["kind"]
-        if kind == "frame":
-            if record["dir"] == "c2s":
-                counters.frames_sent += 1
-                counters.bytes_sent += record["size"]
-                counters.audio_sent_seconds += line.audio_seconds
-            else:
-                counters.frames_received += 1
-                counters.bytes_received += record["size"]
-                counters.audio_received_seconds += line.audio_seconds
-                if line.label == "error":
-                    self._last_error = line.summary
-        elif kind == "close" and self.state.phase == "open":
-            self.state.phase = "closing"
-        elif kind == "end":
-            self._end_record = record
+        entry, _ = self.view.on_record(record)
         for listener in self.listeners:
             listener(entry)
 
@@ -501,7 +433,7 @@ class Engine:
                 counters.jitter_buffer_ms = self._buffered_ms()
                 counters.playback_underflows = self.sink.stats.underflows
                 counters.audio_played_seconds = self.sink.stats.played_samples / 24_000
-            counters.send_rate = self._send_rate.rate(time.monotonic())
+            counters.send_rate = self.view.send_rate.rate(time.monotonic())
             counters.send_queue_depth = len(self._ws.protocol.writes) if self._ws is not None else 0
             await asyncio.sleep(1 / 30)
 

@@ -187,6 +187,7 @@ class MockServer:
             mode="mock",
             url=f"ws://{self.host}:{self.port}/v1/realtime",
             secrets=[self.config.require_key] if self.config.require_key else [],
+            header_extra={"side": "server"},
         )
         self.recordings.append(writer.path)
         self._writers[id(connection)] = writer

@@ -14,16 +14,13 @@ import asyncio
 import base64
 import binascii
 import time
-from collections import deque
 from typing import Any, Literal
 
 import numpy as np
-import orjson
 
 from tui.audio.levels import LevelMeter
-from tui.engine.closure import summarize_close
-from tui.engine.state import EngineState, Levels, LogBuffer, LogEntry, TranscriptEntry
-from tui.protocol.summary import Line, record_line
+from tui.engine.state import EngineState, Levels, LogBuffer
+from tui.engine.view import SessionView
 from tui.replay.full import ReplayResult, full_replay
 from tui.replay.script import Script
 from tui.replay.timing import Timing
@@ -51,13 +48,11 @@ class ReplayEngine:
         self.state = EngineState(endpoint_kind="replay", model=_model(script.header.get("url", "")))
         self.state.url = str(script.header.get("url", ""))
         self.log = LogBuffer(log_capacity)
+        self.view = SessionView(self.state, self.log)
         self.result: ReplayResult | None = None
         self.outcome: Literal["finished", "stopped"] | None = None
         self._meters = {"c2s": LevelMeter(), "s2c": LevelMeter()}
         self._last_audio = {"c2s": 0.0, "s2c": 0.0}
-        self._recent: deque[Line] = deque(maxlen=32)
-        self._last_error: str | None = None
-        self._end: dict[str, Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
 
@@ -91,8 +86,6 @@ class ReplayEngine:
             ticker.cancel()
             self.state.phase = "closed"
             self.state.input_level = self.state.output_level = Levels()
-            if self._end is not None:
-                self.state.close = summarize_close(self._end, list(self._recent), self._last_error)
         return self.outcome
 
     def stop(self) -> None:
@@ -103,33 +96,15 @@ class ReplayEngine:
     # -- records of the new recording --------------------------------------------------------------
 
     def _on_record(self, record: dict[str, Any]) -> None:
-        line = record_line(record)
-        self.log.append(LogEntry(record, line))
-        self._recent.append(line)
-        state, counters, kind = self.state, self.state.counters, record["kind"]
-        if kind == "handshake_response" and record.get("status") == 101:
-            state.phase, state.opened_at = "open", time.monotonic()
-        elif kind == "frame":
-            sent = record["dir"] == "c2s"
-            if sent:
-                counters.frames_sent += 1
-                counters.bytes_sent += record["size"]
-                counters.audio_sent_seconds += line.audio_seconds
-            else:
-                counters.frames_received += 1
-                counters.bytes_received += record["size"]
-                counters.audio_received_seconds += line.audio_seconds
-            if record["opcode"] == "text" and isinstance(record.get("text"), str):
-                try:
-                    event = orjson.loads(record["text"])
-                except orjson.JSONDecodeError:
-                    event = None
-                if isinstance(event, dict):
-                    self._apply(event, record["dir"])
-        elif kind == "close" and state.phase == "open":
-            state.phase = "closing"
-        elif kind == "end":
-            self._end = record
+        _, event = self.view.on_record(record)
+        if event is None:
+            return
+        # The meters follow the replayed audio as it crosses the wire.
+        etype = event.get("type")
+        if record["dir"] == "c2s" and etype == "input_audio_buffer.append":
+            self._audio("c2s", event.get("audio"))
+        elif record["dir"] == "s2c" and etype in ("response.output_audio.delta", "response.audio.delta"):
+            self._audio("s2c", event.get("delta"))
 
     def _audio(self, direction: str, b64: Any) -> None:
         if not isinstance(b64, str):
@@ -141,60 +116,6 @@ class ReplayEngine:
         samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
         self._meters[direction].update(samples)
         self._last_audio[direction] = time.monotonic()
-
-    def _apply(self, event: dict[str, Any], direction: str) -> None:
-        """What the live engine's view state learns from each event, without acting on any."""
-        etype, state = event.get("type"), self.state
-        if direction == "c2s":
-            if etype == "input_audio_buffer.append":
-                self._audio("c2s", event.get("audio"))
-            return
-        if etype == "session.created":
-            session = event.get("session") or {}
-            state.session_id, state.expires_at = session.get("id"), session.get("expires_at")
-        elif etype == "error":
-            state.counters.server_errors += 1
-            self._last_error = (event.get("error") or {}).get("message")
-        elif etype == "input_audio_buffer.speech_started":
-            state.user_speaking = True
-        elif etype == "input_audio_buffer.speech_stopped":
-            state.user_speaking = False
-        elif etype == "input_audio_buffer.committed":
-            self._entry("user", event.get("item_id", ""))
-        elif etype == "conversation.item.input_audio_transcription.delta":
-            self._entry("user", event.get("item_id", "")).text += event.get("delta", "")
-        elif etype == "conversation.item.input_audio_transcription.completed":
-            entry = self._entry("user", event.get("item_id", ""))
-            entry.text, entry.done = event.get("transcript", entry.text), True
-        elif etype == "response.created":
-            state.response_active = True
-        elif etype == "response.output_item.added":
-            item = event.get("item") or {}
-            if item.get("type") == "message":
-                self._entry("assistant", item.get("id", ""))
-        elif etype in ("response.output_audio.delta", "response.audio.delta"):
-            self._audio("s2c", event.get("delta"))
-        elif etype in ("response.output_audio_transcript.delta", "response.output_text.delta"):
-            self._entry("assistant", event.get("item_id", "")).text += event.get("delta", "")
-        elif etype in ("response.output_audio_transcript.done", "response.output_text.done"):
-            entry = self._entry("assistant", event.get("item_id", ""))
-            entry.text = event.get("transcript") or event.get("text") or entry.text
-            entry.done = True
-        elif etype == "response.done":
-            response = event.get("response") or {}
-            state.response_active = False
-            if response.get("status") == "cancelled":
-                for item in response.get("output") or []:
-                    if isinstance(item, dict) and item.get("id"):
-                        self._entry("assistant", item["id"]).interrupted = True
-
-    def _entry(self, role: Literal["user", "assistant"], item_id: str) -> TranscriptEntry:
-        for entry in reversed(self.state.transcript[-20:]):
-            if entry.item_id == item_id and entry.role == role:
-                return entry
-        entry = TranscriptEntry(role=role, item_id=item_id)
-        self.state.transcript.append(entry)
-        return entry
 
     async def _tick(self) -> None:
         """Copies the meters into `state` at UI rate; a direction with no recent audio reads silent."""

@@ -1,0 +1,139 @@
+"""What a view learns from a session's records: one place for the live engine, replay and relay.
+
+`SessionView` is fed every record of a session in order (a writer listener) and keeps the
+`EngineState` a screen shows, and the `LogBuffer` it drains: counters, phase, session ids,
+transcripts, who is speaking, and the close summary. It only observes; acting on events (sending a
+`session.update`, playing audio, barging in) is the engine's business.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any, Literal
+
+from tui.engine.closure import summarize_close
+from tui.engine.pacing import SendRateMeter
+from tui.engine.state import EngineState, LogBuffer, LogEntry, TranscriptEntry
+from tui.protocol.summary import Line, frame_event, record_line
+
+TRANSCRIPT_DELTAS = frozenset(
+    {
+        "response.output_audio_transcript.delta",
+        "response.output_text.delta",
+        "response.audio_transcript.delta",  # beta names, for old recordings
+        "response.text.delta",
+    }
+)
+TRANSCRIPT_DONE = frozenset(
+    {
+        "response.output_audio_transcript.done",
+        "response.output_text.done",
+        "response.audio_transcript.done",
+        "response.text.done",
+    }
+)
+
+
+class SessionView:
+    def __init__(self, state: EngineState, log: LogBuffer) -> None:
+        self.state = state
+        self.log = log
+        self.recent: deque[Line] = deque(maxlen=32)  # for the close card
+        self.last_error: str | None = None
+        self.end_record: dict[str, Any] | None = None
+        self.send_rate = SendRateMeter()
+
+    def log_record(self, record: dict[str, Any]) -> LogEntry:
+        """Adds a record to the log without letting it change the state (the relay's other leg)."""
+        line = record_line(record)
+        entry = LogEntry(record, line)
+        self.log.append(entry)
+        self.recent.append(line)
+        return entry
+
+    def on_record(self, record: dict[str, Any]) -> tuple[LogEntry, dict[str, Any] | None]:
+        """Logs a record and updates the state; returns the entry and the frame's event, if any."""
+        entry = self.log_record(record)
+        line, state, counters = entry.line, self.state, self.state.counters
+        kind = record["kind"]
+        event = None
+        if kind == "frame":
+            if record["dir"] == "c2s":
+                counters.frames_sent += 1
+                counters.bytes_sent += record["size"]
+                counters.audio_sent_seconds += line.audio_seconds
+                if line.audio_seconds:
+                    self.send_rate.add(time.monotonic(), line.audio_seconds)
+            else:
+                counters.frames_received += 1
+                counters.bytes_received += record["size"]
+                counters.audio_received_seconds += line.audio_seconds
+            event = frame_event(record)
+            if event is not None and record["dir"] == "s2c":
+                self.apply_server_event(event, line)
+        elif kind == "handshake_response" and record.get("status") == 101:
+            state.phase, state.opened_at = "open", time.monotonic()
+        elif kind == "close" and state.phase == "open":
+            state.phase = "closing"
+        elif kind == "end":
+            self.end_record = record
+            state.phase = "closed"
+            state.assistant_speaking = state.user_speaking = state.response_active = False
+            state.close = summarize_close(record, list(self.recent), self.last_error)
+        return entry, event
+
+    def apply_server_event(self, event: dict[str, Any], line: Line) -> None:
+        etype, state = event.get("type"), self.state
+        if etype == "session.created":
+            session = event.get("session") if isinstance(event.get("session"), dict) else {}
+            state.session_id = _text(session.get("id")) or None
+            expires = session.get("expires_at")
+            state.expires_at = float(expires) if isinstance(expires, (int, float)) else None
+            state.model = _text(session.get("model")) or state.model
+        elif etype == "error":
+            state.counters.server_errors += 1
+            self.last_error = line.summary
+        elif etype == "input_audio_buffer.speech_started":
+            state.user_speaking = True
+        elif etype == "input_audio_buffer.speech_stopped":
+            state.user_speaking = False
+        elif etype == "input_audio_buffer.committed":
+            self.transcript_entry("user", _text(event.get("item_id")))
+        elif etype == "conversation.item.input_audio_transcription.delta":
+            self.transcript_entry("user", _text(event.get("item_id"))).text += _text(event.get("delta"))
+        elif etype == "conversation.item.input_audio_transcription.completed":
+            entry = self.transcript_entry("user", _text(event.get("item_id")))
+            entry.text, entry.done = _text(event.get("transcript")) or entry.text, True
+        elif etype == "response.created":
+            state.response_active = True
+        elif etype == "response.output_item.added":
+            item = event.get("item") if isinstance(event.get("item"), dict) else {}
+            if item.get("type") == "message":
+                self.transcript_entry("assistant", _text(item.get("id")))
+        elif etype in TRANSCRIPT_DELTAS:
+            self.transcript_entry("assistant", _text(event.get("item_id"))).text += _text(event.get("delta"))
+        elif etype in TRANSCRIPT_DONE:
+            entry = self.transcript_entry("assistant", _text(event.get("item_id")))
+            entry.text = _text(event.get("transcript")) or _text(event.get("text")) or entry.text
+            entry.done = True
+        elif etype == "response.done":
+            response = event.get("response") if isinstance(event.get("response"), dict) else {}
+            state.response_active = False
+            if response.get("status") == "cancelled":
+                for item in response.get("output") or []:
+                    if isinstance(item, dict) and isinstance(item.get("id"), str):
+                        self.transcript_entry("assistant", item["id"]).interrupted = True
+
+    def transcript_entry(self, role: Literal["user", "assistant"], item_id: str) -> TranscriptEntry:
+        for entry in reversed(self.state.transcript[-20:]):
+            if entry.item_id == item_id and entry.role == role:
+                return entry
+        entry = TranscriptEntry(role=role, item_id=item_id)
+        self.state.transcript.append(entry)
+        return entry
+
+
+def _text(value: Any) -> str:
+    """A field expected to be a string; anything else (a server can send anything) reads as ""."""
+    return value if isinstance(value, str) else ""
