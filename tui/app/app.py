@@ -7,21 +7,17 @@ import os
 import signal
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.app.contract import Clock, EngineLike, SystemClock
+from tui.app.contract import Clock, EngineLike, RunnableEngine, SystemClock
 from tui.app.screens.live import LiveScreen
 from tui.app.screens.modals import HelpScreen, Prompt
 from tui.app.screens.recording import RecordingScreen, check_recording
 from tui.app.settings import UISettings
 from tui.app.terminal import native_stderr_to_file
-
-if TYPE_CHECKING:
-    from tui.engine.session import Engine
 
 # Key names in words, not glyphs such as ⏎ or ↑, so they read in any terminal's font.
 _PLAIN_KEYS = {
@@ -123,7 +119,7 @@ def _bindings_of(node: object) -> list[Binding]:
     return [binding for binding in getattr(type(node), "BINDINGS", []) if isinstance(binding, Binding)]
 
 
-def run_app(engine: Engine, *, settings: UISettings | None = None) -> int:
+def run_app(engine: RunnableEngine, *, settings: UISettings | None = None) -> int:
     """Start `engine` on its own thread, run the TUI over it, and stop the engine when the UI ends
     (q, Ctrl+C, SIGHUP or SIGTERM), so the socket is closed and the recording finished.
 
@@ -137,7 +133,7 @@ def run_app(engine: Engine, *, settings: UISettings | None = None) -> int:
     # believe them over the terminal itself and never follow a resize.
     os.environ.pop("COLUMNS", None)
     os.environ.pop("LINES", None)
-    runner = EngineThread(engine)
+    runner = EngineThread(engine)  # type: ignore[arg-type]  # any RunnableEngine runs the same way
     with native_stderr_to_file() as stderr_log:
 
         def hang_up() -> None:

@@ -30,6 +30,12 @@ class EngineLike(Protocol):
     def stop(self) -> None: ...
 
 
+class RunnableEngine(EngineLike, Protocol):
+    """What `run_app` starts on its own thread: the session engine, a relay or a replay."""
+
+    async def run(self) -> object: ...
+
+
 class Clock(Protocol):
     """Where the UI reads the time: `monotonic()` pairs with `state.opened_at`, `time()` with `expires_at`."""
 
