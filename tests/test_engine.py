@@ -40,7 +40,7 @@ async def test_text_turn_fills_state_transcript_and_recording(tmp_path):
     assert state.session_id and state.session_id.startswith("sess_")
     assert state.expires_at is not None
     roles = [(e.role, e.done) for e in state.transcript]
-    assert roles == [("user", False), ("assistant", True)]
+    assert roles == [("user", True), ("assistant", True)]
     assert state.transcript[0].text == "What is rtui?"
     assert state.transcript[1].text == server.config.voice.transcript
     assert state.close is not None and state.close.closed_by == "client" and state.close.code == 1000
@@ -206,3 +206,21 @@ def test_engine_thread_takes_commands_from_another_thread(tmp_path):
     finally:
         loop.call_soon_threadsafe(stop.set)
         server_thread.join(10)
+
+
+async def test_under_a_view_a_closed_session_waits_for_reconnect(tmp_path):
+    async with mock_server(faults=(CloseAfter(code=4001, reason="gone", after_frames=1),)) as server:
+        config = engine_config(server.url_for(), tmp_path, stay_after_close=True)
+        engine = Engine(config)
+        task = asyncio.create_task(engine.run())
+        await wait_for(lambda: engine.state.close is not None and engine.state.close.code == 4001)
+        await asyncio.sleep(0.2)
+        assert not task.done()  # the card stays up; the engine waits for the user
+        first_session = engine.state.session_id
+        engine.reconnect()
+        await wait_for(lambda: engine.state.session_id not in (None, first_session))
+        await wait_for(lambda: engine.state.phase == "closed")  # the fault closes the new one too
+        engine.stop()
+        assert await asyncio.wait_for(task, 10) == "stopped"
+    records = recorded(engine)
+    assert [r["conn"] for r in records if r["kind"] == "end"] == [1, 2]

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--jitter-ms", type=int, default=100, help="playback jitter buffer (default: %(default)s)")
     group.add_argument("--record-dir", type=Path, default=Path("sessions"), help="where recordings go (default: ./sessions)")
     group.add_argument("--no-record", action="store_true", help="do not write a recording")
-    group.add_argument("--log-lines", type=int, default=50_000, help="event log lines kept in memory (default: %(default)s)")
+    group.add_argument("--log-lines", type=int, metavar="N",
+                       help="event log lines kept in memory (default: RTUI_LOG_LINES or 5000; the recording keeps everything)")
     group.add_argument("--response-timeout", type=float, default=60.0, metavar="S",
                        help="headless: seconds to wait for the answer once the input ends (default: %(default)s)")
 
@@ -69,11 +70,13 @@ def run(args: argparse.Namespace) -> int:
         record_dir=None if args.no_record else args.record_dir,
         instructions=args.instructions,
         voice=args.voice,
-        log_capacity=args.log_lines,
         texts=list(args.text),
         finish_when_input_ends=args.headless,
         response_timeout_s=args.response_timeout,
     )
+    if args.headless and args.input == "none" and not config.texts:
+        print("rtui: --headless needs something to say: --input FILE.wav (or tone/silence) or --text TEXT", file=sys.stderr)
+        return 2
     try:
         media = open_media(audio)
     except MediaError as exc:
@@ -81,14 +84,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from tui.engine.session import Engine
 
-    engine = Engine(config, source=media.source, sink=media.sink)
     if args.headless:
         from tui.engine.headless import run_headless
 
-        if args.input == "none" and not config.texts:
-            print("rtui: --headless needs something to say: --input FILE.wav (or tone/silence) or --text TEXT", file=sys.stderr)
-            return 2
-        return asyncio.run(run_headless(engine))
-    from tui.app import run_app
+        config.log_capacity = args.log_lines or config.log_capacity
+        return asyncio.run(run_headless(Engine(config, source=media.source, sink=media.sink)))
 
-    return run_app(engine)
+    from tui.app import run_app
+    from tui.app.settings import UISettings
+
+    try:
+        settings = UISettings.from_env(log_lines=args.log_lines)
+    except ValueError as exc:
+        print(f"rtui: {exc}", file=sys.stderr)
+        return 2
+    config.log_capacity = settings.log_lines
+    config.stay_after_close = True
+    return run_app(Engine(config, source=media.source, sink=media.sink), settings=settings)

@@ -69,7 +69,10 @@ class EngineConfig:
     record_dir: Path | None = Path("sessions")  # None: --no-record
     instructions: str | None = None
     voice: str | None = None
-    log_capacity: int = 50_000
+    log_capacity: int = 5_000  # log entries held for a view to drain (the recording keeps everything)
+    # Under a view, a closed session stays on screen (its card) until the user reconnects or quits;
+    # headless runs end with the session.
+    stay_after_close: bool = False
     # Headless: what to do once the input is exhausted (a WAV file ends, --text was sent).
     finish_when_input_ends: bool = False
     trailing_silence_ms: int = 1000

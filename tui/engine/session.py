@@ -86,6 +86,7 @@ class Engine:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._command_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
         async with AsyncExitStack() as stack:
             url = await self._endpoint_url(stack)
             self.writer = self._open_writer(url)
@@ -99,7 +100,17 @@ class Engine:
             while True:
                 self._reconnect_requested = False
                 self.outcome = await self._run_connection(url)
-                if not self._reconnect_requested or self._stop_requested:
+                if self._stop_requested:
+                    break
+                if self._reconnect_requested:
+                    continue
+                if not self.config.stay_after_close:
+                    break
+                # The session closed under a view: keep the card up until the user reconnects or quits.
+                self._wake.clear()
+                await self._wake.wait()
+                if self._stop_requested:
+                    self.outcome = "stopped"
                     break
             for closer in (self.source, self.sink):
                 if closer is not None:
@@ -407,7 +418,8 @@ class Engine:
                 "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
             }
         )
-        self.view.transcript_entry("user", f"text-{len(self.state.transcript)}").text = text
+        entry = self.view.transcript_entry("user", f"text-{len(self.state.transcript)}")
+        entry.text, entry.done = text, True
         self._mark_speech_end()
         await self._send({"type": "response.create"})
 
@@ -520,6 +532,7 @@ class Engine:
     def reconnect(self) -> None:
         async def reconnect() -> None:
             self._reconnect_requested = True
+            self._wake.set()
             if self._ws is not None:
                 await self._ws.close(1000, "rtui reconnect")
 
@@ -528,6 +541,7 @@ class Engine:
     def stop(self) -> None:
         async def stop() -> None:
             self._stop_requested = True
+            self._wake.set()
             if self._ws is not None:
                 await self._ws.close(1000, "")
 
