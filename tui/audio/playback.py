@@ -20,9 +20,9 @@ from tui.audio.jitter import JitterBuffer
 from tui.audio.levels import LevelMeter
 from tui.audio.pcm import WIRE_RATE, make_resampler, pcm16_to_float, samples_for_ms
 from tui.audio.portaudio import (
-    CLOSE_TIMEOUT_S,
     OPEN_TIMEOUT_S,
     STALL_TIMEOUT_S,
+    close_stream,
     in_audio_thread,
     load_sounddevice,
 )
@@ -219,10 +219,7 @@ class SpeakerSink:
         self._closed = True
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                await in_audio_thread(lambda: _close_quietly(stream), CLOSE_TIMEOUT_S)
-            except TimeoutError:
-                pass  # stuck in the library; the daemon thread is abandoned, the session goes on
+            await close_stream(stream)
 
     async def __aenter__(self) -> SpeakerSink:
         await self.start()
@@ -231,11 +228,3 @@ class SpeakerSink:
     async def __aexit__(self, *exc_info) -> None:
         await self.aclose()
 
-
-def _close_quietly(stream) -> None:
-    # abort() rather than stop(): stop() waits for pending buffers, over a second on ALSA's pulse plugin.
-    try:
-        stream.abort()
-        stream.close()
-    except Exception:  # noqa: BLE001 - a device that is already gone may fail to close; nothing to do
-        pass

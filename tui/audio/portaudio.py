@@ -78,3 +78,21 @@ async def in_audio_thread(func: Callable[[], T], timeout: float) -> T:
 
     threading.Thread(target=target, name="rtui-audio-call", daemon=True).start()
     return await asyncio.wait_for(future, timeout)
+
+
+async def close_stream(stream) -> None:
+    """Closes a PortAudio stream without ever blocking the caller for long: a call stuck in the
+    library (a sound server that vanished) is abandoned in its daemon thread and the session goes on."""
+    try:
+        await in_audio_thread(lambda: _close_quietly(stream), CLOSE_TIMEOUT_S)
+    except TimeoutError:
+        pass
+
+
+def _close_quietly(stream) -> None:
+    # abort() rather than stop(): stop() waits for pending buffers, over a second on ALSA's pulse plugin.
+    try:
+        stream.abort()
+        stream.close()
+    except Exception:  # noqa: BLE001 - a device that is already gone may fail to close; nothing to do
+        pass

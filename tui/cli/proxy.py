@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     from pathlib import Path
 
-    from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, is_azure, upstream_key
+    from tui.wire.client import is_azure
+    from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, upstream_key
 
     import os
 

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tui.engine.state import EndpointKind, TurnMode
+from tui.wire.client import is_azure
 
 GA_URL = "wss://api.openai.com/v1/realtime"
 DEFAULT_MODEL = "gpt-realtime"
@@ -39,9 +40,8 @@ def resolve_endpoint(
     if force_mock:
         return Endpoint(url="", kind="mock")
     if url is not None:
-        host = urlsplit(url).hostname or ""
-        if host.endswith(".azure.com") and env.get("AZURE_OPENAI_API_KEY"):
-            return Endpoint(with_model(url, model), "live", env["AZURE_OPENAI_API_KEY"], "api-key")
+        if is_azure(url):  # an OpenAI key never goes to Azure
+            return Endpoint(with_model(url, model), "live", env.get("AZURE_OPENAI_API_KEY") or None, "api-key")
         return Endpoint(with_model(url, model), "live", env.get("OPENAI_API_KEY") or None)
     key = env.get("OPENAI_API_KEY")
     if key:

@@ -21,14 +21,26 @@ from tui.wire.tap import FrameTap
 from tui.wire.writer import SessionWriter
 
 
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+AZURE_HOST_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+
+
+def is_loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback(url: str) -> bool:
+    return is_loopback_host(urlsplit(url).hostname or "")
+
+
+def is_azure(url: str) -> bool:
+    """Azure OpenAI endpoints take their key as an `api-key` header, not a Bearer token."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.endswith(AZURE_HOST_SUFFIXES)
 
 
 @dataclass

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import http
-import ipaddress
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -45,7 +44,7 @@ from websockets.frames import CLOSE, DATA_OPCODES, PING, Close, Frame
 from websockets.http11 import Request, Response
 from websockets.protocol import CLOSED, CLOSING, CONNECTING, OPEN
 
-from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
+from tui.wire.client import ConnectOptions, RecordingClientConnection, is_azure, is_loopback_host, open_connection
 from tui.wire.server import RecordingServerConnection
 from tui.wire.tap import FrameTap
 from tui.wire.writer import DEFAULT_DIRECTORY, SessionWriter
@@ -75,7 +74,6 @@ HOP_HEADERS = frozenset(
 # Response headers from upstream that the relay's own handshake response already carries.
 OWN_RESPONSE_HEADERS = HOP_HEADERS | {"date", "server"}
 KEY_HEADERS = frozenset({"authorization", "api-key"})
-AZURE_HOST_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 TOKEN_PARAM = "token"
 # Each relayed session has its own file: the client's leg is conn 1, the upstream leg conn 2 (the
 # header's `relay` object says so, for readers such as diagnose).
@@ -84,20 +82,6 @@ CLIENT_CONN, UPSTREAM_CONN = 1, 2
 
 class ProxyConfigError(ValueError):
     """The relay cannot start with these settings; the message says what to change."""
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def is_azure(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host.endswith(AZURE_HOST_SUFFIXES)
 
 
 def upstream_key(url: str, env: Mapping[str, str]) -> tuple[str, str] | None:
