@@ -138,3 +138,31 @@ def cut_point_ms(voice: np.ndarray, heard: np.ndarray, window_ms: int = 5, silen
         if rms(voice[k * w : (k + 1) * w]) > 0.01 and all(quiet[k : k + span]):
             return k * window_ms
     raise AssertionError("the answer was never cut")
+
+
+async def test_a_microphone_that_vanishes_leaves_the_session_open_for_text(virtual_audio, tmp_path, monkeypatch):
+    from audio_support import VirtualAudio
+
+    doomed = VirtualAudio(tmp_path / "doomed")  # a sound server of its own, killed mid-session
+    doomed.start()
+    monkeypatch.setenv("PULSE_SERVER", doomed.server)
+    monkeypatch.delenv("PULSE_SOURCE", raising=False)
+    monkeypatch.delenv("PULSE_SINK", raising=False)
+    try:
+        async with mock_server() as server:
+            engine = Engine(engine_config(server.url_for(), tmp_path), source=MicrophoneSource(), sink=SpeakerSink())
+            run = asyncio.create_task(engine.run())
+            await wait_for(lambda: engine.state.counters.audio_sent_seconds > 0.2)
+            doomed.stop()
+            await wait_for(lambda: any(n.startswith("Audio input stopped: Audio input lost") for n in engine.state.notices))
+            assert engine.state.phase == "open"
+            engine.send_text("Are you still there?")
+            await wait_for(lambda: engine.state.transcript[-1].role == "assistant" and engine.state.transcript[-1].done)
+            engine.stop()
+            assert await asyncio.wait_for(run, 15) == "stopped"
+    finally:
+        doomed.stop()
+    assert engine.state.transcript[-1].role == "assistant"
+    records = list(SessionReader(engine.state.recording_path))
+    assert any(r["kind"] == "error" and "audio input stopped" in r["message"] for r in records)
+    assert records[-1]["kind"] == "end" and records[-1]["closed_by"] == "client"
