@@ -2,8 +2,8 @@
 
     python _servers.py echo    # sends every message back
     python _servers.py sink    # counts messages; answers the text "done" with "count N"
-    python _servers.py flood IDLE_S RATE   # a Realtime-shaped server: endless real-time response
-                                           # audio, and after IDLE_S seconds RATE small events/s
+    python _servers.py flood IDLE_S RATE [monologue]   # a Realtime-shaped server: endless real-time
+                                           # response audio, and after IDLE_S seconds RATE events/s
 
 They run as separate processes so the client being measured has a core of its own on a 2-core box.
 """
@@ -32,10 +32,12 @@ async def sink(ws: ServerConnection) -> None:
             count += 1
 
 
-def flood(idle_s: float, rate: int):
+def flood(idle_s: float, rate: int, monologue: bool = False):
     """Session events, then an endless response: 100 ms of 24 kHz audio every 100 ms (so playback
-    never runs dry unless the client falls behind), and from `idle_s` on, `rate` transcript deltas
-    per second on top (the UI flood). Client frames are read and dropped."""
+    never runs dry unless the client falls behind), and from `idle_s` on, `rate` events per second
+    on top (the UI flood): transcript deltas, a new item every 100 (or, with `monologue`, all of
+    one item that grows without end), and every fourth a `rate_limits.updated`. Client frames are
+    read and dropped."""
     import base64
     import math
     import struct
@@ -68,7 +70,12 @@ def flood(idle_s: float, rate: int):
                     due = int((elapsed - idle_s) * rate)
                     while sent < due:
                         sent += 1
-                        await ws.send('{"type":"response.output_audio_transcript.delta","event_id":"t%d","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"w "}' % sent)
+                        if monologue or sent % 4:
+                            # A transcript of ordinary length: a new item every 100 deltas (unless monologue).
+                            item = "item_1" if monologue else f"item_t{sent // 100}"
+                            await ws.send('{"type":"response.output_audio_transcript.delta","event_id":"t%d","response_id":"resp_1","item_id":"%s","output_index":0,"content_index":0,"delta":"w "}' % (sent, item))
+                        else:
+                            await ws.send('{"type":"rate_limits.updated","event_id":"r%d","rate_limits":[{"name":"requests","limit":10000,"remaining":9999,"reset_seconds":0.006}]}' % sent)
                 await asyncio.sleep(max(0.0, start + n * 0.01 - time.monotonic()))
         except ConnectionClosed:
             pass  # the client ended the session
@@ -79,7 +86,10 @@ def flood(idle_s: float, rate: int):
 
 
 async def main(kind: str, *args: str) -> None:
-    handler = flood(float(args[0]), int(args[1])) if kind == "flood" else {"echo": echo, "sink": sink}[kind]
+    if kind == "flood":
+        handler = flood(float(args[0]), int(args[1]), monologue=len(args) > 2 and args[2] == "monologue")
+    else:
+        handler = {"echo": echo, "sink": sink}[kind]
     async with serve(handler, "127.0.0.1", 0, max_size=None, ping_interval=None, compression=None) as server:
         print(server.sockets[0].getsockname()[1], flush=True)
         await asyncio.Future()

@@ -7,8 +7,9 @@ runtime directory), a 440 Hz tone streamed into the virtual microphone (sox | pa
 on its own thread with the microphone source and the speaker sink, and the Textual UI (headless
 driver, 120x40) drawing it. The server (scripts/bench/_servers.py flood, its own process) sends an
 endless real-time response (100 ms of audio every 100 ms, so playback never runs dry unless rtui
-falls behind) and, for the second half of the run, 1 000 transcript deltas per second on top: the
-UI flood. Latency is the engine's own `capture_latencies_ns` (device callback -> append written to
+falls behind) and, for the second half of the run, 1 000 events per second on top: the UI flood
+(transcript deltas of ordinary-length items and rate-limit updates; `--flood monologue` makes every
+delta extend one transcript item without end instead). Latency is the engine's own `capture_latencies_ns` (device callback -> append written to
 the socket), collected every second and split by phase.
 
     .venv/bin/python scripts/bench/audio_latency.py [--minutes 10] [--flood-rate 1000]
@@ -84,6 +85,7 @@ async def session(args: argparse.Namespace, url: str, record_dir: Path) -> dict:
             "sent_s": counters.audio_sent_seconds,
             "received": received,
             "phase": engine.state.phase,
+            "close": engine.state.close.explanation if engine.state.close else None,
             "notices": list(engine.state.notices),
             "error": repr(runner.error) if runner.error else None,
             "ran_s": time.monotonic() - start,
@@ -96,6 +98,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--flood-rate", type=int, default=1_000)
+    parser.add_argument("--flood", choices=["mixed", "monologue"], default="mixed",
+                        help="mixed: transcript deltas of ordinary-length items and rate limits (default); "
+                        "monologue: every delta extends one transcript item without end")
     parser.add_argument("--switch-interval", type=float, metavar="MS",
                         help="set Python's GIL switch interval (default 5 ms) to see its effect on the latency")
     args = parser.parse_args()
@@ -117,7 +122,7 @@ def main() -> int:
         alsa_log = tempfile.TemporaryFile(mode="w+b")
         os.dup2(alsa_log.fileno(), 2)
         try:
-            with _common.Peer("flood", str(args.minutes * 30), str(args.flood_rate)) as server, tempfile.TemporaryDirectory() as tmp:
+            with _common.Peer("flood", str(args.minutes * 30), str(args.flood_rate), args.flood) as server, tempfile.TemporaryDirectory() as tmp:
                 result = asyncio.run(session(args, server.url(), Path(tmp)))
         finally:
             os.dup2(stderr_copy, 2)
@@ -146,6 +151,8 @@ def main() -> int:
         "0", losses == 0,
     )
     _common.result("device-level playback underruns reported by ALSA", str(result["alsa_underruns"]), "0", result["alsa_underruns"] == 0)
+    if result["ran_s"] < args.minutes * 60 - 2:
+        print(f"   THE SESSION ENDED EARLY, after {result['ran_s']:.0f} s: {result['close']}")
     if result["error"] or result["notices"]:
         print(f"   engine: phase {result['phase']}, error {result['error']}, notices {result['notices']}")
     if others:
