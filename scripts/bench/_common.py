@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -115,12 +116,14 @@ class Peer:
 
 
 def stop(process: subprocess.Popen | None, timeout: float = 5) -> None:
-    """Ends a process this script started (SIGTERM, then SIGKILL)."""
+    """Ends a process this script started: SIGINT (Ctrl-C, so a profiler wrapping it writes its
+    report), then SIGTERM, then SIGKILL."""
     if process is None or process.poll() is not None:
         return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    for send in (lambda: process.send_signal(signal.SIGINT), process.terminate, process.kill):
+        send()
+        try:
+            process.wait(timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
