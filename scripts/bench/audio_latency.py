@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -136,6 +137,7 @@ def main() -> int:
             os.killpg(feeder.pid, 15)
             feeder.wait()
         virtual_audio("stop")
+        shutil.rmtree(AUDIO_DIR, ignore_errors=True)
     for phase, values in result["latencies"].items():
         p50, p99 = _common.percentile(values, 50), _common.percentile(values, 99)
         target = f"<= {LATENCY_TARGET_MS:g} ms p99" if phase == "flooded" else None
