@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 
 from tui.engine.session import Engine, Outcome
@@ -15,13 +16,22 @@ class EngineThread:
     hand-off and recording. `stop()` asks the engine to close the session and waits for it.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    # The engine thread shares the GIL with the screen refresh, which Python lets hold it for 5 ms at
+    # a stretch by default, again and again under a flood of events: captured audio then waits, and
+    # so do pongs, until the keepalive closes the session. Handing the GIL over every 0.5 ms keeps
+    # the wire prompt (scripts/bench/audio_latency.py measures both).
+    SWITCH_INTERVAL_S = 0.0005
+
+    def __init__(self, engine: Engine, *, switch_interval: float | None = SWITCH_INTERVAL_S) -> None:
         self.engine = engine
+        self.switch_interval = switch_interval
         self.outcome: Outcome | None = None
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="rtui-engine", daemon=True)
 
     def start(self) -> None:
+        if self.switch_interval is not None:
+            sys.setswitchinterval(self.switch_interval)  # process-wide: the UI runs beside the engine
         self._thread.start()
 
     def _main(self) -> None:

@@ -8,7 +8,6 @@ writes them. Commands go the other way, through the engine's thread-safe methods
 from __future__ import annotations
 
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -89,16 +88,19 @@ class LogBuffer:
 
     The recording keeps everything; this keeps the last `capacity` entries so that memory stays flat
     however long the session runs. A view that falls behind is told how many entries it missed.
+    It is a ring indexed by entry number, so appending and draining cost O(1) per entry: the engine
+    appends under the same lock a view drains with, and must never wait long for it.
     """
 
-    def __init__(self, capacity: int = 50_000) -> None:
-        self._entries: deque[LogEntry] = deque(maxlen=capacity)
+    def __init__(self, capacity: int = 5_000) -> None:
+        self.capacity = capacity
+        self._ring: list[LogEntry | None] = [None] * capacity
         self._total = 0
         self._lock = threading.Lock()
 
     def append(self, entry: LogEntry) -> None:
         with self._lock:
-            self._entries.append(entry)
+            self._ring[self._total % self.capacity] = entry
             self._total += 1
 
     @property
@@ -113,16 +115,13 @@ class LogBuffer:
         """
         with self._lock:
             total = self._total
-            available = len(self._entries)
-            first_kept = total - available
+            first_kept = max(0, total - self.capacity)
             skipped = max(0, first_kept - cursor)
             start = max(cursor, first_kept)
-            count = total - start
-            if limit is not None:
-                count = min(count, limit)
-            offset = start - first_kept
-            entries = [self._entries[i] for i in range(offset, offset + count)]
-            return entries, start + count, skipped
+            end = total if limit is None else min(total, start + limit)
+            ring, capacity = self._ring, self.capacity
+            entries = [ring[i % capacity] for i in range(start, end)]
+        return entries, end, skipped  # type: ignore[return-value]
 
 
 @dataclass

@@ -8,7 +8,11 @@ from textual.widgets import Static
 
 from tui.engine.state import TranscriptEntry
 
-SHOWN_ENTRIES = 100  # older turns stay in the recording
+# The pane shows the end of the conversation; the recording keeps all of it. Both bounds keep the
+# re-wrap at each refresh cheap however long a turn grows (a monologue of deltas would otherwise
+# make every refresh slower, and the UI would starve the wire of the GIL).
+SHOWN_ENTRIES = 12
+SHOWN_CHARS = 400  # of each entry: its last characters
 
 
 class Transcript(VerticalScroll):
@@ -51,7 +55,8 @@ def transcript_text(entries: list[TranscriptEntry]) -> Text:
         who = "you  " if entry.role == "user" else "model"
         text.append(f"{who} > ", style="bold")
         # The user's side has text only when the server transcribes it (the mock does not).
-        text.append(entry.text or ("(speech)" if entry.role == "user" else "…"), style="" if entry.text else "dim")
+        shown = entry.text if len(entry.text) <= SHOWN_CHARS else "…" + entry.text[-SHOWN_CHARS:]
+        text.append(shown or ("(speech)" if entry.role == "user" else "…"), style="" if entry.text else "dim")
         if entry.interrupted:
             text.append(" [interrupted]", style="bold")
         elif not entry.done:
