@@ -88,7 +88,7 @@ class IdMap:
         return value
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One normalized unit of a direction's stream: an event, a raw frame or an audio segment."""
 

@@ -68,7 +68,7 @@ def frame_offsets(path: str | os.PathLike[str]) -> dict[int, tuple[int, int]]:
     return offsets
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """One recorded wire event of the connection: a data frame, ping, pong or close frame."""
 
