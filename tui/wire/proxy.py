@@ -145,6 +145,17 @@ class RelayConfig:
             raise ProxyConfigError("--allow-remote needs --token TOKEN; clients then connect with ?token=TOKEN")
         if self.token is not None and len(self.token) < 8:
             raise ProxyConfigError("--token must be at least 8 characters long")
+        # Sessions are recorded as clients arrive; find out now, not then, that the place is unusable.
+        directory = Path(self.record) if self.record_to_directory else Path(self.record).parent
+        blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise ProxyConfigError(f"cannot record to {self.record}: {blocker} is a file, not a directory; choose another --record")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProxyConfigError(f"cannot record to {self.record}: {exc.strerror}; choose another --record") from None
+        if not os.access(directory, os.W_OK):
+            raise ProxyConfigError(f"cannot record to {self.record}: {directory} is not writable; choose another --record")
 
 
 class _Leg:
