@@ -77,7 +77,7 @@ def test_one_changed_field_is_reported_at_its_position(tmp_path, capsys):
     status, out = diff(capsys, source, rewrite(source, tmp_path / "changed.jsonl", change))
     assert status == 1
     seq = next(r["seq"] for r in records(source) if r.get("type") == "session.update")
-    assert f"client frames (c2s): DIFFERENT" in out
+    assert "client frames (c2s): DIFFERENT" in out
     assert f"divergence at client frame #1 (recorded seq {seq}): session.update differs from the recording" in out
     assert '-    "modalities": [' in out and '+    "output_modalities": [' in out
     assert "server frames (s2c): same" in out
