@@ -93,6 +93,7 @@ class Engine:
             stack.callback(self.writer.close)
             self.writer.add_listener(self._on_record)
             await self._start_media()
+            stack.push_async_callback(self._close_media)
             if self.config.finish_when_input_ends and self.source is None and not self.config.texts:
                 self.state.notices.append("Nothing to send: give --input FILE.wav, tone or silence, or --text TEXT.")
                 self.outcome = "no_input"
@@ -112,10 +113,12 @@ class Engine:
                 if self._stop_requested:
                     self.outcome = "stopped"
                     break
-            for closer in (self.source, self.sink):
-                if closer is not None:
-                    await closer.aclose()
         return self.outcome
+
+    async def _close_media(self) -> None:
+        for media in (self.source, self.sink):
+            if media is not None:
+                await media.aclose()
 
     async def _start_media(self) -> None:
         """Opens the devices; without them (no PortAudio, no device: typical over SSH) the session
