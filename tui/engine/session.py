@@ -76,7 +76,6 @@ class Engine:
         self._speech_ended_at: float | None = None
         self._awaiting_first_audio = False
         self._audio_item: str | None = None  # the assistant item whose audio is being played
-        self._received_ms: dict[str, float] = {}
         self._clips_seen: dict[str, int] = {}
         self._ptt_open = False  # push-to-talk: the buffer was cleared and audio flows until release
 
@@ -384,7 +383,6 @@ class Engine:
             self.state.counters.response_latency_ms = (time.monotonic() - self._speech_ended_at) * 1000
             self._awaiting_first_audio = False
         self._audio_item = item_id
-        self._received_ms[item_id] = self._received_ms.get(item_id, 0.0) + len(pcm) / PCM_BYTES_PER_SECOND * 1000
         if self.sink is not None:
             self.sink.write(item_id, pcm)
 
@@ -394,11 +392,11 @@ class Engine:
         item = self._audio_item
         if self.sink is None or item is None:
             return
-        received = self._received_ms.get(item, 0.0)
-        if self.sink.state != "playing" and self.sink.state != "buffering":
+        if self.sink.state not in ("playing", "buffering"):
             return  # the whole answer was heard: nothing to truncate
         self.sink.flush()
-        played = min(self.sink.played_ms(item), received)
+        # The sink counts what it handed to the device, never more than it received.
+        played = min(self.sink.played_ms(item), self.sink.received_ms(item))
         self._audio_item = None
         self.view.transcript_entry("assistant", item).interrupted = True
         await self._send(
