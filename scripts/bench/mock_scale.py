@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import base64
 import math
+import os
 import subprocess
 import sys
 import time
@@ -107,13 +108,21 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--max-lag-ms", type=float, default=500.0)
     parser.add_argument("--profile", type=Path, metavar="FILE", help="run the mock under pyinstrument, report to FILE")
+    parser.add_argument(
+        "--checkout", type=Path, metavar="DIR",
+        help="run the mock from the tui/ package in DIR (for example `git archive COMMIT tui | tar -x -C DIR`), "
+        "to compare another version in the same conditions",
+    )
     args = parser.parse_args()
     _common.header(f"mock scale: real-time audio sessions with server VAD, {args.seconds:g} s per step")
     command = [str(_common.ROOT / ".venv/bin/rtui"), "mock", "--port", "0"]
     if args.profile:
         _common.ensure_package("pyinstrument", "pyinstrument")
         command = [sys.executable, "-m", "pyinstrument", "--no-color", "-o", str(args.profile), *command]
-    mock = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, PYTHONPATH=str(args.checkout.resolve())) if args.checkout else None
+    if args.checkout:
+        print(f"   mock from {args.checkout}/tui")
+    mock = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert mock.stdout is not None
         line = mock.stdout.readline()

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
@@ -27,9 +26,6 @@ from tui.mock.faults import (
 )
 from tui.mock.ids import IdFactory
 from tui.mock.session import Close, ConnectionSession, Drop, Output, Send
-
-_CLOSED = object()
-
 
 def oversized_event(size: int, ids: IdFactory) -> str:
     """A valid `conversation.item.retrieved` of at least `size` bytes (a user item with silent audio)."""
@@ -64,6 +60,8 @@ class ConnectionRunner:
         self._stall_until: float | None = None  # math.inf: stalled for good
         self._finished = asyncio.Event()
         self._closing = False  # the sender is in a closing handshake
+        self._wakeup: asyncio.TimerHandle | None = None
+        self._wakeup_at: float | None = None  # the deadline `_wakeup` is armed for
 
     async def run(self) -> None:
         self._started = self.clock()
@@ -71,43 +69,61 @@ class ConnectionRunner:
         try:
             self._deliver(self.session.start(self._started))
             self._fire_due(self._started)
+            self._schedule_wakeup()
+            # Reads the socket directly; deadlines (response deltas, timed faults) run from a timer
+            # that is only moved when the next deadline changes. A timeout around every `recv`, or a
+            # task and a queue per message, was most of the mock's CPU with a hundred sessions.
             while not self._finished.is_set():
-                message = await self._next_message()
-                now = self.clock()
-                if message is _CLOSED:
+                try:
+                    message = await self.connection.recv()
+                except ConnectionClosed:
+                    self._finished.set()
                     break
-                if message is not None:
-                    self.frames_received += 1
-                    if isinstance(message, str):
-                        self._deliver(self.session.receive_text(message, now))
-                    else:
-                        self._deliver(self.session.receive_binary(message, now))
-                self._deliver(self.session.poll(now))
-                self._fire_due(now)
+                now = self.clock()
+                self.frames_received += 1
+                if isinstance(message, str):
+                    self._deliver(self.session.receive_text(message, now))
+                else:
+                    self._deliver(self.session.receive_binary(message, now))
+                if self.faults:
+                    self._fire_due(now)
+                self._schedule_wakeup()
             if self._closing and not sender.done():
                 # We are closing: let the sender finish the closing handshake it started.
                 await asyncio.wait({sender}, timeout=self.connection.close_timeout or 10)
         finally:
+            if self._wakeup is not None:
+                self._wakeup.cancel()
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
 
-    # -- input ---------------------------------------------------------------------------------
+    # -- deadlines -----------------------------------------------------------------------------
 
-    async def _next_message(self) -> Any:
-        """The next client message, None when a deadline (a response delta, a fault) comes first,
-        or _CLOSED. Reads the socket directly, with no task or queue per message: with a hundred
-        sessions streaming audio, that bookkeeping was most of the mock's CPU. Cancelling `recv` at a
-        deadline is safe in websockets: no message is lost."""
-        deadlines = [d for d in (self.session.next_deadline(), self._next_fault_time()) if d is not None]
-        timeout = max(0.0, min(deadlines) - self.clock()) if deadlines else None
-        try:
-            async with asyncio.timeout(timeout):
-                return await self.connection.recv()
-        except TimeoutError:
-            return _CLOSED if self._finished.is_set() else None
-        except ConnectionClosed:
-            self._finished.set()
-            return _CLOSED
+    def _schedule_wakeup(self) -> None:
+        """Arms the timer for the next deadline, leaving it alone when that has not changed."""
+        deadline = self.session.next_deadline()
+        if self.faults:
+            fault_time = self._next_fault_time()
+            if fault_time is not None and (deadline is None or fault_time < deadline):
+                deadline = fault_time
+        if deadline == self._wakeup_at:
+            return
+        if self._wakeup is not None:
+            self._wakeup.cancel()
+        self._wakeup_at = deadline
+        self._wakeup = None
+        if deadline is not None and not self._finished.is_set():
+            loop = asyncio.get_running_loop()
+            self._wakeup = loop.call_later(max(0.0, deadline - self.clock()), self._on_wakeup)
+
+    def _on_wakeup(self) -> None:
+        self._wakeup = self._wakeup_at = None
+        if self._finished.is_set():
+            return
+        now = self.clock()
+        self._deliver(self.session.poll(now))
+        self._fire_due(now)
+        self._schedule_wakeup()
 
     # -- output --------------------------------------------------------------------------------
 
@@ -119,7 +135,8 @@ class ConnectionRunner:
         try:
             while True:
                 produced, output = await self._outbox.get()
-                await self._hold(produced)
+                if self._delay or self._stall_until is not None:
+                    await self._hold(produced)
                 if isinstance(output, Send):
                     await self.connection.send(output.data)
                 elif isinstance(output, str):
