@@ -250,3 +250,47 @@ async def test_server_side_tap_records_the_same_frames(tmp_path):
     assert essence(client_records) == essence(server_records)
     assert server_records[0]["kind"] == "handshake_request"
     assert server_records[-1]["kind"] == "end" and server_records[-1]["side"] == "server"
+
+
+def test_a_frame_recorded_twice_is_the_same_record_on_both_conns(tmp_path):
+    # A relay records each frame as received on one leg and as sent on the other.
+    path = tmp_path / "s.jsonl"
+    text = '{"type":"input_audio_buffer.append","audio":"AAAA","note":"h\\u00e9"}'
+    with SessionWriter(path, mode="proxy", url="ws://127.0.0.1:9/v1/realtime") as writer:
+        seen: list[dict] = []
+        writer.add_listener(seen.append)
+        writer.frame(1, "c2s", text.encode(), opcode="text")
+        writer.frame(2, "c2s", text.encode(), opcode="text")
+        writer.frame(2, "s2c", text.encode(), opcode="binary")  # the same bytes, another opcode
+    _, records = read_all(path)
+    first, second, third = records
+    assert {k: v for k, v in first.items() if k not in ("seq", "t_ns", "conn")} == {
+        k: v for k, v in second.items() if k not in ("seq", "t_ns", "conn")
+    }
+    assert (first["conn"], second["conn"], second["text"], second["type"]) == (1, 2, text, "input_audio_buffer.append")
+    assert (third["opcode"], base64.b64decode(third["data_b64"])) == ("binary", text.encode())
+    assert seen == records  # listeners get the same records as the file
+
+
+def test_a_repeated_frame_is_redacted_with_a_secret_learned_in_between(tmp_path):
+    path = tmp_path / "s.jsonl"
+    secret = "relay-token-0123456789"
+    text = f'{{"type":"conversation.item.create","note":"{secret}"}}'
+    with SessionWriter(path, mode="proxy", url="ws://127.0.0.1:9/v1/realtime") as writer:
+        writer.frame(1, "c2s", text)
+        writer.redactor.add_secret(secret)
+        writer.frame(2, "c2s", text)
+    _, (before, after) = read_all(path)
+    assert before["text"] == text  # not yet known to be a secret
+    assert after["text"] == text.replace(secret, "[redacted]") and after["redacted"] == ["secret"]
+
+
+def test_a_reused_buffer_is_recorded_with_what_it_holds_each_time(tmp_path):
+    path = tmp_path / "s.jsonl"
+    buffer = bytearray(b'{"type":"a"}')
+    with SessionWriter(path, mode="live", url="ws://127.0.0.1:9/v1/realtime") as writer:
+        writer.frame(1, "c2s", buffer, opcode="text")
+        buffer[9] = ord("b")
+        writer.frame(1, "c2s", buffer, opcode="text")
+    _, records = read_all(path)
+    assert [(r["text"], r["type"]) for r in records] == [('{"type":"a"}', "a"), ('{"type":"b"}', "b")]

@@ -54,11 +54,15 @@ class Redactor:
         # Longest first, so a key is never half-replaced by a shorter secret it contains.
         self._secrets = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
         self._secret_bytes = [s.encode() for s in self._secrets]
+        # Bumped with every new secret: whatever was redacted before may be stale (the writer's
+        # reuse of a repeated frame's redacted form checks it).
+        self.generation = 0
 
     def add_secret(self, secret: str) -> None:
         if secret and len(secret) >= 8 and secret not in self._secrets:
             self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
             self._secret_bytes = [s.encode() for s in self._secrets]
+            self.generation += 1
 
     def text(self, value: str) -> tuple[str, list[str]]:
         hits: list[str] = []

@@ -23,6 +23,7 @@ from tui.wire.writer import SessionWriter
 Side = Literal["client", "server"]
 
 _SIDE_OF = {C2S: "client", S2C: "server"}
+_OPCODE_NAMES = {Opcode.TEXT: "text", Opcode.BINARY: "binary"}
 
 
 def _b64(data: bytes) -> str:
@@ -82,7 +83,7 @@ class FrameTap:
             self._close(direction, bytes(frame.data))
 
     def _data(self, direction: str, opcode: Opcode, data: bytes, **fields: Any) -> None:
-        self.writer.frame(self.conn, direction, data, opcode="text" if opcode is Opcode.TEXT else "binary", **fields)
+        self.writer.frame(self.conn, direction, data, opcode=_OPCODE_NAMES[opcode], **fields)
 
     def _close(self, direction: str, data: bytes) -> None:
         first = self.first_close_dir is None

@@ -14,10 +14,14 @@ from typing import Any, BinaryIO
 import orjson
 
 from tui import __version__
-from tui.wire.format import LOCAL, MODES, SCHEMA
+from tui.wire.format import C2S, LOCAL, MODES, S2C, SCHEMA
 from tui.wire.redact import RULES, Redactor
 
 DEFAULT_DIRECTORY = Path("sessions")
+
+# A frame record's line up to its payload fields: what orjson.dumps writes for these five keys.
+_FRAME_PREFIX = b'{"seq":%d,"t_ns":%d,"conn":%d,"kind":"frame","dir":"%s",'
+_DIRECTION_JSON = {C2S: b"c2s", S2C: b"s2c", LOCAL: b"local"}
 
 
 class RecordingFailed(OSError):
@@ -83,6 +87,8 @@ class SessionWriter:
         self._seq = 0
         self._next_conn = 1
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        # (data, opcode, redactor generation, payload fields, serialised payload) of the last frame.
+        self._last_frame: tuple[str | bytes, str | None, int, dict[str, Any], bytes] | None = None
         self._closed = False
         self._file: BinaryIO | None = None
         if self.path is not None:
@@ -145,17 +151,59 @@ class SessionWriter:
             }
             record.update(fields)
             self._write(record, scrubbed)
-            for listener in self._listeners:
-                try:
-                    listener(record)
-                except Exception as exc:  # a view's bug must never reach the connection
-                    self.listener_errors += 1
-                    self.last_listener_error = exc
+            if self._listeners:
+                self._notify(record)
             return self._seq
+
+    def _notify(self, record: dict[str, Any]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(record)
+            except Exception as exc:  # a view's bug must never reach the connection
+                self.listener_errors += 1
+                self.last_listener_error = exc
 
     def frame(self, conn: int, direction: str, data: str | bytes, *, opcode: str | None = None, **fields: Any) -> int:
         """Records a whole data message: `str` is a text frame, `bytes` a binary one unless `opcode`
         says "text" (bytes of a text frame that may not be valid UTF-8 are kept as bytes)."""
+        # A relay records each frame twice (as received on one leg, as sent on the other): the
+        # second time, the payload's redacted, serialised form is the one just built.
+        cached = self._last_frame
+        if (
+            cached is not None
+            and cached[1] == opcode
+            and cached[2] == self.redactor.generation
+            and (cached[0] is data or cached[0] == data)
+        ):
+            payload, body = cached[3], cached[4]
+        else:
+            payload = self._frame_payload(data, opcode)
+            # The record's line is `{"seq":…,"dir":…,` then this, minus its opening brace.
+            body = orjson.dumps(payload, option=orjson.OPT_APPEND_NEWLINE)[1:] if self._file is not None else b""
+            if type(data) is str or type(data) is bytes:  # immutable: safe to compare with later
+                self._last_frame = (data, opcode, self.redactor.generation, payload, body)
+        if fields or type(conn) is not int or direction not in _DIRECTION_JSON:
+            # Every string of a plain frame record is redacted in _frame_payload, so the safety net
+            # over the whole line (a second scan of the payload) is only for the extra fields.
+            return self._append("frame", direction, conn, {**payload, **fields}, scrubbed=False)
+        with self._lock:
+            if self._closed:
+                self.unwritten += 1
+                return 0
+            self._seq += 1
+            seq = self._seq
+            t_ns = time.monotonic_ns() - self._start_ns
+            if self._file is not None:
+                # The bytes orjson writes for the whole record, without serialising the payload again.
+                self._write_line(_FRAME_PREFIX % (seq, t_ns, conn, _DIRECTION_JSON[direction]) + body)
+            if self._listeners:
+                record = {"seq": seq, "t_ns": t_ns, "conn": conn, "kind": "frame", "dir": direction}
+                record.update(payload)
+                self._notify(record)
+            return seq
+
+    def _frame_payload(self, data: str | bytes, opcode: str | None) -> dict[str, Any]:
+        """The frame record's fields after `dir`, every string in them redacted."""
         if opcode == "text" and not isinstance(data, str):
             try:
                 data = bytes(data).decode("utf-8")
@@ -188,10 +236,7 @@ class SessionWriter:
             payload["type"] = event_type
         if redacted:
             payload["redacted"] = sorted(set(redacted))
-        payload.update(fields)
-        # Every string of a plain frame record is redacted above, so the safety net over the whole
-        # line, which scans the payload a second time and was half the recorder's cost, is skipped.
-        return self._append("frame", direction, conn, payload, scrubbed=not fields)
+        return payload
 
     def error(self, conn: int, message: str, **fields: Any) -> int:
         return self.record("error", LOCAL, conn, message=self.redactor.text(message)[0], **fields)
@@ -233,15 +278,26 @@ class SessionWriter:
         self.close()
 
     def _write(self, record: dict[str, Any], scrubbed: bool = False) -> None:
-        if self._file is None or self.failure is not None:
-            if self.failure is not None:
-                self.unwritten += 1
+        if self._file is None:
+            return
+        if self.failure is not None:
+            self.unwritten += 1
             return
         # Fields are redacted where they are built; this pass over the finished line is the safety
         # net for any string that was not (a close reason inside `end`, an exception's text...).
         line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
         if not scrubbed:
             line = self.redactor.data(line)[0]
+        if not self._write_line(line) and record.get("kind") == "header":
+            assert self.failure is not None
+            raise RecordingFailed(self.failure.errno, f"cannot write recording {self.path}: {self.failure.strerror}") from self.failure
+
+    def _write_line(self, line: bytes) -> bool:
+        """Writes one finished line to the file; False once the writer has failed."""
+        if self.failure is not None:
+            self.unwritten += 1
+            return False
+        assert self._file is not None
         try:
             written = self._file.write(line)
             if written != len(line):  # a short write: finish the line before anything else
@@ -250,8 +306,8 @@ class SessionWriter:
                     view = view[self._file.write(view) :]
         except OSError as exc:
             self._fail(exc)
-            if record.get("kind") == "header":
-                raise RecordingFailed(exc.errno, f"cannot write recording {self.path}: {exc.strerror}") from exc
+            return False
+        return True
 
     def _fail(self, exc: OSError) -> None:
         if self.failure is None:
