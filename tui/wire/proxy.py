@@ -175,6 +175,10 @@ class _Leg:
         self._held: list[Frame] = []
         self._held_close: Frame | None = None  # a close received, waiting for the other side's answer
         self._close_timer: asyncio.TimerHandle | None = None
+        # While this leg parses what it just read, frames for the other leg are only queued; they
+        # go out together when the read is done (one write for a read of many frames).
+        self._receiving = False
+        self._flush_pending = False
         self._protocol_recv_frame = self.protocol.recv_frame
 
         def relay_recv_frame(frame: Frame) -> None:
@@ -220,7 +224,30 @@ class _Leg:
                 self._send(item)
         else:
             self._send(frame)
-        self.send_data()
+        peer = self.peer
+        if peer is not None and peer._receiving:
+            self._flush_pending = True
+        else:
+            self.send_data()
+
+    def data_received(self, data: bytes) -> None:
+        self._receiving = True
+        try:
+            super().data_received(data)  # type: ignore[misc]
+        finally:
+            self._receiving = False
+            peer = self.peer
+            if peer is not None and peer._flush_pending:
+                peer._flush_pending = False
+                peer.send_data()
+
+    def send_data(self) -> None:
+        writes = self.protocol.writes  # what websockets' data_to_send() hands out, in order
+        if len(writes) > 1 and all(writes):  # several frames and no end of stream (b"")
+            self.protocol.writes = []
+            self.transport.write(b"".join(writes))  # one syscall, not one per frame
+        else:
+            super().send_data()  # type: ignore[misc]
 
     def flush_held(self) -> None:
         if self._held and self.protocol.state is not CONNECTING:
