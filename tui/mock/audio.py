@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import wave
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 import soxr
 
 PCM_RATE = 24000
 G711_RATE = 8000
+_PCM16 = np.dtype("<i2")
 
 
 def format_rate(fmt: dict) -> int:
@@ -56,7 +59,7 @@ def decode(data: bytes, fmt: dict) -> np.ndarray:
     """int16 samples at `format_rate(fmt)` from a format's bytes (PCM needs an even length)."""
     kind = fmt.get("type", "audio/pcm")
     if kind == "audio/pcm":
-        return np.frombuffer(data, dtype="<i2")
+        return np.frombuffer(data, dtype=_PCM16)
     raw = np.frombuffer(data, dtype=np.uint8)
     return _ulaw_decode(raw) if kind == "audio/pcmu" else _alaw_decode(raw)
 
@@ -93,3 +96,19 @@ def default_voice() -> VoiceClip:
         assert wav.getframerate() == PCM_RATE and wav.getnchannels() == 1 and wav.getsampwidth() == 2
         pcm = wav.readframes(wav.getnframes())
     return VoiceClip(pcm=pcm, transcript=meta["transcript"])
+
+
+class AudioDelta(NamedTuple):
+    b64: str  # what a `response.output_audio.delta` carries
+    size: int  # bytes of audio in it
+
+
+@lru_cache(maxsize=16)
+def response_deltas(clip: VoiceClip, fmt_type: str, delta_ms: int) -> tuple[AudioDelta, ...]:
+    """The clip in an output format, cut into deltas of `delta_ms` and base64-encoded once: every
+    response of every session sends the same ones (encoding them per response was a cost per session)."""
+    fmt = {"type": fmt_type}
+    audio = encode_from_pcm24k(clip.pcm, fmt)
+    step = bytes_per_sample(fmt) * format_rate(fmt) * delta_ms // 1000
+    return tuple(AudioDelta(base64.b64encode(audio[i : i + step]).decode(), len(audio[i : i + step]))
+                 for i in range(0, len(audio), step))

@@ -11,6 +11,8 @@ from collections import defaultdict
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _LENGTH = 21  # what the service's ids carry after their prefix
+_PAIR_BASE = len(_ALPHABET) ** 2
+_PAIRS = [low + high for high in _ALPHABET for low in _ALPHABET]  # _PAIRS[d0 + 62 * d1] == digit d0, then d1
 
 
 class IdFactory:
@@ -22,10 +24,13 @@ class IdFactory:
         self._counters[prefix] += 1
         digest = hashlib.blake2b(f"{self.seed}/{prefix}/{self._counters[prefix]}".encode(), digest_size=16).digest()
         number = int.from_bytes(digest, "big")
+        # Base 62, least significant digit first, two digits per step (half the big-int divisions).
         chars = []
-        for _ in range(_LENGTH):
-            number, index = divmod(number, len(_ALPHABET))
-            chars.append(_ALPHABET[index])
+        for _ in range(_LENGTH // 2):
+            number, pair = divmod(number, _PAIR_BASE)
+            chars.append(_PAIRS[pair])
+        if _LENGTH % 2:
+            chars.append(_ALPHABET[number % len(_ALPHABET)])
         return f"{prefix}_{''.join(chars)}"
 
     def event(self) -> str:

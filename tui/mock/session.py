@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from tui.mock.audio import bytes_per_sample, decode, encode_from_pcm24k, format_rate
+from tui.mock.audio import AudioDelta, bytes_per_sample, decode, format_rate, response_deltas
 from tui.mock.config import MockConfig
 from tui.mock.ids import IdFactory
 from tui.mock.vad import EnergyVad, SpeechStarted, SpeechStopped
@@ -103,7 +103,7 @@ class _Response:
     id: str
     item: dict[str, Any]
     modality: str  # "audio" or "text"
-    chunks: list[bytes]  # output audio, one delta each (empty for text)
+    chunks: tuple[AudioDelta, ...]  # output audio, one delta each (empty for text)
     words: list[str]
     due: list[float]  # when each step (chunk, or word for text) is due
     in_conversation: bool
@@ -281,13 +281,14 @@ class MockSession:
             return [self._error(errors.invalid_type("audio", "a string", audio), client_id)]
         fmt = self._input["format"]
         try:
-            data = base64.b64decode(audio, validate=True)
+            data = binascii.a2b_base64(audio, strict_mode=True)  # b64decode(validate=True), minus its overhead
         except (binascii.Error, ValueError):
             return [self._error(errors.invalid_audio(), client_id)]
-        if len(data) % bytes_per_sample(fmt):
+        width = bytes_per_sample(fmt)
+        if len(data) % width:
             return [self._error(errors.invalid_audio(), client_id)]
         self._buffer += data
-        self._timeline_ms += len(data) / bytes_per_sample(fmt) / format_rate(fmt) * 1000
+        self._timeline_ms += len(data) / width / format_rate(fmt) * 1000
         if self._vad is None:
             return []
         out: list[Output] = []
@@ -463,11 +464,9 @@ class MockSession:
         voice = voice.get("id") if isinstance(voice, dict) else voice
         clip = self.config.voice
         words = _words(clip.transcript)
-        chunks: list[bytes] = []
+        chunks: tuple[AudioDelta, ...] = ()
         if modality == "audio":
-            audio = encode_from_pcm24k(clip.pcm, fmt)
-            step = bytes_per_sample(fmt) * format_rate(fmt) * self.config.delta_ms // 1000
-            chunks = [audio[i : i + step] for i in range(0, len(audio), step)]
+            chunks = response_deltas(clip, fmt.get("type", "audio/pcm"), self.config.delta_ms)
         steps = len(chunks) if modality == "audio" else len(words)
         pace = self.config.delta_ms / 1000 if self.config.realtime else 0.0
         in_conversation = params.get("conversation", "auto") != "none"
@@ -520,8 +519,8 @@ class MockSession:
                 out.append(self._emit("response.output_audio_transcript.delta", **where, delta=delta))
                 response.words_sent += 1
             chunk = response.chunks[response.step]
-            out.append(self._emit("response.output_audio.delta", **where, delta=base64.b64encode(chunk).decode()))
-            response.audio_bytes_sent += len(chunk)
+            out.append(self._emit("response.output_audio.delta", **where, delta=chunk.b64))
+            response.audio_bytes_sent += chunk.size
             fmt = response.format
             sent_ms = response.audio_bytes_sent / bytes_per_sample(fmt) / format_rate(fmt) * 1000
             self.assistant_audio_ms[response.item["id"]] = int(sent_ms)

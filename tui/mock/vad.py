@@ -64,9 +64,15 @@ class EnergyVad:
         # numpy.mean and sqrt, whose overhead was most of the mock's VAD cost at a chunk every 20 ms).
         pcm = audio[:whole].astype(np.float64)
         loud = (np.add.reduce((pcm * pcm).reshape(-1, self.frame), axis=1) > self._energy_level).tolist()
-        if not self.in_speech and not any(loud):  # the common case, silence: nothing to decide
+        # The common cases, nothing to decide: silence outside speech, loud frames inside it.
+        if not self.in_speech and not any(loud):
             self._frames += len(loud)
             self._loud_run = 0
+            return []
+        if self.in_speech and all(loud):
+            self._frames += len(loud)
+            self._loud_run += len(loud)
+            self._last_loud_end_ms = self.position_ms
             return []
         events: list[SpeechStarted | SpeechStopped] = []
         for is_loud in loud:
