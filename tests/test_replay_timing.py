@@ -10,14 +10,18 @@ from tui.replay.causal import Progress
 from tui.replay.full import full_replay
 from tui.replay.normalize import IdMap, Item
 from tui.replay.script import Step, load_script
+from tui.replay.tape import Entry, StaticEntries
 from tui.replay.timing import FakeClock, Pacer, Timing
 
 MS = 1_000_000
 
 
 def incoming(clock: FakeClock) -> Progress:
-    items = [Item("event", {"type": "a"}, "a"), Item("event", {"type": "b"}, "b")]
-    progress = Progress("s2c", items, IdMap(), clock)
+    entries = [
+        Entry(2, 0, '{"type":"a"}', Item("event", {"type": "a"}, "a", [2])),
+        Entry(3, 1, '{"type":"b"}', Item("event", {"type": "b"}, "b", [3])),
+    ]
+    progress = Progress("s2c", StaticEntries(entries), IdMap(), clock)
     progress.start()
     return progress
 

@@ -6,9 +6,11 @@ synthetic one, so the file spans the requested minutes): a GA session where the 
 20 ms `input_audio_buffer.append` events without a break and, every 10 s, the server answers a turn
 (VAD events, a response with 5 s of `response.output_audio.delta` audio in 100 ms deltas and its
 transcript). Then `rtui replay FILE --headless --output NEW` replays it as fast as causality allows
-in a child process, whose wall time and peak RSS (wait4) are the figures.
+in a child process, whose wall time and peak RSS (wait4) are the figures; its CPU time is printed
+too (steadier than wall time on a shared machine). `--checkout DIR` replays with the `tui` package of
+another checkout (e.g. `git archive HEAD~3 tui | tar -x -C DIR`), for a side-by-side comparison.
 
-    .venv/bin/python scripts/bench/replay.py [--minutes 60] [--keep DIR] [--profile FILE]
+    .venv/bin/python scripts/bench/replay.py [--minutes 60] [--keep DIR] [--profile FILE] [--checkout DIR]
 """
 
 from __future__ import annotations
@@ -124,8 +126,10 @@ def generate(path: Path, minutes: float) -> int:
         writer_module.time = real_time  # type: ignore[assignment]
 
 
-def replay(path: Path, output: Path, profile_to: Path | None, rss_limit_mb: float) -> tuple[float, float, int, str]:
-    """Runs `rtui replay --headless` on `path`: (wall seconds, peak RSS MB, exit status, output tail).
+def replay(
+    path: Path, output: Path, profile_to: Path | None, rss_limit_mb: float, checkout: Path | None = None
+) -> tuple[float, float, float, int, str]:
+    """Runs `rtui replay --headless` on `path`: (wall seconds, CPU seconds, peak RSS MB, exit status, output).
 
     The child is killed if its RSS passes `rss_limit_mb`, so a replay that loads the whole file
     cannot take the shared machine down with it."""
@@ -133,8 +137,9 @@ def replay(path: Path, output: Path, profile_to: Path | None, rss_limit_mb: floa
     if profile_to is not None:
         _common.ensure_package("pyinstrument", "pyinstrument")
         command = [sys.executable, "-m", "pyinstrument", "--no-color", "-o", str(profile_to), *command]
+    env = dict(os.environ, PYTHONPATH=str(checkout.resolve())) if checkout else None
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     assert process.stdout is not None
     killed: list[float] = []
 
@@ -157,7 +162,7 @@ def replay(path: Path, output: Path, profile_to: Path | None, rss_limit_mb: floa
     elapsed = time.perf_counter() - start
     if killed:
         out += f"\nKILLED by the benchmark after {killed[0]:.1f} s: RSS passed {rss_limit_mb:g} MB"
-    return elapsed, usage.ru_maxrss / 1024, process.returncode, out
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode, out
 
 
 def main() -> int:
@@ -166,6 +171,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this directory")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="run the replay under pyinstrument, report to FILE")
     parser.add_argument("--rss-limit-mb", type=float, default=3000, help="kill the replay above this RSS (default %(default)s)")
+    parser.add_argument("--checkout", type=Path, metavar="DIR", help="replay with DIR/tui instead of this checkout's")
     args = parser.parse_args()
     _common.header(f"replay: a synthetic {args.minutes:g}-minute session with audio both ways, rtui replay --headless")
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,12 +184,15 @@ def main() -> int:
             start = time.perf_counter()
             records = generate(source, args.minutes)
             print(f"   generated {records:,} records, {source.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - start:.1f} s: {source}")
-        elapsed, rss, status, out = replay(source, output, args.profile, args.rss_limit_mb)
+        if args.checkout:
+            print(f"   replay from {args.checkout}/tui")
+        elapsed, cpu, rss, status, out = replay(source, output, args.profile, args.rss_limit_mb, args.checkout)
         tail = [line for line in out.splitlines() if line.strip()][-3:]
         speed = args.minutes * 60 / elapsed
         print("   replay said: " + " | ".join(tail))
         _common.result("replay exit status", f"{status} ({'match' if status == 0 else 'NOT a match'})")
         _common.result("speed", f"{speed:,.0f}x real time ({elapsed:.1f} s for {args.minutes:g} min)", f">= {SPEED_TARGET:g}x", speed >= SPEED_TARGET)
+        _common.result("CPU time of the replay process", f"{cpu:.1f} s ({args.minutes * 60 / cpu:,.0f}x real time per CPU second)")
         _common.result("peak RSS of the replay process", f"{rss:,.0f} MB", f"<= {RSS_TARGET_MB:g} MB", rss <= RSS_TARGET_MB)
         if args.profile:
             print(f"   profile: {args.profile}")

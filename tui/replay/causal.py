@@ -1,40 +1,74 @@
 """Causal gating: matching one direction's incoming frames against the recording, and waiting until
 that direction has reached a recorded position.
 
-`Progress` normalizes each incoming frame (tui.replay.normalize) and compares it with the next
-expected item; appended audio is counted in bytes and checked by SHA-256 when its segment is
-complete, so chunking does not matter. A mismatch raises (and remembers) a `Divergence`; every
-waiter then fails with it instead of hanging.
+`Progress` takes the recorded entries of its direction from the tape (tui.replay.tape) as they come
+and compares each incoming frame with the next one. Appended audio is counted in bytes and compared
+byte for byte, so chunking does not matter: an append whose text is the recorded one at a recorded
+chunk boundary is the recorded audio without decoding it; any other append is decoded and compared
+with the recorded bytes at its position. A mismatch raises (and remembers) a `Divergence`; every
+waiter then fails with it instead of hanging. Reports of a divergence read the recording again for
+the full recorded item and the nearest candidates, so nothing is kept per frame for them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
-import hashlib
+from collections import deque
+from typing import Protocol
 
-from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, classify
-from tui.replay.report import TIMEOUT_CODE, TIMEOUT_REASON, Divergence, GateTimeout, mismatch_message, nearest
-from tui.replay.script import Position
+from tui.replay.normalize import (
+    AUDIO_APPEND,
+    IdMap,
+    Item,
+    decode_audio,
+    normalize_frame,
+)
+from tui.replay.report import (
+    TIMEOUT_CODE,
+    TIMEOUT_REASON,
+    Divergence,
+    GateTimeout,
+    mismatch_message,
+)
+from tui.replay.script import Position, Script
+from tui.replay.tape import Entry
 from tui.replay.timing import Clock
 from tui.wire.format import S2C
 
 
+class Entries(Protocol):
+    def peek(self) -> Entry | None: ...
+
+    def next(self) -> Entry | None: ...
+
+    def close(self) -> None: ...
+
+
 class Progress:
-    def __init__(self, direction: str, expected: list[Item], ids: IdMap, clock: Clock) -> None:
+    def __init__(
+        self,
+        direction: str,
+        expected: Entries,
+        ids: IdMap,
+        clock: Clock,
+        *,
+        script: Script | None = None,
+        track_times: bool = True,
+    ) -> None:
         self.direction = direction
         self.expected = expected
         self.ids = ids
         self.clock = clock
+        self.script = script  # read again for reports (without it, reports show what the entries hold)
         self.position: Position = (0, 0)
         self.failure: Divergence | None = None
         self.ended = False
         self.received = 0
-        self._positions: list[Position] = []  # every position reached, in order,
-        self._times: list[float] = []  # and when
+        self._server = direction == S2C
+        self._track_times = track_times  # only a paced replay asks when a position was reached
+        self._reached: deque[tuple[Position, float]] = deque()
         self._changed = asyncio.Event()
-        self._audio: Item | None = None  # the audio segment being received
-        self._audio_hash = hashlib.sha256()
+        self._pending: memoryview = memoryview(b"")  # recorded audio of the current append not yet matched
 
     # -- feeding ---------------------------------------------------------------------------------
 
@@ -43,68 +77,138 @@ class Progress:
         if self.failure is not None:
             raise self.failure
         self.received += 1
-        item, audio = classify(opcode, payload, self.ids, server=self.direction == S2C)
         try:
+            if not self._pending and isinstance(payload, str):
+                entry = self.expected.peek()
+                if entry is not None and entry.audio is not None and entry.index == self.position[0] and entry.payload == payload:
+                    # The recorded append, byte for byte, at a recorded chunk boundary: the same audio.
+                    self.expected.next()
+                    self._audio_done(entry.index, self.position[1] + entry.length)
+                    return
+            item, audio = normalize_frame(opcode, payload, self.ids, server=self._server)
             if audio is not None:
-                self._feed_audio(item, audio)
+                self._feed_audio(decode_audio(audio))
             else:
+                assert item is not None
                 self._feed_item(item)
         except Divergence as divergence:
             self.fail(divergence)
             raise
 
-    def _feed_audio(self, item: Item, audio: bytes) -> None:
-        index, offset = self.position
-        expected = self._expected(index)
-        if self._audio is None:
-            self._audio = Item("audio", None, AUDIO_APPEND)
-            self._audio_hash = hashlib.sha256()
-        self._audio.add_audio(audio)
-        self._audio_hash.update(audio)
-        if expected is None or expected.kind != "audio":
-            wanted = expected.label() if expected is not None else "nothing more"
-            raise self._divergence(index, f"expected {wanted}, got appended audio", expected, self._audio)
-        received = offset + len(audio)
-        if received > expected.length:
-            raise self._divergence(
-                index, f"more audio than recorded: {received} bytes for a {expected.length}-byte segment", expected, self._audio
-            )
-        if received == expected.length:
-            if self._audio_hash.hexdigest() != expected.value["sha256"]:
-                raise self._divergence(index, "the appended audio differs from the recorded audio", expected, self._audio)
-            self._audio = None
-            self._advance((index + 1, 0))
-        else:
-            self._advance((index, received))
+    def _feed_audio(self, audio: bytes) -> None:
+        index, start = self.position
+        offset = start
+        rest = memoryview(audio)
+        while rest:
+            if not self._pending:
+                entry = self.expected.peek()
+                if entry is None or entry.audio is None or entry.index != index:
+                    actual = self._actual_audio(index, start, audio)
+                    if offset == 0:
+                        expected = self._expected_item(index)
+                        wanted = expected.label() if expected is not None else "nothing more"
+                        raise self._divergence(index, f"expected {wanted}, got appended audio", expected, actual)
+                    raise self._divergence(
+                        index,
+                        f"more audio than recorded: {start + len(audio)} bytes for a {offset}-byte segment",
+                        self._expected_item(index),
+                        actual,
+                    )
+                self.expected.next()
+                self._pending = memoryview(decode_audio(entry.audio))
+            n = min(len(self._pending), len(rest))
+            if self._pending[:n] != rest[:n]:
+                raise self._divergence(
+                    index,
+                    "the appended audio differs from the recorded audio",
+                    self._expected_item(index),
+                    self._actual_audio(index, start, audio),
+                )
+            self._pending, rest = self._pending[n:], rest[n:]
+            offset += n
+        self._audio_done(index, offset)
+
+    def _audio_done(self, index: int, offset: int) -> None:
+        """Audio matched up to `offset` bytes of segment `index`; past it once the segment is complete."""
+        if not self._pending:
+            entry = self.expected.peek()
+            if entry is None or entry.audio is None or entry.index != index:
+                self._advance((index + 1, 0))
+                return
+        self._advance((index, offset))
 
     def _feed_item(self, item: Item) -> None:
         index, offset = self.position
-        expected = self._expected(index)
         if offset:
-            assert expected is not None
+            expected = self._expected_item(index)
+            total = expected.length if expected is not None else offset
             raise self._divergence(
                 index,
-                f"the audio segment ended after {offset} of its {expected.length} recorded bytes, then came {item.label()}",
+                f"the audio segment ended after {offset} of its {total} recorded bytes, then came {item.label()}",
                 expected,
                 item,
             )
-        if expected is None:
+        entry = self.expected.peek()
+        if entry is None:
             raise self._divergence(index, f"an extra {item.label()} after every recorded one", None, item)
-        if expected.key() != item.key():
+        if entry.item is None:
+            expected = self._expected_item(index)
+            assert expected is not None
             raise self._divergence(index, mismatch_message(expected, item), expected, item)
+        if entry.item.key() != item.key():
+            raise self._divergence(index, mismatch_message(entry.item, item), entry.item, item)
+        self.expected.next()
         self._advance((index + 1, 0))
 
-    def _expected(self, index: int) -> Item | None:
-        return self.expected[index] if index < len(self.expected) else None
+    # -- reports (read the recording again: only when something went wrong) -----------------------
+
+    def _expected_item(self, index: int) -> Item | None:
+        if self.script is not None:
+            return self.script.item_at(self.direction, index)
+        entry = self.expected.peek()
+        if entry is None or entry.item is not None:
+            return entry.item if entry is not None else None
+        item = Item("audio", None, AUDIO_APPEND)
+        item.add_audio(decode_audio(entry.audio or ""), entry.seq)
+        return item
+
+    def _actual_audio(self, index: int, matched: int, audio: bytes) -> Item:
+        """What this run appended to segment `index`: the `matched` bytes that equal the recording's,
+        then `audio`."""
+        if self.script is not None and matched:
+            item = self.script.audio_prefix(self.direction, index, matched)
+        else:
+            item = Item("audio", None, AUDIO_APPEND)
+        item.add_audio(audio)
+        return item
 
     def _divergence(self, index: int, message: str, expected: Item | None, actual: Item | None) -> Divergence:
-        candidates = nearest(actual, self.expected, skip=index) if actual is not None else []
+        candidates: list[tuple[int, Item]] = []
+        if actual is not None and self.script is not None:
+            candidates = self.script.nearest(actual, self.direction, skip=index)
         return Divergence(self.direction, index, message, expected, actual, candidates)
+
+    def unused(self, limit: int = 20) -> tuple[list[tuple[int, Item]], int]:
+        """Recorded items this run never received (a partly received audio segment included): the
+        first `limit`, and how many in all."""
+        if self.expected.peek() is None and not self._pending:
+            return [], 0
+        if self.script is not None:
+            return self.script.remaining(self.direction, self.position[0], limit)
+        entry = self.expected.peek()
+        items: list[tuple[int, Item]] = []
+        if entry is not None:
+            expected = self._expected_item(entry.index)
+            if expected is not None:
+                items.append((entry.index, expected))
+        return items, len(items)
+
+    # -- positions -------------------------------------------------------------------------------
 
     def _advance(self, position: Position) -> None:
         self.position = position
-        self._positions.append(position)
-        self._times.append(self.clock.now())
+        if self._track_times:
+            self._reached.append((position, self.clock.now()))
         self._wake()
 
     def _wake(self) -> None:
@@ -121,31 +225,33 @@ class Progress:
         self.ended = True
         self._wake()
 
-    # -- waiting ---------------------------------------------------------------------------------
-
-    @property
-    def complete(self) -> bool:
-        return self.position >= (len(self.expected), 0)
-
     def time_reached(self, position: Position) -> float:
-        """When this run first reached `position` (the start of the run for the initial position)."""
-        i = bisect.bisect_left(self._positions, position)
-        return self._times[i] if i < len(self._times) else self.clock.now()
+        """When this run first reached `position` (the start of the run for the initial position).
+
+        The pacer asks for nondecreasing positions, so what lies before one asked for is dropped."""
+        reached = self._reached
+        while reached and reached[0][0] < position:
+            reached.popleft()
+        return reached[0][1] if reached else self.clock.now()
 
     def start(self) -> None:
-        self._positions.append(self.position)
-        self._times.append(self.clock.now())
+        if self._track_times:
+            self._reached.append((self.position, self.clock.now()))
+
+    # -- waiting ---------------------------------------------------------------------------------
 
     async def reach(self, position: Position, timeout: float | None) -> None:
         """Waits until this direction has reached `position`; raises the divergence, a timeout, or
         a divergence saying the connection ended first."""
+        if self.position >= position and self.failure is None:
+            return
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while self.position < position:
             if self.failure is not None:
                 raise self.failure
             if self.ended:
-                expected = self._expected(self.position[0])
+                expected = self._expected_item(self.position[0])
                 ended = Divergence(
                     self.direction,
                     self.position[0],
@@ -157,7 +263,7 @@ class Progress:
             changed = self._changed
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
-                expected = self._expected(self.position[0])
+                expected = self._expected_item(self.position[0])
                 error = GateTimeout(
                     self.direction,
                     self.position[0],
@@ -176,6 +282,3 @@ class Progress:
         if self.failure is not None and self.position < position:
             raise self.failure
 
-    def unused(self) -> list[tuple[int, Item]]:
-        """Recorded items this run never received (a partly received audio segment included)."""
-        return [(i, item) for i, item in enumerate(self.expected) if i >= self.position[0]]

@@ -17,9 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.exceptions import InvalidStatus
 
 from tui.replay.normalize import Item
-from tui.replay.player import Outcome, PongPolicy, Player
+from tui.replay.player import Outcome, Player, PongPolicy
 from tui.replay.report import Divergence
 from tui.replay.script import Script, recorded_path
+from tui.replay.tape import Tape
 from tui.replay.timing import Clock, Timing
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.format import S2C
@@ -77,11 +78,13 @@ async def replay_client(
     clock: Clock | None = None,
     api_key: str | None = None,
     map_ids: bool = True,
+    tape: Tape | None = None,
 ) -> Outcome:
     """Plays `script`'s client side against `url`; the new session is recorded into `writer`.
 
     With `map_ids`, recorded server ids inside client frames become the ids this server assigned
     (needed against a live server; a served recording assigns the recorded ids, so nothing changes).
+    `tape`: play from a tape shared with the served side (tui.replay.full) instead of one of its own.
     """
     policy = PongPolicy(script.answered_pings(S2C))
     created: list[RecordingClientConnection] = []
@@ -125,7 +128,8 @@ async def replay_client(
         outcome.divergence = _handshake_divergence(expected_status, 101)
         return outcome
     player = Player(
-        script, "client", connection, timing=timing, timeout=timeout, clock=clock, pong_policy=policy, map_ids=map_ids
+        script, "client", connection, timing=timing, timeout=timeout, clock=clock, pong_policy=policy, map_ids=map_ids,
+        tape=tape,
     )
     return await player.run()
 

@@ -3,16 +3,26 @@
 Each direction's items are compared in order (the order between directions is left to the network,
 causality being what a replay enforces); pings and pongs by payload, per direction; then the
 handshake answer and the ending: who closed first, the code and reason, and whether it was clean.
+
+The comparison streams: A is read from its tape, B's records are given one by one (read from its file,
+or handed over by the writer as a full replay records them), and nothing is kept per frame. Appended
+audio is compared byte for byte, and without decoding where both recordings hold the same base64 at
+the same place. The first difference of a direction is reported with both items in full and the
+nearest candidates, which are found by reading the recordings again.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from typing import Any
 
-from tui.replay.normalize import Item
+from tui.replay.normalize import decode_audio
 from tui.replay.report import Divergence, mismatch_message, nearest
-from tui.replay.script import Script
+from tui.replay.script import Outline, Script, frame_payload, script_from
+from tui.replay.tape import Channel, EntryMaker, Tape
 from tui.wire.format import C2S, S2C
+from tui.wire.reader import SessionReader
 
 _DIR_NAMES = {C2S: "client frames (c2s)", S2C: "server frames (s2c)"}
 
@@ -40,27 +50,163 @@ class Comparison:
         return "\n".join(lines)
 
 
-def _compare_items(direction: str, a: list[Item], b: list[Item]) -> tuple[bool, list[str], Divergence | None]:
-    for index in range(max(len(a), len(b))):
-        left = a[index] if index < len(a) else None
-        right = b[index] if index < len(b) else None
-        if left is not None and right is not None and left.key() == right.key():
-            continue
-        if left is None:
-            message = f"B has {len(b) - len(a)} more: first extra is {right.label()}"  # type: ignore[union-attr]
-        elif right is None:
-            message = f"B stops after {len(b)} of A's {len(a)}; first missing is {left.label()}"
-        else:
-            message = mismatch_message(left, right) + f" (B seq {right.seq})"
-        divergence = Divergence(direction, index, message, left, right, nearest(right, a, skip=index) if right else [])
-        body = divergence.report().replace("recorded (expected)", "A").replace("replayed (actual)", "B").splitlines()
-        body.append(f"A has {len(a)}, B has {len(b)} in all")
-        return False, body, divergence
-    return True, [f"{len(a)} items"], None
+class _DirectionMatch:
+    """Matches one direction's items of B, as they come, against A's entries."""
+
+    def __init__(self, direction: str, a: Channel, maker: EntryMaker) -> None:
+        self.direction = direction
+        self.a = a
+        self.maker = maker  # B's entries and positions
+        self.index = 0  # B's current item
+        self.segment_open = False  # B's current item is an audio segment still being matched
+        self.a_rest = memoryview(b"")  # decoded audio of one side not yet matched by the other
+        self.b_rest = memoryview(b"")
+        self.a_count = 0  # A's items taken so far
+        self.differs_at: int | None = None  # the first item that differs
+
+    def _take_a(self) -> Any:
+        entry = self.a.next()
+        self.a_count = max(self.a_count, entry.index + 1)
+        return entry
+
+    def add(self, record: dict[str, Any]) -> None:
+        payload = frame_payload(record)
+        if self.differs_at is None and not self.a_rest and not self.b_rest and isinstance(payload, str):
+            a = self.a.peek()
+            if a is not None and a.audio is not None and a.payload == payload and a.index == self.maker.next_audio_index(self.direction):
+                # The same append text at the same place: the same audio, no decoding.
+                self.index = self.maker.add_audio(self.direction, a.length)
+                self.segment_open = True
+                self._take_a()
+                return
+        entry = self.maker.entry(record["seq"], record["t_ns"], record["opcode"], payload, self.direction)
+        if self.differs_at is not None:
+            return  # only counting B's items now
+        if entry.audio is not None:
+            if not (self.segment_open and self.index == entry.index):
+                self._close_segment()
+                self.index, self.segment_open = entry.index, True
+            self.b_rest = memoryview(bytes(self.b_rest) + decode_audio(entry.audio)) if self.b_rest else memoryview(
+                decode_audio(entry.audio)
+            )
+            self._match_audio()
+            return
+        self._close_segment()
+        self.index, self.segment_open = entry.index, False
+        if self.differs_at is not None:
+            return
+        a = self.a.peek()
+        if a is None or a.index != entry.index or a.item is None or entry.item is None or a.item.key() != entry.item.key():
+            self.differs_at = entry.index
+            return
+        self._take_a()
+
+    def _match_audio(self) -> None:
+        while self.b_rest and self.differs_at is None:
+            if not self.a_rest:
+                a = self.a.peek()
+                if a is None or a.audio is None or a.index != self.index:
+                    self.differs_at = self.index  # A's segment is shorter, or A has something else here
+                    return
+                self._take_a()
+                self.a_rest = memoryview(decode_audio(a.audio))
+            n = min(len(self.a_rest), len(self.b_rest))
+            if self.a_rest[:n] != self.b_rest[:n]:
+                self.differs_at = self.index
+                return
+            self.a_rest, self.b_rest = self.a_rest[n:], self.b_rest[n:]
+
+    def _close_segment(self) -> None:
+        """B's audio segment ended: A's must end at the same byte."""
+        if not self.segment_open or self.differs_at is not None:
+            return
+        self.segment_open = False
+        a = self.a.peek()
+        if self.a_rest or (a is not None and a.audio is not None and a.index == self.index):
+            self.differs_at = self.index
+
+    def finish(self) -> None:
+        """B is complete: A must have nothing more."""
+        self._close_segment()
+        if self.differs_at is None and self.a.peek() is not None:
+            self.differs_at = self.maker.positions[self.direction].items
+
+    @property
+    def b_count(self) -> int:
+        return self.maker.positions[self.direction].items
+
+
+class StreamComparison:
+    """Compares recording A with recording B, given record by record in order (`add`), then `finish`."""
+
+    def __init__(self, a: Script, tape: Tape | None = None, conn: int | None = None) -> None:
+        self.a = a
+        self.tape = tape or a.open(("entries", C2S), ("entries", S2C))
+        self.outline = Outline(conn)  # B's
+        maker = EntryMaker()
+        self._directions = {d: _DirectionMatch(d, self.tape.channel("entries", d), maker) for d in (C2S, S2C)}
+        self.error: Exception | None = None  # a record the comparison could not take (a bug: never a match)
+
+    def add(self, record: dict[str, Any]) -> None:
+        try:
+            self._add(record)
+        except Exception as exc:
+            if self.error is None:
+                self.error = exc
+            raise
+
+    def _add(self, record: dict[str, Any]) -> None:
+        self.outline.add(record)
+        if record["kind"] == "frame" and record["conn"] == self.outline.conn:
+            match = self._directions.get(record["dir"])
+            if match is not None:
+                match.add(record)
+
+    def b_script(self, path: str | os.PathLike[str], header: dict[str, Any]) -> Script:
+        """B as a script (raises ScriptError when B holds no connection)."""
+        return script_from(path, header, self.outline, [], False)
+
+    def finish(self, b: Script) -> Comparison:
+        for match in self._directions.values():
+            match.finish()
+        self._count_rest_of_a()
+        return _comparison(self.a, b, self._directions)
+
+    def _count_rest_of_a(self) -> None:
+        """A's item counts: what is left of A is read, both directions together (nothing piles up)."""
+        matches = list(self._directions.values())
+        while True:
+            for match in matches:
+                queue = match.a.queue
+                while queue:
+                    match.a_count = max(match.a_count, queue.popleft().index + 1)
+            if not self.tape.advance():
+                break
+        self.tape.close()
+
+
+def _items_section(direction: str, a: Script, b: Script, match: _DirectionMatch) -> tuple[bool, list[str], Divergence | None]:
+    a_count, b_count = match.a_count, match.b_count
+    index = match.differs_at
+    if index is None:
+        return True, [f"{a_count} items"], None
+    left = a.item_at(direction, index) if index < a_count else None
+    right = b.item_at(direction, index) if index < b_count else None
+    if left is None:
+        message = f"B has {b_count - a_count} more: first extra is {right.label()}"  # type: ignore[union-attr]
+    elif right is None:
+        message = f"B stops after {b_count} of A's {a_count}; first missing is {left.label()}"
+    else:
+        message = mismatch_message(left, right) + f" (B seq {right.seq})"
+    candidates = nearest(right, a.iter_items(direction), skip=index) if right is not None else []
+    divergence = Divergence(direction, index, message, left, right, candidates)
+    body = divergence.report().replace("recorded (expected)", "A").replace("replayed (actual)", "B").splitlines()
+    body.append(f"A has {a_count}, B has {b_count} in all")
+    return False, body, divergence
 
 
 def _control(script: Script, direction: str, kind: str) -> list[str]:
-    return [bytes(s.data).hex() for s in script.steps if s.direction == direction and s.kind == kind]
+    return [bytes(s.data).hex() for s in script.controls if s.direction == direction and s.kind == kind]
 
 
 def _ending(script: Script) -> tuple[object, ...]:
@@ -68,7 +214,7 @@ def _ending(script: Script) -> tuple[object, ...]:
     return (e.refused, e.closed_by, e.code, e.reason, e.clean, e.dropped_by)
 
 
-def compare(a: Script, b: Script) -> Comparison:
+def _comparison(a: Script, b: Script, matches: dict[str, _DirectionMatch]) -> Comparison:
     result = Comparison(a, b)
     if a.status != b.status:
         result.sections.append(("handshake", False, [f"A answered {a.status}, B answered {b.status}"]))
@@ -79,7 +225,7 @@ def compare(a: Script, b: Script) -> Comparison:
             ("handshake", sub_a == sub_b, [f"status {a.status}"] + ([] if sub_a == sub_b else [f"subprotocol {sub_a!r} vs {sub_b!r}"]))
         )
     for direction in (C2S, S2C):
-        same, body, divergence = _compare_items(direction, a.items[direction], b.items[direction])
+        same, body, divergence = _items_section(direction, a, b, matches[direction])
         result.sections.append((_DIR_NAMES[direction], same, body))
         if divergence is not None:
             result.divergences.append(divergence)
@@ -97,3 +243,12 @@ def compare(a: Script, b: Script) -> Comparison:
     else:
         result.sections.append(("ending", True, [f"A: {a.ending.describe()}", f"B: {b.ending.describe()}", "not compared"]))
     return result
+
+
+def compare(a: Script, b: Script) -> Comparison:
+    """Compares two recordings' connections, streaming both files."""
+    comparison = StreamComparison(a, conn=b.conn)
+    with SessionReader(b.path) as reader:
+        for record in reader:
+            comparison.add(record)
+    return comparison.finish(b)

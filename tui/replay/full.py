@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tui.replay.client import replay_client
-from tui.replay.diff import Comparison, compare
+from tui.replay.diff import Comparison, StreamComparison
 from tui.replay.player import Outcome
 from tui.replay.report import unused_lines
-from tui.replay.script import Script, ScriptError, load_script
+from tui.replay.script import Script, ScriptError
 from tui.replay.serve import ServedRecording, serve_recording
 from tui.replay.timing import Clock, Timing
+from tui.wire.format import C2S, S2C
 from tui.wire.writer import SessionWriter
 
 
@@ -29,13 +30,17 @@ class ReplayResult:
     server: Outcome
     comparison: Comparison | None = None
     notes: list[str] = field(default_factory=list)
+    recording_failed: bool = False  # the new recording is incomplete or was not compared: it cannot match
 
     def __repr__(self) -> str:
         return f"<ReplayResult {self.script.path} -> {self.recording}: {'ok' if self.ok else 'differs'}>"
 
     @property
     def ok(self) -> bool:
-        return self.client.ok and self.server.ok and self.comparison is not None and self.comparison.same
+        return (
+            self.client.ok and self.server.ok and not self.recording_failed
+            and self.comparison is not None and self.comparison.same
+        )
 
     def report(self) -> str:
         lines = [f"replayed {self.script.describe()}", f"new recording: {self.recording}"]
@@ -51,9 +56,11 @@ class ReplayResult:
             if outcome.divergence is not None:
                 lines.append(f"{outcome.side} side: {outcome.divergence.report()}")
                 lines.append(f"{outcome.side} side: {outcome.ending()}")
-            lines.extend(unused_lines(f"recorded frames the {outcome.side} never received", outcome.not_received))
+            lines.extend(
+                unused_lines(f"recorded frames the {outcome.side} never received", outcome.not_received, outcome.not_received_count)
+            )
             if outcome.not_sent:
-                lines.append(f"recorded steps the {outcome.side} never performed: {len(outcome.not_sent)}")
+                lines.append(f"recorded steps the {outcome.side} never performed: {outcome.not_sent_count}")
                 for step in outcome.not_sent[:20]:
                     lines.append(f"  seq {step.seq} {step.direction} {step.kind}")
         if self.comparison is not None:
@@ -75,32 +82,50 @@ async def full_replay(
     """Replays both sides of `script` against each other and compares the new recording.
 
     `listeners` see every record of the new recording as it is written (the TUI's view of it).
+
+    The recording is read once, as it is played: one tape feeds both sides and the comparison, which
+    checks each record of the new recording as it is written instead of reading the file again.
     """
-    async with serve_recording(script, timing=timing, timeout=timeout, clock=clock) as served:
-        writer = (
-            SessionWriter(output, mode="replay", url=served.url)
-            if output is not None
-            else SessionWriter.create(directory, mode="replay", url=served.url)
-        )
-        for listener in listeners:
-            writer.add_listener(listener)
-        with writer:
-            if script.side == "server":
-                served.writer = writer
-            client = await replay_client(
-                script,
-                served.url,
-                timing=timing,
-                timeout=timeout,
-                clock=clock,
-                writer=writer if script.side == "client" else None,
-            )
-            server = await _server_outcome(served, script, timeout)
-    result = ReplayResult(script, writer.path, client, server, notes=[f"recorded on the {script.side} side, as the original"])
+    tape = script.open(("steps", C2S), ("entries", S2C), ("steps", S2C), ("entries", C2S), ("entries", C2S), ("entries", S2C))
+    comparison = StreamComparison(script, tape)
     try:
-        result.comparison = compare(script, load_script(writer.path))
-    except ScriptError:
-        result.notes.append("the new recording holds no connection to compare")
+        async with serve_recording(script, timing=timing, timeout=timeout, clock=clock) as served:
+            writer = (
+                SessionWriter(output, mode="replay", url=served.url)
+                if output is not None
+                else SessionWriter.create(directory, mode="replay", url=served.url)
+            )
+            writer.add_listener(comparison.add)
+            for listener in listeners:
+                writer.add_listener(listener)
+            served.tape = tape
+            with writer:
+                if script.side == "server":
+                    served.writer = writer
+                client = await replay_client(
+                    script,
+                    served.url,
+                    timing=timing,
+                    timeout=timeout,
+                    clock=clock,
+                    writer=writer if script.side == "client" else None,
+                    tape=tape,
+                )
+                server = await _server_outcome(served, script, timeout)
+        tape.close_unclaimed()  # a side that never connected (a refused handshake)
+        result = ReplayResult(script, writer.path, client, server, notes=[f"recorded on the {script.side} side, as the original"])
+        if writer.failure is not None:
+            result.notes.append(f"the new recording could not be written completely: {writer.failure}")
+            result.recording_failed = True
+        if comparison.error is not None:
+            result.notes.append(f"the comparison failed: {comparison.error!r}")
+            result.recording_failed = True
+        try:
+            result.comparison = comparison.finish(comparison.b_script(writer.path, writer.header))
+        except ScriptError:
+            result.notes.append("the new recording holds no connection to compare")
+    finally:
+        tape.close()
     return result
 
 

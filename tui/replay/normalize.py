@@ -4,9 +4,10 @@ A data frame becomes an `Item`. Text frames holding a JSON object are compared a
 `event_id` removed at any depth, volatile fields (`expires_at`) blanked and server-assigned ids
 replaced by names in order of first appearance in the server's frames (`<id1>`, `<id2>`, ...).
 Appended input audio (`input_audio_buffer.append`) is compared as one stream: consecutive appends in
-the client's stream are merged into an audio segment known by its length and SHA-256, so the same
-audio sent in different chunks is the same segment. Other text frames compare by exact text, binary
-frames by exact bytes.
+the client's stream are merged into an audio segment compared byte for byte (tui.replay.audio), so the
+same audio sent in different chunks is the same segment; reports show a segment by its length and
+SHA-256. Long strings (an audio delta's base64) are compared exactly and shown by length and SHA-256.
+Other text frames compare by exact text, binary frames by exact bytes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ VOLATILE_KEYS = frozenset({"expires_at"})
 # Keys whose string values in server events are ids the server chose.
 ID_KEYS = frozenset({"id", "item_id", "response_id", "previous_item_id", "call_id", "conversation_id"})
 BYTES_PER_MS = 48  # pcm16 mono 24 kHz
-LONG_STRING = 1024  # longer strings (audio deltas...) are kept and compared as their length and SHA-256
+LONG_STRING = 1024  # longer strings (audio deltas...) are shown as their length and SHA-256
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def parse_event(text: str) -> dict[str, Any] | None:
@@ -36,14 +38,53 @@ def parse_event(text: str) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
+def b64_length(text: str) -> int | None:
+    """The decoded length of strict base64 `text` (what `b64decode(text, validate=True)` accepts), or
+    None when it is not strict base64; found without decoding (a quarter of the cost)."""
+    if len(text) % 4:
+        return None
+    body = text.rstrip("=")
+    padding = len(text) - len(body)
+    if padding > 2 or body.encode("utf-8", "surrogatepass").translate(None, _B64_ALPHABET):
+        return None
+    return len(body) * 3 // 4
+
+
+def decode_audio(text: str) -> bytes:
+    """The bytes of base64 already known valid (`b64_length`)."""
+    return binascii.a2b_base64(text)
+
+
+def append_text(event: dict[str, Any]) -> str | None:
+    """The base64 audio of a valid `input_audio_buffer.append`, or None when it is not a valid one."""
+    if event.get("type") != AUDIO_APPEND:
+        return None
+    audio = event.get("audio")
+    if not isinstance(audio, str) or b64_length(audio) is None:
+        return None
+    return audio
+
+
 def append_audio(event: dict[str, Any]) -> bytes | None:
     """The decoded audio of an `input_audio_buffer.append`, or None when it is not a valid one."""
-    if event.get("type") != AUDIO_APPEND or not isinstance(event.get("audio"), str):
-        return None
-    try:
-        return base64.b64decode(event["audio"], validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    audio = append_text(event)
+    return None if audio is None else decode_audio(audio)
+
+
+def long_string(value: str) -> str:
+    """How a long string is shown in reports."""
+    return f"<{len(value)} chars, sha256 {hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}>"
+
+
+def summarize(value: Any) -> Any:
+    """`value` with long strings shown as their length and SHA-256 (reports)."""
+    if isinstance(value, dict):
+        return {k: summarize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [summarize(v) for v in value]
+    if isinstance(value, str) and len(value) > LONG_STRING:
+        return long_string(value)
+    return value
 
 
 class IdMap:
@@ -82,9 +123,8 @@ class IdMap:
         if isinstance(value, list):
             return [self.apply(v) for v in value]
         if isinstance(value, str):
-            if len(value) > LONG_STRING:
-                return f"<{len(value)} chars, sha256 {hashlib.sha256(value.encode()).hexdigest()}>"
-            return self._names.get(value, value)
+            # A long string (audio) is never an id; it is compared exactly, shown summarized.
+            return value if len(value) > LONG_STRING else self._names.get(value, value)
         return value
 
 
@@ -119,7 +159,7 @@ class Item:
     def describe(self) -> Any:
         """A JSON-friendly view for reports."""
         if self.kind == "event":
-            return self.value
+            return summarize(self.value)
         if self.kind == "audio":
             return {
                 "type": f"{AUDIO_APPEND} (merged audio)",
@@ -147,8 +187,8 @@ def frame_payload(record: dict[str, Any]) -> str | bytes:
     return base64.b64decode(record["data_b64"])
 
 
-def classify(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[Item, bytes | None]:
-    """Normalizes one data frame. Returns the item and, for an audio append, its decoded audio.
+def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[Item | None, str | None]:
+    """Normalizes one data frame: its item, or for an audio append (None, its base64 audio).
 
     Server frames teach `ids` their ids before being normalized themselves.
     """
@@ -167,9 +207,18 @@ def classify(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> 
         return Item("text", payload), None
     event_type = event.get("type") if isinstance(event.get("type"), str) else None
     if not server:
-        audio = append_audio(event)
+        audio = append_text(event)
         if audio is not None:
-            return Item("audio", None, AUDIO_APPEND), audio
+            return None, audio
     else:
         ids.learn(event)
     return Item("event", ids.apply(event), event_type), None
+
+
+def classify(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[Item, bytes | None]:
+    """Normalizes one data frame. Returns the item and, for an audio append, its decoded audio."""
+    item, audio = normalize_frame(opcode, payload, ids, server=server)
+    if audio is not None:
+        return Item("audio", None, AUDIO_APPEND), decode_audio(audio)
+    assert item is not None
+    return item, None

@@ -26,9 +26,16 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol
 
 from tui.replay.causal import Progress
-from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, classify
-from tui.replay.report import TIMEOUT_CODE, TIMEOUT_REASON, TRUNCATED_CODE, TRUNCATED_REASON, Divergence
+from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, parse_event
+from tui.replay.report import (
+    TIMEOUT_CODE,
+    TIMEOUT_REASON,
+    TRUNCATED_CODE,
+    TRUNCATED_REASON,
+    Divergence,
+)
 from tui.replay.script import OTHER, SIDE_DIR, Position, Script, Step
+from tui.replay.tape import Tape
 from tui.replay.timing import Clock, LoopClock, Pacer, Timing
 
 _OTHER_SIDE = {"client": "server", "server": "client"}
@@ -70,8 +77,10 @@ class Outcome:
     divergence: Divergence | None = None
     steps_done: int = 0
     steps_total: int = 0
-    not_sent: list[Step] = field(default_factory=list)
-    not_received: list[tuple[int, Item]] = field(default_factory=list)
+    not_sent: list[Step] = field(default_factory=list)  # the first of the steps not performed,
+    not_sent_count: int = 0  # and how many in all
+    not_received: list[tuple[int, Item]] = field(default_factory=list)  # the same for recorded frames
+    not_received_count: int = 0
     pongs_withheld: int = 0
     notes: list[str] = field(default_factory=list)
     close_code: int | None = None
@@ -104,6 +113,7 @@ class Player:
         clock: Clock | None = None,
         pong_policy: PongPolicy | None = None,
         map_ids: bool = False,
+        tape: Tape | None = None,
     ) -> None:
         self.script = script
         self.side = side
@@ -116,35 +126,54 @@ class Player:
         self.direction = SIDE_DIR[side]
         self.ids = IdMap()  # server ids, learned from the server frames as they cross
         incoming_dir = OTHER[self.direction]
-        self.incoming = Progress(incoming_dir, script.items[incoming_dir], self.ids, self.clock)
+        # The recording is streamed: this side's steps and the other side's frames, from a tape of
+        # its own or from one shared with the other side and the comparison (tui.replay.full).
+        self._own_tape = tape is None
+        self.tape = tape or script.open(("steps", self.direction), ("entries", incoming_dir))
+        self.steps = self.tape.channel("steps", self.direction)
+        self.incoming = Progress(
+            incoming_dir,
+            self.tape.channel("entries", incoming_dir),
+            self.ids,
+            self.clock,
+            script=script,
+            track_times=timing.speed is not None,
+        )
         self.outcome = Outcome(side)
         self._closing: asyncio.Task[None] | None = None
 
     # -- the run ---------------------------------------------------------------------------------
 
     async def run(self) -> Outcome:
-        steps = self.script.outgoing(self.side)
-        self.outcome.steps_total = len(steps)
         self.incoming.start()
         start_t_ns = self.script.response["t_ns"] if self.script.response else 0
         pacer = Pacer(self.timing, self.clock, self.incoming, start_t_ns, self.clock.now())
         receiver = asyncio.create_task(self._receive())
         done = 0
+        last_seq = 0  # the last step performed
+        exhausted = False  # every step was performed
         try:
-            for step in steps:
+            while (step := self.steps.next()) is not None:
+                if not self.script.performs(self.side, step):
+                    continue
                 await self.incoming.reach(self._requirement(step), self.timeout)
                 await pacer.wait(step)
                 await self._perform(step)
                 pacer.done(step)
                 done += 1
+                last_seq = step.seq
+            exhausted = True
             await self._finish()
         except Divergence as divergence:
             self._diverged(divergence)
         except ConnectionClosed:
             pass  # the peer ended it; what was left undone is reported below
         finally:
+            self.steps.close()
             self.outcome.steps_done = done
-            self.outcome.not_sent = steps[done:]
+            if not exhausted:  # read the recording again for what was left: a report, not the run
+                self.outcome.not_sent, self.outcome.not_sent_count = self.script.remaining_steps(self.side, last_seq)
+            self.outcome.steps_total = done + self.outcome.not_sent_count
             if self._closing is not None:
                 with contextlib.suppress(Exception):
                     await self._closing
@@ -154,7 +183,10 @@ class Player:
                 receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await receiver
-            self.outcome.not_received = self.incoming.unused()
+            self.outcome.not_received, self.outcome.not_received_count = self.incoming.unused()
+            self.incoming.expected.close()
+            if self._own_tape:
+                self.tape.close()
             self.outcome.pongs_withheld = self.pong_policy.withheld if self.pong_policy else 0
             self.outcome.close_code = self.ws.close_code
             self.outcome.close_reason = self.ws.close_reason
@@ -167,7 +199,7 @@ class Player:
         were already in flight, and closing first would cut them off (the directions are compared
         separately, so waiting for them changes nothing else)."""
         if step.kind == "close":
-            return self.script.end_requires[OTHER[self.direction]]
+            return self.tape.end_requires()[OTHER[self.direction]]
         return step.requires
 
     def _closer(self) -> str | None:
@@ -213,8 +245,10 @@ class Player:
                 await self.ws.send(payload, text=True)  # a text frame that was not valid UTF-8
             else:
                 await self.ws.send(payload)
-            if self.direction == "s2c":
-                classify(step.opcode or "text", payload, self.ids, server=True)  # learn the ids released
+            if self.direction == "s2c" and isinstance(payload, str) and step.opcode == "text":
+                event = parse_event(payload)  # learn the ids released
+                if event is not None:
+                    self.ids.learn(event)
         elif step.kind == "ping":
             with contextlib.suppress(Exception):  # a payload already pending: send it raw
                 await self.ws.ping(step.payload)
@@ -227,7 +261,7 @@ class Player:
     def _live_ids(self, text: str) -> str:
         """The recorded frame with the recording's server ids replaced, in place, by the ids this
         server gave the same objects (by order of appearance); every other byte stays as recorded."""
-        for recorded, live in self.script.ids.renames(self.ids):
+        for recorded, live in self.tape.ids.renames(self.ids):
             if recorded in text:
                 text = text.replace(f'"{recorded}"', f'"{live}"')
         return text
@@ -252,7 +286,7 @@ class Player:
         ending = self.script.ending
         other = OTHER[self.direction]
         if not ending.recorded:
-            await self.incoming.reach(self.script.end_requires[other], self.timeout)
+            await self.incoming.reach(self.tape.end_requires()[other], self.timeout)
             self.outcome.notes.append(
                 f"the recording stops at seq {self.script.last_seq} without an ending; "
                 f"closing with {TRUNCATED_CODE} {TRUNCATED_REASON}"
@@ -266,12 +300,12 @@ class Player:
         if ending.closed_by == self.side:
             return  # the close was the last step; websockets completes the handshake
         if ending.closed_by is None and ending.dropped_by == self.side:
-            await self.incoming.reach(self.script.end_requires[other], self.timeout)
+            await self.incoming.reach(self.tape.end_requires()[other], self.timeout)
             transport: Any = self.ws.transport
             transport.abort()  # TCP drop: no close frame
             return
         # The other side ends it: wait for its close (or its drop).
-        await self.incoming.reach(self.script.end_requires[other], self.timeout)
+        await self.incoming.reach(self.tape.end_requires()[other], self.timeout)
         try:
             await asyncio.wait_for(self.ws.wait_closed(), self.timeout)
         except asyncio.TimeoutError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,17 +81,17 @@ def mismatch_message(expected: Item, actual: Item) -> str:
     return f"expected {expected.label()}, got {actual.label()}"
 
 
-def nearest(actual: Item, expected: list[Item], limit: int = 3, skip: int | None = None) -> list[tuple[int, Item]]:
-    """The recorded items most like `actual`, closest first (ties: earliest first), except `skip`."""
-    scored = sorted(
-        (
-            (distance(actual, item), index, item)
-            for index, item in enumerate(expected)
-            if item.type == actual.type and index != skip
-        ),
-        key=lambda t: (t[0], t[1]),
+def nearest(
+    actual: Item, expected: Iterable[tuple[int, Item]], limit: int = 3, skip: int | None = None
+) -> list[tuple[int, Item]]:
+    """The recorded items (index, item) most like `actual`, closest first (ties: earliest first),
+    except `skip`; `expected` is streamed, only the best `limit` are kept."""
+    scored = (
+        (distance(actual, item), index, item)
+        for index, item in expected
+        if item.type == actual.type and index != skip
     )
-    return [(index, item) for _, index, item in scored[:limit]]
+    return [(index, item) for _, index, item in heapq.nsmallest(limit, scored, key=lambda t: (t[0], t[1]))]
 
 
 @dataclass(eq=False)
@@ -124,12 +126,14 @@ class GateTimeout(Divergence):
     """Waited too long for the other side to reach a recorded position."""
 
 
-def unused_lines(title: str, items: list[tuple[int, Item]], limit: int = 20) -> list[str]:
-    if not items:
+def unused_lines(title: str, items: list[tuple[int, Item]], total: int | None = None, limit: int = 20) -> list[str]:
+    """`items`: the first of them (at least `limit` when there are more); `total`: how many in all."""
+    total = len(items) if total is None else total
+    if not total:
         return []
-    lines = [f"{title}: {len(items)}"]
+    lines = [f"{title}: {total}"]
     for index, item in items[:limit]:
         lines.append(f"  #{index + 1} (seq {item.seq}) {item.label()}")
-    if len(items) > limit:
-        lines.append(f"  … and {len(items) - limit} more")
+    if total > limit:
+        lines.append(f"  … and {total - limit} more")
     return lines

@@ -1,5 +1,6 @@
-"""A recording's connection as a replay script: its wire steps in order, each direction's expected
-items, the causal requirement of every step, and how the connection ended.
+"""A recording's connection as a replay script: what a replay needs to know up front, read in one pass
+that keeps nothing per frame, and the frames themselves, streamed from the file as they are played
+(tui.replay.tape), so memory stays flat however long the recording is.
 
 The requirement of a step is the position the *other* direction had reached when the step was
 recorded: `(items completed, audio bytes into the current segment)`. Audio counts by bytes, so a
@@ -10,16 +11,17 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import orjson
-
-from tui.replay.normalize import IdMap, Item, classify, frame_payload
+from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, decode_audio
 from tui.wire.format import C2S, S2C
 from tui.wire.reader import Problem, SessionReader
+
+if TYPE_CHECKING:
+    from tui.replay.tape import Tape
 
 Position = tuple[int, int]
 OTHER = {C2S: S2C, S2C: C2S}
@@ -28,44 +30,6 @@ SIDE_DIR = {"client": C2S, "server": S2C}
 
 class ScriptError(Exception):
     """The recording holds nothing this replay can play."""
-
-
-class RecordLines:
-    """Reads single records of a recording again by byte offset (`os.pread`, one descriptor)."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._fd: int | None = None
-
-    def read(self, offset: int, length: int) -> dict[str, Any]:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY)
-        return orjson.loads(os.pread(self._fd, length, offset))
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __del__(self) -> None:
-        self.close()
-
-
-def frame_offsets(path: str | os.PathLike[str]) -> dict[int, tuple[int, int]]:
-    """`seq` → (offset, length) of every frame record's line."""
-    offsets: dict[int, tuple[int, int]] = {}
-    position = 0
-    with open(path, "rb") as file:
-        for raw in file:
-            if b'"frame"' in raw and raw.endswith(b"\n"):
-                try:
-                    record = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    record = None
-                if isinstance(record, dict) and record.get("kind") == "frame" and isinstance(record.get("seq"), int):
-                    offsets[record["seq"]] = (position, len(raw))
-            position += len(raw)
-    return offsets
 
 
 @dataclass(slots=True)
@@ -78,20 +42,15 @@ class Step:
     kind: str  # "frame", "ping", "pong", "close"
     opcode: str | None = None
     type: str | None = None  # the event type of a frame
-    data: str | bytes = field(default=b"", repr=False)  # the payload, when kept in memory
+    data: str | bytes = field(default=b"", repr=False)  # the payload: exact text or bytes
     code: int | None = None
     reason: str = ""
     requires: Position = (0, 0)  # the other direction's position when it was recorded
     requires_t_ns: int | None = None  # when the other direction's last data frame before it was recorded
-    ref: tuple[int, int] | None = None  # (offset, length) of the frame's line, read again when sent
-    source: RecordLines | None = field(default=None, repr=False, compare=False)
 
     @property
     def payload(self) -> str | bytes:
-        """The exact bytes or text of the frame (frames are read from the file when needed, so a long
-        recording is never held in memory whole)."""
-        if self.ref is not None and self.source is not None:
-            return frame_payload(self.source.read(*self.ref))
+        """The exact bytes or text of the frame."""
         return self.data
 
 
@@ -119,6 +78,61 @@ class Ending:
         return f"{self.closed_by} closed first with {self.code}{reason}" + ("" if self.clean else ", not clean")
 
 
+def frame_payload(record: dict[str, Any]) -> str | bytes:
+    """The exact payload of a frame record: the text of a text frame, else its bytes."""
+    if record["opcode"] == "text" and isinstance(record.get("text"), str):
+        return record["text"]
+    return base64.b64decode(record["data_b64"])
+
+
+def control_step(record: dict[str, Any]) -> Step:
+    """A ping, pong or close record as a step (its requirement is filled in by the tape)."""
+    step = Step(seq=record["seq"], t_ns=record["t_ns"], direction=record["dir"], kind=record["kind"])
+    if step.kind == "close":
+        step.code, step.reason = record["code"], record["reason"]
+    else:
+        step.data = base64.b64decode(record.get("data_b64", ""))
+    return step
+
+
+class Outline:
+    """Collects, from a connection's records in order, everything a replay needs before it starts:
+    nothing per data frame but a count (the frames are streamed by tui.replay.tape).
+
+    `conn` None picks the first connection with a handshake or frames."""
+
+    def __init__(self, conn: int | None = None) -> None:
+        self.conn = conn
+        self.conns: list[int] = []  # every connection with a handshake or frames
+        self.request: dict[str, Any] | None = None
+        self.response: dict[str, Any] | None = None
+        self.end: dict[str, Any] | None = None
+        self.controls: list[Step] = []  # pings, pongs and close frames
+        self.frames = 0
+        self.last_seq = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        conn, kind = record["conn"], record["kind"]
+        if conn and kind in ("handshake_request", "frame") and conn not in self.conns:
+            self.conns.append(conn)
+        if self.conn is None and self.conns:
+            self.conn = self.conns[0]
+        if conn != self.conn or conn is None:
+            return
+        self.last_seq = record["seq"]
+        if kind == "frame":
+            if record["dir"] in OTHER:
+                self.frames += 1
+        elif kind == "handshake_request":
+            self.request = record
+        elif kind == "handshake_response":
+            self.response = record
+        elif kind == "end":
+            self.end = record
+        elif kind in ("ping", "pong", "close") and record["dir"] in OTHER:
+            self.controls.append(control_step(record))
+
+
 @dataclass(repr=False)  # reprs of whole recordings are huge (asyncio reprs a finished task's result)
 class Script:
     path: str
@@ -127,12 +141,10 @@ class Script:
     side: str  # which end recorded it: "client" or "server"
     request: dict[str, Any] | None
     response: dict[str, Any] | None
-    steps: list[Step]
-    items: dict[str, list[Item]]
-    ids: IdMap  # the server-assigned ids of the recording, named in order of appearance
     ending: Ending
     end_t_ns: int | None
-    end_requires: dict[str, Position] = field(default_factory=dict)
+    controls: list[Step] = field(default_factory=list)  # pings, pongs and close frames, in order
+    frames: int = 0
     problems: list[Problem] = field(default_factory=list)
     truncated: bool = False
     last_seq: int = 0
@@ -142,31 +154,34 @@ class Script:
     def status(self) -> int | None:
         return self.response.get("status") if self.response else None
 
-    def outgoing(self, side: str) -> list[Step]:
-        """The steps `side` performs in a replay: its data frames, pings and the close it starts.
+    def open(self, *subscriptions: tuple[str, str]) -> Tape:
+        """A new streaming pass over the connection's frames (tui.replay.tape)."""
+        from tui.replay.tape import Tape
+
+        return Tape(self, subscriptions)
+
+    def performs(self, side: str, step: Step) -> bool:
+        """Whether `side` performs `step` in a replay: its data frames, pings and the close it starts.
 
         Pongs are automatic (answered or withheld by `PongPolicy`), and so is the echo of the
         other side's close.
         """
-        direction = SIDE_DIR[side]
-        return [
-            s
-            for s in self.steps
-            if s.direction == direction
-            and (s.kind in ("frame", "ping") or (s.kind == "close" and self.ending.closed_by == side))
-            and not (s.kind == "close" and self._is_echo(s))
-        ]
+        if step.direction != SIDE_DIR[side]:
+            return False
+        if step.kind in ("frame", "ping"):
+            return True
+        return step.kind == "close" and self.ending.closed_by == side and not self._is_echo(step)
 
     def _is_echo(self, step: Step) -> bool:
         return step.kind == "close" and any(
-            s.kind == "close" and s.seq < step.seq and s.direction != step.direction for s in self.steps
+            s.kind == "close" and s.seq < step.seq and s.direction != step.direction for s in self.controls
         )
 
     def answered_pings(self, direction: str) -> list[bool]:
         """For each ping sent in `direction`, whether the recording shows its pong."""
         answers: list[bool] = []
         pending: list[tuple[bytes, int]] = []
-        for step in self.steps:
+        for step in self.controls:
             if step.kind == "ping" and step.direction == direction:
                 pending.append((bytes(step.data), len(answers)))
                 answers.append(False)
@@ -179,13 +194,107 @@ class Script:
         return answers
 
     def __repr__(self) -> str:
-        return f"<Script {self.path} conn {self.conn}: {len(self.steps)} steps>"
+        return f"<Script {self.path} conn {self.conn}: {self.frames} frames>"
 
     def describe(self) -> str:
-        frames = sum(1 for s in self.steps if s.kind == "frame")
         which = f"connection {self.conn}" + (f" of {len(self.conns)}" if len(self.conns) > 1 else "")
         more = "; --conn N replays another" if len(self.conns) > 1 else ""
-        return f"{self.path} ({which}, {frames} frames, recorded on the {self.side} side{more})"
+        return f"{self.path} ({which}, {self.frames} frames, recorded on the {self.side} side{more})"
+
+    # -- whole-connection views: one pass over the file each (reports on failure, tests, tools) ---
+
+    def iter_steps(self) -> Iterator[Step]:
+        tape = self.open(("steps", C2S), ("steps", S2C))
+        return tape.merged_steps()
+
+    @property
+    def steps(self) -> list[Step]:
+        """Every step in order (reads the whole connection into memory: for small recordings)."""
+        return list(self.iter_steps())
+
+    def iter_items(self, direction: str, start: int = 0) -> Iterator[tuple[int, Item]]:
+        """(index, item) of `direction` from `start` on, each audio segment merged with its SHA-256."""
+        tape = self.open(("entries", direction))
+        entries = tape.channel("entries", direction)
+        segment: tuple[int, Item] | None = None  # the audio segment being merged
+        while (entry := entries.next()) is not None:
+            if entry.index < start:
+                continue
+            if segment is not None and not (entry.audio is not None and entry.index == segment[0]):
+                yield segment
+                segment = None
+            if entry.audio is None:
+                assert entry.item is not None
+                yield entry.index, entry.item
+                continue
+            if segment is None:
+                segment = (entry.index, Item("audio", None, AUDIO_APPEND))
+            segment[1].add_audio(decode_audio(entry.audio), entry.seq)
+        if segment is not None:
+            yield segment
+
+    @property
+    def items(self) -> dict[str, list[Item]]:
+        """Each direction's items (reads the whole connection into memory: for small recordings)."""
+        return {d: [item for _, item in self.iter_items(d)] for d in (C2S, S2C)}
+
+    def item_at(self, direction: str, index: int) -> Item | None:
+        return next((item for i, item in self.iter_items(direction, index) if i == index), None)
+
+    def audio_prefix(self, direction: str, index: int, length: int) -> Item:
+        """The first `length` bytes of audio segment `index`, as an item of its own (no seqs)."""
+        item = Item("audio", None, AUDIO_APPEND)
+        entries = self.open(("entries", direction)).channel("entries", direction)
+        while item.length < length and (entry := entries.next()) is not None:
+            if entry.index == index and entry.audio is not None:
+                item.add_audio(decode_audio(entry.audio)[: length - item.length])
+            elif entry.index > index:
+                break
+        entries.tape.close()
+        return item
+
+    def remaining_steps(self, side: str, after_seq: int, limit: int = 20) -> tuple[list[Step], int]:
+        """The first `limit` steps `side` performs after `after_seq`, and how many there are in all."""
+        direction = SIDE_DIR[side]
+        first: list[Step] = []
+        count = 0
+        for step in self.open(("steps", direction)).channel("steps", direction):
+            if step.seq > after_seq and self.performs(side, step):
+                count += 1
+                if len(first) < limit:
+                    first.append(step)
+        return first, count
+
+    def count_items(self, direction: str) -> int:
+        tape = self.open(("entries", direction))
+        entries = tape.channel("entries", direction)
+        count = 0
+        while (entry := entries.next()) is not None:
+            count = entry.index + 1
+        return count
+
+    def remaining(self, direction: str, start: int, limit: int = 20) -> tuple[list[tuple[int, Item]], int]:
+        """The first `limit` items of `direction` from `start` on, and how many there are in all."""
+        first: list[tuple[int, Item]] = []
+        count = 0
+        for index, item in self.iter_items(direction, start):
+            count += 1
+            if len(first) < limit:
+                first.append((index, item))
+        return first, count
+
+    def nearest(self, actual: Item, direction: str, skip: int | None, limit: int = 3) -> list[tuple[int, Item]]:
+        """The recorded items most like `actual`, closest first (ties: earliest first), except `skip`."""
+        from tui.replay.report import nearest
+
+        return nearest(actual, self.iter_items(direction), limit, skip)
+
+    @property
+    def ids(self) -> IdMap:
+        """The server-assigned ids of the recording, named in order of appearance."""
+        tape = self.open()
+        tape.run_to_end()
+        return tape.ids
 
 
 def recorded_path(script: Script) -> str:
@@ -224,109 +333,41 @@ def _ending(end: dict[str, Any] | None, side: str, status: int | None) -> Ending
     return Ending(closed_by, code, reason or "", bool(end.get("clean")), failed=failed)
 
 
-class _Stream:
-    """Builds one direction's items and tracks its position while a script is read."""
-
-    def __init__(self, direction: str, ids: IdMap) -> None:
-        self.direction = direction
-        self.ids = ids
-        self.items: list[Item] = []
-        self.open_audio: Item | None = None
-        self.last_t_ns: int | None = None
-
-    def add(self, record: dict[str, Any]) -> None:
-        item, audio = classify(record["opcode"], frame_payload(record), self.ids, server=self.direction == S2C)
-        self.last_t_ns = record["t_ns"]
-        if audio is not None:
-            if self.open_audio is None:
-                self.open_audio = item
-                self.items.append(item)
-            self.open_audio.add_audio(audio, record["seq"])
-            return
-        self.open_audio = None
-        item.seqs.append(record["seq"])
-        self.items.append(item)
-
-    @property
-    def position(self) -> Position:
-        if self.open_audio is not None:
-            return (len(self.items) - 1, self.open_audio.length)
-        return (len(self.items), 0)
+def script_from(
+    path: str | os.PathLike[str], header: dict[str, Any], outline: Outline, problems: list[Problem], truncated: bool
+) -> Script:
+    """The script of the connection `outline` collected."""
+    conn = outline.conn
+    if conn is None:
+        raise ScriptError(f"{path}: no connection with a handshake or frames to replay")
+    if conn not in outline.conns:
+        raise ScriptError(f"{path}: no connection {conn}; it holds {', '.join(map(str, outline.conns))}")
+    side = _side(header, outline.end)
+    response = outline.response
+    return Script(
+        path=str(path),
+        header=header,
+        conn=conn,
+        side=side,
+        request=outline.request,
+        response=response,
+        ending=_ending(outline.end, side, response.get("status") if response else None),
+        end_t_ns=outline.end["t_ns"] if outline.end else None,
+        controls=outline.controls,
+        frames=outline.frames,
+        problems=problems,
+        truncated=truncated,
+        last_seq=outline.last_seq,
+        conns=outline.conns,
+    )
 
 
 def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script:
-    """Reads one connection of a recording (the first one with a handshake or frames by default)."""
-    reader = SessionReader(path)
-    offsets = frame_offsets(path)
-    lines = RecordLines(path)
-    ids = IdMap()
-    streams = {C2S: _Stream(C2S, ids), S2C: _Stream(S2C, ids)}
-    steps: list[Step] = []
-    request = response = end = None
-    end_requires: dict[str, Position] = {}
-    conns: list[int] = []  # every connection with a handshake or frames
-    last_seq = 0
-    with reader:
+    """Reads one connection of a recording (the first one with a handshake or frames by default).
+
+    One pass that keeps no frame: the frames are streamed from the file again as they are played."""
+    outline = Outline(conn)
+    with SessionReader(path) as reader:
         for record in reader:
-            if record["conn"] and record["kind"] in ("handshake_request", "frame") and record["conn"] not in conns:
-                conns.append(record["conn"])
-            if conn is None and conns:
-                conn = conns[0]
-            if record["conn"] != conn or conn is None:
-                continue
-            last_seq = record["seq"]
-            kind, direction = record["kind"], record["dir"]
-            if kind == "handshake_request":
-                request = record
-            elif kind == "handshake_response":
-                response = record
-            elif kind == "end":
-                end = record
-                end_requires = {d: s.position for d, s in streams.items()}
-            elif kind in ("frame", "ping", "pong", "close") and direction in streams:
-                other = streams[OTHER[direction]]
-                step = Step(
-                    seq=record["seq"],
-                    t_ns=record["t_ns"],
-                    direction=direction,
-                    kind=kind,
-                    requires=other.position,
-                    requires_t_ns=other.last_t_ns,
-                )
-                if kind == "frame":
-                    step.opcode, step.type = record["opcode"], record.get("type")
-                    step.ref = offsets.get(record["seq"])
-                    if step.ref is None:
-                        step.data = frame_payload(record)
-                    else:
-                        step.source = lines
-                    streams[direction].add(record)
-                elif kind in ("ping", "pong"):
-                    step.data = base64.b64decode(record.get("data_b64", ""))
-                else:
-                    step.code, step.reason = record["code"], record["reason"]
-                steps.append(step)
-    if conn is None:
-        raise ScriptError(f"{path}: no connection with a handshake or frames to replay")
-    if conn not in conns:
-        raise ScriptError(f"{path}: no connection {conn}; it holds {', '.join(map(str, conns))}")
-    side = _side(reader.header, end)
-    script = Script(
-        path=str(path),
-        header=reader.header,
-        conn=conn,
-        side=side,
-        request=request,
-        response=response,
-        steps=steps,
-        items={d: s.items for d, s in streams.items()},
-        ids=ids,
-        ending=_ending(end, side, response.get("status") if response else None),
-        end_t_ns=end["t_ns"] if end else None,
-        end_requires=end_requires or {d: s.position for d, s in streams.items()},
-        problems=list(reader.problems),
-        truncated=reader.truncated,
-        last_seq=last_seq,
-        conns=conns,
-    )
-    return script
+            outline.add(record)
+    return script_from(path, reader.header, outline, list(reader.problems), reader.truncated)

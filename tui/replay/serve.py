@@ -25,9 +25,10 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from tui.replay.player import Outcome, PongPolicy, Player
+from tui.replay.player import Outcome, Player, PongPolicy
 from tui.replay.report import unused_lines
 from tui.replay.script import Script, recorded_path
+from tui.replay.tape import Tape
 from tui.replay.timing import Clock, Timing
 from tui.wire.format import C2S
 from tui.wire.server import RecordingServerConnection
@@ -63,6 +64,7 @@ class ServedRecording:
     url: str
     server: Server
     writer: SessionWriter | None = None  # records the connections accepted from now on
+    tape: Tape | None = None  # the next connection plays from this tape (shared), others each from their own
     outcomes: asyncio.Queue[Outcome] = field(default_factory=asyncio.Queue)
     recordings: list[Path] = field(default_factory=list)
 
@@ -111,6 +113,8 @@ async def serve_recording(
         return chosen if chosen and chosen in offered else None
 
     async def handler(connection: ReplayServerConnection) -> None:
+        assert served is not None
+        tape, served.tape = served.tape, None
         player = Player(
             script,
             "server",
@@ -119,9 +123,9 @@ async def serve_recording(
             timeout=timeout,
             clock=clock,
             pong_policy=connection.pong_policy,
+            tape=tape,
         )
         outcome = await player.run()
-        assert served is not None
         served.outcomes.put_nowait(outcome)
 
     async with serve(
@@ -149,9 +153,9 @@ def outcome_lines(outcome: Outcome) -> list[str]:
         lines.append(f"withheld {outcome.pongs_withheld} pong(s), as recorded")
     if outcome.divergence is not None:
         lines.append(outcome.divergence.report())
-    lines.extend(unused_lines("recorded client frames never received", outcome.not_received))
+    lines.extend(unused_lines("recorded client frames never received", outcome.not_received, outcome.not_received_count))
     if outcome.not_sent:
-        lines.append(f"recorded server steps not performed: {len(outcome.not_sent)} (from seq {outcome.not_sent[0].seq})")
+        lines.append(f"recorded server steps not performed: {outcome.not_sent_count} (from seq {outcome.not_sent[0].seq})")
     lines.append(outcome.ending() + (": as recorded" if outcome.ok else ": DIVERGED"))
     return lines
 

@@ -1,0 +1,258 @@
+"""One streaming pass over a script's connection, shared by everyone replaying it.
+
+The tape reads the recording record by record, parses and normalizes each data frame once, computes
+each step's causal requirement (the other direction's position when it was recorded), and hands the
+results to its subscribers' queues: the steps a player performs, the entries a `Progress` expects,
+the entries a streaming comparison checks. A subscriber pulls from its own queue; when that is empty,
+the tape reads on. Only what lies between the slowest and the fastest subscriber is in memory (the
+frames in flight), never the recording. Subscriptions are made before anyone reads, and a subscriber
+that is done closes its channel so that nothing more is queued for it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tui.replay.normalize import IdMap, Item, b64_length, normalize_frame
+from tui.replay.script import OTHER, Position, Script, Step, control_step, frame_payload
+from tui.wire.format import C2S, S2C
+from tui.wire.reader import SessionReader
+
+
+@dataclass(slots=True)
+class Entry:
+    """One recorded data frame of a direction, normalized."""
+
+    seq: int
+    index: int  # the item it belongs to, in its direction (an audio segment spans several frames)
+    payload: str | bytes  # as recorded
+    item: Item | None  # the normalized item (None for an audio append)
+    audio: str | None = None  # an append's base64 audio
+    length: int = 0  # its decoded length
+
+
+class _Position:
+    """One direction's position while the tape reads: items so far, audio bytes into the open segment."""
+
+    __slots__ = ("audio", "items", "last_t_ns", "open")
+
+    def __init__(self) -> None:
+        self.items = 0
+        self.audio = 0
+        self.open = False  # an audio segment is open (the last item is audio)
+        self.last_t_ns: int | None = None
+
+    @property
+    def value(self) -> Position:
+        return (self.items - 1, self.audio) if self.open else (self.items, 0)
+
+
+class EntryMaker:
+    """Normalizes one connection's data frames into entries, tracking both directions' positions."""
+
+    def __init__(self) -> None:
+        self.ids = IdMap()  # the connection's server ids, named in order of appearance
+        self.positions = {C2S: _Position(), S2C: _Position()}
+
+    def entry(self, seq: int, t_ns: int, opcode: str, payload: str | bytes, direction: str) -> Entry:
+        position = self.positions[direction]
+        position.last_t_ns = t_ns
+        item, audio = normalize_frame(opcode, payload, self.ids, server=direction == S2C)
+        if audio is not None:
+            length = b64_length(audio)
+            assert length is not None  # normalize_frame validated it
+            return Entry(seq, self.add_audio(direction, length), payload, None, audio, length)
+        assert item is not None
+        item.seqs.append(seq)
+        position.open = False
+        position.items += 1
+        return Entry(seq, position.items - 1, payload, item)
+
+    def next_audio_index(self, direction: str) -> int:
+        """The index an append in `direction` would have: the open segment's, or a new one's."""
+        position = self.positions[direction]
+        return position.items - 1 if position.open else position.items
+
+    def add_audio(self, direction: str, length: int) -> int:
+        """Counts an append of `length` bytes; returns its segment's index."""
+        position = self.positions[direction]
+        if not position.open:
+            position.open, position.audio = True, 0
+            position.items += 1
+        position.audio += length
+        return position.items - 1
+
+    def value(self) -> dict[str, Position]:
+        return {d: p.value for d, p in self.positions.items()}
+
+
+class Channel:
+    """A subscriber's queue of steps or entries of one direction."""
+
+    def __init__(self, tape: Tape, kind: str, direction: str) -> None:
+        self.tape = tape
+        self.kind = kind
+        self.direction = direction
+        self.queue: deque[Any] = deque()
+        self.closed = False
+
+    def peek(self) -> Any | None:
+        while not self.queue:
+            if not self.tape.advance():
+                return None
+        return self.queue[0]
+
+    def next(self) -> Any | None:
+        while not self.queue:
+            if not self.tape.advance():
+                return None
+        return self.queue.popleft()
+
+    def __iter__(self) -> Iterator[Any]:
+        while (value := self.next()) is not None:
+            yield value
+
+    def close(self) -> None:
+        """Nothing more is queued here (the subscriber is done)."""
+        self.closed = True
+        self.queue.clear()
+        self.tape.unsubscribe(self)
+
+
+class Tape:
+    def __init__(self, script: Script, subscriptions: Iterable[tuple[str, str]] = ()) -> None:
+        self.script = script
+        self._maker = EntryMaker()
+        self.ids = self._maker.ids  # the recording's server ids, named in order of appearance
+        self._reader = SessionReader(script.path)  # its problems were reported by load_script
+        self._records = iter(self._reader)
+        self._positions = self._maker.positions
+        self._end_requires: dict[str, Position] | None = None
+        self._subscribers: dict[tuple[str, str], list[Channel]] = {}
+        self._unclaimed: list[Channel] = []
+        self._started = False
+        self.done = False
+        for kind, direction in subscriptions:
+            self._unclaimed.append(self._subscribe(kind, direction))
+
+    # -- subscribing -------------------------------------------------------------------------------
+
+    def _subscribe(self, kind: str, direction: str) -> Channel:
+        if kind not in ("steps", "entries") or direction not in OTHER:
+            raise ValueError(f"no such channel: {kind} {direction}")
+        channel = Channel(self, kind, direction)
+        self._subscribers.setdefault((kind, direction), []).append(channel)
+        return channel
+
+    def channel(self, kind: str, direction: str) -> Channel:
+        """A subscription made when the tape was opened, or a new one if nothing was read yet."""
+        for channel in self._unclaimed:
+            if (channel.kind, channel.direction) == (kind, direction):
+                self._unclaimed.remove(channel)
+                return channel
+        if self._started:
+            raise RuntimeError(f"the tape of {self.script.path} is already being read: subscribe to {kind} {direction} when opening it")
+        return self._subscribe(kind, direction)
+
+    def unsubscribe(self, channel: Channel) -> None:
+        channels = self._subscribers.get((channel.kind, channel.direction), [])
+        if channel in channels:
+            channels.remove(channel)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def advance(self) -> bool:
+        """Reads the connection's next record; False at the end of the recording."""
+        self._started = True
+        conn = self.script.conn
+        for record in self._records:
+            if record["conn"] == conn:
+                self._take(record)
+                return True
+        self._finish()
+        return False
+
+    def _finish(self) -> None:
+        if not self.done:
+            self.done = True
+            self._reader.close()
+            if self._end_requires is None:
+                self._end_requires = self._maker.value()
+
+    def run_to_end(self) -> None:
+        while self.advance():
+            pass
+
+    def end_requires(self) -> dict[str, Position]:
+        """Each direction's position when the connection ended (reads on to its `end` record)."""
+        while self._end_requires is None and self.advance():
+            pass
+        assert self._end_requires is not None
+        return self._end_requires
+
+    def close(self) -> None:
+        self.done = True
+        self._reader.close()
+
+    def close_unclaimed(self) -> None:
+        """Drops the subscriptions nobody took (a side that never connected)."""
+        for channel in list(self._unclaimed):
+            channel.close()
+        self._unclaimed.clear()
+
+    def _take(self, record: dict[str, Any]) -> None:
+        kind, direction = record["kind"], record["dir"]
+        if kind == "end":
+            if self._end_requires is None:
+                self._end_requires = self._maker.value()
+            return
+        if kind not in ("frame", "ping", "pong", "close") or direction not in OTHER:
+            return
+        other = self._positions[OTHER[direction]]
+        if kind == "frame":
+            payload = frame_payload(record)
+            step = Step(
+                record["seq"], record["t_ns"], direction, kind, record["opcode"], record.get("type"), payload,
+                requires=other.value, requires_t_ns=other.last_t_ns,
+            )
+            entry = self._maker.entry(step.seq, step.t_ns, step.opcode, payload, direction)
+            for channel in self._subscribers.get(("entries", direction), ()):
+                channel.queue.append(entry)
+        else:
+            step = control_step(record)
+            step.requires, step.requires_t_ns = other.value, other.last_t_ns
+        for channel in self._subscribers.get(("steps", direction), ()):
+            channel.queue.append(step)
+
+    # -- views -------------------------------------------------------------------------------------
+
+    def merged_steps(self) -> Iterator[Step]:
+        """Both directions' steps in recorded order (for a tape opened with both step channels)."""
+        c2s, s2c = self.channel("steps", C2S), self.channel("steps", S2C)
+        while True:
+            a, b = c2s.peek(), s2c.peek()
+            if a is None and b is None:
+                return
+            if b is None or (a is not None and a.seq < b.seq):
+                yield c2s.next()
+            else:
+                yield s2c.next()
+
+
+class StaticEntries:
+    """A fixed list of entries with a channel's interface (tests, small tools)."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.queue: deque[Entry] = deque(entries)
+
+    def peek(self) -> Entry | None:
+        return self.queue[0] if self.queue else None
+
+    def next(self) -> Entry | None:
+        return self.queue.popleft() if self.queue else None
+
+    def close(self) -> None:
+        self.queue.clear()
