@@ -50,6 +50,11 @@ def b64_length(text: str) -> int | None:
     return len(body) * 3 // 4
 
 
+def decoded_length(text: str) -> int:
+    """The decoded length of base64 already known valid (`b64_length`)."""
+    return (len(text) - (text[-2:].count("="))) * 3 // 4
+
+
 def decode_audio(text: str) -> bytes:
     """The bytes of base64 already known valid (`b64_length`)."""
     return binascii.a2b_base64(text)

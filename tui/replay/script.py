@@ -149,6 +149,7 @@ class Script:
     truncated: bool = False
     last_seq: int = 0
     conns: list[int] = field(default_factory=list)  # the recording's connections (a replay plays one)
+    validated: tuple[int, int] | None = None  # (size, mtime_ns) of the file as load_script read it
 
     @property
     def status(self) -> int | None:
@@ -367,7 +368,12 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
 
     One pass that keeps no frame: the frames are streamed from the file again as they are played."""
     outline = Outline(conn)
+    before = os.stat(path)
     with SessionReader(path) as reader:
         for record in reader:
             outline.add(record)
-    return script_from(path, reader.header, outline, list(reader.problems), reader.truncated)
+    script = script_from(path, reader.header, outline, list(reader.problems), reader.truncated)
+    after = os.stat(path)
+    if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
+        script.validated = (after.st_size, after.st_mtime_ns)
+    return script

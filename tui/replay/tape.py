@@ -11,12 +11,15 @@ that is done closes its channel so that nothing more is queued for it.
 
 from __future__ import annotations
 
+import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tui.replay.normalize import IdMap, Item, b64_length, normalize_frame
+import orjson
+
+from tui.replay.normalize import IdMap, Item, decoded_length, normalize_frame
 from tui.replay.script import OTHER, Position, Script, Step, control_step, frame_payload
 from tui.wire.format import C2S, S2C
 from tui.wire.reader import SessionReader
@@ -62,8 +65,7 @@ class EntryMaker:
         position.last_t_ns = t_ns
         item, audio = normalize_frame(opcode, payload, self.ids, server=direction == S2C)
         if audio is not None:
-            length = b64_length(audio)
-            assert length is not None  # normalize_frame validated it
+            length = decoded_length(audio)  # normalize_frame validated it
             return Entry(seq, self.add_audio(direction, length), payload, None, audio, length)
         assert item is not None
         item.seqs.append(seq)
@@ -122,13 +124,31 @@ class Channel:
         self.tape.unsubscribe(self)
 
 
+def _records(script: Script) -> Generator[dict[str, Any], None, None]:
+    """The recording's records again. When the file is still the one `load_script` validated, its
+    lines are parsed without checking them a second time (the damaged ones it reported are skipped);
+    otherwise the reader validates them again."""
+    stat = os.stat(script.path)
+    if script.validated != (stat.st_size, stat.st_mtime_ns):
+        with SessionReader(script.path) as reader:
+            yield from reader
+        return
+    damaged = {problem.line for problem in script.problems}
+    loads = orjson.loads
+    with open(script.path, "rb") as file:
+        file.readline()  # the header
+        for number, raw in enumerate(file, 2):
+            if number in damaged or raw.isspace():
+                continue
+            yield loads(raw)
+
+
 class Tape:
     def __init__(self, script: Script, subscriptions: Iterable[tuple[str, str]] = ()) -> None:
         self.script = script
         self._maker = EntryMaker()
         self.ids = self._maker.ids  # the recording's server ids, named in order of appearance
-        self._reader = SessionReader(script.path)  # its problems were reported by load_script
-        self._records = iter(self._reader)
+        self._records = _records(script)
         self._positions = self._maker.positions
         self._end_requires: dict[str, Position] | None = None
         self._subscribers: dict[tuple[str, str], list[Channel]] = {}
@@ -178,7 +198,7 @@ class Tape:
     def _finish(self) -> None:
         if not self.done:
             self.done = True
-            self._reader.close()
+            self._records.close()
             if self._end_requires is None:
                 self._end_requires = self._maker.value()
 
@@ -195,7 +215,7 @@ class Tape:
 
     def close(self) -> None:
         self.done = True
-        self._reader.close()
+        self._records.close()
 
     def close_unclaimed(self) -> None:
         """Drops the subscriptions nobody took (a side that never connected)."""
