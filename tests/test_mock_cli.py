@@ -14,6 +14,7 @@ import pytest
 from mock_support import open_client
 from tui.cli.mock import register
 from tui.mock.faults import FAULT_TYPES
+from tui.mock.ids import IdFactory
 from tui.wire.reader import SessionReader
 
 RTUI = [sys.executable, "-m", "tui"]
@@ -47,6 +48,49 @@ async def test_mock_prints_its_url_serves_and_exits_cleanly_on_ctrl_c(tmp_path):
         assert any(r.get("type") == "response.done" for r in reader)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers needs SO_REUSEPORT (Linux)")
+async def test_workers_share_one_port_and_every_session_is_whole(tmp_path):
+    process = await asyncio.create_subprocess_exec(
+        *RTUI, "mock", "--port", "0", "--fast", "--workers", "2", "--record", str(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        first = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        match = re.fullmatch(r"listening on (ws://127\.0\.0\.1:(\d+)/v1/realtime)\n", first)
+        assert match, first
+
+        async def session() -> tuple[str, str]:
+            client = await open_client(f"{match.group(1)}?model=gpt-realtime")
+            created = await client.recv()
+            await client.send({"type": "response.create"})
+            done = (await client.until("response.done"))[-1]
+            await client.ws.close()
+            return created["session"]["id"], done["response"]["status"]
+
+        results = await asyncio.gather(*(session() for _ in range(20)))
+        process.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(process.wait(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    stderr = (await process.stderr.read()).decode()
+    assert code == 0 and "Traceback" not in stderr, stderr
+    assert all(status == "completed" for _, status in results)
+    # Worker 1 numbers its connections 1, 3, 5, ..., worker 2 numbers them 2, 4, 6, ...: every session
+    # has its own ids, and (20 connections spread by the kernel) both workers served some.
+    ids = {IdFactory(f"0/{index}").session(): index for index in range(1, 41)}
+    indexes = [ids[session_id] for session_id, _ in results]
+    assert len(set(indexes)) == 20
+    assert {index % 2 for index in indexes} == {0, 1}
+    recordings = list(tmp_path.glob("*.jsonl"))
+    assert len(recordings) == 20
+    for recording in recordings:
+        with SessionReader(recording) as reader:
+            kinds = [r.get("type") for r in reader]
+        assert "session.created" in kinds and "response.done" in kinds
+
+
 def test_help_documents_every_option_and_fault():
     subparsers = argparse.ArgumentParser().add_subparsers()
     register(subparsers)
@@ -68,6 +112,8 @@ def test_help_documents_every_option_and_fault():
         (["--fault", "explode"], "unknown fault 'explode'"),
         (["--fault", "close,cod=4000"], "'cod=4000' is not a setting of fault 'close'"),
         (["--session-max", "0"], "--session-max must be a positive number"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--workers", "2", "--serve", "any.jsonl"], "--workers serves the simulation"),
     ],
 )
 def test_bad_arguments_get_one_clear_line_and_status_2(args, message):
@@ -76,13 +122,16 @@ def test_bad_arguments_get_one_clear_line_and_status_2(args, message):
     assert message in result.stderr and result.stderr.count("\n") == 1 and result.stdout == ""
 
 
-def test_port_in_use_is_explained():
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_port_in_use_is_explained(workers):
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([*RTUI, "mock", "--port", str(port)], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [*RTUI, "mock", "--port", str(port), "--workers", workers], capture_output=True, text=True, timeout=30
+        )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

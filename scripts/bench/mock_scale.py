@@ -49,6 +49,12 @@ def chunks() -> list[str]:
     return ['{"type":"input_audio_buffer.append","audio":"%s"}' % base64.b64encode(pcm[i : i + step]).decode() for i in range(0, len(pcm), step)]
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its live children (the workers of `rtui mock --workers`)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return _common.cpu_seconds(pid) + sum(tree_cpu_seconds(int(child)) for child in children)
+
+
 class Session:
     def __init__(self, url: str, frames: list[str], seconds: float) -> None:
         self.url, self.frames, self.seconds = url, frames, seconds
@@ -107,6 +113,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=lambda s: [int(x) for x in s.split(",")], default=[25, 50, 100, 150])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--max-lag-ms", type=float, default=500.0)
+    parser.add_argument("--workers", type=int, default=1, help="rtui mock --workers N (default 1: one process)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="run the mock under pyinstrument, report to FILE")
     parser.add_argument(
         "--checkout", type=Path, metavar="DIR",
@@ -114,8 +121,15 @@ def main() -> int:
         "to compare another version in the same conditions",
     )
     args = parser.parse_args()
-    _common.header(f"mock scale: real-time audio sessions with server VAD, {args.seconds:g} s per step")
+    if args.profile and args.workers != 1:
+        parser.error("--profile profiles one mock process: use it without --workers")
+    _common.header(
+        f"mock scale: real-time audio sessions with server VAD, {args.seconds:g} s per step, "
+        f"mock in {args.workers} process{'es' if args.workers > 1 else ''}"
+    )
     command = [str(_common.ROOT / ".venv/bin/rtui"), "mock", "--port", "0"]
+    if args.workers != 1:
+        command += ["--workers", str(args.workers)]
     if args.profile:
         _common.ensure_package("pyinstrument", "pyinstrument")
         command = [sys.executable, "-m", "pyinstrument", "--no-color", "-o", str(args.profile), *command]
@@ -131,11 +145,11 @@ def main() -> int:
         frames = chunks()
         best = 0
         for count in args.sessions:
-            cpu0, client0 = _common.cpu_seconds(mock.pid), time.process_time()
+            cpu0, client0 = tree_cpu_seconds(mock.pid), time.process_time()
             wall0 = time.perf_counter()
             sessions = asyncio.run(step(url, frames, count, args.seconds))
             wall = time.perf_counter() - wall0
-            mock_cpu = (_common.cpu_seconds(mock.pid) - cpu0) / wall
+            mock_cpu = (tree_cpu_seconds(mock.pid) - cpu0) / wall
             client_cpu = (time.process_time() - client0) / wall
             lags = [lag for s in sessions for lag in s.lags_ms]
             behind = [s for s in sessions if s.error or not s.lags_ms or max(s.lags_ms) > args.max_lag_ms]

@@ -29,6 +29,7 @@ FAULT_HELP = textwrap.dedent(
       rtui mock --fault drop,after-seconds=5 --fault no-pong
       rtui mock --fault delay,seconds=0.3 --fault oversized,after-frames=1
       rtui mock --record sessions/ --require-key sk-test --session-max 30
+      rtui mock --workers 2                                     # two processes on one port (two cores)
 
     point a client at ws://HOST:PORT/v1/realtime?model=gpt-realtime (any key unless --require-key).
     """
@@ -74,6 +75,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ping clients this often, closing 1011 when a pong is late (default: never ping)",
     )
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault (see below)")
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="serve from N processes on the same port (Linux, SO_REUSEPORT), for more concurrent sessions than "
+        "one core carries (about 100 real-time audio sessions each); every session behaves the same (default 1)",
+    )
     serve = parser.add_argument_group(
         "serving a recording",
         "--serve FILE plays FILE's recorded server side to each client instead of the simulation: the exact "
@@ -95,7 +101,13 @@ def run(args: argparse.Namespace) -> int:
 
     from tui.mock import FaultSyntaxError, MockConfig, parse_fault
 
+    if args.workers < 1:
+        print("rtui mock: --workers must be at least 1.", file=sys.stderr)
+        return 2
     if args.serve:
+        if args.workers != 1:
+            print("rtui mock: --workers serves the simulation; --serve plays a recording from one process.", file=sys.stderr)
+            return 2
         return _serve_recording(args)
 
     try:
@@ -118,6 +130,13 @@ def run(args: argparse.Namespace) -> int:
         record_dir=Path(args.record) if args.record else None,
         ping_interval=args.ping_interval,
     )
+    if args.workers > 1:
+        from tui.mock.workers import serve_with_workers, workers_supported
+
+        if not workers_supported():
+            print("rtui mock: --workers needs Linux (SO_REUSEPORT); run one process without it.", file=sys.stderr)
+            return 2
+        return serve_with_workers(config, args.workers)
     return asyncio.run(_serve(config))
 
 

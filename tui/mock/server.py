@@ -11,6 +11,7 @@ something other than the simulation (for example a recording's server side).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import http
 import itertools
 import logging
@@ -31,7 +32,7 @@ from tui.mock.runner import ConnectionRunner
 from tui.mock.session import ConnectionSession, Handshake, MockSession
 from tui.wire.server import RecordingServerConnection, recording_connection_factory
 from tui.wire.tap import FrameTap
-from tui.wire.writer import SessionWriter
+from tui.wire.writer import RecordingFailed, SessionWriter
 
 REALTIME_PATHS = ("/v1/realtime", "/openai/v1/realtime")  # OpenAI, and Azure's GA path
 RETIRED_MODEL_PREFIXES = ("gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview")
@@ -71,12 +72,23 @@ def _error_response(status: int, message: str, code: str | None, param: str | No
 
 
 class MockServer:
-    def __init__(self, config: MockConfig | None = None, *, session_factory: SessionFactory | None = None) -> None:
+    def __init__(
+        self,
+        config: MockConfig | None = None,
+        *,
+        session_factory: SessionFactory | None = None,
+        reuse_port: bool = False,
+        worker: tuple[int, int] = (0, 1),
+    ) -> None:
+        """`reuse_port` and `worker` (index, count) are for `rtui mock --workers`: several processes
+        listening on one port, worker i numbering its connections i+1, i+1+count, ... so that every
+        connection of the whole server has its own index (and its own ids)."""
         self.config = config or MockConfig()
         self.session_factory: SessionFactory = session_factory or (lambda config, handshake: MockSession(config, handshake))
         self.recordings: list[Path] = []
+        self.reuse_port = reuse_port
         self._server: Server | None = None
-        self._counter = itertools.count(1)
+        self._counter = itertools.count(worker[0] + 1, worker[1])
         self._writers: dict[int, SessionWriter] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -85,6 +97,8 @@ class MockServer:
         kwargs: dict[str, Any] = {}
         if self.config.record_dir is not None:
             kwargs["create_connection"] = recording_connection_factory(self._attach_recorder)
+        if self.reuse_port:
+            kwargs["reuse_port"] = True
         self._server = await serve(
             self._handle,
             self.config.host,
@@ -182,13 +196,20 @@ class MockServer:
 
     def _attach_recorder(self, connection: RecordingServerConnection) -> FrameTap:
         assert self.config.record_dir is not None
-        writer = SessionWriter.create(
-            self.config.record_dir,
-            mode="mock",
-            url=f"ws://{self.host}:{self.port}/v1/realtime",
-            secrets=[self.config.require_key] if self.config.require_key else [],
-            header_extra={"side": "server"},
-        )
+        for attempt in itertools.count(1):
+            try:
+                writer = SessionWriter.create(
+                    self.config.record_dir,
+                    mode="mock",
+                    url=f"ws://{self.host}:{self.port}/v1/realtime",
+                    secrets=[self.config.require_key] if self.config.require_key else [],
+                    header_extra={"side": "server"},
+                )
+                break
+            except RecordingFailed as exc:
+                # Names are per microsecond: another worker (--workers) may have taken this one.
+                if exc.errno != errno.EEXIST or attempt == 100:
+                    raise
         self.recordings.append(writer.path)
         self._writers[id(connection)] = writer
         # Close the file once the connection is gone; the tap records the end first.

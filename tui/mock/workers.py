@@ -1,0 +1,152 @@
+"""`rtui mock --workers N`: N processes serving the mock on one port.
+
+One asyncio process runs on one core, and a hundred concurrent real-time audio sessions nearly fill
+one (scripts/bench/mock_scale.py). Each worker is an ordinary mock server with its own event loop
+and its own listening socket on the same address (SO_REUSEPORT, Linux), so the kernel spreads new
+connections over the workers. A connection lives in one worker from its handshake to its end, so
+every session behaves exactly as with one process; worker i numbers its connections i+1, i+1+N, ...
+so ids stay unique across the server. The parent holds the port (port 0 included), prints the URL
+once every worker listens, and stops them all on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import multiprocessing
+import signal
+import socket
+import sys
+from multiprocessing.connection import Connection, wait
+
+from tui.mock.config import MockConfig
+from tui.mock.server import MockServer
+
+START_TIMEOUT = 30.0  # seconds for a worker to import and listen
+STOP_TIMEOUT = 15.0  # seconds for a worker to close its connections (their close handshakes included)
+
+
+def workers_supported() -> bool:
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port with SO_REUSEPORT but not listening: it holds the port (a free
+    one for port 0) for the workers, and takes no connections itself."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_with_workers(config: MockConfig, count: int) -> int:
+    """Runs `count` worker processes until Ctrl-C/SIGTERM; the exit status of `rtui mock`."""
+    try:
+        holder = reserve_port(config.host, config.port)
+    except OSError as exc:
+        print(f"rtui mock: cannot listen on {config.host}:{config.port}: {exc.strerror}; "
+              "pick another --port (0 picks a free one).", file=sys.stderr)
+        return 1
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    # Handlers before the workers start, so an early Ctrl-C stops them instead of killing the parent.
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    context = multiprocessing.get_context("fork")  # Linux only, like SO_REUSEPORT; no re-import per worker
+    config = dataclasses.replace(config, port=holder.getsockname()[1])
+    workers: list[multiprocessing.process.BaseProcess] = []
+    try:
+        ready: list[Connection] = []
+        for index in range(count):
+            receiver, sender = context.Pipe(duplex=False)
+            worker = context.Process(
+                target=_worker_main, args=(config, index, count, sender, holder), name=f"rtui mock worker {index + 1}"
+            )
+            worker.start()
+            sender.close()
+            workers.append(worker)
+            ready.append(receiver)
+        for index, receiver in enumerate(ready):
+            problem = _wait_until_listening(receiver, lambda: stopping)
+            if problem is not None:
+                if not stopping:
+                    print(f"rtui mock: worker {index + 1} did not start: {problem}", file=sys.stderr)
+                return 0 if stopping else 1
+        print(f"listening on ws://{config.host}:{config.port}/v1/realtime", flush=True)
+        if config.record_dir is not None:
+            print(f"recording each connection to {config.record_dir}/", flush=True)
+        print(f"{count} worker processes", flush=True)
+        while not stopping:
+            wait([w.sentinel for w in workers], timeout=0.5)
+            for index, worker in enumerate(workers):
+                if worker.exitcode is not None and not stopping:
+                    print(f"rtui mock: worker {index + 1} stopped unexpectedly (exit code {worker.exitcode}); "
+                          "stopping the others.", file=sys.stderr)
+                    return 1
+        return 0
+    finally:
+        _stop(workers)
+        holder.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _wait_until_listening(receiver: Connection, stopping) -> str | None:  # type: ignore[no-untyped-def]
+    """None once the worker listens, else what went wrong."""
+    waited = 0.0
+    while not receiver.poll(0.2):
+        waited += 0.2
+        if stopping():
+            return "stopped"
+        if waited >= START_TIMEOUT:
+            return f"not listening after {START_TIMEOUT:g} s"
+    try:
+        message = receiver.recv()
+    except EOFError:
+        return "it exited while starting"
+    return None if message == "listening" else str(message)
+
+
+def _stop(workers: list[multiprocessing.process.BaseProcess]) -> None:
+    for worker in workers:
+        if worker.exitcode is None:
+            worker.terminate()  # SIGTERM: the worker closes its connections and recordings
+    for worker in workers:
+        worker.join(STOP_TIMEOUT)
+        if worker.exitcode is None:
+            worker.kill()
+            worker.join()
+
+
+def _worker_main(config: MockConfig, index: int, count: int, ready: Connection, holder: socket.socket) -> None:
+    holder.close()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # until the event loop's handlers take over
+    asyncio.run(_worker(config, index, count, ready))
+
+
+async def _worker(config: MockConfig, index: int, count: int, ready: Connection) -> None:
+    server = MockServer(config, reuse_port=True, worker=(index, count))
+    try:
+        await server.start()
+    except OSError as exc:
+        ready.send(f"cannot listen on {config.host}:{config.port}: {exc.strerror}")
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    ready.send("listening")
+    ready.close()
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
