@@ -37,15 +37,16 @@ def session_filename(mode: str, now: dt.datetime | None = None) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S')}-{now.microsecond:06d}Z-{mode}.jsonl"
 
 
-def frame_type(text: str) -> str | None:
+def frame_type(text: str | bytes) -> str | None:
     """The event `type` of a JSON text frame, or None when it has none."""
     try:
         event = orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
-    if isinstance(event, dict):
+    # `type(...) is`: orjson gives exact types, and the checks are the cheapest there are.
+    if type(event) is dict:
         value = event.get("type")
-        if isinstance(value, str):
+        if type(value) is str:
             return value
     return None
 
@@ -204,15 +205,19 @@ class SessionWriter:
 
     def _frame_payload(self, data: str | bytes, opcode: str | None) -> dict[str, Any]:
         """The frame record's fields after `dir`, every string in them redacted."""
-        if opcode == "text" and not isinstance(data, str):
+        size = -1
+        if opcode == "text" and type(data) is not str:
+            raw = data if type(data) is bytes else bytes(data)
             try:
-                data = bytes(data).decode("utf-8")
+                data = raw.decode()
+                size = len(raw)
             except UnicodeDecodeError:
-                pass
+                data = raw
         redacted: list[str]
         payload: dict[str, Any]
         if isinstance(data, str):
-            size = len(data) if data.isascii() else len(data.encode("utf-8"))
+            if size < 0:
+                size = len(data) if data.isascii() else len(data.encode())
             event_type = frame_type(data)
             escaped = "\\" in data
             data, redacted = self.redactor.text(data)
