@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -146,7 +147,17 @@ async def _worker(config: MockConfig, index: int, count: int, ready: Connection)
         loop.add_signal_handler(sig, stop.set)
     ready.send("listening")
     ready.close()
+    orphan_watch = asyncio.create_task(_stop_when_orphaned(stop))
     try:
         await stop.wait()
     finally:
+        orphan_watch.cancel()
         await server.stop()
+
+
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    """A parent killed outright (SIGKILL) cannot stop its workers: they notice and stop themselves."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    stop.set()
