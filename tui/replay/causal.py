@@ -68,6 +68,7 @@ class Progress:
         self._track_times = track_times  # only a paced replay asks when a position was reached
         self._reached: deque[tuple[Position, float]] = deque()
         self._changed = asyncio.Event()
+        self._waiting = 0  # waiters on `_changed`: without any, a change wakes nobody
         self._pending: memoryview = memoryview(b"")  # recorded audio of the current append not yet matched
 
     # -- feeding ---------------------------------------------------------------------------------
@@ -212,8 +213,9 @@ class Progress:
         self._wake()
 
     def _wake(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self._waiting:
+            self._changed.set()
+            self._changed = asyncio.Event()
 
     def fail(self, divergence: Divergence) -> None:
         if self.failure is None:
@@ -275,10 +277,13 @@ class Progress:
                 )
                 self.fail(error)
                 raise error
+            self._waiting += 1
             try:
                 await asyncio.wait_for(changed.wait(), remaining)
             except TimeoutError:
                 pass
+            finally:
+                self._waiting -= 1
         if self.failure is not None and self.position < position:
             raise self.failure
 

@@ -25,7 +25,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from tui.replay.player import Outcome, Player, PongPolicy
+from tui.replay.player import DirectDelivery, Outcome, Player, PongPolicy
 from tui.replay.report import unused_lines
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
@@ -55,7 +55,7 @@ def refusal(script: Script) -> Response | None:
     return Response(status, phrase, headers, body)
 
 
-class ReplayServerConnection(RecordingServerConnection):
+class ReplayServerConnection(DirectDelivery, RecordingServerConnection):
     pong_policy: PongPolicy | None = None
 
 
