@@ -187,21 +187,35 @@ class SessionWriter:
             # Every string of a plain frame record is redacted in _frame_payload, so the safety net
             # over the whole line (a second scan of the payload) is only for the extra fields.
             return self._append("frame", direction, conn, {**payload, **fields}, scrubbed=False)
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: this is the recorder's hottest path, and `with` costs more
+        try:
             if self._closed:
                 self.unwritten += 1
                 return 0
-            self._seq += 1
-            seq = self._seq
+            seq = self._seq = self._seq + 1
             t_ns = time.monotonic_ns() - self._start_ns
-            if self._file is not None:
+            file = self._file
+            if file is not None:
                 # The bytes orjson writes for the whole record, without serialising the payload again.
-                self._write_line(_FRAME_PREFIX % (seq, t_ns, conn, _DIRECTION_JSON[direction]) + body)
+                line = _FRAME_PREFIX % (seq, t_ns, conn, _DIRECTION_JSON[direction]) + body
+                if self.failure is not None:
+                    self.unwritten += 1
+                else:
+                    try:
+                        written = file.write(line)
+                    except OSError as exc:
+                        self._fail(exc)
+                    else:
+                        if written != len(line):
+                            self._finish_line(line, written)
             if self._listeners:
                 record = {"seq": seq, "t_ns": t_ns, "conn": conn, "kind": "frame", "dir": direction}
                 record.update(payload)
                 self._notify(record)
             return seq
+        finally:
+            lock.release()
 
     def _frame_payload(self, data: str | bytes, opcode: str | None) -> dict[str, Any]:
         """The frame record's fields after `dir`, every string in them redacted."""
@@ -305,10 +319,18 @@ class SessionWriter:
         assert self._file is not None
         try:
             written = self._file.write(line)
-            if written != len(line):  # a short write: finish the line before anything else
-                view = memoryview(line)[written:]
-                while view:
-                    view = view[self._file.write(view) :]
+        except OSError as exc:
+            self._fail(exc)
+            return False
+        return written == len(line) or self._finish_line(line, written)
+
+    def _finish_line(self, line: bytes, written: int) -> bool:
+        """After a short write: the rest of the line, before anything else."""
+        assert self._file is not None
+        view = memoryview(line)[written:]
+        try:
+            while view:
+                view = view[self._file.write(view) :]
         except OSError as exc:
             self._fail(exc)
             return False
