@@ -279,7 +279,8 @@ class Progress:
                 raise error
             self._waiting += 1
             try:
-                await asyncio.wait_for(changed.wait(), remaining)
+                async with asyncio.timeout(remaining):  # no task per wait, unlike wait_for
+                    await changed.wait()
             except TimeoutError:
                 pass
             finally:

@@ -311,14 +311,19 @@ class Player:
         if self.direction == "s2c":
             for step, payload in zip(steps, payloads, strict=True):
                 self._learn_ids(step, payload)
+        protocol = ws.protocol
         async with ws.send_context():
             for step, payload in zip(steps, payloads, strict=True):
                 if isinstance(payload, str):
-                    ws.protocol.send_text(payload.encode())
+                    protocol.send_text(payload.encode())
                 elif step.opcode == "text":
-                    ws.protocol.send_text(payload)  # a text frame that was not valid UTF-8
+                    protocol.send_text(payload)  # a text frame that was not valid UTF-8
                 else:
-                    ws.protocol.send_binary(payload)
+                    protocol.send_binary(payload)
+            # One write to the socket for the batch, not one per frame (an empty chunk would mean
+            # end of stream, which data frames never ask for).
+            if len(protocol.writes) > 1 and all(protocol.writes):
+                protocol.writes[:] = [b"".join(protocol.writes)]
 
     def _payload(self, step: Step) -> str | bytes:
         payload = step.payload
