@@ -170,10 +170,11 @@ class SessionWriter:
         # A relay records each frame twice (as received on one leg, as sent on the other): the
         # second time, the payload's redacted, serialised form is the one just built.
         cached = self._last_frame
+        generation = self.redactor.generation  # read first: a secret added meanwhile voids the reuse
         if (
             cached is not None
             and cached[1] == opcode
-            and cached[2] == self.redactor.generation
+            and cached[2] == generation
             and (cached[0] is data or cached[0] == data)
         ):
             payload, body = cached[3], cached[4]
@@ -182,7 +183,7 @@ class SessionWriter:
             # The record's line is `{"seq":…,"dir":…,` then this, minus its opening brace.
             body = orjson.dumps(payload, option=orjson.OPT_APPEND_NEWLINE)[1:] if self._file is not None else b""
             if type(data) is str or type(data) is bytes:  # immutable: safe to compare with later
-                self._last_frame = (data, opcode, self.redactor.generation, payload, body)
+                self._last_frame = (data, opcode, generation, payload, body)
         if fields or type(conn) is not int or direction not in _DIRECTION_JSON:
             # Every string of a plain frame record is redacted in _frame_payload, so the safety net
             # over the whole line (a second scan of the payload) is only for the extra fields.
