@@ -41,18 +41,23 @@ def parse_event(text: str) -> dict[str, Any] | None:
 def b64_length(text: str) -> int | None:
     """The decoded length of strict base64 `text` (what `b64decode(text, validate=True)` accepts), or
     None when it is not strict base64; found without decoding (a quarter of the cost)."""
-    if len(text) % 4:
-        return None
     body = text.rstrip("=")
     padding = len(text) - len(body)
-    if padding > 2 or body.encode("utf-8", "surrogatepass").translate(None, _B64_ALPHABET):
+    # What strict decoding accepts after the data: any padding (or none) after whole quads, exactly
+    # "==" after two characters, "=" after three; never padding alone.
+    remainder = len(body) % 4
+    if remainder == 0:
+        padded_right = bool(body) or not padding
+    else:
+        padded_right = remainder != 1 and padding == 4 - remainder
+    if not padded_right or body.encode("utf-8", "surrogatepass").translate(None, _B64_ALPHABET):
         return None
     return len(body) * 3 // 4
 
 
 def decoded_length(text: str) -> int:
     """The decoded length of base64 already known valid (`b64_length`)."""
-    return (len(text) - (text[-2:].count("="))) * 3 // 4
+    return len(text.rstrip("=")) * 3 // 4
 
 
 def decode_audio(text: str) -> bytes:
