@@ -329,6 +329,43 @@ async def test_the_session_object_is_pluggable():
             assert ws.close_code == 1006
 
 
+async def test_a_session_failing_at_a_deadline_ends_its_connection_1011_and_the_server_goes_on(caplog):
+    from tui.mock import Send
+
+    class FailsAtDeadline:
+        def __init__(self, config, handshake):
+            self.deadline = None
+
+        def start(self, now):
+            return [Send("hello")]
+
+        def receive_text(self, text, now):
+            self.deadline = now + 0.05 if text == "arm" else None
+            return [Send("armed")]
+
+        def receive_binary(self, data, now):
+            return []
+
+        def poll(self, now):
+            raise RuntimeError("bug in the session")
+
+        def next_deadline(self):
+            return self.deadline
+
+    async with MockServer(fast(), session_factory=FailsAtDeadline) as server:
+        async with connect(server.url_for(), proxy=None) as ws:
+            assert await ws.recv() == "hello"
+            await ws.send("arm")
+            assert await ws.recv() == "armed"
+            await ws.wait_closed()
+            assert (ws.close_code, ws.close_reason) == (1011, "mock internal error")
+        async with connect(server.url_for(), proxy=None) as ws:
+            assert await ws.recv() == "hello"
+            await ws.send("wait")
+            assert await ws.recv() == "armed"
+    assert "bug in the session" in caplog.text
+
+
 # -- recording and scale ---------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import time
 from collections.abc import Callable, Sequence
 
@@ -26,6 +27,8 @@ from tui.mock.faults import (
 )
 from tui.mock.ids import IdFactory
 from tui.mock.session import Close, ConnectionSession, Drop, Output, Send
+
+log = logging.getLogger(__name__)
 
 def oversized_event(size: int, ids: IdFactory) -> str:
     """A valid `conversation.item.retrieved` of at least `size` bytes (a user item with silent audio)."""
@@ -121,7 +124,12 @@ class ConnectionRunner:
         if self._finished.is_set():
             return
         now = self.clock()
-        self._deliver(self.session.poll(now))
+        try:
+            self._deliver(self.session.poll(now))
+        except Exception:  # a bug in a session: this connection ends, the server goes on
+            log.exception("mock session failed")
+            self._outbox.put_nowait((now, Close(1011, "mock internal error")))
+            return
         self._fire_due(now)
         self._schedule_wakeup()
 
