@@ -156,11 +156,16 @@ class StreamComparison:
             raise
 
     def _add(self, record: dict[str, Any]) -> None:
-        self.outline.add(record)
-        if record["kind"] == "frame" and record["conn"] == self.outline.conn:
+        outline = self.outline
+        if record["kind"] == "frame" and record["conn"] == outline.conn:
             match = self._directions.get(record["dir"])
             if match is not None:
+                # What Outline.add does with a frame of the connection it knows, without the rest.
+                outline.frames += 1
+                outline.last_seq = record["seq"]
                 match.add(record)
+                return
+        outline.add(record)
 
     def b_script(self, path: str | os.PathLike[str], header: dict[str, Any]) -> Script:
         """B as a script (raises ScriptError when B holds no connection)."""

@@ -232,18 +232,20 @@ class Tape:
         if kind not in ("frame", "ping", "pong", "close") or direction not in OTHER:
             return
         other = self._positions[OTHER[direction]]
+        requires = (other.items - 1, other.audio) if other.open else (other.items, 0)
         if kind == "frame":
-            payload = frame_payload(record)
+            text = record.get("text")
+            payload = text if record["opcode"] == "text" and type(text) is str else frame_payload(record)
             step = Step(
-                record["seq"], record["t_ns"], direction, kind, record["opcode"], record.get("type"), payload,
-                requires=other.value, requires_t_ns=other.last_t_ns,
+                record["seq"], record["t_ns"], direction, kind, record["opcode"], record.get("type"), payload, None, "",
+                requires, other.last_t_ns,
             )
             entry = self._maker.entry(step.seq, step.t_ns, step.opcode, payload, direction)
             for channel in self._subscribers.get(("entries", direction), ()):
                 channel.queue.append(entry)
         else:
             step = control_step(record)
-            step.requires, step.requires_t_ns = other.value, other.last_t_ns
+            step.requires, step.requires_t_ns = requires, other.last_t_ns
         for channel in self._subscribers.get(("steps", direction), ()):
             channel.queue.append(step)
 
