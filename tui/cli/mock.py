@@ -77,8 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault (see below)")
     parser.add_argument(
         "--workers", type=int, default=1, metavar="N",
-        help="serve from N processes on the same port (Linux, SO_REUSEPORT), for more concurrent sessions than "
-        "one core carries (about 100 real-time audio sessions each); every session behaves the same (default 1)",
+        help="serve from N processes on the same port (Linux, SO_REUSEPORT), for many concurrent sessions or a "
+        "busy machine: one process carries 100 real-time audio sessions in about half a core; every session "
+        "behaves the same (default 1)",
     )
     serve = parser.add_argument_group(
         "serving a recording",
