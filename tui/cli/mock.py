@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, metavar="N",
         help="serve from N processes on the same port (Linux, SO_REUSEPORT), for many concurrent sessions or a "
-        "busy machine: one process carries 100 real-time audio sessions in about half a core; every session "
+        "busy machine: one process carries 100 real-time audio sessions in 0.5-0.7 of a core; every session "
         "behaves the same (default 1)",
     )
     serve = parser.add_argument_group(
