@@ -46,35 +46,51 @@ _BATCH_FRAMES = 64
 
 
 class DirectDelivery:
-    """A connection mixin that hands each whole data message straight to `deliver` as it is parsed,
+    """A connection mixin that hands each whole data message straight to a receiver as it is parsed,
     instead of queueing it for `recv()` (a replay checks every frame at once; the queue, the future
-    and the task switch per message were a third of the receiving side's cost).
+    and the task switch per message were a third of the receiving side's cost). Messages that come
+    before the receiver is set are kept, in order, and handed over when it is.
 
-    The first message that `deliver` cannot take as it is (a fragment, a text frame that is not
-    UTF-8) and everything after it go the ordinary way, to `recv()`, which handles them as
-    websockets always does; the order of messages is kept either way."""
+    The first message that cannot be taken as it is (a fragment, a text frame that is not UTF-8)
+    and everything after it go the ordinary way, to `recv()`, which handles them as websockets
+    always does; the order of messages is kept either way."""
 
-    deliver: Callable[[str | bytes], None] | None = None
+    _receiver: Callable[[str | bytes], None] | None = None
+    _early: list[str | bytes] | None = None  # messages that came before the receiver
     _ordinary = False  # once a message went the ordinary way, every later one does
 
+    def deliver_to(self, receiver: Callable[[str | bytes], None] | None) -> None:
+        self._receiver = receiver
+        early, self._early = self._early, None
+        if receiver is not None and early:
+            for message in early:
+                receiver(message)
+
     def process_event(self, event: Any) -> None:
-        deliver = self.deliver
-        if deliver is not None and not self._ordinary and isinstance(event, Frame):
-            opcode = event.opcode
-            if event.fin and opcode is Opcode.TEXT:
-                try:
-                    message: str | bytes = bytes(event.data).decode()
-                except UnicodeDecodeError:
-                    self._ordinary = True
+        if not self._ordinary and isinstance(event, Frame):
+            message = self._whole_message(event)
+            if message is not None:
+                if self._receiver is not None:
+                    self._receiver(message)
+                elif self._early is None:
+                    self._early = [message]
                 else:
-                    deliver(message)
-                    return
-            elif event.fin and opcode is Opcode.BINARY:
-                deliver(bytes(event.data))
+                    self._early.append(message)
                 return
-            elif opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
-                self._ordinary = True
         super().process_event(event)  # type: ignore[misc]
+
+    def _whole_message(self, frame: Frame) -> str | bytes | None:
+        opcode = frame.opcode
+        if frame.fin and opcode is Opcode.TEXT:
+            try:
+                return bytes(frame.data).decode()
+            except UnicodeDecodeError:
+                self._ordinary = True
+        elif frame.fin and opcode is Opcode.BINARY:
+            return bytes(frame.data)
+        elif opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+            self._ordinary = True
+        return None
 
 
 class PongPolicy:
@@ -254,7 +270,7 @@ class Player:
 
     async def _receive(self) -> None:
         if isinstance(self.ws, DirectDelivery):
-            self.ws.deliver = self._take
+            self.ws.deliver_to(self._take)
         try:
             async for message in self.ws:
                 self._take(message)
@@ -262,7 +278,7 @@ class Player:
             pass
         finally:
             if isinstance(self.ws, DirectDelivery):
-                self.ws.deliver = None
+                self.ws.deliver_to(None)
             self.incoming.end()
 
     def _take(self, message: str | bytes) -> None:
