@@ -7,12 +7,15 @@ import base64
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from mock_support import SERVER_EVENT, append_event, events_of, speech_pcm, true_edges, validate
 from tui.mock.audio import default_voice
 from tui.mock.config import MockConfig
 from tui.mock.session import Close, Handshake, MockSession
+from tui.mock.vad import EnergyVad, SpeechStarted, SpeechStopped
 
 FAST = MockConfig(realtime=False)
 GA_TURN = [
@@ -325,3 +328,56 @@ def test_binary_frame_policy(policy, expected):
 def test_binary_frame_error_policy():
     session, _ = new_session(MockConfig(realtime=False, binary_policy="error"))
     assert only_error(events_of(session.receive_binary(b"\x00\x01", 1.0)))["code"] == "invalid_event"
+
+
+# -- the VAD on its own ------------------------------------------------------------------------
+
+_RATE = 24000
+_SEGMENT = st.tuples(st.booleans(), st.integers(min_value=1, max_value=60))  # (speech?, length in 5 ms units)
+
+
+def _signal(segments: list[tuple[bool, int]]) -> np.ndarray:
+    """Speech as a -12 dBFS tone, silence as -70 dBFS noise (below the default -50 dBFS level)."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for speech, units in segments:
+        n = units * _RATE // 200
+        t = np.arange(n) / _RATE
+        parts.append(8000 * np.sin(2 * np.pi * 440 * t) if speech else rng.normal(0, 10, n))
+    return np.concatenate(parts).astype(np.int16)
+
+
+@settings(max_examples=60, deadline=None)
+@given(segments=st.lists(_SEGMENT, min_size=1, max_size=12), cuts=st.lists(st.integers(min_value=0, max_value=1)))
+def test_vad_edges_do_not_depend_on_how_the_audio_is_chunked(segments, cuts):
+    # One call sees every frame through its frame loop; chunks of 20 ms or less (as clients send)
+    # mostly take the shortcuts for silence and for speech going on: both must decide the same edges.
+    samples = _signal(segments)
+    whole = EnergyVad(_RATE, silence_duration_ms=200)
+    expected = whole.feed(samples)
+    chunked = EnergyVad(_RATE, silence_duration_ms=200)
+    sizes = [120, 480] + [240 * (1 + c) + 37 * c for c in cuts]  # whole frames and odd sizes
+    edges, position, index = [], 0, 0
+    while position < len(samples):
+        size = sizes[index % len(sizes)]
+        edges += chunked.feed(samples[position : position + size])
+        position, index = position + size, index + 1
+    assert edges == expected
+    assert (chunked.position_ms, chunked.in_speech) == (whole.position_ms, whole.in_speech)
+
+
+def test_vad_reports_speech_start_and_the_end_of_the_last_loud_frame():
+    vad = EnergyVad(_RATE, silence_duration_ms=200)
+    edges = []
+    samples = _signal([(False, 20), (True, 60), (False, 60)])  # 100 ms quiet, 300 ms speech, 300 ms quiet
+    for start in range(0, len(samples), 480):
+        edges += vad.feed(samples[start : start + 480])
+    assert edges == [SpeechStarted(onset_ms=100), SpeechStopped(end_ms=400)]
+
+
+def test_vad_clicks_in_separate_chunks_are_not_speech():
+    # 20 ms chunks: a 10 ms click ends one, the next is silent, a 10 ms click starts the third.
+    vad = EnergyVad(_RATE, silence_duration_ms=200)
+    samples = _signal([(False, 2), (True, 2), (False, 4), (True, 2), (False, 2)])
+    edges = [edge for start in range(0, len(samples), 480) for edge in vad.feed(samples[start : start + 480])]
+    assert edges == [] and not vad.in_speech
