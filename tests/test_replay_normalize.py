@@ -58,3 +58,19 @@ def test_appended_audio_is_taken_out_as_bytes_and_other_frames_stay_exact():
     text = event(type="session.update")
     assert norm(text.encode(), opcode="binary").key() != norm(text).key()
     assert norm("not json").key() == ("text", "not json")
+
+
+def test_an_append_is_the_same_audio_however_its_json_is_written():
+    pcm = bytes(range(256)) * 3
+    b64 = base64.b64encode(pcm).decode()
+    written = [
+        '{"type":"input_audio_buffer.append","audio":"' + b64 + '"}',  # as rtui and the SDK write it
+        '{"audio": "' + b64 + '", "type": "input_audio_buffer.append"}',
+        '{"type":"input_audio_buffer.append","audio":"' + b64.replace("/", "\\/") + '"}',  # a JSON escape
+    ]
+    for text in written:
+        item, audio = classify("text", text, IdMap(), server=False)
+        assert item.kind == "audio" and audio == pcm, text
+    # What only looks like an append is not one.
+    item, _ = classify("text", '{"type":"input_audio_buffer.append","audio":"AAAA","x":"}', IdMap(), server=False)
+    assert item.kind == "text"

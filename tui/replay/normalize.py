@@ -27,6 +27,7 @@ VOLATILE_KEYS = frozenset({"expires_at"})
 ID_KEYS = frozenset({"id", "item_id", "response_id", "previous_item_id", "call_id", "conversation_id"})
 BYTES_PER_MS = 48  # pcm16 mono 24 kHz
 LONG_STRING = 1024  # longer strings (audio deltas...) are shown as their length and SHA-256
+_PLAIN_APPEND = '{"type":"input_audio_buffer.append","audio":"'
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
@@ -212,6 +213,12 @@ def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bo
         else:
             return Item("binary", base64.b64encode(raw).decode()), None
     assert isinstance(payload, str)
+    if not server and payload.startswith(_PLAIN_APPEND) and payload.endswith('"}'):
+        # `{"type":"input_audio_buffer.append","audio":"…"}` as rtui and the SDK write it: when the
+        # middle is base64 it holds no quote or backslash, so this is exactly what parsing would give.
+        audio = payload[len(_PLAIN_APPEND) : -2]
+        if b64_length(audio) is not None:
+            return None, audio
     event = parse_event(payload)
     if event is None:
         return Item("text", payload), None
