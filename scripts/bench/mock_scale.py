@@ -24,6 +24,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -114,6 +115,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--max-lag-ms", type=float, default=500.0)
     parser.add_argument("--workers", type=int, default=1, help="rtui mock --workers N (default 1: one process)")
+    parser.add_argument(
+        "--record", action="store_true",
+        help="run the mock with --record (every frame of every connection written to a temporary directory, "
+        "removed afterwards); by default the mock records nothing, as `rtui mock` does",
+    )
     parser.add_argument("--profile", type=Path, metavar="FILE", help="run the mock under pyinstrument, report to FILE")
     parser.add_argument(
         "--checkout", type=Path, metavar="DIR",
@@ -125,11 +131,14 @@ def main() -> int:
         parser.error("--profile profiles one mock process: use it without --workers")
     _common.header(
         f"mock scale: real-time audio sessions with server VAD, {args.seconds:g} s per step, "
-        f"mock in {args.workers} process{'es' if args.workers > 1 else ''}"
+        f"mock in {args.workers} process{'es' if args.workers > 1 else ''}{', recording' if args.record else ''}"
     )
     command = [str(_common.ROOT / ".venv/bin/rtui"), "mock", "--port", "0"]
     if args.workers != 1:
         command += ["--workers", str(args.workers)]
+    record_dir = tempfile.TemporaryDirectory(prefix="mock-scale-") if args.record else None
+    if record_dir is not None:
+        command += ["--record", record_dir.name]
     if args.profile:
         _common.ensure_package("pyinstrument", "pyinstrument")
         command = [sys.executable, "-m", "pyinstrument", "--no-color", "-o", str(args.profile), *command]
@@ -168,6 +177,10 @@ def main() -> int:
         _common.result("most concurrent sessions with none behind", str(best), f">= {TARGET}", best >= TARGET)
     finally:
         _common.stop(mock, timeout=30)
+        if record_dir is not None:
+            size = sum(f.stat().st_size for f in Path(record_dir.name).iterdir())
+            print(f"   recorded {size / 1e6:.0f} MB")
+            record_dir.cleanup()
     if args.profile:
         print(f"   profile of the mock: {args.profile}")
     return 0
