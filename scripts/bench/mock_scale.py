@@ -13,6 +13,7 @@ lag is the time from sending that chunk to receiving the event. A session keeps 
 `--max-lag-ms` and its connection stays open. Sessions are ramped up step by step.
 
     .venv/bin/python scripts/bench/mock_scale.py [--sessions 25,50,100,150] [--seconds 20]
+        [--workers N] [--record] [--checkout DIR] [--profile FILE]
 """
 
 from __future__ import annotations
