@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 
 from tui.mock.config import MockConfig
@@ -100,7 +101,7 @@ def serve_with_workers(config: MockConfig, count: int) -> int:
             signal.signal(sig, handler)
 
 
-def _wait_until_listening(receiver: Connection, stopping) -> str | None:  # type: ignore[no-untyped-def]
+def _wait_until_listening(receiver: Connection, stopping: Callable[[], bool]) -> str | None:
     """None once the worker listens, else what went wrong."""
     waited = 0.0
     while not receiver.poll(0.2):
