@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, decode_audio
+from tui.replay.normalize import AUDIO_APPEND, Item, decode_audio
 from tui.wire.format import C2S, S2C
 from tui.wire.reader import Problem, SessionReader
 
@@ -266,14 +266,6 @@ class Script:
                     first.append(step)
         return first, count
 
-    def count_items(self, direction: str) -> int:
-        tape = self.open(("entries", direction))
-        entries = tape.channel("entries", direction)
-        count = 0
-        while (entry := entries.next()) is not None:
-            count = entry.index + 1
-        return count
-
     def remaining(self, direction: str, start: int, limit: int = 20) -> tuple[list[tuple[int, Item]], int]:
         """The first `limit` items of `direction` from `start` on, and how many there are in all."""
         first: list[tuple[int, Item]] = []
@@ -289,13 +281,6 @@ class Script:
         from tui.replay.report import nearest
 
         return nearest(actual, self.iter_items(direction), limit, skip)
-
-    @property
-    def ids(self) -> IdMap:
-        """The server-assigned ids of the recording, named in order of appearance."""
-        tape = self.open()
-        tape.run_to_end()
-        return tape.ids
 
 
 def recorded_path(script: Script) -> str:
