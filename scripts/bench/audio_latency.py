@@ -4,13 +4,15 @@ overflows / playback underflows over a whole session, on real PortAudio devices.
 
 Everything real: a private PulseAudio with virtual devices (scripts/virtual-audio, in its own
 runtime directory), a 440 Hz tone streamed into the virtual microphone (sox | pacat), rtui's engine
-on its own thread with the microphone source and the speaker sink, and the Textual UI (headless
-driver, 120x40) drawing it. The server (scripts/bench/_servers.py flood, its own process) sends an
+with the microphone source and the speaker sink in its own process as `rtui` runs it (`--engine
+thread`: on a thread beside the UI, for comparison), and the Textual UI (headless driver, 120x40)
+drawing it. The server (scripts/bench/_servers.py flood, its own process) sends an
 endless real-time response (100 ms of audio every 100 ms, so playback never runs dry unless rtui
 falls behind) and, for the second half of the run, 1 000 events per second on top: the UI flood
 (transcript deltas of ordinary-length items and rate-limit updates; `--flood monologue` makes every
-delta extend one transcript item without end instead). Latency is the engine's own `capture_latencies_ns` (device callback -> append written to
-the socket), collected every second and split by phase.
+delta extend one transcript item without end instead). Latency is the engine's own
+`capture_latencies_ns` (device callback -> append written to the socket), collected every second
+and split by phase.
 
     .venv/bin/python scripts/bench/audio_latency.py [--minutes 10] [--flood-rate 1000]
 """
@@ -51,12 +53,19 @@ async def session(args: argparse.Namespace, url: str, record_dir: Path) -> dict:
     from tui.engine.runner import EngineThread
     from tui.engine.session import Engine
 
+    from tui.engine.process import EngineProcess
+
     audio = AudioSettings(input="mic", output="speaker")
-    media = open_media(audio)
     config = EngineConfig(endpoint=Endpoint(url=url, kind="live"), audio=audio, record_dir=record_dir)
-    engine = Engine(config, source=media.source, sink=media.sink)
-    # rtui's own GIL switch interval unless --switch-interval asks for another.
-    runner = EngineThread(engine, **({"switch_interval": args.switch_interval / 1000} if args.switch_interval else {}))
+    engine: Engine | EngineProcess
+    if args.engine == "process":  # as `rtui` runs it
+        engine = EngineProcess(config)
+        runner = EngineThread(engine, switch_interval=None)  # type: ignore[arg-type]
+    else:
+        media = open_media(audio)
+        engine = Engine(config, source=media.source, sink=media.sink)
+        # rtui's own GIL switch interval unless --switch-interval asks for another.
+        runner = EngineThread(engine, **({"switch_interval": args.switch_interval / 1000} if args.switch_interval else {}))
     app = RtuiApp(engine, settings=UISettings())
     latencies: dict[str, list[float]] = {"idle": [], "flooded": []}
     received: dict[str, int] = {}
@@ -104,10 +113,13 @@ def main() -> int:
     parser.add_argument("--flood", choices=["mixed", "monologue"], default="mixed",
                         help="mixed: transcript deltas of ordinary-length items and rate limits (default); "
                         "monologue: every delta extends one transcript item without end")
+    parser.add_argument("--engine", choices=["process", "thread"], default="process",
+                        help="process: the engine in its own process, as rtui runs it (default); "
+                        "thread: the engine on a thread beside the UI, as rtui ran it before")
     parser.add_argument("--switch-interval", type=float, metavar="MS",
-                        help="set Python's GIL switch interval (rtui sets 0.5 ms beside its UI; Python's default is 5) to see its effect on the latency")
+                        help="--engine thread: set Python's GIL switch interval (rtui set 0.5 ms beside its UI; Python's default is 5) to see its effect on the latency")
     args = parser.parse_args()
-    _common.header(f"audio latency: {args.minutes:g} min on virtual devices, UI idle then flooded with {args.flood_rate:,} events/s")
+    _common.header(f"audio latency: {args.minutes:g} min on virtual devices, engine in its own {args.engine}, UI idle then flooded with {args.flood_rate:,} events/s")
     env_line = virtual_audio("start")
     os.environ["PULSE_SERVER"] = env_line.strip().split("=", 1)[1]
     feeder = None

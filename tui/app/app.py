@@ -133,7 +133,9 @@ def run_app(engine: RunnableEngine, *, settings: UISettings | None = None) -> in
     # believe them over the terminal itself and never follow a resize.
     os.environ.pop("COLUMNS", None)
     os.environ.pop("LINES", None)
-    runner = EngineThread(engine)  # type: ignore[arg-type]  # any RunnableEngine runs the same way
+    # An engine in its own process (`isolated`) needs no GIL hand-over from the UI.
+    switch_interval = None if getattr(engine, "isolated", False) else EngineThread.SWITCH_INTERVAL_S
+    runner = EngineThread(engine, switch_interval=switch_interval)  # type: ignore[arg-type]  # any RunnableEngine runs the same way
     with native_stderr_to_file() as stderr_log:
 
         def hang_up() -> None:

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from tui.engine.config import AudioSettings, EngineConfig, resolve_endpoint
-    from tui.engine.media_factory import MediaError, open_media
+    from tui.engine.media_factory import MediaError, close_media, open_media
 
     if not 20 <= args.chunk_ms <= 40:
         print("rtui: --chunk-ms must be between 20 and 40", file=sys.stderr)
@@ -98,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"rtui: {exc}", file=sys.stderr)
         return 2
+    from tui.engine.process import EngineProcess
+
     config.log_capacity = settings.log_lines
     config.stay_after_close = True
-    return run_app(Engine(config, source=media.source, sink=media.sink), settings=settings)
+    # The child process opens its own source and sink; these were built only to check the options.
+    asyncio.run(close_media(media))
+    return run_app(EngineProcess(config), settings=settings)

@@ -35,3 +35,9 @@ def open_media(settings: AudioSettings) -> Media:
     except AudioError as exc:
         raise MediaError(str(exc)) from exc
     return Media(source, sink)
+
+
+async def close_media(media: Media) -> None:
+    for part in (media.source, media.sink):
+        if part is not None:
+            await part.aclose()

@@ -103,6 +103,14 @@ class LogBuffer:
             self._ring[self._total % self.capacity] = entry
             self._total += 1
 
+    def skip(self, count: int) -> None:
+        """Counts `count` entries that were lost before they got here (a mirror's source evicted
+        them): views are told they missed them, as if this buffer had evicted them itself."""
+        with self._lock:
+            for i in range(self._total, self._total + min(count, self.capacity)):
+                self._ring[i % self.capacity] = None
+            self._total += count
+
     @property
     def total(self) -> int:
         return self._total
@@ -121,7 +129,8 @@ class LogBuffer:
             end = total if limit is None else min(total, start + limit)
             ring, capacity = self._ring, self.capacity
             entries = [ring[i % capacity] for i in range(start, end)]
-        return entries, end, skipped  # type: ignore[return-value]
+        kept = [entry for entry in entries if entry is not None]
+        return kept, end, skipped + len(entries) - len(kept)
 
 
 @dataclass
