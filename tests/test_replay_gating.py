@@ -145,3 +145,47 @@ def test_messages_reach_the_player_directly_and_in_order():
     fragmented.process_event(Frame(Opcode.TEXT, b"par", fin=False))
     fragmented.process_event(Frame(Opcode.CONT, b"t"))
     assert len(fragmented.queued) == 2 and got == ["early", b"\x00\x01"]
+
+
+async def test_a_side_silent_for_a_long_stretch_does_not_make_the_replay_hold_the_stretch(tmp_path, monkeypatch):
+    # The server says nothing while the client appends 3 000 chunks, then answers once: to find that
+    # answer, the served side reads far ahead; what it passes on the way waits for the client's side,
+    # which the tape must not queue whole.
+    from tui.replay import player
+    from tui.replay.full import full_replay
+    from tui.replay.tape import Tape
+
+    ms = 1_000_000
+    chunk = base64.b64encode(bytes(range(48))).decode()
+    records = [
+        {"kind": "handshake_request", "dir": "c2s", "url": "ws://x/v1/realtime", "path": "/v1/realtime", "headers": [], "subprotocols": []},
+        {"kind": "handshake_response", "dir": "s2c", "status": 101, "reason": "Switching Protocols", "headers": [], "subprotocol": None, "extensions": []},
+        {"kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"session.created"}', "size": 26},
+        *({"kind": "frame", "dir": "c2s", "opcode": "text", "text": f'{{"type":"input_audio_buffer.append","audio":"{chunk}"}}', "size": 100}
+          for _ in range(3_000)),
+        {"kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"input_audio_buffer.committed"}', "size": 39},
+        {"kind": "close", "dir": "c2s", "code": 1000, "reason": "", "by": "client", "first": True},
+        {"kind": "close", "dir": "s2c", "code": 1000, "reason": "", "by": "server", "first": False},
+        {"kind": "end", "dir": "local", "code": 1000, "reason": "", "closed_by": "client", "clean": True,
+         "close_sent": {"code": 1000, "reason": ""}, "close_rcvd": {"code": 1000, "reason": ""}, "side": "client"},
+    ]
+    header = {"kind": "header", "schema": "rtui.session/1", "tool": "rtui", "version": "test",
+              "started_at": "2026-11-22T00:00:00+00:00", "url": "ws://127.0.0.1:1/v1/realtime", "mode": "live", "redaction": []}
+    path = tmp_path / "silent-server.jsonl"
+    path.write_bytes(b"\n".join([orjson.dumps(header)] + [
+        orjson.dumps({"seq": seq, "t_ns": seq * ms, "conn": 1, **record}) for seq, record in enumerate(records, 1)
+    ]) + b"\n")
+
+    peak = 0
+    advance = Tape.advance
+
+    def measured_advance(self: Tape) -> bool:
+        nonlocal peak
+        peak = max(peak, max((len(c.queue) for cs in self._subscribers.values() for c in cs), default=0))
+        return advance(self)
+
+    monkeypatch.setattr(Tape, "advance", measured_advance)
+    monkeypatch.setattr(player, "_READ_AHEAD", 200)
+    result = await full_replay(load_script(path), output=tmp_path / "replayed.jsonl", timeout=5)
+    assert result.ok, result.report()
+    assert peak <= 200 + 64  # the bound, and at most a batch more; without it, all 3 000 appends

@@ -43,6 +43,9 @@ _OTHER_SIDE = {"client": "server", "server": "client"}
 # As fast as causality allows, data frames whose requirements are already met go out together: one
 # write to the socket and one pass through the event loop for up to this many frames.
 _BATCH_FRAMES = 64
+# A side reads on for its next step only while no other reader of the tape has this many values
+# waiting (tui.replay.tape): memory stays bounded when one side is silent for a long stretch.
+_READ_AHEAD = 2048
 
 
 class DirectDelivery:
@@ -205,7 +208,7 @@ class Player:
         last_seq = 0  # the last step performed
         exhausted = False  # every step was performed
         try:
-            while (step := self.steps.next()) is not None:
+            while (step := await self.steps.next_when_room(_READ_AHEAD, self.timeout)) is not None:
                 if not self.script.performs(self.side, step):
                     continue
                 await self.incoming.reach(self._requirement(step), self.timeout)
@@ -307,7 +310,7 @@ class Player:
         batch = [step]
         incoming = self.incoming
         while len(batch) < _BATCH_FRAMES and incoming.failure is None:
-            following = self.steps.peek()
+            following = self.steps.peek_nearby(_READ_AHEAD)
             if (
                 following is None
                 or following.kind != "frame"

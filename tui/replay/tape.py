@@ -11,6 +11,7 @@ that is done closes its channel so that nothing more is queued for it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
@@ -111,7 +112,32 @@ class Channel:
         while not self.queue:
             if not self.tape.advance():
                 return None
-        return self.queue.popleft()
+        value = self.queue.popleft()
+        if len(self.queue) == self.tape.room_mark:
+            self.tape.made_room()
+        return value
+
+    def peek_nearby(self, limit: int) -> Any | None:
+        """The next value when it is queued or the others hold fewer than `limit` (reading on would
+        not pile up much for them), else None."""
+        while not self.queue:
+            if self.tape.backlog(self) >= limit or not self.tape.advance():
+                return None
+        return self.queue[0]
+
+    async def next_when_room(self, limit: int, patience: float) -> Any | None:
+        """`next()`, but when this channel is empty and another holds `limit` values or more, first
+        wait for the others to take them (up to `patience` seconds, then read on anyway): a side whose
+        next step lies far ahead (it was silent a long while) would otherwise have the tape queue
+        everything in between for the others, and memory would grow with the silence."""
+        while not self.queue:
+            if self.tape.backlog(self) >= limit:
+                await self.tape.room(self, limit // 2, patience)
+                if self.queue:
+                    break
+            if not self.tape.advance():
+                return None
+        return self.next()
 
     def __iter__(self) -> Iterator[Any]:
         while (value := self.next()) is not None:
@@ -152,8 +178,11 @@ class Tape:
         self._positions = self._maker.positions
         self._end_requires: dict[str, Position] | None = None
         self._subscribers: dict[tuple[str, str], list[Channel]] = {}
+        self._queues: list[deque[Any]] = []  # every subscriber's queue
         self._unclaimed: list[Channel] = []
         self._started = False
+        self.room_mark = -1  # a channel falling to this length wakes `room()`
+        self._room = asyncio.Event()
         self.done = False
         for kind, direction in subscriptions:
             self._unclaimed.append(self._subscribe(kind, direction))
@@ -165,6 +194,7 @@ class Tape:
             raise ValueError(f"no such channel: {kind} {direction}")
         channel = Channel(self, kind, direction)
         self._subscribers.setdefault((kind, direction), []).append(channel)
+        self._queues.append(channel.queue)
         return channel
 
     def channel(self, kind: str, direction: str) -> Channel:
@@ -181,6 +211,35 @@ class Tape:
         channels = self._subscribers.get((channel.kind, channel.direction), [])
         if channel in channels:
             channels.remove(channel)
+            # By identity: deques compare by content, and empty ones are all equal.
+            self._queues = [queue for queue in self._queues if queue is not channel.queue]
+        self.made_room()
+
+    # -- backpressure ------------------------------------------------------------------------------
+
+    def backlog(self, reader: Channel) -> int:
+        """The most values queued for a subscriber other than `reader` (whose own queue is empty)."""
+        return max(map(len, self._queues), default=0)
+
+    def made_room(self) -> None:
+        self._room.set()
+
+    async def room(self, reader: Channel, low: int, patience: float) -> None:
+        """Waits until every other subscriber holds at most `low` values, or `patience` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        try:
+            while not reader.queue and self.backlog(reader) > low and (remaining := deadline - loop.time()) > 0:
+                if self._room.is_set():  # one event for every waiter
+                    self._room = asyncio.Event()
+                self.room_mark = low
+                try:
+                    async with asyncio.timeout(remaining):
+                        await self._room.wait()
+                except TimeoutError:
+                    return
+        finally:
+            self.room_mark = -1
 
     # -- reading -----------------------------------------------------------------------------------
 
