@@ -84,7 +84,7 @@ class Progress:
                 if entry is not None and entry.audio is not None and entry.index == self.position[0] and entry.payload == payload:
                     # The recorded append, byte for byte, at a recorded chunk boundary: the same audio.
                     self.expected.next()
-                    self._audio_done(entry.index, self.position[1] + entry.length)
+                    self._advance((entry.index, self.position[1] + entry.length))
                     return
             item, audio = normalize_frame(opcode, payload, self.ids, server=self._server)
             if audio is not None:
@@ -97,6 +97,7 @@ class Progress:
             raise
 
     def _feed_audio(self, audio: bytes) -> None:
+        self._settle()
         index, start = self.position
         offset = start
         rest = memoryview(audio)
@@ -127,18 +128,21 @@ class Progress:
                 )
             self._pending, rest = self._pending[n:], rest[n:]
             offset += n
-        self._audio_done(index, offset)
+        self._advance((index, offset))
 
-    def _audio_done(self, index: int, offset: int) -> None:
-        """Audio matched up to `offset` bytes of segment `index`; past it once the segment is complete."""
-        if not self._pending:
+    def _settle(self) -> None:
+        """Moves past an audio segment whose recorded bytes have all arrived. Done when the next frame
+        comes rather than after each append: that needs the recording's next frame of this direction,
+        which may lie far ahead. (A position inside the segment satisfies every requirement recorded
+        before the next client event, and that event is what moves past it.)"""
+        index, offset = self.position
+        if offset and not self._pending:
             entry = self.expected.peek()
             if entry is None or entry.audio is None or entry.index != index:
                 self._advance((index + 1, 0))
-                return
-        self._advance((index, offset))
 
     def _feed_item(self, item: Item) -> None:
+        self._settle()
         index, offset = self.position
         if offset:
             expected = self._expected_item(index)
@@ -192,6 +196,7 @@ class Progress:
     def unused(self, limit: int = 20) -> tuple[list[tuple[int, Item]], int]:
         """Recorded items this run never received (a partly received audio segment included): the
         first `limit`, and how many in all."""
+        self._settle()
         if self.expected.peek() is None and not self._pending:
             return [], 0
         if self.script is not None:
@@ -253,6 +258,7 @@ class Progress:
             if self.failure is not None:
                 raise self.failure
             if self.ended:
+                self._settle()
                 expected = self._expected_item(self.position[0])
                 ended = Divergence(
                     self.direction,
@@ -265,6 +271,7 @@ class Progress:
             changed = self._changed
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
+                self._settle()
                 expected = self._expected_item(self.position[0])
                 error = GateTimeout(
                     self.direction,
