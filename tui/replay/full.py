@@ -115,7 +115,8 @@ async def full_replay(
         tape.close_unclaimed()  # a side that never connected (a refused handshake)
         result = ReplayResult(script, writer.path, client, server, notes=[f"recorded on the {script.side} side, as the original"])
         if writer.failure is not None:
-            result.notes.append(f"the new recording could not be written completely: {writer.failure}")
+            reason = writer.failure.strerror or writer.failure
+            result.notes.append(f"the new recording could not be written completely: {reason}")
             result.recording_failed = True
         if comparison.error is not None:
             result.notes.append(f"the comparison failed: {comparison.error!r}")
