@@ -113,6 +113,8 @@ def test_timing_and_stats_text() -> None:
     assert clock_text(-3) == "00:00"
     text = stats_text(Counters(audio_sent_seconds=1.0, send_rate=0.667, response_latency_ms=412.4, playback_underflows=3))
     assert "pace 0.67x" in text and "resp 412 ms" in text and "underrun 3" in text
+    # A gap is a gap to the listener, whether the network or the device was late.
+    assert "underrun 5" in stats_text(Counters(playback_underflows=3, device_underruns=2))
     assert "pace -" in stats_text(Counters())  # no audio sent yet: no pace to speak of
     busy = Counters(send_rate=1, audio_sent_seconds=1, response_latency_ms=9999, jitter_buffer_ms=120, dropped_chunks=999, playback_underflows=999, server_errors=99)
     assert len(stats_text(busy)) <= 78  # fits an 80-column terminal

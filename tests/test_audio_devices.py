@@ -257,3 +257,19 @@ async def test_devices_that_stall_without_an_error_are_reported_not_waited_for(v
         virtual_audio.pactl("suspend-sink", "rtui_speaker", "0")
         await source.aclose()
         await sink.aclose()
+
+
+async def test_a_missed_device_deadline_is_counted_as_a_device_underrun(virtual_audio, monkeypatch):
+    pair = virtual_audio.devices(48_000)
+    monkeypatch.setenv("PULSE_SINK", pair.speaker)
+    sink = SpeakerSink(latency_ms=5)
+    await sink.start()
+    tone = np.sin(np.arange(24_000 * 2) * 2 * np.pi * 440 / 24_000).astype(np.float32) * 0.3
+    sink.write("item_1", float_to_pcm16(tone))
+    await asyncio.sleep(0.3)
+    before = sink.stats.device_underflows
+    # A C loop keeps the GIL for a few hundred ms: the callback cannot refill 5 ms of buffer in time.
+    sum(range(30_000_000))
+    await asyncio.sleep(0.3)
+    await sink.aclose()
+    assert sink.stats.device_underflows > before

@@ -62,3 +62,5 @@ def test_bad_arguments_exit_2(tmp_path):
     assert nothing.returncode == 2 and "--text" in nothing.stderr
     chunk = rtui("--headless", "--chunk-ms", "5", "--text", "x", cwd=tmp_path)
     assert chunk.returncode == 2 and "between 20 and 40" in chunk.stderr
+    latency = rtui("--headless", "--output-latency", "1000", "--text", "x", cwd=tmp_path)
+    assert latency.returncode == 2 and "--output-latency must be between 5 and 500 ms" in latency.stderr

@@ -93,6 +93,7 @@ async def session(args: argparse.Namespace, url: str, record_dir: Path) -> dict:
             "overflows": counters.capture_overflows,
             "dropped": counters.dropped_chunks,
             "underflows": counters.playback_underflows,
+            "device_underruns": counters.device_underruns,
             "played_s": counters.audio_played_seconds,
             "sent_s": counters.audio_sent_seconds,
             "received": received,
@@ -164,7 +165,10 @@ def main() -> int:
         f"{result['overflows']} / {result['dropped']} / {result['underflows']} (sent {result['sent_s']:.0f} s, played {result['played_s']:.0f} s of audio)",
         "0", losses == 0,
     )
-    _common.result("device-level playback underruns reported by ALSA", str(result["alsa_underruns"]), "0", result["alsa_underruns"] == 0)
+    _common.result(
+        "device-level playback underruns: reported to rtui by PortAudio / printed by ALSA",
+        f"{result['device_underruns']} / {result['alsa_underruns']}", "0", result["device_underruns"] + result["alsa_underruns"] == 0,
+    )
     if result["ran_s"] < args.minutes * 60 - 2:
         print(f"   THE SESSION ENDED EARLY, after {result['ran_s']:.0f} s: {result['close']}")
     if result["error"] or result["notices"]:

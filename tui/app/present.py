@@ -77,10 +77,12 @@ def stats_text(counters: Counters) -> str:
     latency = f"{counters.response_latency_ms:.0f} ms" if counters.response_latency_ms is not None else "-"
     pace = f"{counters.send_rate:.2f}x" if counters.audio_sent_seconds else "-"
     losses = counters.dropped_chunks + counters.capture_overflows
+    # Either way the listener hears a gap: audio late from the network, or a device deadline missed.
+    underruns = counters.playback_underflows + counters.device_underruns
     # Short labels so the line fits 80 columns; the README explains each one.
     return (
         f"pace {pace}  resp {latency}  jbuf {counters.jitter_buffer_ms:.0f} ms  "
-        f"drop {losses}  underrun {counters.playback_underflows}  errors {counters.server_errors}"
+        f"drop {losses}  underrun {underruns}  errors {counters.server_errors}"
     )
 
 

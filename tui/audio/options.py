@@ -10,6 +10,7 @@ from tui.audio.capture import MicrophoneSource
 from tui.audio.errors import AudioFileError
 from tui.audio.generated import SilenceSource, ToneSource, WavFileSource
 from tui.audio.pcm import DEFAULT_CHUNK_MS
+from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
 from tui.audio.playback import SpeakerSink
 from tui.audio.sinks import NullSink, WavFileSink
 
@@ -41,11 +42,16 @@ def make_source(
 
 
 def make_sink(
-    spec: str | None = None, *, device: int | str | None = None, preroll_ms: float = 100.0
+    spec: str | None = None,
+    *,
+    device: int | str | None = None,
+    preroll_ms: float = 100.0,
+    latency_ms: float = DEFAULT_OUTPUT_LATENCY_MS,
 ) -> AudioSink:
-    """`spec`: None or "speaker" (the device `device`), "null", or a WAV path to write."""
+    """`spec`: None or "speaker" (the device `device`, `latency_ms` of device buffer), "null", or a
+    WAV path to write."""
     if spec in (None, "", "speaker"):
-        return SpeakerSink(device, preroll_ms=preroll_ms)
+        return SpeakerSink(device, preroll_ms=preroll_ms, latency_ms=latency_ms)
     if spec == "null":
         return NullSink()
     return WavFileSink(Path(spec))

@@ -17,6 +17,7 @@ from tui.audio.base import SinkState, SinkStats
 from tui.audio.devices import resolve_device
 from tui.audio.errors import AudioError, DeviceLostError
 from tui.audio.jitter import JitterBuffer
+from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
 from tui.audio.levels import LevelMeter
 from tui.audio.pcm import WIRE_RATE, make_resampler, pcm16_to_float, samples_for_ms
 from tui.audio.portaudio import (
@@ -39,7 +40,7 @@ class SpeakerSink:
         *,
         preroll_ms: float = 100.0,
         samplerate: int | None = None,
-        latency: str | float = "low",
+        latency_ms: float = DEFAULT_OUTPUT_LATENCY_MS,
     ) -> None:
         self._stats = SinkStats()
         self.levels = LevelMeter()
@@ -48,7 +49,7 @@ class SpeakerSink:
         self.preroll_ms = preroll_ms
         self._device_spec = device
         self._samplerate = samplerate
-        self._latency = latency
+        self._latency = latency_ms / 1000
         self._ledger = ItemLedger()
         self._stream = None
         self._jitter: JitterBuffer | None = None

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
 from tui.engine.config import DEFAULT_MODEL
 
 
@@ -34,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--voice", help="output voice (e.g. marin, alloy)")
     group.add_argument("--chunk-ms", type=int, default=20, help="capture chunk length, 20-40 ms (default: %(default)s)")
     group.add_argument("--jitter-ms", type=int, default=100, help="playback jitter buffer (default: %(default)s)")
+    group.add_argument("--output-latency", type=int, default=DEFAULT_OUTPUT_LATENCY_MS, metavar="MS",
+                       help="the speaker's device buffer, 5-500 ms: lower answers sooner, higher is safer from "
+                            "clicks on a busy machine (default: %(default)s)")
     group.add_argument("--record-dir", type=Path, default=Path("sessions"), help="where recordings go (default: ./sessions)")
     group.add_argument("--no-record", action="store_true", help="do not write a recording")
     group.add_argument("--log-lines", type=int, metavar="N",
@@ -52,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if not 20 <= args.chunk_ms <= 40:
         print("rtui: --chunk-ms must be between 20 and 40", file=sys.stderr)
         return 2
+    if not 5 <= args.output_latency <= 500:
+        print("rtui: --output-latency must be between 5 and 500 ms", file=sys.stderr)
+        return 2
     endpoint = resolve_endpoint(args.url, args.model, force_mock=args.mock, env=os.environ)
     audio = AudioSettings(
         input=args.input,
@@ -60,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         output_device=args.output_device,
         chunk_ms=args.chunk_ms,
         jitter_ms=args.jitter_ms,
+        output_latency_ms=args.output_latency,
         echo_gate=not args.no_echo_gate,
     )
     config = EngineConfig(

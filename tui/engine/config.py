@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
 from tui.engine.state import EndpointKind, TurnMode
 from tui.wire.client import is_azure
 
@@ -57,6 +58,7 @@ class AudioSettings:
     output_device: str | None = None
     chunk_ms: int = 20
     jitter_ms: int = 100
+    output_latency_ms: int = DEFAULT_OUTPUT_LATENCY_MS
     echo_gate: bool = True
 
 

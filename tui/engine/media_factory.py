@@ -31,7 +31,12 @@ def open_media(settings: AudioSettings) -> Media:
         source = None
         if settings.input != "none":
             source = make_source(settings.input, device=_device(settings.input_device), chunk_ms=settings.chunk_ms)
-        sink = make_sink(settings.output, device=_device(settings.output_device), preroll_ms=settings.jitter_ms)
+        sink = make_sink(
+            settings.output,
+            device=_device(settings.output_device),
+            preroll_ms=settings.jitter_ms,
+            latency_ms=settings.output_latency_ms,
+        )
     except AudioError as exc:
         raise MediaError(str(exc)) from exc
     return Media(source, sink)

@@ -445,6 +445,7 @@ class Engine:
                 state.assistant_speaking = self.sink.state == "playing"
                 counters.jitter_buffer_ms = self._buffered_ms()
                 counters.playback_underflows = self.sink.stats.underflows
+                counters.device_underruns = self.sink.stats.device_underflows
                 counters.audio_played_seconds = self.sink.stats.played_samples / 24_000
             counters.send_rate = self.view.send_rate.rate(time.monotonic())
             counters.send_queue_depth = len(self._ws.protocol.writes) if self._ws is not None else 0

@@ -47,7 +47,8 @@ class Counters:
     jitter_buffer_ms: float = 0.0
     capture_overflows: int = 0
     dropped_chunks: int = 0
-    playback_underflows: int = 0
+    playback_underflows: int = 0  # the jitter buffer ran dry mid-item: audio came late from the network
+    device_underruns: int = 0  # the output device's own buffer missed a deadline (PortAudio says so)
     send_queue_depth: int = 0
     server_errors: int = 0
 
