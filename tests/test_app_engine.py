@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from app_support import read_records
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard
@@ -13,6 +14,7 @@ from tui.app.widgets.status import SessionHeader
 from tui.app.widgets.transcript import Transcript
 from tui.audio.sinks import NullSink
 from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.process import EngineProcess
 from tui.engine.runner import EngineThread
 from tui.engine.session import Engine
 
@@ -74,7 +76,9 @@ async def test_keys_reach_the_mock_and_its_answers_reach_the_screen(tmp_path: Pa
     assert not runner.running
 
 
-async def test_a_server_close_shows_the_card_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["thread", "process"])
+async def test_a_server_close_shows_the_card_at_once(tmp_path: Path, where: str) -> None:
+    """On a thread (replay and proxy UIs) and in its own process (the live `rtui`), alike."""
     from tui.mock import CloseAfter
 
     config = EngineConfig(
@@ -83,7 +87,7 @@ async def test_a_server_close_shows_the_card_at_once(tmp_path: Path) -> None:
         record_dir=tmp_path,
         mock_options={"faults": (CloseAfter(code=4001, reason="test fault", after_seconds=0.5),)},
     )
-    engine = Engine(config, source=None, sink=NullSink())
+    engine = Engine(config, source=None, sink=NullSink()) if where == "thread" else EngineProcess(config)
     runner = EngineThread(engine)
     runner.start()
     try:
