@@ -9,8 +9,8 @@ from tui.audio.base import AudioSink, AudioSource
 from tui.audio.capture import MicrophoneSource
 from tui.audio.errors import AudioFileError
 from tui.audio.generated import SilenceSource, ToneSource, WavFileSource
-from tui.audio.pcm import DEFAULT_CHUNK_MS
 from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
+from tui.audio.pcm import DEFAULT_CHUNK_MS
 from tui.audio.playback import SpeakerSink
 from tui.audio.sinks import NullSink, WavFileSink
 
