@@ -82,3 +82,23 @@ def test_url_secrets_are_redacted(url, expected):
 def test_audio_payloads_are_never_mistaken_for_keys():
     audio = base64.b64encode(bytes(range(256)) * 40).decode()
     assert Redactor().text(f'{{"type":"input_audio_buffer.append","audio":"{audio}"}}')[1] == []
+
+
+@pytest.mark.parametrize("key", [FAKE_KEY, EPHEMERAL])
+@pytest.mark.parametrize(
+    "template",
+    [
+        '{{"type":"input_audio_buffer.append","event_id":"{key}","audio":"{audio}"}}',  # before the audio
+        '{{"type":"x","audio":"{audio}","note":"{key}"}}',  # after it, the text's last key character
+        '{{"note":"{key}","audio":"{audio}","more":"a-b_c"}}',  # other '-' and '_' after the key
+        "{key}",  # the whole text
+    ],
+)
+def test_keys_anywhere_around_audio_are_redacted_in_text_and_bytes(key, template):
+    audio = base64.b64encode(bytes(range(256)) * 8).decode()
+    text = template.format(key=key, audio=audio)
+    cleaned, hits = Redactor().text(text)
+    assert key not in cleaned and hits == ["key"]
+    cleaned_bytes, hits = Redactor().data(text.encode())
+    assert key.encode() not in cleaned_bytes and hits == ["key"]
+    assert cleaned_bytes == cleaned.encode()

@@ -63,8 +63,12 @@ class Redactor:
                 value = value.replace(secret, REDACTED)
                 hits.append("secret")
         # Cheap tests before the regex, inline (this runs for every frame): a single character is a
-        # memchr, and most frames (audio, most events) hold no '-', so "sk-" is rarely searched.
-        if ("-" in value and "sk-" in value) or "ek_" in value:
+        # memchr, and most frames (audio, most events) hold no '-', so "sk-" is rarely searched. Both
+        # prefixes end in that character, so only the text up to its last one (found from the end,
+        # also a memchr) can hold them: for an audio event, the few dozen characters before the audio.
+        if ((last := value.rfind("-")) >= 2 and value.find("sk-", 0, last + 1) >= 0) or (
+            (last := value.rfind("_")) >= 2 and value.find("ek_", 0, last + 1) >= 0
+        ):
             value, count = _KEY_PATTERN.subn(lambda m: m.group(1) + REDACTED, value)
             if count:
                 hits.append("key")
@@ -76,7 +80,9 @@ class Redactor:
             if secret in value:
                 value = value.replace(secret, REDACTED.encode())
                 hits.append("secret")
-        if (b"-" in value and b"sk-" in value) or b"ek_" in value:
+        if ((last := value.rfind(b"-")) >= 2 and value.find(b"sk-", 0, last + 1) >= 0) or (
+            (last := value.rfind(b"_")) >= 2 and value.find(b"ek_", 0, last + 1) >= 0
+        ):
             value, count = _KEY_PATTERN_BYTES.subn(lambda m: m.group(1) + REDACTED.encode(), value)
             if count:
                 hits.append("key")
