@@ -63,6 +63,29 @@ def test_damaged_lines_are_reported_and_skipped(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    "fields, problem",
+    [
+        ({"opcode": ["text"], "text": "", "size": 0}, "frame with invalid opcode ['text']"),  # unhashable
+        ({"opcode": {"text": 1}, "text": "", "size": 0}, "frame with invalid opcode {'text': 1}"),
+        ({"opcode": None, "text": "", "size": 0}, "frame with invalid opcode None"),
+        ({"opcode": "close", "text": "", "size": 0}, "frame with invalid opcode 'close'"),
+        ({"opcode": "text", "text": 5, "size": 1}, "text frame without 'text' or 'data_b64'"),
+        ({"opcode": "binary", "text": "AAAA", "size": 3}, "binary frame without 'data_b64'"),
+        ({"opcode": "text", "data_b64": "AAAA"}, "frame without 'size'"),
+    ],
+)
+def test_malformed_frames_are_reported_and_skipped(tmp_path, fields, problem):
+    path = make_recording(tmp_path / "a.jsonl", n=1)
+    bad = {"seq": 2, "t_ns": 1, "conn": 1, "kind": "frame", "dir": "c2s", **fields}
+    good = {"seq": 3, "t_ns": 2, "conn": 1, "kind": "frame", "dir": "c2s", "opcode": "text", "data_b64": "/w==", "size": 1}
+    with path.open("ab") as file:
+        file.write(orjson.dumps(bad) + b"\n" + orjson.dumps(good) + b"\n")
+    with SessionReader(path) as reader:
+        assert [r["seq"] for r in reader] == [1, 3]  # text not valid UTF-8 is kept as bytes
+    assert [str(p) for p in reader.problems] == [f"{path}:3: {problem}; line skipped"]
+
+
 def test_truncated_last_line_keeps_everything_before_it(tmp_path):
     path = make_recording(tmp_path / "a.jsonl")
     data = path.read_bytes()

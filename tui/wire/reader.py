@@ -39,9 +39,6 @@ class RecordingError(Exception):
         self.problem = problem
 
 
-_FRAME_OPCODES = frozenset({"text", "binary"})
-
-
 def check_record(record: Any) -> str | None:
     """What is wrong with one decoded record line, or None when it is valid."""
     if not isinstance(record, dict):
@@ -61,14 +58,18 @@ def check_record(record: Any) -> str | None:
     if kind not in KINDS:
         return None  # a later minor addition: readers skip kinds they do not know
     if kind == "frame":
-        opcode = record.get("opcode")
-        if opcode not in _FRAME_OPCODES:
-            return f"frame with invalid opcode {opcode!r}"
         # A text frame holds its string; a binary frame, or text that was not valid UTF-8, its bytes.
-        fields = ("text", "data_b64") if opcode == "text" else ("data_b64",)
-        if not any(isinstance(record.get(field), str) for field in fields):
-            return f"{opcode} frame without {' or '.join(map(repr, fields))}"
-        if not isinstance(record.get("size"), int):
+        # Compared with `==`, not looked up in a set: the opcode may be any JSON value, a list too.
+        opcode = get("opcode")
+        if opcode == "text":
+            if not isinstance(get("text"), str) and not isinstance(get("data_b64"), str):
+                return "text frame without 'text' or 'data_b64'"
+        elif opcode == "binary":
+            if not isinstance(get("data_b64"), str):
+                return "binary frame without 'data_b64'"
+        else:
+            return f"frame with invalid opcode {opcode!r}"
+        if not isinstance(get("size"), int):
             return "frame without 'size'"
     elif kind == "close":
         if not isinstance(record.get("code"), int) or not isinstance(record.get("reason"), str):
