@@ -188,6 +188,22 @@ def test_jitter_buffer_prerolls_plays_and_counts_underflows():
     assert jitter.underflows == 1 and not jitter.playing
 
 
+def test_jitter_buffer_emptied_exactly_by_a_pull_plays_on_without_a_gap():
+    # A server sending exactly in real time: each chunk lands just as the last one was handed out.
+    jitter = JitterBuffer(rate=48_000, preroll=4_800)
+    out = np.empty(960, dtype=np.float32)
+    now = time.monotonic_ns()
+    for _ in range(3):
+        jitter.push("a", np.full(2_880, 0.5, dtype=np.float32))  # 60 ms: less than the pre-roll
+        if not jitter.playing:
+            jitter.push("a", np.full(1_920, 0.5, dtype=np.float32))
+        while jitter.buffered:
+            assert jitter.pull(out, now) == 960 and out.all()
+    assert jitter.playing and jitter.underflows == 0  # no re-buffering, no silence, nothing counted
+    assert jitter.pull(out, now) == 0 and jitter.underflows == 1  # the next chunk is late: that is one
+    assert not jitter.playing
+
+
 def test_jitter_buffer_flush_fades_and_makes_the_played_count_final():
     jitter = JitterBuffer(rate=48_000, preroll=0)
     jitter.push("a", np.ones(48_000, dtype=np.float32))

@@ -114,8 +114,10 @@ class JitterBuffer:
                     self._segments.popleft()
             self._buffered -= filled
             out[filled:] = 0.0
-            if not self._buffered:
-                # Ran dry: the end of what was announced, or data late (an underflow, re-buffer).
+            if filled < len(out):
+                # Ran dry with the device still asking: the end of what was announced, or data late
+                # (an underflow: re-buffer). Emptied by a full pull is neither: audio that arrives
+                # before the next pull plays on without a gap, as a stream sent in real time does.
                 if not self._ended:
                     self.underflows += 1
                 self.playing = False
