@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.http11 import Request, Response
 from websockets.uri import parse_uri
 
+from tui.wire.cork import CorkedTransport
 from tui.wire.tap import FrameTap
 from tui.wire.writer import SessionWriter
 
@@ -72,6 +73,10 @@ class RecordingClientConnection(ClientConnection):
     """A `ClientConnection` whose frames, handshake and ending go to a `FrameTap` when one is attached."""
 
     tap: FrameTap | None = None
+    cork_writes = True  # see tui.wire.cork; the relay batches its own writes
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(CorkedTransport(transport) if self.cork_writes else transport)
 
     def attach(self, tap: FrameTap, url: str, proxy: str | None = None) -> None:
         """`proxy`: the proxy the connection goes through, recorded with the request (evidence for

@@ -354,6 +354,8 @@ class RelayServerConnection(_Leg, RecordingServerConnection):
 class RelayClientConnection(_Leg, RecordingClientConnection):
     """The upstream leg: the relay is the client."""
 
+    cork_writes = False  # _Leg already writes each read's frames at once
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._init_leg("upstream")
