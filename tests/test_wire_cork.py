@@ -41,55 +41,58 @@ class CountingTransport:
         return f"info:{name}"
 
 
-async def test_writes_of_one_turn_leave_together_at_its_end():
+async def test_a_turns_first_write_leaves_at_once_and_the_rest_together_at_its_end():
     inner = CountingTransport()
     corked = CorkedTransport(inner)  # type: ignore[arg-type]
     for n in range(5):
         corked.write(b"frame%d;" % n)
-    assert inner.writes == [] and corked.get_write_buffer_size() == 35
+    assert inner.writes == [b"frame0;"] and corked.get_write_buffer_size() == 28
     await asyncio.sleep(0)
-    assert inner.writes == [b"frame0;frame1;frame2;frame3;frame4;"]
-    corked.write(b"alone")
+    assert inner.writes == [b"frame0;", b"frame1;frame2;frame3;frame4;"]
     await asyncio.sleep(0)
-    assert inner.writes[1:] == [b"alone"]
+    corked.write(b"alone")  # a new turn: a live audio chunk is not held back
+    assert inner.writes[2:] == [b"alone"]
 
 
 async def test_a_burst_past_the_limit_is_written_without_waiting_for_the_turn():
     inner = CountingTransport()
     corked = CorkedTransport(inner, limit=100)  # type: ignore[arg-type]
-    for _ in range(7):
+    for _ in range(8):
         corked.write(b"x" * 30)
-    assert [len(w) for w in inner.writes] == [120]  # the fourth write reached the limit
+    assert [len(w) for w in inner.writes] == [30, 120]  # the fifth write reached the limit
     await asyncio.sleep(0)
-    assert [len(w) for w in inner.writes] == [120, 90]
+    assert [len(w) for w in inner.writes] == [30, 120, 90]
 
 
 async def test_closing_writes_what_waits_first_and_aborting_drops_it():
     inner = CountingTransport()
     corked = CorkedTransport(inner)  # type: ignore[arg-type]
+    corked.write(b"data frame")
     corked.write(b"close frame")
     corked.write_eof()
-    assert inner.writes == [b"close frame"] and inner.eof
+    assert inner.writes == [b"data frame", b"close frame"] and inner.eof
     corked.write(b"last")
     corked.close()
     assert inner.writes[-1] == b"last" and inner.closing
 
     inner = CountingTransport()
     corked = CorkedTransport(inner)  # type: ignore[arg-type]
+    corked.write(b"sent")
     corked.write(b"never sent")
     corked.abort()
     await asyncio.sleep(0)
-    assert inner.writes == [] and inner.aborted
+    assert inner.writes == [b"sent"] and inner.aborted
     assert corked.get_extra_info("peername") == "info:peername"
 
 
 async def test_writes_after_the_connection_was_lost_are_dropped_not_raised():
     inner = CountingTransport()
     corked = CorkedTransport(inner)  # type: ignore[arg-type]
+    corked.write(b"sent")
     corked.write(b"too late")
     inner.closing = True
     await asyncio.sleep(0)
-    assert inner.writes == []
+    assert inner.writes == [b"sent"]
 
 
 async def test_a_burst_arrives_whole_and_in_order_and_a_lone_frame_is_not_held_back():

@@ -4,9 +4,9 @@
 write to the kernel at once when its buffer is empty. A client sending faster than the peer reads
 but not fast enough to fill the socket buffer then pays one `send` syscall, and one wakeup of the
 peer, per frame: on loopback that costs the sender several times what building the frame does
-(BENCHMARKS.md, "Loopback throughput"). Corked, the frames written in one turn of the event loop
-leave in one syscall at the end of that turn, or as soon as `limit` bytes are waiting, so a single
-frame is delayed by microseconds and a burst is no longer paid for frame by frame.
+(BENCHMARKS.md, "Loopback throughput"). Corked, the first write of an event-loop turn still goes
+straight to the transport (a live audio chunk is not delayed), and the writes that follow it in the
+same turn leave together at the end of the turn, or as soon as `limit` bytes are waiting.
 """
 
 from __future__ import annotations
@@ -26,16 +26,18 @@ class CorkedTransport:
         self._limit = limit
         self._chunks: list[bytes] = []
         self._size = 0
-        self._flush_scheduled = False
+        self._in_turn = False  # something was written in this turn; the end-of-turn flush is due
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._in_turn:
+            self._in_turn = True
+            self._loop.call_soon(self._end_turn)
+            self._transport.write(data)
+            return
         self._chunks.append(bytes(data) if not isinstance(data, bytes) else data)
         self._size += len(data)
         if self._size >= self._limit:
             self.flush()
-        elif not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._scheduled_flush)
 
     def flush(self) -> None:
         """Hands everything waiting to the transport in one write."""
@@ -47,8 +49,8 @@ class CorkedTransport:
         if not self._transport.is_closing():  # a lost connection drops its unsent bytes, as asyncio does
             self._transport.write(data)
 
-    def _scheduled_flush(self) -> None:
-        self._flush_scheduled = False
+    def _end_turn(self) -> None:
+        self._in_turn = False
         self.flush()
 
     def write_eof(self) -> None:
