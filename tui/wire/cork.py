@@ -5,8 +5,8 @@ write to the kernel at once when its buffer is empty. A client sending faster th
 but not fast enough to fill the socket buffer then pays one `send` syscall, and one wakeup of the
 peer, per frame: on loopback that costs the sender several times what building the frame does
 (BENCHMARKS.md, "Loopback throughput"). Corked, the first write of an event-loop turn still goes
-straight to the transport (a live audio chunk, alone in its turn, is not delayed), and the writes that follow it in the
-same turn leave together at the end of the turn, or as soon as `limit` bytes are waiting.
+straight to the transport (a live audio chunk, alone in its turn, is not delayed), and the writes
+that follow it in the same turn leave together at the end of the turn, or once `limit` bytes wait.
 """
 
 from __future__ import annotations
