@@ -204,6 +204,29 @@ def test_jitter_buffer_emptied_exactly_by_a_pull_plays_on_without_a_gap():
     assert not jitter.playing
 
 
+def test_jitter_buffer_grows_its_preroll_after_each_underflow_up_to_three_times():
+    # Chunks that once came late will again: the stream resumes with a deeper cushion.
+    jitter = JitterBuffer(rate=48_000, preroll=4_800)
+    out = np.empty(960, dtype=np.float32)
+    now = time.monotonic_ns()
+    prerolls = []
+    for _ in range(6):
+        jitter.push("a", np.full(jitter.preroll - 1, 0.5, dtype=np.float32))
+        assert jitter.pull(out, now) == 0  # one sample short of the current pre-roll: still waiting
+        jitter.push("a", np.full(1, 0.5, dtype=np.float32))
+        while jitter.pull(out, now) == 960:
+            pass
+        prerolls.append(jitter.preroll)
+    assert jitter.underflows == 6
+    assert prerolls == [7_200, 9_600, 12_000, 14_400, 14_400, 14_400]  # 100 ms -> 150 ... 300 ms
+    ended = JitterBuffer(rate=48_000, preroll=4_800)
+    ended.push("b", np.ones(1_000, dtype=np.float32))
+    ended.end_item()
+    while ended.pull(out, now):
+        pass
+    assert ended.underflows == 0 and ended.preroll == 4_800  # the end of an answer is no reason to grow
+
+
 def test_jitter_buffer_flush_fades_and_makes_the_played_count_final():
     jitter = JitterBuffer(rate=48_000, preroll=0)
     jitter.push("a", np.ones(48_000, dtype=np.float32))

@@ -27,13 +27,23 @@ class _Segment:
         return len(self.samples) - self.offset
 
 
+# After each underflow the pre-roll grows by half the configured one, up to three times it: audio
+# that arrived late once will likely do so again, and a deeper buffer rides over it (a stream sent in
+# real time resumes with a bigger lead). It never shrinks within a session.
+GROWTH_FRACTION = 0.5
+MAX_GROWTH = 3
+
+
 class JitterBuffer:
     """`preroll` samples must be buffered before playing starts, unless the item was ended or the
-    first buffered sample has waited `preroll` samples' worth of wall-clock time (a short answer)."""
+    first buffered sample has waited `preroll` samples' worth of wall-clock time (a short answer).
+    `preroll` adapts: it grows after each underflow, up to `max_preroll`."""
 
     def __init__(self, rate: int, preroll: int) -> None:
         self.rate = rate
         self.preroll = preroll
+        self.max_preroll = preroll * MAX_GROWTH
+        self._growth = int(preroll * GROWTH_FRACTION)
         self.handed: dict[str, int] = collections.defaultdict(int)  # device samples per item
         self.underflows = 0
         self.discarded = 0
@@ -120,6 +130,7 @@ class JitterBuffer:
                 # before the next pull plays on without a gap, as a stream sent in real time does.
                 if not self._ended:
                     self.underflows += 1
+                    self.preroll = min(self.preroll + self._growth, self.max_preroll)
                 self.playing = False
             return filled
 
