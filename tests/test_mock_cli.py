@@ -8,6 +8,8 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -20,28 +22,36 @@ from tui.wire.reader import SessionReader
 RTUI = [sys.executable, "-m", "tui"]
 
 
-async def test_mock_prints_its_url_serves_and_exits_cleanly_on_ctrl_c(tmp_path):
+@asynccontextmanager
+async def running_mock(record_dir, *options: str, timeout: float) -> AsyncIterator[str]:
+    """`rtui mock` on a free port, recording into `record_dir`: yields the URL its first line gives;
+    on leaving, Ctrl-C must end it cleanly (exit 0, no traceback)."""
     process = await asyncio.create_subprocess_exec(
-        *RTUI, "mock", "--port", "0", "--fast", "--record", str(tmp_path),
+        *RTUI, "mock", "--port", "0", "--fast", *options, "--record", str(record_dir),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
-        first = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        first = (await asyncio.wait_for(process.stdout.readline(), timeout)).decode()
         match = re.fullmatch(r"listening on (ws://127\.0\.0\.1:(\d+)/v1/realtime)\n", first)
         assert match, first
-        client = await open_client(f"{match.group(1)}?model=gpt-realtime")
-        assert (await client.recv())["type"] == "session.created"
-        await client.send({"type": "response.create"})
-        assert (await client.until("response.done"))[-1]["response"]["status"] == "completed"
-        await client.ws.close()
+        yield match.group(1)
         process.send_signal(signal.SIGINT)
-        code = await asyncio.wait_for(process.wait(), 20)
+        code = await asyncio.wait_for(process.wait(), timeout)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
     stderr = (await process.stderr.read()).decode()
     assert code == 0 and "Traceback" not in stderr, stderr
+
+
+async def test_mock_prints_its_url_serves_and_exits_cleanly_on_ctrl_c(tmp_path):
+    async with running_mock(tmp_path, timeout=20) as url:
+        client = await open_client(f"{url}?model=gpt-realtime")
+        assert (await client.recv())["type"] == "session.created"
+        await client.send({"type": "response.create"})
+        assert (await client.until("response.done"))[-1]["response"]["status"] == "completed"
+        await client.ws.close()
     [recording] = list(tmp_path.glob("*.jsonl"))
     with SessionReader(recording) as reader:
         assert reader.header["mode"] == "mock"
@@ -50,17 +60,10 @@ async def test_mock_prints_its_url_serves_and_exits_cleanly_on_ctrl_c(tmp_path):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers needs SO_REUSEPORT (Linux)")
 async def test_workers_share_one_port_and_every_session_is_whole(tmp_path):
-    process = await asyncio.create_subprocess_exec(
-        *RTUI, "mock", "--port", "0", "--fast", "--workers", "2", "--record", str(tmp_path),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        first = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        match = re.fullmatch(r"listening on (ws://127\.0\.0\.1:(\d+)/v1/realtime)\n", first)
-        assert match, first
+    async with running_mock(tmp_path, "--workers", "2", timeout=30) as url:
 
         async def session() -> tuple[str, str]:
-            client = await open_client(f"{match.group(1)}?model=gpt-realtime")
+            client = await open_client(f"{url}?model=gpt-realtime")
             created = await client.recv()
             await client.send({"type": "response.create"})
             done = (await client.until("response.done"))[-1]
@@ -68,14 +71,6 @@ async def test_workers_share_one_port_and_every_session_is_whole(tmp_path):
             return created["session"]["id"], done["response"]["status"]
 
         results = await asyncio.gather(*(session() for _ in range(20)))
-        process.send_signal(signal.SIGINT)
-        code = await asyncio.wait_for(process.wait(), 30)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    stderr = (await process.stderr.read()).decode()
-    assert code == 0 and "Traceback" not in stderr, stderr
     assert all(status == "completed" for _, status in results)
     # Worker 1 numbers its connections 1, 3, 5, ..., worker 2 numbers them 2, 4, 6, ...: every session
     # has its own ids, and (20 connections spread by the kernel) both workers served some.
