@@ -26,6 +26,7 @@ from tui.audio.errors import AudioError
 from tui.audio.levels import Levels as MeterReading
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
+from tui.engine.media_factory import Media, close_media
 from tui.engine.state import CloseSummary, EngineState, Levels, LogBuffer, LogEntry
 from tui.engine.view import SessionView
 from tui.protocol.summary import PCM_BYTES_PER_SECOND, close_meaning, event_summary
@@ -115,9 +116,7 @@ class Engine:
         return self.outcome
 
     async def _close_media(self) -> None:
-        for media in (self.source, self.sink):
-            if media is not None:
-                await media.aclose()
+        await close_media(Media(self.source, self.sink))
 
     async def _start_media(self) -> None:
         """Opens the devices; without them (no PortAudio, no device: typical over SSH) the session
