@@ -30,6 +30,7 @@ from tui.mock.session import Close, ConnectionSession, Drop, Output, Send
 
 log = logging.getLogger(__name__)
 
+
 def oversized_event(size: int, ids: IdFactory) -> str:
     """A valid `conversation.item.retrieved` of at least `size` bytes (a user item with silent audio)."""
     item = {"id": ids.item(), "object": "realtime.item", "type": "message", "status": "completed", "role": "user",
