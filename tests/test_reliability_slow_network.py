@@ -89,8 +89,8 @@ async def test_a_server_that_stops_reading_bounds_the_send_queue_and_counts_drop
             await wait_for(lambda: engine.state.counters.frames_sent > sent_before + 25, 10)  # flowing again
         finally:
             resume.set()
-            player.terminate()
-            player.wait()
+            player.kill()  # not terminate(): a paplay stuck on the sound server may not heed SIGTERM
+            player.wait(timeout=10)
             engine.stop()
             outcome = await asyncio.wait_for(run, 15)
     assert outcome == "stopped"
