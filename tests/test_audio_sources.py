@@ -149,6 +149,20 @@ async def test_queue_drops_new_chunks_when_the_consumer_does_not_read():
         await ChunkQueue(1).get(timeout=0.01)
 
 
+async def test_a_consumer_cancelled_as_a_chunk_arrives_stays_cancelled():
+    # The engine stops its audio task by cancelling it; a chunk landing in the same loop turn must
+    # not swallow the cancellation (Python 3.11's asyncio.wait_for does), or the session never ends.
+    queue: ChunkQueue[int] = ChunkQueue(maxsize=5)
+    queue.bind(asyncio.get_running_loop())
+    consumer = asyncio.create_task(queue.get(timeout=5))
+    await asyncio.sleep(0)  # the consumer now waits
+    queue.put(1)  # schedules the wake-up ...
+    consumer.cancel()  # ... and the cancellation lands in the same turn
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+    assert len(queue) == 1  # the chunk stays queued for whoever reads next
+
+
 def test_levels_in_dbfs_with_peak_hold_and_clipping():
     meter = LevelMeter()
     meter.update(sine(1000, 0.1, 24_000, amplitude=1.0))

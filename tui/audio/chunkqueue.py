@@ -71,7 +71,10 @@ class ChunkQueue(Generic[T]):
                 self._wake_pending = False
                 waiter = self._waiter
             try:
-                await asyncio.wait_for(waiter, timeout)
+                # Not asyncio.wait_for: on Python 3.11 it returns instead of raising when a
+                # cancellation lands in the turn the waiter completes, and the consumer never stops.
+                async with asyncio.timeout(timeout):
+                    await waiter
             finally:
                 with self._lock:
                     self._waiter = None

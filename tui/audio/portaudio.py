@@ -77,7 +77,8 @@ async def in_audio_thread(func: Callable[[], T], timeout: float) -> T:
             pass
 
     threading.Thread(target=target, name="rtui-audio-call", daemon=True).start()
-    return await asyncio.wait_for(future, timeout)
+    async with asyncio.timeout(timeout):  # not wait_for: see tui.audio.chunkqueue
+        return await future
 
 
 async def close_stream(stream) -> None:
