@@ -14,7 +14,7 @@ delta extend one transcript item without end instead). Latency is the engine's o
 `capture_latencies_ns` (device callback -> append written to the socket), collected every second
 and split by phase.
 
-    .venv/bin/python scripts/bench/audio_latency.py [--minutes 10] [--flood-rate 1000]
+    .venv/bin/python scripts/bench/audio_latency.py [--minutes 10] [--flood-rate 1000] [--no-realtime]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ async def session(args: argparse.Namespace, url: str, record_dir: Path) -> dict:
 
     from tui.engine.process import EngineProcess
 
-    audio = AudioSettings(input="mic", output="speaker")
+    audio = AudioSettings(input="mic", output="speaker", realtime=not args.no_realtime)
     config = EngineConfig(endpoint=Endpoint(url=url, kind="live"), audio=audio, record_dir=record_dir)
     engine: Engine | EngineProcess
     if args.engine == "process":  # as `rtui` runs it
@@ -119,8 +119,11 @@ def main() -> int:
                         "thread: the engine on a thread beside the UI, as rtui ran it before")
     parser.add_argument("--switch-interval", type=float, metavar="MS",
                         help="--engine thread: set Python's GIL switch interval (rtui set 0.5 ms beside its UI; Python's default is 5) to see its effect on the latency")
+    parser.add_argument("--no-realtime", action="store_true",
+                        help="as `rtui --no-realtime`: the engine does not ask for real-time scheduling")
     args = parser.parse_args()
-    _common.header(f"audio latency: {args.minutes:g} min on virtual devices, engine in its own {args.engine}, UI idle then flooded with {args.flood_rate:,} events/s")
+    scheduling = "normal scheduling" if args.no_realtime else "real-time scheduling where permitted"
+    _common.header(f"audio latency: {args.minutes:g} min on virtual devices, engine in its own {args.engine} ({scheduling}), UI idle then flooded with {args.flood_rate:,} events/s")
     env_line = virtual_audio("start")
     os.environ["PULSE_SERVER"] = env_line.strip().split("=", 1)[1]
     feeder = None

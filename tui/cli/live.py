@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--push-to-talk", action="store_true", help="start in push-to-talk mode (turn detection off)")
     group.add_argument("--no-echo-gate", action="store_true",
                        help="do not attenuate the microphone while the assistant is audible (use with headphones)")
+    group.add_argument("--no-realtime", action="store_true",
+                       help="do not ask for real-time scheduling while the microphone or speaker is open")
     group.add_argument("--text", action="append", default=[], metavar="TEXT",
                        help="send TEXT as a user message once the session is configured (repeatable)")
     group.add_argument("--instructions", help="session instructions")
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         jitter_ms=args.jitter_ms,
         output_latency_ms=args.output_latency,
         echo_gate=not args.no_echo_gate,
+        realtime=not args.no_realtime,
     )
     config = EngineConfig(
         endpoint=endpoint,

@@ -60,6 +60,8 @@ class AudioSettings:
     jitter_ms: int = 100
     output_latency_ms: int = DEFAULT_OUTPUT_LATENCY_MS
     echo_gate: bool = True
+    # Ask for real-time scheduling while a microphone or speaker is open (the CLI does by default).
+    realtime: bool = False
 
 
 @dataclass

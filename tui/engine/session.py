@@ -22,8 +22,11 @@ import orjson
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tui.audio.base import AudioSink, AudioSource
+from tui.audio.capture import MicrophoneSource
 from tui.audio.errors import AudioError
 from tui.audio.levels import Levels as MeterReading
+from tui.audio.playback import SpeakerSink
+from tui.audio.realtime import RealtimeScheduling
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
@@ -92,6 +95,7 @@ class Engine:
             self.writer = self._open_writer(url)
             stack.callback(self.writer.close)
             self.writer.add_listener(self._on_record)
+            self._claim_realtime(stack)
             await self._start_media()
             stack.push_async_callback(self._close_media)
             if self.config.finish_when_input_ends and self.source is None and not self.config.texts:
@@ -114,6 +118,17 @@ class Engine:
                     self.outcome = "stopped"
                     break
         return self.outcome
+
+    def _claim_realtime(self, stack: AsyncExitStack) -> None:
+        """Real-time scheduling for this thread and the device threads the media start from it
+        (tui.audio.realtime), released after the media close."""
+        devices = isinstance(self.source, MicrophoneSource) or isinstance(self.sink, SpeakerSink)
+        if not (self.config.audio.realtime and devices):
+            return
+        realtime = RealtimeScheduling()
+        realtime.on_revoked = lambda status: self.state.notices.append(f"The audio engine is back to {status}.")
+        if realtime.acquire():
+            stack.callback(realtime.release)
 
     async def _close_media(self) -> None:
         await close_media(Media(self.source, self.sink))
