@@ -54,6 +54,7 @@ class RealtimeScheduling:
         self.on_revoked: Callable[[str], None] | None = None
         self._saved_limit: tuple[int, int] | None = None
         self._saved_handler: object = None
+        self._budget_in_force = budget_us
 
     def acquire(self) -> bool:
         """Asks for real-time scheduling; returns whether it was granted (see `status`)."""
@@ -62,8 +63,10 @@ class RealtimeScheduling:
             self.status = f"normal scheduling ({refusal})"
             return False
         soft, hard = resource.getrlimit(resource.RLIMIT_RTTIME)
-        budget = self.budget_us if hard == resource.RLIM_INFINITY else min(self.budget_us, hard)
+        # A stricter limit already in place (an administrator's) is kept.
+        budget = min([self.budget_us] + [limit for limit in (soft, hard) if limit != resource.RLIM_INFINITY])
         self._saved_limit = (soft, hard)
+        self._budget_in_force = budget
         self._saved_handler = signal.signal(signal.SIGXCPU, self._revoke)
         resource.setrlimit(resource.RLIMIT_RTTIME, (budget, hard))
         granted = self._set_priority(min(self.priority, os.sched_get_priority_max(os.SCHED_RR)))
@@ -112,7 +115,7 @@ class RealtimeScheduling:
     def _revoke(self, _signum: int, _frame: object) -> None:
         _to_normal(_thread_ids())
         self.active = False
-        self.status = f"normal scheduling (real-time given up: a thread ran {self.budget_us // 1000} ms without pausing)"
+        self.status = f"normal scheduling (real-time given up: a thread ran {self._budget_in_force // 1000} ms without pausing)"
         if self.on_revoked is not None:
             self.on_revoked(self.status)
 
