@@ -14,7 +14,7 @@ delta extend one transcript item without end instead). Latency is the engine's o
 `capture_latencies_ns` (device callback -> append written to the socket), collected every second
 and split by phase.
 
-    .venv/bin/python scripts/bench/audio_latency.py [--minutes 10] [--flood-rate 1000] [--no-realtime]
+    .venv/bin/python scripts/bench/audio_latency.py [--minutes 10] [--flood-rate 1000] [--no-realtime] [--hogs N]
 """
 
 from __future__ import annotations
@@ -119,14 +119,18 @@ def main() -> int:
                         "thread: the engine on a thread beside the UI, as rtui ran it before")
     parser.add_argument("--switch-interval", type=float, metavar="MS",
                         help="--engine thread: set Python's GIL switch interval (rtui set 0.5 ms beside its UI; Python's default is 5) to see its effect on the latency")
+    parser.add_argument("--hogs", type=int, default=0, metavar="N",
+                        help="N busy-looping processes at normal priority for the whole run: a machine whose cores are all taken")
     parser.add_argument("--no-realtime", action="store_true",
                         help="as `rtui --no-realtime`: the engine does not ask for real-time scheduling")
     args = parser.parse_args()
     scheduling = "normal scheduling" if args.no_realtime else "real-time scheduling where permitted"
-    _common.header(f"audio latency: {args.minutes:g} min on virtual devices, engine in its own {args.engine} ({scheduling}), UI idle then flooded with {args.flood_rate:,} events/s")
+    busy = f", {args.hogs} CPU hogs" if args.hogs else ""
+    _common.header(f"audio latency: {args.minutes:g} min on virtual devices, engine in its own {args.engine} ({scheduling}{busy}), UI idle then flooded with {args.flood_rate:,} events/s")
     env_line = virtual_audio("start")
     os.environ["PULSE_SERVER"] = env_line.strip().split("=", 1)[1]
     feeder = None
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.hogs)]
     try:
         seconds = int(args.minutes * 60) + 30
         feeder = subprocess.Popen(
@@ -149,6 +153,9 @@ def main() -> int:
         result["alsa_underruns"] = sum("underrun occurred" in line for line in stderr_lines)
         others = [line for line in stderr_lines if "underrun occurred" not in line]
     finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
         if feeder is not None and feeder.poll() is None:
             os.killpg(feeder.pid, 15)
             feeder.wait()
