@@ -1,10 +1,10 @@
 """Real-time scheduling for the audio engine, as sound servers do for their own threads.
 
-On a busy machine (a flooded UI, other processes on two cores) a normally scheduled engine is
-sometimes descheduled for tens of milliseconds, and captured audio waits that long to reach the
-socket. Under `SCHED_RR` the engine's threads run as soon as they are runnable. Linux only, and only
-where the process may (root, CAP_SYS_NICE, or an `rtprio` limit such as the `audio` group's in
-/etc/security/limits.conf); elsewhere the engine runs as before and says why.
+When the cores are taken by work that does not sleep, a normally scheduled engine can wait behind
+it, and captured audio waits that long to reach the socket. Under `SCHED_RR` the engine's threads
+run as soon as they are runnable. Linux only, and only where the process may (root, CAP_SYS_NICE, or
+an `rtprio` limit such as the `audio` group's in /etc/security/limits.conf); elsewhere the engine
+runs as before.
 
 A runaway real-time thread would freeze the machine's other work on its core, so the kernel is
 asked (RLIMIT_RTTIME) to signal the process once a thread has run for `BUDGET_US` without sleeping;
@@ -43,8 +43,8 @@ class RealtimeScheduling:
     """Puts the calling thread, and every thread it starts afterwards (which inherit its policy: the
     audio streams' callback threads among them), under `SCHED_RR` until `release()`.
 
-    `status` says what happened in one phrase, for the session's log; `on_revoked` is called (in the
-    main thread) if the budget ran out and real-time scheduling was given up."""
+    `status` says in one phrase what was granted, or why not; `on_revoked` is called (in the main
+    thread) if the budget ran out and real-time scheduling was given up."""
 
     def __init__(self, priority: int = PRIORITY, budget_us: int = BUDGET_US) -> None:
         self.priority = priority
