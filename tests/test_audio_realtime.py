@@ -23,6 +23,7 @@ from audio_support import virtual_audio  # noqa: F401 - fixture
 from tests.engine_support import engine_config, mock_server, wait_for
 from tui.audio.capture import MicrophoneSource
 from tui.audio.playback import SpeakerSink
+from tui.audio.realtime import BUDGET_US
 from tui.engine.config import AudioSettings
 from tui.engine.session import Engine
 
@@ -75,7 +76,7 @@ async def test_the_engine_and_its_device_threads_run_real_time_while_the_devices
             # thread and the ALSA pulse plugin's for each).
             assert threading.get_native_id() in while_open
             assert len(while_open) >= 5
-            assert resource.getrlimit(resource.RLIMIT_RTTIME)[0] == 200_000
+            assert resource.getrlimit(resource.RLIMIT_RTTIME)[0] == BUDGET_US
         finally:
             engine.stop()
             assert await asyncio.wait_for(run, 15) == "stopped"
@@ -96,7 +97,7 @@ realtime.on_revoked = revoked.append
 assert realtime.acquire(), realtime.status
 start = time.process_time()
 while realtime.active and time.process_time() - start < 5:
-    pass  # never sleeps: the kernel signals once 50 ms of CPU went by
+    pass  # never sleeps: the kernel signals once the budget of CPU time went by
 print(os.sched_getscheduler(0), realtime.status, revoked == [realtime.status], sep="\\n")
 """
 
