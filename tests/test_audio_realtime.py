@@ -152,12 +152,11 @@ def test_rtui_asks_for_real_time_unless_told_not_to(virtual_audio, tmp_path, fla
         while "session.updated" not in (line := rtui.stdout.readline()):
             assert line and time.monotonic() < deadline, f"rtui did not start: {rtui.stderr.read() if not line else ''}"
         time.sleep(0.5)  # the devices opened before the session did; let their streams run
-        threads = policies(rtui.pid)
+        running_real_time = realtime_threads(rtui.pid)
     finally:
         rtui.send_signal(signal.SIGINT)
         _, err = rtui.communicate(timeout=20)
     assert rtui.returncode == 0, err
-    running_real_time = {tid for tid, policy in threads.items() if policy == os.SCHED_RR}
     if flags:
         assert running_real_time == set()
     else:

@@ -26,12 +26,9 @@ PRIORITY = 4
 BUDGET_US = 200_000
 
 
-def _thread_ids() -> list[int]:
-    return [int(entry.name) for entry in Path("/proc/self/task").iterdir()]
-
-
-def _to_normal(tids: list[int]) -> None:
-    for tid in tids:
+def _every_thread_to_normal() -> None:
+    for task in Path("/proc/self/task").iterdir():
+        tid = int(task.name)
         try:
             if os.sched_getscheduler(tid) == os.SCHED_RR:
                 os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
@@ -99,7 +96,7 @@ class RealtimeScheduling:
     def release(self) -> None:
         """Back to normal scheduling for every thread still real-time, and the process as it was."""
         if self.active:
-            _to_normal(_thread_ids())
+            _every_thread_to_normal()
             self.active = False
         self._restore()
 
@@ -113,7 +110,7 @@ class RealtimeScheduling:
         return None
 
     def _revoke(self, _signum: int, _frame: object) -> None:
-        _to_normal(_thread_ids())
+        _every_thread_to_normal()
         self.active = False
         self.status = f"normal scheduling (real-time given up: a thread ran {self._budget_in_force // 1000} ms without pausing)"
         if self.on_revoked is not None:
