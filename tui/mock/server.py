@@ -94,9 +94,8 @@ class MockServer:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> MockServer:
-        kwargs: dict[str, Any] = {}
-        if self.config.record_dir is not None:
-            kwargs["create_connection"] = recording_connection_factory(self._attach_recorder)
+        # Unrecorded connections go through the factory too, for its heap-sized reads.
+        kwargs: dict[str, Any] = {"create_connection": recording_connection_factory(self._attach_recorder)}
         if self.reuse_port:
             kwargs["reuse_port"] = True
         self._server = await serve(
@@ -194,8 +193,9 @@ class MockServer:
 
     # -- connections ---------------------------------------------------------------------------
 
-    def _attach_recorder(self, connection: RecordingServerConnection) -> FrameTap:
-        assert self.config.record_dir is not None
+    def _attach_recorder(self, connection: RecordingServerConnection) -> FrameTap | None:
+        if self.config.record_dir is None:
+            return None
         for attempt in itertools.count(1):
             try:
                 writer = SessionWriter.create(

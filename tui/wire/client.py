@@ -18,6 +18,7 @@ from websockets.http11 import Request, Response
 from websockets.uri import parse_uri
 
 from tui.wire.cork import CorkedTransport
+from tui.wire.reads import read_from_heap
 from tui.wire.tap import FrameTap
 from tui.wire.writer import SessionWriter
 
@@ -76,6 +77,7 @@ class RecordingClientConnection(ClientConnection):
     cork_writes = True  # see tui.wire.cork; the relay batches its own writes
 
     def connection_made(self, transport: Any) -> None:
+        read_from_heap(transport)
         super().connection_made(CorkedTransport(transport) if self.cork_writes else transport)
 
     def attach(self, tap: FrameTap, url: str, proxy: str | None = None) -> None:

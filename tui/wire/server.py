@@ -12,11 +12,16 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.http11 import Request, Response
 
+from tui.wire.reads import read_from_heap
 from tui.wire.tap import FrameTap
 
 
 class RecordingServerConnection(ServerConnection):
     tap: FrameTap | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        read_from_heap(transport)
+        super().connection_made(transport)
 
     def attach(self, tap: FrameTap) -> None:
         self.tap = tap
