@@ -23,7 +23,7 @@ import orjson
 from tui.replay.normalize import IdMap, Item, decoded_length, normalize_frame
 from tui.replay.script import OTHER, Position, Script, Step, control_step, frame_payload
 from tui.wire.format import C2S, S2C
-from tui.wire.reader import SessionReader
+from tui.wire.reader import READ_BUFFER, SessionReader
 
 
 @dataclass(slots=True)
@@ -161,7 +161,7 @@ def _records(script: Script) -> Generator[dict[str, Any], None, None]:
         return
     damaged = {problem.line for problem in script.problems}
     loads = orjson.loads
-    with open(script.path, "rb") as file:
+    with open(script.path, "rb", buffering=READ_BUFFER) as file:
         file.readline()  # the header
         for number, raw in enumerate(file, 2):
             if number in damaged or raw.isspace():

@@ -20,6 +20,10 @@ from tui.wire.format import DIRECTIONS, KINDS, SCHEMA, SCHEMA_PREFIX
 
 Record = dict[str, Any]
 
+# Recordings are read in 1 MiB chunks: with the default 8 KiB, the read syscalls make reading a
+# long recording take about a quarter longer (measured on a 389 MB one: 1.0-1.6 s against 1.4-1.9).
+READ_BUFFER = 1 << 20
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -94,7 +98,7 @@ class SessionReader:
         self.truncated = False
         self.records_read = 0
         try:
-            self._file: IO[bytes] = open(self.path, "rb")
+            self._file: IO[bytes] = open(self.path, "rb", buffering=READ_BUFFER)
         except OSError as exc:
             raise RecordingError(Problem(self.name, 0, f"cannot open: {exc.strerror}")) from exc
         try:
