@@ -117,7 +117,8 @@ async def replay_client(
     except InvalidStatus as exc:
         for refused in created:  # let the recording see the refused connection end
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(refused.wait_closed(), timeout)
+                async with asyncio.timeout(timeout):
+                    await refused.wait_closed()
         outcome = Outcome("client")
         status = exc.response.status_code
         if status != expected_status:

@@ -238,8 +238,9 @@ class Player:
             if self._closing is not None:
                 with contextlib.suppress(Exception):
                     await self._closing
-            with contextlib.suppress(asyncio.TimeoutError, ConnectionClosed):
-                await asyncio.wait_for(self.ws.wait_closed(), self.timeout)
+            with contextlib.suppress(TimeoutError, ConnectionClosed):
+                async with asyncio.timeout(self.timeout):
+                    await self.ws.wait_closed()
             if not receiver.done():
                 receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -411,8 +412,9 @@ class Player:
             )
             if self.side == "client":
                 # Leave the close to a replaying server; close ourselves only if none does.
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.ws.wait_closed(), self.timeout)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.timeout):
+                        await self.ws.wait_closed()
             await self.ws.close(TRUNCATED_CODE, TRUNCATED_REASON)
             return
         if ending.closed_by == self.side:
@@ -425,8 +427,9 @@ class Player:
         # The other side ends it: wait for its close (or its drop).
         await self.incoming.reach(self.tape.end_requires()[other], self.timeout)
         try:
-            await asyncio.wait_for(self.ws.wait_closed(), self.timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.timeout):
+                await self.ws.wait_closed()
+        except TimeoutError:
             expected = ending.describe()
             raise Divergence(
                 other,

@@ -69,7 +69,8 @@ class ServedRecording:
     recordings: list[Path] = field(default_factory=list)
 
     async def next_outcome(self, timeout: float | None = None) -> Outcome:
-        return await asyncio.wait_for(self.outcomes.get(), timeout)
+        async with asyncio.timeout(timeout):
+            return await self.outcomes.get()
 
 
 @contextlib.asynccontextmanager
