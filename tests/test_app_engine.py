@@ -124,6 +124,11 @@ async def test_push_to_talk_keys_drive_the_turn_on_the_wire(tmp_path: Path) -> N
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
             await wait_for(pilot, lambda: "input_audio_buffer.append" in client_events(mock_dir))
+            # The meters name what feeds them (a tone, not a device: no scheduling line).
+            await wait_for(pilot, lambda: app.live_screen.model_meter.tooltip is not None)
+            assert str(app.live_screen.mic_meter.tooltip) == engine.state.input_description
+            assert engine.state.input_description.startswith("tone ")
+            assert str(app.live_screen.model_meter.tooltip) == "no audio output"
             await pilot.press("v")  # server VAD -> push-to-talk: a session.update turning VAD off
             await wait_for(pilot, lambda: engine.state.turn_mode == "push_to_talk")
             await wait_for(pilot, lambda: client_events(mock_dir).count("session.update") == 2)

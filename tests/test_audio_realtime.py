@@ -157,7 +157,11 @@ def test_rtui_asks_for_real_time_unless_told_not_to(virtual_audio, tmp_path, fla
         rtui.send_signal(signal.SIGINT)
         _, err = rtui.communicate(timeout=20)
     assert rtui.returncode == 0, err
+    audio_line = next(line for line in err.splitlines() if line.startswith("rtui: audio in: "))
+    assert "in: microphone '" in audio_line and "out: speaker '" in audio_line
     if flags:
         assert running_real_time == set()
+        assert audio_line.endswith("; normal scheduling (real-time not asked for)")
     else:
         assert rtui.pid in running_real_time and len(running_real_time) >= 5
+        assert audio_line.endswith("; real-time scheduling (SCHED_RR priority 4)")

@@ -22,6 +22,7 @@ def test_text_turn_on_the_embedded_mock_exits_0_and_records(tmp_path):
     result = rtui("--headless", "--input", "none", "--output", "null", "--text", "Hello", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "embedded mock server" in result.stderr
+    assert "rtui: audio in: none; out: no audio output\n" in result.stderr
     out = result.stdout
     assert "conversation.item.create" in out and "response.done" in out and "completed" in out
     assert "'Hello from the rtui mock server.'" in out

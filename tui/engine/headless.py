@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from tui.engine.session import EXIT_STATUS, Engine
-from tui.engine.state import LogEntry
+from tui.engine.state import EngineState, LogEntry
 from tui.protocol.summary import RunCollapser
 from tui.show.render import line_text
 
@@ -21,6 +21,7 @@ class HeadlessPrinter:
         self.out = out
         self._collapser = RunCollapser()
         self._notices_shown = 0
+        self._audio_shown = False
 
     def on_entry(self, entry: LogEntry) -> None:
         for line in self._collapser.push(entry.line):
@@ -36,9 +37,20 @@ class HeadlessPrinter:
             print(f"rtui: {notice}", file=sys.stderr, flush=True)
         self._notices_shown = len(notices)
 
+    def show_audio(self, state: EngineState) -> None:
+        """Once the media are open: which devices, and how the audio engine is scheduled."""
+        if self._audio_shown or not (state.input_description or state.output_description):
+            return
+        self._audio_shown = True
+        parts = [f"audio in: {state.input_description or 'none'}", f"out: {state.output_description or 'none'}"]
+        if state.scheduling:
+            parts.append(state.scheduling)
+        print(f"rtui: {'; '.join(parts)}", file=sys.stderr, flush=True)
+
     async def run(self, engine: Engine, interval: float = 1.0) -> None:
         while True:
             self.show_notices(engine.state.notices)
+            self.show_audio(engine.state)
             self.flush()
             await asyncio.sleep(interval)
 
@@ -58,6 +70,7 @@ async def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
             loop.remove_signal_handler(signum)
     printer.flush()
     printer.show_notices(engine.state.notices)
+    printer.show_audio(engine.state)
     close = engine.state.close
     if close is not None:
         print(f"session ended: {close.explanation}", file=out)

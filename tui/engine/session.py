@@ -123,11 +123,21 @@ class Engine:
         """Real-time scheduling for this thread and the device threads the media start from it
         (tui.audio.realtime), released after the media close."""
         devices = isinstance(self.source, MicrophoneSource) or isinstance(self.sink, SpeakerSink)
-        if not (self.config.audio.realtime and devices):
+        if not devices:
+            return
+        if not self.config.audio.realtime:
+            self.state.scheduling = "normal scheduling (real-time not asked for)"
             return
         realtime = RealtimeScheduling()
-        realtime.on_revoked = lambda status: self.state.notices.append(f"The audio engine is back to {status}.")
-        if realtime.acquire():
+
+        def revoked(status: str) -> None:
+            self.state.scheduling = status
+            self.state.notices.append(f"The audio engine is back to {status}.")
+
+        realtime.on_revoked = revoked
+        granted = realtime.acquire()
+        self.state.scheduling = realtime.status
+        if granted:
             stack.callback(realtime.release)
 
     async def _close_media(self) -> None:
@@ -368,7 +378,8 @@ class Engine:
                 if time.monotonic() > deadline:
                     raise TimeoutError
                 await asyncio.sleep(0.05)
-            await asyncio.wait_for(self._response_done.wait(), max(0.0, deadline - time.monotonic()))
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                await self._response_done.wait()
             while self.sink is not None and self._buffered_ms() > 0 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)  # let the answer finish playing
         except TimeoutError:

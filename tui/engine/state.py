@@ -156,5 +156,6 @@ class EngineState:
     close: CloseSummary | None = None
     notices: list[str] = field(default_factory=list)  # one-sentence messages: no audio, embedded mock, ...
     recording_path: str | None = None
-    input_description: str = ""
+    input_description: str = ""  # the audio source and sink in use: "microphone 'pulse' (3) at 48000 Hz"
     output_description: str = ""
+    scheduling: str = ""  # the audio engine's, when it drives devices: "real-time scheduling (SCHED_RR priority 4)"

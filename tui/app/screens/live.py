@@ -111,6 +111,8 @@ class LiveScreen(Screen[None]):
         self.model_meter.show(
             state.output_level, now, "", traffic_text("rx", counters.frames_received, counters.bytes_received)
         )
+        self.mic_meter.describe(state.input_description, state.scheduling)
+        self.model_meter.describe(state.output_description, state.scheduling)
         self._show_log_bar()
         self.transcript.show(state.transcript)
         self.stats.show(state)

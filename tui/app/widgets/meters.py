@@ -40,6 +40,12 @@ class LevelMeter(Widget):
             self._drawn = drawn
             self.refresh()
 
+    def describe(self, *lines: str) -> None:
+        """The meter's tooltip: the device behind it, and how the audio engine is scheduled."""
+        tooltip = "\n".join(line for line in lines if line) or None
+        if tooltip != self.tooltip:
+            self.tooltip = tooltip
+
     def render(self) -> Text:
         readout = f" {dbfs_text(self._levels.rms_dbfs)} dBFS pk {dbfs_text(self._hold.value)}"
         flags = (" CLIP" if self.clipping else "") + (f" {self._note}" if self._note else "")
