@@ -146,3 +146,34 @@ async def test_push_to_talk_keys_drive_the_turn_on_the_wire(tmp_path: Path) -> N
         assert turn.index("input_audio_buffer.append") < turn.index("input_audio_buffer.commit") < turn.index("response.create")
     finally:
         runner.stop()
+
+
+async def test_a_reconnect_after_a_server_close_is_diagnosed_connection_by_connection(tmp_path: Path) -> None:
+    """Both closes land in one recording, and `rtui diagnose` explains each connection's."""
+    from tui.diagnose import diagnose
+    from tui.mock import CloseAfter
+
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
+        mock_options={"faults": (CloseAfter(code=4001, reason="test fault", after_seconds=0.5),)},
+        stay_after_close=True,  # as `rtui` runs it: the card waits for R or q
+    )
+    engine = Engine(config, source=None, sink=NullSink())
+    runner = EngineThread(engine)
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard))
+            await pilot.press("R")
+            await wait_for(pilot, lambda: engine.state.phase == "open")
+            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and engine.state.phase == "closed")
+            await pilot.press("q")
+    finally:
+        runner.stop()
+    diagnosis = diagnose(engine.state.recording_path)
+    first = diagnosis.ending
+    assert (first.conn, first.closed_first_by, first.code, first.reason) == (1, "server", 4001, "test fault")
+    assert [(e.conn, e.closed_first_by, e.code, e.reason) for e in diagnosis.other_endings] == [(2, "server", 4001, "test fault")]

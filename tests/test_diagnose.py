@@ -254,6 +254,38 @@ def test_relay_recordings_count_each_frame_once_and_name_the_leg(tmp_path, monke
     diagnosis = diagnose(s.done())
     assert diagnosis.finding("binary-frame").details["count"] == 3
     assert diagnosis.ending.leg == "upstream" and "upstream leg" in diagnosis.ending.sentence
+    assert diagnosis.other_endings == []  # two legs of one session, explained once
+
+
+def test_a_client_that_reconnected_gets_each_connections_ending(tmp_path, monkeypatch):
+    s = Script(tmp_path / "reconnected.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.at(0.2).receive(session_created())
+    s.at(5).close(S2C, 4001, "idle")
+    s.close(C2S, 4001, "idle")
+    s.at(5.01).end(4001, "server")
+    s.conn, s.first_close = s.writer.new_conn(), None  # the user pressed R
+    s.at(8).handshake()
+    s.at(8.2).receive(session_created())
+    asked = s.at(9).send({"type": "response.create"})
+    s.at(9.5).close(C2S, 1000, "")
+    s.close(S2C, 1000, "")
+    s.at(9.51).end(1000, "client")
+    s.conn, s.first_close = s.writer.new_conn(), None
+    s.at(12).handshake()
+    s.at(12.2).receive(session_created())
+    path = s.done()
+    diagnosis = diagnose(path)
+    assert (diagnosis.ending.conn, diagnosis.ending.code, diagnosis.ending.closed_first_by) == (1, 4001, "server")
+    second, third = diagnosis.other_endings
+    assert (second.conn, second.how, second.closed_first_by, second.code) == (2, "close", "client", 1000)
+    assert second.previous is not None and second.previous["seq"] == asked
+    assert (third.conn, third.how) == (3, "open")
+    text = run_cli(str(path)).stdout
+    assert "How the other connections ended\n  conn 2: The client closed first with 1000 (normal closure)" in text
+    assert "  conn 3: The recording stops while the connection was still open" in text
+    data = orjson.loads(run_cli(str(path), "--json").stdout)
+    assert [(e["conn"], e["how"]) for e in data["other_endings"]] == [(2, "close"), (3, "open")]
 
 
 def test_refused_handshake(tmp_path, monkeypatch):
@@ -287,7 +319,8 @@ def test_command_prints_text_and_stable_json_and_exits_0(tmp_path, monkeypatch):
     assert as_json.returncode == 0
     data = orjson.loads(as_json.stdout)
     assert data["schema"] == "rtui.diagnosis/1"
-    assert set(data) == {"schema", "file", "recording", "ending", "timeline", "findings", "problems", "truncated"}
+    assert set(data) == {"schema", "file", "recording", "ending", "timeline", "findings", "problems", "truncated", "other_endings"}
+    assert data["other_endings"] == [] and data["ending"]["conn"] == 1
     assert data["ending"]["closed_first_by"] == "server" and data["ending"]["previous"]["seq"] == first
     assert {"id", "severity", "message", "evidence", "details"} == set(data["findings"][0])
 

@@ -18,6 +18,9 @@ def diagnose(path: str | os.PathLike[str]) -> Diagnosis:
         header = reader.header
         legs = Legs.from_header(header)
         tracker = EndingTracker(legs)
+        # A client that reconnected left several connections in one file: each has its own ending.
+        # A relay's two legs are one session, which the first tracker explains.
+        each_connection: dict[int, EndingTracker] = {}
         rules = all_rules()
         records = 0
         last_t = 0.0
@@ -26,9 +29,16 @@ def diagnose(path: str | os.PathLike[str]) -> Diagnosis:
             records += 1
             last_t = item.t_s
             tracker.observe(item)
+            conn = record["conn"]
+            if conn and not legs.relayed:
+                own = each_connection.get(conn)
+                if own is None:
+                    own = each_connection[conn] = EndingTracker(legs, keep_timeline=False)
+                own.observe(item)
             for rule in rules:
                 rule.observe(item)
         ending = tracker.result()
+        other_endings = [own.result() for conn, own in each_connection.items() if conn != ending.conn]
         context = Context(ending)
         findings: list[Finding] = [finding for rule in rules for finding in rule.conclude(context)]
         findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.evidence[0] if f.evidence else 0))
@@ -51,4 +61,5 @@ def diagnose(path: str | os.PathLike[str]) -> Diagnosis:
             findings=findings,
             problems=[str(problem) for problem in reader.problems],
             truncated=reader.truncated,
+            other_endings=other_endings,
         )

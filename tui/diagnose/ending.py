@@ -39,8 +39,12 @@ def timeline_entry(item: Item) -> TimelineEntry:
 
 
 class EndingTracker:
-    def __init__(self, legs: Legs) -> None:
+    """Decides the ending of the records it observes; `keep_timeline` False skips collecting the
+    timeline (a connection explained in one sentence)."""
+
+    def __init__(self, legs: Legs, *, keep_timeline: bool = True) -> None:
         self.legs = legs
+        self.keep_timeline = keep_timeline
         self._recent: deque[TimelineEntry] = deque(maxlen=TIMELINE_BEFORE)
         self.timeline: list[TimelineEntry] | None = None
         self._after = 0
@@ -54,7 +58,7 @@ class EndingTracker:
         self._last_record = item
         if item.record["conn"]:
             self.connections.add(item.record["conn"])
-        if item.kind in _TIMELINE_KINDS and item.counts:
+        if self.keep_timeline and item.kind in _TIMELINE_KINDS and item.counts:
             self._collect(item)
         if self.decided is not None:
             if item.kind == "end" and self._first_end is None:
@@ -87,6 +91,13 @@ class EndingTracker:
         self.timeline = list(self._recent)
 
     def result(self) -> Ending:
+        ending = self._ending()
+        decisive = self.decided or self._last_record
+        if decisive is not None and decisive.record["conn"]:
+            ending.conn = decisive.record["conn"]
+        return ending
+
+    def _ending(self) -> Ending:
         item = self.decided
         if item is None:
             if self._last_record is None:

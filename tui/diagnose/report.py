@@ -39,6 +39,7 @@ class Ending:
     exception: str | None = None
     previous: dict[str, Any] | None = None  # the last data frame before it: seq, dir, opcode, type, gap_s
     sentence: str = ""
+    conn: int | None = None  # the connection it ended (None when there was none)
 
 
 @dataclass
@@ -63,6 +64,8 @@ class Diagnosis:
     findings: list[Finding]
     problems: list[str]
     truncated: bool
+    # The other connections' endings (a client that reconnected), in the order they opened.
+    other_endings: list[Ending] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +77,7 @@ class Diagnosis:
             "findings": [asdict(finding) for finding in self.findings],
             "problems": self.problems,
             "truncated": self.truncated,
+            "other_endings": [asdict(ending) for ending in self.other_endings],
         }
 
     def finding(self, finding_id: str) -> Finding | None:

@@ -17,6 +17,9 @@ def render_text(diagnosis: Diagnosis) -> str:
         f"{rec.get('duration_s', 0):.2f} s, {rec.get('connections')} connection(s){relayed}"
     )
     lines += ["", "How it ended", f"  {diagnosis.ending.sentence}"]
+    if diagnosis.other_endings:
+        lines += ["", "How the other connections ended"]
+        lines += [f"  conn {ending.conn}: {ending.sentence}" for ending in diagnosis.other_endings]
     if diagnosis.timeline:
         legs = {conn: name for name, conn in (rec.get("legs") or {}).items()}
         lines += ["", "Timeline leading there"]
