@@ -115,6 +115,7 @@ async def test_push_to_talk_keys_drive_the_turn_on_the_wire(tmp_path: Path) -> N
         audio=AudioSettings(input="tone", output="null"),
         record_dir=tmp_path / "client",
         mock_options={"record_dir": mock_dir, "realtime": False},
+        transcribe_model="gpt-4o-mini-transcribe",
     )
     engine = Engine(config, source=make_source("tone"), sink=NullSink())
     runner = EngineThread(engine)
@@ -140,6 +141,8 @@ async def test_push_to_talk_keys_drive_the_turn_on_the_wire(tmp_path: Path) -> N
             await pilot.press("space")
             await wait_for(pilot, lambda: "input_audio_buffer.commit" in client_events(mock_dir))
             await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
+            # --transcribe: what the user said (the mock's stand-in transcript) shows in the transcript
+            await wait_for(pilot, lambda: "you   > (mock transcript of " in app.screen.query_one(Transcript).plain)
             await pilot.press("q")
         received = client_events(mock_dir)
         turn = received[received.index("input_audio_buffer.clear"):]

@@ -47,6 +47,17 @@ def test_wav_question_to_wav_answer(tmp_path):
         assert answer.getframerate() == 24_000 and answer.getnframes() > 24_000
 
 
+def test_transcribe_asks_for_input_transcription_and_prints_it(tmp_path):
+    question = speech_wav(tmp_path / "question.wav", "What time is it?")
+    result = rtui("--headless", "--input", str(question), "--output", "null", "--no-record",
+                  "--transcribe", "gpt-4o-mini-transcribe", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    completed = next(i for i, line in enumerate(lines) if "input_audio_transcription.completed" in line)
+    committed = next(i for i, line in enumerate(lines) if "input_audio_buffer.committed" in line)
+    assert committed < completed and "(mock transcript of " in lines[completed]
+
+
 def test_refused_connection_exits_3_with_one_sentence(tmp_path):
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))

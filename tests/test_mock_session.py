@@ -102,6 +102,47 @@ def test_transcription_intent_gets_a_transcription_session_without_responses():
     assert (error["code"], error["param"]) == ("invalid_value", "type")
 
 
+def transcribed_turn(session: MockSession, model: str) -> list[dict]:
+    """Asks for input transcription, then appends 1.5 s of audio and commits it."""
+    kind = session.session["type"]
+    update = {"type": "session.update", "session": {
+        "type": kind, "audio": {"input": {"transcription": {"model": model}, "turn_detection": None}}}}
+    assert kinds(send(session, update)) == ["session.updated"]
+    tone = (np.sin(np.arange(36_000) * 2 * np.pi * 440 / 24_000) * 8000).astype("<i2").tobytes()
+    events = stream(session, tone)
+    return events + send(session, {"type": "input_audio_buffer.commit"}, now=2.0)
+
+
+@pytest.mark.parametrize(("intent", "model"), [(None, "gpt-4o-mini-transcribe"), ("transcription", "whisper-1")])
+def test_input_transcription_follows_the_commit_when_the_session_asks_for_it(intent, model):
+    handshake = {"model": None, "intent": intent} if intent else {}
+    session, _ = new_session(**handshake)
+    events = transcribed_turn(session, model)  # every event validated against the SDK's types
+    assert kinds(events)[:3] == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
+    item_id = events[0]["item_id"]
+    deltas = [e for e in events if e["type"] == "conversation.item.input_audio_transcription.delta"]
+    completed, = [e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed"]
+    assert {e["item_id"] for e in deltas + [completed]} == {item_id} and completed["content_index"] == 0
+    assert completed["transcript"] == "(mock transcript of 1.5 s of audio)" == "".join(e["delta"] for e in deltas)
+    if model == "whisper-1":
+        assert completed["usage"] == {"type": "duration", "seconds": 1.5}
+    else:
+        usage = completed["usage"]
+        assert usage["type"] == "tokens" and usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
+    if intent is None:  # the conversation keeps it: retrieving the item shows the transcript
+        retrieved = send(session, {"type": "conversation.item.retrieve", "item_id": item_id}, now=3.0)
+        assert retrieved[0]["item"]["content"][0]["transcript"] == completed["transcript"]
+
+
+def test_no_transcription_events_unless_the_session_asks_for_them():
+    session, _ = new_session()
+    send(session, {"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}}})
+    tone = (np.sin(np.arange(12_000) * 2 * np.pi * 440 / 24_000) * 8000).astype("<i2").tobytes()
+    stream(session, tone)
+    events = send(session, {"type": "input_audio_buffer.commit"}, now=2.0)
+    assert kinds(events) == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
+
+
 def test_beta_handshake_gets_the_error_then_4000():
     session = MockSession(FAST, Handshake(conn_index=1, beta=True))
     outputs = session.start(0.0)

@@ -35,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="send TEXT as a user message once the session is configured (repeatable)")
     group.add_argument("--instructions", help="session instructions")
     group.add_argument("--voice", help="output voice (e.g. marin, alloy)")
+    group.add_argument(
+        "--transcribe",
+        metavar="MODEL",
+        help="transcribe what you say with this model (e.g. gpt-4o-mini-transcribe; billed separately) "
+        "and show it in the transcript",
+    )
     group.add_argument("--chunk-ms", type=int, default=20, help="capture chunk length, 20-40 ms (default: %(default)s)")
     group.add_argument("--jitter-ms", type=int, default=100, help="playback jitter buffer; it grows after an underflow, up to 3x (default: %(default)s)")
     group.add_argument("--output-latency", type=int, default=DEFAULT_OUTPUT_LATENCY_MS, metavar="MS",
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         record_dir=None if args.no_record else args.record_dir,
         instructions=args.instructions,
         voice=args.voice,
+        transcribe_model=args.transcribe,
         texts=list(args.text),
         finish_when_input_ends=args.headless,
         response_timeout_s=args.response_timeout,

@@ -73,6 +73,7 @@ class EngineConfig:
     record_dir: Path | None = Path("sessions")  # None: --no-record
     instructions: str | None = None
     voice: str | None = None
+    transcribe_model: str | None = None  # input transcription (`audio.input.transcription.model`)
     log_capacity: int = 5_000  # log entries held for a view to drain (the recording keeps everything)
     # Under a view, a closed session stays on screen (its card) until the user reconnects or quits;
     # headless runs end with the session.

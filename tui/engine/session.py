@@ -323,6 +323,8 @@ class Engine:
         }
         if self.config.voice:
             session["audio"]["output"]["voice"] = self.config.voice
+        if self.config.transcribe_model:
+            session["audio"]["input"]["transcription"] = {"model": self.config.transcribe_model}
         if self.config.instructions:
             session["instructions"] = self.config.instructions
         return {"type": "session.update", "event_id": SESSION_UPDATE_ID, "session": session}

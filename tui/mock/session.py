@@ -350,7 +350,34 @@ class MockSession:
             self._emit("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id),
             self._emit("conversation.item.added", previous_item_id=previous, item=item),
             self._emit("conversation.item.done", previous_item_id=previous, item=item),
+            *self._transcribe(item_id, audio),
         ]
+
+    def _transcribe(self, item_id: str, audio: bytes) -> list[Output]:
+        """Input transcription, when the session asks for it (`audio.input.transcription.model`). The
+        mock recognises no speech: its transcript says how much audio it heard, in the events, deltas
+        and usage shape the service sends."""
+        transcription = self._input.get("transcription")
+        if not isinstance(transcription, dict) or not transcription.get("model"):
+            return []
+        fmt = self._input["format"]
+        seconds = len(audio) / bytes_per_sample(fmt) / format_rate(fmt)
+        transcript = f"(mock transcript of {seconds:.1f} s of audio)"
+        where = {"item_id": item_id, "content_index": 0}
+        out: list[Output] = [
+            self._emit("conversation.item.input_audio_transcription.delta", **where, delta=word)
+            for word in _words(transcript)
+        ]
+        out.append(
+            self._emit(
+                "conversation.item.input_audio_transcription.completed",
+                **where,
+                transcript=transcript,
+                usage=_transcription_usage(transcription["model"], seconds, transcript),
+            )
+        )
+        self.items[item_id] = {**self.items[item_id], "content": [{"type": "input_audio", "transcript": transcript}]}
+        return out
 
     def _on_input_audio_buffer_commit(self, event: dict[str, Any], client_id: str | None, now: float) -> list[Output]:
         buffered = self._buffered_ms()
@@ -400,7 +427,8 @@ class MockSession:
         item = self.items[item_id]
         if item_id in self.user_audio:
             audio = base64.b64encode(self.user_audio[item_id]).decode()
-            item = {**item, "content": [{"type": "input_audio", "audio": audio, "transcript": None}]}
+            transcript = item["content"][0].get("transcript")
+            item = {**item, "content": [{"type": "input_audio", "audio": audio, "transcript": transcript}]}
         return [self._emit("conversation.item.retrieved", item=item)]
 
     def _on_conversation_item_delete(self, event: dict[str, Any], client_id: str | None, now: float) -> list[Output]:
@@ -598,6 +626,21 @@ def _words(transcript: str) -> list[str]:
     """Transcript deltas as the service sends them: words, each after the first with its space."""
     words = transcript.split(" ")
     return [words[0]] + [" " + w for w in words[1:]]
+
+
+def _transcription_usage(model: str, seconds: float, transcript: str) -> dict[str, Any]:
+    """whisper-1 is billed by duration, the newer models by tokens (the mock's counts: 10 audio
+    tokens a second, a token a word)."""
+    if model == "whisper-1":
+        return {"type": "duration", "seconds": round(seconds, 3)}
+    audio_tokens, output_tokens = round(seconds * 10), len(transcript.split())
+    return {
+        "type": "tokens",
+        "input_tokens": audio_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": audio_tokens + output_tokens,
+        "input_token_details": {"audio_tokens": audio_tokens, "text_tokens": 0},
+    }
 
 
 ID_FIELDS = ("item_id", "previous_item_id", "response_id")
