@@ -59,3 +59,32 @@ async def test_sdk_voice_turn_in_real_time(tmp_path):
     transcript = "".join(e.delta for e in events if e.type == "response.output_audio_transcript.delta")
     assert transcript == default_voice().transcript
     assert events[-1].response.status == "completed"
+
+
+async def test_sdk_gets_input_transcription_after_its_commit(tmp_path):
+    pcm = speech_pcm(tmp_path, "Transcribe me.", lead_s=0.2, tail_s=0.2)
+    async with MockServer(MockConfig(realtime=False)) as server:
+        client = openai.AsyncOpenAI(api_key="sk-test-not-a-real-key", websocket_base_url=server.base_url)
+        async with client.realtime.connect(model="gpt-realtime", websocket_connection_options={"proxy": None}) as conn:
+            async def next_event():
+                data = await asyncio.wait_for(conn.recv_bytes(), 10)
+                validate(orjson.loads(data))
+                return conn.parse_event(data)
+
+            assert (await next_event()).type == "session.created"
+            await conn.session.update(session={"type": "realtime", "audio": {"input": {
+                "transcription": {"model": "gpt-4o-mini-transcribe"}, "turn_detection": None}}})
+            updated = await next_event()
+            assert updated.session.audio.input.transcription.model == "gpt-4o-mini-transcribe"
+            await conn.input_audio_buffer.append(audio=base64.b64encode(pcm).decode())
+            await conn.input_audio_buffer.commit()
+            events = [await next_event()]
+            while events[-1].type != "conversation.item.input_audio_transcription.completed":
+                events.append(await next_event())
+
+    committed, completed = events[0], events[-1]
+    assert committed.type == "input_audio_buffer.committed" and completed.item_id == committed.item_id
+    assert completed.transcript == f"(mock transcript of {len(pcm) / 48_000:.1f} s of audio)"
+    assert completed.usage.type == "tokens" and completed.usage.total_tokens > 0
+    deltas = [e.delta for e in events if e.type == "conversation.item.input_audio_transcription.delta"]
+    assert "".join(deltas) == completed.transcript
