@@ -92,6 +92,28 @@ async def test_transcription_intent():
         await client.ws.close()
 
 
+async def test_an_idle_client_is_prompted_after_idle_timeout_ms():
+    """server VAD's idle_timeout_ms (5 s at least, as the service allows) runs on the server's own
+    clock: a client that stays silent after an answer gets timeout_triggered and a new response."""
+    async with MockServer(fast()) as server:
+        client = await open_client(server.url_for())
+        await client.until("session.created")
+        await client.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+            "turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}}}})
+        await client.until("session.updated")
+        await client.send({"type": "response.create"})
+        await client.until("response.done")
+        answered = asyncio.get_running_loop().time()
+        silence = asyncio.create_task(client.stream(bytes(48_000 * 7)))  # 7 s of silence, in real time
+        events = await client.until("input_audio_buffer.timeout_triggered", timeout=10)
+        waited = asyncio.get_running_loop().time() - answered
+        assert 4.9 <= waited < 9, waited
+        assert "input_audio_buffer.speech_started" not in [e["type"] for e in events]
+        await client.until("response.done")  # read on: an unread answer would hold up the close
+        silence.cancel()
+        await client.ws.close()
+
+
 @pytest.mark.parametrize("how", ["header", "subprotocol"])
 async def test_beta_clients_get_the_error_then_4000(how):
     kwargs = {"additional_headers": {"OpenAI-Beta": "realtime=v1"}} if how == "header" else {

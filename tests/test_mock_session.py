@@ -143,6 +143,49 @@ def test_no_transcription_events_unless_the_session_asks_for_them():
     assert kinds(events) == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
 
 
+def silence_until(session: MockSession, start_s: float, end_s: float) -> list[dict]:
+    """Streams 20 ms chunks of silence from `start_s` to `end_s`, each at its own time."""
+    events = []
+    for n in range(round((end_s - start_s) / 0.02)):
+        events += events_of(session.receive_text(append_event(bytes(960)), start_s + n * 0.02))
+    return events
+
+
+def idle_session(timeout_ms: int = 5000) -> MockSession:
+    session, _ = new_session()
+    update = {"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+        "turn_detection": {"type": "server_vad", "idle_timeout_ms": timeout_ms}}}}}
+    assert kinds(send(session, update, now=0.1)) == ["session.updated"]
+    answered = send(session, {"type": "response.create"}, now=1.0)
+    assert kinds(answered)[-2:] == ["response.done", "rate_limits.updated"]
+    return session
+
+
+def test_idle_timeout_after_a_response_commits_the_silence_and_answers():
+    session = idle_session(5000)
+    assert session.next_deadline() == pytest.approx(6.0)
+    before = silence_until(session, 1.0, 6.0)  # 5 s of silence: nothing yet
+    assert "input_audio_buffer.timeout_triggered" not in kinds(before)
+    events = events_of(session.poll(6.0))
+    assert kinds(events)[:5] == [
+        "input_audio_buffer.timeout_triggered", "input_audio_buffer.committed",
+        "conversation.item.added", "conversation.item.done", "response.created",
+    ]
+    triggered = events[0]
+    assert (triggered["audio_start_ms"], triggered["audio_end_ms"]) == (0, 5000)
+    assert events[1]["item_id"] == triggered["item_id"]
+
+
+def test_speech_before_the_idle_timeout_cancels_it():
+    session = idle_session(5000)
+    speech = (np.sin(np.arange(24_000) * 2 * np.pi * 300 / 24_000) * 12_000).astype("<i2").tobytes()
+    events = silence_until(session, 1.0, 2.0)
+    for n, offset in enumerate(range(0, len(speech), 960)):  # 1 s of speech from 2 s on
+        events += events_of(session.receive_text(append_event(speech[offset : offset + 960]), 2.0 + n * 0.02))
+    assert "input_audio_buffer.speech_started" in kinds(events)
+    assert "input_audio_buffer.timeout_triggered" not in kinds(events_of(session.poll(6.5)))
+
+
 def test_beta_handshake_gets_the_error_then_4000():
     session = MockSession(FAST, Handshake(conn_index=1, beta=True))
     outputs = session.start(0.0)

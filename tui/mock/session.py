@@ -143,6 +143,9 @@ class MockSession:
         self._timeline_ms = 0.0
         self._vad: EnergyVad | None = None
         self._speech_item: str | None = None
+        # server VAD's idle_timeout_ms: when it runs out, and the audio written when it was armed
+        self._idle_deadline: float | None = None
+        self._idle_from_ms = 0
         self._conversation_id = self.ids.conversation()
 
     # -- the ConnectionSession interface -------------------------------------------------------
@@ -211,6 +214,9 @@ class MockSession:
             out.extend(self._response_step(response))
             if response.step == response.steps:
                 out.extend(self._finish_response(response, "completed"))
+                self._arm_idle_timeout(now)
+        if self._idle_deadline is not None and now >= self._idle_deadline:
+            out.extend(self._idle_timeout(now))
         if now >= self._expires_at:
             self.closed = True
             out.append(self._error(errors.session_expired(self.config.session_max)))
@@ -223,6 +229,8 @@ class MockSession:
         deadline = self._expires_at
         if self.response is not None and self.response.step < self.response.steps:
             deadline = min(deadline, self.response.due[self.response.step])
+        if self._idle_deadline is not None:
+            deadline = min(deadline, self._idle_deadline)
         return deadline
 
     # -- emitting ------------------------------------------------------------------------------
@@ -299,7 +307,40 @@ class MockSession:
                 out.extend(self._speech_stopped(edge, now))
         return out
 
+    def _idle_timeout_ms(self) -> int | None:
+        detection = self._input.get("turn_detection")
+        if self.session.get("type") != "realtime" or not detection or detection["type"] != "server_vad":
+            return None
+        return detection.get("idle_timeout_ms")
+
+    def _arm_idle_timeout(self, now: float) -> None:
+        """After a response, server VAD's `idle_timeout_ms` starts counting. The mock streams the
+        answer's audio in real time, so its end is when the client has heard it."""
+        timeout_ms = self._idle_timeout_ms()
+        if timeout_ms is not None:
+            self._idle_deadline = now + timeout_ms / 1000
+            self._idle_from_ms = round(self._timeline_ms)
+
+    def _idle_timeout(self, now: float) -> list[Output]:
+        """Nobody spoke for `idle_timeout_ms`: the silent audio is committed and the model answers."""
+        self._idle_deadline = None
+        if self._idle_timeout_ms() is None or self.response is not None or self._speech_item is not None:
+            return []  # turned off meanwhile, or a turn is under way (the next response re-arms it)
+        item_id = self.ids.item()
+        out: list[Output] = [
+            self._emit(
+                "input_audio_buffer.timeout_triggered",
+                audio_start_ms=self._idle_from_ms,
+                audio_end_ms=round(self._timeline_ms),
+                item_id=item_id,
+            )
+        ]
+        out.extend(self._commit(item_id))
+        out.extend(self._start_response({}, now))
+        return out
+
     def _speech_started(self, edge: SpeechStarted, now: float) -> list[Output]:
+        self._idle_deadline = None
         detection = self._input["turn_detection"]
         padding = detection.get("prefix_padding_ms", 300) if detection["type"] == "server_vad" else 300
         start_ms = max(round(self._buffer_start_ms), edge.onset_ms - padding)
