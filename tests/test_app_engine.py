@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from app_support import read_records
+from textual.pilot import Pilot
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard
 from tui.app.settings import UISettings
@@ -24,6 +27,19 @@ async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the engine"
         await pilot.pause(0.05)
+
+
+@asynccontextmanager
+async def on_screen(engine: Engine | EngineProcess) -> AsyncIterator[tuple[EngineThread, RtuiApp, Pilot]]:
+    """The engine running on its thread under the TUI, driven by Pilot; the engine stops after."""
+    runner = EngineThread(engine)
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            yield runner, app, pilot
+    finally:
+        runner.stop()
 
 
 def client_events(directory: Path) -> list[str]:
@@ -44,35 +60,29 @@ async def test_keys_reach_the_mock_and_its_answers_reach_the_screen(tmp_path: Pa
         mock_options={"record_dir": mock_dir, "realtime": False},
     )
     engine = Engine(config, source=None, sink=NullSink())
-    runner = EngineThread(engine)
-    runner.start()
-    try:
-        app = RtuiApp(engine, settings=UISettings())
-        async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
-            await pilot.pause(0.1)
-            header = app.screen.query_one(SessionHeader).plain
-            assert header.startswith(" OPEN ") and "EMBEDDED MOCK" in header and engine.state.session_id in header
+    async with on_screen(engine) as (runner, app, pilot):
+        await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
+        await pilot.pause(0.1)
+        header = app.screen.query_one(SessionHeader).plain
+        assert header.startswith(" OPEN ") and "EMBEDDED MOCK" in header and engine.state.session_id in header
 
-            await pilot.press("t", *"hello there", "enter")
-            await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
-            await wait_for(pilot, lambda: not engine.state.response_active)
-            await pilot.pause(0.1)
-            transcript = app.screen.query_one(Transcript).plain
-            assert "you   > hello there" in transcript and "model > Hello from the rtui mock server." in transcript
+        await pilot.press("t", *"hello there", "enter")
+        await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
+        await wait_for(pilot, lambda: not engine.state.response_active)
+        await pilot.pause(0.1)
+        transcript = app.screen.query_one(Transcript).plain
+        assert "you   > hello there" in transcript and "model > Hello from the rtui mock server." in transcript
 
-            await pilot.press("r")
-            await wait_for(pilot, lambda: client_events(mock_dir).count("response.create") == 2)
-            await pilot.press("x")
-            await wait_for(pilot, lambda: "response.cancel" in client_events(mock_dir))
-            await pilot.press("b", *"checkpoint", "enter")
-            await wait_for(pilot, lambda: any(r.get("kind") == "mark" for r in read_records(Path(engine.state.recording_path))))
-            await pilot.press("q")
-        received = client_events(mock_dir)
-        assert received.count("conversation.item.create") == 1
-        assert received.count("response.create") == 2
-    finally:
-        runner.stop()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: client_events(mock_dir).count("response.create") == 2)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "response.cancel" in client_events(mock_dir))
+        await pilot.press("b", *"checkpoint", "enter")
+        await wait_for(pilot, lambda: any(r.get("kind") == "mark" for r in read_records(Path(engine.state.recording_path))))
+        await pilot.press("q")
+    received = client_events(mock_dir)
+    assert received.count("conversation.item.create") == 1
+    assert received.count("response.create") == 2
     assert not runner.running
 
 
@@ -88,21 +98,15 @@ async def test_a_server_close_shows_the_card_at_once(tmp_path: Path, where: str)
         mock_options={"faults": (CloseAfter(code=4001, reason="test fault", after_seconds=0.5),)},
     )
     engine = Engine(config, source=None, sink=NullSink()) if where == "thread" else EngineProcess(config)
-    runner = EngineThread(engine)
-    runner.start()
-    try:
-        app = RtuiApp(engine, settings=UISettings())
-        async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and bool(app.screen.query("#card-text")))
-            card = str(app.screen.query_one("#card-text").render())
-            assert "4001" in card and "'test fault'" in card and "closed first by  server" in card
-            header = app.live_screen.header.plain
-            assert "CLOSED 4001" in header and "closed first by server" in header
-            await pilot.press("escape")
-            assert app.screen is app.live_screen
-            await pilot.press("q")
-    finally:
-        runner.stop()
+    async with on_screen(engine) as (runner, app, pilot):
+        await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and bool(app.screen.query("#card-text")))
+        card = str(app.screen.query_one("#card-text").render())
+        assert "4001" in card and "'test fault'" in card and "closed first by  server" in card
+        header = app.live_screen.header.plain
+        assert "CLOSED 4001" in header and "closed first by server" in header
+        await pilot.press("escape")
+        assert app.screen is app.live_screen
+        await pilot.press("q")
 
 
 async def test_push_to_talk_keys_drive_the_turn_on_the_wire(tmp_path: Path) -> None:
@@ -118,37 +122,31 @@ async def test_push_to_talk_keys_drive_the_turn_on_the_wire(tmp_path: Path) -> N
         transcribe_model="gpt-4o-mini-transcribe",
     )
     engine = Engine(config, source=make_source("tone"), sink=NullSink())
-    runner = EngineThread(engine)
-    runner.start()
-    try:
-        app = RtuiApp(engine, settings=UISettings())
-        async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
-            await wait_for(pilot, lambda: "input_audio_buffer.append" in client_events(mock_dir))
-            # The meters name what feeds them (a tone, not a device: no scheduling line).
-            await wait_for(pilot, lambda: app.live_screen.model_meter.tooltip is not None)
-            assert str(app.live_screen.mic_meter.tooltip) == engine.state.input_description
-            assert engine.state.input_description.startswith("tone ")
-            assert str(app.live_screen.model_meter.tooltip) == "no audio output"
-            await pilot.press("v")  # server VAD -> push-to-talk: a session.update turning VAD off
-            await wait_for(pilot, lambda: engine.state.turn_mode == "push_to_talk")
-            await wait_for(pilot, lambda: client_events(mock_dir).count("session.update") == 2)
-            assert "push-to-talk" in app.live_screen.header.plain
-            await pilot.press("space")
-            await wait_for(pilot, lambda: engine.state.talking)
-            await wait_for(pilot, lambda: "TALKING" in app.live_screen.header.plain)
-            await pilot.pause(0.4)  # hold the key (a toggle: terminals send no key release)
-            await pilot.press("space")
-            await wait_for(pilot, lambda: "input_audio_buffer.commit" in client_events(mock_dir))
-            await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
-            # --transcribe: what the user said (the mock's stand-in transcript) shows in the transcript
-            await wait_for(pilot, lambda: "you   > (mock transcript of " in app.screen.query_one(Transcript).plain)
-            await pilot.press("q")
-        received = client_events(mock_dir)
-        turn = received[received.index("input_audio_buffer.clear"):]
-        assert turn.index("input_audio_buffer.append") < turn.index("input_audio_buffer.commit") < turn.index("response.create")
-    finally:
-        runner.stop()
+    async with on_screen(engine) as (runner, app, pilot):
+        await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
+        await wait_for(pilot, lambda: "input_audio_buffer.append" in client_events(mock_dir))
+        # The meters name what feeds them (a tone, not a device: no scheduling line).
+        await wait_for(pilot, lambda: app.live_screen.model_meter.tooltip is not None)
+        assert str(app.live_screen.mic_meter.tooltip) == engine.state.input_description
+        assert engine.state.input_description.startswith("tone ")
+        assert str(app.live_screen.model_meter.tooltip) == "no audio output"
+        await pilot.press("v")  # server VAD -> push-to-talk: a session.update turning VAD off
+        await wait_for(pilot, lambda: engine.state.turn_mode == "push_to_talk")
+        await wait_for(pilot, lambda: client_events(mock_dir).count("session.update") == 2)
+        assert "push-to-talk" in app.live_screen.header.plain
+        await pilot.press("space")
+        await wait_for(pilot, lambda: engine.state.talking)
+        await wait_for(pilot, lambda: "TALKING" in app.live_screen.header.plain)
+        await pilot.pause(0.4)  # hold the key (a toggle: terminals send no key release)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "input_audio_buffer.commit" in client_events(mock_dir))
+        await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
+        # --transcribe: what the user said (the mock's stand-in transcript) shows in the transcript
+        await wait_for(pilot, lambda: "you   > (mock transcript of " in app.screen.query_one(Transcript).plain)
+        await pilot.press("q")
+    received = client_events(mock_dir)
+    turn = received[received.index("input_audio_buffer.clear"):]
+    assert turn.index("input_audio_buffer.append") < turn.index("input_audio_buffer.commit") < turn.index("response.create")
 
 
 async def test_a_reconnect_after_a_server_close_is_diagnosed_connection_by_connection(tmp_path: Path) -> None:
@@ -164,18 +162,12 @@ async def test_a_reconnect_after_a_server_close_is_diagnosed_connection_by_conne
         stay_after_close=True,  # as `rtui` runs it: the card waits for R or q
     )
     engine = Engine(config, source=None, sink=NullSink())
-    runner = EngineThread(engine)
-    runner.start()
-    try:
-        app = RtuiApp(engine, settings=UISettings())
-        async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard))
-            await pilot.press("R")
-            await wait_for(pilot, lambda: engine.state.phase == "open")
-            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and engine.state.phase == "closed")
-            await pilot.press("q")
-    finally:
-        runner.stop()
+    async with on_screen(engine) as (runner, app, pilot):
+        await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard))
+        await pilot.press("R")
+        await wait_for(pilot, lambda: engine.state.phase == "open")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and engine.state.phase == "closed")
+        await pilot.press("q")
     diagnosis = diagnose(engine.state.recording_path)
     first = diagnosis.ending
     assert (first.conn, first.closed_first_by, first.code, first.reason) == (1, "server", 4001, "test fault")
