@@ -102,14 +102,19 @@ def test_transcription_intent_gets_a_transcription_session_without_responses():
     assert (error["code"], error["param"]) == ("invalid_value", "type")
 
 
+def tone(seconds: float, frequency: float = 440, amplitude: int = 8000) -> bytes:
+    """A sine as 24 kHz PCM16, loud enough for the VAD."""
+    samples = np.arange(round(seconds * 24_000))
+    return (np.sin(samples * 2 * np.pi * frequency / 24_000) * amplitude).astype("<i2").tobytes()
+
+
 def transcribed_turn(session: MockSession, model: str) -> list[dict]:
     """Asks for input transcription, then appends 1.5 s of audio and commits it."""
     kind = session.session["type"]
     update = {"type": "session.update", "session": {
         "type": kind, "audio": {"input": {"transcription": {"model": model}, "turn_detection": None}}}}
     assert kinds(send(session, update)) == ["session.updated"]
-    tone = (np.sin(np.arange(36_000) * 2 * np.pi * 440 / 24_000) * 8000).astype("<i2").tobytes()
-    events = stream(session, tone)
+    events = stream(session, tone(1.5))
     return events + send(session, {"type": "input_audio_buffer.commit"}, now=2.0)
 
 
@@ -137,8 +142,7 @@ def test_input_transcription_follows_the_commit_when_the_session_asks_for_it(int
 def test_no_transcription_events_unless_the_session_asks_for_them():
     session, _ = new_session()
     send(session, {"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}}})
-    tone = (np.sin(np.arange(12_000) * 2 * np.pi * 440 / 24_000) * 8000).astype("<i2").tobytes()
-    stream(session, tone)
+    stream(session, tone(0.5))
     events = send(session, {"type": "input_audio_buffer.commit"}, now=2.0)
     assert kinds(events) == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
 
@@ -178,7 +182,7 @@ def test_idle_timeout_after_a_response_commits_the_silence_and_answers():
 
 def test_speech_before_the_idle_timeout_cancels_it():
     session = idle_session(5000)
-    speech = (np.sin(np.arange(24_000) * 2 * np.pi * 300 / 24_000) * 12_000).astype("<i2").tobytes()
+    speech = tone(1.0, frequency=300, amplitude=12_000)
     events = silence_until(session, 1.0, 2.0)
     for n, offset in enumerate(range(0, len(speech), 960)):  # 1 s of speech from 2 s on
         events += events_of(session.receive_text(append_event(speech[offset : offset + 960]), 2.0 + n * 0.02))
