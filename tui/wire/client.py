@@ -7,6 +7,8 @@ asks otherwise (the diagnose tests reproduce beta clients on purpose).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from tui.wire.tap import FrameTap
 from tui.wire.writer import SessionWriter
 
 
+_ABORT_GRACE_S = 1.0  # an aborted transport ends on the loop's next turn; this only bounds a surprise
 AZURE_HOST_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 
 
@@ -132,10 +135,13 @@ async def open_connection(
     proxy = None if is_loopback(url) else options.proxy
     used_proxy = proxy_for(url) if proxy is True else (proxy or None)
 
+    attempts: list[RecordingClientConnection] = []
+
     def create_connection(protocol: Any, **kwargs: Any) -> RecordingClientConnection:
         connection = connection_factory(protocol, **kwargs)
         if writer is not None:
             connection.attach(FrameTap(writer, conn_id, "client"), url, proxy=used_proxy)
+        attempts.append(connection)
         return connection
 
     try:
@@ -155,8 +161,18 @@ async def open_connection(
     except Exception as exc:
         if writer is not None:
             writer.error(conn_id, f"connection to {writer.redactor.url(url)} failed: {type(exc).__name__}: {exc}")
+            await _transport_ended(attempts)
         raise
     return connection
+
+
+async def _transport_ended(attempts: Sequence[RecordingClientConnection]) -> None:
+    """Waits for a failed attempt's aborted transport to end, so that its `end` record is always
+    written (a caller that closes the writer at once would otherwise lose it to a race)."""
+    if attempts:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_ABORT_GRACE_S):
+                await attempts[-1].wait_closed()
 
 
 def proxy_for(url: str) -> str | None:

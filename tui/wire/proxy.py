@@ -319,11 +319,16 @@ class _Leg:
             self.protocol.close_rcvd = Close.parse(self._held_close.data)
             self._held_close = None
         super().connection_lost(exc)  # type: ignore[misc]  # the tap records the end here
+        session = self.session
+        # An upstream leg whose handshake failed never joined the session: the relay answers the client.
+        failed_upstream = session is not None and self is not session.down and self is not session.up
         peer, transport = self.peer, self._peer_transport()
-        if peer is not None and transport is not None and self.protocol.close_rcvd is None and peer.protocol.state is not CLOSED:
+        if (
+            not failed_upstream and peer is not None and transport is not None
+            and self.protocol.close_rcvd is None and peer.protocol.state is not CLOSED
+        ):
             # The far end vanished without a close frame: the other side must see the same.
             transport.abort()
-        session = self.session
         if session is not None and session.up is None and self is session.down:
             session.finish()  # refused handshake: no relayed session will run
 
