@@ -1,6 +1,7 @@
-"""Helpers for the TUI tests: an engine stand-in, and a real mock conversation frozen for snapshots.
+"""Helpers for the TUI tests: an engine stand-in, a real engine under Pilot, and a real mock
+conversation frozen for snapshots.
 
-`FrozenEngine` holds an EngineState and a LogBuffer the test sets up and records the commands the
+`on_screen()` runs a real engine on its thread under the TUI. `FrozenEngine` holds an EngineState and a LogBuffer the test sets up and records the commands the
 UI calls. `conversation_engine()` rebuilds, from files committed under tests/app_data/, the state
 and log that the real engine had mid-conversation with the mock server; run this module
 (`.venv/bin/python -m tests.app_support`) to record them again.
@@ -12,10 +13,16 @@ import asyncio
 import dataclasses
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from textual.pilot import Pilot
+
+from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
+from tui.app.settings import UISettings
 from tui.engine.state import (
     CloseSummary,
     Counters,
@@ -25,6 +32,9 @@ from tui.engine.state import (
     LogEntry,
     TranscriptEntry,
 )
+from tui.engine.process import EngineProcess
+from tui.engine.runner import EngineThread
+from tui.engine.session import Engine
 from tui.protocol.summary import Line, record_line
 from tui.wire.reader import SessionReader
 
@@ -68,6 +78,26 @@ class FrozenEngine:
 
     def stop(self) -> None:
         self.calls.append(("stop",))
+
+
+async def wait_for(pilot: Pilot, condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the engine"
+        await pilot.pause(0.05)
+
+
+@asynccontextmanager
+async def on_screen(engine: Engine | EngineProcess) -> AsyncIterator[tuple[EngineThread, RtuiApp, Pilot]]:
+    """The engine running on its thread under the TUI, driven by Pilot; the engine stops after."""
+    runner = EngineThread(engine)
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            yield runner, app, pilot
+    finally:
+        runner.stop()
 
 
 def entries_of(records: list[dict[str, Any]]) -> list[LogEntry]:

@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from app_support import read_records
-from textual.pilot import Pilot
-from tui.app.app import RtuiApp
+from app_support import on_screen, read_records, wait_for
 from tui.app.screens.modals import ClosureCard
-from tui.app.settings import UISettings
 from tui.app.widgets.status import SessionHeader
 from tui.app.widgets.transcript import Transcript
 from tui.audio.sinks import NullSink
 from tui.engine.config import AudioSettings, EngineConfig, Endpoint
 from tui.engine.process import EngineProcess
-from tui.engine.runner import EngineThread
 from tui.engine.session import Engine
-
-
-async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the engine"
-        await pilot.pause(0.05)
-
-
-@asynccontextmanager
-async def on_screen(engine: Engine | EngineProcess) -> AsyncIterator[tuple[EngineThread, RtuiApp, Pilot]]:
-    """The engine running on its thread under the TUI, driven by Pilot; the engine stops after."""
-    runner = EngineThread(engine)
-    runner.start()
-    try:
-        app = RtuiApp(engine, settings=UISettings())
-        async with app.run_test(size=(100, 30)) as pilot:
-            yield runner, app, pilot
-    finally:
-        runner.stop()
 
 
 def client_events(directory: Path) -> list[str]:

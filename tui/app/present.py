@@ -26,13 +26,18 @@ def clock_text(seconds: float) -> str:
 
 
 def phase_text(state: EngineState) -> str:
-    """`OPEN`, `CONNECTING`, `CLOSED 1000`: the badge at the start of the header."""
-    if state.phase == "closed" and state.close is not None:
-        return f"CLOSED {state.close.code}"
+    """`OPEN`, `CONNECTING`, `CLOSED 1000`, `REFUSED 401`: the badge at the start of the header."""
+    close = state.close
+    if state.phase == "closed" and close is not None:
+        if close.refused_status is not None:
+            return f"REFUSED {close.refused_status}"
+        return "NOT CONNECTED" if close.open_failure else f"CLOSED {close.code}"
     return state.phase.upper()
 
 
 def close_headline(close: CloseSummary) -> str:
+    if close.open_failure:
+        return close.open_failure
     who = f"closed first by {close.closed_by}" if close.closed_by else "no close frame (transport ended)"
     return f"{close.code} {close.meaning}; {who}; reason {close.reason!r}"
 

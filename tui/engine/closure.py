@@ -1,4 +1,5 @@
-"""A close, explained in one sentence for the UI's card and headless output."""
+"""A close, or a connection that never opened, explained in one sentence for the UI's card and
+headless output."""
 
 from __future__ import annotations
 
@@ -58,4 +59,38 @@ def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error
         explanation=explain(end, preceding_error, recent),
         preceding_error=preceding_error,
         last_lines=last_lines,
+    )
+
+
+_REFUSAL_HINTS = {
+    401: "check the API key (OPENAI_API_KEY)",
+    403: "the key is not allowed to use this endpoint",
+    404: "the model or path does not exist (retired preview models answer 404)",
+}
+
+
+def summarize_refusal(response: dict[str, Any], recent: Sequence[Line]) -> CloseSummary:
+    """A handshake the server answered with anything but 101, from its `handshake_response` record."""
+    status = response.get("status")
+    status = status if isinstance(status, int) else None  # the reader checks kinds, not every field
+    said = f"HTTP {status} {response.get('reason') or ''}".strip()
+    body = str(response.get("body") or "").strip()[:200]
+    hint = _REFUSAL_HINTS.get(status) if status is not None else None
+    explanation = f"The server refused the WebSocket handshake with {said}" + (f": {hint}." if hint else ".")
+    if body:
+        explanation += f" It said: {body}"
+    return _never_opened(f"handshake refused: {said}", explanation, recent, refused_status=status)
+
+
+def summarize_connect_failure(url: str, exc: BaseException, recent: Sequence[Line]) -> CloseSummary:
+    """A connection that failed before the server answered the handshake (refused, unreachable, timed out)."""
+    detail = str(exc) or type(exc).__name__
+    return _never_opened(f"could not connect: {detail}", f"Could not connect to {url}: {detail}.", recent)
+
+
+def _never_opened(headline: str, explanation: str, recent: Sequence[Line], refused_status: int | None = None) -> CloseSummary:
+    # No WebSocket existed, so there was no close frame: the transport's end reads as 1006.
+    return CloseSummary(
+        code=1006, reason="", closed_by=None, meaning=close_meaning(1006), clean=False, explanation=explanation,
+        last_lines=[line for line in recent if line.label != "end"][-8:], open_failure=headline, refused_status=refused_status,
     )

@@ -19,7 +19,7 @@ from contextlib import AsyncExitStack
 from typing import Any, Literal
 
 import orjson
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from tui.audio.base import AudioSink, AudioSource
 from tui.audio.capture import MicrophoneSource
@@ -27,12 +27,13 @@ from tui.audio.errors import AudioError
 from tui.audio.levels import Levels as MeterReading
 from tui.audio.playback import SpeakerSink
 from tui.audio.realtime import RealtimeScheduling
+from tui.engine.closure import summarize_connect_failure
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
-from tui.engine.state import CloseSummary, EngineState, Levels, LogBuffer, LogEntry
+from tui.engine.state import EngineState, Levels, LogBuffer, LogEntry
 from tui.engine.view import SessionView
-from tui.protocol.summary import PCM_BYTES_PER_SECOND, close_meaning, event_summary
+from tui.protocol.summary import PCM_BYTES_PER_SECOND, event_summary
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.writer import RecordingFailed, SessionWriter
 
@@ -212,9 +213,10 @@ class Engine:
         )
         try:
             self._ws = await open_connection(url, options, writer=self.writer)
-        except (OSError, InvalidStatus, asyncio.TimeoutError, Exception) as exc:
+        except Exception as exc:  # refused, unreachable, timed out: the card says which
             self.state.phase = "closed"
-            self.state.close = self._refusal(exc)
+            if self.state.close is None or self.state.close.refused_status is None:  # a refusal is the view's, from its record
+                self.state.close = summarize_connect_failure(self.state.url, exc, list(self.view.recent))
             return "refused"
         self.state.phase = "open"
         self.state.opened_at = time.monotonic()
@@ -236,23 +238,6 @@ class Engine:
         if self._stop_requested:
             return "stopped"
         return "finished" if self._finished.is_set() else "closed"
-
-    def _refusal(self, exc: BaseException) -> CloseSummary:
-        if isinstance(exc, InvalidStatus):
-            status = exc.response.status_code
-            body = exc.response.body.decode("utf-8", "replace").strip()[:200]
-            hint = {
-                401: "check the API key (OPENAI_API_KEY)",
-                403: "the key is not allowed to use this endpoint",
-                404: "the model or path does not exist (retired preview models answer 404)",
-            }.get(status, "see the response body")
-            explanation = f"The server refused the WebSocket handshake with HTTP {status}: {hint}." + (
-                f" It said: {body}" if body else ""
-            )
-        else:
-            explanation = f"Could not connect to {self.state.url}: {exc}."
-        return CloseSummary(code=1006, reason="", closed_by=None, meaning=close_meaning(1006), clean=False,
-                            explanation=explanation, preceding_error=None, last_lines=list(self.view.recent)[-8:])
 
     # -- the wire --------------------------------------------------------------------------------
 

@@ -74,6 +74,10 @@ class CloseSummary:
     explanation: str  # one plain sentence
     preceding_error: str | None = None  # the last server `error` before the close, summarised
     last_lines: list[Line] = field(default_factory=list)
+    # Set when no WebSocket ever opened (a refused handshake, a failed connect): what went wrong, in a
+    # few words. The close fields then only say that the transport ended (1006, nobody closed).
+    open_failure: str | None = None
+    refused_status: int | None = None  # the HTTP status of a refused handshake
 
 
 @dataclass

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from typing import Any, Literal
 
-from tui.engine.closure import summarize_close
+from tui.engine.closure import summarize_close, summarize_refusal
 from tui.engine.pacing import SendRateMeter
 from tui.engine.state import EngineState, LogBuffer, LogEntry, TranscriptEntry
 from tui.protocol.summary import Line, frame_event, record_line
@@ -42,6 +42,7 @@ class SessionView:
         self.recent: deque[Line] = deque(maxlen=32)  # for the close card
         self.last_error: str | None = None
         self.end_record: dict[str, Any] | None = None
+        self.refused_conn: int | None = None  # the last connection whose handshake the server refused
         self.send_rate = SendRateMeter()
 
     def log_record(self, record: dict[str, Any]) -> LogEntry:
@@ -72,15 +73,21 @@ class SessionView:
             event = frame_event(record)
             if event is not None and record["dir"] == "s2c":
                 self.apply_server_event(event, line)
-        elif kind == "handshake_response" and record.get("status") == 101:
-            state.phase, state.opened_at = "open", time.monotonic()
+        elif kind == "handshake_response":
+            if record.get("status") == 101:
+                state.phase, state.opened_at = "open", time.monotonic()
+            else:
+                self.refused_conn = record["conn"]
+                state.phase = "closed"
+                state.close = summarize_refusal(record, list(self.recent))
         elif kind == "close" and state.phase == "open":
             state.phase = "closing"
         elif kind == "end":
             self.end_record = record
             state.phase = "closed"
             state.assistant_speaking = state.user_speaking = state.response_active = False
-            state.close = summarize_close(record, list(self.recent), self.last_error)
+            if record["conn"] != self.refused_conn:  # a refused handshake keeps the refusal as its summary
+                state.close = summarize_close(record, list(self.recent), self.last_error)
         return entry, event
 
     def apply_server_event(self, event: dict[str, Any], line: Line) -> None:

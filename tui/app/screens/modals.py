@@ -59,7 +59,7 @@ class ClosureCard(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="closure-card", classes="modal-box"):
-            yield Static(Text(f"Session closed: {self.close.code} {self.close.meaning}", style="bold"), classes="modal-title")
+            yield Static(Text(card_title(self.close), style="bold"), classes="modal-title")
             with VerticalScroll(id="card-body"):
                 yield Static(closure_text(self.close), id="card-text")
                 if self.close.last_lines:
@@ -70,6 +70,12 @@ class ClosureCard(ModalScreen[str | None]):
         self.dismiss("reconnect")
 
 
+def card_title(close: CloseSummary) -> str:
+    if close.open_failure:
+        return f"Session never opened: {close.open_failure}"
+    return f"Session closed: {close.code} {close.meaning}"
+
+
 def closure_text(close: CloseSummary) -> Text:
     text = Text()
 
@@ -77,11 +83,12 @@ def closure_text(close: CloseSummary) -> Text:
         text.append(f"{name:<17}", style="bold")
         text.append(value + "\n", style=style)
 
-    field("code", f"{close.code}  {close.meaning}")
-    field("reason", repr(close.reason) if close.reason else "(empty)")
-    field("closed first by", close.closed_by or "nobody: the connection ended without a close frame")
-    field("clean", "yes" if close.clean else "no")
-    text.append("\n")
+    if close.open_failure is None:  # a connection that never opened has no close frames to show
+        field("code", f"{close.code}  {close.meaning}")
+        field("reason", repr(close.reason) if close.reason else "(empty)")
+        field("closed first by", close.closed_by or "nobody: the connection ended without a close frame")
+        field("clean", "yes" if close.clean else "no")
+        text.append("\n")
     text.append(close.explanation + "\n")
     if close.preceding_error:
         text.append("\n")
