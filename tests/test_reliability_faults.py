@@ -114,6 +114,8 @@ async def test_the_tui_shows_every_mock_fault(tmp_path, fault, badge, card, rows
             shown = str(app.screen.query_one("#card-text").render())
             for text in card:
                 assert text in shown, f"{text!r} not on the card:\n{shown}"
+            if isinstance(fault, RejectHandshake):  # no WebSocket opened: no close fields to show
+                assert "closed first by" not in shown and "What crossed the wire" in str(app.screen.query_one("#card-lines").render())
             await pilot.press("escape")
         await pilot.pause(0.1)
         assert app.live_screen.header.plain.startswith(f" {badge} "), app.live_screen.header.plain

@@ -99,7 +99,8 @@ def closure_text(close: CloseSummary) -> Text:
 
 def last_lines_text(close: CloseSummary) -> Text:
     """The frames just before the close, one unwrapped line each (the log has them in full)."""
-    text = Text("\nLast frames before the close:\n", style="bold", no_wrap=True, overflow="ellipsis")
+    title = "What crossed the wire" if close.open_failure else "Last frames before the close"
+    text = Text(f"\n{title}:\n", style="bold", no_wrap=True, overflow="ellipsis")
     collapser = RunCollapser()  # runs of appends read as one line, as in the log
     lines = [run for line in close.last_lines for run in collapser.push(dataclasses.replace(line, seqs=[]))]
     for line in [*lines, *collapser.flush()]:
