@@ -76,3 +76,10 @@ def test_bad_arguments_exit_2(tmp_path):
     assert chunk.returncode == 2 and "between 20 and 40" in chunk.stderr
     latency = rtui("--headless", "--output-latency", "1000", "--text", "x", cwd=tmp_path)
     assert latency.returncode == 2 and "--output-latency must be between 5 and 500 ms" in latency.stderr
+    for flag, value, message in [
+        ("--jitter-ms", "-5", "--jitter-ms must be between 0 and 2000"),
+        ("--log-lines", "5", "--log-lines must be at least 10"),
+        ("--response-timeout", "0", "--response-timeout must be a positive number"),
+    ]:
+        refused = rtui("--headless", flag, value, "--text", "x", cwd=tmp_path)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr

@@ -108,6 +108,8 @@ def test_help_documents_every_option_and_fault():
         (["--fault", "close,cod=4000"], "'cod=4000' is not a setting of fault 'close'"),
         (["--session-max", "0"], "--session-max must be a positive number"),
         (["--workers", "0"], "--workers must be at least 1"),
+        (["--port", "70000"], "--port must be from 0 to 65535"),
+        (["--port", "-1"], "--port must be from 0 to 65535"),
         (["--workers", "2", "--serve", "any.jsonl"], "--workers serves the simulation"),
     ],
 )

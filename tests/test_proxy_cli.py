@@ -74,3 +74,8 @@ def test_the_relay_refuses_to_listen_where_it_would_be_exposed():
     assert open_to_all.returncode == 2 and "--allow-remote" in open_to_all.stderr
     without_token = rtui("proxy", "--listen", "0.0.0.0:0", "--allow-remote")
     assert without_token.returncode == 2 and "--token" in without_token.stderr
+
+
+def test_a_port_out_of_range_is_refused_in_one_line():
+    result = rtui("proxy", "--listen", "127.0.0.1:70000")
+    assert result.returncode == 2 and "a port from 0 to 65535" in result.stderr and "Traceback" not in result.stderr

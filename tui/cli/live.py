@@ -67,6 +67,15 @@ def run(args: argparse.Namespace) -> int:
     if not 5 <= args.output_latency <= 500:
         print("rtui: --output-latency must be between 5 and 500 ms", file=sys.stderr)
         return 2
+    if not 0 <= args.jitter_ms <= 2000:
+        print("rtui: --jitter-ms must be between 0 and 2000", file=sys.stderr)
+        return 2
+    if args.log_lines is not None and args.log_lines < 10:
+        print("rtui: --log-lines must be at least 10", file=sys.stderr)
+        return 2
+    if args.response_timeout <= 0:
+        print("rtui: --response-timeout must be a positive number of seconds", file=sys.stderr)
+        return 2
     endpoint = resolve_endpoint(args.url, args.model, force_mock=args.mock, env=os.environ)
     audio = AudioSettings(
         input=args.input,

@@ -105,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("rtui mock: --workers must be at least 1.", file=sys.stderr)
         return 2
+    if not 0 <= args.port <= 65535:
+        print("rtui mock: --port must be from 0 to 65535 (0 picks a free one).", file=sys.stderr)
+        return 2
     if args.serve:
         if args.workers != 1:
             print("rtui mock: --workers serves the simulation; --serve plays a recording from one process.", file=sys.stderr)

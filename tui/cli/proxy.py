@@ -39,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise ValueError(f"--listen expects HOST:PORT such as 127.0.0.1:8766, not {value!r}")
+    if not sep or not port.isdigit() or not host or int(port) > 65535:
+        raise ValueError(f"--listen expects HOST:PORT such as 127.0.0.1:8766 (a port from 0 to 65535), not {value!r}")
     return host.strip("[]"), int(port)
 
 
