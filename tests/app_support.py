@@ -1,8 +1,9 @@
 """Helpers for the TUI tests: an engine stand-in, a real engine under Pilot, and a real mock
 conversation frozen for snapshots.
 
-`on_screen()` runs a real engine on its thread under the TUI. `FrozenEngine` holds an EngineState and a LogBuffer the test sets up and records the commands the
-UI calls. `conversation_engine()` rebuilds, from files committed under tests/app_data/, the state
+`on_screen()` runs a real engine on its thread under the TUI, for Pilot. `FrozenEngine` holds an
+EngineState and a LogBuffer the test sets up and records the commands the UI calls.
+`conversation_engine()` rebuilds, from files committed under tests/app_data/, the state
 and log that the real engine had mid-conversation with the mock server; run this module
 (`.venv/bin/python -m tests.app_support`) to record them again.
 """
