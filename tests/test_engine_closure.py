@@ -9,7 +9,7 @@ def line(direction: str, label: str) -> Line:
 
 
 def test_server_close_right_after_a_binary_frame_names_it():
-    end = {"code": 1000, "reason": "", "closed_by": "server", "clean": True, "side": "client",
+    end = {"code": 1000, "reason": "", "closed_by": "server", "clean": True, "side": "client", "conn": 1,
            "close_sent": {"code": 1000, "reason": ""}, "close_rcvd": {"code": 1000, "reason": ""}}
     summary = summarize_close(end, [line("s2c", "session.created"), line("c2s", "(binary)"), line("s2c", "close")], None)
     assert summary.explanation == (
@@ -18,7 +18,7 @@ def test_server_close_right_after_a_binary_frame_names_it():
 
 
 def test_unanswered_client_close_keeps_its_own_code():
-    end = {"code": 1006, "reason": "", "closed_by": "client", "clean": False, "side": "client",
+    end = {"code": 1006, "reason": "", "closed_by": "client", "clean": False, "side": "client", "conn": 1,
            "close_sent": {"code": 1009, "reason": "over size limit (2048 > 1024 bytes)"}, "close_rcvd": None,
            "protocol_error": "PayloadTooBig: over size limit (2048 > 1024 bytes)"}
     summary = summarize_close(end, [], None)
@@ -29,7 +29,7 @@ def test_unanswered_client_close_keeps_its_own_code():
 
 
 def test_client_that_closes_after_an_error_is_told_apart_from_the_server():
-    end = {"code": 1000, "reason": "", "closed_by": "client", "clean": True, "side": "client",
+    end = {"code": 1000, "reason": "", "closed_by": "client", "clean": True, "side": "client", "conn": 1,
            "close_sent": {"code": 1000, "reason": ""}, "close_rcvd": {"code": 1000, "reason": ""}}
     summary = summarize_close(end, [], "unknown_parameter [session.modalities]: Unknown parameter")
     assert "This client closed" in summary.explanation
@@ -37,7 +37,7 @@ def test_client_that_closes_after_an_error_is_told_apart_from_the_server():
 
 
 def test_transport_drop_has_no_closer():
-    end = {"code": 1006, "reason": "", "closed_by": None, "clean": False, "side": "client",
+    end = {"code": 1006, "reason": "", "closed_by": None, "clean": False, "side": "client", "conn": 1,
            "close_sent": None, "close_rcvd": None}
     summary = summarize_close(end, [line("c2s", "input_audio_buffer.append")], None)
     assert summary.closed_by is None and summary.code == 1006

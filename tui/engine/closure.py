@@ -59,6 +59,7 @@ def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error
         explanation=explain(end, preceding_error, recent),
         preceding_error=preceding_error,
         last_lines=last_lines,
+        conn=end["conn"],
     )
 
 
@@ -79,18 +80,21 @@ def summarize_refusal(response: dict[str, Any], recent: Sequence[Line]) -> Close
     explanation = f"The server refused the WebSocket handshake with {said}" + (f": {hint}." if hint else ".")
     if body:
         explanation += f" It said: {body}"
-    return _never_opened(f"handshake refused: {said}", explanation, recent, refused_status=status)
+    return _never_opened(f"handshake refused: {said}", explanation, recent, response["conn"], refused_status=status)
 
 
-def summarize_connect_failure(url: str, exc: BaseException, recent: Sequence[Line]) -> CloseSummary:
+def summarize_connect_failure(url: str, exc: BaseException, recent: Sequence[Line], conn: int) -> CloseSummary:
     """A connection that failed before the server answered the handshake (refused, unreachable, timed out)."""
     detail = str(exc) or type(exc).__name__
-    return _never_opened(f"could not connect: {detail}", f"Could not connect to {url}: {detail}.", recent)
+    return _never_opened(f"could not connect: {detail}", f"Could not connect to {url}: {detail}.", recent, conn)
 
 
-def _never_opened(headline: str, explanation: str, recent: Sequence[Line], refused_status: int | None = None) -> CloseSummary:
+def _never_opened(
+    headline: str, explanation: str, recent: Sequence[Line], conn: int, refused_status: int | None = None
+) -> CloseSummary:
     # No WebSocket existed, so there was no close frame: the transport's end reads as 1006.
     return CloseSummary(
         code=1006, reason="", closed_by=None, meaning=close_meaning(1006), clean=False, explanation=explanation,
         last_lines=[line for line in recent if line.label != "end"][-8:], open_failure=headline, refused_status=refused_status,
+        conn=conn,
     )

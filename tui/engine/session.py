@@ -216,7 +216,9 @@ class Engine:
         except Exception as exc:  # refused, unreachable, timed out: the card says which
             self.state.phase = "closed"
             if self.state.close is None or self.state.close.refused_status is None:  # a refusal is the view's, from its record
-                self.state.close = summarize_connect_failure(self.state.url, exc, list(self.view.recent))
+                self.state.close = summarize_connect_failure(
+                    self.state.url, exc, list(self.view.recent), self.view.conn
+                )
             return "refused"
         self.state.phase = "open"
         self.state.opened_at = time.monotonic()

@@ -78,6 +78,9 @@ class CloseSummary:
     # few words. The close fields then only say that the transport ended (1006, nobody closed).
     open_failure: str | None = None
     refused_status: int | None = None  # the HTTP status of a refused handshake
+    # The connection this describes (its number in the recording): a view shows a card once per
+    # connection, however often the summary is rebuilt or re-sent from the engine's process.
+    conn: int = 0
 
 
 @dataclass

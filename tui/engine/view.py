@@ -43,6 +43,7 @@ class SessionView:
         self.last_error: str | None = None
         self.end_record: dict[str, Any] | None = None
         self.refused_conn: int | None = None  # the last connection whose handshake the server refused
+        self.conn = 0  # the connection of the latest record: the one a failed connect attempt was
         self.send_rate = SendRateMeter()
 
     def log_record(self, record: dict[str, Any]) -> LogEntry:
@@ -56,6 +57,7 @@ class SessionView:
     def on_record(self, record: dict[str, Any]) -> tuple[LogEntry, dict[str, Any] | None]:
         """Logs a record and updates the state; returns the entry and the frame's event, if any."""
         entry = self.log_record(record)
+        self.conn = record["conn"] or self.conn
         line, state, counters = entry.line, self.state, self.state.counters
         kind = record["kind"]
         event = None

@@ -65,7 +65,10 @@ class LiveScreen(Screen[None]):
         self.clock = clock
         self.settings = settings
         self.feed = LogFeed(engine.log, settings.drain_batch)
-        self._card_shown_for: CloseSummary | None = None
+        # The last close summary shown, compared by value: the engine's process sends a fresh copy
+        # with every snapshot, and the same connection's summary can be rebuilt with more in it.
+        self._last_close: CloseSummary | None = None
+        self._card: ClosureCard | None = None
         # Kept as attributes: the refresh timer updates them 25 times a second without DOM queries.
         self.header = SessionHeader(id="header")
         self.notices = NoticeBar(id="notices")
@@ -116,9 +119,19 @@ class LiveScreen(Screen[None]):
         self._show_log_bar()
         self.transcript.show(state.transcript)
         self.stats.show(state)
-        if state.close is not None and state.close is not self._card_shown_for:
-            self._card_shown_for = state.close
-            self.show_close_card(state.close)
+        self._follow_close(state.close)
+
+    def _follow_close(self, close: CloseSummary | None) -> None:
+        """Pushes the card once per closed connection; a summary rebuilt for the same connection
+        updates the card if it is still open, and never pushes it again."""
+        if close is None or close == self._last_close:
+            return
+        new_connection = self._last_close is None or close.conn != self._last_close.conn
+        self._last_close = close
+        if new_connection:
+            self.show_close_card(close)
+        elif self._card is not None and self._card in self.app.screen_stack:
+            self._card.show(close)
 
     def _show_log_bar(self) -> None:
         log = self.event_log
@@ -197,4 +210,5 @@ class LiveScreen(Screen[None]):
             if choice == "reconnect":
                 self.engine.reconnect()
 
-        self.app.push_screen(ClosureCard(close), after)
+        self._card = ClosureCard(close)
+        self.app.push_screen(self._card, after)

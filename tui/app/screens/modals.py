@@ -66,6 +66,11 @@ class ClosureCard(ModalScreen[str | None]):
                     yield Static(last_lines_text(self.close), id="card-lines")
             yield Static("Enter/Esc back to the log   R reconnect   q quit", classes="modal-hint")
 
+    def show(self, close: CloseSummary) -> None:
+        """The same connection's summary, rebuilt with more in it."""
+        self.close = close
+        self.refresh(recompose=True)
+
     def action_reconnect(self) -> None:
         self.dismiss("reconnect")
 
