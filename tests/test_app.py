@@ -237,8 +237,12 @@ async def test_open_recording_shows_it_read_only(engine: FrozenEngine, tmp_path)
         field = app.screen.query_one("#prompt-input")
         field.value = str(CONVERSATION)
         await pilot.press("enter")
-        assert isinstance(app.screen, RecordingScreen)
-        await until(pilot, lambda: app.screen.loaded)
+        recording = next(screen for screen in app.screen_stack if isinstance(screen, RecordingScreen))
+        await until(pilot, lambda: recording.loaded)
+        # The recorded session closed, so it opens on its closure card, as it did live.
+        await until(pilot, lambda: isinstance(app.screen, ClosureCard))
+        await pilot.press("escape")
+        assert app.screen is recording
         await settle(pilot)
         log = app.screen.query_one(EventLog)
         expected = [(line.label, line.count) for line in collapse(read_records(CONVERSATION))]

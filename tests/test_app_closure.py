@@ -6,14 +6,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_support import on_screen, wait_for
+from app_support import FrozenEngine, on_screen, wait_for
 from textual.pilot import Pilot
+from textual.widgets import Input, OptionList
+from tmux_support import ROOT
 
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard
+from tui.app.screens.recording import RecordingScreen
+from tui.app.settings import UISettings
+from tui.diagnose import diagnose
 from tui.engine.config import AudioSettings, EngineConfig, Endpoint
 from tui.engine.process import PUBLISH_INTERVAL_S, EngineProcess
-from tui.mock import CloseAfter, MockConfig, MockServer
+from tui.mock import CloseAfter, InvalidJson, MockConfig, MockServer
 
 
 def live_config(endpoint: Endpoint, tmp_path: Path, **options: object) -> EngineConfig:
@@ -83,3 +88,61 @@ async def test_a_failed_connect_over_the_engine_process(tmp_path: Path) -> None:
         assert "NOT CONNECTED" in app.live_screen.header.plain
         await pilot.press("q")
     assert not runner.running and engine.exitcode == 0
+
+
+# -- the diagnosis on the card ---------------------------------------------------------------------
+
+
+async def card_findings(app: RtuiApp, pilot: Pilot) -> list[str]:
+    """The findings the card shows, once the diagnosis worker has delivered them."""
+    await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and bool(app.screen.query("#card-findings")))
+    return [str(option.prompt) for option in app.screen.query_one("#card-findings", OptionList).options]
+
+
+async def test_the_card_shows_the_diagnosis_and_jumps_to_its_evidence(tmp_path: Path) -> None:
+    # The mock sends a text frame that is not JSON, then closes: `rtui diagnose` calls that
+    # `invalid-json`, and so must the card, with the seq of the bad frame.
+    config = live_config(
+        Endpoint(url="", kind="mock"), tmp_path,
+        mock_options={"faults": (InvalidJson(after_frames=1), CloseAfter(code=1000, after_frames=1))},
+    )
+    engine = EngineProcess(config)
+    async with on_screen(engine) as (runner, app, pilot):
+        shown = await card_findings(app, pilot)
+        path = engine.state.recording_path
+        assert path is not None
+        expected = diagnose(path).findings
+        assert [finding.id for finding in expected] == ["invalid-json"]
+        bad_frame = expected[0].evidence[0]
+        assert len(shown) == 1 and "ERROR   invalid-json" in shown[0] and expected[0].message in shown[0]
+        assert f"evidence: seq {bad_frame}" in shown[0]
+        await pilot.press("enter")  # on the highlighted finding: to its evidence in the log
+        await wait_for(pilot, lambda: app.screen is app.live_screen)
+        log = app.live_screen.event_log
+        assert log.cursor_row is not None and log.cursor_row.record["seq"] == bad_frame
+        assert not log.follow  # the log holds the row under the cursor rather than following
+        await pilot.press("q")
+    assert not runner.running and engine.exitcode == 0
+
+
+async def test_the_recording_view_has_the_card_and_its_findings() -> None:
+    engine = FrozenEngine()  # an open session under the recording view
+    story1 = ROOT / "sessions/examples/story1-binary-append-close-1000.jsonl"
+    app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
+    async with app.run_test(size=(110, 36)) as pilot:
+        await pilot.press("o")
+        app.screen.query_one("#prompt-input", Input).value = str(story1)
+        await pilot.press("enter")
+        shown = await card_findings(app, pilot)
+        assert any("binary-frame" in line and "on iOS send .string, not .data" in line for line in shown)
+        card = app.screen
+        assert isinstance(card, ClosureCard) and not card.can_reconnect
+        assert "reconnect" not in str(card.query_one(".modal-hint").render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, RecordingScreen)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard))
+        await pilot.press("R")  # nothing to reconnect in a file: the card stays
+        assert isinstance(app.screen, ClosureCard) and engine.calls == []
+        await pilot.press("q")  # leaves from the card, as its hint says
+        await wait_for(pilot, lambda: app.return_code == 0)

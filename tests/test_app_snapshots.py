@@ -3,9 +3,12 @@ from a real conversation with the mock, so every run renders the same."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import orjson
 import pytest
 
-from app_support import closed_engine, conversation_engine
+from app_support import CONVERSATION, closed_engine, conversation_engine, wait_for
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.settings import UISettings
@@ -40,8 +43,20 @@ def test_live_at_80x24(snap_compare) -> None:
     assert snap_compare(live_app(), terminal_size=(80, 24), run_before=settle)
 
 
-def test_closure_card(snap_compare) -> None:
-    assert snap_compare(live_app(closed=True), terminal_size=(100, 36), run_before=settle)
+def test_closure_card(snap_compare, tmp_path: Path) -> None:
+    app = live_app(closed=True)
+    # The card diagnoses the session's recording: here, the frozen session's own records.
+    recording = tmp_path / "closed.jsonl"
+    header = CONVERSATION.read_bytes().split(b"\n", 1)[0]
+    records = [orjson.dumps(entry.record) for entry in app.engine.log.since(0)[0]]
+    recording.write_bytes(b"\n".join([header, *records]) + b"\n")
+    app.engine.state.recording_path = str(recording)
+
+    async def diagnosed(pilot) -> None:
+        await wait_for(pilot, lambda: bool(app.screen.query("#card-findings")))
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(100, 36), run_before=diagnosed)
 
 
 def test_frame_inspector(snap_compare) -> None:

@@ -80,3 +80,48 @@ def test_a_server_close_in_a_real_terminal(terminal: Terminal, closing_mock: str
         time.sleep(0.05)
     records = read_records(next(sessions.glob("*.jsonl")))
     assert records[-1]["kind"] == "end" and records[-1]["closed_by"] == "server" and records[-1]["code"] == 1000
+
+
+STORY1 = Path(__file__).resolve().parent.parent / "sessions/examples/story1-binary-append-close-1000.jsonl"
+BINARY_FRAME = "binary-frame  The client sent 1 binary frame"
+
+
+def test_a_replay_explains_its_closure_on_the_card(terminal: Terminal, tmp_path: Path) -> None:
+    # The seed report, replayed in the TUI: the card says what `rtui diagnose` says, without quitting.
+    command = (
+        f"cd {shlex.quote(str(tmp_path))} && exec env -u COLUMNS -u LINES TERM=xterm-256color "
+        f"{RTUI} replay {STORY1} --record-dir {tmp_path / 'sessions'}"
+    )
+    pid = terminal.start(command, height=40)
+    screen = terminal.wait_for(lambda s: BINARY_FRAME in s, 30, "the binary-frame finding on the card")
+    assert "Session closed: 1000 normal closure" in screen and "evidence: seq 4, 5" in screen
+    terminal.tmux("send-keys", "-t", "rtui", "q")
+    deadline = time.monotonic() + 5
+    while not exited(pid):
+        assert time.monotonic() < deadline, f"rtui did not exit after q; screen:\n{terminal.screen()}"
+        time.sleep(0.05)
+
+
+def test_an_opened_recording_explains_its_closure_on_the_card(terminal: Terminal, tmp_path: Path) -> None:
+    # The same file opened with `o` from a live session (on the embedded mock, no key).
+    command = (
+        f"cd {shlex.quote(str(tmp_path))} && exec env -u COLUMNS -u LINES -u OPENAI_API_KEY TERM=xterm-256color "
+        f"{RTUI} --input silence --output null --no-record"
+    )
+    pid = terminal.start(command, height=40)
+    terminal.wait_for(lambda s: "OPEN" in s, 30, "the live session")
+    terminal.tmux("send-keys", "-t", "rtui", "o")
+    terminal.wait_for(lambda s: "Open a recording" in s, 5, "the open prompt")
+    terminal.tmux("send-keys", "-t", "rtui", "-l", str(STORY1))
+    terminal.tmux("send-keys", "-t", "rtui", "Enter")
+    screen = terminal.wait_for(lambda s: BINARY_FRAME in s, 15, "the binary-frame finding on the recording's card")
+    assert "Session closed: 1000 normal closure" in screen
+    terminal.tmux("send-keys", "-t", "rtui", "Escape")
+    terminal.wait_for(lambda s: "RECORDING (read-only)" in s and BINARY_FRAME not in s, 5, "the recording view")
+    terminal.tmux("send-keys", "-t", "rtui", "c")
+    terminal.wait_for(lambda s: BINARY_FRAME in s, 5, "the card again after c")
+    terminal.tmux("send-keys", "-t", "rtui", "q")
+    deadline = time.monotonic() + 5
+    while not exited(pid):
+        assert time.monotonic() < deadline, f"rtui did not exit after q; screen:\n{terminal.screen()}"
+        time.sleep(0.05)

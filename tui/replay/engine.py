@@ -14,6 +14,7 @@ import asyncio
 import base64
 import binascii
 import time
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -71,6 +72,7 @@ class ReplayEngine:
                 timing=self.timing,
                 timeout=self.timeout,
                 listeners=[self._on_record],
+                on_recording=self._recording_at,
             )
         )
         try:
@@ -87,6 +89,9 @@ class ReplayEngine:
             self.state.phase = "closed"
             self.state.input_level = self.state.output_level = Levels()
         return self.outcome
+
+    def _recording_at(self, path: Path) -> None:
+        self.state.recording_path = str(path)
 
     def stop(self) -> None:
         loop, task = self._loop, self._task

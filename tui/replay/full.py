@@ -78,10 +78,12 @@ async def full_replay(
     timeout: float = 10.0,
     clock: Clock | None = None,
     listeners: Sequence[Callable[[dict[str, Any]], None]] = (),
+    on_recording: Callable[[Path], None] | None = None,
 ) -> ReplayResult:
     """Replays both sides of `script` against each other and compares the new recording.
 
-    `listeners` see every record of the new recording as it is written (the TUI's view of it).
+    `listeners` see every record of the new recording as it is written (the TUI's view of it);
+    `on_recording` is told where that recording is, before its first record.
 
     The recording is read once, as it is played: one tape feeds both sides and the comparison, which
     checks each record of the new recording as it is written instead of reading the file again.
@@ -95,6 +97,8 @@ async def full_replay(
                 if output is not None
                 else SessionWriter.create(directory, mode="replay", url=served.url)
             )
+            if on_recording is not None:
+                on_recording(writer.path)
             writer.add_listener(comparison.add)
             for listener in listeners:
                 writer.add_listener(listener)

@@ -13,13 +13,13 @@ from textual.widgets import Footer
 from tui.app.contract import Clock, EngineLike
 from tui.app.log_model import LogFeed, RowFilter
 from tui.app.present import traffic_text
-from tui.app.screens.modals import ClosureCard, FrameInspector, Prompt
+from tui.app.screens.closure import CardKeeper
+from tui.app.screens.modals import FrameInspector, Prompt
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.meters import LevelMeter
 from tui.app.widgets.status import NoticeBar, SessionHeader, StatsLine, TextLine
 from tui.app.widgets.transcript import Transcript
-from tui.engine.state import CloseSummary
 
 
 class LogBar(TextLine):
@@ -65,10 +65,6 @@ class LiveScreen(Screen[None]):
         self.clock = clock
         self.settings = settings
         self.feed = LogFeed(engine.log, settings.drain_batch)
-        # The last close summary shown, compared by value: the engine's process sends a fresh copy
-        # with every snapshot, and the same connection's summary can be rebuilt with more in it.
-        self._last_close: CloseSummary | None = None
-        self._card: ClosureCard | None = None
         # Kept as attributes: the refresh timer updates them 25 times a second without DOM queries.
         self.header = SessionHeader(id="header")
         self.notices = NoticeBar(id="notices")
@@ -78,6 +74,7 @@ class LiveScreen(Screen[None]):
         self.event_log = EventLog(settings.log_lines, id="event-log")
         self.transcript = Transcript(id="transcript")
         self.stats = StatsLine(id="stats")
+        self.cards = CardKeeper(self, self.event_log, lambda: self.engine.state.recording_path, self.engine.reconnect)
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -119,19 +116,7 @@ class LiveScreen(Screen[None]):
         self._show_log_bar()
         self.transcript.show(state.transcript)
         self.stats.show(state)
-        self._follow_close(state.close)
-
-    def _follow_close(self, close: CloseSummary | None) -> None:
-        """Pushes the card once per closed connection; a summary rebuilt for the same connection
-        updates the card if it is still open, and never pushes it again."""
-        if close is None or close == self._last_close:
-            return
-        new_connection = self._last_close is None or close.conn != self._last_close.conn
-        self._last_close = close
-        if new_connection:
-            self.show_close_card(close)
-        elif self._card is not None and self._card in self.app.screen_stack:
-            self._card.show(close)
+        self.cards.follow(state.close)
 
     def _show_log_bar(self) -> None:
         log = self.event_log
@@ -200,15 +185,5 @@ class LiveScreen(Screen[None]):
         self.engine.reconnect()
 
     def action_show_close(self) -> None:
-        if self.engine.state.close is not None:
-            self.show_close_card(self.engine.state.close)
-        else:
+        if not self.cards.show():
             self.notify("The session has not closed.", timeout=3)
-
-    def show_close_card(self, close: CloseSummary) -> None:
-        def after(choice: str | None) -> None:
-            if choice == "reconnect":
-                self.engine.reconnect()
-
-        self._card = ClosureCard(close)
-        self.app.push_screen(self._card, after)

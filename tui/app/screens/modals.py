@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from rich.json import JSON
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
 
+from tui.app.findings import DIAGNOSING, CardFindings, finding_text
 from tui.app.inspect_model import inspector_text, inspector_title
 from tui.app.log_model import LogRow, line_text
 from tui.engine.state import CloseSummary
@@ -45,34 +50,79 @@ class FrameInspector(ModalScreen[None]):
         self.query_one("#inspector-body").focus()
 
 
-class ClosureCard(ModalScreen[str | None]):
-    """Why the session ended, at once: code and meaning, reason, who closed first, the evidence."""
+@dataclass(frozen=True)
+class CardChoice:
+    """What the user chose on the card: reconnect, or jump to a finding's evidence in the log."""
+
+    action: Literal["reconnect", "jump"]
+    seq: int = 0
+
+
+class ClosureCard(ModalScreen[CardChoice | None]):
+    """Why the session ended, at once: code and meaning, reason, who closed first, what
+    `rtui diagnose` finds in the recording (Enter on a finding jumps to its evidence), the last frames."""
 
     BINDINGS = [
         Binding("escape,enter", "dismiss", "Back to the log", id="card.close"),
         Binding("R", "reconnect", "Reconnect", id="card.reconnect"),
+        # A modal screen does not inherit the app's keys; at a closure, q must still leave.
+        Binding("q", "app.quit", "Quit", id="card.quit"),
     ]
 
-    def __init__(self, close: CloseSummary) -> None:
+    def __init__(self, close: CloseSummary, findings: CardFindings = DIAGNOSING, *, can_reconnect: bool = True) -> None:
         super().__init__()
         self.close = close
+        self.findings = findings
+        self.can_reconnect = can_reconnect
 
     def compose(self) -> ComposeResult:
         with Vertical(id="closure-card", classes="modal-box"):
             yield Static(Text(card_title(self.close), style="bold"), classes="modal-title")
             with VerticalScroll(id="card-body"):
+                # Why first: what `rtui diagnose` finds, then the close itself, then the last frames.
+                yield Static(Text("Findings (as rtui diagnose gives them)", style="bold"), id="card-findings-title")
+                if self.findings.findings:
+                    options = [Option(finding_text(finding)) for finding in self.findings.findings]
+                    yield OptionList(*options, id="card-findings")
+                else:
+                    yield Static(self.findings.note, id="card-findings-note")
                 yield Static(closure_text(self.close), id="card-text")
                 if self.close.last_lines:
                     yield Static(last_lines_text(self.close), id="card-lines")
-            yield Static("Enter/Esc back to the log   R reconnect   q quit", classes="modal-hint")
+            yield Static(self._hint(), classes="modal-hint")
+
+    def _hint(self) -> str:
+        hint = "Enter: go to the evidence   Esc: back to the log" if self.findings.findings else "Enter/Esc: back to the log"
+        return hint + ("   R: reconnect   q: quit" if self.can_reconnect else "   q: quit")
+
+    def on_mount(self) -> None:
+        self._focus_findings()
+
+    def _focus_findings(self) -> None:
+        for findings in self.query("#card-findings").results(OptionList):
+            findings.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.can_reconnect if action == "reconnect" else True
 
     def show(self, close: CloseSummary) -> None:
         """The same connection's summary, rebuilt with more in it."""
         self.close = close
         self.refresh(recompose=True)
 
+    def show_findings(self, findings: CardFindings) -> None:
+        """The diagnosis, once the worker has it."""
+        self.findings = findings
+        self.refresh(recompose=True)
+        self.call_after_refresh(self._focus_findings)
+
+    @on(OptionList.OptionSelected, "#card-findings")
+    def jump_to_evidence(self, event: OptionList.OptionSelected) -> None:
+        evidence = self.findings.findings[event.option_index].evidence
+        self.dismiss(CardChoice("jump", evidence[0]) if evidence else None)
+
     def action_reconnect(self) -> None:
-        self.dismiss("reconnect")
+        self.dismiss(CardChoice("reconnect"))
 
 
 def card_title(close: CloseSummary) -> str:

@@ -15,12 +15,13 @@ from textual.widgets import Footer
 
 from tui.app.log_model import LogFeed, RowFilter
 from tui.app.screens.live import FilterLog, LogBar
+from tui.app.screens.closure import CardKeeper
 from tui.app.screens.modals import FrameInspector, Prompt
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.status import TextLine
-from tui.engine.state import LogBuffer, LogEntry
-from tui.protocol.summary import record_line
+from tui.engine.state import EngineState, LogBuffer
+from tui.engine.view import SessionView
 from tui.wire.reader import RecordingError, SessionReader
 
 
@@ -44,6 +45,7 @@ def check_recording(path: str) -> str | None:
 class RecordingScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="recording.back"),
+        Binding("c", "show_close", "Close card", tooltip="show how the recorded session closed", id="recording.close_card"),
         *FilterLog.BINDINGS,
     ]
 
@@ -55,13 +57,17 @@ class RecordingScreen(Screen[None]):
         # A file is read far faster than a session happens: drain bigger batches, and hold the
         # reader back (below) so that every record passes through the log, which keeps the last ones.
         self.feed = LogFeed(self.buffer, batch=max(settings.drain_batch, RECORDING_BATCH))
+        # The same view a live session has, so the card says what it would have said live.
+        self.view = SessionView(EngineState(), self.buffer)
         self.loaded = False
         self.problems: list[str] = []
 
     def compose(self) -> ComposeResult:
+        event_log = EventLog(self.settings.log_lines, id="event-log")
+        self.cards = CardKeeper(self, event_log, lambda: self.path)
         yield TextLine(id="recording-header")
         yield LogBar(id="log-bar")
-        yield EventLog(self.settings.log_lines, id="event-log")
+        yield event_log
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -82,7 +88,7 @@ class RecordingScreen(Screen[None]):
                         time.sleep(0.01)
                     if worker.is_cancelled:
                         return
-                    self.buffer.append(LogEntry(record, record_line(record)))
+                    self.view.on_record(record)
                 self.problems = [str(problem) for problem in reader.problems]
         except (RecordingError, OSError) as exc:
             self.problems = [f"{exc}"]
@@ -97,6 +103,13 @@ class RecordingScreen(Screen[None]):
             text.append(f"\n ! {len(self.problems)} damaged lines skipped, first: {self.problems[0]}")
         self.query_one("#recording-header", TextLine).set_text(text)
         self.drain()
+        self.cards.follow(self.view.state.close)  # a recording that closed opens on its card
+
+    def action_show_close(self) -> None:
+        if not self.loaded:
+            self.notify("The recording is still loading.", timeout=3)
+        elif not self.cards.show():
+            self.notify("The recording ends with its connection still open: there is no closure to explain.", timeout=4)
 
     def drain(self) -> None:
         log = self.query_one(EventLog)

@@ -191,6 +191,20 @@ class EventLog(ScrollView, can_focus=True):
         elif self._cursor >= self.scroll_y + height:
             self._scroll_ourselves(self._cursor - height + 1)
 
+    def select_seq(self, seq: int) -> bool:
+        """Puts the cursor on the row holding record `seq` (a run holds a range), clearing a filter
+        that hides it; False when the row is no longer kept (the recording has it)."""
+        row = next((row for row in self._rows if _first_seq(row) <= seq <= _last_seq(row)), None)
+        if row is None:
+            return False
+        if row not in self._visible:
+            self.set_filter(RowFilter())
+        self.follow = False
+        self._cursor = self._visible.index(row)
+        self._show_cursor()
+        self.refresh()
+        return True
+
     def action_cursor_up(self) -> None:
         self._move_cursor(-1)
 
@@ -256,3 +270,11 @@ class EventLog(ScrollView, can_focus=True):
             Segment(summary, style),
         ]
         return Strip(segments).crop_extend(0, width, style)
+
+
+def _first_seq(row: LogRow) -> int:
+    return row.record["seq"]
+
+
+def _last_seq(row: LogRow) -> int:
+    return (row.last_record or row.record)["seq"]
