@@ -6,15 +6,23 @@ from __future__ import annotations
 import asyncio
 import time
 
+from app_support import wait_for
 from tests.replay_support import example, records
 from tui.app.app import RtuiApp
-from tui.app.screens.modals import ClosureCard
+from tui.app.screens.modals import ClosureCard, ReportScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.status import SessionHeader
 from tui.engine.runner import EngineThread
 from tui.replay.engine import ReplayEngine
 from tui.replay.script import load_script
 from tui.replay.timing import Timing
+
+
+async def until_verdict(engine: ReplayEngine, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while engine.state.verdict is None:
+        assert time.monotonic() < deadline, "the replay did not finish"
+        await asyncio.sleep(0.01)
 
 
 async def test_the_replay_engine_drives_state_from_the_replayed_session(tmp_path):
@@ -32,11 +40,14 @@ async def test_the_replay_engine_drives_state_from_the_replayed_session(tmp_path
             await asyncio.sleep(0.01)
 
     watcher = asyncio.create_task(watch())
-    outcome = await engine.run()
+    running = asyncio.create_task(engine.run())
+    await until_verdict(engine)
+    engine.stop()  # the finished replay waits for R (again) or a stop
+    outcome = await asyncio.wait_for(running, 10)
     watcher.cancel()
 
     assert outcome == "finished" and engine.result is not None and engine.result.ok, engine.result.report()
-    assert any("MATCH" in notice for notice in engine.state.notices)
+    assert engine.state.verdict is not None and engine.state.verdict.ok
     new = records(tmp_path / "new.jsonl")
     assert engine.log.total == len(new)
     frames = [r for r in new if r["kind"] == "frame"]
@@ -77,7 +88,7 @@ async def test_the_tui_shows_the_replay_and_its_verdict(tmp_path):
         runner.stop()
     assert engine.result is not None and engine.result.ok
     assert engine.state.close is not None and engine.state.close.code == 4000
-    assert any("MATCH" in notice for notice in engine.state.notices)
+    assert engine.state.verdict is not None and engine.state.verdict.headline.startswith("MATCH")
 
 
 async def test_commands_that_would_talk_to_the_server_are_refused_with_a_notice(tmp_path):
@@ -85,3 +96,79 @@ async def test_commands_that_would_talk_to_the_server_are_refused_with_a_notice(
     engine.send_text("hello")
     engine.create_response()
     assert sum("This is a replay" in n for n in engine.state.notices) == 1
+
+
+async def test_the_verdict_has_a_panel_with_the_report_and_R_replays_again(tmp_path):
+    engine = ReplayEngine(load_script(example("story2-beta-header-close-4000")), timing=Timing(None),
+                          output=str(tmp_path / "new.jsonl"))
+    runner = EngineThread(engine)  # type: ignore[arg-type]
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
+        async with app.run_test(size=(110, 32)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard))
+            await pilot.press("escape")
+            panel = app.live_screen.verdict
+            await wait_for(pilot, lambda: panel.display and "MATCH" in panel.plain)
+            assert panel.plain.startswith(" MATCH: the replay reproduces the recording")
+            # The verdict is its own panel, not a warning notice.
+            assert not any("MATCH" in notice for notice in engine.state.notices)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen))
+            report = str(app.screen.query_one("#report-text").render())
+            assert "identical after normalization" in report and "new recording:" in report
+            await pilot.press("escape")
+
+            await pilot.press("R")  # again: a second run, its own recording beside the first
+            await wait_for(pilot, lambda: engine.runs == 2 and engine.state.verdict is not None)
+            await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard))  # its close, its card
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: "(run 2)" in panel.plain)
+            assert (tmp_path / "new.jsonl").exists() and (tmp_path / "new.run2.jsonl").exists()
+            await pilot.press("q")
+    finally:
+        runner.stop()
+    assert engine.result is not None and engine.result.ok and engine.result.recording == tmp_path / "new.run2.jsonl"
+
+
+async def test_a_replay_that_differs_says_so_in_its_panel(tmp_path, monkeypatch):
+    # The new recording cannot be written whole (the disk fills after 20 lines): the replay cannot
+    # be a match, and the panel says why in its first line.
+    import builtins
+    import errno
+
+    from tui.wire import writer as writer_module
+
+    real_open = builtins.open
+
+    class FillingDisk:
+        def __init__(self, file) -> None:  # type: ignore[no-untyped-def]
+            self.file, self.lines = file, 0
+
+        def write(self, data: bytes) -> int:
+            self.lines += 1
+            if self.lines > 20:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.file.write(data)
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self.file, name)
+
+    def open_on_a_small_disk(path, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        file = real_open(path, mode, *args, **kwargs)  # noqa: SIM115 - the writer closes it
+        return FillingDisk(file) if str(path).endswith("full.jsonl") else file
+
+    monkeypatch.setattr(writer_module, "open", open_on_a_small_disk, raising=False)
+    engine = ReplayEngine(load_script(example("voice-turn-barge-in")), timing=Timing(None), output=str(tmp_path / "full.jsonl"))
+    runner = EngineThread(engine)  # type: ignore[arg-type]
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
+        async with app.run_test(size=(110, 32)) as pilot:
+            panel = app.live_screen.verdict
+            await wait_for(pilot, lambda: panel.display and "MISMATCH" in panel.plain, timeout=30)
+            assert "could not be written completely: No space left on device" in panel.plain
+            assert panel.has_class("-mismatch")
+            await pilot.press("q")
+    finally:
+        runner.stop()

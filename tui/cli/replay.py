@@ -53,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "original. With --to URL, only the client side is replayed, against that server. Frames are sent "
             "byte for byte, each once the other side's frames recorded before it have arrived; a frame that "
             "differs from the recording (after normalization) stops the replay with close code 4900. Without "
-            "--headless the replay runs in the TUI, at the recorded pace, and the report is printed when you quit.",
+            "--headless the replay runs in the TUI, at the recorded pace: its verdict appears in a panel "
+            "when it ends (p shows the report, R replays again), and the report is printed when you quit.",
             width=88,
         ),
         epilog=EXIT_HELP,

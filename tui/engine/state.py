@@ -84,6 +84,16 @@ class CloseSummary:
 
 
 @dataclass
+class ReplayVerdict:
+    """How a replay ended: whether it reproduces the recording, in one line and in full."""
+
+    ok: bool
+    headline: str
+    report: str
+    run: int  # which run of the replay (R runs it again)
+
+
+@dataclass
 class LogEntry:
     """One recorded record and its timeline line (the inspector shows `record` in full)."""
 
@@ -161,6 +171,7 @@ class EngineState:
     counters: Counters = field(default_factory=Counters)
     transcript: list[TranscriptEntry] = field(default_factory=list)
     close: CloseSummary | None = None
+    verdict: ReplayVerdict | None = None  # a replay's, once it has ended
     notices: list[str] = field(default_factory=list)  # one-sentence messages: no audio, embedded mock, ...
     recording_path: str | None = None
     input_description: str = ""  # the audio source and sink in use: "microphone 'pulse' (3) at 48000 Hz"

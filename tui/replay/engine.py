@@ -4,8 +4,9 @@
 `tui.app.contract.EngineLike`): it runs `full_replay` and turns every record of the new recording
 into log lines, counters, meters and transcripts, as the live engine does. The meters are driven by
 the replayed audio itself (the appended input audio and the output audio deltas as they cross the
-wire), so at the recorded pace they move as they did in the session. Commands that would talk to
-the server do nothing: the replay plays what was recorded. Nothing here imports Textual.
+wire), so at the recorded pace they move as they did in the session. When a run ends its verdict
+goes into `state.verdict`, and R (`reconnect`) replays again. Commands that would talk to the
+server do nothing: the replay plays what was recorded. Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from tui.audio.levels import LevelMeter
-from tui.engine.state import EngineState, Levels, LogBuffer
+from tui.engine.state import Counters, EngineState, Levels, LogBuffer, ReplayVerdict
 from tui.engine.view import SessionView
 from tui.replay.full import ReplayResult, full_replay
 from tui.replay.script import Script
@@ -54,21 +55,41 @@ class ReplayEngine:
         self.outcome: Literal["finished", "stopped"] | None = None
         self._meters = {"c2s": LevelMeter(), "s2c": LevelMeter()}
         self._last_audio = {"c2s": 0.0, "s2c": 0.0}
+        self.runs = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._wake = asyncio.Event()  # R or stop, while a finished replay waits
+        self._stopping = False
 
     # -- running -----------------------------------------------------------------------------------
 
     async def run(self) -> str:
+        """Replays, then waits: R (`reconnect`) replays again, `stop` ends it."""
         self._loop = asyncio.get_running_loop()
-        self.state.notices.append(f"Replaying {self.script.describe()} {self.timing.describe()}.")
-        self.state.phase = "connecting"
         ticker = asyncio.create_task(self._tick())
+        try:
+            while not self._stopping:
+                await self._replay_once()
+                if self._stopping:
+                    break
+                await self._wake.wait()
+                self._wake.clear()
+        finally:
+            ticker.cancel()
+        return self.outcome or "stopped"
+
+    async def _replay_once(self) -> None:
+        self.runs += 1
+        if self.runs > 1:
+            self._start_over()
+        again = f" (run {self.runs})" if self.runs > 1 else ""
+        self.state.notices.append(f"Replaying {self.script.describe()} {self.timing.describe()}{again}.")
+        self.state.phase = "connecting"
         self._task = asyncio.create_task(
             full_replay(
                 self.script,
                 directory=self.directory,
-                output=self.output,
+                output=self._output_of_run(),
                 timing=self.timing,
                 timeout=self.timeout,
                 listeners=[self._on_record],
@@ -78,25 +99,44 @@ class ReplayEngine:
         try:
             self.result = await self._task
             self.outcome = "finished"
-            verdict = "MATCH: the replay reproduces the recording." if self.result.ok else (
-                "MISMATCH: the replay differs from the recording; the report is printed when you quit."
-            )
-            self.state.notices.append(verdict)
+            self.state.verdict = ReplayVerdict(self.result.ok, self.result.headline(), self.result.report(), self.runs)
         except asyncio.CancelledError:
             self.outcome = "stopped"
         finally:
-            ticker.cancel()
+            self._task = None
             self.state.phase = "closed"
             self.state.input_level = self.state.output_level = Levels()
-        return self.outcome
+
+    def _output_of_run(self) -> str | None:
+        """`--output FILE` names the first run's recording; a rerun goes beside it, never over it."""
+        if self.output is None or self.runs == 1:
+            return self.output
+        path = Path(self.output)
+        return str(path.with_name(f"{path.stem}.run{self.runs}{path.suffix}"))
+
+    def _start_over(self) -> None:
+        """A fresh view for the next run; the log keeps the earlier runs above it."""
+        state = self.state
+        state.phase, state.close, state.verdict, state.recording_path = "idle", None, None, None
+        state.session_id, state.expires_at, state.opened_at = None, None, None
+        state.counters, state.transcript = Counters(), []
+        self.view = SessionView(state, self.log)
 
     def _recording_at(self, path: Path) -> None:
         self.state.recording_path = str(path)
 
     def stop(self) -> None:
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(task.cancel)
+        self._stopping = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake_up, True)
+
+    def _wake_up(self, stopping: bool = False) -> None:
+        """On the engine's loop: end the current run when stopping, or start the next one."""
+        if stopping and self._task is not None:
+            self._task.cancel()
+        elif self._task is None:
+            self._wake.set()
 
     # -- records of the new recording --------------------------------------------------------------
 
@@ -161,7 +201,10 @@ class ReplayEngine:
         self._refuse()
 
     def reconnect(self) -> None:
-        self._refuse()
+        """R: replay again once the current run has ended."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake_up)
 
 
 def _model(url: str) -> str:

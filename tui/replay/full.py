@@ -42,6 +42,20 @@ class ReplayResult:
             and self.comparison is not None and self.comparison.same
         )
 
+    def headline(self) -> str:
+        """The verdict in one line: MATCH, or where the replay first differed from the recording."""
+        if self.ok:
+            return "MATCH: the replay reproduces the recording"
+        for outcome in (self.client, self.server):
+            if outcome.divergence is not None:
+                return f"MISMATCH: {outcome.side} side: {outcome.divergence.report().splitlines()[0]}"
+        if self.comparison is not None:
+            differing = [title for title, same, _ in self.comparison.sections if not same]
+            if differing:
+                return f"MISMATCH: the new recording differs from the original in: {', '.join(differing)}"
+        problem = self.notes[-1] if self.recording_failed and self.notes else "the replay did not complete"
+        return f"MISMATCH: {problem}"
+
     def report(self) -> str:
         lines = [f"replayed {self.script.describe()}", f"new recording: {self.recording}"]
         for problem in self.script.problems:

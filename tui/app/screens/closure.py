@@ -32,6 +32,7 @@ class CardKeeper:
         # fresh copy with every snapshot, and the same connection's summary can be rebuilt.
         self.close: CloseSummary | None = None
         self.findings: CardFindings = DIAGNOSING
+        self._connection: tuple[str | None, int] | None = None
         self._card: ClosureCard | None = None
 
     def follow(self, close: CloseSummary | None) -> None:
@@ -39,8 +40,11 @@ class CardKeeper:
         updates the card if it is still open, and never pushes it again."""
         if close is None or close == self.close:
             return
-        new_connection = self.close is None or close.conn != self.close.conn
-        self.close = close
+        # A connection is its number in its recording: a replay run again, or a relay's next
+        # client, starts a new recording whose connections count from 1 again.
+        connection = (self.recording_path(), close.conn)
+        new_connection = connection != self._connection
+        self.close, self._connection = close, connection
         self.findings = DIAGNOSING
         self._diagnose(close)
         if new_connection:

@@ -14,11 +14,12 @@ from tui.app.contract import Clock, EngineLike
 from tui.app.log_model import LogFeed, RowFilter
 from tui.app.present import traffic_text
 from tui.app.screens.closure import CardKeeper
-from tui.app.screens.modals import FrameInspector, Prompt
+from tui.app.screens.modals import FrameInspector, Prompt, ReportScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.meters import LevelMeter
-from tui.app.widgets.status import NoticeBar, SessionHeader, StatsLine, TextLine
+from tui.app.widgets.status import NoticeBar, SessionHeader, StatsLine, TextLine, VerdictPanel
+from tui.engine.state import ReplayVerdict
 from tui.app.widgets.transcript import Transcript
 
 
@@ -56,6 +57,7 @@ class LiveScreen(Screen[None]):
         Binding("b", "mark", "Mark", tooltip="put a note in the recording", id="session.mark"),
         Binding("R", "reconnect", "Reconn", tooltip="open a new connection", id="session.reconnect"),
         Binding("c", "show_close", "Close card", show=False, tooltip="show how the session closed", id="session.close_card"),
+        Binding("p", "show_report", "Report", tooltip="a replay's full report", id="session.replay_report"),
         *FilterLog.BINDINGS,
     ]
 
@@ -68,17 +70,20 @@ class LiveScreen(Screen[None]):
         # Kept as attributes: the refresh timer updates them 25 times a second without DOM queries.
         self.header = SessionHeader(id="header")
         self.notices = NoticeBar(id="notices")
+        self.verdict = VerdictPanel(id="verdict")
         self.mic_meter = LevelMeter("mic  ", id="mic-meter")
         self.model_meter = LevelMeter("model", id="model-meter")
         self.log_bar = LogBar(id="log-bar")
         self.event_log = EventLog(settings.log_lines, id="event-log")
         self.transcript = Transcript(id="transcript")
         self.stats = StatsLine(id="stats")
+        self._verdict: ReplayVerdict | None = None
         self.cards = CardKeeper(self, self.event_log, lambda: self.engine.state.recording_path, self.engine.reconnect)
 
     def compose(self) -> ComposeResult:
         yield self.header
         yield self.notices
+        yield self.verdict
         yield self.mic_meter
         yield self.model_meter
         yield self.log_bar
@@ -101,6 +106,10 @@ class LiveScreen(Screen[None]):
         now = self.clock.monotonic()
         self.header.show(state, self.clock)
         self.notices.show(state.notices)
+        if state.verdict != self._verdict:
+            self._verdict = state.verdict
+            self.verdict.show(state.verdict)
+            self.refresh_bindings()  # p: only once there is a report
         mic_note = "MUTED" if state.muted else ""
         if state.turn_mode == "push_to_talk" and not state.muted:
             mic_note = "TALKING" if state.talking else "space to talk"
@@ -183,6 +192,15 @@ class LiveScreen(Screen[None]):
 
     def action_reconnect(self) -> None:
         self.engine.reconnect()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_report":
+            return self._verdict is not None
+        return True
+
+    def action_show_report(self) -> None:
+        if self._verdict is not None:
+            self.app.push_screen(ReportScreen("The replay's report", self._verdict.report))
 
     def action_show_close(self) -> None:
         if not self.cards.show():

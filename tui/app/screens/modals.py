@@ -1,4 +1,4 @@
-"""Modal screens: the frame inspector, the closure card, the help screen and a one-line prompt."""
+"""Modal screens: the frame inspector, the closure card, a report, the help screen and a one-line prompt."""
 
 from __future__ import annotations
 
@@ -162,6 +162,27 @@ def last_lines_text(close: CloseSummary) -> Text:
         text.append(line_text(line, label_width=30) + "\n", style="bold" if line.severity == "error" else "")
     text.rstrip()
     return text
+
+
+class ReportScreen(ModalScreen[None]):
+    """A long plain-text report (a replay's), scrollable."""
+
+    BINDINGS = [CLOSE, Binding("p", "dismiss", "Close", show=False, id="report.close")]
+
+    def __init__(self, title: str, report: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="report", classes="modal-box"):
+            yield Static(Text(self.title_text, style="bold"), classes="modal-title")
+            with VerticalScroll(id="report-body"):
+                yield Static(Text(self.report), id="report-text")
+            yield Static("Esc closes   Up Down PgUp PgDn scroll", classes="modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#report-body").focus()
 
 
 class HelpScreen(ModalScreen[None]):

@@ -7,7 +7,7 @@ from textual.widget import Widget
 
 from tui.app.contract import Clock
 from tui.app.present import ENDPOINT_NAMES, close_headline, phase_text, session_text, stats_text, timing_text
-from tui.engine.state import EngineState
+from tui.engine.state import EngineState, ReplayVerdict
 
 
 class TextLine(Widget):
@@ -55,6 +55,27 @@ class NoticeBar(TextLine):
         shown = list(notices[-2:])
         self.display = bool(shown)
         self.set_text(Text("\n".join(f" ! {notice}" for notice in shown), style="bold"))
+
+
+class VerdictPanel(TextLine):
+    """A replay's verdict, once it has ended: MATCH, or where it differed and how; hidden before."""
+
+    def show(self, verdict: ReplayVerdict | None) -> None:
+        self.display = verdict is not None
+        if verdict is None:
+            return
+        self.set_classes("-match" if verdict.ok else "-mismatch")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" {verdict.headline}", style="bold")
+        if verdict.run > 1:
+            text.append(f"  (run {verdict.run})")
+        if not verdict.ok:
+            # The first changed lines of the recorded-vs-replayed diff; the whole report is one key away.
+            changed = [line for line in verdict.report.splitlines() if line[:1] in "-+" and line[:3] not in ("---", "+++")]
+            for line in changed[:3]:
+                text.append(f"\n   {line}")
+        text.append("\n p: the full report   R: replay again", style="dim")
+        self.set_text(text)
 
 
 class StatsLine(TextLine):
