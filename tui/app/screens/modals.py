@@ -51,6 +51,8 @@ class ClosureCard(ModalScreen[str | None]):
     BINDINGS = [
         Binding("escape,enter", "dismiss", "Back to the log", id="card.close"),
         Binding("R", "reconnect", "Reconnect", id="card.reconnect"),
+        # A modal screen hides the app's own bindings: q must be bound here to quit, as the hint says.
+        Binding("q", "app.quit", "Quit", id="card.quit"),
     ]
 
     def __init__(self, close: CloseSummary) -> None:
