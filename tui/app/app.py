@@ -23,6 +23,7 @@ from tui.app.terminal import native_stderr_to_file
 _PLAIN_KEYS = {
     "enter": "Enter", "escape": "Esc", "space": "Space", "up": "Up", "down": "Down", "pageup": "PgUp",
     "pagedown": "PgDn", "home": "Home", "end": "End", "slash": "/", "question_mark": "?", "f1": "F1",
+    "ctrl+c": "Ctrl+C",
 }
 
 # Where each binding's id prefix works, for the help screen.
@@ -38,6 +39,9 @@ class RtuiApp(App[int]):
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("o", "open_recording", "Open", show=False, tooltip="open a recording read-only", id="app.open_recording"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        # Over SSH Ctrl+C is what people press to leave: it quits as q does (the session closes with
+        # 1000 and the recording is finished), before Textual's copy or "press ctrl+q" reply sees it.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="quit, as q does", id="app.interrupt"),
     ]
 
     def __init__(
@@ -97,7 +101,7 @@ class RtuiApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for active in screen.active_bindings.values():
             binding = active.binding
-            if binding.id and active.enabled and not binding.id.startswith(("log.up", "log.down", "log.page", "log.first")):
+            if binding.id and active.enabled and not binding.id.startswith(("log.up", "log.down", "log.page", "log.first", "app.interrupt")):
                 help_text = f"{self.get_key_display(binding)}: {binding.tooltip or binding.description}"
                 yield SystemCommand(binding.tooltip.capitalize() if binding.tooltip else binding.description, help_text, partial(self.run_action, binding.action, active.node))
         yield from super().get_system_commands(screen)

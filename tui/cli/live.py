@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from pathlib import Path
 
 from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
@@ -131,4 +132,29 @@ def run(args: argparse.Namespace) -> int:
     config.stay_after_close = True
     # The child process opens its own source and sink; these were built only to check the options.
     asyncio.run(close_media(media))
-    return run_app(EngineProcess(config), settings=settings)
+    engine = EngineProcess(config)
+    status = run_app(engine, settings=settings)
+    # Textual has given the terminal back: these lines stay on it after the TUI is gone.
+    for line in leaving_words(engine.state.recording_path):
+        print(line)
+    return status
+
+
+def leaving_words(recording: str | None) -> list[str]:
+    """What quitting the TUI prints: where the recording is and, unless this client ended the session
+    with a normal close, the diagnosis in one line."""
+    if not recording:
+        return []
+    from tui.diagnose import diagnose
+    from tui.diagnose.text import one_line
+    from tui.wire.reader import RecordingError
+
+    lines = [f"recorded to {recording}"]
+    try:
+        diagnosis = diagnose(recording)
+    except RecordingError:
+        return lines
+    ending = diagnosis.ending
+    if not (ending.how == "close" and ending.closed_first_by == "client" and ending.code == 1000):
+        lines.append(f"session ended: {one_line(diagnosis)} (rtui diagnose {shlex.quote(recording)} says more)")
+    return lines

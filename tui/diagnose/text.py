@@ -1,4 +1,5 @@
-"""The plain-text rendering of a diagnosis: how it ended, the timeline, the findings, the problems."""
+"""The plain-text renderings of a diagnosis: in full (how it ended, the timeline, the findings, the
+problems), and in one line for a place that has room for no more."""
 
 from __future__ import annotations
 
@@ -45,3 +46,12 @@ def render_text(diagnosis: Diagnosis) -> str:
         if diagnosis.truncated:
             lines.append("  the recording was cut off mid-write; the diagnosis covers the records before that point")
     return "\n".join(lines) + "\n"
+
+
+def one_line(diagnosis: Diagnosis) -> str:
+    """The most telling thing the diagnosis says: its top error or warning finding (findings come
+    sorted by severity), or else how the session ended."""
+    top = next((f for f in diagnosis.findings if f.severity in ("error", "warning")), None)
+    if top is not None:
+        return f"{top.id}: {top.message}"
+    return diagnosis.ending.sentence

@@ -92,10 +92,8 @@ class Engine:
         self._command_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         async with AsyncExitStack() as stack:
-            url = await self._endpoint_url(stack)
-            self.writer = self._open_writer(url)
-            stack.callback(self.writer.close)
-            self.writer.add_listener(self._on_record)
+            # The media first: a headless run left with nothing to send (no microphone, no --text)
+            # ends before it starts a server, connects or leaves a recording behind.
             self._claim_realtime(stack)
             await self._start_media()
             stack.push_async_callback(self._close_media)
@@ -103,6 +101,10 @@ class Engine:
                 self.state.notices.append("Nothing to send: give --input FILE.wav, tone or silence, or --text TEXT.")
                 self.outcome = "no_input"
                 return self.outcome
+            url = await self._endpoint_url(stack)
+            self.writer = self._open_writer(url)
+            stack.callback(self.writer.close)
+            self.writer.add_listener(self._on_record)
             while True:
                 self._reconnect_requested = False
                 self.outcome = await self._run_connection(url)

@@ -353,8 +353,8 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
 
     One pass that keeps no frame: the frames are streamed from the file again as they are played."""
     outline = Outline(conn)
-    before = os.stat(path)
-    with SessionReader(path) as reader:
+    with SessionReader(path) as reader:  # opened first: it turns a missing file into a RecordingError
+        before = os.stat(path)
         for record in reader:
             outline.add(record)
     script = script_from(path, reader.header, outline, list(reader.problems), reader.truncated)

@@ -1,0 +1,84 @@
+"""Starting the installed `rtui` with something it cannot do: one line on stderr and status 2, before
+it connects anywhere or writes anything."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RTUI = ROOT / ".venv" / "bin" / "rtui"
+EXAMPLE = ROOT / "sessions" / "examples" / "story1-binary-append-close-1000.jsonl"
+
+
+def rtui(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
+    return subprocess.run([str(RTUI), *args], capture_output=True, text=True, timeout=60, cwd=cwd, env={**environ, **env})
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A TCP port on 127.0.0.1 that only notes whether anything connected to it."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.setblocking(False)
+        yield server
+
+
+def connected(server: socket.socket) -> bool:
+    try:
+        server.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
+def test_headless_with_no_microphone_and_no_text_exits_2_before_connecting(tmp_path: Path, listener: socket.socket) -> None:
+    # No PortAudio at all (a broken libportaudio.so.2 found first): the default input, the
+    # microphone, cannot open, and there is no --text: nothing to send.
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    (libdir / "libportaudio.so.2").write_bytes(b"")
+    port = listener.getsockname()[1]
+    result = rtui(
+        "--headless", "--output", "null", "--url", f"ws://127.0.0.1:{port}/v1/realtime", cwd=tmp_path,
+        LD_LIBRARY_PATH=str(libdir), OPENAI_API_KEY="sk-test-nothing-to-send", NO_PROXY="127.0.0.1",
+    )
+    assert result.returncode == 2, result.stderr
+    assert "rtui: Nothing to send: give --input FILE.wav, tone or silence, or --text TEXT.\n" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "recorded to" not in result.stdout
+    assert not connected(listener)
+    assert not list(tmp_path.glob("sessions/*")), "a recording was left behind"
+
+
+def test_headless_with_input_none_and_no_text_exits_2_before_connecting(tmp_path: Path, listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    result = rtui(
+        "--headless", "--input", "none", "--output", "null", "--url", f"ws://127.0.0.1:{port}/v1/realtime",
+        cwd=tmp_path, OPENAI_API_KEY="sk-test-nothing-to-send",
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "rtui: --headless needs something to say: --input FILE.wav (or tone/silence) or --text TEXT\n"
+    assert not connected(listener)
+    assert not (tmp_path / "sessions").exists()
+
+
+@pytest.mark.parametrize(
+    "args, command",
+    [
+        (["replay", "/nonexistent.jsonl"], "rtui replay"),
+        (["replay", "/nonexistent.jsonl", "--headless"], "rtui replay"),
+        (["diff", "/nonexistent.jsonl", str(EXAMPLE)], "rtui diff"),
+        (["diff", str(EXAMPLE), "/nonexistent.jsonl"], "rtui diff"),
+        (["mock", "--serve", "/nonexistent.jsonl", "--port", "0"], "rtui mock"),
+    ],
+)
+def test_a_missing_recording_gets_one_line_and_status_2(tmp_path: Path, args: list[str], command: str) -> None:
+    result = rtui(*args, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"{command}: /nonexistent.jsonl:0: cannot open: No such file or directory\n"

@@ -1,0 +1,95 @@
+"""Leaving the live TUI in a real terminal: the installed `rtui` against `rtui mock`. Quitting leaves
+the recording's place (and, after an abnormal closure, the diagnosis in one line) on the terminal;
+Ctrl+C quits as q does, closing the session with 1000."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from app_support import read_records
+from tmux_support import RTUI, Terminal, exited, terminal  # noqa: F401  (fixture)
+from tui.diagnose import diagnose
+from tui.diagnose.text import one_line
+
+pytestmark = pytest.mark.tmux
+
+
+@contextmanager
+def running_mock(*options: str) -> Iterator[str]:
+    """`rtui mock --port 0 OPTIONS`: its URL while it runs."""
+    mock = subprocess.Popen(
+        [str(RTUI), "mock", "--port", "0", *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        first = mock.stdout.readline() if mock.stdout else ""
+        assert first.startswith("listening on ws://127.0.0.1:"), first + (mock.stderr.read() if mock.stderr else "")
+        yield first.split()[-1]
+    finally:
+        mock.terminate()
+        mock.wait(timeout=10)
+
+
+def rtui_command(tmp_path: Path, url: str, then: str = "") -> str:
+    """The live TUI on `url` with a tone as input, recording under tmp_path/sessions; `then` runs after it
+    in the same pane (so the pane outlives rtui and shows what it printed)."""
+    run = (
+        f"env -u COLUMNS -u LINES TERM=xterm-256color OPENAI_API_KEY=sk-x NO_PROXY=127.0.0.1,localhost "
+        f"{RTUI} --url {url} --input tone:440 --output null --record-dir sessions"
+    )
+    return f"cd {shlex.quote(str(tmp_path))} && {run if then else 'exec ' + run}{then}"
+
+
+def wait_exit(pid: int, terminal: Terminal, seconds: float, key: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not exited(pid):
+        assert time.monotonic() < deadline, f"rtui did not exit within {seconds} s of {key}; screen:\n{terminal.screen()}"
+        time.sleep(0.05)
+
+
+def test_quitting_after_an_abnormal_closure_prints_the_recording_and_the_diagnosis(terminal: Terminal, tmp_path: Path) -> None:
+    with running_mock("--fault", "close,code=1011,after-frames=5") as url:
+        terminal.start(rtui_command(tmp_path, url, then='; echo "rtui exited with $?"; sleep 600'))
+        terminal.wait_for(lambda s: "Session closed: 1011" in s, 30, "the closure card")
+        terminal.tmux("send-keys", "-t", "rtui", "q")
+        # -J joins the lines the terminal wrapped: what rtui printed, line by line.
+        terminal.wait_for(lambda s: "rtui exited with" in s, 5, "the shell after rtui")
+        printed = terminal.tmux("capture-pane", "-p", "-J", "-t", "rtui")
+    recording = next((tmp_path / "sessions").glob("*.jsonl"))
+    lines = [line.rstrip() for line in printed.splitlines() if line.strip()]
+    assert lines[-1] == "rtui exited with 0"
+    relative = recording.relative_to(tmp_path)
+    assert lines[-3] == f"recorded to {relative}"
+    diagnosis = one_line(diagnose(recording))
+    assert diagnosis
+    assert lines[-2] == f"session ended: {diagnosis} (rtui diagnose {relative} says more)"
+
+
+def test_quitting_after_a_normal_session_prints_only_the_recording(terminal: Terminal, tmp_path: Path) -> None:
+    with running_mock() as url:
+        terminal.start(rtui_command(tmp_path, url, then='; echo "rtui exited with $?"; sleep 600'))
+        terminal.wait_for(lambda s: "OPEN" in s and "session.updated" in s, 30, "the session open")
+        terminal.tmux("send-keys", "-t", "rtui", "q")
+        terminal.wait_for(lambda s: "rtui exited with" in s, 5, "the shell after rtui")
+        printed = terminal.tmux("capture-pane", "-p", "-J", "-t", "rtui")
+    recording = next((tmp_path / "sessions").glob("*.jsonl"))
+    lines = [line.rstrip() for line in printed.splitlines() if line.strip()]
+    assert lines[-2:] == [f"recorded to {recording.relative_to(tmp_path)}", "rtui exited with 0"]
+
+
+def test_ctrl_c_quits_and_closes_the_session_with_1000(terminal: Terminal, tmp_path: Path) -> None:
+    with running_mock() as url:
+        pid = terminal.start(rtui_command(tmp_path, url))
+        terminal.wait_for(lambda s: "OPEN" in s and "session.updated" in s, 30, "the session open")
+        terminal.tmux("send-keys", "-t", "rtui", "C-c")
+        wait_exit(pid, terminal, 3, "Ctrl+C")
+    records = read_records(next((tmp_path / "sessions").glob("*.jsonl")))
+    closes = [r for r in records if r["kind"] == "close"]
+    assert closes and closes[0]["dir"] == "c2s" and closes[0]["code"] == 1000
+    assert records[-1]["kind"] == "end" and records[-1]["closed_by"] == "client" and records[-1]["code"] == 1000
