@@ -4,11 +4,15 @@ log and stays there, and q quits, for a server close, a refused handshake and a 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+
+import orjson
 
 from app_support import FrozenEngine, on_screen, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
+from websockets.exceptions import ConnectionClosed
 from tmux_support import ROOT
 
 from tui.app.app import RtuiApp
@@ -18,7 +22,11 @@ from tui.app.settings import UISettings
 from tui.diagnose import diagnose
 from tui.engine.config import AudioSettings, EngineConfig, Endpoint
 from tui.engine.process import PUBLISH_INTERVAL_S, EngineProcess
+from tui.engine.relay import RelayEngine
+from tui.engine.runner import EngineThread
 from tui.mock import CloseAfter, InvalidJson, MockConfig, MockServer
+from tui.wire.client import ConnectOptions, open_connection
+from tui.wire.proxy import RelayConfig
 
 
 def live_config(endpoint: Endpoint, tmp_path: Path, **options: object) -> EngineConfig:
@@ -146,3 +154,29 @@ async def test_the_recording_view_has_the_card_and_its_findings() -> None:
         assert isinstance(app.screen, ClosureCard) and engine.calls == []
         await pilot.press("q")  # leaves from the card, as its hint says
         await wait_for(pilot, lambda: app.return_code == 0)
+
+
+async def test_a_relayed_session_closure_has_its_findings(tmp_path: Path) -> None:
+    # `rtui proxy --ui`: the client sends its audio as a binary frame, as in the seed report; the
+    # mock closes 1000 like the service, and the card says why, from the relay's recording.
+    async with MockServer(MockConfig(realtime=False)) as mock:
+        config = RelayConfig(upstream=mock.url_for("gpt-realtime"), record=tmp_path / "relay.jsonl", record_to_directory=False, env={})
+        engine = RelayEngine(config)
+        runner = EngineThread(engine)
+        runner.start()
+        try:
+            app = RtuiApp(engine, settings=UISettings())
+            async with app.run_test(size=(110, 36)) as pilot:
+                await wait_for(pilot, lambda: engine.relay is not None and engine.relay.url is not None and engine.state.notices != [])
+                assert engine.relay is not None
+                ws = await open_connection(engine.relay.url + "/v1/realtime?model=gpt-realtime", ConnectOptions(ping_interval=None))
+                await ws.recv()  # session.created
+                await ws.send(orjson.dumps({"type": "input_audio_buffer.append", "audio": "AAAA"}))  # bytes: a binary frame
+                with contextlib.suppress(ConnectionClosed):
+                    await ws.recv()
+                shown = await card_findings(app, pilot)
+                assert any("binary-frame" in line and "binary frame" in line for line in shown)
+                await pilot.press("q")
+        finally:
+            runner.stop()
+    assert not runner.running
