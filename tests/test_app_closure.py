@@ -180,3 +180,18 @@ async def test_a_relayed_session_closure_has_its_findings(tmp_path: Path) -> Non
         finally:
             runner.stop()
     assert not runner.running
+
+
+async def test_after_a_reconnect_c_shows_the_last_closed_connection(tmp_path: Path) -> None:
+    engine = EngineProcess(live_config(Endpoint(url="", kind="mock"), tmp_path))
+    async with on_screen(engine) as (runner, app, pilot):
+        await wait_for(pilot, lambda: engine.state.phase == "open")
+        await pilot.press("R")  # closes connection 1 (the client's 1000) and opens connection 2
+        await wait_for(pilot, lambda: engine.log.total > 0 and engine.state.phase == "open" and engine.state.close is not None)
+        assert app.screen is app.live_screen  # the user asked for that close: no card in the way
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and bool(app.screen.query("#card-text")))
+        card = str(app.screen.query_one("#card-text").render())
+        assert "closed first by  client" in card and "1000" in card
+        await pilot.press("q")
+    assert not runner.running and engine.exitcode == 0

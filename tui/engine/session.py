@@ -204,8 +204,9 @@ class Engine:
         assert self.writer is not None
         endpoint = self.config.endpoint
         self._configured.clear()
+        # `state.close` stays the last closed connection's summary (the card's `c` shows it); the
+        # header reads it only while the phase is "closed".
         self.state.phase = "connecting"
-        self.state.close = None
         options = ConnectOptions(
             api_key=endpoint.api_key,
             api_key_header=endpoint.api_key_header,
@@ -217,7 +218,9 @@ class Engine:
             self._ws = await open_connection(url, options, writer=self.writer)
         except Exception as exc:  # refused, unreachable, timed out: the card says which
             self.state.phase = "closed"
-            if self.state.close is None or self.state.close.refused_status is None:  # a refusal is the view's, from its record
+            close = self.state.close
+            refused_here = close is not None and close.conn == self.view.conn and close.refused_status is not None
+            if not refused_here:  # a refusal is the view's, from its record
                 self.state.close = summarize_connect_failure(
                     self.state.url, exc, list(self.view.recent), self.view.conn
                 )

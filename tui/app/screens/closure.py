@@ -36,8 +36,9 @@ class CardKeeper:
         self._card: ClosureCard | None = None
 
     def follow(self, close: CloseSummary | None) -> None:
-        """Pushes the card once per closed connection; a summary rebuilt for the same connection
-        updates the card if it is still open, and never pushes it again."""
+        """Pushes the card once per closed connection (not for the client's own normal close); a
+        summary rebuilt for the same connection updates the card if it is still open, and never
+        pushes it again."""
         if close is None or close == self.close:
             return
         # A connection is its number in its recording: a replay run again, or a relay's next
@@ -47,7 +48,7 @@ class CardKeeper:
         self.close, self._connection = close, connection
         self.findings = DIAGNOSING
         self._diagnose(close)
-        if new_connection:
+        if new_connection and not _asked_for(close):
             self.show()
         elif self._card_is_open():
             assert self._card is not None
@@ -94,3 +95,8 @@ class CardKeeper:
         if self._card_is_open():
             assert self._card is not None
             self._card.show_findings(findings)
+
+
+def _asked_for(close: CloseSummary) -> bool:
+    """A close this client made normally (the user pressed R): nothing to explain unless asked (c)."""
+    return close.closed_by == "client" and close.code == 1000 and close.open_failure is None

@@ -103,7 +103,9 @@ class RecordingScreen(Screen[None]):
             text.append(f"\n ! {len(self.problems)} damaged lines skipped, first: {self.problems[0]}")
         self.query_one("#recording-header", TextLine).set_text(text)
         self.drain()
-        self.cards.follow(self.view.state.close)  # a recording that closed opens on its card
+        # A recording opened to see how it ended opens on its card, however it closed.
+        self.cards.follow(self.view.state.close)
+        self.cards.show()
 
     def action_show_close(self) -> None:
         if not self.loaded:
