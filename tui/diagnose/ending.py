@@ -122,13 +122,13 @@ class EndingTracker:
         if item.kind == "close":
             code, reason, by = record["code"], record["reason"], record.get("by")
             ending = Ending(
-                "close", by, code, close_meaning(code), reason, item.seq, round(item.t_s, 6), leg=leg, previous=previous
+                "close", by, code, close_meaning(code, by), reason, item.seq, round(item.t_s, 6), leg=leg, previous=previous
             )
             end = self._first_end
             if end is not None and end.record.get("exception"):
                 ending.exception = end.record["exception"]
             said = f"reason {reason!r}" if reason else "no reason"
-            ending.sentence = f"The {by} closed first with {code} ({close_meaning(code)}), {said}{_after(previous)}."
+            ending.sentence = f"The {by} closed first with {code} ({close_meaning(code, by)}), {said}{_after(previous)}."
             return ending
         code = record["code"]
         where = f" on the {leg} leg" if leg else ""

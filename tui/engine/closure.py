@@ -34,7 +34,7 @@ def explain(end: dict[str, Any], preceding_error: str | None, recent: Sequence[L
             "or the server dropped the TCP connection."
         )
     who = "The server" if closed_by == "server" else "This client"
-    sentence = f"{who} closed the connection with {code} ({close_meaning(code)}) and {reason_text}{after}."
+    sentence = f"{who} closed the connection with {code} ({close_meaning(code, closed_by)}) and {reason_text}{after}."
     if not end.get("clean"):
         sentence += f" The other side never answered with its close frame (the connection ended as {end['code']})."
     if preceding_error and closed_by == "client":
@@ -54,7 +54,7 @@ def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error
         code=code,
         reason=first.get("reason", end.get("reason", "")),
         closed_by=end.get("closed_by"),
-        meaning=close_meaning(code),
+        meaning=close_meaning(code, end.get("closed_by")),
         clean=bool(end.get("clean")),
         explanation=explain(end, preceding_error, recent),
         preceding_error=preceding_error,
