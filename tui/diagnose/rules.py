@@ -12,10 +12,11 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from tui.diagnose.items import Item, error_fields
+from tui.diagnose.items import Item, connect_failure, error_fields
 from tui.diagnose.pacing import PacingMeter, is_real_time, likely_rate
 from tui.diagnose.report import Ending, Finding
 from tui.protocol.events import BETA_SESSION_FIELDS, is_beta_only
+from tui.protocol.handshake import body_excerpt, connect_error_words, describe_connect_failure, describe_refusal, refusal_hint
 from tui.wire.format import C2S, S2C
 
 MAX_EVIDENCE = 10  # seq numbers kept per finding
@@ -48,6 +49,44 @@ def _ago(seconds: float) -> str:
 
 def _with_ending(evidence: list[int], ending: Ending) -> list[int]:
     return sorted(set(evidence + ([ending.seq] if ending.seq is not None and ending.how in ("close", "dropped") else [])))
+
+
+# -- opening -----------------------------------------------------------------------------------
+
+
+class NeverOpened(Rule):
+    """handshake-refused and connect-failed: the first attempt of each kind (a reconnect can be the one)."""
+
+    def __init__(self) -> None:
+        self.answered: set[int] = set()
+        self.refusal: Item | None = None
+        self.failure: tuple[Item, str, str] | None = None
+
+    def observe(self, item: Item) -> None:
+        if item.kind == "handshake_response":
+            self.answered.add(item.record["conn"])
+            if item.record.get("status") != 101 and self.refusal is None:
+                self.refusal = item
+        elif item.kind == "error" and self.failure is None and item.record["conn"] not in self.answered:
+            failure = connect_failure(item)
+            if failure is not None:
+                self.failure = (item, *failure)
+
+    def conclude(self, context: Context) -> list[Finding]:
+        findings = []
+        if self.refusal is not None:
+            record = self.refusal.record
+            status, body = record.get("status"), record.get("body")
+            details = {
+                "status": status, "reason": record.get("reason"), "body": body_excerpt(body),
+                "hint": refusal_hint(status if isinstance(status, int) else None),
+            }
+            findings.append(Finding("handshake-refused", "error", describe_refusal(status, record.get("reason"), body), [self.refusal.seq], details))
+        if self.failure is not None:
+            item, url, error = self.failure
+            details = {"url": url, "error": error, "words": connect_error_words(error, url)}
+            findings.append(Finding("connect-failed", "error", describe_connect_failure(url, error), [item.seq], details))
+        return findings
 
 
 # -- frames ------------------------------------------------------------------------------------
@@ -565,6 +604,7 @@ def all_rules() -> list[Rule]:
     audio_format = AudioFormat()
     return [
         audio_format,
+        NeverOpened(),
         BinaryFrames(),
         InvalidJson(),
         SampleRatePacing(audio_format),
