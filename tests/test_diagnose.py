@@ -41,8 +41,8 @@ def test_seed_story_server_closed_first_right_after_the_first_binary_frame(tmp_p
     binary = diagnosis.finding("binary-frame")
     assert binary is not None and binary.severity == "error" and first in binary.evidence
     assert "right after the first one" in binary.message
-    early = diagnosis.finding("sent-before-session-updated")
-    assert early is not None and early.severity == "warning" and first in early.evidence
+    # It never sent session.update: the server's defaults are the configuration it chose.
+    assert "sent-before-session-updated" not in ids(diagnosis)
     assert "sample-rate-pacing" not in ids(diagnosis)  # one append is no pacing evidence
     assert [e.seq for e in diagnosis.timeline][-1] > ending.seq  # the echo and end follow the marker
 
@@ -60,6 +60,35 @@ def test_text_frames_are_not_flagged_and_session_updated_clears_the_early_send(t
     diagnosis = diagnose(s.done())
     assert diagnosis.ending.closed_first_by == "client"
     assert ids(diagnosis) == set()
+
+
+def test_content_sent_before_the_update_was_confirmed_is_flagged(tmp_path, monkeypatch):
+    s = Script(tmp_path / "early.jsonl", monkeypatch)
+    s.at(0).handshake()
+    created = s.receive(session_created())
+    update = s.at(0.001).send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcmu"}}}}})
+    append = s.at(0.002).send(append_event(tone_chunk(24000, 0.1)).decode())
+    s.at(0.1).receive({"type": "session.updated", "session": {"type": "realtime"}})
+    s.at(0.2).close(S2C, 1000)
+    s.close(C2S, 1000)
+    s.end(1000, "server")
+    early = diagnose(s.done()).finding("sent-before-session-updated")
+    assert early is not None and early.severity == "warning" and early.evidence == [created, update, append]
+    assert f"its session.update (seq {update}) had not been confirmed yet" in early.message
+
+
+def test_an_update_sent_only_after_the_content_is_flagged_too(tmp_path, monkeypatch):
+    s = Script(tmp_path / "late-update.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    append = s.at(0.001).send(append_event(tone_chunk(24000, 0.1)).decode())
+    update = s.at(0.002).send({"type": "session.update", "session": {"type": "realtime"}})
+    s.at(10).close(C2S, 1000)
+    s.close(S2C, 1000)
+    s.end(1000, "client")
+    early = diagnose(s.done()).finding("sent-before-session-updated")
+    assert early is not None and early.severity == "info" and append in early.evidence
+    assert f"came only later, at seq {update}" in early.message
 
 
 @pytest.mark.parametrize(

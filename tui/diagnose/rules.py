@@ -286,6 +286,9 @@ class BadAudioPayload(Rule):
 
 
 class SentBeforeSessionUpdated(Rule):
+    """Content sent before the session was configured, said only where it can matter: a client that
+    never sends session.update chose the server's defaults, so nothing was sent too early."""
+
     def __init__(self) -> None:
         self.created: Item | None = None
         self.updated = False
@@ -305,19 +308,15 @@ class SentBeforeSessionUpdated(Rule):
             self.early = item
 
     def conclude(self, context: Context) -> list[Finding]:
-        early = self.early
-        if early is None:
+        early, update = self.early, self.update_sent
+        if early is None or update is None:
             return []
-        evidence = [early.seq]
-        when = ""
-        if self.created is not None:
-            evidence.insert(0, self.created.seq)
-            when = f" {_ago(early.t_s - self.created.t_s)} after session.created,"
-        if self.update_sent is not None and self.update_sent.seq < early.seq:
-            evidence.insert(-1, self.update_sent.seq)
-            state = f"its session.update (seq {self.update_sent.seq}) had not been confirmed yet"
+        evidence = sorted([early.seq, update.seq] + ([self.created.seq] if self.created is not None else []))
+        when = f" {_ago(early.t_s - self.created.t_s)} after session.created," if self.created is not None else ""
+        if update.seq < early.seq:
+            state = f"its session.update (seq {update.seq}) had not been confirmed yet"
         else:
-            state = "it had sent no session.update"
+            state = f"its session.update came only later, at seq {update.seq}"
         ending = context.ending
         soon = ending.t_s is not None and ending.how in ("close", "dropped") and ending.t_s - early.t_s < RELATED_S
         message = (
