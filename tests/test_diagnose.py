@@ -189,6 +189,21 @@ def test_session_expired_then_1001(tmp_path, monkeypatch):
     diagnosis = diagnose(s.done())
     assert diagnosis.finding("session-expired").evidence == [err, close]
     assert diagnosis.ending.closed_first_by == "server" and "going away" in diagnosis.ending.meaning
+    # One finding says it once: the error, the close that followed and what to do.
+    assert ids(diagnosis) == {"session-expired"}
+    assert "closed with 1001 0 ms later" in diagnosis.finding("session-expired").message
+
+
+def test_an_expiry_long_before_the_close_does_not_claim_the_close(tmp_path, monkeypatch):
+    s = Script(tmp_path / "expired-then-more.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    err = s.at(10).receive(error_event("session_expired", "Your session hit the maximum duration of 60 minutes."))
+    s.at(60).close(C2S, 1000)
+    s.close(S2C, 1000)
+    s.end(1000, "client")
+    expired = diagnose(s.done()).finding("session-expired")
+    assert expired.evidence == [err] and "later" not in expired.message
 
 
 def test_commit_empty_names_the_commit_and_server_vad(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ EXPECTED = {
     "story4-dropped-1006.jsonl": (None, 1006, {"abnormal-close"}),
     "story4-keepalive-no-pong-1011.jsonl": ("client", 1011, {"keepalive-timeout"}),
     "story4-max-size-1009.jsonl": ("client", 1009, {"message-too-big"}),
-    "story5-session-expired-1001.jsonl": ("server", 1001, {"session-expired", "error-before-close"}),
+    "story5-session-expired-1001.jsonl": ("server", 1001, {"session-expired"}),
     "story6-commit-empty.jsonl": ("client", 1000, {"commit-empty", "client-closed-after-error"}),
     "fault-invalid-json.jsonl": ("client", 1007, {"invalid-json"}),
 }

@@ -453,7 +453,9 @@ class ServerErrors(Rule):
         findings = []
         ending = context.ending
         error = self.error_at_ending
-        if error is not None and ending.t_s is not None and ending.how in ("close", "dropped") and ending.t_s - error.t_s <= RELATED_S:
+        related = error is not None and ending.t_s is not None and ending.how in ("close", "dropped") and ending.t_s - error.t_s <= RELATED_S
+        # An expiry explains its own close: session-expired says both, once.
+        if related and error is not None and error is not self.expired and ending.t_s is not None:
             fields = error_fields(error)
             code = fields.get("code") or fields.get("type")
             text = str(fields.get("message", ""))
@@ -493,14 +495,17 @@ class ServerErrors(Rule):
                 )
             )
         if self.expired is not None:
-            closed = f"; the {ending.closed_first_by} then closed with {ending.code}" if ending.how == "close" else ""
-            text = str(error_fields(self.expired).get("message", ""))
+            expired = self.expired
+            text = str(error_fields(expired).get("message", ""))
+            closed = ""
+            if related and error is expired and ending.t_s is not None:
+                closed = f"; the {ending.closed_first_by or 'connection'} {'closed with ' + str(ending.code) if ending.how == 'close' else 'dropped'} {_ago(ending.t_s - expired.t_s)} later"
             findings.append(
                 Finding(
                     "session-expired", "error",
-                    f"The session hit its maximum duration: error session_expired ({text!r}, seq {self.expired.seq}){closed}; "
-                    "sessions last at most 60 minutes (30 on Azure), so open a new one.",
-                    _with_ending([self.expired.seq], ending) if ending.how == "close" else [self.expired.seq],
+                    f"The session hit its maximum duration: the server sent error session_expired ({text!r}, seq "
+                    f"{expired.seq}){closed}. Sessions last at most 60 minutes (30 on Azure): open a new one before then.",
+                    _with_ending([expired.seq], ending) if closed else [expired.seq], {"message": text},
                 )
             )
         return findings
