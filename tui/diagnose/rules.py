@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from tui.diagnose.items import Item, connect_failure, error_fields
+from tui.diagnose.items import Item, Legs, connect_failure, error_fields
 from tui.diagnose.pacing import PacingMeter, is_real_time, likely_rate
 from tui.diagnose.report import Ending, Finding
 from tui.protocol.events import BETA_SESSION_FIELDS, is_beta_only
@@ -23,6 +24,16 @@ MAX_EVIDENCE = 10  # seq numbers kept per finding
 RELATED_S = 5.0  # an error this close before a close explains it
 APPEND = "input_audio_buffer.append"
 CONTENT_EVENTS = frozenset({APPEND, "input_audio_buffer.commit", "response.create", "conversation.item.create"})
+# Requests the server answers at once (its acknowledgement, or an error), whatever the model does next.
+ACKNOWLEDGED_REQUESTS = frozenset(
+    {
+        "session.update", "input_audio_buffer.commit", "input_audio_buffer.clear", "response.create",
+        "conversation.item.create", "conversation.item.retrieve", "conversation.item.truncate", "conversation.item.delete",
+    }
+)
+SILENT_S = 0.5  # no server frame this long after such a request (or after the 101): the server stalled
+SLOW_MEDIAN_S = 0.15  # a median answer this slow, over at least SLOW_MIN_ANSWERS answers: a slow server
+SLOW_MIN_ANSWERS = 2
 
 
 @dataclass
@@ -511,6 +522,115 @@ class ServerErrors(Rule):
         return findings
 
 
+# -- server timing -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Wait:
+    """How long the server left one request (or the opened socket) without a frame."""
+
+    request: Item  # the client's request, or the 101 handshake_response awaiting session.created
+    seconds: float
+    until: Item | None  # the server frame that ended the silence, or the close/end that cut it short
+
+
+class ServerTiming(Rule):
+    """server-silent and slow-server: the time from each request the server acknowledges at once (and
+    from the 101 to session.created) to the server's next frame. One wait is open at a time: the
+    oldest unanswered request; any server frame ends it."""
+
+    def __init__(self, legs: Legs) -> None:
+        self.legs = legs
+        self.waiting: Item | None = None
+        self.answered: list[float] = []
+        self.slowest: _Wait | None = None  # the slowest answered wait
+        self.silences = 0  # waits of SILENT_S or more
+        self.longest_silence: _Wait | None = None
+        self.ended = False
+
+    def observe(self, item: Item) -> None:
+        if self.ended:
+            return
+        if item.kind == "handshake_response" and item.record.get("status") == 101:
+            # A relay answers its client only once upstream has opened (session.created may be in by then).
+            if not self.legs.relayed or item.record["conn"] == self.legs.upstream_conn:
+                self.waiting = item
+        elif item.is_data(C2S) and item.type in ACKNOWLEDGED_REQUESTS and self.waiting is None:
+            self.waiting = item
+        elif item.is_data(S2C) and self.waiting is not None:
+            wait = _Wait(self.waiting, item.t_s - self.waiting.t_s, item)
+            self.answered.append(wait.seconds)
+            if self.slowest is None or wait.seconds > self.slowest.seconds:
+                self.slowest = wait
+            self._silence(wait)
+            self.waiting = None
+        elif item.kind in ("close", "end"):
+            self.ended = True  # the first close: what follows is the closing handshake, not an answer
+            if self.waiting is not None:
+                self._silence(_Wait(self.waiting, item.t_s - self.waiting.t_s, item))
+                self.waiting = None
+
+    def _silence(self, wait: _Wait) -> None:
+        if wait.seconds >= SILENT_S:
+            self.silences += 1
+            if self.longest_silence is None or wait.seconds > self.longest_silence.seconds:
+                self.longest_silence = wait
+
+    def conclude(self, context: Context) -> list[Finding]:
+        ending = context.ending
+        if self.waiting is not None and ending.how == "open" and ending.t_s is not None:
+            self._silence(_Wait(self.waiting, ending.t_s - self.waiting.t_s, None))  # the recording stops mid-wait
+        findings = []
+        if self.longest_silence is not None:
+            findings.append(self._silent_finding(self.longest_silence, ending))
+        if len(self.answered) >= SLOW_MIN_ANSWERS and statistics.median(self.answered) >= SLOW_MEDIAN_S:
+            median, slowest = statistics.median(self.answered), max(self.answered)
+            assert self.slowest is not None and self.slowest.until is not None
+            message = (
+                f"The server answered slowly: a median of {_ago(median)} and at most {_ago(slowest)} (after "
+                f"{_what(self.slowest.request)}) over {len(self.answered)} answers, from each request it acknowledges at "
+                "once (and from the handshake to session.created) to its next frame; an acknowledgement normally takes "
+                "one network round trip, so the server or the path to it is slow."
+            )
+            details = {"median_s": round(median, 6), "max_s": round(slowest, 6), "answers": len(self.answered)}
+            findings.append(Finding("slow-server", "warning", message, [self.slowest.request.seq, self.slowest.until.seq], details))
+        return findings
+
+    def _silent_finding(self, wait: _Wait, ending: Ending) -> Finding:
+        until = wait.until
+        answered = until is not None and until.kind == "frame"
+        if answered:
+            assert until is not None
+            after = f"; its next frame ({until.type or 'seq ' + str(until.seq)}, seq {until.seq}) came only then"
+        elif until is None:
+            after = ", until the recording stops"
+        elif until.kind == "close":
+            after = f", until the {until.record.get('by')} closed with {until.record.get('code')}"
+            if until.record.get("reason"):
+                after += f" ({until.record['reason']!r})"
+        else:
+            after = ", until the connection ended without a close frame"
+        more = f" ({self.silences} waits of {_ago(SILENT_S)} or more)" if self.silences > 1 else ""
+        message = (
+            f"The server sent nothing for {_ago(wait.seconds)} after {_what(wait.request)}, which it answers at once"
+            f"{after}{more}: the server, or the network, stalled."
+        )
+        # A silence the connection ended in is what ended it: the client gave up, or a timeout fired.
+        ended_it = not answered and until is not None and until.seq == ending.seq
+        details = {
+            "request": wait.request.type or "handshake", "silent_s": round(wait.seconds, 6), "answered": answered,
+            "waits": self.silences,
+        }
+        evidence = [wait.request.seq] + ([until.seq] if until is not None else [])
+        return Finding("server-silent", "error" if ended_it else "warning", message, evidence, details)
+
+
+def _what(request: Item) -> str:
+    if request.kind == "handshake_response":
+        return f"the handshake (101, seq {request.seq})"
+    return f"the client's {request.type} (seq {request.seq})"
+
+
 # -- closes ------------------------------------------------------------------------------------
 
 
@@ -604,7 +724,7 @@ class ProxyEnvironment(Rule):
         return [Finding("proxy-environment", "warning" if suspicious else "info", message, [s for s, _ in self.seen], {"proxy": proxy})]
 
 
-def all_rules() -> list[Rule]:
+def all_rules(legs: Legs) -> list[Rule]:
     audio_format = AudioFormat()
     return [
         audio_format,
@@ -618,6 +738,7 @@ def all_rules() -> list[Rule]:
         BetaEventNames(),
         UnknownParameter(),
         ServerErrors(audio_format),
+        ServerTiming(legs),
         CloseCodes(),
         ProxyEnvironment(),
     ]
