@@ -403,7 +403,7 @@ class BetaEventNames(Rule):
         if not parts:
             return []
         message = " and ".join(parts)
-        message = message[0].upper() + message[1:] + f" (first at seq {self.seqs[0]}); GA names are in PROTOCOL.md section 2."
+        message = message[0].upper() + message[1:] + f" (first at seq {self.seqs[0]}); GA names are in docs/protocol.md section 2."
         return [Finding("beta-event-names", "warning", message, self.seqs, {"client": self.client_names, "server": self.server_names})]
 
 
