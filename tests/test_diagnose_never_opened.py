@@ -143,3 +143,21 @@ def test_the_servers_body_is_bounded_and_carries_no_key():
 )
 def test_connect_errors_in_plain_words(error, words):
     assert words in connect_error_words(error, "wss://127.0.0.1:1/v1/realtime" if "111" in error else "wss://api.openai.com/v1/realtime")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"status": "401", "reason": None, "body": {"error": "not a string"}},
+        {"status": None, "reason": 7, "body": '{"error": {"message": 12, "code": []}}'},
+        {"status": 401, "reason": "Unauthorized", "body": "[1, 2, 3]"},
+    ],
+)
+def test_hostile_refusal_fields_still_read_as_a_refusal(tmp_path, monkeypatch, fields):
+    s = Script(tmp_path / "hostile.jsonl", monkeypatch)
+    s.at(0).writer.record("handshake_request", C2S, s.conn, url="ws://x/v1/realtime", path="/v1/realtime", headers=[], subprotocols=[])
+    s.writer.record("handshake_response", S2C, s.conn, headers=[], subprotocol=None, extensions=[], **fields)
+    s.writer.record("error", LOCAL, s.conn, message=["not", "a", "string"])
+    diagnosis = diagnose(s.done())
+    assert diagnosis.ending.how == "refused" and diagnosis.finding("handshake-refused") is not None
+    assert render_text(diagnosis)
