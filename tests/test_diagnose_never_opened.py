@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from diagnose_support import Script
-from fake_keys import USED_ELSEWHERE
 
 from tui.diagnose import diagnose
 from tui.diagnose.text import render_text
@@ -24,7 +23,8 @@ from tui.protocol.handshake import REFUSAL_HINTS, body_excerpt, connect_error_wo
 from tui.wire.format import C2S, LOCAL, S2C
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "sessions" / "examples"
-RIGHT_KEY, WRONG_KEY = USED_ELSEWHERE[0], USED_ELSEWHERE[1]
+# Both listed in tests/fake_keys.py, so the suite's secret scan checks no recording holds them.
+RIGHT_KEY, WRONG_KEY = "sk-right-key-0123456789abcdef", "sk-wrong-key-0123456789abcdef"
 
 
 def rtui(*args: str, cwd: Path, key: str | None = None) -> subprocess.CompletedProcess[str]:
