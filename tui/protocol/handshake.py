@@ -14,7 +14,7 @@ from tui.wire.redact import Redactor
 REFUSAL_HINTS: dict[int, str] = {
     400: "a malformed request: the URL needs exactly one of model=, call_id= or intent=transcription",
     401: "a wrong, revoked or missing API key: check the API key (OPENAI_API_KEY; AZURE_OPENAI_API_KEY for Azure)",
-    403: "a key without access to this model or endpoint (project permissions, organization verification or region)",
+    403: "a key without access to this model or endpoint (project or organization permissions, or region)",
     404: "a wrong URL or model: the path or the model does not exist (retired preview models answer 404)",
     429: "a rate limit or quota: too many connections or requests, or no credit left; wait and retry, or check billing",
 }
