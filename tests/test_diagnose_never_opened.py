@@ -14,13 +14,16 @@ from pathlib import Path
 
 import pytest
 from diagnose_support import Script
+from websockets.exceptions import InvalidStatus
 
 from tui.diagnose import diagnose
 from tui.diagnose.text import render_text
 from tui.engine.closure import summarize_refusal
 from tui.mock import MockConfig, MockServer
 from tui.protocol.handshake import REFUSAL_HINTS, body_excerpt, connect_error_words
+from tui.wire.client import ConnectOptions, open_connection
 from tui.wire.format import C2S, LOCAL, S2C
+from tui.wire.proxy import Relay, RelayConfig
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "sessions" / "examples"
 # Both listed in tests/fake_keys.py, so the suite's secret scan checks no recording holds them.
@@ -161,3 +164,30 @@ def test_hostile_refusal_fields_still_read_as_a_refusal(tmp_path, monkeypatch, f
     diagnosis = diagnose(s.done())
     assert diagnosis.ending.how == "refused" and diagnosis.finding("handshake-refused") is not None
     assert render_text(diagnosis)
+
+
+async def relay_attempt(tmp_path: Path, upstream: str, key: str | None = None) -> Path:
+    recording = tmp_path / "relay.jsonl"
+    config = RelayConfig(upstream=upstream, record=recording, record_to_directory=False, env={}, close_timeout=3)
+    async with Relay(config) as relay:
+        with pytest.raises(InvalidStatus):
+            await open_connection(relay.url + "/v1/realtime?model=gpt-realtime", ConnectOptions(api_key=key, ping_interval=None))
+        await asyncio.wait_for(asyncio.gather(*(s.done for s in relay.sessions)), 15)
+    return recording
+
+
+async def test_a_relay_that_cannot_reach_upstream_says_so(tmp_path):
+    port = nothing_listening()
+    diagnosis = diagnose(await relay_attempt(tmp_path, f"ws://127.0.0.1:{port}/v1/realtime"))
+    assert (diagnosis.ending.how, diagnosis.ending.leg) == ("failed", "upstream")
+    failed = diagnosis.finding("connect-failed")
+    assert failed.message.startswith("The relay (rtui proxy) could not connect") and f"127.0.0.1:{port}" in failed.message
+    assert "1006" not in render_text(diagnosis)
+
+
+async def test_upstreams_refusal_through_a_relay_is_the_servers(tmp_path):
+    async with MockServer(MockConfig(port=0, require_key=RIGHT_KEY)) as server:
+        diagnosis = diagnose(await relay_attempt(tmp_path, server.url_for(), WRONG_KEY))
+    refused = diagnosis.finding("handshake-refused")
+    assert refused.message.startswith("The server refused") and REFUSAL_HINTS[401] in refused.message
+    assert diagnosis.ending.leg == "upstream" and WRONG_KEY not in render_text(diagnosis)

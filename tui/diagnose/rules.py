@@ -65,10 +65,16 @@ def _with_ending(evidence: list[int], ending: Ending) -> list[int]:
 # -- opening -----------------------------------------------------------------------------------
 
 
-class NeverOpened(Rule):
-    """handshake-refused and connect-failed: the first attempt of each kind (a reconnect can be the one)."""
+RELAY = "The relay (rtui proxy)"
 
-    def __init__(self) -> None:
+
+class NeverOpened(Rule):
+    """handshake-refused and connect-failed: the first attempt of each kind (a reconnect can be the one).
+    In a relay recording upstream's refusal comes first (the relay passes it on), so a refusal on the
+    client leg alone is the relay's own, and a failed connect is the relay's, towards upstream."""
+
+    def __init__(self, legs: Legs) -> None:
+        self.legs = legs
         self.answered: set[int] = set()
         self.refusal: Item | None = None
         self.failure: tuple[Item, str, str] | None = None
@@ -92,11 +98,14 @@ class NeverOpened(Rule):
                 "status": status, "reason": record.get("reason"), "body": body_excerpt(body),
                 "hint": refusal_hint(status if isinstance(status, int) else None),
             }
-            findings.append(Finding("handshake-refused", "error", describe_refusal(status, record.get("reason"), body), [self.refusal.seq], details))
+            who = RELAY if self.legs.leg_name(record["conn"]) == "client" else "The server"
+            message = describe_refusal(status, record.get("reason"), body, who)
+            findings.append(Finding("handshake-refused", "error", message, [self.refusal.seq], details))
         if self.failure is not None:
             item, url, error = self.failure
             details = {"url": url, "error": error, "words": connect_error_words(error, url)}
-            findings.append(Finding("connect-failed", "error", describe_connect_failure(url, error), [item.seq], details))
+            who = RELAY if self.legs.relayed else None
+            findings.append(Finding("connect-failed", "error", describe_connect_failure(url, error, who), [item.seq], details))
         return findings
 
 
@@ -728,7 +737,7 @@ def all_rules(legs: Legs) -> list[Rule]:
     audio_format = AudioFormat()
     return [
         audio_format,
-        NeverOpened(),
+        NeverOpened(legs),
         BinaryFrames(),
         InvalidJson(),
         SampleRatePacing(audio_format),

@@ -51,18 +51,19 @@ def body_excerpt(body: Any, limit: int = BODY_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def describe_refusal(status: Any, reason: Any, body: Any) -> str:
-    """One or two sentences for a handshake answered with `status` instead of 101."""
+def describe_refusal(status: Any, reason: Any, body: Any, who: str = "The server") -> str:
+    """One or two sentences for a handshake `who` answered with `status` instead of 101."""
     said = f"HTTP {status} {reason or ''}".strip()
     hint = refusal_hint(status if isinstance(status, int) else None)
-    sentence = f"The server refused the WebSocket handshake with {said}" + (f"; likely {hint}." if hint else ".")
+    sentence = f"{who} refused the WebSocket handshake with {said}" + (f"; likely {hint}." if hint else ".")
     excerpt = body_excerpt(body)
     return sentence + (f' It said: "{excerpt}"' if excerpt else "")
 
 
-def describe_connect_failure(url: str, error: str) -> str:
-    """One sentence for a connection that failed before the server answered the handshake."""
-    return f"Could not connect to {url}: {connect_error_words(error, url)}."
+def describe_connect_failure(url: str, error: str, who: str | None = None) -> str:
+    """One sentence for a connection (made by `who`, or by us) that failed before any HTTP answer."""
+    lead = f"{who} could not connect" if who else "Could not connect"
+    return f"{lead} to {url}: {connect_error_words(error, url)}."
 
 
 # (pattern in "ExceptionName: message", plain words); the first match wins.
