@@ -2,7 +2,7 @@
 in-process mock server, one per story (see sessions/examples/README.md). Run it with
 scripts/make-examples [NAME...]; it replaces the files it writes and nothing else.
 
-Each story is a short scripted client (several misbehave on purpose, as the apps in PROTOCOL.md
+Each story is a short scripted client (several misbehave on purpose, as the apps in docs/protocol.md
 section 5 do), plus one session of the product itself (`rtui --headless` against its embedded mock). The client side is recorded (mode "live"), like a session of the live TUI; the
 voice turn is also kept as the mock's own recording (mode "mock") so server-side recordings are
 covered too.
@@ -117,8 +117,8 @@ async def voice_turn_barge_in(url: str, writer: SessionWriter) -> None:
 
 
 async def seed_binary_append(url: str, writer: SessionWriter) -> None:
-    """PROTOCOL.md story 1: an iOS-style client sends its first append as a binary frame (`.data`)
-    of 100 ms of 16 kHz audio; an OpenAI-compatible server closes 1000 with an empty reason."""
+    """Story 1 of docs/protocol.md section 5: an iOS-style client sends its first append as a binary
+    frame (`.data`) of 100 ms of 16 kHz audio; an OpenAI-compatible server closes 1000 with an empty reason."""
     ws = await open_connection(url, writer=writer)
     await until(ws, "session.created")
     pcm16k = speech(67)[: 3200]

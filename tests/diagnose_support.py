@@ -1,5 +1,5 @@
 """Helpers for diagnose tests: recordings written by SessionWriter on a controlled clock, and a client
-that behaves like the seed report (PROTOCOL.md section 5.1)."""
+that behaves like the seed report (docs/protocol.md section 5, story 1)."""
 
 from __future__ import annotations
 

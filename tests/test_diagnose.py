@@ -41,8 +41,8 @@ def test_seed_story_server_closed_first_right_after_the_first_binary_frame(tmp_p
     binary = diagnosis.finding("binary-frame")
     assert binary is not None and binary.severity == "error" and first in binary.evidence
     assert "right after the first one" in binary.message
-    early = diagnosis.finding("sent-before-session-updated")
-    assert early is not None and early.severity == "warning" and first in early.evidence
+    # It never sent session.update: the server's defaults are the configuration it chose.
+    assert "sent-before-session-updated" not in ids(diagnosis)
     assert "sample-rate-pacing" not in ids(diagnosis)  # one append is no pacing evidence
     assert [e.seq for e in diagnosis.timeline][-1] > ending.seq  # the echo and end follow the marker
 
@@ -60,6 +60,35 @@ def test_text_frames_are_not_flagged_and_session_updated_clears_the_early_send(t
     diagnosis = diagnose(s.done())
     assert diagnosis.ending.closed_first_by == "client"
     assert ids(diagnosis) == set()
+
+
+def test_content_sent_before_the_update_was_confirmed_is_flagged(tmp_path, monkeypatch):
+    s = Script(tmp_path / "early.jsonl", monkeypatch)
+    s.at(0).handshake()
+    created = s.receive(session_created())
+    update = s.at(0.001).send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcmu"}}}}})
+    append = s.at(0.002).send(append_event(tone_chunk(24000, 0.1)).decode())
+    s.at(0.1).receive({"type": "session.updated", "session": {"type": "realtime"}})
+    s.at(0.2).close(S2C, 1000)
+    s.close(C2S, 1000)
+    s.end(1000, "server")
+    early = diagnose(s.done()).finding("sent-before-session-updated")
+    assert early is not None and early.severity == "warning" and early.evidence == [created, update, append]
+    assert f"its session.update (seq {update}) had not been confirmed yet" in early.message
+
+
+def test_an_update_sent_only_after_the_content_is_flagged_too(tmp_path, monkeypatch):
+    s = Script(tmp_path / "late-update.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    append = s.at(0.001).send(append_event(tone_chunk(24000, 0.1)).decode())
+    update = s.at(0.002).send({"type": "session.update", "session": {"type": "realtime"}})
+    s.at(10).close(C2S, 1000)
+    s.close(S2C, 1000)
+    s.end(1000, "client")
+    early = diagnose(s.done()).finding("sent-before-session-updated")
+    assert early is not None and early.severity == "info" and append in early.evidence
+    assert f"came only later, at seq {update}" in early.message
 
 
 @pytest.mark.parametrize(
@@ -160,6 +189,21 @@ def test_session_expired_then_1001(tmp_path, monkeypatch):
     diagnosis = diagnose(s.done())
     assert diagnosis.finding("session-expired").evidence == [err, close]
     assert diagnosis.ending.closed_first_by == "server" and "going away" in diagnosis.ending.meaning
+    # One finding says it once: the error, the close that followed and what to do.
+    assert ids(diagnosis) == {"session-expired"}
+    assert "closed with 1001 0 ms later" in diagnosis.finding("session-expired").message
+
+
+def test_an_expiry_long_before_the_close_does_not_claim_the_close(tmp_path, monkeypatch):
+    s = Script(tmp_path / "expired-then-more.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    err = s.at(10).receive(error_event("session_expired", "Your session hit the maximum duration of 60 minutes."))
+    s.at(60).close(C2S, 1000)
+    s.close(S2C, 1000)
+    s.end(1000, "client")
+    expired = diagnose(s.done()).finding("session-expired")
+    assert expired.evidence == [err] and "later" not in expired.message
 
 
 def test_commit_empty_names_the_commit_and_server_vad(tmp_path, monkeypatch):
@@ -351,3 +395,68 @@ def test_diagnosis_streams_the_file_in_bounded_memory(tmp_path, monkeypatch):
         tracemalloc.stop()
     assert diagnosis.recording["records"] == 3003  # handshake request and response, session.created, the appends
     assert peak < 2_000_000  # a few records at a time, never the file
+
+
+def timed_session(tmp_path, monkeypatch, answers: list[float], *, name: str = "timed.jsonl") -> Script:
+    """A session whose server answers each session.update after the given delays (seconds)."""
+    s = Script(tmp_path / name, monkeypatch)
+    s.at(0).handshake()
+    s.at(0.01).receive(session_created())
+    t = 0.02
+    for delay in answers:
+        s.at(t).send({"type": "session.update", "session": {"type": "realtime"}})
+        t += delay
+        s.at(t).receive({"type": "session.updated", "session": {"type": "realtime"}})
+        t += 1.0
+    return s
+
+
+def end_politely(s: Script, t: float) -> Script:
+    s.at(t).close(C2S, 1000)
+    s.close(S2C, 1000)
+    s.end(1000, "client")
+    return s
+
+
+def test_a_late_answer_is_a_server_silence_with_its_figure(tmp_path, monkeypatch):
+    s = timed_session(tmp_path, monkeypatch, [0.01, 0.8, 0.01])
+    diagnosis = diagnose(end_politely(s, 10).done())
+    silent = diagnosis.finding("server-silent")
+    assert silent is not None and silent.severity == "warning"  # answered, and not what ended the session
+    assert silent.details == {"request": "session.update", "silent_s": 0.8, "answered": True, "waits": 1}
+    assert "The server sent nothing for 800 ms after the client's session.update" in silent.message
+    assert "slow-server" not in ids(diagnosis)  # one late answer among quick ones: the median is quick
+
+
+def test_quick_answers_and_a_quick_server_close_are_not_silences(tmp_path, monkeypatch):
+    s = timed_session(tmp_path, monkeypatch, [0.01, 0.02])
+    s.at(5).send({"type": "response.create"})
+    s.at(5.002).close(S2C, 1000)  # the server closed at once: that is the ending's story, not a stall
+    s.close(C2S, 1000)
+    s.end(1000, "server")
+    assert not {"server-silent", "slow-server"} & ids(diagnose(s.done()))
+
+
+def test_a_request_the_server_never_answers_before_the_client_gives_up(tmp_path, monkeypatch):
+    s = Script(tmp_path / "stall.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.at(0.01).receive(session_created())
+    request = s.at(0.02).send({"type": "response.create"})
+    close = s.at(3.02).close(C2S, 4000, "gave up")
+    s.close(S2C, 4000, "gave up")
+    s.end(4000, "client")
+    silent = diagnose(s.done()).finding("server-silent")
+    assert silent is not None and silent.severity == "error" and silent.evidence == [request, close]
+    assert silent.details["silent_s"] == 3.0 and not silent.details["answered"]
+    assert "for 3.0 s after the client's response.create" in silent.message and "until the client closed with 4000" in silent.message
+
+
+def test_every_answer_late_is_a_slow_server_with_median_and_max(tmp_path, monkeypatch):
+    s = timed_session(tmp_path, monkeypatch, [0.2, 0.25, 0.3])
+    diagnosis = diagnose(end_politely(s, 10).done())
+    slow = diagnosis.finding("slow-server")
+    assert slow is not None and slow.severity == "warning"
+    # Four answers: session.created 10 ms after the 101, then the three updates.
+    assert slow.details == {"median_s": pytest.approx(0.225), "max_s": pytest.approx(0.3), "answers": 4}
+    assert "a median of 225 ms and at most 300 ms" in slow.message
+    assert "server-silent" not in ids(diagnosis)

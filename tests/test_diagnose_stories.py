@@ -62,7 +62,7 @@ async def test_seed_story_binary_frames_server_closes_1000_right_after_the_first
     binary = diagnosis.finding("binary-frame")
     assert binary is not None and binary.details["count"] == 1 and ending.previous["seq"] in binary.evidence
     assert "right after the first one" in binary.message
-    assert "sent-before-session-updated" in ids(diagnosis)
+    assert "sent-before-session-updated" not in ids(diagnosis)  # it never sends session.update
 
 
 async def test_seed_story_in_text_frames_for_ten_seconds_shows_16khz_pacing(tmp_path):

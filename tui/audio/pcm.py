@@ -1,4 +1,4 @@
-"""The wire's audio format (PROTOCOL.md section 3: pcm16, 24 kHz, mono, little-endian) and the
+"""The wire's audio format (docs/protocol.md section 3: pcm16, 24 kHz, mono, little-endian) and the
 small conversions every source and sink needs."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ def diagnose(path: str | os.PathLike[str]) -> Diagnosis:
         # A client that reconnected left several connections in one file: each has its own ending.
         # A relay's two legs are one session, which the first tracker explains.
         each_connection: dict[int, EndingTracker] = {}
-        rules = all_rules()
+        rules = all_rules(legs)
         records = 0
         last_t = 0.0
         for record in reader:

@@ -4,7 +4,9 @@ and the bounded timeline leading there.
 The first `close` record in the file is the close frame that started the closing handshake: in a
 live recording it is the first close sent or received, and in a relay recording the relay records a
 close where it arrives before forwarding it. Without any close record, the first `end` says the
-transport died (1006); a handshake answered with another status than 101 is a refusal.
+transport died (1006); a handshake answered with another status than 101 is a refusal, and a local
+connection error before any answer is a failed connect. A connection that never opened has no 1006
+to speak of: its transport's `end` is left out of the timeline.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from tui.diagnose.items import Item, Legs
+from tui.diagnose.items import Item, Legs, connect_failure
 from tui.diagnose.report import Ending, TimelineEntry
+from tui.protocol.handshake import connect_error_words
 from tui.protocol.summary import close_meaning, record_line
 
 TIMELINE_BEFORE = 15  # records shown up to the ending
@@ -53,12 +56,18 @@ class EndingTracker:
         self.decided: Item | None = None  # the record that decided the ending
         self._first_end: Item | None = None
         self.connections: set[int] = set()  # conn ids seen (0 is the session's own, e.g. marks)
+        self._answered: set[int] = set()  # conns whose handshake got an HTTP answer
+        self._opened: set[int] = set()  # conns whose handshake got 101
 
     def observe(self, item: Item) -> None:
         self._last_record = item
         if item.record["conn"]:
             self.connections.add(item.record["conn"])
-        if self.keep_timeline and item.kind in _TIMELINE_KINDS and item.counts:
+        if item.kind == "handshake_response":
+            self._answered.add(item.record["conn"])
+            if item.record.get("status") == 101:
+                self._opened.add(item.record["conn"])
+        if self.keep_timeline and item.kind in _TIMELINE_KINDS and item.counts and not self._never_opened_end(item):
             self._collect(item)
         if self.decided is not None:
             if item.kind == "end" and self._first_end is None:
@@ -73,6 +82,16 @@ class EndingTracker:
             self._decide(item)
         elif item.kind == "handshake_response" and item.record.get("status") != 101:
             self._decide(item)
+        elif item.kind == "error" and item.record["conn"] not in self._answered and connect_failure(item) is not None:
+            self._decide(item)
+
+    def _never_opened_end(self, item: Item) -> bool:
+        """The `end` of a connection that was refused or failed to connect: no socket, so no 1006."""
+        decided = self.decided
+        return (
+            item.kind == "end" and decided is not None and decided.kind in ("handshake_response", "error")
+            and item.record["conn"] not in self._opened
+        )
 
     def _collect(self, item: Item) -> None:
         entry = timeline_entry(item)
@@ -111,27 +130,32 @@ class EndingTracker:
         record = item.record
         leg = self.legs.leg_name(record["conn"])
         previous = self._previous(item)
+        where = f" on the {leg} leg" if leg else ""
         if item.kind == "handshake_response":
             status = record.get("status")
-            body = f": {record['body'].strip()}" if record.get("body") else ""
+            said = f"HTTP {status} {record.get('reason') or ''}".strip()
             return Ending(
-                "refused", None, None, f"HTTP {status} {record.get('reason', '')}".strip(), "", item.seq,
-                round(item.t_s, 6), status=status, leg=leg,
-                sentence=f"The server refused the WebSocket handshake with HTTP {status} {record.get('reason', '')}{body}.",
+                "refused", None, None, said, "", item.seq, round(item.t_s, 6), status=status, leg=leg,
+                sentence=f"The handshake{where} got {said} instead of 101 Switching Protocols: the socket never opened, so no close frame was exchanged.",
+            )
+        if item.kind == "error":
+            url, error = connect_failure(item) or ("", "")
+            return Ending(
+                "failed", None, None, connect_error_words(error, url), "", item.seq, round(item.t_s, 6), leg=leg,
+                exception=error, sentence=f"The connection{where} never opened: the attempt failed before any HTTP answer ({error}).",
             )
         if item.kind == "close":
             code, reason, by = record["code"], record["reason"], record.get("by")
             ending = Ending(
-                "close", by, code, close_meaning(code), reason, item.seq, round(item.t_s, 6), leg=leg, previous=previous
+                "close", by, code, close_meaning(code, by), reason, item.seq, round(item.t_s, 6), leg=leg, previous=previous
             )
             end = self._first_end
             if end is not None and end.record.get("exception"):
                 ending.exception = end.record["exception"]
             said = f"reason {reason!r}" if reason else "no reason"
-            ending.sentence = f"The {by} closed first with {code} ({close_meaning(code)}), {said}{_after(previous)}."
+            ending.sentence = f"The {by} closed first with {code} ({close_meaning(code, by)}), {said}{_after(previous)}."
             return ending
         code = record["code"]
-        where = f" on the {leg} leg" if leg else ""
         ending = Ending(
             "dropped", None, code, close_meaning(code), record.get("reason", ""), item.seq, round(item.t_s, 6),
             leg=leg, exception=record.get("exception"), previous=previous,

@@ -8,6 +8,7 @@ received them (the upstream leg), so nothing is counted twice; closes and ends c
 from __future__ import annotations
 
 import binascii
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,3 +111,15 @@ def error_fields(item: Item) -> dict[str, Any]:
         return {}
     error = item.event.get("error")
     return error if isinstance(error, dict) else {}
+
+
+# How rtui's client records an attempt that failed (tui/wire/client.py): "connection to URL failed: Exc: message".
+_CONNECT_FAILURE = re.compile(r"^connection to (\S+) failed: (.*)$", re.DOTALL)
+
+
+def connect_failure(item: Item) -> tuple[str, str] | None:
+    """(url, "ExceptionName: message") of a local error recording a failed connection attempt."""
+    if item.kind != "error" or not isinstance(item.record.get("message"), str):
+        return None
+    match = _CONNECT_FAILURE.match(item.record["message"])
+    return (match.group(1), match.group(2)) if match else None

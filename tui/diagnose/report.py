@@ -25,10 +25,11 @@ class Finding:
 @dataclass
 class Ending:
     # "close": a close frame started the closing handshake; "dropped": the transport ended without
-    # any close frame; "refused": the handshake got an HTTP status instead of 101; "open": the
+    # any close frame; "refused": the handshake got an HTTP status instead of 101; "failed": the
+    # connection failed before any answer (nothing listening, DNS, timeout, TLS); "open": the
     # recording stops while the connection was still open; "none": no connection was recorded.
     how: str
-    closed_first_by: str | None  # "client", "server", or None (nobody: dropped, refused, open)
+    closed_first_by: str | None  # "client", "server", or None (nobody: dropped, refused, failed, open)
     code: int | None  # the close code (1006 when dropped), or None
     meaning: str
     reason: str
@@ -36,7 +37,7 @@ class Ending:
     t_s: float | None
     status: int | None = None  # the HTTP status of a refused handshake
     leg: str | None = None  # relay recordings: "client" or "upstream", the leg where it started
-    exception: str | None = None
+    exception: str | None = None  # the transport error, or a failed connect's error
     previous: dict[str, Any] | None = None  # the last data frame before it: seq, dir, opcode, type, gap_s
     sentence: str = ""
     conn: int | None = None  # the connection it ended (None when there was none)

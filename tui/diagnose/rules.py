@@ -9,19 +9,31 @@ from __future__ import annotations
 
 import base64
 import binascii
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from tui.diagnose.items import Item, error_fields
+from tui.diagnose.items import Item, Legs, connect_failure, error_fields
 from tui.diagnose.pacing import PacingMeter, is_real_time, likely_rate
 from tui.diagnose.report import Ending, Finding
 from tui.protocol.events import BETA_SESSION_FIELDS, is_beta_only
+from tui.protocol.handshake import body_excerpt, connect_error_words, describe_connect_failure, describe_refusal, refusal_hint
 from tui.wire.format import C2S, S2C
 
 MAX_EVIDENCE = 10  # seq numbers kept per finding
 RELATED_S = 5.0  # an error this close before a close explains it
 APPEND = "input_audio_buffer.append"
 CONTENT_EVENTS = frozenset({APPEND, "input_audio_buffer.commit", "response.create", "conversation.item.create"})
+# Requests the server answers at once (its acknowledgement, or an error), whatever the model does next.
+ACKNOWLEDGED_REQUESTS = frozenset(
+    {
+        "session.update", "input_audio_buffer.commit", "input_audio_buffer.clear", "response.create",
+        "conversation.item.create", "conversation.item.retrieve", "conversation.item.truncate", "conversation.item.delete",
+    }
+)
+SILENT_S = 0.5  # no server frame this long after such a request (or after the 101): the server stalled
+SLOW_MEDIAN_S = 0.15  # a median answer this slow, over at least SLOW_MIN_ANSWERS answers: a slow server
+SLOW_MIN_ANSWERS = 2
 
 
 @dataclass
@@ -48,6 +60,53 @@ def _ago(seconds: float) -> str:
 
 def _with_ending(evidence: list[int], ending: Ending) -> list[int]:
     return sorted(set(evidence + ([ending.seq] if ending.seq is not None and ending.how in ("close", "dropped") else [])))
+
+
+# -- opening -----------------------------------------------------------------------------------
+
+
+RELAY = "The relay (rtui proxy)"
+
+
+class NeverOpened(Rule):
+    """handshake-refused and connect-failed: the first attempt of each kind (a reconnect can be the one).
+    In a relay recording upstream's refusal comes first (the relay passes it on), so a refusal on the
+    client leg alone is the relay's own, and a failed connect is the relay's, towards upstream."""
+
+    def __init__(self, legs: Legs) -> None:
+        self.legs = legs
+        self.answered: set[int] = set()
+        self.refusal: Item | None = None
+        self.failure: tuple[Item, str, str] | None = None
+
+    def observe(self, item: Item) -> None:
+        if item.kind == "handshake_response":
+            self.answered.add(item.record["conn"])
+            if item.record.get("status") != 101 and self.refusal is None:
+                self.refusal = item
+        elif item.kind == "error" and self.failure is None and item.record["conn"] not in self.answered:
+            failure = connect_failure(item)
+            if failure is not None:
+                self.failure = (item, *failure)
+
+    def conclude(self, context: Context) -> list[Finding]:
+        findings = []
+        if self.refusal is not None:
+            record = self.refusal.record
+            status, body = record.get("status"), record.get("body")
+            details = {
+                "status": status, "reason": record.get("reason"), "body": body_excerpt(body),
+                "hint": refusal_hint(status if isinstance(status, int) else None),
+            }
+            who = RELAY if self.legs.leg_name(record["conn"]) == "client" else "The server"
+            message = describe_refusal(status, record.get("reason"), body, who)
+            findings.append(Finding("handshake-refused", "error", message, [self.refusal.seq], details))
+        if self.failure is not None:
+            item, url, error = self.failure
+            details = {"url": url, "error": error, "words": connect_error_words(error, url)}
+            who = RELAY if self.legs.relayed else None
+            findings.append(Finding("connect-failed", "error", describe_connect_failure(url, error, who), [item.seq], details))
+        return findings
 
 
 # -- frames ------------------------------------------------------------------------------------
@@ -247,6 +306,9 @@ class BadAudioPayload(Rule):
 
 
 class SentBeforeSessionUpdated(Rule):
+    """Content sent before the session was configured, said only where it can matter: a client that
+    never sends session.update chose the server's defaults, so nothing was sent too early."""
+
     def __init__(self) -> None:
         self.created: Item | None = None
         self.updated = False
@@ -266,19 +328,15 @@ class SentBeforeSessionUpdated(Rule):
             self.early = item
 
     def conclude(self, context: Context) -> list[Finding]:
-        early = self.early
-        if early is None:
+        early, update = self.early, self.update_sent
+        if early is None or update is None:
             return []
-        evidence = [early.seq]
-        when = ""
-        if self.created is not None:
-            evidence.insert(0, self.created.seq)
-            when = f" {_ago(early.t_s - self.created.t_s)} after session.created,"
-        if self.update_sent is not None and self.update_sent.seq < early.seq:
-            evidence.insert(-1, self.update_sent.seq)
-            state = f"its session.update (seq {self.update_sent.seq}) had not been confirmed yet"
+        evidence = sorted([early.seq, update.seq] + ([self.created.seq] if self.created is not None else []))
+        when = f" {_ago(early.t_s - self.created.t_s)} after session.created," if self.created is not None else ""
+        if update.seq < early.seq:
+            state = f"its session.update (seq {update.seq}) had not been confirmed yet"
         else:
-            state = "it had sent no session.update"
+            state = f"its session.update came only later, at seq {update.seq}"
         ending = context.ending
         soon = ending.t_s is not None and ending.how in ("close", "dropped") and ending.t_s - early.t_s < RELATED_S
         message = (
@@ -354,7 +412,7 @@ class BetaEventNames(Rule):
         if not parts:
             return []
         message = " and ".join(parts)
-        message = message[0].upper() + message[1:] + f" (first at seq {self.seqs[0]}); GA names are in PROTOCOL.md section 2."
+        message = message[0].upper() + message[1:] + f" (first at seq {self.seqs[0]}); GA names are in docs/protocol.md section 2."
         return [Finding("beta-event-names", "warning", message, self.seqs, {"client": self.client_names, "server": self.server_names})]
 
 
@@ -415,7 +473,9 @@ class ServerErrors(Rule):
         findings = []
         ending = context.ending
         error = self.error_at_ending
-        if error is not None and ending.t_s is not None and ending.how in ("close", "dropped") and ending.t_s - error.t_s <= RELATED_S:
+        related = error is not None and ending.t_s is not None and ending.how in ("close", "dropped") and ending.t_s - error.t_s <= RELATED_S
+        # An expiry explains its own close: session-expired says both, once.
+        if related and error is not None and error is not self.expired and ending.t_s is not None:
             fields = error_fields(error)
             code = fields.get("code") or fields.get("type")
             text = str(fields.get("message", ""))
@@ -455,17 +515,129 @@ class ServerErrors(Rule):
                 )
             )
         if self.expired is not None:
-            closed = f"; the {ending.closed_first_by} then closed with {ending.code}" if ending.how == "close" else ""
-            text = str(error_fields(self.expired).get("message", ""))
+            expired = self.expired
+            text = str(error_fields(expired).get("message", ""))
+            closed = ""
+            if related and error is expired and ending.t_s is not None:
+                closed = f"; the {ending.closed_first_by or 'connection'} {'closed with ' + str(ending.code) if ending.how == 'close' else 'dropped'} {_ago(ending.t_s - expired.t_s)} later"
             findings.append(
                 Finding(
                     "session-expired", "error",
-                    f"The session hit its maximum duration: error session_expired ({text!r}, seq {self.expired.seq}){closed}; "
-                    "sessions last at most 60 minutes (30 on Azure), so open a new one.",
-                    _with_ending([self.expired.seq], ending) if ending.how == "close" else [self.expired.seq],
+                    f"The session hit its maximum duration: the server sent error session_expired ({text!r}, seq "
+                    f"{expired.seq}){closed}. Sessions last at most 60 minutes (30 on Azure): open a new one before then.",
+                    _with_ending([expired.seq], ending) if closed else [expired.seq], {"message": text},
                 )
             )
         return findings
+
+
+# -- server timing -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Wait:
+    """How long the server left one request (or the opened socket) without a frame."""
+
+    request: Item  # the client's request, or the 101 handshake_response awaiting session.created
+    seconds: float
+    until: Item | None  # the server frame that ended the silence, or the close/end that cut it short
+
+
+class ServerTiming(Rule):
+    """server-silent and slow-server: the time from each request the server acknowledges at once (and
+    from the 101 to session.created) to the server's next frame. One wait is open at a time: the
+    oldest unanswered request; any server frame ends it."""
+
+    def __init__(self, legs: Legs) -> None:
+        self.legs = legs
+        self.waiting: Item | None = None
+        self.answered: list[float] = []
+        self.slowest: _Wait | None = None  # the slowest answered wait
+        self.silences = 0  # waits of SILENT_S or more
+        self.longest_silence: _Wait | None = None
+        self.ended = False
+
+    def observe(self, item: Item) -> None:
+        if self.ended:
+            return
+        if item.kind == "handshake_response" and item.record.get("status") == 101:
+            # A relay answers its client only once upstream has opened (session.created may be in by then).
+            if not self.legs.relayed or item.record["conn"] == self.legs.upstream_conn:
+                self.waiting = item
+        elif item.is_data(C2S) and item.type in ACKNOWLEDGED_REQUESTS and self.waiting is None:
+            self.waiting = item
+        elif item.is_data(S2C) and self.waiting is not None:
+            wait = _Wait(self.waiting, item.t_s - self.waiting.t_s, item)
+            self.answered.append(wait.seconds)
+            if self.slowest is None or wait.seconds > self.slowest.seconds:
+                self.slowest = wait
+            self._silence(wait)
+            self.waiting = None
+        elif item.kind in ("close", "end"):
+            self.ended = True  # the first close: what follows is the closing handshake, not an answer
+            if self.waiting is not None:
+                self._silence(_Wait(self.waiting, item.t_s - self.waiting.t_s, item))
+                self.waiting = None
+
+    def _silence(self, wait: _Wait) -> None:
+        if wait.seconds >= SILENT_S:
+            self.silences += 1
+            if self.longest_silence is None or wait.seconds > self.longest_silence.seconds:
+                self.longest_silence = wait
+
+    def conclude(self, context: Context) -> list[Finding]:
+        ending = context.ending
+        if self.waiting is not None and ending.how == "open" and ending.t_s is not None:
+            self._silence(_Wait(self.waiting, ending.t_s - self.waiting.t_s, None))  # the recording stops mid-wait
+        findings = []
+        if self.longest_silence is not None:
+            findings.append(self._silent_finding(self.longest_silence, ending))
+        if len(self.answered) >= SLOW_MIN_ANSWERS and statistics.median(self.answered) >= SLOW_MEDIAN_S:
+            median, slowest = statistics.median(self.answered), max(self.answered)
+            assert self.slowest is not None and self.slowest.until is not None
+            message = (
+                f"The server answered slowly: a median of {_ago(median)} and at most {_ago(slowest)} (after "
+                f"{_what(self.slowest.request)}) over {len(self.answered)} answers, from each request it acknowledges at "
+                "once (and from the handshake to session.created) to its next frame; an acknowledgement normally takes "
+                "one network round trip, so the server or the path to it is slow."
+            )
+            details = {"median_s": round(median, 6), "max_s": round(slowest, 6), "answers": len(self.answered)}
+            findings.append(Finding("slow-server", "warning", message, [self.slowest.request.seq, self.slowest.until.seq], details))
+        return findings
+
+    def _silent_finding(self, wait: _Wait, ending: Ending) -> Finding:
+        until = wait.until
+        answered = until is not None and until.kind == "frame"
+        if answered:
+            assert until is not None
+            after = f"; its next frame ({until.type or 'seq ' + str(until.seq)}, seq {until.seq}) came only then"
+        elif until is None:
+            after = ", until the recording stops"
+        elif until.kind == "close":
+            after = f", until the {until.record.get('by')} closed with {until.record.get('code')}"
+            if until.record.get("reason"):
+                after += f" ({until.record['reason']!r})"
+        else:
+            after = ", until the connection ended without a close frame"
+        more = f" ({self.silences} waits of {_ago(SILENT_S)} or more)" if self.silences > 1 else ""
+        message = (
+            f"The server sent nothing for {_ago(wait.seconds)} after {_what(wait.request)}, which it answers at once"
+            f"{after}{more}: the server, or the network, stalled."
+        )
+        # A silence the connection ended in is what ended it: the client gave up, or a timeout fired.
+        ended_it = not answered and until is not None and until.seq == ending.seq
+        details = {
+            "request": wait.request.type or "handshake", "silent_s": round(wait.seconds, 6), "answered": answered,
+            "waits": self.silences,
+        }
+        evidence = [wait.request.seq] + ([until.seq] if until is not None else [])
+        return Finding("server-silent", "error" if ended_it else "warning", message, evidence, details)
+
+
+def _what(request: Item) -> str:
+    if request.kind == "handshake_response":
+        return f"the handshake (101, seq {request.seq})"
+    return f"the client's {request.type} (seq {request.seq})"
 
 
 # -- closes ------------------------------------------------------------------------------------
@@ -561,10 +733,11 @@ class ProxyEnvironment(Rule):
         return [Finding("proxy-environment", "warning" if suspicious else "info", message, [s for s, _ in self.seen], {"proxy": proxy})]
 
 
-def all_rules() -> list[Rule]:
+def all_rules(legs: Legs) -> list[Rule]:
     audio_format = AudioFormat()
     return [
         audio_format,
+        NeverOpened(legs),
         BinaryFrames(),
         InvalidJson(),
         SampleRatePacing(audio_format),
@@ -574,6 +747,7 @@ def all_rules() -> list[Rule]:
         BetaEventNames(),
         UnknownParameter(),
         ServerErrors(audio_format),
+        ServerTiming(legs),
         CloseCodes(),
         ProxyEnvironment(),
     ]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tui.engine.state import CloseSummary
+from tui.protocol.handshake import connect_error_words, describe_connect_failure, describe_refusal
 from tui.protocol.summary import Line, close_meaning
 
 
@@ -34,7 +35,7 @@ def explain(end: dict[str, Any], preceding_error: str | None, recent: Sequence[L
             "or the server dropped the TCP connection."
         )
     who = "The server" if closed_by == "server" else "This client"
-    sentence = f"{who} closed the connection with {code} ({close_meaning(code)}) and {reason_text}{after}."
+    sentence = f"{who} closed the connection with {code} ({close_meaning(code, closed_by)}) and {reason_text}{after}."
     if not end.get("clean"):
         sentence += f" The other side never answered with its close frame (the connection ended as {end['code']})."
     if preceding_error and closed_by == "client":
@@ -54,7 +55,7 @@ def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error
         code=code,
         reason=first.get("reason", end.get("reason", "")),
         closed_by=end.get("closed_by"),
-        meaning=close_meaning(code),
+        meaning=close_meaning(code, end.get("closed_by")),
         clean=bool(end.get("clean")),
         explanation=explain(end, preceding_error, recent),
         preceding_error=preceding_error,
@@ -63,30 +64,21 @@ def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error
     )
 
 
-_REFUSAL_HINTS = {
-    401: "check the API key (OPENAI_API_KEY)",
-    403: "the key is not allowed to use this endpoint",
-    404: "the model or path does not exist (retired preview models answer 404)",
-}
-
-
 def summarize_refusal(response: dict[str, Any], recent: Sequence[Line]) -> CloseSummary:
     """A handshake the server answered with anything but 101, from its `handshake_response` record."""
     status = response.get("status")
     status = status if isinstance(status, int) else None  # the reader checks kinds, not every field
     said = f"HTTP {status} {response.get('reason') or ''}".strip()
-    body = str(response.get("body") or "").strip()[:200]
-    hint = _REFUSAL_HINTS.get(status) if status is not None else None
-    explanation = f"The server refused the WebSocket handshake with {said}" + (f": {hint}." if hint else ".")
-    if body:
-        explanation += f" It said: {body}"
+    explanation = describe_refusal(status, response.get("reason"), response.get("body"))
     return _never_opened(f"handshake refused: {said}", explanation, recent, response["conn"], refused_status=status)
 
 
 def summarize_connect_failure(url: str, exc: BaseException, recent: Sequence[Line], conn: int) -> CloseSummary:
     """A connection that failed before the server answered the handshake (refused, unreachable, timed out)."""
-    detail = str(exc) or type(exc).__name__
-    return _never_opened(f"could not connect: {detail}", f"Could not connect to {url}: {detail}.", recent, conn)
+    error = f"{type(exc).__name__}: {exc}"
+    return _never_opened(
+        f"could not connect: {connect_error_words(error, url)}", describe_connect_failure(url, error), recent, conn
+    )
 
 
 def _never_opened(

@@ -37,28 +37,43 @@ STREAMED_EVENTS = AUDIO_EVENTS | TEXT_DELTA_EVENTS
 
 CLOSE_CODE_MEANINGS: dict[int, str] = {
     1000: "normal closure",
-    1001: "going away (session expired or server shutting down)",
+    1001: "going away",
     1002: "protocol error",
     1003: "unsupported data",
     1005: "no status code in the close frame",
     1006: "abnormal closure: the connection ended without a close frame",
-    1007: "invalid payload data (text that is not UTF-8)",
+    # RFC 6455: data inconsistent with the message type, e.g. text that is not UTF-8; applications
+    # also use it for text they cannot parse, so the code alone does not say which.
+    1007: "invalid payload data (a message the receiver could not accept)",
     1008: "policy violation",
     1009: "message too big",
     1010: "mandatory extension missing",
-    1011: "internal error (in Python clients often a keepalive ping timeout)",
+    1011: "internal error",
     1012: "service restart",
     1013: "try again later",
     1015: "TLS handshake failure",
-    4000: "OpenAI: invalid request (beta API shape or header)",
+}
+
+# What a code means when the sender is known: the same number says different things from each side.
+CLOSE_CODE_MEANINGS_BY_SENDER: dict[tuple[int, str], str] = {
+    (1001, "server"): "going away (session expired or server shutting down)",
+    (1001, "client"): "going away (the client is leaving)",
+    (1011, "client"): "internal error (in Python clients often a keepalive ping timeout)",
+    (1011, "server"): "internal error on the server",
+    (4000, "server"): "OpenAI: invalid request (beta API shape or header)",
 }
 
 
-def close_meaning(code: int) -> str:
+def close_meaning(code: int, by: str | None = None) -> str:
+    """The meaning of a close code sent by `by` ("client", "server", or None when unknown)."""
+    if by is not None and (code, by) in CLOSE_CODE_MEANINGS_BY_SENDER:
+        return CLOSE_CODE_MEANINGS_BY_SENDER[(code, by)]
     if code in CLOSE_CODE_MEANINGS:
         return CLOSE_CODE_MEANINGS[code]
     if 4000 <= code <= 4999:
-        return "application-defined close code"
+        # Private use (RFC 6455): whoever sent it gave it its meaning.
+        owner = f"the {by}'s own code" if by in ("client", "server") else "application-defined"
+        return f"{owner} (4000-4999 are private use)"
     if 3000 <= code <= 3999:
         return "library or framework defined close code"
     return "unknown close code"
@@ -243,7 +258,7 @@ def _describe(record: dict[str, Any], line: Line) -> None:
     elif kind == "close":
         code = record["code"]
         first = "first" if record.get("first") else "reply"
-        line.summary = f"{code} {close_meaning(code)}; reason {record.get('reason')!r} ({record.get('by')}, {first})"
+        line.summary = f"{code} {close_meaning(code, record.get('by'))}; reason {record.get('reason')!r} ({record.get('by')}, {first})"
         # A 1000 from the client is a goodbye; the same code from the server, or 1001, deserves a look.
         if code == 1000:
             line.severity = "normal" if record.get("by") == "client" or not record.get("first") else "warning"
@@ -252,7 +267,7 @@ def _describe(record: dict[str, Any], line: Line) -> None:
     elif kind == "end":
         code = record["code"]
         closed_by = record.get("closed_by") or "nobody (transport ended)"
-        line.summary = f"{code} {close_meaning(code)}; closed first by {closed_by}"
+        line.summary = f"{code} {close_meaning(code, record.get('closed_by'))}; closed first by {closed_by}"
         if record.get("exception"):
             line.summary += f"; {record['exception']}"
         line.severity = "normal" if code in (1000, 1001) and record.get("clean") else "error"

@@ -51,7 +51,7 @@ def is_azure(url: str) -> bool:
 @dataclass
 class ConnectOptions:
     """What `open_connection` negotiates. Defaults differ from `websockets` where its defaults
-    cause closures of the client's own making (PROTOCOL.md section 1)."""
+    cause closures of the client's own making (docs/protocol.md section 1)."""
 
     api_key: str | None = None
     api_key_header: str = "Authorization"  # Azure: "api-key"
