@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +136,31 @@ def test_port_in_use_is_explained(workers):
         )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers needs SO_REUSEPORT (Linux)")
+def test_ctrl_c_in_a_terminal_stops_the_workers_without_a_traceback(tmp_path):
+    # A terminal's Ctrl-C reaches the whole process group: every worker gets SIGINT, and the
+    # parent's SIGTERM follows while the worker is stopping. Signals keep coming here (as from an
+    # impatient user) through the workers' whole shutdown, so one lands while their loops close.
+    process = subprocess.Popen(
+        [*RTUI, "mock", "--port", "0", "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().startswith("listening on")
+        assert process.stdout.readline().strip() == "2 worker processes"
+        workers = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+        os.killpg(process.pid, signal.SIGINT)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and process.poll() is None:
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            time.sleep(0.001)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0 and "Traceback" not in stderr and "Exception ignored" not in stderr, stderr

@@ -152,6 +152,11 @@ async def _worker(config: MockConfig, index: int, count: int, ready: Connection)
     try:
         await stop.wait()
     finally:
+        # Ctrl-C reaches every worker, and the parent's SIGTERM follows: once stopping, further
+        # signals are ignored, or one landing while the loop closes prints a traceback.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
         orphan_watch.cancel()
         await server.stop()
 
