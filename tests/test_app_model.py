@@ -48,6 +48,16 @@ def test_open_run_grows_in_place() -> None:
     assert entries_of(records[:1])[0].line.count == 1
 
 
+def test_a_relay_recordings_two_legs_never_share_a_run() -> None:
+    # The relay records each frame twice (received on one leg, sent on the other): the log of an opened
+    # proxy recording shows one append per leg, as `rtui show` does, not one run of both.
+    append = next(r for r in read_records(CONVERSATION) if r.get("type") == "input_audio_buffer.append")
+    records = [{**append, "seq": 1, "conn": 1}, {**append, "seq": 2, "conn": 2}]
+    rows = rows_of(records)
+    assert [(r.line.conn, r.line.count) for r in rows] == [(1, 1), (2, 1)]
+    assert [(line.conn, line.count) for line in collapse(records)] == [(1, 1), (2, 1)]
+
+
 def test_feed_drains_in_batches_and_reports_gaps() -> None:
     records = [r for r in read_records(CONVERSATION) if r["kind"] == "frame" and r.get("type") != "response.output_audio.delta"]
     buffer = LogBuffer(capacity=5)

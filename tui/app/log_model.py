@@ -32,7 +32,7 @@ class LogRow:
 class LiveCollapser:
     """Turns log entries into rows, growing open runs in place (the same grouping as RunCollapser)."""
 
-    _open: dict[tuple[str, str], LogRow] = field(default_factory=dict)
+    _open: dict[tuple[int, str, str], LogRow] = field(default_factory=dict)
     _next_index: int = 0
 
     def push(self, entry: LogEntry) -> tuple[list[LogRow], bool]:
@@ -41,10 +41,11 @@ class LiveCollapser:
         if line.label not in STREAMED_EVENTS:
             changed = self._close_runs()
             return [self._row(line, entry.record)], changed
-        run = self._open.get((line.direction, line.label))
+        key = (line.conn, line.direction, line.label)
+        run = self._open.get(key)
         if run is None:
             row = self._row(line, entry.record, is_open=True)
-            self._open[(line.direction, line.label)] = row
+            self._open[key] = row
             return [row], False
         grown = run.line
         grown.count += 1
