@@ -85,3 +85,41 @@ async def test_commands_that_would_talk_to_the_server_are_refused_with_a_notice(
     engine.send_text("hello")
     engine.create_response()
     assert sum("This is a replay" in n for n in engine.state.notices) == 1
+
+
+async def test_the_replay_header_and_stats_are_the_replays_own(tmp_path):
+    # A voice turn recorded on 2026-11-22, its session expiring an hour after it opened: replayed any
+    # day later, the header counts down on the recording's clock, shows the one URL the replay talks to
+    # (the same as its handshake row), and pace and resp are measured on the replayed frames.
+    engine = ReplayEngine(load_script(example("engine-headless-voice-turn")), timing=Timing(2.0),
+                          output=str(tmp_path / "new.jsonl"))
+    runner = EngineThread(engine)  # type: ignore[arg-type]
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
+        async with app.run_test(size=(160, 32)) as pilot:
+            deadline = time.monotonic() + 20
+            headers, paces = [], []
+            while engine.outcome is None:
+                assert time.monotonic() < deadline, "the replay did not finish"
+                await pilot.pause(0.05)
+                if engine.state.phase == "open":
+                    headers.append(app.live_screen.header.plain)
+                    paces.append(app.live_screen.stats.plain.split()[1])
+            await pilot.pause(0.2)
+            rows = app.live_screen.event_log.visible_rows
+            stats = app.live_screen.stats.plain
+            await pilot.press("q")
+    finally:
+        runner.stop()
+    expiring = [h for h in headers if "expires in" in h]
+    assert expiring and not any("past expiry" in h for h in headers), headers[-1:]
+    assert all(" 59:" in h.split("expires in")[1][:5] for h in expiring), expiring[-1]
+    handshake = next(r for r in rows if r.line.label == "handshake_request")
+    url = handshake.line.summary
+    assert url.startswith("ws://127.0.0.1:") and all(url in h for h in headers)
+    assert str(engine.script.header["url"]) != url and not any(engine.script.header["url"] in h for h in headers)
+    assert "served by rtui" in headers[-1]
+    assert any(pace not in ("-", "0.00x") for pace in paces), paces
+    assert "resp -" not in stats and "resp " in stats, stats
+    assert engine.state.counters.response_latency_ms is not None

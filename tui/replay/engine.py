@@ -6,6 +6,10 @@ into log lines, counters, meters and transcripts, as the live engine does. The m
 the replayed audio itself (the appended input audio and the output audio deltas as they cross the
 wire), so at the recorded pace they move as they did in the session. Commands that would talk to
 the server do nothing: the replay plays what was recorded. Nothing here imports Textual.
+
+The header tells the replay's truth: the URL is the one the replay connects to (the recording's
+server side, served by rtui on 127.0.0.1), the same as in the handshake row; elapsed time and time to
+expiry run on the recording's clock; `pace` and `resp` are measured on the replayed frames.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import datetime as dt
 import time
 from typing import Any, Literal
 
 import numpy as np
 
 from tui.audio.levels import LevelMeter
-from tui.engine.state import EngineState, Levels, LogBuffer
+from tui.engine.state import EngineState, Levels, LogBuffer, RecordedClock
 from tui.engine.view import SessionView
 from tui.replay.full import ReplayResult, full_replay
 from tui.replay.script import Script
@@ -45,8 +50,8 @@ class ReplayEngine:
         self.timeout = timeout
         self.directory = directory
         self.output = output
-        self.state = EngineState(endpoint_kind="replay", model=_model(script.header.get("url", "")))
-        self.state.url = str(script.header.get("url", ""))
+        self.state = EngineState(endpoint_kind="replay", model=_model(str(script.header.get("url", ""))))
+        self.state.recorded_clock = _recorded_clock(script, timing)
         self.log = LogBuffer(log_capacity)
         self.view = SessionView(self.state, self.log)
         self.result: ReplayResult | None = None
@@ -97,6 +102,8 @@ class ReplayEngine:
 
     def _on_record(self, record: dict[str, Any]) -> None:
         _, event = self.view.on_record(record)
+        if record["kind"] == "handshake_request" and isinstance(record.get("url"), str):
+            self.state.url = record["url"]  # the served recording: what the replay really talks to
         if event is None:
             return
         # The meters follow the replayed audio as it crosses the wire.
@@ -125,6 +132,7 @@ class ReplayEngine:
                 reading = self._meters[direction].read()
                 quiet = now - self._last_audio[direction] > _QUIET_AFTER_S
                 setattr(self.state, attr, Levels() if quiet else Levels(reading.rms_dbfs, reading.peak_dbfs, False))
+            self.state.counters.send_rate = self.view.send_rate.rate(now)
             self.state.assistant_speaking = now - self._last_audio["s2c"] <= _QUIET_AFTER_S
             await asyncio.sleep(1 / 30)
 
@@ -157,6 +165,19 @@ class ReplayEngine:
 
     def reconnect(self) -> None:
         self._refuse()
+
+
+def _recorded_clock(script: Script, timing: Timing) -> RecordedClock | None:
+    """The recording's wall clock when its connection opened (its header's start plus the handshake
+    response's offset), or None when the recording does not say."""
+    try:
+        started = dt.datetime.fromisoformat(str(script.header.get("started_at"))).timestamp()
+    except ValueError:
+        return None
+    opened_ns = script.response.get("t_ns") if script.response else None
+    if not isinstance(opened_ns, int):
+        return None
+    return RecordedClock(started + opened_ns / 1e9, timing.speed or 1.0)
 
 
 def _model(url: str) -> str:
