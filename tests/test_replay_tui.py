@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+from app_support import offered_actions
 from tests.replay_support import example, records
 from tui.app.app import RtuiApp
-from tui.app.screens.modals import ClosureCard
+from tui.app.screens.modals import ClosureCard, Prompt
 from tui.app.settings import UISettings
 from tui.app.widgets.status import SessionHeader
 from tui.engine.runner import EngineThread
@@ -80,11 +81,28 @@ async def test_the_tui_shows_the_replay_and_its_verdict(tmp_path):
     assert any("MATCH" in notice for notice in engine.state.notices)
 
 
-async def test_commands_that_would_talk_to_the_server_are_refused_with_a_notice(tmp_path):
-    engine = ReplayEngine(load_script(example("fault-delay")), output=str(tmp_path / "new.jsonl"))
-    engine.send_text("hello")
-    engine.create_response()
-    assert sum("This is a replay" in n for n in engine.state.notices) == 1
+async def test_keys_that_would_talk_to_the_server_are_not_offered_in_a_replay(tmp_path):
+    # A replay sends what was recorded: talk, text, reply, cancel (and mute, VAD, mark, reconnect) are
+    # neither in the footer, nor in the help or the palette, and pressing them does nothing at all.
+    engine = ReplayEngine(load_script(example("engine-headless-voice-turn")), output=str(tmp_path / "new.jsonl"))
+    runner = EngineThread(engine)  # type: ignore[arg-type]
+    runner.start()
+    try:
+        app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
+        async with app.run_test(size=(110, 32)) as pilot:
+            await pilot.pause(0.1)
+            offered = offered_actions(app)
+            for action in ("talk", "mute", "turn_mode", "send_text", "respond", "cancel", "mark", "reconnect"):
+                assert action not in offered["footer"] and f"session.{action}" not in offered["help"], action
+            assert not offered["palette"] & {"Send a text message", "Send response.create", "Send response.cancel", "Push-to-talk: start, then stop talking"}
+            assert {"quit", "help"} <= offered["footer"]
+            await pilot.press("t")
+            await pilot.pause(0.1)
+            assert not isinstance(app.screen, Prompt)
+            assert not any("replay" in notice and "off" in notice for notice in engine.state.notices)
+            await pilot.press("escape", "q")
+    finally:
+        runner.stop()
 
 
 async def test_the_replay_header_and_stats_are_the_replays_own(tmp_path):

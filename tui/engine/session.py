@@ -32,6 +32,7 @@ from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
 from tui.engine.state import EngineState, Levels, LogBuffer, LogEntry
+from tui.engine.commands import SESSION_COMMANDS
 from tui.engine.view import SessionView
 from tui.protocol.summary import PCM_BYTES_PER_SECOND, event_summary
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
@@ -47,6 +48,8 @@ MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
 
 
 class Engine:
+    commands = SESSION_COMMANDS  # every session command (tui.engine.commands)
+
     def __init__(
         self,
         config: EngineConfig,

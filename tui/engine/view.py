@@ -50,17 +50,20 @@ class SessionView:
         # response.create), until the answer's first audio: `resp` is measured between the two records.
         self.speech_ended_ns: int | None = None
 
-    def log_record(self, record: dict[str, Any]) -> LogEntry:
-        """Adds a record to the log without letting it change the state (the relay's other leg)."""
+    def log_record(self, record: dict[str, Any], leg: str | None = None) -> LogEntry:
+        """Adds a record to the log without letting it change the state (the relay's other leg).
+        `leg` names the relay leg the record belongs to, where that matters (its handshakes and ends)."""
         line = record_line(record)
+        if leg is not None:
+            line.summary = f"{leg} leg: {line.summary}"
         entry = LogEntry(record, line)
         self.log.append(entry)
         self.recent.append(line)
         return entry
 
-    def on_record(self, record: dict[str, Any]) -> tuple[LogEntry, dict[str, Any] | None]:
+    def on_record(self, record: dict[str, Any], leg: str | None = None) -> tuple[LogEntry, dict[str, Any] | None]:
         """Logs a record and updates the state; returns the entry and the frame's event, if any."""
-        entry = self.log_record(record)
+        entry = self.log_record(record, leg)
         self.conn = record["conn"] or self.conn
         line, state, counters = entry.line, self.state, self.state.counters
         kind = record["kind"]

@@ -4,8 +4,9 @@
 `tui.app.contract.EngineLike`): it runs `full_replay` and turns every record of the new recording
 into log lines, counters, meters and transcripts, as the live engine does. The meters are driven by
 the replayed audio itself (the appended input audio and the output audio deltas as they cross the
-wire), so at the recorded pace they move as they did in the session. Commands that would talk to
-the server do nothing: the replay plays what was recorded. Nothing here imports Textual.
+wire), so at the recorded pace they move as they did in the session. It supports no command (its
+`commands` is empty, so the UI offers no talk, text, reply or cancel key): the replay plays what was
+recorded. Nothing here imports Textual.
 
 The header tells the replay's truth: the URL is the one the replay connects to (the recording's
 server side, served by rtui on 127.0.0.1), the same as in the handshake row; elapsed time and time to
@@ -31,10 +32,11 @@ from tui.replay.script import Script
 from tui.replay.timing import Timing
 
 _QUIET_AFTER_S = 0.15  # a meter falls to silence when no audio crossed for this long
-_COMMANDS_OFF = "This is a replay: it sends what was recorded, so commands that talk to the server are off."
 
 
 class ReplayEngine:
+    commands: frozenset[str] = frozenset()  # it sends what was recorded: nothing for a user to send
+
     def __init__(
         self,
         script: Script,
@@ -136,35 +138,31 @@ class ReplayEngine:
             self.state.assistant_speaking = now - self._last_audio["s2c"] <= _QUIET_AFTER_S
             await asyncio.sleep(1 / 30)
 
-    # -- commands (the UI calls these from its thread) -----------------------------------------------
-
-    def _refuse(self) -> None:
-        if _COMMANDS_OFF not in self.state.notices:
-            self.state.notices.append(_COMMANDS_OFF)
+    # -- commands: none is supported (`commands`), so the UI never calls these ----------------------
 
     def send_text(self, text: str) -> None:
-        self._refuse()
+        pass
 
     def create_response(self) -> None:
-        self._refuse()
+        pass
 
     def cancel_response(self) -> None:
-        self._refuse()
+        pass
 
     def set_talking(self, talking: bool) -> None:
-        self._refuse()
+        pass
 
     def toggle_turn_mode(self) -> None:
-        self._refuse()
+        pass
 
     def set_muted(self, muted: bool) -> None:
-        self._refuse()
+        pass
 
     def mark(self, note: str) -> None:
-        self._refuse()
+        pass
 
     def reconnect(self) -> None:
-        self._refuse()
+        pass
 
 
 def _recorded_clock(script: Script, timing: Timing) -> RecordedClock | None:

@@ -45,6 +45,14 @@ class FilterLog:
     ]
 
 
+# The engine command each session key sends (tui.engine.commands): a key is offered only when the
+# engine supports its command, so a relay shows no reconnect and a replay no talk, text or reply.
+ACTION_COMMANDS = {
+    "talk": "set_talking", "mute": "set_muted", "turn_mode": "toggle_turn_mode", "send_text": "send_text",
+    "respond": "create_response", "cancel": "cancel_response", "mark": "mark", "reconnect": "reconnect",
+}
+
+
 class LiveScreen(Screen[None]):
     BINDINGS = [
         Binding("space", "talk", "Talk", tooltip="push-to-talk: start, then stop talking", id="session.talk"),
@@ -90,6 +98,11 @@ class LiveScreen(Screen[None]):
             yield self.transcript
         yield self.stats
         yield Footer(compact=True, show_command_palette=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """False hides the key from the footer, the help and the palette, and leaves it unanswered."""
+        command = ACTION_COMMANDS.get(action)
+        return command is None or command in self.engine.commands
 
     def on_mount(self) -> None:
         self.event_log.focus()
@@ -207,7 +220,7 @@ class LiveScreen(Screen[None]):
 
     def show_close_card(self, close: CloseSummary) -> None:
         def after(choice: str | None) -> None:
-            if choice == "reconnect":
+            if choice == "reconnect" and "reconnect" in self.engine.commands:
                 self.engine.reconnect()
 
         self._card = ClosureCard(close)
