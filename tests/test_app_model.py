@@ -58,6 +58,31 @@ def test_a_relay_recordings_two_legs_never_share_a_run() -> None:
     assert [(line.conn, line.count) for line in collapse(records)] == [(1, 1), (2, 1)]
 
 
+def test_the_feed_marks_a_connection_that_starts_after_another() -> None:
+    def record(seq: int, conn: int, kind: str, direction: str = "local", **fields) -> dict:
+        return {"seq": seq, "t_ns": seq * 1000, "conn": conn, "kind": kind, "dir": direction, **fields}
+
+    # A reconnect whose attempt failed before any handshake: its error starts connection 2.
+    buffer = LogBuffer()
+    for entry in entries_of([
+        record(1, 1, "handshake_request", "c2s", url="ws://x"),
+        record(2, 1, "end", code=1000, reason="", closed_by="client", clean=True),
+        record(3, 2, "error", message="connection refused"),
+    ]):
+        buffer.append(entry)
+    labels = [row.line.label for row in LogFeed(buffer).drain()[0]]
+    assert labels == ["handshake_request", "end", "── connection 2 ──", "error"]
+    # A relay's upstream leg (conn 2) is not a new connection of the session: it starts with the
+    # answer to the client's handshake, and gets no marker.
+    buffer = LogBuffer()
+    for entry in entries_of([
+        record(1, 1, "handshake_request", "c2s", url="ws://x"),
+        record(2, 2, "handshake_response", "s2c", status=101, reason="Switching Protocols"),
+    ]):
+        buffer.append(entry)
+    assert [row.line.label for row in LogFeed(buffer).drain()[0]] == ["handshake_request", "handshake_response"]
+
+
 def test_feed_drains_in_batches_and_reports_gaps() -> None:
     records = [r for r in read_records(CONVERSATION) if r["kind"] == "frame" and r.get("type") != "response.output_audio.delta"]
     buffer = LogBuffer(capacity=5)
