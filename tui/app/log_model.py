@@ -147,6 +147,9 @@ class LogFeed:
         self.cursor = 0
         self.collapser = LiveCollapser()
         self.skipped = 0
+        # Connections follow one another (reconnects): mark where each starts. Not so in a relay
+        # recording, whose two connections are the legs of one session.
+        self.marks_connections = True
         self._conns: set[int] = set()  # the connections seen so far
         self._last_conn = 0
 
@@ -177,7 +180,7 @@ class LogFeed:
         reconnect): its handshake, or the error of an attempt that never got that far."""
         record = entry.record
         conn = record["conn"]
-        if not conn or conn in self._conns:
+        if not self.marks_connections or not conn or conn in self._conns:
             return None
         self._conns.add(conn)
         previous, self._last_conn = self._last_conn, conn
