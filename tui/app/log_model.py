@@ -174,7 +174,6 @@ class LogFeed:
             changed = changed or grown
         return rows, changed
 
-
     def _connection_marker(self, entry: LogEntry) -> LogEntry | None:
         """A marker before the first record of a connection that starts after another one (a
         reconnect): its handshake, or the error of an attempt that never got that far."""

@@ -28,11 +28,11 @@ from tui.audio.levels import Levels as MeterReading
 from tui.audio.playback import SpeakerSink
 from tui.audio.realtime import RealtimeScheduling
 from tui.engine.closure import summarize_connect_failure
+from tui.engine.commands import SESSION_COMMANDS
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
 from tui.engine.state import EngineState, Levels, LogBuffer, LogEntry
-from tui.engine.commands import SESSION_COMMANDS
 from tui.engine.view import SessionView
 from tui.protocol.summary import PCM_BYTES_PER_SECOND, event_summary
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
