@@ -11,7 +11,7 @@ from tui.app.inspect_model import inspector_text, readable_record
 from tui.app.log_model import LiveCollapser, LogFeed, LogRow, RowFilter
 from tui.app.present import PeakHold, clock_text, meter_cells, session_text, stats_text, timing_text, traffic_text
 from tui.app.settings import UISettings
-from tui.engine.state import Counters, EngineState, LogBuffer
+from tui.engine.state import Counters, EngineState, LogBuffer, RecordedClock
 from tui.protocol.summary import collapse
 
 
@@ -146,6 +146,11 @@ def test_timing_and_stats_text() -> None:
     state = EngineState(phase="open", opened_at=100.0, expires_at=5000.0)
     assert timing_text(state, monotonic=165.0, wall=1400.0) == "elapsed 01:05  expires in 1:00:00"
     assert clock_text(-3) == "00:00"
+    # A replay at twice the recorded pace, of a session that opened with an hour to go, ten real seconds
+    # in: twenty recorded seconds have passed, whatever today's date is.
+    replayed = EngineState(phase="open", opened_at=100.0, expires_at=1_795_321_530.0,
+                           recorded_clock=RecordedClock(opened_wall=1_795_317_930.0, rate=2.0))
+    assert timing_text(replayed, monotonic=110.0, wall=1_900_000_000.0) == "elapsed 00:20  expires in 59:40"
     text = stats_text(Counters(audio_sent_seconds=1.0, send_rate=0.667, response_latency_ms=412.4, playback_underflows=3))
     assert "pace 0.67x" in text and "resp 412 ms" in text and "underrun 3" in text
     # A gap is a gap to the listener, whether the network or the device was late.
