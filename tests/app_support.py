@@ -33,6 +33,7 @@ from tui.engine.state import (
     LogEntry,
     TranscriptEntry,
 )
+from tui.engine.commands import SESSION_COMMANDS
 from tui.engine.process import EngineProcess
 from tui.engine.runner import EngineThread
 from tui.engine.session import Engine
@@ -47,6 +48,8 @@ VOICE = Path(__file__).parent.parent / "tui" / "mock" / "voice.wav"
 
 class FrozenEngine:
     """An engine that runs nothing: the test sets `state` and `log`; commands are recorded in `calls`."""
+
+    commands = SESSION_COMMANDS
 
     def __init__(self, state: EngineState | None = None, log: LogBuffer | None = None) -> None:
         self.state = state or EngineState()
@@ -86,6 +89,15 @@ async def wait_for(pilot: Pilot, condition, timeout: float = 15.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the engine"
         await pilot.pause(0.05)
+
+
+def offered_actions(app: RtuiApp) -> dict[str, set[str]]:
+    """What the current screen offers: the footer's actions, the palette's titles, the help's ids."""
+    return {
+        "footer": {key.action for key in app.screen.query("FooterKey")},
+        "palette": {command.title for command in app.get_system_commands(app.screen)},
+        "help": {binding_id for _, keys in app.binding_groups() for _, _, binding_id in keys},
+    }
 
 
 @asynccontextmanager

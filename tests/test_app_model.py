@@ -11,7 +11,7 @@ from tui.app.inspect_model import inspector_text, readable_record
 from tui.app.log_model import LiveCollapser, LogFeed, LogRow, RowFilter
 from tui.app.present import PeakHold, clock_text, meter_cells, session_text, stats_text, timing_text, traffic_text
 from tui.app.settings import UISettings
-from tui.engine.state import Counters, EngineState, LogBuffer
+from tui.engine.state import Counters, EngineState, LogBuffer, RecordedClock
 from tui.protocol.summary import collapse
 
 
@@ -46,6 +46,41 @@ def test_open_run_grows_in_place() -> None:
     assert run.last_record is records[-1]
     # The engine's own Line is untouched (other views read it).
     assert entries_of(records[:1])[0].line.count == 1
+
+
+def test_a_relay_recordings_two_legs_never_share_a_run() -> None:
+    # The relay records each frame twice (received on one leg, sent on the other): the log of an opened
+    # proxy recording shows one append per leg, as `rtui show` does, not one run of both.
+    append = next(r for r in read_records(CONVERSATION) if r.get("type") == "input_audio_buffer.append")
+    records = [{**append, "seq": 1, "conn": 1}, {**append, "seq": 2, "conn": 2}]
+    rows = rows_of(records)
+    assert [(r.line.conn, r.line.count) for r in rows] == [(1, 1), (2, 1)]
+    assert [(line.conn, line.count) for line in collapse(records)] == [(1, 1), (2, 1)]
+
+
+def test_the_feed_marks_a_connection_that_starts_after_another() -> None:
+    def record(seq: int, conn: int, kind: str, direction: str = "local", **fields) -> dict:
+        return {"seq": seq, "t_ns": seq * 1000, "conn": conn, "kind": kind, "dir": direction, **fields}
+
+    # A reconnect whose attempt failed before any handshake: its error starts connection 2.
+    buffer = LogBuffer()
+    for entry in entries_of([
+        record(1, 1, "handshake_request", "c2s", url="ws://x"),
+        record(2, 1, "end", code=1000, reason="", closed_by="client", clean=True),
+        record(3, 2, "error", message="connection refused"),
+    ]):
+        buffer.append(entry)
+    labels = [row.line.label for row in LogFeed(buffer).drain()[0]]
+    assert labels == ["handshake_request", "end", "── connection 2 ──", "error"]
+    # A relay's upstream leg (conn 2) is not a new connection of the session: it starts with the
+    # answer to the client's handshake, and gets no marker.
+    buffer = LogBuffer()
+    for entry in entries_of([
+        record(1, 1, "handshake_request", "c2s", url="ws://x"),
+        record(2, 2, "handshake_response", "s2c", status=101, reason="Switching Protocols"),
+    ]):
+        buffer.append(entry)
+    assert [row.line.label for row in LogFeed(buffer).drain()[0]] == ["handshake_request", "handshake_response"]
 
 
 def test_feed_drains_in_batches_and_reports_gaps() -> None:
@@ -111,6 +146,11 @@ def test_timing_and_stats_text() -> None:
     state = EngineState(phase="open", opened_at=100.0, expires_at=5000.0)
     assert timing_text(state, monotonic=165.0, wall=1400.0) == "elapsed 01:05  expires in 1:00:00"
     assert clock_text(-3) == "00:00"
+    # A replay at twice the recorded pace, of a session that opened with an hour to go, ten real seconds
+    # in: twenty recorded seconds have passed, whatever today's date is.
+    replayed = EngineState(phase="open", opened_at=100.0, expires_at=1_795_321_530.0,
+                           recorded_clock=RecordedClock(opened_wall=1_795_317_930.0, rate=2.0))
+    assert timing_text(replayed, monotonic=110.0, wall=1_900_000_000.0) == "elapsed 00:20  expires in 59:40"
     text = stats_text(Counters(audio_sent_seconds=1.0, send_rate=0.667, response_latency_ms=412.4, playback_underflows=3))
     assert "pace 0.67x" in text and "resp 412 ms" in text and "underrun 3" in text
     # A gap is a gap to the listener, whether the network or the device was late.

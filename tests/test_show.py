@@ -82,3 +82,41 @@ def test_not_a_recording_is_refused_clearly(tmp_path):
     result = rtui("show", str(path))
     assert result.returncode == 2
     assert result.stderr.startswith(f"rtui show: {path}:1: not an rtui recording: first line is not JSON")
+
+
+def write_relay_session(path) -> None:
+    """What `rtui proxy` records for one 67 ms append and one output delta: each frame on both legs."""
+    chunk = base64.b64encode(bytes(3200)).decode()  # 67 ms of 24 kHz pcm16
+    append = f'{{"type":"input_audio_buffer.append","audio":"{chunk}"}}'
+    delta = f'{{"type":"response.output_audio.delta","delta":"{chunk}"}}'
+    with SessionWriter(path, mode="proxy", url="ws://127.0.0.1:9/v1/realtime", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}}) as w:
+        w.frame(1, "c2s", append)  # received from the app
+        w.frame(2, "c2s", append)  # sent on to the server
+        w.frame(2, "s2c", delta)
+        w.frame(1, "s2c", delta)
+        w.record("close", "c2s", 1, code=1000, reason="", by="client", first=True)
+
+
+def test_a_relay_recording_names_its_legs_and_never_merges_them(tmp_path):
+    path = tmp_path / "relay.jsonl"
+    write_relay_session(path)
+    result = rtui("show", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "#1 client" in lines[2] and "#2 upstream" in lines[2]
+    appends = [l for l in lines[3:] if "input_audio_buffer.append" in l]
+    assert len(appends) == 2, appends  # one per leg, not one run "×2 ... 133 ms over 0 ms wall"
+    assert "#1 client " in appends[0] and "#2 upstream " in appends[1]
+    assert all("audio 67 ms" in l and "×" not in l for l in appends)
+    deltas = [l for l in lines[3:] if "response.output_audio.delta" in l]
+    assert [("#2 upstream" in deltas[0]), ("#1 client" in deltas[1])] == [True, True]
+    records = [orjson.loads(l) for l in rtui("show", "--json", str(path)).stdout.splitlines()[1:]]
+    assert [r["leg"] for r in records] == ["client", "upstream", "upstream", "client", "client"]
+
+
+def test_a_recording_without_legs_shows_plain_connections(tmp_path):
+    path = tmp_path / "s.jsonl"
+    write_session(path)
+    result = rtui("show", str(path))
+    assert "relay legs" not in result.stdout and "client " not in result.stdout.splitlines()[2]
+    assert all("leg" not in orjson.loads(l) for l in rtui("show", "--json", str(path)).stdout.splitlines())

@@ -81,8 +81,8 @@ class RtuiApp(App[int]):
         seen: dict[str, list[tuple[str, str, str]]] = {}
         for node in self._binding_sources():
             for binding in _bindings_of(node):
-                if not binding.id:
-                    continue
+                if not binding.id or node.check_action(binding.action, ()) is False:
+                    continue  # no id, or hidden here (a relay's reconnect, a replay's talk)
                 group = _GROUPS.get(binding.id.split(".")[0], "Other")
                 keys = ", ".join(self.get_key_display(Binding(key.strip(), "")) for key in binding.key.split(","))
                 entry = (keys, binding.tooltip or binding.description, binding.id)

@@ -14,10 +14,14 @@ from tui.engine.state import EngineState, LogBuffer
 
 
 class EngineLike(Protocol):
-    """The engine as the UI sees it. Commands return at once; their effects show up in `state`."""
+    """The engine as the UI sees it. Commands return at once; their effects show up in `state`.
+
+    `commands` names the commands this engine supports (of `tui.engine.commands.SESSION_COMMANDS`):
+    the UI offers keys only for those, and never calls the others."""
 
     state: EngineState
     log: LogBuffer
+    commands: frozenset[str]
 
     def send_text(self, text: str) -> None: ...
     def create_response(self) -> None: ...

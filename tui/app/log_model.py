@@ -3,6 +3,7 @@
 `tui.protocol.summary.RunCollapser` emits a run only once it ends, which suits a finished recording;
 a live view must show the run while it grows ("input_audio_buffer.append ×53" ticking up as the user
 speaks), so this collapser updates the open run's row in place. Rows read exactly like `rtui show`.
+After a reconnect, a marker row says where each new connection starts.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class LogRow:
 class LiveCollapser:
     """Turns log entries into rows, growing open runs in place (the same grouping as RunCollapser)."""
 
-    _open: dict[tuple[str, str], LogRow] = field(default_factory=dict)
+    _open: dict[tuple[int, str, str], LogRow] = field(default_factory=dict)
     _next_index: int = 0
 
     def push(self, entry: LogEntry) -> tuple[list[LogRow], bool]:
@@ -41,10 +42,11 @@ class LiveCollapser:
         if line.label not in STREAMED_EVENTS:
             changed = self._close_runs()
             return [self._row(line, entry.record)], changed
-        run = self._open.get((line.direction, line.label))
+        key = (line.conn, line.direction, line.label)
+        run = self._open.get(key)
         if run is None:
             row = self._row(line, entry.record, is_open=True)
-            self._open[(line.direction, line.label)] = row
+            self._open[key] = row
             return [row], False
         grown = run.line
         grown.count += 1
@@ -145,6 +147,11 @@ class LogFeed:
         self.cursor = 0
         self.collapser = LiveCollapser()
         self.skipped = 0
+        # Connections follow one another (reconnects): mark where each starts. Not so in a relay
+        # recording, whose two connections are the legs of one session.
+        self.marks_connections = True
+        self._conns: set[int] = set()  # the connections seen so far
+        self._last_conn = 0
 
     @property
     def pending(self) -> int:
@@ -159,10 +166,32 @@ class LogFeed:
             self.skipped += skipped
             rows.extend(self.collapser.push(_gap_entry(skipped, entries[0].line.t_ns if entries else 0))[0])
         for entry in entries:
+            marker = self._connection_marker(entry)
+            if marker is not None:
+                rows.extend(self.collapser.push(marker)[0])
             new, grown = self.collapser.push(entry)
             rows.extend(new)
             changed = changed or grown
         return rows, changed
+
+    def _connection_marker(self, entry: LogEntry) -> LogEntry | None:
+        """A marker before the first record of a connection that starts after another one (a
+        reconnect): its handshake, or the error of an attempt that never got that far."""
+        record = entry.record
+        conn = record["conn"]
+        if not self.marks_connections or not conn or conn in self._conns:
+            return None
+        self._conns.add(conn)
+        previous, self._last_conn = self._last_conn, conn
+        if not previous or record["kind"] not in ("handshake_request", "error"):
+            return None
+        return _connection_entry(conn, previous, record["t_ns"])
+
+
+def _connection_entry(conn: int, previous: int, t_ns: int) -> LogEntry:
+    note = f"connection {conn} starts here; the rows above belong to connection {previous}"
+    record = {"seq": -1, "t_ns": t_ns, "conn": conn, "kind": "connection", "dir": "local", "note": note}
+    return LogEntry(record, Line(-1, t_ns, conn, "local", f"── connection {conn} ──", summary=note, end_t_ns=t_ns))
 
 
 def _gap_entry(skipped: int, t_ns: int) -> LogEntry:

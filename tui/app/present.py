@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from tui.engine.state import SILENCE_DBFS, CloseSummary, Counters, EngineState
 
 ENDPOINT_NAMES = {"live": "LIVE API", "mock": "EMBEDDED MOCK", "replay": "REPLAY", "proxy": "PROXY"}
+# What the header's URL is, where that is not obvious: a replay talks to the recording, not to the
+# server it was recorded against.
+URL_NOTES = {"replay": "the recording's server side, served by rtui"}
 METER_FLOOR_DBFS = -60.0
 CLIP_DBFS = -0.1
 PEAK_HOLD_SECONDS = 1.5
@@ -43,9 +46,15 @@ def close_headline(close: CloseSummary) -> str:
 
 
 def timing_text(state: EngineState, monotonic: float, wall: float) -> str:
+    """Elapsed time and time to expiry; for a replay, on the recording's clock (`recorded_clock`)."""
     parts = []
+    recorded = state.recorded_clock
+    elapsed = None
     if state.opened_at is not None:
-        parts.append(f"elapsed {clock_text(monotonic - state.opened_at)}")
+        elapsed = (monotonic - state.opened_at) * (recorded.rate if recorded else 1.0)
+        parts.append(f"elapsed {clock_text(elapsed)}")
+    if recorded is not None:
+        wall = recorded.opened_wall + (elapsed or 0.0)
     if state.expires_at is not None and state.phase != "closed":
         left = state.expires_at - wall
         parts.append(f"expires in {clock_text(left)}" if left > 0 else "past expiry")

@@ -13,7 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Print a recording as a timeline: time offset, direction, connection, event type, size and a "
             "one-line summary. Audio appends and deltas, and transcript deltas, are collapsed into runs "
-            "with counts and durations. Damaged lines are reported as FILE:LINE on stderr and skipped."
+            "with counts and durations; in a relay recording each connection is named by its leg (client or "
+            "upstream). Damaged lines are reported as FILE:LINE on stderr and skipped."
         ),
     )
     parser.add_argument("file", help="a recording (.jsonl) written by rtui")

@@ -27,6 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from tui.engine.commands import SESSION_COMMANDS
 from tui.engine.config import EngineConfig
 from tui.engine.session import Engine, Outcome
 from tui.engine.state import EngineState, LogBuffer, LogEntry
@@ -36,9 +37,7 @@ T = TypeVar("T")
 PUBLISH_INTERVAL_S = 0.02
 STOP_TIMEOUT_S = 10.0  # for the child to close its socket and recording once told to stop
 TRANSCRIPT_SHOWN = 32  # entries mirrored; the transcript pane shows fewer
-COMMANDS = frozenset(
-    {"send_text", "create_response", "cancel_response", "set_talking", "toggle_turn_mode", "set_muted", "mark", "reconnect", "stop"}
-)
+COMMANDS = SESSION_COMMANDS | {"stop"}
 
 
 @dataclasses.dataclass
@@ -60,6 +59,7 @@ class EngineProcess:
     """An `EngineLike` whose engine runs in a child process started by `run()`."""
 
     isolated = True  # the wire has its own interpreter: the UI need not hand it the GIL
+    commands = SESSION_COMMANDS
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config

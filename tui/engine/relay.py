@@ -2,26 +2,56 @@
 
 `RelayEngine` has the engine's shape (`state`, `log`, `run`, `stop` and the commands of
 `tui.app.contract.EngineLike`) so the live screen shows a relayed session as it shows a live one:
-the event log, counters, send rate, transcript and the closure card. The client drives the session,
-so the commands that would speak for it (send text, respond, cancel, talk, mute, reconnect) only say
-so; marks go into the current recording. Each new client resets the view to its session.
+the event log, counters, send rate, transcript and the closure card. The relay records every frame,
+handshake and close twice (received on one leg, sent on the other); the view shows each once, where
+the relay received it, and names the leg of each handshake, close and end. The client drives the
+session, so the only command is `mark` (into the current recording); the UI offers no other key.
+Each new client resets the view to its session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from typing import Any
 
 from tui.diagnose.items import Legs
 from tui.engine.state import Counters, EngineState, LogBuffer
 from tui.engine.view import SessionView
+from tui.wire.format import C2S, S2C
 from tui.wire.proxy import Relay, RelayConfig, RelaySession
 
-_DRIVEN_BY_CLIENT = "The relayed client drives this session; rtui only watches and records it (b adds a mark)."
+
+class RelayedOnce:
+    """Which records of a relayed session a view shows: each relayed record once, on the leg where
+    the relay received it (the client's for c2s, upstream's for s2c). Its copy, sent on the other
+    leg just after, is hidden; a record on the sending leg with no received original is the relay's
+    own (its answer to a refused client, say) and is shown. Ends and other local records are each
+    leg's own and always shown."""
+
+    def __init__(self, legs: Legs) -> None:
+        self.legs = legs
+        self._unsent: Counter[tuple[str, str]] = Counter()  # received records not yet seen sent on
+
+    def shown(self, record: dict[str, Any]) -> bool:
+        direction = record["dir"]
+        if direction not in (C2S, S2C):
+            return True
+        key = (record["kind"], direction)
+        receiving = self.legs.client_conn if direction == C2S else self.legs.upstream_conn
+        if record["conn"] == receiving:
+            self._unsent[key] += 1
+            return True
+        if self._unsent[key]:
+            self._unsent[key] -= 1
+            return False
+        return True
 
 
 class RelayEngine:
+    commands = frozenset({"mark"})  # the client drives the session: rtui can only mark the recording
+
     def __init__(self, config: RelayConfig) -> None:
         self.config = config
         self.state = EngineState(phase="idle", endpoint_kind="proxy", url=config.upstream)
@@ -30,6 +60,7 @@ class RelayEngine:
         self.relay: Relay | None = None
         self._session: RelaySession | None = None
         self._legs = Legs()
+        self._once = RelayedOnce(self._legs)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
 
@@ -67,6 +98,7 @@ class RelayEngine:
         """A new client: the view follows its session from now on."""
         self._session = session
         self._legs = Legs(session.client_conn, session.upstream_conn)
+        self._once = RelayedOnce(self._legs)
         self.view = SessionView(self.state, self.log)
         state = self.state
         state.phase, state.close, state.session_id, state.expires_at = "connecting", None, None, None
@@ -77,39 +109,41 @@ class RelayEngine:
 
     def _on_record(self, record: dict[str, Any]) -> None:
         """Writer listener, on the relay's loop: every record of the session, in order."""
-        if not self._legs.counts(record):
-            return  # the other leg's copy of a frame already shown
-        if record["kind"] in ("handshake_response", "close", "end") and record["conn"] != self._legs.client_conn:
-            self.view.log_record(record)  # the upstream leg's side of it: shown, but the client's leg is the session
-        else:
-            self.view.on_record(record)
+        if not self._once.shown(record):
+            return
+        legs = self._legs
+        leg = None if record["kind"] == "frame" else legs.leg_name(record["conn"])
+        if record["kind"] == "end" and record["conn"] != legs.client_conn:
+            self.view.log_record(record, leg)  # upstream's end: shown, but the client's leg ends the session
+            return
+        self.view.on_record(record, leg)
+        if record["kind"] == "handshake_response" and record.get("status") != 101:
+            # Upstream's refusal, relayed to the client: the client's leg ends refused, and its end
+            # keeps the refusal as the session's summary.
+            self.view.refused_conn = legs.client_conn
 
-    # -- commands (from the UI thread) -------------------------------------------------------------
-
-    def _say_driven_by_client(self) -> None:
-        if not self.state.notices or self.state.notices[-1] != _DRIVEN_BY_CLIENT:
-            self.state.notices.append(_DRIVEN_BY_CLIENT)
+    # -- commands (from the UI thread): only `mark`; the UI never calls the others ----------------
 
     def send_text(self, text: str) -> None:
-        self._say_driven_by_client()
+        pass
 
     def create_response(self) -> None:
-        self._say_driven_by_client()
+        pass
 
     def cancel_response(self) -> None:
-        self._say_driven_by_client()
+        pass
 
     def set_talking(self, talking: bool) -> None:
-        self._say_driven_by_client()
+        pass
 
     def toggle_turn_mode(self) -> None:
-        self._say_driven_by_client()
+        pass
 
     def set_muted(self, muted: bool) -> None:
-        self._say_driven_by_client()
+        pass
 
     def reconnect(self) -> None:
-        self._say_driven_by_client()
+        pass
 
     def mark(self, note: str) -> None:
         session = self._session

@@ -28,6 +28,7 @@ from tui.audio.levels import Levels as MeterReading
 from tui.audio.playback import SpeakerSink
 from tui.audio.realtime import RealtimeScheduling
 from tui.engine.closure import summarize_connect_failure
+from tui.engine.commands import SESSION_COMMANDS
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
@@ -47,6 +48,8 @@ MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
 
 
 class Engine:
+    commands = SESSION_COMMANDS  # every session command (tui.engine.commands)
+
     def __init__(
         self,
         config: EngineConfig,
@@ -78,8 +81,6 @@ class Engine:
         self._finished = asyncio.Event()
         self._response_done = asyncio.Event()
         self._appended_since_commit = 0
-        self._speech_ended_at: float | None = None
-        self._awaiting_first_audio = False
         self._audio_item: str | None = None  # the assistant item whose audio is being played
         self._clips_seen: dict[str, int] = {}
         self._ptt_open = False  # push-to-talk: the buffer was cleared and audio flows until release
@@ -284,8 +285,6 @@ class Engine:
                 self._configured.set()
         elif etype == "input_audio_buffer.speech_started":
             await self._barge_in()
-        elif etype == "input_audio_buffer.speech_stopped":
-            self._mark_speech_end()
         elif etype == "input_audio_buffer.committed":
             self._appended_since_commit = 0
         elif etype == "response.created":
@@ -386,21 +385,13 @@ class Engine:
         if self._appended_since_commit >= MIN_COMMIT_BYTES:
             await self._send({"type": "input_audio_buffer.commit"})
             self._appended_since_commit = 0
-            self._mark_speech_end()
             await self._send({"type": "response.create"})
         else:
             self.state.notices.append("Too short to send: hold push-to-talk for at least 100 ms.")
             await self._send({"type": "input_audio_buffer.clear"})
 
-    def _mark_speech_end(self) -> None:
-        self._speech_ended_at = time.monotonic()
-        self._awaiting_first_audio = True
-
     def _play(self, item_id: str, delta_b64: str) -> None:
         pcm = base64.b64decode(delta_b64)
-        if self._awaiting_first_audio and self._speech_ended_at is not None:
-            self.state.counters.response_latency_ms = (time.monotonic() - self._speech_ended_at) * 1000
-            self._awaiting_first_audio = False
         self._audio_item = item_id
         if self.sink is not None:
             self.sink.write(item_id, pcm)
@@ -440,7 +431,6 @@ class Engine:
         )
         entry = self.view.transcript_entry("user", f"text-{len(self.state.transcript)}")
         entry.text, entry.done = text, True
-        self._mark_speech_end()
         await self._send({"type": "response.create"})
 
     # -- state for views -------------------------------------------------------------------------

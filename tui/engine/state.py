@@ -152,6 +152,16 @@ class LogBuffer:
 
 
 @dataclass
+class RecordedClock:
+    """The recording's own clock, for a replay: what the recording's wall clock read when its
+    connection opened, and how many recorded seconds pass per second of replay. A replay's header
+    measures elapsed time and time to expiry on it, not on today's date."""
+
+    opened_wall: float  # unix seconds
+    rate: float = 1.0
+
+
+@dataclass
 class EngineState:
     phase: Phase = "idle"
     endpoint_kind: EndpointKind = "live"
@@ -160,6 +170,7 @@ class EngineState:
     session_id: str | None = None
     expires_at: float | None = None  # unix seconds, from session.created
     opened_at: float | None = None  # time.monotonic() when the socket opened
+    recorded_clock: RecordedClock | None = None  # set by a replay: times are the recording's
     turn_mode: TurnMode = "server_vad"
     muted: bool = False
     talking: bool = False  # push-to-talk held

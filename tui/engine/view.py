@@ -25,6 +25,7 @@ TRANSCRIPT_DELTAS = frozenset(
         "response.text.delta",
     }
 )
+OUTPUT_AUDIO_DELTAS = frozenset({"response.output_audio.delta", "response.audio.delta"})
 TRANSCRIPT_DONE = frozenset(
     {
         "response.output_audio_transcript.done",
@@ -45,18 +46,24 @@ class SessionView:
         self.refused_conn: int | None = None  # the last connection whose handshake the server refused
         self.conn = 0  # the connection of the latest record: the one a failed connect attempt was
         self.send_rate = SendRateMeter()
+        # When the user's turn ended (the server's speech_stopped, or the client's commit or
+        # response.create), until the answer's first audio: `resp` is measured between the two records.
+        self.speech_ended_ns: int | None = None
 
-    def log_record(self, record: dict[str, Any]) -> LogEntry:
-        """Adds a record to the log without letting it change the state (the relay's other leg)."""
+    def log_record(self, record: dict[str, Any], leg: str | None = None) -> LogEntry:
+        """Adds a record to the log without letting it change the state (the relay's other leg).
+        `leg` names the relay leg the record belongs to, where that matters (its handshakes and ends)."""
         line = record_line(record)
+        if leg is not None:
+            line.summary = f"{leg} leg: {line.summary}"
         entry = LogEntry(record, line)
         self.log.append(entry)
         self.recent.append(line)
         return entry
 
-    def on_record(self, record: dict[str, Any]) -> tuple[LogEntry, dict[str, Any] | None]:
+    def on_record(self, record: dict[str, Any], leg: str | None = None) -> tuple[LogEntry, dict[str, Any] | None]:
         """Logs a record and updates the state; returns the entry and the frame's event, if any."""
-        entry = self.log_record(record)
+        entry = self.log_record(record, leg)
         self.conn = record["conn"] or self.conn
         line, state, counters = entry.line, self.state, self.state.counters
         kind = record["kind"]
@@ -75,6 +82,8 @@ class SessionView:
             event = frame_event(record)
             if event is not None and record["dir"] == "s2c":
                 self.apply_server_event(event, line)
+            elif event is not None and event.get("type") in ("input_audio_buffer.commit", "response.create"):
+                self.speech_ended_ns = record["t_ns"]
         elif kind == "handshake_response":
             if record.get("status") == 101:
                 state.phase, state.opened_at = "open", time.monotonic()
@@ -107,6 +116,10 @@ class SessionView:
             state.user_speaking = True
         elif etype == "input_audio_buffer.speech_stopped":
             state.user_speaking = False
+            self.speech_ended_ns = line.t_ns
+        elif etype in OUTPUT_AUDIO_DELTAS and self.speech_ended_ns is not None:
+            state.counters.response_latency_ms = (line.t_ns - self.speech_ended_ns) / 1e6
+            self.speech_ended_ns = None
         elif etype == "input_audio_buffer.committed":
             self.transcript_entry("user", _text(event.get("item_id")))
         elif etype == "conversation.item.input_audio_transcription.delta":

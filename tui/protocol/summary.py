@@ -296,18 +296,19 @@ def _describe(record: dict[str, Any], line: Line) -> None:
 class RunCollapser:
     """Folds streamed events (audio appends and deltas, text deltas) into runs.
 
-    A run of one (direction, type) grows while only streamed events arrive; any other record flushes
-    the open runs, in the order they started, before itself. So "50 appends, speech_started, 30
-    appends" reads as three lines, and interleaved audio and transcript deltas as two.
+    A run of one (connection, direction, type) grows while only streamed events arrive; any other
+    record flushes the open runs, in the order they started, before itself. So "50 appends,
+    speech_started, 30 appends" reads as three lines, and interleaved audio and transcript deltas as
+    two. A relay records each frame on both legs (two connections): they never merge into one run.
     """
 
     def __init__(self) -> None:
-        self._open: dict[tuple[str, str], Line] = {}
+        self._open: dict[tuple[int, str, str], Line] = {}
 
     def push(self, line: Line) -> list[Line]:
         if line.label not in STREAMED_EVENTS:
             return [*self.flush(), line]
-        key = (line.direction, line.label)
+        key = (line.conn, line.direction, line.label)
         run = self._open.get(key)
         if run is None:
             self._open[key] = line

@@ -5,8 +5,12 @@
 into log lines, counters, meters and transcripts, as the live engine does. The meters are driven by
 the replayed audio itself (the appended input audio and the output audio deltas as they cross the
 wire), so at the recorded pace they move as they did in the session. When a run ends its verdict
-goes into `state.verdict`, and R (`reconnect`) replays again. Commands that would talk to the
-server do nothing: the replay plays what was recorded. Nothing here imports Textual.
+goes into `state.verdict`, and R (`reconnect`, its only command) replays again; the UI offers no
+talk, text, reply or cancel key: the replay plays what was recorded. Nothing here imports Textual.
+
+The header tells the replay's truth: the URL is the one the replay connects to (the recording's
+server side, served by rtui on 127.0.0.1), the same as in the handshake row; elapsed time and time to
+expiry run on the recording's clock; `pace` and `resp` are measured on the replayed frames.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -21,17 +26,19 @@ from typing import Any, Literal
 import numpy as np
 
 from tui.audio.levels import LevelMeter
-from tui.engine.state import Counters, EngineState, Levels, LogBuffer, ReplayVerdict
+from tui.engine.state import Counters, EngineState, Levels, LogBuffer, RecordedClock, ReplayVerdict
 from tui.engine.view import SessionView
 from tui.replay.full import ReplayResult, full_replay
 from tui.replay.script import Script
 from tui.replay.timing import Timing
 
 _QUIET_AFTER_S = 0.15  # a meter falls to silence when no audio crossed for this long
-_COMMANDS_OFF = "This is a replay: it sends what was recorded, so commands that talk to the server are off."
 
 
 class ReplayEngine:
+    # It sends what was recorded: nothing for a user to send. R (`reconnect`) replays again.
+    commands: frozenset[str] = frozenset({"reconnect"})
+
     def __init__(
         self,
         script: Script,
@@ -47,8 +54,8 @@ class ReplayEngine:
         self.timeout = timeout
         self.directory = directory
         self.output = output
-        self.state = EngineState(endpoint_kind="replay", model=_model(script.header.get("url", "")))
-        self.state.url = str(script.header.get("url", ""))
+        self.state = EngineState(endpoint_kind="replay", model=_model(str(script.header.get("url", ""))))
+        self.state.recorded_clock = _recorded_clock(script, timing)
         self.log = LogBuffer(log_capacity)
         self.view = SessionView(self.state, self.log)
         self.result: ReplayResult | None = None
@@ -142,6 +149,8 @@ class ReplayEngine:
 
     def _on_record(self, record: dict[str, Any]) -> None:
         _, event = self.view.on_record(record)
+        if record["kind"] == "handshake_request" and isinstance(record.get("url"), str):
+            self.state.url = record["url"]  # the served recording: what the replay really talks to
         if event is None:
             return
         # The meters follow the replayed audio as it crosses the wire.
@@ -170,41 +179,51 @@ class ReplayEngine:
                 reading = self._meters[direction].read()
                 quiet = now - self._last_audio[direction] > _QUIET_AFTER_S
                 setattr(self.state, attr, Levels() if quiet else Levels(reading.rms_dbfs, reading.peak_dbfs, False))
+            self.state.counters.send_rate = self.view.send_rate.rate(now)
             self.state.assistant_speaking = now - self._last_audio["s2c"] <= _QUIET_AFTER_S
             await asyncio.sleep(1 / 30)
 
-    # -- commands (the UI calls these from its thread) -----------------------------------------------
-
-    def _refuse(self) -> None:
-        if _COMMANDS_OFF not in self.state.notices:
-            self.state.notices.append(_COMMANDS_OFF)
+    # -- commands: only `reconnect` is supported (`commands`), so the UI never calls the others -------
 
     def send_text(self, text: str) -> None:
-        self._refuse()
+        pass
 
     def create_response(self) -> None:
-        self._refuse()
+        pass
 
     def cancel_response(self) -> None:
-        self._refuse()
+        pass
 
     def set_talking(self, talking: bool) -> None:
-        self._refuse()
+        pass
 
     def toggle_turn_mode(self) -> None:
-        self._refuse()
+        pass
 
     def set_muted(self, muted: bool) -> None:
-        self._refuse()
+        pass
 
     def mark(self, note: str) -> None:
-        self._refuse()
+        pass
 
     def reconnect(self) -> None:
         """R: replay again once the current run has ended."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake_up)
+
+
+def _recorded_clock(script: Script, timing: Timing) -> RecordedClock | None:
+    """The recording's wall clock when its connection opened (its header's start plus the handshake
+    response's offset), or None when the recording does not say."""
+    try:
+        started = dt.datetime.fromisoformat(str(script.header.get("started_at"))).timestamp()
+    except ValueError:
+        return None
+    opened_ns = script.response.get("t_ns") if script.response else None
+    if not isinstance(opened_ns, int):
+        return None
+    return RecordedClock(started + opened_ns / 1e9, timing.speed or 1.0)
 
 
 def _model(url: str) -> str:

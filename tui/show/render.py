@@ -7,44 +7,63 @@ from typing import Any
 
 import orjson
 
+from tui.diagnose.items import Legs
 from tui.protocol.summary import Line, collapse, format_size, record_line
 from tui.wire.reader import SessionReader
 
 _MARKERS = {"normal": "  ", "warning": "! ", "error": "!!"}
+_LEG_WIDTH = len("upstream")
 
 
 def header_text(header: dict[str, Any]) -> str:
-    return (
+    text = (
         f"rtui recording {header.get('schema')} by rtui {header.get('version')}, mode {header.get('mode')}, "
         f"started {header.get('started_at')}\nendpoint {header.get('url')}"
     )
+    legs = Legs.from_header(header)
+    if legs.relayed:
+        text += (
+            f"\nrelay legs: #{legs.client_conn} client (the app to rtui proxy), #{legs.upstream_conn} upstream "
+            "(rtui proxy to the server); each relayed frame appears once on each leg"
+        )
+    return text
 
 
-def line_text(line: Line) -> str:
-    """`!! +   1.234s  c2s   #1 type ×count   size  summary`; `!!` marks errors, `! ` warnings."""
+def line_text(line: Line, legs: Legs = Legs()) -> str:
+    """`!! +   1.234s  c2s   #1 type ×count   size  summary`; `!!` marks errors, `! ` warnings.
+    In a relay recording the connection also names its leg: `#1 client`, `#2 upstream`."""
     label = line.label + (f" ×{line.count}" if line.count > 1 else "")
     size = format_size(line.size) if line.size else ""
+    conn = f"#{line.conn}"
+    if legs.relayed:
+        conn += f" {legs.leg_name(line.conn) or '':<{_LEG_WIDTH}}"
     return (
-        f"{_MARKERS[line.severity]}+{line.t_ns / 1e9:9.3f}s  {line.direction:<5} #{line.conn} "
+        f"{_MARKERS[line.severity]}+{line.t_ns / 1e9:9.3f}s  {line.direction:<5} {conn} "
         f"{label:<44} {size:>9}  {line.summary}"
     ).rstrip()
 
 
-def timeline(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    return (line_text(line) for line in collapse(records))
+def timeline(records: Iterable[dict[str, Any]], legs: Legs = Legs()) -> Iterator[str]:
+    return (line_text(line, legs) for line in collapse(records))
 
 
-def json_lines(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """Each record as stored, plus the `label` and one-line `summary` a timeline shows for it."""
+def json_lines(records: Iterable[dict[str, Any]], legs: Legs = Legs()) -> Iterator[bytes]:
+    """Each record as stored, plus the `label` and one-line `summary` a timeline shows for it, and in
+    a relay recording the `leg` (`client` or `upstream`) its connection is."""
     for record in records:
         line = record_line(record)
-        yield orjson.dumps({**record, "label": line.label, "summary": line.summary})
+        extra: dict[str, Any] = {"label": line.label, "summary": line.summary}
+        leg = legs.leg_name(record["conn"]) if legs.relayed else None
+        if leg is not None:
+            extra["leg"] = leg
+        yield orjson.dumps({**record, **extra})
 
 
 def render(reader: SessionReader, *, as_json: bool) -> Iterator[str | bytes]:
+    legs = Legs.from_header(reader.header)
     if as_json:
         yield orjson.dumps(reader.header)
-        yield from json_lines(reader)
+        yield from json_lines(reader, legs)
     else:
         yield header_text(reader.header)
-        yield from timeline(reader)
+        yield from timeline(reader, legs)

@@ -46,6 +46,14 @@ class FilterLog:
     ]
 
 
+# The engine command each session key sends (tui.engine.commands): a key is offered only when the
+# engine supports its command, so a relay shows no reconnect and a replay no talk, text or reply.
+ACTION_COMMANDS = {
+    "talk": "set_talking", "mute": "set_muted", "turn_mode": "toggle_turn_mode", "send_text": "send_text",
+    "respond": "create_response", "cancel": "cancel_response", "mark": "mark", "reconnect": "reconnect",
+}
+
+
 class LiveScreen(Screen[None]):
     BINDINGS = [
         Binding("space", "talk", "Talk", tooltip="push-to-talk: start, then stop talking", id="session.talk"),
@@ -78,7 +86,8 @@ class LiveScreen(Screen[None]):
         self.transcript = Transcript(id="transcript")
         self.stats = StatsLine(id="stats")
         self._verdict: ReplayVerdict | None = None
-        self.cards = CardKeeper(self, self.event_log, lambda: self.engine.state.recording_path, self.engine.reconnect)
+        reconnect = self.engine.reconnect if "reconnect" in self.engine.commands else None
+        self.cards = CardKeeper(self, self.event_log, lambda: self.engine.state.recording_path, reconnect)
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -92,6 +101,13 @@ class LiveScreen(Screen[None]):
             yield self.transcript
         yield self.stats
         yield Footer(compact=True, show_command_palette=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """False hides the key from the footer, the help and the palette, and leaves it unanswered."""
+        if action == "show_report":  # a replay's, once it has ended
+            return self._verdict is not None
+        command = ACTION_COMMANDS.get(action)
+        return command is None or command in self.engine.commands
 
     def on_mount(self) -> None:
         self.event_log.focus()
@@ -192,11 +208,6 @@ class LiveScreen(Screen[None]):
 
     def action_reconnect(self) -> None:
         self.engine.reconnect()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "show_report":
-            return self._verdict is not None
-        return True
 
     def action_show_report(self) -> None:
         if self._verdict is not None:

@@ -20,6 +20,7 @@ from tui.app.screens.modals import FrameInspector, Prompt
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.status import TextLine
+from tui.diagnose.items import Legs
 from tui.engine.state import EngineState, LogBuffer
 from tui.engine.view import SessionView
 from tui.wire.reader import RecordingError, SessionReader
@@ -83,6 +84,7 @@ class RecordingScreen(Screen[None]):
         try:
             with SessionReader(self.path) as reader:
                 header = reader.header
+                self.feed.marks_connections = not Legs.from_header(header).relayed  # legs, not reconnects
                 for record in reader:
                     while self.feed.pending > room and not worker.is_cancelled:
                         time.sleep(0.01)

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from tui.app.contract import Clock
-from tui.app.present import ENDPOINT_NAMES, close_headline, phase_text, session_text, stats_text, timing_text
+from tui.app.present import ENDPOINT_NAMES, URL_NOTES, close_headline, phase_text, session_text, stats_text, timing_text
 from tui.engine.state import EngineState, ReplayVerdict
 
 
@@ -38,7 +38,10 @@ class SessionHeader(TextLine):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {phase_text(state)} ", style="bold reverse")
         text.append(f" {ENDPOINT_NAMES.get(state.endpoint_kind, state.endpoint_kind)}", style="bold")
-        text.append(f"  {state.url}\n")
+        text.append(f"  {state.url}")
+        if state.endpoint_kind in URL_NOTES:
+            text.append(f"  ({URL_NOTES[state.endpoint_kind]})", style="dim")
+        text.append("\n")
         if state.phase == "closed" and state.close is not None:
             text.append(f" {close_headline(state.close)}  (c shows why)", style="bold")
         else:
