@@ -58,9 +58,16 @@ async def open_rows(path: Path) -> list:
     app = RtuiApp(FrozenEngine(), settings=UISettings())
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("o", *str(path), "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RecordingScreen) and app.screen.loaded)
+        recording = await wait_for_screen(pilot, app)
+        await wait_for(pilot, lambda: recording.loaded)
         await pilot.pause(0.1)
-        return [row.line for row in app.screen.query_one(EventLog).visible_rows]
+        return [row.line for row in recording.query_one(EventLog).visible_rows]
+
+
+async def wait_for_screen(pilot, app: RtuiApp) -> RecordingScreen:
+    # A recording that closed opens on its closure card, above the recording view.
+    await wait_for(pilot, lambda: any(isinstance(screen, RecordingScreen) for screen in app.screen_stack))
+    return next(screen for screen in app.screen_stack if isinstance(screen, RecordingScreen))
 
 
 async def test_a_recording_opened_with_o_marks_reconnects_but_not_a_relays_legs(tmp_path: Path) -> None:
