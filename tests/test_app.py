@@ -9,6 +9,7 @@ import pytest
 from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
 from textual.command import CommandList
 
+from tui.engine.commands import CancelResponse, CreateResponse, Mark, Reconnect, SendText, SetMuted, SetTalking, ToggleTurnMode
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.screens.modals import ClosureCard, FrameInspector, HelpScreen, Prompt
@@ -49,11 +50,11 @@ async def test_session_keys_call_engine_commands(engine: FrozenEngine) -> None:
         for key in ("m", "v", "r", "x", "R"):
             await pilot.press(key)
         assert engine.calls == [
-            ("set_muted", True),
-            ("toggle_turn_mode",),
-            ("create_response",),
-            ("cancel_response",),
-            ("reconnect",),
+            SetMuted(True),
+            ToggleTurnMode(),
+            CreateResponse(),
+            CancelResponse(),
+            Reconnect(),
         ]
 
 
@@ -67,7 +68,7 @@ async def test_space_talks_only_in_push_to_talk(engine: FrozenEngine) -> None:
         await pilot.press("space")
         engine.state.talking = True
         await pilot.press("space")
-        assert engine.calls == [("set_talking", True), ("set_talking", False)]
+        assert engine.calls == [SetTalking(True), SetTalking(False)]
 
 
 async def test_text_and_mark_prompts_send_what_was_typed(engine: FrozenEngine) -> None:
@@ -80,7 +81,7 @@ async def test_text_and_mark_prompts_send_what_was_typed(engine: FrozenEngine) -
         await pilot.press("b")
         await pilot.press(*"odd silence", "enter")
         await pilot.press("t", "escape")  # cancelled: nothing sent
-        assert engine.calls == [("send_text", "quick question"), ("mark", "odd silence")]
+        assert engine.calls == [SendText("quick question"), Mark("odd silence")]
         assert app.is_running
 
 
@@ -177,7 +178,7 @@ async def test_close_updates_header_and_shows_card(engine: FrozenEngine) -> None
         await pilot.press("c")  # the card comes back on demand
         assert isinstance(app.screen, ClosureCard)
         await pilot.press("R")
-        assert engine.calls == [("reconnect",)]
+        assert engine.calls == [Reconnect()]
         assert not isinstance(app.screen, ClosureCard)
         # The same close never pops the card again by itself.
         await settle(pilot)
@@ -229,7 +230,7 @@ async def test_command_palette_runs_session_commands(engine: FrozenEngine) -> No
         await pilot.press(*"send response.create")
         await until(pilot, lambda: bool(app.screen.query(CommandList)) and app.screen.query_one(CommandList).option_count > 0)
         await pilot.press("enter")
-        await until(pilot, lambda: engine.calls == [("create_response",)])
+        await until(pilot, lambda: engine.calls == [CreateResponse()])
 
 
 async def test_open_recording_shows_it_read_only(engine: FrozenEngine, tmp_path) -> None:

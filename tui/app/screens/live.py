@@ -19,6 +19,17 @@ from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.meters import LevelMeter
 from tui.app.widgets.status import NoticeBar, SessionHeader, StatsLine, TextLine, VerdictPanel
+from tui.engine.commands import (
+    CancelResponse,
+    Command,
+    CreateResponse,
+    Mark,
+    Reconnect,
+    SendText,
+    SetMuted,
+    SetTalking,
+    ToggleTurnMode,
+)
 from tui.engine.state import ReplayVerdict
 from tui.app.widgets.transcript import Transcript
 
@@ -48,9 +59,9 @@ class FilterLog:
 
 # The engine command each session key sends (tui.engine.commands): a key is offered only when the
 # engine supports its command, so a relay shows no reconnect and a replay no talk, text or reply.
-ACTION_COMMANDS = {
-    "talk": "set_talking", "mute": "set_muted", "turn_mode": "toggle_turn_mode", "send_text": "send_text",
-    "respond": "create_response", "cancel": "cancel_response", "mark": "mark", "reconnect": "reconnect",
+ACTION_COMMANDS: dict[str, type[Command]] = {
+    "talk": SetTalking, "mute": SetMuted, "turn_mode": ToggleTurnMode, "send_text": SendText,
+    "respond": CreateResponse, "cancel": CancelResponse, "mark": Mark, "reconnect": Reconnect,
 }
 
 
@@ -86,7 +97,7 @@ class LiveScreen(Screen[None]):
         self.transcript = Transcript(id="transcript")
         self.stats = StatsLine(id="stats")
         self._verdict: ReplayVerdict | None = None
-        reconnect = self.engine.reconnect if "reconnect" in self.engine.commands else None
+        reconnect = (lambda: self.engine.submit(Reconnect())) if Reconnect in self.engine.commands else None
         self.cards = CardKeeper(self, self.event_log, lambda: self.engine.state.recording_path, reconnect)
 
     def compose(self) -> ComposeResult:
@@ -178,36 +189,36 @@ class LiveScreen(Screen[None]):
         if state.turn_mode != "push_to_talk":
             self.notify("Push-to-talk is off: the server's VAD decides turns. Press v to switch to push-to-talk.", timeout=4)
             return
-        self.engine.set_talking(not state.talking)
+        self.engine.submit(SetTalking(not state.talking))
 
     def action_mute(self) -> None:
-        self.engine.set_muted(not self.engine.state.muted)
+        self.engine.submit(SetMuted(not self.engine.state.muted))
 
     def action_turn_mode(self) -> None:
-        self.engine.toggle_turn_mode()
+        self.engine.submit(ToggleTurnMode())
 
     def action_send_text(self) -> None:
         def send(text: str | None) -> None:
             if text:
-                self.engine.send_text(text)
+                self.engine.submit(SendText(text))
 
         self.app.push_screen(Prompt("Send a text message (conversation.item.create, then response.create)"), send)
 
     def action_respond(self) -> None:
-        self.engine.create_response()
+        self.engine.submit(CreateResponse())
 
     def action_cancel(self) -> None:
-        self.engine.cancel_response()
+        self.engine.submit(CancelResponse())
 
     def action_mark(self) -> None:
         def mark(note: str | None) -> None:
             if note:
-                self.engine.mark(note)
+                self.engine.submit(Mark(note))
 
         self.app.push_screen(Prompt("Mark the recording with a note", "what just happened"), mark)
 
     def action_reconnect(self) -> None:
-        self.engine.reconnect()
+        self.engine.submit(Reconnect())
 
     def action_show_report(self) -> None:
         if self._verdict is not None:
