@@ -8,10 +8,12 @@ import pytest
 
 from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
 from textual.command import CommandList
+from textual.widgets import Input
 
 from tui.engine.commands import CancelResponse, CreateResponse, Mark, Reconnect, SendText, SetMuted, SetTalking, ToggleTurnMode
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
+from tui.app.log_model import searchable_text
 from tui.app.screens.modals import ClosureCard, FrameInspector, HelpScreen, Prompt
 from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
@@ -95,23 +97,26 @@ async def test_quit_key_exits(engine: FrozenEngine) -> None:
     assert not app.is_running
 
 
-async def test_filter_by_type_and_direction(engine: FrozenEngine) -> None:
+async def test_search_and_direction(engine: FrozenEngine) -> None:
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         log = app.screen.query_one(EventLog)
         everything = list(log.visible_rows)
-        await pilot.press("slash", *"audio", "enter")
+        await pilot.press("slash", *"response.output_audio", "enter")
         shown = log.visible_rows
         assert shown and len(shown) < len(everything)
-        assert all("audio" in row.line.label for row in shown)
-        assert [r for r in everything if "audio" in r.line.label] == shown
+        assert [r for r in everything if "response.output_audio" in searchable_text(r)] == shown
 
         await pilot.press("d")  # all -> c2s
         assert log.row_filter.direction == "c2s"
-        assert all(row.line.direction == "c2s" and "audio" in row.line.label for row in log.visible_rows)
+        assert all(row.line.direction == "c2s" for row in log.visible_rows)
 
-        await pilot.press("slash", "enter")  # empty: every type again, still c2s only
+        await pilot.press("slash")  # the dialog opens with the current search
+        assert app.screen.query_one("#prompt-input", Input).value == "response.output_audio"
+        await pilot.press("escape")  # Esc cancels: the search stays
+        assert log.row_filter.text == "response.output_audio"
+        await pilot.press("slash", "ctrl+u", "enter")  # emptied: everything again, still c2s only
         assert log.visible_rows == [r for r in everything if r.line.direction == "c2s"]
         await pilot.press("d", "d", "d")  # c2s -> s2c -> local -> all
         assert log.row_filter.direction is None
