@@ -84,6 +84,7 @@ class ReplayEngine:
                 self._wake.clear()
         finally:
             ticker.cancel()
+            self.state.input_level = self.state.output_level = Levels()
         return self.outcome or "stopped"
 
     async def _replay_once(self) -> None:
@@ -112,8 +113,7 @@ class ReplayEngine:
             self.outcome = "stopped"
         finally:
             self._task = None
-            self.state.phase = "closed"
-            self.state.input_level = self.state.output_level = Levels()
+            self.state.phase = "closed"  # the meters fall silent on their own (`_tick`)
 
     def _output_of_run(self) -> str | None:
         """`--output FILE` names the first run's recording; a rerun goes beside it, never over it."""
