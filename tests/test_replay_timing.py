@@ -9,7 +9,8 @@ from tests.replay_support import example
 from tui.replay.causal import Progress
 from tui.replay.full import full_replay
 from tui.replay.normalize import IdMap, Item
-from tui.replay.script import Step, load_script
+from tui.replay.script import load_script
+from tui.replay.steps import Step
 from tui.replay.tape import Entry, StaticEntries
 from tui.replay.timing import FakeClock, Pacer, Timing
 
@@ -28,7 +29,7 @@ def incoming(clock: FakeClock) -> Progress:
 
 def step(t_ms: int, requires: tuple[int, int] = (0, 0), requires_t_ms: int | None = None) -> Step:
     return Step(
-        seq=1, t_ns=t_ms * MS, direction="c2s", kind="frame", opcode="text", data="{}",
+        seq=1, t_ns=t_ms * MS, direction="c2s", kind="frame", opcode="text", payload="{}",
         requires=requires, requires_t_ns=None if requires_t_ms is None else requires_t_ms * MS,
     )
 

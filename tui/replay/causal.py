@@ -30,8 +30,10 @@ from tui.replay.report import (
     Divergence,
     GateTimeout,
     mismatch_message,
+    nearest,
 )
-from tui.replay.script import Position, Script
+from tui.replay.script import Script
+from tui.replay.steps import Position
 from tui.replay.tape import Entry
 from tui.replay.timing import Clock
 from tui.wire.format import S2C
@@ -189,7 +191,7 @@ class Progress:
     def _divergence(self, index: int, message: str, expected: Item | None, actual: Item | None) -> Divergence:
         candidates: list[tuple[int, Item]] = []
         if actual is not None and self.script is not None:
-            candidates = self.script.nearest(actual, self.direction, skip=index)
+            candidates = nearest(actual, self.script.iter_items(self.direction), skip=index)
         return Divergence(self.direction, index, message, expected, actual, candidates)
 
     def unused(self, limit: int = 20) -> tuple[list[tuple[int, Item]], int]:

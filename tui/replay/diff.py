@@ -20,7 +20,8 @@ from typing import Any
 from tui.replay.audio_match import AudioMatch
 from tui.replay.normalize import decode_audio
 from tui.replay.report import Divergence, mismatch_message, nearest
-from tui.replay.script import Outline, Script, frame_payload, script_from
+from tui.replay.script import Outline, Script, script_from
+from tui.replay.steps import frame_payload
 from tui.replay.tape import Channel, EntryMaker, Tape
 from tui.wire.format import C2S, S2C
 from tui.wire.reader import SessionReader
@@ -207,7 +208,7 @@ def _items_section(direction: str, a: Script, b: Script, match: _DirectionMatch)
 
 
 def _control(script: Script, direction: str, kind: str) -> list[str]:
-    return [bytes(s.data).hex() for s in script.controls if s.direction == direction and s.kind == kind]
+    return [bytes(s.payload).hex() for s in script.controls if s.direction == direction and s.kind == kind]
 
 
 def _ending(script: Script) -> tuple[object, ...]:

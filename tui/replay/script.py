@@ -9,49 +9,20 @@ client that chunks its appends differently reaches the same positions.
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from tui.replay.normalize import AUDIO_APPEND, Item, decode_audio
+from tui.replay.steps import OTHER, SIDE_DIR, Step, control_step
+from tui.replay.tape import Tape
 from tui.wire.format import C2S, S2C
 from tui.wire.reader import Problem, SessionReader
 
-if TYPE_CHECKING:
-    from tui.replay.tape import Tape
-
-Position = tuple[int, int]
-OTHER = {C2S: S2C, S2C: C2S}
-SIDE_DIR = {"client": C2S, "server": S2C}
-
-
 class ScriptError(Exception):
     """The recording holds nothing this replay can play."""
-
-
-@dataclass(slots=True)
-class Step:
-    """One recorded wire event of the connection: a data frame, ping, pong or close frame."""
-
-    seq: int
-    t_ns: int
-    direction: str
-    kind: str  # "frame", "ping", "pong", "close"
-    opcode: str | None = None
-    type: str | None = None  # the event type of a frame
-    data: str | bytes = field(default=b"", repr=False)  # the payload: exact text or bytes
-    code: int | None = None
-    reason: str = ""
-    requires: Position = (0, 0)  # the other direction's position when it was recorded
-    requires_t_ns: int | None = None  # when the other direction's last data frame before it was recorded
-
-    @property
-    def payload(self) -> str | bytes:
-        """The exact bytes or text of the frame."""
-        return self.data
 
 
 @dataclass
@@ -76,23 +47,6 @@ class Ending:
             return f"TCP connection dropped without a close frame ({self.code})"
         reason = f' "{self.reason}"' if self.reason else " (empty reason)"
         return f"{self.closed_by} closed first with {self.code}{reason}" + ("" if self.clean else ", not clean")
-
-
-def frame_payload(record: dict[str, Any]) -> str | bytes:
-    """The exact payload of a frame record: the text of a text frame, else its bytes."""
-    if record["opcode"] == "text" and isinstance(record.get("text"), str):
-        return record["text"]
-    return base64.b64decode(record["data_b64"])
-
-
-def control_step(record: dict[str, Any]) -> Step:
-    """A ping, pong or close record as a step (its requirement is filled in by the tape)."""
-    step = Step(seq=record["seq"], t_ns=record["t_ns"], direction=record["dir"], kind=record["kind"])
-    if step.kind == "close":
-        step.code, step.reason = record["code"], record["reason"]
-    else:
-        step.data = base64.b64decode(record.get("data_b64", ""))
-    return step
 
 
 class Outline:
@@ -157,8 +111,6 @@ class Script:
 
     def open(self, *subscriptions: tuple[str, str]) -> Tape:
         """A new streaming pass over the connection's frames (tui.replay.tape)."""
-        from tui.replay.tape import Tape
-
         return Tape(self, subscriptions)
 
     def performs(self, side: str, step: Step) -> bool:
@@ -184,11 +136,11 @@ class Script:
         pending: list[tuple[bytes, int]] = []
         for step in self.controls:
             if step.kind == "ping" and step.direction == direction:
-                pending.append((bytes(step.data), len(answers)))
+                pending.append((bytes(step.payload), len(answers)))
                 answers.append(False)
             elif step.kind == "pong" and step.direction != direction:
                 for i, (data, index) in enumerate(pending):
-                    if data == step.data:
+                    if data == step.payload:
                         answers[index] = True
                         del pending[i]
                         break
@@ -275,12 +227,6 @@ class Script:
             if len(first) < limit:
                 first.append((index, item))
         return first, count
-
-    def nearest(self, actual: Item, direction: str, skip: int | None, limit: int = 3) -> list[tuple[int, Item]]:
-        """The recorded items most like `actual`, closest first (ties: earliest first), except `skip`."""
-        from tui.replay.report import nearest
-
-        return nearest(actual, self.iter_items(direction), limit, skip)
 
 
 def recorded_path(script: Script) -> str:
