@@ -11,7 +11,7 @@ import orjson
 from websockets.asyncio.client import connect
 
 from tests.replay_support import example
-from tui.replay.normalize import append_audio, parse_event
+from tui.replay.normalize import append_text, decode_audio, parse_event
 from tui.replay.player import PongPolicy
 from tui.replay.script import load_script
 from tui.replay.serve import serve_recording
@@ -68,9 +68,9 @@ async def test_a_slow_client_that_rechunks_its_audio_is_served_causally():
                     pending = b""
                     await wait_for(need_server)
                 event = parse_event(step.payload)
-                audio = append_audio(event) if event else None
+                audio = append_text(event) if event else None
                 if audio is not None:
-                    pending += audio
+                    pending += decode_audio(audio)
                     continue
                 await send_audio(pending)
                 pending = b""

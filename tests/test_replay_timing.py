@@ -3,6 +3,8 @@ delay counted from the step's causal predecessor."""
 
 from __future__ import annotations
 
+from collections import deque
+
 import pytest
 
 from tests.replay_support import example
@@ -11,10 +13,26 @@ from tui.replay.full import full_replay
 from tui.replay.normalize import IdMap, Item
 from tui.replay.script import load_script
 from tui.replay.steps import Step
-from tui.replay.tape import Entry, StaticEntries
+from tui.replay.tape import Entry
 from tui.replay.timing import FakeClock, Pacer, Timing
 
 MS = 1_000_000
+
+
+class StaticEntries:
+    """A fixed list of entries with a tape channel's interface."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.queue: deque[Entry] = deque(entries)
+
+    def peek(self) -> Entry | None:
+        return self.queue[0] if self.queue else None
+
+    def next(self) -> Entry | None:
+        return self.queue.popleft() if self.queue else None
+
+    def close(self) -> None:
+        self.queue.clear()
 
 
 def incoming(clock: FakeClock) -> Progress:

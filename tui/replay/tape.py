@@ -326,19 +326,3 @@ class Tape:
                 yield c2s.next()
             else:
                 yield s2c.next()
-
-
-class StaticEntries:
-    """A fixed list of entries with a channel's interface (tests, small tools)."""
-
-    def __init__(self, entries: Iterable[Entry]) -> None:
-        self.queue: deque[Entry] = deque(entries)
-
-    def peek(self) -> Entry | None:
-        return self.queue[0] if self.queue else None
-
-    def next(self) -> Entry | None:
-        return self.queue.popleft() if self.queue else None
-
-    def close(self) -> None:
-        self.queue.clear()
