@@ -159,18 +159,18 @@ class Channel:
         self.tape.unsubscribe(self)
 
 
-def _records(source: Source) -> Generator[dict[str, Any], None, None]:
+def _records(script: Source) -> Generator[dict[str, Any], None, None]:
     """The recording's records again. When the file is still the one `load_script` validated, its
     lines are parsed without checking them a second time (the damaged ones it reported are skipped);
     otherwise the reader validates them again."""
-    stat = os.stat(source.path)
-    if source.validated != (stat.st_size, stat.st_mtime_ns):
-        with SessionReader(source.path) as reader:
+    stat = os.stat(script.path)
+    if script.validated != (stat.st_size, stat.st_mtime_ns):
+        with SessionReader(script.path) as reader:
             yield from reader
         return
-    damaged = {problem.line for problem in source.problems}
+    damaged = {problem.line for problem in script.problems}
     loads = orjson.loads
-    with open(source.path, "rb", buffering=READ_BUFFER) as file:
+    with open(script.path, "rb", buffering=READ_BUFFER) as file:
         file.readline()  # the header
         for number, raw in enumerate(file, 2):
             if number in damaged or raw.isspace():
