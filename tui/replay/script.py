@@ -18,35 +18,12 @@ from urllib.parse import urlsplit
 from tui.replay.normalize import AUDIO_APPEND, Item, decode_audio
 from tui.replay.steps import OTHER, SIDE_DIR, Step, control_step
 from tui.replay.tape import Tape
+from tui.wire.ending import ConnectionEnd, connection_end
 from tui.wire.format import C2S, S2C
 from tui.wire.reader import Problem, SessionReader
 
 class ScriptError(Exception):
     """The recording holds nothing this replay can play."""
-
-
-@dataclass
-class Ending:
-    """How the recorded connection ended, as far as the recording knows."""
-
-    closed_by: str | None  # "client", "server", or None when no close frame was sent
-    code: int | None
-    reason: str
-    clean: bool | None
-    failed: bool = False  # the closer did not wait for the closing handshake (close_rcvd missing)
-    dropped_by: str | None = None  # for an end without close frames: who drops the TCP connection
-    recorded: bool = True  # False when the recording stops before the connection's end
-    refused: int | None = None  # the HTTP status of a refused handshake
-
-    def describe(self) -> str:
-        if self.refused is not None:
-            return f"handshake refused with HTTP {self.refused}"
-        if not self.recorded:
-            return "not recorded (the recording stops before the connection ended)"
-        if self.closed_by is None:
-            return f"TCP connection dropped without a close frame ({self.code})"
-        reason = f' "{self.reason}"' if self.reason else " (empty reason)"
-        return f"{self.closed_by} closed first with {self.code}{reason}" + ("" if self.clean else ", not clean")
 
 
 class Outline:
@@ -95,7 +72,7 @@ class Script:
     side: str  # which end recorded it: "client" or "server"
     request: dict[str, Any] | None
     response: dict[str, Any] | None
-    ending: Ending
+    ending: ConnectionEnd
     end_t_ns: int | None
     controls: list[Step] = field(default_factory=list)  # pings, pongs and close frames, in order
     frames: int = 0
@@ -244,27 +221,6 @@ def _side(header: dict[str, Any], end: dict[str, Any] | None) -> str:
     return "server" if header.get("mode") == "mock" else "client"
 
 
-def _ending(end: dict[str, Any] | None, side: str, status: int | None) -> Ending:
-    if status is not None and status != 101:
-        return Ending(None, None, "", None, refused=status)
-    if end is None:
-        return Ending(None, None, "", None, recorded=False)
-    closed_by = end.get("closed_by")
-    if closed_by is None:
-        # Nobody sent a close frame. Unless the recording server saw the client vanish, the server
-        # is taken to have dropped it (a reset, a load balancer, the mock's drop fault).
-        peer_gone = side == "server" and end.get("exception")
-        return Ending(None, end.get("code"), "", False, dropped_by="client" if peer_gone else "server")
-    closer_dir = SIDE_DIR[closed_by]
-    recorded_dir = SIDE_DIR[side]
-    # The closer's own view: close_sent when it recorded itself, close_rcvd otherwise.
-    first = end.get("close_sent") if closer_dir == recorded_dir else end.get("close_rcvd")
-    code = first.get("code") if isinstance(first, dict) else end.get("code")
-    reason = first.get("reason", "") if isinstance(first, dict) else end.get("reason", "")
-    failed = closer_dir == recorded_dir and end.get("close_rcvd") is None
-    return Ending(closed_by, code, reason or "", bool(end.get("clean")), failed=failed)
-
-
 def script_from(
     path: str | os.PathLike[str], header: dict[str, Any], outline: Outline, problems: list[Problem], truncated: bool
 ) -> Script:
@@ -283,7 +239,7 @@ def script_from(
         side=side,
         request=outline.request,
         response=response,
-        ending=_ending(outline.end, side, response.get("status") if response else None),
+        ending=connection_end(outline.end, status=response.get("status") if response else None, side=side),
         end_t_ns=outline.end["t_ns"] if outline.end else None,
         controls=outline.controls,
         frames=outline.frames,
