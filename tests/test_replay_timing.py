@@ -7,7 +7,7 @@ from collections import deque
 
 import pytest
 
-from tests.replay_support import example
+from tests.replay_support import example, recorded_steps
 from tui.replay.causal import Progress
 from tui.replay.full import full_replay
 from tui.replay.normalize import IdMap, Item
@@ -108,7 +108,7 @@ async def test_a_full_replay_at_recorded_pace_takes_the_recorded_time_on_the_fak
     # fault-delay: every server frame was sent 0.2 s late, so the recorded session has real gaps.
     script = load_script(example("fault-delay"))
     start = script.response["t_ns"]
-    span = (max(s.t_ns for s in script.steps if s.kind in ("frame", "close")) - start) / 1e9
+    span = (max(s.t_ns for s in recorded_steps(script) if s.kind in ("frame", "close")) - start) / 1e9
     assert span > 0.3
     clock = FakeClock()
     result = await full_replay(script, output=tmp_path / "run.jsonl", timing=Timing(speed), clock=clock)

@@ -1,10 +1,7 @@
 """A recording's connection as a replay script: what a replay needs to know up front, read in one pass
 that keeps nothing per frame, and the frames themselves, streamed from the file as they are played
-(tui.replay.tape), so memory stays flat however long the recording is.
-
-The requirement of a step is the position the *other* direction had reached when the step was
-recorded: `(items completed, audio bytes into the current segment)`. Audio counts by bytes, so a
-client that chunks its appends differently reaches the same positions.
+(tui.replay.tape), so memory stays flat however long the recording is. The whole-connection views
+(for reports on a failure) each stream the connection again rather than keep it.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ from tui.replay.normalize import AUDIO_APPEND, Item, decode_audio
 from tui.replay.steps import OTHER, SIDE_DIR, Step, control_step
 from tui.replay.tape import Tape
 from tui.wire.ending import ConnectionEnd, connection_end
-from tui.wire.format import C2S, S2C
 from tui.wire.reader import Problem, SessionReader
 
 class ScriptError(Exception):
@@ -131,16 +127,7 @@ class Script:
         more = "; --conn N replays another" if len(self.conns) > 1 else ""
         return f"{self.path} ({which}, {self.frames} frames, recorded on the {self.side} side{more})"
 
-    # -- whole-connection views: one pass over the file each (reports on failure, tests, tools) ---
-
-    def iter_steps(self) -> Iterator[Step]:
-        tape = self.open(("steps", C2S), ("steps", S2C))
-        return tape.merged_steps()
-
-    @property
-    def steps(self) -> list[Step]:
-        """Every step in order (reads the whole connection into memory: for small recordings)."""
-        return list(self.iter_steps())
+    # -- views for reports on a failure: each streams the connection again, keeping nothing ---------
 
     def iter_items(self, direction: str, start: int = 0) -> Iterator[tuple[int, Item]]:
         """(index, item) of `direction` from `start` on, each audio segment merged with its SHA-256."""
@@ -162,11 +149,6 @@ class Script:
             segment[1].add_audio(decode_audio(entry.audio), entry.seq)
         if segment is not None:
             yield segment
-
-    @property
-    def items(self) -> dict[str, list[Item]]:
-        """Each direction's items (reads the whole connection into memory: for small recordings)."""
-        return {d: [item for _, item in self.iter_items(d)] for d in (C2S, S2C)}
 
     def item_at(self, direction: str, index: int) -> Item | None:
         return next((item for i, item in self.iter_items(direction, index) if i == index), None)

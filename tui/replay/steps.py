@@ -10,6 +10,9 @@ from typing import Any
 
 from tui.wire.format import C2S, S2C
 
+# The requirement of a step is the position the *other* direction had reached when the step was
+# recorded. Audio counts by bytes, so a client that chunks its appends differently reaches the same
+# positions.
 Position = tuple[int, int]  # (items completed, audio bytes into the current segment)
 OTHER = {C2S: S2C, S2C: C2S}
 SIDE_DIR = {"client": C2S, "server": S2C}

@@ -312,17 +312,3 @@ class Tape:
             step.requires, step.requires_t_ns = requires, other.last_t_ns
         for channel in self._subscribers.get(("steps", direction), ()):
             channel.queue.append(step)
-
-    # -- views -------------------------------------------------------------------------------------
-
-    def merged_steps(self) -> Iterator[Step]:
-        """Both directions' steps in recorded order (for a tape opened with both step channels)."""
-        c2s, s2c = self.channel("steps", C2S), self.channel("steps", S2C)
-        while True:
-            a, b = c2s.peek(), s2c.peek()
-            if a is None and b is None:
-                return
-            if b is None or (a is not None and a.seq < b.seq):
-                yield c2s.next()
-            else:
-                yield s2c.next()
