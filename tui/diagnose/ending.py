@@ -158,6 +158,7 @@ class EndingTracker:
             return ending
         dropped = connection_end(record)
         code = dropped.transport_code
+        assert code is not None  # the reader keeps no end record without a code
         ending = Ending(
             "dropped", None, code, close_meaning(code), record.get("reason", ""), item.seq, round(item.t_s, 6),
             leg=leg, exception=dropped.exception, previous=previous,

@@ -12,10 +12,9 @@ from tui.protocol.summary import Line, close_meaning
 from tui.wire.ending import ConnectionEnd, connection_end
 
 
-def explain(ending: ConnectionEnd, preceding_error: str | None, recent: Sequence[Line]) -> str:
-    closed_by = ending.closed_by
-    # The initiator's own code: an unanswered close (a client's 1009 or 1011) ends as 1006 on the wire.
-    code, reason = ending.code, ending.reason
+def explain(ending: ConnectionEnd, code: int, preceding_error: str | None, recent: Sequence[Line]) -> str:
+    """`code` is the initiator's own: an unanswered close (a client's 1009 or 1011) ends as 1006 on the wire."""
+    closed_by, reason = ending.closed_by, ending.reason
     reason_text = f"reason {reason!r}" if reason else "no reason"
     last_sent = next((line for line in reversed(recent) if line.direction == "c2s" and line.label != "close"), None)
     after = ""
@@ -43,14 +42,14 @@ def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error
     """The card of a connection that opened, from its `end` record."""
     last_lines = [line for line in recent if line.label not in ("end",)][-8:]
     ending = connection_end(end)
-    code: int = ending.code if ending.code is not None else end["code"]
+    code: int = ending.code if ending.code is not None else end["code"]  # the reader checks that an end has one
     return CloseSummary(
         code=code,
         reason=ending.reason,
         closed_by=ending.closed_by,
         meaning=close_meaning(code, ending.closed_by),
         clean=bool(ending.clean),
-        explanation=explain(ending, preceding_error, recent),
+        explanation=explain(ending, code, preceding_error, recent),
         preceding_error=preceding_error,
         last_lines=last_lines,
         conn=end["conn"],
