@@ -112,7 +112,14 @@ class SessionWriter:
         if header_extra:
             header.update(header_extra)
         self.header = header
-        self._write(header)
+        try:
+            self._write(header)
+        except RecordingFailed:
+            # Nothing usable was written (a full disk): leave neither an open file nor an empty one.
+            assert self._file is not None and self.path is not None
+            self._file.close()
+            self.path.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def create(
