@@ -664,7 +664,7 @@ class Relay:
                 connection.respond(
                     http.HTTPStatus.INSUFFICIENT_STORAGE, f"rtui proxy: cannot record this session: {why}.\n"
                 ),
-                f"cannot record a new session: {exc}; free some space or choose another --record",
+                f"cannot record a new session in {self.config.record}: {why}; free some space or choose another --record",
             )
 
         url = upstream_url(self.config.upstream, request.path)
