@@ -440,3 +440,18 @@ async def test_a_slow_upstream_slows_the_client_instead_of_filling_the_relays_me
                 resume.set()
             await finished(relay)
     assert received == 20
+
+
+async def test_a_live_sessions_frames_reach_its_recording_while_it_runs(tmp_path):
+    # The relay writes recordings in batches; a file being watched (rtui show, tail -f) still
+    # gets every frame within a moment, not only when the session ends.
+    async with upstream_server(tmp_path, echo_then_close) as upstream:
+        async with Relay(relay_config(tmp_path, upstream.url)) as relay:
+            async with connect(relay.url, ping_interval=None) as ws:
+                await ws.send('{"type":"session.update"}')
+                await ws.recv()
+                for _ in range(100):
+                    if len(data_frames(tmp_path / "relay.jsonl")) == 4:  # each leg: the frame and its echo
+                        break
+                    await asyncio.sleep(0.05)
+                assert len(data_frames(tmp_path / "relay.jsonl")) == 4

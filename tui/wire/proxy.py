@@ -89,6 +89,9 @@ TOKEN_PARAM = "token"
 CLIENT_CONN, UPSTREAM_CONN = 1, 2
 # One input_audio_buffer.append may carry 15 MiB of audio; the clients rtui makes accept 16 MiB too.
 DEFAULT_MAX_SIZE = 16 * 2**20
+# How long records may wait in memory before they are written: the recordings of all sessions are
+# written in one pass this often, instead of one write per record on the event loop.
+FLUSH_INTERVAL_S = 0.05
 # Names under which this machine reaches a loopback relay (the Host check's and the Origin check's).
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -470,6 +473,7 @@ class RelaySession:
     up: RelayClientConnection | None = None
     peer_address: str = ""
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    _finishing: bool = False
 
     @property
     def path(self) -> Path:
@@ -479,9 +483,13 @@ class RelaySession:
         return self.client_conn if leg is self.down else self.upstream_conn
 
     def finish(self) -> None:
-        self.writer.close()
-        if not self.done.done():
-            self.done.set_result(None)
+        """Closes the recording off the event loop (its fsync can take milliseconds, which every
+        other relayed session would wait), then sets `done`."""
+        if self._finishing:
+            return
+        self._finishing = True
+        closed = asyncio.get_running_loop().run_in_executor(None, self.writer.close)
+        closed.add_done_callback(lambda _: self.done.done() or self.done.set_result(None))
 
 
 class Relay:
@@ -507,10 +515,13 @@ class Relay:
         )
         self._server: Server | None = None
         self._recordings = 0
+        self._recording: set[SessionWriter] = set()  # the writers the flush pass writes
+        self._flusher: asyncio.TimerHandle | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._flush_recordings()
         self._server = await serve(
             self._handler,
             self.config.host,
@@ -536,7 +547,17 @@ class Relay:
         host = self.config.host
         return f"ws://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
+    def _flush_recordings(self) -> None:
+        for writer in list(self._recording):
+            if writer.closed:
+                self._recording.discard(writer)
+            else:
+                writer.flush()
+        self._flusher = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._flush_recordings)
+
     async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
         if self._server is not None:
             # Live sessions end as they would if the relay's process went away: dropped, not closed.
             for session in self.sessions:
@@ -589,6 +610,8 @@ class Relay:
         connection.session = session
         if self.on_session is not None:
             self.on_session(session)
+        writer.hold()
+        self._recording.add(writer)
         tap = FrameTap(writer, client_conn, "server")
         connection.attach(tap)
         tap.on_request(request, f"ws://{request.headers.get('Host', '')}{request.path}")

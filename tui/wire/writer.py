@@ -59,7 +59,8 @@ class SessionWriter:
     lock, in `seq` order, and must be quick (append to a buffer, bump a counter).
 
     Every record is written with one unbuffered `write` as it happens, so a crash loses at most the
-    line being written; the file is fsynced at marks and at the end. Writes are serialised by a lock
+    line being written (unless the caller holds records: `hold()`); the file is fsynced at marks
+    and at the end. Writes are serialised by a lock
     so that `seq` order is file order even when several threads record. A write failure (disk full,
     file removed) never raises into the caller's connection: the writer stops, keeps the error in
     `failure`, calls `on_failure` once and counts what it could not write.
@@ -92,6 +93,7 @@ class SessionWriter:
         self._last_frame: tuple[str | bytes, str | None, int, dict[str, Any], bytes] | None = None
         self._closed = False
         self._file: BinaryIO | None = None
+        self._batch: list[bytes] | None = None  # lines kept between hold() and release()
         if self.path is not None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +211,8 @@ class SessionWriter:
                 line = _FRAME_PREFIX % (seq, t_ns, conn, _DIRECTION_JSON[direction]) + body
                 if self.failure is not None:
                     self.unwritten += 1
+                elif self._batch is not None:
+                    self._batch.append(line)
                 else:
                     try:
                         written = file.write(line)
@@ -275,7 +279,38 @@ class SessionWriter:
 
     # -- file ----------------------------------------------------------------------------------
 
+    def hold(self) -> None:
+        """Keeps the records made from now on in memory, written by each `flush()` with one
+        `write`, until `release()`. For a relay carrying many sessions on one event loop, a write
+        syscall per record is a large share of the cost of a frame; its caller flushes often
+        (a crash then loses what was held). Listeners still get each record at once."""
+        with self._lock:
+            if self._batch is None and self._file is not None:
+                self._batch = []
+
+    def flush(self) -> None:
+        """Writes what is held, and goes on holding."""
+        with self._lock:
+            batch = self._batch
+            if not batch:
+                return
+            self._batch = None  # so that _write_line writes
+            try:
+                if self.failure is not None:
+                    self.unwritten += len(batch)
+                elif not self._write_line(b"".join(batch)):
+                    self.unwritten += len(batch) - 1  # the failed write counted one
+            finally:
+                self._batch = []
+
+    def release(self) -> None:
+        """Writes what is held, and writes each record at once again."""
+        self.flush()
+        with self._lock:
+            self._batch = None
+
     def sync(self) -> None:
+        self.flush()
         with self._lock:
             if self._file is not None and not self._file.closed and self.failure is None:
                 try:
@@ -284,6 +319,7 @@ class SessionWriter:
                     self._fail(exc)
 
     def close(self) -> None:
+        self.release()
         self.sync()
         with self._lock:
             self._closed = True
@@ -324,6 +360,9 @@ class SessionWriter:
         if self.failure is not None:
             self.unwritten += 1
             return False
+        if self._batch is not None:
+            self._batch.append(line)
+            return True
         assert self._file is not None
         try:
             written = self._file.write(line)
