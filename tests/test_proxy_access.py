@@ -93,6 +93,18 @@ async def test_a_host_name_that_is_not_the_relays_is_refused_with_421(tmp_path):
     assert "Host 'evil.example:" in host_lines[0] and "--allow-host evil.example" in host_lines[0]
 
 
+async def test_a_hostile_origin_is_quoted_in_the_log_never_echoed_raw(tmp_path):
+    events: list[str] = []
+    async with upstream_server(tmp_path, echo) as upstream:
+        async with Relay(config(tmp_path, upstream.url), on_event=events.append) as relay:
+            origin = "https://evil.example\x9b31m$(rm -rf ~)"
+            status, _ = await raw_handshake(relay.port, {"Host": f"127.0.0.1:{relay.port}", "Origin": origin, **UPGRADE_HEADERS})
+    assert status == 403
+    [line] = events
+    assert "\x9b" not in line and "$(rm" not in line.split("--allow-origin")[1]
+    assert line.endswith("--allow-origin ORIGIN")
+
+
 def test_origin_and_host_rules():
     assert origin_allowed("http://localhost:3000") and origin_allowed("http://127.0.0.1") and origin_allowed("http://[::1]:1")
     for origin in ("https://evil.example", "http://localhost.evil.example", "http://127.0.0.1@evil.example", "null",

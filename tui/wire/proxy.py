@@ -172,6 +172,13 @@ def host_allowed(host: str | None, listen_host: str, port: int, allowed: Iterabl
     return name in LOOPBACK_NAMES or name == listen_host.lower() or name in {a.lower() for a in allowed}
 
 
+def _as_argument(value: str, placeholder: str) -> str:
+    """`value` to suggest on a command line, or `placeholder` when it came from the wire with
+    characters a terminal or a shell would act on."""
+    ok = value and value.isascii() and value.isprintable() and not any(c in value for c in " '\"\\$`;&|<>()")
+    return value if ok else placeholder
+
+
 def check_origin_option(origin: str) -> None:
     """An `--allow-origin` value is an origin as browsers send it: scheme://host[:port], or null."""
     if origin == "null":
@@ -642,12 +649,12 @@ class Relay:
         except InvalidHandshake as exc:
             return self._refuse(
                 peer_address, connection.respond(http.HTTPStatus.BAD_REQUEST, f"rtui proxy: not a WebSocket upgrade: {exc}\n"),
-                f"not a WebSocket upgrade ({exc})",
+                f"not a WebSocket upgrade ({str(exc)!r})",
             )
         config = self.config
         host = request.headers.get("Host")
         if not config.allow_remote and not host_allowed(host, config.host, self.port, config.allowed_hosts):
-            name = urlsplit("//" + (host or "")).hostname or host
+            name = _as_argument(urlsplit("//" + (host or "")).hostname or "", "NAME")
             return self._refuse(
                 peer_address,
                 connection.respond(
@@ -667,7 +674,7 @@ class Relay:
                 ),
                 f"a web page from Origin {origin!r} tried to connect; pages from other sites may not use the "
                 f"relay and its API key (only http://localhost:*, http://127.0.0.1:* and http://[::1]:* may); "
-                f"to allow this one, start rtui proxy with --allow-origin {origin}",
+                f"to allow this one, start rtui proxy with --allow-origin {_as_argument(origin, 'ORIGIN')}",
             )
         return self._check_token(connection, request, peer_address)
 
