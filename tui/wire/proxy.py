@@ -185,10 +185,11 @@ def check_origin_option(origin: str) -> None:
         return
     parts = urlsplit(origin)
     try:
-        parts.port
+        parts.port  # a malformed port raises
+        valid = bool(parts.scheme and parts.hostname) and parts.path in ("", "/") and not parts.query
     except ValueError:
-        parts = urlsplit("")
-    if not parts.scheme or not parts.hostname or parts.path not in ("", "/") or parts.query or "@" in parts.netloc:
+        valid = False
+    if not valid or "@" in parts.netloc:
         raise ProxyConfigError(
             f"--allow-origin expects an origin such as https://app.example.com or http://192.168.1.20:3000, not {origin!r}"
         )
@@ -480,7 +481,7 @@ class RelaySession:
     up: RelayClientConnection | None = None
     peer_address: str = ""
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-    _finishing: bool = False
+    _finishing: bool = field(default=False, init=False)
 
     @property
     def path(self) -> Path:
