@@ -90,7 +90,7 @@ CLIENT_CONN, UPSTREAM_CONN = 1, 2
 # One input_audio_buffer.append may carry 15 MiB of audio; the clients rtui makes accept 16 MiB too.
 DEFAULT_MAX_SIZE = 16 * 2**20
 # How long records may wait in memory before they are written: the recordings of all sessions are
-# written in one pass this often, instead of one write per record on the event loop.
+# written in one pass this often, on a worker thread, instead of one write per record on the loop.
 FLUSH_INTERVAL_S = 0.05
 # Names under which this machine reaches a loopback relay (the Host check's and the Origin check's).
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -525,6 +525,7 @@ class Relay:
         self._recordings = 0
         self._recording: set[SessionWriter] = set()  # the writers the flush pass writes
         self._flusher: asyncio.TimerHandle | None = None
+        self._closing = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -556,14 +557,20 @@ class Relay:
         return f"ws://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
     def _flush_recordings(self) -> None:
-        for writer in list(self._recording):
-            if writer.closed:
-                self._recording.discard(writer)
-            else:
-                writer.flush()
-        self._flusher = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._flush_recordings)
+        """One flush pass on a worker thread (the writes release the GIL: the loop relays on),
+        then the next one FLUSH_INTERVAL_S later."""
+        self._recording = {w for w in self._recording if not w.closed}
+        writers = list(self._recording)
+        loop = asyncio.get_running_loop()
+        flushed = loop.run_in_executor(None, _flush_all, writers)
+        flushed.add_done_callback(lambda _: self._arm_flusher(loop))
+
+    def _arm_flusher(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._closing:
+            self._flusher = loop.call_later(FLUSH_INTERVAL_S, self._flush_recordings)
 
     async def close(self) -> None:
+        self._closing = True
         if self._flusher is not None:
             self._flusher.cancel()
         if self._server is not None:
@@ -819,6 +826,11 @@ class Relay:
             self._say(f"ended {session.peer_address}: {describe_end(connection, up)}", session)
         finally:
             session.finish()
+
+
+def _flush_all(writers: list[SessionWriter]) -> None:
+    for writer in writers:
+        writer.flush()
 
 
 def describe_end(down: RelayServerConnection, up: RelayClientConnection) -> str:

@@ -86,6 +86,9 @@ class SessionWriter:
         self.listener_errors = 0
         self.last_listener_error: Exception | None = None
         self._lock = threading.Lock()
+        # Taken before _lock by whoever writes held records, so that batches reach the file in order
+        # even when flushes run on other threads.
+        self._flush_lock = threading.Lock()
         self._seq = 0
         self._next_conn = 1
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -282,32 +285,55 @@ class SessionWriter:
     def hold(self) -> None:
         """Keeps the records made from now on in memory, written by each `flush()` with one
         `write`, until `release()`. For a relay carrying many sessions on one event loop, a write
-        syscall per record is a large share of the cost of a frame; its caller flushes often
-        (a crash then loses what was held). Listeners still get each record at once."""
+        syscall per record is a large share of the cost of a frame, and the loop need not make
+        it: `flush()` may run on another thread, and recording goes on while it writes. Its
+        caller flushes often (a crash loses what was held). Listeners still get each record at once."""
         with self._lock:
             if self._batch is None and self._file is not None:
                 self._batch = []
 
     def flush(self) -> None:
-        """Writes what is held, and goes on holding."""
-        with self._lock:
-            batch = self._batch
-            if not batch:
-                return
-            self._batch = None  # so that _write_line writes
-            try:
-                if self.failure is not None:
-                    self.unwritten += len(batch)
-                elif not self._write_line(b"".join(batch)):
-                    self.unwritten += len(batch) - 1  # the failed write counted one
-            finally:
+        """Writes what is held, and goes on holding. Records made meanwhile wait for the next flush."""
+        with self._flush_lock:
+            with self._lock:
+                batch = self._batch
+                if not batch:
+                    return
                 self._batch = []
+            error = self._write_out(batch)
+            if error is not None:
+                with self._lock:
+                    self._count_failed(batch, error)
 
     def release(self) -> None:
         """Writes what is held, and writes each record at once again."""
-        self.flush()
-        with self._lock:
-            self._batch = None
+        with self._flush_lock, self._lock:
+            batch, self._batch = self._batch, None
+            if batch:
+                error = self._write_out(batch)
+                if error is not None:
+                    self._count_failed(batch, error)
+
+    def _write_out(self, batch: list[bytes]) -> OSError | None:
+        """Writes held lines in one `write` (and what a short write left); the error, if any."""
+        if self.failure is not None:
+            return self.failure
+        assert self._file is not None
+        view = memoryview(b"".join(batch))
+        try:
+            while view:
+                view = view[self._file.write(view) :]
+        except OSError as exc:
+            return exc
+        return None
+
+    def _count_failed(self, batch: list[bytes], error: OSError) -> None:
+        """Under the lock: a batch that could not be written (in part or at all)."""
+        if self.failure is None:
+            self._fail(error)  # counts one
+            self.unwritten += len(batch) - 1
+        else:
+            self.unwritten += len(batch)
 
     def sync(self) -> None:
         self.flush()
