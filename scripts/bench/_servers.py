@@ -94,22 +94,24 @@ def voice():
     """The mock's traffic shape without its work (no VAD, no session logic), so that many sessions
     measure the relay in front of it rather than the upstream: session.created, then for 1.5 s of
     every 3 s one 100 ms `response.output_audio.delta` (24 kHz pcm, as the mock sends them) every
-    100 ms, from one ticker for all connections. Client frames are read and dropped."""
+    100 ms. One ticker serves all connections, every 10 ms a tenth of them, so that sessions send at
+    different moments as independent ones would. Client frames are read and dropped."""
     import base64
 
     delta = base64.b64encode(bytes(4_800)).decode()
     event = '{"type":"response.output_audio.delta","event_id":"a","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"%s"}' % delta
-    connections: dict[ServerConnection, int] = {}
+    connections: dict[ServerConnection, int] = {}  # each one's place: which tick of 10, which turn
     ticker: list[asyncio.Task] = []
+    arrivals = iter(range(1 << 62))
 
     async def tick() -> None:
         loop = asyncio.get_running_loop()
         start, n = loop.time(), 0
         while True:
             n += 1
-            await asyncio.sleep(max(0.0, start + n * 0.1 - loop.time()))
-            for ws, phase in list(connections.items()):
-                if (n + phase) % 30 < 15:
+            await asyncio.sleep(max(0.0, start + n * 0.01 - loop.time()))
+            for ws, place in list(connections.items()):
+                if place % 10 == n % 10 and (n // 10 + place // 10) % 30 < 15:
                     try:
                         await ws.send(event)
                     except ConnectionClosed:
@@ -119,7 +121,7 @@ def voice():
         if not ticker:
             ticker.append(asyncio.create_task(tick()))
         await ws.send('{"type":"session.created","event_id":"e0","session":{"type":"realtime","id":"sess_voice","model":"gpt-realtime"}}')
-        connections[ws] = len(connections) % 30  # turns staggered over the 3 s period
+        connections[ws] = next(arrivals) * 7 % 300  # spread over the 10 ticks and the 3 s of turns
         try:
             async for _ in ws:
                 pass
