@@ -45,6 +45,7 @@ class Session:
     def __init__(self, url: str, frames: list[str], seconds: float) -> None:
         self.url, self.frames, self.seconds = url, frames, seconds
         self.rtts_ms: list[float] = []
+        self.frames_relayed = 0  # data frames sent and received
         self.error: str | None = None
 
     async def run(self, start_at: float) -> None:
@@ -59,6 +60,7 @@ class Session:
                     if delay > 0:
                         await asyncio.sleep(delay)
                     await ws.send(self.frames[k % len(self.frames)])
+                    self.frames_relayed += 1
                 pinger.cancel()
                 drain.cancel()
         except Exception as exc:
@@ -77,10 +79,9 @@ class Session:
             if sent - begin >= WARM_UP_S:
                 self.rtts_ms.append(rtt * 1000)
 
-    @staticmethod
-    async def drain(ws) -> None:
+    async def drain(self, ws) -> None:
         async for _ in ws:
-            pass
+            self.frames_relayed += 1
 
 
 async def run_all(urls: dict[str, str], counts: dict[str, int], seconds: float) -> dict[str, list[Session]]:
@@ -140,7 +141,8 @@ def main() -> int:
             wall0 = time.perf_counter()
             sessions = asyncio.run(run_all(urls, {"direct": args.direct, "rtui proxy": args.sessions}, args.seconds))
             wall = time.perf_counter() - wall0
-            proxy_cpu = (_common.cpu_seconds(proxy.pid) - proxy_cpu0) / wall
+            proxy_cpu_s = _common.cpu_seconds(proxy.pid) - proxy_cpu0
+            proxy_cpu = proxy_cpu_s / wall
             mock_cpu = (tree_cpu_seconds(mock.pid) - mock_cpu0) / wall
             client_cpu = (time.process_time() - client_cpu0) / wall
         finally:
@@ -166,6 +168,8 @@ def main() -> int:
         f"<= {TARGET_ADDED_P99_MS:g} ms p99", added99 <= TARGET_ADDED_P99_MS,
     )
     _common.result("CPU", f"proxy {proxy_cpu:.2f}, {args.upstream} {mock_cpu:.2f}, clients {client_cpu:.2f} cores; load {os.getloadavg()[0]:.1f}")
+    relayed = sum(s.frames_relayed for s in sessions["rtui proxy"])
+    _common.result("proxy CPU per relayed data frame", f"{proxy_cpu_s / max(relayed, 1) * 1e6:.1f} µs ({relayed:,} frames, recorded on both legs)")
     _common.result("recorded by rtui proxy", f"{recorded / 1e6:.0f} MB")
     if args.profile:
         print(f"   profile of the proxy: {args.profile}")
