@@ -349,6 +349,7 @@ class SessionWriter:
         self.sync()
         with self._lock:
             self._closed = True
+            self._last_frame = None  # a large last frame would stay in memory as long as the writer
             if self._file is not None:
                 self._file.close()
 
