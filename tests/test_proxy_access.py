@@ -143,6 +143,7 @@ async def test_bare_connects_and_refused_handshakes_leave_no_recording(tmp_path)
             assert recordings(tmp_path) == []
             assert await round_trip(f"{relay.url}/v1/realtime?model=gpt-realtime&token={TOKEN}") == "hello"
             await asyncio.wait_for(asyncio.gather(*(s.done for s in relay.sessions)), 10)
+            assert relay.sessions == []  # a finished session is not kept (a relay runs for days)
     assert statuses == [401, 403, 403, 400]
     assert len(recordings(tmp_path)) == 1  # the one session that was let in
     refusals = [e for e in events if e.startswith("refused")]

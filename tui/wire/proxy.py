@@ -515,7 +515,7 @@ class Relay:
         self.config = config
         self.on_event = on_event or (lambda message: log.info("%s", message))
         self.on_session = on_session
-        self.sessions: list[RelaySession] = []
+        self.sessions: list[RelaySession] = []  # those not finished yet (a relay runs for days)
         # For news lines before a session (and its recording's redactor) exists.
         env = config.env
         self._redactor = Redactor(
@@ -575,13 +575,14 @@ class Relay:
             self._flusher.cancel()
         if self._server is not None:
             # Live sessions end as they would if the relay's process went away: dropped, not closed.
-            for session in self.sessions:
+            live = list(self.sessions)
+            for session in live:
                 for leg in (session.down, session.up):
                     if leg is not None and leg.protocol.state is not CLOSED:
                         leg.transport.abort()
             self._server.close(close_connections=False)
             await self._server.wait_closed()
-            for session in self.sessions:
+            for session in live:
                 session.writer.close()
 
     async def __aenter__(self) -> Relay:
@@ -635,6 +636,7 @@ class Relay:
             f"{peer_address} is still relayed, unrecorded from here on", session
         )
         self.sessions.append(session)
+        session.done.add_done_callback(lambda _: self.sessions.remove(session))
         return session
 
     # -- handshake -----------------------------------------------------------------------------
