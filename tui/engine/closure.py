@@ -8,6 +8,7 @@ from typing import Any
 
 from tui.engine.state import CloseSummary
 from tui.protocol.summary import Line, close_meaning
+from tui.wire.redact import Redactor
 
 
 def initiating_close(end: dict[str, Any]) -> dict[str, Any] | None:
@@ -83,9 +84,12 @@ def summarize_refusal(response: dict[str, Any], recent: Sequence[Line]) -> Close
     return _never_opened(f"handshake refused: {said}", explanation, recent, response["conn"], refused_status=status)
 
 
-def summarize_connect_failure(url: str, exc: BaseException, recent: Sequence[Line], conn: int) -> CloseSummary:
-    """A connection that failed before the server answered the handshake (refused, unreachable, timed out)."""
-    detail = str(exc) or type(exc).__name__
+def summarize_connect_failure(
+    url: str, exc: BaseException, recent: Sequence[Line], conn: int, redactor: Redactor
+) -> CloseSummary:
+    """A connection that failed before the server answered the handshake (refused, unreachable, timed out).
+    The exception's text may quote the URL (an invalid one, say), key and all: it is redacted."""
+    detail = redactor.text(str(exc))[0] or type(exc).__name__
     return _never_opened(f"could not connect: {detail}", f"Could not connect to {url}: {detail}.", recent, conn)
 
 

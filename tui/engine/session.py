@@ -35,6 +35,7 @@ from tui.engine.state import EngineState, Levels, LogBuffer, LogEntry
 from tui.engine.view import SessionView
 from tui.protocol.summary import PCM_BYTES_PER_SECOND, event_summary
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
+from tui.wire.redact import Redactor
 from tui.wire.writer import RecordingFailed, SessionWriter
 
 Outcome = Literal["finished", "closed", "refused", "stopped", "no_input"]
@@ -165,7 +166,8 @@ class Engine:
     async def _endpoint_url(self, stack: AsyncExitStack) -> str:
         endpoint = self.config.endpoint
         if endpoint.kind != "mock":
-            self.state.url = endpoint.url
+            # The state is what views show: the URL as the recording's header has it, key redacted.
+            self.state.url = Redactor([endpoint.api_key] if endpoint.api_key else []).url(endpoint.url)
             return endpoint.url
         from tui.mock import MockConfig, MockServer
 
@@ -217,7 +219,7 @@ class Engine:
             self.state.phase = "closed"
             if self.state.close is None or self.state.close.refused_status is None:  # a refusal is the view's, from its record
                 self.state.close = summarize_connect_failure(
-                    self.state.url, exc, list(self.view.recent), self.view.conn
+                    self.state.url, exc, list(self.view.recent), self.view.conn, self.writer.redactor
                 )
             return "refused"
         self.state.phase = "open"
