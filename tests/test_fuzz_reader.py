@@ -130,3 +130,221 @@ def test_a_huge_single_line_is_read_not_choked_on(tmp_path):
     records, reader = read_all(path)
     assert len(records) == 1 and records[0]["text"] == text
     assert len(reader.problems) == 1 and "not valid JSON" in reader.problems[0].message
+
+
+# -- every reader, every record field, every JSON type ------------------------------------------
+#
+# One small recording holds every record kind and the events readers look into; each case replaces
+# one field of one record (or of the header), or one value inside a frame's JSON payload, with a
+# value of each JSON type, or removes it, and runs every reader over the file in this process:
+# show, show --json, diagnose, diagnose --json, export --wav --har, diff and replay --headless. None
+# may raise, hang or exit with a status the README does not list. A record the reader refuses
+# reaches no consumer (it is reported as damage), so the readers run once for each distinct set of
+# records the reader lets through; the reader itself checks every case. A sample goes through the
+# real `rtui` in subprocesses.
+
+import base64  # noqa: E402
+import contextlib  # noqa: E402
+import hashlib  # noqa: E402
+import io  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tui.cli.main import main  # noqa: E402
+from tui.wire.fields import RECORD_FIELDS  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "sessions" / "examples" / "story1-binary-append-close-1000.jsonl"
+WRONG_VALUES: dict[str, object] = {
+    "null": None, "bool": True, "int": 0, "big int": 2**64 - 1, "negative int": -1, "float": 1.5,
+    "string": "x", "list": ["x"], "object": {"x": 1},
+}
+ABSENT = object()
+HANG_S = 30  # one reader over a 16-line file takes milliseconds; this long is a hang
+Path_ = tuple[str | int, ...]
+
+
+def _text_frame(direction: str, event: dict) -> dict:
+    text = orjson.dumps(event).decode()
+    return {"seq": 0, "t_ns": 0, "conn": 1, "kind": "frame", "dir": direction, "opcode": "text", "text": text, "size": len(text), "type": event["type"]}
+
+
+def base_recording() -> tuple[dict, list[dict]]:
+    """The example's header and records, with every other kind and the events readers look into."""
+    lines = EXAMPLE.read_bytes().splitlines()
+    header = orjson.loads(lines[0])
+    request, response, created, binary_append, close_first, close_echo, end = map(orjson.loads, lines[1:])
+    pcm = base64.b64encode(b"\x01\x00" * 480).decode()
+    pcm_format = {"format": {"type": "audio/pcm", "rate": 24000}}
+    records = [
+        request, response, created,
+        _text_frame("c2s", {"type": "session.update", "session": {"type": "realtime", "instructions": "hi"}}),
+        _text_frame("s2c", {"type": "session.updated", "session": {"type": "realtime", "audio": {"input": pcm_format, "output": pcm_format}}}),
+        _text_frame("c2s", {"type": "input_audio_buffer.append", "audio": pcm}),
+        binary_append,
+        {"seq": 0, "t_ns": 0, "conn": 1, "kind": "ping", "dir": "c2s", "data_b64": "AQI="},
+        {"seq": 0, "t_ns": 0, "conn": 1, "kind": "pong", "dir": "s2c", "data_b64": "AQI="},
+        _text_frame("s2c", {"type": "response.output_audio.delta", "response_id": "resp_1", "item_id": "item_1", "delta": pcm}),
+        _text_frame("s2c", {"type": "error", "error": {"type": "invalid_request_error", "code": "invalid_value", "message": "no", "param": "audio"}}),
+        {"seq": 0, "t_ns": 0, "conn": 0, "kind": "mark", "dir": "local", "note": "here"},
+        {"seq": 0, "t_ns": 0, "conn": 1, "kind": "error", "dir": "local", "message": "something local"},
+        close_first, close_echo, end,
+    ]
+    for seq, record in enumerate(records, 1):
+        record["seq"], record["t_ns"] = seq, seq * 1_000_000
+    return header, records
+
+
+def _event(record: dict) -> dict:
+    return orjson.loads(record["text"] if "text" in record else base64.b64decode(record["data_b64"]))
+
+
+def _payload_paths(value: object, prefix: Path_ = ()) -> Iterator[Path_]:
+    if isinstance(value, dict):
+        items: list[tuple[str | int, object]] = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value[:2]))
+    else:
+        return
+    for key, inner in items:
+        yield (*prefix, key)
+        yield from _payload_paths(inner, (*prefix, key))
+
+
+def all_cases() -> Iterator[tuple[str, int | None, Path_, object]]:
+    """(case id, record index or None for the header, field or path into the payload, value)."""
+    values = [*WRONG_VALUES.items(), ("absent", ABSENT)]
+    header, records = base_recording()
+    for name in header:
+        if name not in ("kind", "schema"):
+            for label, value in values:
+                yield f"header.{name}={label}", None, (name,), value
+    for index, record in enumerate(records):
+        for name in dict.fromkeys([*record, *RECORD_FIELDS.get(record["kind"], {})]):
+            for label, value in values:
+                yield f"{index}:{record['kind']}.{name}={label}", index, (name,), value
+        if record["kind"] == "frame":
+            for path in _payload_paths(_event(record)):
+                for label, value in values:
+                    where = ".".join(map(str, path))
+                    yield f"{index}:{record.get('type', 'frame')}.payload.{where}={label}", index, ("payload", *path), value
+
+
+def _set(target: dict | list, path: Path_, value: object) -> None:
+    for key in path[:-1]:
+        target = target[key]  # type: ignore[index]
+    if value is ABSENT:
+        if isinstance(target, dict):
+            target.pop(path[-1], None)
+        else:
+            del target[path[-1]]  # type: ignore[arg-type]
+    else:
+        target[path[-1]] = value  # type: ignore[index]
+
+
+def write_case(path: Path, index: int | None, where: Path_, value: object) -> Path:
+    header, records = base_recording()
+    if index is None:
+        _set(header, where, value)
+    elif where[0] == "payload":
+        record = records[index]
+        event = _event(record)
+        _set(event, where[1:], value)
+        data = orjson.dumps(event)
+        if "text" in record:
+            record["text"] = data.decode()
+        else:
+            record["data_b64"] = base64.b64encode(data).decode()
+        record["size"] = len(data)
+    else:
+        _set(records[index], where, value)
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in [header, *records]))
+    return path
+
+
+class Hang(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def no_hang(seconds: float) -> Iterator[None]:
+    def alarm(signum, frame):  # type: ignore[no-untyped-def]
+        raise Hang(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_in_process(*argv: str) -> tuple[int, str, str]:
+    """`rtui ARGV` in this process: (status, stdout, stderr). Any exception escapes to the test."""
+    out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), no_hang(HANG_S):
+        status = main(list(argv))
+    out.flush()
+    return status, out.buffer.getvalue().decode("utf-8", "replace"), err.getvalue()  # type: ignore[attr-defined]
+
+
+def reader_commands(path: Path, work: Path, reference: Path) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
+    """Every reader over `path`, each with the exit statuses the README allows it."""
+    return [
+        (("show", str(path)), (0, 2)),
+        (("show", "--json", str(path)), (0, 2)),
+        (("diagnose", str(path)), (0, 2)),
+        (("diagnose", "--json", str(path)), (0, 2)),
+        (("export", str(path), "--wav", str(work / "wav"), "--har", str(work / "out.har")), (0, 2)),
+        (("diff", str(reference), str(path)), (0, 1, 2)),
+        (("replay", str(path), "--headless", "--timeout", "1", "--output", str(work / "replayed.jsonl")), (0, 1, 2)),
+    ]
+
+
+def what_readers_see(path: Path) -> bytes | None:
+    """The header and records the reader lets through (None when it refuses the file)."""
+    try:
+        with SessionReader(path) as reader:
+            return orjson.dumps([reader.header, *reader])
+    except RecordingError:
+        return None
+
+
+CASES = list(all_cases())
+_seen: set[bytes] = set()  # digests of what the readers have already been run over
+
+
+@pytest.mark.parametrize("case", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_every_reader_survives_any_json_type_in_any_field(tmp_path, case):
+    index, where, value = case
+    reference = write_case(tmp_path / "reference.jsonl", None, ("mode",), "live")
+    path = write_case(tmp_path / "case.jsonl", index, where, value)
+    seen = what_readers_see(path)
+    digest = hashlib.sha256(seen or b"refused").digest()
+    if digest in _seen:
+        return  # the readers have met exactly these records already
+    for argv, allowed in reader_commands(path, tmp_path, reference):
+        (tmp_path / "replayed.jsonl").unlink(missing_ok=True)
+        status, out, err = run_in_process(*argv)
+        assert status in allowed, f"rtui {' '.join(argv)} exited {status}\n{err}"
+        assert "Traceback" not in out + err
+    _seen.add(digest)
+
+
+SAMPLE = CASES[:: max(1, len(CASES) // 12)]
+
+
+@pytest.mark.parametrize("case", [c[1:] for c in SAMPLE], ids=[c[0] for c in SAMPLE])
+def test_the_real_rtui_survives_a_sample_of_them(tmp_path, case):
+    reference = write_case(tmp_path / "reference.jsonl", None, ("mode",), "live")
+    path = write_case(tmp_path / "case.jsonl", *case)
+    for argv, allowed in reader_commands(path, tmp_path, reference):
+        (tmp_path / "replayed.jsonl").unlink(missing_ok=True)
+        result = subprocess.run([sys.executable, "-m", "tui", *argv], capture_output=True, text=True, timeout=HANG_S)
+        assert result.returncode in allowed, f"rtui {' '.join(argv)} exited {result.returncode}\n{result.stderr}"
+        assert "Traceback" not in result.stdout + result.stderr

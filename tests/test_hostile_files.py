@@ -1,0 +1,136 @@
+"""Odd and hostile files given to every reader (show, diagnose, replay, diff, export): a named pipe,
+a device behind a symlink, a line without end, and the wrong-typed fields that used to crash the
+readers. Each gets one clear line on stderr and exit status 2 (not a recording) or is reported as
+damage (FILE:LINE) like a line that is not JSON; never a traceback, a hang or a runaway read."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from test_fuzz_reader import base_recording, run_in_process
+
+from tui.wire import reader as reader_module
+from tui.wire.reader import SessionReader
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "sessions" / "examples" / "story1-binary-append-close-1000.jsonl"
+
+
+def reader_argvs(path: Path, work: Path) -> list[list[str]]:
+    return [
+        ["show", str(path)],
+        ["diagnose", str(path)],
+        ["replay", str(path), "--headless", "--output", str(work / "replayed.jsonl")],
+        ["diff", str(EXAMPLE), str(path)],
+        ["diff", str(path), str(EXAMPLE)],
+        ["export", str(path), "--wav", str(work / "wav")],
+        ["export", str(path), "--har", str(work / "out.har")],
+    ]
+
+
+def limited_memory() -> None:
+    """The child may map 2 GiB at most: a reader that loads an endless file dies, not the machine."""
+    resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+
+
+def rtui(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *argv], capture_output=True, text=True, timeout=60, preexec_fn=limited_memory,
+    )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-symlink", "directory"])
+def test_every_reader_refuses_what_is_not_a_regular_file(tmp_path, kind):
+    path = tmp_path / "f.jsonl"
+    if kind == "fifo":
+        os.mkfifo(path)  # nobody ever writes: opening it to read blocked every reader forever
+    elif kind == "dev-zero-symlink":
+        path.symlink_to("/dev/zero")  # endless, without a newline: readers read it into memory
+    else:
+        path.mkdir()
+    what = {"fifo": "a named pipe", "dev-zero-symlink": "a character device", "directory": "a directory"}[kind]
+    for argv in reader_argvs(path, tmp_path):
+        result = rtui(*argv)
+        assert result.returncode == 2, (argv, result.returncode, result.stderr[-2000:])
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert f"{path}:0: {what}, not a recording: rtui reads regular files only" in result.stderr
+
+
+def test_a_line_longer_than_the_limit_is_reported_and_skipped_without_being_held(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader_module, "MAX_LINE_BYTES", 20_000)
+    header, records = base_recording()
+    huge = {**records[3], "text": "x" * 1_000_000}
+    lines = [orjson.dumps(r) for r in (header, *records[:3], huge, *records[4:])]
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with SessionReader(path) as reader:
+        seqs = [record["seq"] for record in reader]
+    assert seqs == [r["seq"] for r in records if r is not records[3]]
+    assert [str(p) for p in reader.problems] == [f"{path}:5: line longer than 20000 bytes; line skipped"]
+    # The same limit for the header, which is refused outright.
+    path.write_bytes(orjson.dumps({**header, "padding": "x" * 30_000}) + b"\n")
+    with pytest.raises(reader_module.RecordingError, match=r":1: not an rtui recording: the first line is longer than"):
+        SessionReader(path)
+
+
+def rewrite_example(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    lines = EXAMPLE.read_bytes().splitlines()
+    out = [lines[0]] + [orjson.dumps(edit(orjson.loads(line))) for line in lines[1:]]
+    path = tmp_path / "edited.jsonl"
+    path.write_bytes(b"\n".join(out) + b"\n")
+    return path
+
+
+def set_field(kind: str, name: str, value: object, **where: object):  # type: ignore[no-untyped-def]
+    def edit(record: dict) -> dict:
+        if record["kind"] == kind and all(record.get(k) == v for k, v in where.items()):
+            record[name] = value
+        return record
+
+    return edit
+
+
+def set_session_rate(value: object):  # type: ignore[no-untyped-def]
+    def edit(record: dict) -> dict:
+        if record.get("type") == "session.created":
+            event = orjson.loads(record["text"])
+            event["session"]["audio"]["input"]["format"]["rate"] = value
+            record["text"] = orjson.dumps(event).decode()
+        return record
+
+    return edit
+
+
+# The crashes the adversarial pass found (issue 18), each through the reader it crashed.
+REPRODUCTIONS = [
+    ("handshake_request.headers = true", set_field("handshake_request", "headers", True), ["diagnose"], 2),
+    ("handshake_request.headers = null", set_field("handshake_request", "headers", None), ["export", "--har"], 2),
+    ("end.closed_by = 0", set_field("end", "closed_by", 0), ["replay", "--headless"], 8),
+    ("data_b64 = 'x'", set_field("frame", "data_b64", "x", opcode="binary"), ["replay", "--headless"], 5),
+    ("close.code = 0", set_field("close", "code", 0, first=True), ["replay", "--headless"], 6),
+]
+
+
+@pytest.mark.parametrize("edit, command, line", [r[1:] for r in REPRODUCTIONS], ids=[r[0] for r in REPRODUCTIONS])
+def test_a_wrong_typed_field_is_damage_not_a_crash(tmp_path, edit, command, line):
+    path = rewrite_example(tmp_path, edit)
+    argv = [command[0], str(path), *command[1:]]
+    if command[0] == "export":
+        argv.append(str(tmp_path / "out.har"))
+    if command[0] == "replay":
+        argv += ["--output", str(tmp_path / "replayed.jsonl")]
+    status, out, err = run_in_process(*argv)
+    assert status in (0, 1), err
+    assert f"{path}:{line}: " in err and "line skipped" in err
+
+
+def test_a_session_rate_of_null_is_a_finding_not_a_crash(tmp_path):
+    path = rewrite_example(tmp_path, set_session_rate(None))
+    for argv in (["diagnose", str(path)], ["diagnose", "--json", str(path)], ["export", str(path), "--wav", str(tmp_path / "w")]):
+        status, out, err = run_in_process(*argv)
+        assert status == 0 and "Traceback" not in err, err
