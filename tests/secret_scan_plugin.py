@@ -2,9 +2,10 @@
 
 Registered from tests/conftest.py (`pytest_plugins`). After the whole session, every recording
 (`*.jsonl`), log (`*.log`, `*.txt`) and HAR (`*.har`) under pytest's base temporary directory, and
-those written to ./sessions during the run, are searched for each key in tests/fake_keys.py, raw
-and JSON-escaped. A hit fails the run with the file, line and key, since a secret on disk is the
-one failure the recorder must never have.
+those written to ./sessions during the run, are searched for each key in tests/fake_keys.py, raw,
+JSON-escaped, and in the decoded strings of JSON lines and payloads that use `\\u` escapes (a key
+spelled `sk-\\u0041…` is a key to whoever reads the file). A hit fails the run with the file, line
+and key, since a secret on disk is the one failure the recorder must never have.
 """
 
 from __future__ import annotations
@@ -51,16 +52,48 @@ def candidate_files(roots: Iterable[Path], since: float = 0.0) -> Iterator[Path]
                 continue  # removed while we looked
 
 
+def _decoded_strings(value: object, depth: int = 0) -> Iterator[str]:
+    """Every string in a decoded JSON value; a string that is itself JSON (a frame's text) is
+    decoded in turn, so a key spelled with escapes inside a payload is seen as readers see it."""
+    if isinstance(value, str):
+        yield value
+        if depth < 2 and value[:1] in ("{", "[") and "\\" in value:
+            try:
+                yield from _decoded_strings(json.loads(value), depth + 1)
+            except ValueError:
+                pass
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield key
+            yield from _decoded_strings(inner, depth)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _decoded_strings(inner, depth)
+
+
+def _escaped_leaks(line: bytes, keys: Iterable[str]) -> list[str]:
+    """The keys a JSON line holds once decoded (only lines with a `\\u` escape can hide one)."""
+    if b"\\u" not in line:
+        return []
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return []
+    strings = list(_decoded_strings(record))
+    return [key for key in keys if any(key in string for string in strings)]
+
+
 def find_leaks(paths: Iterable[Path], keys: Iterable[str]) -> list[Leak]:
+    keys = list(keys)
     needles = _needles(keys)
     leaks = []
     for path in paths:
         try:
             with open(path, "rb") as file:
                 for number, line in enumerate(file, 1):
-                    for needle, key in needles:
-                        if needle in line:
-                            leaks.append(Leak(path, number, key))
+                    found = {key for needle, key in needles if needle in line}
+                    found.update(_escaped_leaks(line, keys))
+                    leaks.extend(Leak(path, number, key) for key in sorted(found))
                     if file.tell() > MAX_BYTES:
                         break
         except OSError:
