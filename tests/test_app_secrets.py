@@ -6,6 +6,7 @@ from pathlib import Path
 
 from app_support import on_screen, wait_for
 from fake_keys import URL_QUERY_KEY
+from tmux_support import terminal  # noqa: F401  (a fixture)
 
 from tui.engine.config import AudioSettings, EngineConfig, Endpoint
 from tui.engine.process import EngineProcess
@@ -23,3 +24,36 @@ async def test_a_key_in_the_url_is_redacted_in_the_header(tmp_path: Path) -> Non
             assert URL_QUERY_KEY not in header
             assert "api-key=[redacted]" in header and "model=gpt-realtime" in header
             await pilot.press("q")
+
+
+# The suite's screen scan (tests/secret_scan_plugin.py) itself: a key on the screen fails the test.
+
+
+async def test_the_screen_scan_catches_a_key_on_the_tui() -> None:
+    import pytest
+    from app_support import FrozenEngine
+    from secret_scan_plugin import SecretOnScreen
+
+    from tui.app.app import RtuiApp
+    from tui.app.settings import UISettings
+    from tui.engine.state import EngineState
+
+    engine = FrozenEngine(EngineState(phase="open", endpoint_kind="live", url=f"wss://example.test/?api-key={URL_QUERY_KEY}"))
+    with pytest.raises(SecretOnScreen, match="the TUI shows the fake key"):
+        async with RtuiApp(engine, settings=UISettings()).run_test(size=(120, 30)) as pilot:  # type: ignore[arg-type]
+            await pilot.pause(0.2)
+
+
+def test_the_screen_scan_catches_a_key_in_the_terminal(terminal) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    import pytest
+    from secret_scan_plugin import SecretOnScreen
+
+    # Cut over two lines, as a narrow terminal would wrap it.
+    terminal.start(f"sh -c 'printf \"%s\\n%s\\n\" {URL_QUERY_KEY[:10]} {URL_QUERY_KEY[10:]}; sleep 30'")
+    time.sleep(0.5)
+    with pytest.raises(SecretOnScreen, match="the terminal shows the fake key"):
+        for _ in range(50):
+            terminal.screen()
+            time.sleep(0.1)
