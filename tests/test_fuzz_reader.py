@@ -189,6 +189,14 @@ def base_recording() -> tuple[dict, list[dict]]:
         {"seq": 0, "t_ns": 0, "conn": 1, "kind": "ping", "dir": "c2s", "data_b64": "AQI="},
         {"seq": 0, "t_ns": 0, "conn": 1, "kind": "pong", "dir": "s2c", "data_b64": "AQI="},
         _text_frame("s2c", {"type": "response.output_audio.delta", "response_id": "resp_1", "item_id": "item_1", "delta": pcm}),
+        _text_frame("s2c", {"type": "input_audio_buffer.speech_started", "audio_start_ms": 10, "item_id": "item_0"}),
+        _text_frame("s2c", {"type": "input_audio_buffer.committed", "item_id": "item_0", "previous_item_id": None}),
+        _text_frame("s2c", {"type": "conversation.item.input_audio_transcription.completed", "item_id": "item_0", "transcript": "hi"}),
+        _text_frame("s2c", {"type": "response.created", "response": {"id": "resp_1", "status": "in_progress"}}),
+        _text_frame("s2c", {"type": "response.output_item.added", "response_id": "resp_1", "item": {"id": "item_1", "type": "message", "role": "assistant"}}),
+        _text_frame("s2c", {"type": "response.output_audio_transcript.delta", "item_id": "item_1", "delta": "hel"}),
+        _text_frame("s2c", {"type": "response.done", "response": {"id": "resp_1", "status": "cancelled", "output": [{"id": "item_1"}], "usage": {"total_tokens": 5}}}),
+        _text_frame("s2c", {"type": "rate_limits.updated", "rate_limits": [{"name": "tokens", "limit": 100, "remaining": 50, "reset_seconds": 1.5}]}),
         _text_frame("s2c", {"type": "error", "error": {"type": "invalid_request_error", "code": "invalid_value", "message": "no", "param": "audio"}}),
         {"seq": 0, "t_ns": 0, "conn": 0, "kind": "mark", "dir": "local", "note": "here"},
         {"seq": 0, "t_ns": 0, "conn": 1, "kind": "error", "dir": "local", "message": "something local"},
@@ -333,7 +341,20 @@ def test_every_reader_survives_any_json_type_in_any_field(tmp_path, case):
         status, out, err = run_in_process(*argv)
         assert status in allowed, f"rtui {' '.join(argv)} exited {status}\n{err}"
         assert "Traceback" not in out + err
+    watch_live(path)
     _seen.add(digest)
+
+
+def watch_live(path: Path) -> None:
+    """The records through the view the live TUI, `rtui proxy --ui` and the TUI replay update
+    from what crosses the wire (a live server can send what a file holds)."""
+    from tui.engine.state import EngineState, LogBuffer
+    from tui.engine.view import SessionView
+
+    view = SessionView(EngineState(), LogBuffer())
+    with contextlib.suppress(RecordingError), SessionReader(path) as reader:
+        for record in reader:
+            view.on_record(record)
 
 
 SAMPLE = CASES[:: max(1, len(CASES) // 12)]

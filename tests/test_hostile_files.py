@@ -134,3 +134,45 @@ def test_a_session_rate_of_null_is_a_finding_not_a_crash(tmp_path):
     for argv in (["diagnose", str(path)], ["diagnose", "--json", str(path)], ["export", str(path), "--wav", str(tmp_path / "w")]):
         status, out, err = run_in_process(*argv)
         assert status == 0 and "Traceback" not in err, err
+
+
+# Payload values from the wire are untrusted in the live engine too: a server (or a relay in front of
+# it) that sends wrong-typed fields gets its session explained, not a crashed engine.
+
+HOSTILE_EVENTS = [
+    {"type": "session.created", "session": {"id": 5, "expires_at": "soon", "audio": {"input": {"format": {"type": "audio/pcm", "rate": None}}}}},
+    {"type": "session.updated", "session": []},
+    {"type": "error", "error": "not an object"},
+    {"type": "error", "error": ["x"]},
+    {"type": ["response.output_audio_transcript.delta"], "delta": "x"},
+    {"type": {"x": 1}},
+    {"type": "response.output_item.added", "item": {"id": ["x"], "type": "message"}},
+    {"type": "response.output_audio.delta", "item_id": 5, "delta": "!!not base64!!"},
+    {"type": "response.output_audio.delta", "item_id": "item_1", "delta": ["AAAA"]},
+    {"type": "response.output_audio.done", "item_id": None},
+    {"type": "response.done", "response": {"status": "cancelled", "output": 5}},
+    {"type": "input_audio_buffer.committed", "item_id": {"x": 1}},
+]
+
+
+async def test_the_live_engine_survives_wrong_typed_server_events(tmp_path):
+    import asyncio
+
+    from engine_support import engine_config
+    from wire_support import scripted_server
+
+    from tui.audio.options import make_sink
+    from tui.engine.session import Engine
+
+    async def hostile(ws):  # type: ignore[no-untyped-def]
+        for event in HOSTILE_EVENTS:
+            await ws.send(orjson.dumps(event).decode())
+        await ws.close(1000, "done")
+
+    async with scripted_server(hostile) as url:
+        engine = Engine(engine_config(url, tmp_path), sink=make_sink("null"))  # deltas go to a sink
+        outcome = await asyncio.wait_for(engine.run(), 30)
+    assert outcome == "closed"
+    state = engine.state
+    assert state.close is not None and state.close.code == 1000 and state.close.closed_by == "server"
+    assert state.counters.frames_received == len(HOSTILE_EVENTS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import threading
 import time
 from collections import deque
@@ -32,7 +33,7 @@ from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
 from tui.engine.state import EngineState, Levels, LogBuffer, LogEntry
-from tui.engine.view import SessionView
+from tui.engine.view import SessionView, text_or_empty
 from tui.protocol.summary import PCM_BYTES_PER_SECOND, event_summary
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.redact import Redactor
@@ -276,7 +277,8 @@ class Engine:
         elif etype == "session.updated":
             self._configured.set()
         elif etype == "error":
-            if (event.get("error") or {}).get("event_id") == SESSION_UPDATE_ID:
+            error = event.get("error")  # from the wire: any JSON value
+            if isinstance(error, dict) and error.get("event_id") == SESSION_UPDATE_ID:
                 self.state.notices.append(f"The server rejected rtui's session.update: {event_summary(event)}")
                 self._configured.set()
         elif etype == "input_audio_buffer.speech_started":
@@ -288,10 +290,10 @@ class Engine:
         elif etype == "response.created":
             self._response_done.clear()
         elif etype == "response.output_audio.delta":
-            self._play(str(event.get("item_id", "")), str(event.get("delta", "")))
+            self._play(text_or_empty(event.get("item_id")), event.get("delta"))
         elif etype == "response.output_audio.done":
             if self.sink is not None:
-                self.sink.end_item(str(event.get("item_id", "")))
+                self.sink.end_item(text_or_empty(event.get("item_id")))
         elif etype == "response.done":
             self._response_done.set()
 
@@ -393,8 +395,13 @@ class Engine:
         self._speech_ended_at = time.monotonic()
         self._awaiting_first_audio = True
 
-    def _play(self, item_id: str, delta_b64: str) -> None:
-        pcm = base64.b64decode(delta_b64)
+    def _play(self, item_id: str, delta_b64: Any) -> None:
+        try:
+            pcm = base64.b64decode(delta_b64, validate=True) if isinstance(delta_b64, str) else None
+        except (binascii.Error, ValueError):
+            pcm = None
+        if pcm is None:
+            return  # not audio: nothing to play (the recording has it, and diagnose names it)
         if self._awaiting_first_audio and self._speech_ended_at is not None:
             self.state.counters.response_latency_ms = (time.monotonic() - self._speech_ended_at) * 1000
             self._awaiting_first_audio = False
