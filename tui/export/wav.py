@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.diagnose.items import Legs, make_item
-from tui.wire.format import C2S, S2C
+from tui.wire.format import C2S, MAX_GAP_NS, MAX_GAP_S, S2C
 from tui.wire.reader import Problem, SessionReader
 
 RATE = 24_000
@@ -34,8 +34,6 @@ AUDIO_EVENTS = {C2S: ("input_audio_buffer.append",), S2C: ("response.output_audi
 AUDIO_FIELD = {C2S: "audio", S2C: "delta"}
 FILE_NAMES = {C2S: "c2s.wav", S2C: "s2c.wav"}
 PCM_FORMATS = (None, "audio/pcm", "pcm16")
-MAX_GAP_S = 300
-MAX_GAP_NS = MAX_GAP_S * 10**9
 # A RIFF file's sizes are 32-bit: the data chunk can hold this many bytes after the 44-byte header.
 MAX_DATA_BYTES = 2**32 - 1 - 36
 
