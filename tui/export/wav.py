@@ -9,8 +9,8 @@ and in order; such audio then runs later than its send time. Both files share th
 recording's start), so they line up in an editor. Only `audio/pcm` (24 kHz pcm16) is exported.
 
 The files are bounded by what the recording holds, never by a timestamp: a stretch of more than
-MAX_GAP_S with no record at all (a live session pings every 20 s, so only a damaged or forged `t_ns`
-makes one) is shortened to MAX_GAP_S on both tracks, which stay aligned, and said so; a track that
+MAX_GAP_S with no record at all (rtui's client pings every 20 s, so a longer one is a pause between
+connections or a damaged or forged `t_ns`) is shortened to MAX_GAP_S on both tracks, which stay aligned, and said so; a track that
 would pass the WAV format's 4 GiB limit (about 24.8 hours) stops there, and says so.
 """
 

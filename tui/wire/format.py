@@ -33,7 +33,8 @@ NO_STATUS: Final = 1005
 ABNORMAL: Final = 1006
 
 # The longest stretch between two records a reader takes at face value (export's timeline, a replay
-# at the recorded pace). A live session pings every 20 s, so only a damaged or forged `t_ns` makes a
-# longer one, and one such value must not make a reader wait or write for centuries.
+# at the recorded pace). rtui's client pings every 20 s, so a longer one is a pause between
+# connections or a damaged or forged `t_ns`, and one such value must not make a reader wait or
+# write for centuries.
 MAX_GAP_S: Final = 300
 MAX_GAP_NS: Final = MAX_GAP_S * 10**9
