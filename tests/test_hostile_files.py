@@ -176,3 +176,15 @@ async def test_the_live_engine_survives_wrong_typed_server_events(tmp_path):
     state = engine.state
     assert state.close is not None and state.close.code == 1000 and state.close.closed_by == "server"
     assert state.counters.frames_received == len(HOSTILE_EVENTS)
+
+
+@pytest.mark.parametrize("code", [1004, 1006, 1015, 2999])
+def test_a_close_code_no_frame_may_carry_is_replayed_as_a_broken_connection(tmp_path, caplog, code):
+    # In range for a record (1006 is how the recorder writes a malformed close payload), but
+    # websockets refuses to send it: the replay used to crash in the served side's handler.
+    path = rewrite_example(tmp_path, set_field("close", "code", code, first=True))
+    status, out, err = run_in_process("replay", str(path), "--headless", "--timeout", "2", "--output", str(tmp_path / "replayed.jsonl"))
+    assert status == 1 and "MISMATCH" in out
+    assert "Traceback" not in out + err
+    # websockets logs a handler's exception (with its traceback) rather than raising it.
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
