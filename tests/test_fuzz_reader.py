@@ -1,15 +1,29 @@
 """The recording reader under hostile input: malformed lines, wrong types, huge fields, invalid
 UTF-8. It must only ever report clear problems (FILE:LINE: what) or refuse a non-recording with a
-`RecordingError`; never crash, never hang, never yield an invalid record."""
+`RecordingError`; never crash, never hang, never yield an invalid record. Then every reader
+(show, diagnose, export, diff, replay, and the live TUI's view) over every record field and every
+payload value replaced by each JSON type: no traceback, no hang, an exit status the README lists."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import io
+import signal
 import string
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tui.cli.main import main
+from tui.wire.fields import RECORD_FIELDS
 from tui.wire.format import SCHEMA
 from tui.wire.reader import RecordingError, SessionReader, check_record
 
@@ -143,21 +157,6 @@ def test_a_huge_single_line_is_read_not_choked_on(tmp_path):
 # records the reader lets through; the reader itself checks every case. A sample goes through the
 # real `rtui` in subprocesses.
 
-import base64  # noqa: E402
-import contextlib  # noqa: E402
-import hashlib  # noqa: E402
-import io  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
-from tui.cli.main import main  # noqa: E402
-from tui.wire.fields import RECORD_FIELDS  # noqa: E402
-
 EXAMPLE = Path(__file__).resolve().parent.parent / "sessions" / "examples" / "story1-binary-append-close-1000.jsonl"
 WRONG_VALUES: dict[str, object] = {
     "null": None, "bool": True, "int": 0, "big int": 2**64 - 1, "negative int": -1, "float": 1.5,
@@ -165,7 +164,7 @@ WRONG_VALUES: dict[str, object] = {
 }
 ABSENT = object()
 HANG_S = 30  # one reader over a 16-line file takes milliseconds; this long is a hang
-Path_ = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
 
 
 def _text_frame(direction: str, event: dict) -> dict:
@@ -211,7 +210,7 @@ def _event(record: dict) -> dict:
     return orjson.loads(record["text"] if "text" in record else base64.b64decode(record["data_b64"]))
 
 
-def _payload_paths(value: object, prefix: Path_ = ()) -> Iterator[Path_]:
+def _payload_paths(value: object, prefix: FieldPath = ()) -> Iterator[FieldPath]:
     if isinstance(value, dict):
         items: list[tuple[str | int, object]] = list(value.items())
     elif isinstance(value, list):
@@ -223,7 +222,7 @@ def _payload_paths(value: object, prefix: Path_ = ()) -> Iterator[Path_]:
         yield from _payload_paths(inner, (*prefix, key))
 
 
-def all_cases() -> Iterator[tuple[str, int | None, Path_, object]]:
+def all_cases() -> Iterator[tuple[str, int | None, FieldPath, object]]:
     """(case id, record index or None for the header, field or path into the payload, value)."""
     values = [*WRONG_VALUES.items(), ("absent", ABSENT)]
     header, records = base_recording()
@@ -242,7 +241,7 @@ def all_cases() -> Iterator[tuple[str, int | None, Path_, object]]:
                     yield f"{index}:{record.get('type', 'frame')}.payload.{where}={label}", index, ("payload", *path), value
 
 
-def _set(target: dict | list, path: Path_, value: object) -> None:
+def _set(target: dict | list, path: FieldPath, value: object) -> None:
     for key in path[:-1]:
         target = target[key]  # type: ignore[index]
     if value is ABSENT:
@@ -254,7 +253,7 @@ def _set(target: dict | list, path: Path_, value: object) -> None:
         target[path[-1]] = value  # type: ignore[index]
 
 
-def write_case(path: Path, index: int | None, where: Path_, value: object) -> Path:
+def write_case(path: Path, index: int | None, where: FieldPath, value: object) -> Path:
     header, records = base_recording()
     if index is None:
         _set(header, where, value)
