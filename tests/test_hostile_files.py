@@ -13,12 +13,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from test_fuzz_reader import base_recording, run_in_process
+from reader_support import EXAMPLE, base_recording, run_in_process
 
 from tui.wire import reader as reader_module
 from tui.wire.reader import SessionReader
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "sessions" / "examples" / "story1-binary-append-close-1000.jsonl"
 
 
 def reader_argvs(path: Path, work: Path) -> list[list[str]]:
