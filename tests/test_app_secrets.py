@@ -57,3 +57,38 @@ def test_the_screen_scan_catches_a_key_in_the_terminal(terminal) -> None:  # typ
         for _ in range(50):
             terminal.screen()
             time.sleep(0.1)
+
+
+def test_the_terminal_shows_the_url_with_its_key_redacted(terminal, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `rtui --url '...?api-key=sk-…'` in a real terminal against `rtui mock`: every capture is
+    # scanned for the key (tests/tmux_support.py), and the header shows it redacted.
+    import shlex
+    import socket
+    import subprocess
+    import time
+
+    from tmux_support import RTUI
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mock = subprocess.Popen([str(RTUI), "mock", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and mock.poll() is None, "rtui mock never listened"
+                time.sleep(0.1)
+        url = f"ws://127.0.0.1:{port}/v1/realtime?api-key={URL_QUERY_KEY}&model=gpt-realtime"
+        terminal.start(
+            f"exec env -u OPENAI_API_KEY TERM=xterm-256color {RTUI} --url {shlex.quote(url)} --input silence "
+            f"--output null --record-dir {shlex.quote(str(tmp_path))}"
+        )
+        screen = terminal.wait_for(lambda s: "OPEN" in s and "api-key=[redacted]" in s, 30, "the session open, key redacted")
+        assert f"127.0.0.1:{port}/v1/realtime?api-key=[redacted]&model=gpt-realtime" in screen
+    finally:
+        mock.terminate()
+        mock.wait(10)
