@@ -168,3 +168,26 @@ def test_show_and_diagnose_never_print_a_key_spelled_with_escapes(tmp_path):
         assert ESCAPED_KEY not in shown and ESCAPED not in shown and "SECRET\\\\u0056ALUE" not in shown
         if command == ["diagnose"]:
             assert "Incorrect API key provided: sk-[redacted]." in shown
+
+
+def test_a_key_spelled_with_escapes_in_an_older_recording_stays_off_the_screen(tmp_path):
+    import subprocess
+    import sys
+
+    # Written by hand, as an rtui before decoded redaction (or another tool) wrote it: the key is on
+    # disk, so it is not one of tests/fake_keys.py (the suite's scan forbids those on disk).
+    key = "sk-test-OLDFILE0123456789abcdef"
+    spelled = key.replace("OLD", "\\u004fLD")
+    error = '{"type":"error","error":{"type":"invalid_request_error","code":"invalid_api_key","message":"Incorrect API key provided: %s."}}' % spelled
+    path = tmp_path / "old.jsonl"
+    with SessionWriter(path, mode="live", url="ws://127.0.0.1:1/v1/realtime") as writer:
+        writer.frame(writer.new_conn(), "s2c", "{}")
+    record = {"seq": 2, "t_ns": 2, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text", "text": error, "size": len(error), "type": "error"}
+    with path.open("ab") as file:
+        file.write(orjson.dumps(record) + b"\n")
+    assert spelled.encode() in path.read_bytes().replace(b"\\\\", b"\\")
+    for command in (["show"], ["diagnose"], ["diagnose", "--json"]):
+        result = subprocess.run([sys.executable, "-m", "tui", *command, str(path)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert key not in result.stdout + result.stderr
+        assert "Incorrect API key provided: sk-[redacted]." in result.stdout, command
