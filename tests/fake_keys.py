@@ -12,6 +12,10 @@ OPENAI_KEY = "sk-proj-FAKEfakeFAKE0123456789abcdefTESTKEY"
 EPHEMERAL_KEY = "ek_68af1f2e0b9c8191a1b2c3d4e5f60718"
 RELIABILITY_KEY = "sk-reliability-FAKE-0123456789abcdefghij"
 BENCH_KEY = "sk-bench-" + "k" * 40
+# In a URL's query string (`?api-key=`, as Azure takes it), where only the URL rules can catch it.
+URL_QUERY_KEY = "sk-test-url-query-0123456789abcdef"
+# Sent spelled with a JSON escape (`sk-test-SECRET\u0056ALUE123`): only its decoded form is key-shaped.
+ESCAPED_KEY = "sk-test-SECRETVALUE123"
 # Not key-shaped: only the session's own "secrets" list can catch these.
 PLAIN_SECRET = "plain-secret-FAKE-9f8e7d6c5b4a"
 
@@ -26,4 +30,4 @@ USED_ELSEWHERE = (
     "azure-key-0123456789",
 )
 
-ALL: tuple[str, ...] = (OPENAI_KEY, EPHEMERAL_KEY, RELIABILITY_KEY, BENCH_KEY, PLAIN_SECRET, *USED_ELSEWHERE)
+ALL: tuple[str, ...] = (OPENAI_KEY, EPHEMERAL_KEY, RELIABILITY_KEY, BENCH_KEY, URL_QUERY_KEY, ESCAPED_KEY, PLAIN_SECRET, *USED_ELSEWHERE)

@@ -83,7 +83,7 @@ def test_har_has_chromes_websocket_messages_and_keeps_closes_in_rtui(tmp_path, m
     s.close(C2S, 1000, "")
     s.end(1000, "server")
     path = s.done()
-    assert export_har(path, tmp_path / "out.har") == 1
+    assert export_har(path, tmp_path / "out.har").entries == 1
     har = orjson.loads((tmp_path / "out.har").read_bytes())
     (entry,) = har["log"]["entries"]
     assert entry["_resourceType"] == "websocket" and entry["response"]["status"] == 101
@@ -163,3 +163,52 @@ def test_audio_in_another_format_is_left_out_and_said_so(tmp_path, monkeypatch):
     result = export_wav(s.done(), tmp_path / "wav")
     assert result.tracks[C2S].chunks == 0 and result.tracks[S2C].chunks == 1
     assert f"c2s.wav: 1 chunks left out (the session's format is audio/pcmu, not audio/pcm; first at seq {skipped})" in result.messages
+
+
+def _no_bigger_than(megabytes: int):  # type: ignore[no-untyped-def]
+    """A preexec_fn: the child may write no file bigger than this (it is killed by SIGXFSZ instead)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (megabytes * 2**20, megabytes * 2**20))
+
+    return limit
+
+
+def test_a_timestamp_far_in_the_future_makes_a_bounded_gap_not_a_huge_file(tmp_path, monkeypatch):
+    s = Script(tmp_path / "rec.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.receive(session_created())
+    chunk = tone_chunk(24000, 0.1)
+    s.at(1.0).send(append_event(chunk).decode())
+    s.clock.ns = 2**63  # one damaged (or forged) t_ns
+    s.send(append_event(chunk).decode())
+    s.at(2.0).send(append_event(chunk).decode())
+    path = s.done()
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "export", str(path), "--wav", str(tmp_path / "wav")],
+        capture_output=True, text=True, timeout=60, preexec_fn=_no_bigger_than(64),
+    )
+    assert result.returncode == 0, result.stderr
+    c2s = read_wav(tmp_path / "wav" / "c2s.wav")
+    # The jump counts as 300 s: the second chunk starts at 1 + 300 s, the third right after it.
+    assert len(c2s) == 301 * 24000 + 2 * 2400
+    assert c2s[24000:26400].tobytes() == chunk and c2s[-2 * 2400 :].tobytes() == chunk * 2
+    assert "1 stretches of more than 300 s without a record" in result.stdout
+
+
+def test_damage_is_reported_on_stderr_as_show_does(tmp_path, monkeypatch):
+    s = Script(tmp_path / "rec.jsonl", monkeypatch)
+    s.at(0).handshake()
+    s.at(0.5).send(append_event(tone_chunk(24000, 0.1)).decode())
+    path = s.done()
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(2, b"{not json\n")  # line 3
+    path.write_bytes(b"".join(lines) + b'{"seq":99,"t_ns":')  # and cut off mid-write
+    for argv in (("--wav", str(tmp_path / "w")), ("--har", str(tmp_path / "x.har"))):
+        result = run_cli(str(path), *argv)
+        assert result.returncode == 0
+        damage = [line for line in result.stderr.splitlines() if line.startswith("rtui export: ")]
+        assert damage[0].startswith(f"rtui export: {path}:3: not valid JSON")
+        assert damage[1].startswith(f"rtui export: {path}:6: truncated last line") and len(damage) == 2
+        assert "skipped" not in result.stdout.replace("line skipped", "")

@@ -146,7 +146,9 @@ KNOWN_CRASHES = [
 
 @pytest.mark.parametrize("record", KNOWN_CRASHES, ids=lambda r: f"{r['kind']}")
 def test_known_malformed_records_get_a_line(record):
-    assert check_record(record) is None
+    # The first is a valid record with an odd payload; the reader now refuses the others at the
+    # boundary (a wrong-typed field is damage), and the timeline still copes with them all.
+    assert (check_record(record) is None) == (record is KNOWN_CRASHES[0])
     assert isinstance(line_text(record_line(record)), str)
 
 

@@ -1,15 +1,27 @@
 """The recording reader under hostile input: malformed lines, wrong types, huge fields, invalid
 UTF-8. It must only ever report clear problems (FILE:LINE: what) or refuse a non-recording with a
-`RecordingError`; never crash, never hang, never yield an invalid record."""
+`RecordingError`; never crash, never hang, never yield an invalid record. Then every reader
+(show, diagnose, export, diff, replay, and the live TUI's view) over every record field and every
+payload value replaced by each JSON type: no traceback, no hang, an exit status the README lists."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import string
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reader_support import HANG_S, base_recording, run_in_process
+from tui.wire.fields import RECORD_FIELDS
 from tui.wire.format import SCHEMA
 from tui.wire.reader import RecordingError, SessionReader, check_record
 
@@ -130,3 +142,161 @@ def test_a_huge_single_line_is_read_not_choked_on(tmp_path):
     records, reader = read_all(path)
     assert len(records) == 1 and records[0]["text"] == text
     assert len(reader.problems) == 1 and "not valid JSON" in reader.problems[0].message
+
+
+# -- every reader, every record field, every JSON type ------------------------------------------
+#
+# One small recording holds every record kind and the events readers look into; each case replaces
+# one field of one record (or of the header), or one value inside a frame's JSON payload, with a
+# value of each JSON type, or removes it, and runs every reader over the file in this process:
+# show, show --json, diagnose, diagnose --json, export --wav --har, diff and replay --headless. None
+# may raise, hang or exit with a status the README does not list. A record the reader refuses
+# reaches no consumer (it is reported as damage), so the readers run once for each distinct set of
+# records the reader lets through; the reader itself checks every case. A sample goes through the
+# real `rtui` in subprocesses.
+
+WRONG_VALUES: dict[str, object] = {
+    "null": None, "bool": True, "int": 0, "big int": 2**64 - 1, "negative int": -1, "float": 1.5,
+    "string": "x", "list": ["x"], "object": {"x": 1},
+}
+ABSENT = object()
+FieldPath = tuple[str | int, ...]
+
+
+def _event(record: dict) -> dict:
+    return orjson.loads(record["text"] if "text" in record else base64.b64decode(record["data_b64"]))
+
+
+def _payload_paths(value: object, prefix: FieldPath = ()) -> Iterator[FieldPath]:
+    if isinstance(value, dict):
+        items: list[tuple[str | int, object]] = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value[:2]))
+    else:
+        return
+    for key, inner in items:
+        yield (*prefix, key)
+        yield from _payload_paths(inner, (*prefix, key))
+
+
+def all_cases() -> Iterator[tuple[str, int | None, FieldPath, object]]:
+    """(case id, record index or None for the header, field or path into the payload, value)."""
+    values = [*WRONG_VALUES.items(), ("absent", ABSENT)]
+    header, records = base_recording()
+    for name in header:
+        if name not in ("kind", "schema"):
+            for label, value in values:
+                yield f"header.{name}={label}", None, (name,), value
+    for index, record in enumerate(records):
+        for name in dict.fromkeys([*record, *RECORD_FIELDS.get(record["kind"], {})]):
+            for label, value in values:
+                yield f"{index}:{record['kind']}.{name}={label}", index, (name,), value
+        if record["kind"] == "frame":
+            for path in _payload_paths(_event(record)):
+                for label, value in values:
+                    where = ".".join(map(str, path))
+                    yield f"{index}:{record.get('type', 'frame')}.payload.{where}={label}", index, ("payload", *path), value
+
+
+def _set(target: dict | list, path: FieldPath, value: object) -> None:
+    for key in path[:-1]:
+        target = target[key]  # type: ignore[index]
+    if value is ABSENT:
+        if isinstance(target, dict):
+            target.pop(path[-1], None)
+        else:
+            del target[path[-1]]  # type: ignore[arg-type]
+    else:
+        target[path[-1]] = value  # type: ignore[index]
+
+
+def write_case(path: Path, index: int | None, where: FieldPath, value: object) -> Path:
+    header, records = base_recording()
+    if index is None:
+        _set(header, where, value)
+    elif where[0] == "payload":
+        record = records[index]
+        event = _event(record)
+        _set(event, where[1:], value)
+        data = orjson.dumps(event)
+        if "text" in record:
+            record["text"] = data.decode()
+        else:
+            record["data_b64"] = base64.b64encode(data).decode()
+        record["size"] = len(data)
+    else:
+        _set(records[index], where, value)
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in [header, *records]))
+    return path
+
+
+def reader_commands(path: Path, work: Path, reference: Path) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
+    """Every reader over `path`, each with the exit statuses the README allows it."""
+    return [
+        (("show", str(path)), (0, 2)),
+        (("show", "--json", str(path)), (0, 2)),
+        (("diagnose", str(path)), (0, 2)),
+        (("diagnose", "--json", str(path)), (0, 2)),
+        (("export", str(path), "--wav", str(work / "wav"), "--har", str(work / "out.har")), (0, 2)),
+        (("diff", str(reference), str(path)), (0, 1, 2)),
+        (("replay", str(path), "--headless", "--timeout", "1", "--output", str(work / "replayed.jsonl")), (0, 1, 2)),
+    ]
+
+
+def what_readers_see(path: Path) -> bytes | None:
+    """The header and records the reader lets through (None when it refuses the file)."""
+    try:
+        with SessionReader(path) as reader:
+            return orjson.dumps([reader.header, *reader])
+    except RecordingError:
+        return None
+
+
+CASES = list(all_cases())
+_seen: set[bytes] = set()  # digests of what the readers have already been run over
+
+
+@pytest.mark.parametrize("case", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_every_reader_survives_any_json_type_in_any_field(tmp_path, caplog, case):
+    index, where, value = case
+    reference = write_case(tmp_path / "reference.jsonl", None, ("mode",), "live")
+    path = write_case(tmp_path / "case.jsonl", index, where, value)
+    seen = what_readers_see(path)
+    digest = hashlib.sha256(seen or b"refused").digest()
+    if digest in _seen:
+        return  # the readers have met exactly these records already
+    for argv, allowed in reader_commands(path, tmp_path, reference):
+        (tmp_path / "replayed.jsonl").unlink(missing_ok=True)
+        status, out, err = run_in_process(*argv)
+        assert status in allowed, f"rtui {' '.join(argv)} exited {status}\n{err}"
+        assert "Traceback" not in out + err
+        # websockets logs an exception in a connection handler (the served side of a replay).
+        assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [], argv
+    watch_live(path)
+    _seen.add(digest)
+
+
+def watch_live(path: Path) -> None:
+    """The records through the view the live TUI, `rtui proxy --ui` and the TUI replay update
+    from what crosses the wire (a live server can send what a file holds)."""
+    from tui.engine.state import EngineState, LogBuffer
+    from tui.engine.view import SessionView
+
+    view = SessionView(EngineState(), LogBuffer())
+    with contextlib.suppress(RecordingError), SessionReader(path) as reader:
+        for record in reader:
+            view.on_record(record)
+
+
+SAMPLE = CASES[:: max(1, len(CASES) // 6)]  # each case is seven subprocesses of about a second
+
+
+@pytest.mark.parametrize("case", [c[1:] for c in SAMPLE], ids=[c[0] for c in SAMPLE])
+def test_the_real_rtui_survives_a_sample_of_them(tmp_path, case):
+    reference = write_case(tmp_path / "reference.jsonl", None, ("mode",), "live")
+    path = write_case(tmp_path / "case.jsonl", *case)
+    for argv, allowed in reader_commands(path, tmp_path, reference):
+        (tmp_path / "replayed.jsonl").unlink(missing_ok=True)
+        result = subprocess.run([sys.executable, "-m", "tui", *argv], capture_output=True, text=True, timeout=HANG_S)
+        assert result.returncode in allowed, f"rtui {' '.join(argv)} exited {result.returncode}\n{result.stderr}"
+        assert "Traceback" not in result.stdout + result.stderr

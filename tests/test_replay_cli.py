@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
 from tests.replay_support import end_of, example
 from tui.cli.main import main
 
@@ -111,3 +113,20 @@ def records_header(path):  # type: ignore[no-untyped-def]
 
     with SessionReader(path) as reader:
         return reader.header
+
+
+def test_replay_to_an_output_that_exists_says_so(tmp_path, capsys):
+    taken = tmp_path / "taken.jsonl"
+    taken.write_text("mine\n")
+    for extra in (["--headless"], ["--to", "ws://127.0.0.1:9/v1/realtime"]):
+        status, out = run(capsys, "replay", str(example("fault-delay")), *extra, "--output", str(taken))
+        assert status == 2 and f"cannot create recording {taken}: File exists" in out
+    assert taken.read_text() == "mine\n"
+
+
+def test_a_missing_recording_is_the_readers_clean_error(tmp_path):
+    from tui.replay.script import load_script
+    from tui.wire.reader import RecordingError
+
+    with pytest.raises(RecordingError, match=r"missing.jsonl:0: cannot open: No such file or directory"):
+        load_script(tmp_path / "missing.jsonl")

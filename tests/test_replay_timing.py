@@ -74,6 +74,14 @@ async def test_recorded_pace_counts_from_the_previous_own_step(speed):
     assert clock.now() == pytest.approx(done_at + 0.2 / speed)
 
 
+async def test_a_damaged_timestamp_waits_300_s_at_most_not_centuries():
+    clock = FakeClock()
+    pacer = Pacer(Timing(1.0), clock, incoming(clock), 0, clock.now())
+    forged = Step(seq=1, t_ns=2**63, direction="c2s", kind="frame", opcode="text", data="{}")
+    await pacer.wait(forged)
+    assert clock.sleeps == [300.0]
+
+
 async def test_the_delay_counts_from_the_other_sides_frame_when_that_came_later():
     clock = FakeClock()
     progress = incoming(clock)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from secret_scan_plugin import check_screen
 
 ROOT = Path(__file__).resolve().parent.parent
 RTUI = ROOT / ".venv" / "bin" / "rtui"
@@ -32,7 +33,10 @@ class Terminal:
         return int(self.tmux("list-panes", "-t", "rtui", "-F", "#{pane_pid}").split()[0])
 
     def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "rtui")
+        """What the terminal shows; a fake key on it fails the test (tests/secret_scan_plugin.py)."""
+        text = self.tmux("capture-pane", "-p", "-t", "rtui")
+        check_screen(text, "the terminal")
+        return text
 
     def wait_for(self, predicate, timeout: float, what: str) -> str:
         deadline = time.monotonic() + timeout

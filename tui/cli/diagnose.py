@@ -29,17 +29,22 @@ def run(args: argparse.Namespace) -> int:
     from tui.diagnose import diagnose
     from tui.diagnose.text import render_text
     from tui.wire.reader import RecordingError
+    from tui.wire.redact import Redactor
 
     try:
         diagnosis = diagnose(args.file)
     except RecordingError as exc:
         print(f"rtui diagnose: {exc}", file=sys.stderr)
         return 2
+    # The diagnosis quotes decoded payloads: a key a recording holds spelled with JSON escapes (from
+    # an rtui before it redacted decoded strings, or another tool) would be plain text here.
+    shown = Redactor()
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(diagnosis.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+        report = orjson.dumps(diagnosis.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
+        sys.stdout.buffer.write(shown.data(report)[0])
         sys.stdout.flush()
     else:
-        sys.stdout.write(render_text(diagnosis))
+        sys.stdout.write(shown.text(render_text(diagnosis))[0])
     for problem in diagnosis.problems:
         print(f"rtui diagnose: {problem}", file=sys.stderr)
     return 0

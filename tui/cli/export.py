@@ -24,26 +24,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.wire.reader import RecordingError
+    from tui.wire.reader import Problem, RecordingError
 
     if not args.wav and not args.har:
         print("rtui export: say what to export: --wav DIR and/or --har FILE.", file=sys.stderr)
         return 2
+    problems: list[Problem] = []
     try:
         if args.wav:
             from tui.export.wav import export_wav
 
-            for line in export_wav(args.file, args.wav).summary():
+            wav = export_wav(args.file, args.wav)
+            for line in wav.summary():
                 print(line)
+            problems = list(wav.problems)
         if args.har:
             from tui.export.har import export_har
 
-            entries = export_har(args.file, args.har)
-            print(f"{args.har}: {entries} WebSocket connection(s) in HAR form")
+            har = export_har(args.file, args.har)
+            print(f"{args.har}: {har.entries} WebSocket connection(s) in HAR form")
+            problems = problems or list(har.problems)  # the same file: the same damage
     except RecordingError as exc:
         print(f"rtui export: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"rtui export: cannot write {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
         return 1
+    # Damage, as `rtui show` reports it: the export holds everything else.
+    for problem in problems:
+        print(f"rtui export: {problem}", file=sys.stderr)
     return 0

@@ -97,17 +97,23 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for problem in script.problems:
         print(f"rtui replay: {problem}", file=sys.stderr)
-    if args.to:
-        return asyncio.run(_replay_client(args, script))
-    if not args.headless:
-        return _replay_in_tui(args, script)
-    from tui.replay.full import full_replay
+    from tui.wire.writer import RecordingFailed
 
-    timing = timing_from(args, default_fast=True)
-    print(f"replaying {script.describe()} {timing.describe()}", flush=True)
-    result = asyncio.run(
-        full_replay(script, directory=args.record_dir, output=args.output, timing=timing, timeout=args.timeout)
-    )
+    try:
+        if args.to:
+            return asyncio.run(_replay_client(args, script))
+        if not args.headless:
+            return _replay_in_tui(args, script)
+        from tui.replay.full import full_replay
+
+        timing = timing_from(args, default_fast=True)
+        print(f"replaying {script.describe()} {timing.describe()}", flush=True)
+        result = asyncio.run(
+            full_replay(script, directory=args.record_dir, output=args.output, timing=timing, timeout=args.timeout)
+        )
+    except RecordingFailed as exc:  # the new recording: --output exists, a directory is not writable
+        print(f"rtui replay: {exc}", file=sys.stderr)
+        return 2
     print(result.report())
     return 0 if result.ok else 1
 

@@ -204,8 +204,10 @@ class AudioFormat(Rule):
         if kind in ("audio/pcmu", "audio/pcma", "g711_ulaw", "g711_alaw"):
             self.bytes_per_second, self.labelled_rate, self.pcm16 = 8000, 8000, False
         elif kind in ("audio/pcm", "pcm16"):
-            rate = fmt.get("rate", 24000) if isinstance(fmt, dict) else 24000
-            self.bytes_per_second, self.labelled_rate, self.pcm16 = 2 * int(rate), int(rate), True
+            rate = fmt.get("rate") if isinstance(fmt, dict) else None
+            # From the wire: only a plausible sample rate is taken; anything else means the default.
+            rate = rate if type(rate) is int and 1000 <= rate <= 384_000 else 24000
+            self.bytes_per_second, self.labelled_rate, self.pcm16 = 2 * rate, rate, True
         if "turn_detection" in audio_in:
             self.server_vad = audio_in["turn_detection"] is not None
         elif "turn_detection" in session:

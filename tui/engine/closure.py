@@ -10,6 +10,7 @@ from tui.engine.state import CloseSummary
 from tui.protocol.handshake import connect_error_words, describe_connect_failure, describe_refusal
 from tui.protocol.summary import Line, close_meaning
 from tui.wire.ending import ConnectionEnd, connection_end
+from tui.wire.redact import Redactor
 
 
 def explain(ending: ConnectionEnd, code: int, preceding_error: str | None, recent: Sequence[Line]) -> str:
@@ -65,9 +66,12 @@ def summarize_refusal(response: dict[str, Any], recent: Sequence[Line]) -> Close
     return _never_opened(f"handshake refused: {said}", explanation, recent, response["conn"], refused_status=status)
 
 
-def summarize_connect_failure(url: str, exc: BaseException, recent: Sequence[Line], conn: int) -> CloseSummary:
-    """A connection that failed before the server answered the handshake (refused, unreachable, timed out)."""
-    error = f"{type(exc).__name__}: {exc}"
+def summarize_connect_failure(
+    url: str, exc: BaseException, recent: Sequence[Line], conn: int, redactor: Redactor
+) -> CloseSummary:
+    """A connection that failed before the server answered the handshake (refused, unreachable, timed out).
+    The exception's text may quote the URL (an invalid one, say), key and all: it is redacted."""
+    error = redactor.text(f"{type(exc).__name__}: {exc}")[0]
     return _never_opened(
         f"could not connect: {connect_error_words(error, url)}", describe_connect_failure(url, error), recent, conn
     )

@@ -22,6 +22,7 @@ from tui.engine.state import Counters, EngineState, LogBuffer
 from tui.engine.view import SessionView
 from tui.wire.format import C2S, S2C
 from tui.wire.proxy import Relay, RelayConfig, RelaySession
+from tui.wire.redact import Redactor
 
 
 class RelayedOnce:
@@ -55,7 +56,8 @@ class RelayEngine:
 
     def __init__(self, config: RelayConfig) -> None:
         self.config = config
-        self.state = EngineState(phase="idle", endpoint_kind="proxy", url=config.upstream)
+        self._upstream_shown = Redactor().url(config.upstream)  # a key in --upstream stays off the screen
+        self.state = EngineState(phase="idle", endpoint_kind="proxy", url=self._upstream_shown)
         self.log = LogBuffer()
         self.view = SessionView(self.state, self.log)
         self.relay: Relay | None = None
@@ -72,7 +74,7 @@ class RelayEngine:
         self._stopping = asyncio.Event()
         self.relay = Relay(self.config, on_event=self._notice, on_session=self._watch)
         async with self.relay:
-            self.state.notices.append(f"Relay listening on {self.relay.url}, forwarding to {self.config.upstream}.")
+            self.state.notices.append(f"Relay listening on {self.relay.url}, forwarding to {self._upstream_shown}.")
             ticker = asyncio.ensure_future(self._tick())
             try:
                 await self._stopping.wait()

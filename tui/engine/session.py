@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import threading
 import time
 from collections import deque
@@ -44,9 +45,10 @@ from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
 from tui.engine.state import EngineState, Levels, LogBuffer, LogEntry
-from tui.engine.view import SessionView
+from tui.engine.view import SessionView, text_or_empty
 from tui.protocol.summary import PCM_BYTES_PER_SECOND, event_summary
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
+from tui.wire.redact import Redactor
 from tui.wire.writer import RecordingFailed, SessionWriter
 
 Outcome = Literal["finished", "closed", "refused", "stopped", "no_input"]
@@ -179,7 +181,8 @@ class Engine:
     async def _endpoint_url(self, stack: AsyncExitStack) -> str:
         endpoint = self.config.endpoint
         if endpoint.kind != "mock":
-            self.state.url = endpoint.url
+            # The state is what views show: the URL as the recording's header has it, key redacted.
+            self.state.url = Redactor([endpoint.api_key] if endpoint.api_key else []).url(endpoint.url)
             return endpoint.url
         from tui.mock import MockConfig, MockServer
 
@@ -234,7 +237,7 @@ class Engine:
             refused_here = close is not None and close.conn == self.view.conn and close.refused_status is not None
             if not refused_here:  # a refusal is the view's, from its record
                 self.state.close = summarize_connect_failure(
-                    self.state.url, exc, list(self.view.recent), self.view.conn
+                    self.state.url, exc, list(self.view.recent), self.view.conn, self.writer.redactor
                 )
             return "refused"
         self.state.phase = "open"
@@ -291,7 +294,8 @@ class Engine:
         elif etype == "session.updated":
             self._configured.set()
         elif etype == "error":
-            if (event.get("error") or {}).get("event_id") == SESSION_UPDATE_ID:
+            error = event.get("error")  # from the wire: any JSON value
+            if isinstance(error, dict) and error.get("event_id") == SESSION_UPDATE_ID:
                 self.state.notices.append(f"The server rejected rtui's session.update: {event_summary(event)}")
                 self._configured.set()
         elif etype == "input_audio_buffer.speech_started":
@@ -301,10 +305,10 @@ class Engine:
         elif etype == "response.created":
             self._response_done.clear()
         elif etype == "response.output_audio.delta":
-            self._play(str(event.get("item_id", "")), str(event.get("delta", "")))
+            self._play(text_or_empty(event.get("item_id")), event.get("delta"))
         elif etype == "response.output_audio.done":
             if self.sink is not None:
-                self.sink.end_item(str(event.get("item_id", "")))
+                self.sink.end_item(text_or_empty(event.get("item_id")))
         elif etype == "response.done":
             self._response_done.set()
 
@@ -401,8 +405,13 @@ class Engine:
             self.state.notices.append("Too short to send: hold push-to-talk for at least 100 ms.")
             await self._send({"type": "input_audio_buffer.clear"})
 
-    def _play(self, item_id: str, delta_b64: str) -> None:
-        pcm = base64.b64decode(delta_b64)
+    def _play(self, item_id: str, delta_b64: Any) -> None:
+        try:
+            pcm = base64.b64decode(delta_b64, validate=True) if isinstance(delta_b64, str) else None
+        except (binascii.Error, ValueError):
+            pcm = None
+        if pcm is None:
+            return  # not audio: nothing to play (the recording has it, and diagnose names it)
         self._audio_item = item_id
         if self.sink is not None:
             self.sink.write(item_id, pcm)

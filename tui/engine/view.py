@@ -103,12 +103,14 @@ class SessionView:
 
     def apply_server_event(self, event: dict[str, Any], line: Line) -> None:
         etype, state = event.get("type"), self.state
+        if not isinstance(etype, str):
+            return  # from the wire: a type that is not a string is no event this view knows
         if etype == "session.created":
             session = event.get("session") if isinstance(event.get("session"), dict) else {}
-            state.session_id = _text(session.get("id")) or None
+            state.session_id = text_or_empty(session.get("id")) or None
             expires = session.get("expires_at")
             state.expires_at = float(expires) if isinstance(expires, (int, float)) else None
-            state.model = _text(session.get("model")) or state.model
+            state.model = text_or_empty(session.get("model")) or state.model
         elif etype == "error":
             state.counters.server_errors += 1
             self.last_error = line.summary
@@ -121,29 +123,30 @@ class SessionView:
             state.counters.response_latency_ms = (line.t_ns - self.speech_ended_ns) / 1e6
             self.speech_ended_ns = None
         elif etype == "input_audio_buffer.committed":
-            self.transcript_entry("user", _text(event.get("item_id")))
+            self.transcript_entry("user", text_or_empty(event.get("item_id")))
         elif etype == "conversation.item.input_audio_transcription.delta":
-            self.transcript_entry("user", _text(event.get("item_id"))).text += _text(event.get("delta"))
+            self.transcript_entry("user", text_or_empty(event.get("item_id"))).text += text_or_empty(event.get("delta"))
         elif etype == "conversation.item.input_audio_transcription.completed":
-            entry = self.transcript_entry("user", _text(event.get("item_id")))
-            entry.text, entry.done = _text(event.get("transcript")) or entry.text, True
+            entry = self.transcript_entry("user", text_or_empty(event.get("item_id")))
+            entry.text, entry.done = text_or_empty(event.get("transcript")) or entry.text, True
         elif etype == "response.created":
             state.response_active = True
         elif etype == "response.output_item.added":
             item = event.get("item") if isinstance(event.get("item"), dict) else {}
             if item.get("type") == "message":
-                self.transcript_entry("assistant", _text(item.get("id")))
+                self.transcript_entry("assistant", text_or_empty(item.get("id")))
         elif etype in TRANSCRIPT_DELTAS:
-            self.transcript_entry("assistant", _text(event.get("item_id"))).text += _text(event.get("delta"))
+            self.transcript_entry("assistant", text_or_empty(event.get("item_id"))).text += text_or_empty(event.get("delta"))
         elif etype in TRANSCRIPT_DONE:
-            entry = self.transcript_entry("assistant", _text(event.get("item_id")))
-            entry.text = _text(event.get("transcript")) or _text(event.get("text")) or entry.text
+            entry = self.transcript_entry("assistant", text_or_empty(event.get("item_id")))
+            entry.text = text_or_empty(event.get("transcript")) or text_or_empty(event.get("text")) or entry.text
             entry.done = True
         elif etype == "response.done":
             response = event.get("response") if isinstance(event.get("response"), dict) else {}
             state.response_active = False
-            if response.get("status") == "cancelled":
-                for item in response.get("output") or []:
+            output = response.get("output")
+            if response.get("status") == "cancelled" and isinstance(output, list):
+                for item in output:
                     if isinstance(item, dict) and isinstance(item.get("id"), str):
                         self.transcript_entry("assistant", item["id"]).interrupted = True
 
@@ -156,6 +159,6 @@ class SessionView:
         return entry
 
 
-def _text(value: Any) -> str:
+def text_or_empty(value: Any) -> str:
     """A field expected to be a string; anything else (a server can send anything) reads as ""."""
     return value if isinstance(value, str) else ""

@@ -7,6 +7,11 @@ fast. A chunk that would start before the previous one has finished (audio sent 
 time, a burst of deltas) is appended right after it instead of mixed, so every sample is heard once
 and in order; such audio then runs later than its send time. Both files share the same origin (the
 recording's start), so they line up in an editor. Only `audio/pcm` (24 kHz pcm16) is exported.
+
+The files are bounded by what the recording holds, never by a timestamp: a stretch of more than
+MAX_GAP_S with no record at all (rtui's client pings every 20 s, so a longer one is a pause between
+connections or a damaged or forged `t_ns`) is shortened to MAX_GAP_S on both tracks, which stay aligned, and said so; a track that
+would pass the WAV format's 4 GiB limit (about 24.8 hours) stops there, and says so.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.diagnose.items import Legs, make_item
-from tui.wire.format import C2S, S2C
-from tui.wire.reader import SessionReader
+from tui.wire.format import C2S, MAX_GAP_NS, MAX_GAP_S, S2C
+from tui.wire.reader import Problem, SessionReader
 
 RATE = 24_000
 SAMPLE_BYTES = 2
@@ -29,6 +34,8 @@ AUDIO_EVENTS = {C2S: ("input_audio_buffer.append",), S2C: ("response.output_audi
 AUDIO_FIELD = {C2S: "audio", S2C: "delta"}
 FILE_NAMES = {C2S: "c2s.wav", S2C: "s2c.wav"}
 PCM_FORMATS = (None, "audio/pcm", "pcm16")
+# A RIFF file's sizes are 32-bit: the data chunk can hold this many bytes after the 44-byte header.
+MAX_DATA_BYTES = 2**32 - 1 - 36
 
 
 @dataclass
@@ -42,17 +49,23 @@ class Track:
     audio_samples: int = 0
     appended_late: int = 0  # chunks placed after the previous one instead of at their time
     skipped: list[int] = field(default_factory=list)  # seqs of chunks that were not audio
+    full_at: int | None = None  # the seq of the first chunk that would have passed the WAV size limit
 
     def place(self, seq: int, t_s: float, pcm: bytes) -> None:
+        if self.full_at is not None:
+            return
         start = round(t_s * RATE)
+        if len(pcm) % SAMPLE_BYTES:
+            pcm = pcm[:-1]  # an odd byte: keep the samples aligned (diagnose reports it)
+        samples = len(pcm) // SAMPLE_BYTES
+        if (max(start, self.cursor) + samples) * SAMPLE_BYTES > MAX_DATA_BYTES:
+            self.full_at = seq
+            return
         if start > self.cursor:
             self._silence(start - self.cursor)
         elif start < self.cursor and self.chunks:
             self.appended_late += 1
-        if len(pcm) % SAMPLE_BYTES:
-            pcm = pcm[:-1]  # an odd byte: keep the samples aligned (diagnose reports it)
         self.wav.writeframesraw(pcm)
-        samples = len(pcm) // SAMPLE_BYTES
         self.cursor += samples
         self.audio_samples += samples
         self.chunks += 1
@@ -66,10 +79,34 @@ class Track:
         self.cursor += samples
 
 
+class Timeline:
+    """Each record's place on the exported timeline: its `t_ns`, except that the time from one
+    record to the next counts for at most MAX_GAP_NS either way (further back counts as none), so a
+    damaged `t_ns` moves what follows it by MAX_GAP_NS at most."""
+
+    def __init__(self) -> None:
+        self.last_t_ns = 0
+        self.at_ns = 0
+        self.shortened: list[int] = []  # seqs of the records after a shortened stretch
+
+    def place(self, record: dict) -> float:
+        """Seconds from the start of the timeline, for the next record in file order."""
+        step = record["t_ns"] - self.last_t_ns
+        if step > MAX_GAP_NS:
+            self.shortened.append(record["seq"])
+            step = MAX_GAP_NS
+        elif step < -MAX_GAP_NS:
+            step = 0
+        self.at_ns = max(self.at_ns + step, 0)
+        self.last_t_ns = record["t_ns"]
+        return self.at_ns / 1e9
+
+
 @dataclass
 class WavExport:
     tracks: dict[str, Track]
     messages: list[str]
+    problems: list[Problem] = field(default_factory=list)  # the recording's damaged lines
 
     def summary(self) -> list[str]:
         lines = []
@@ -88,12 +125,14 @@ def export_wav(recording: str | os.PathLike[str], directory: str | os.PathLike[s
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     messages: list[str] = []
+    timeline = Timeline()
     with SessionReader(recording) as reader:
         legs = Legs.from_header(reader.header)
         tracks = {direction: _open(out / FILE_NAMES[direction]) for direction in (C2S, S2C)}
         formats: dict[str, str | None] = {C2S: None, S2C: None}
         try:
             for record in reader:
+                t_s = timeline.place(record)
                 if record["kind"] != "frame":
                     continue
                 item = make_item(record, legs)
@@ -109,23 +148,32 @@ def export_wav(recording: str | os.PathLike[str], directory: str | os.PathLike[s
                 if formats[direction] not in PCM_FORMATS:
                     track.skipped.append(item.seq)
                     continue
+                audio = item.event.get(AUDIO_FIELD[direction])
                 try:
-                    pcm = base64.b64decode(str(item.event.get(AUDIO_FIELD[direction], "")), validate=True)
+                    pcm = base64.b64decode(audio if isinstance(audio, str) else "-", validate=True)
                 except (binascii.Error, ValueError):
                     track.skipped.append(item.seq)
                     continue
-                track.place(item.seq, item.t_s, pcm)
+                track.place(item.seq, t_s, pcm)
         finally:
             for track in tracks.values():
                 track.wav.close()
-        for problem in reader.problems:
-            messages.append(f"skipped: {problem}")
+    if timeline.shortened:
+        messages.append(
+            f"{len(timeline.shortened)} stretches of more than {MAX_GAP_S} s without a record (a damaged t_ns?) "
+            f"shortened to {MAX_GAP_S} s on both tracks (first before seq {timeline.shortened[0]})"
+        )
     for direction, track in tracks.items():
+        if track.full_at is not None:
+            messages.append(
+                f"{FILE_NAMES[direction]}: stopped at seq {track.full_at}, where it would pass the WAV format's 4 GiB "
+                "limit (about 24.8 hours at 24 kHz); the audio after it is left out"
+            )
         if track.skipped:
             fmt = formats[direction]
             why = f"the session's format is {fmt}, not audio/pcm" if fmt not in PCM_FORMATS else "not valid base64"
             messages.append(f"{FILE_NAMES[direction]}: {len(track.skipped)} chunks left out ({why}; first at seq {track.skipped[0]})")
-    return WavExport(tracks, messages)
+    return WavExport(tracks, messages, list(reader.problems))
 
 
 def _open(path: Path) -> Track:

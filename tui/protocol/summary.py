@@ -14,7 +14,10 @@ from typing import Any
 
 import orjson
 
+from tui.wire.redact import Redactor
+
 PCM_BYTES_PER_SECOND = 24_000 * 2
+_ON_SCREEN = Redactor()  # key-shaped tokens only: a display knows no session's own secrets
 
 # Events whose payload is audio, and which are shown collapsed into runs.
 AUDIO_EVENTS = frozenset(
@@ -229,6 +232,11 @@ def record_line(record: dict[str, Any]) -> Line:
         # A recording, or a server, can put anything in a field; a summary never takes a session down.
         line.summary = f"(malformed {kind}: {type(exc).__name__})"
         line.severity = "warning"
+    # What is shown comes from decoded payloads: a key a recording holds spelled with JSON escapes
+    # (written by an rtui before it redacted decoded strings, or by another tool) is plain here.
+    line.summary = _ON_SCREEN.text(line.summary)[0]
+    if line.text:
+        line.text = _ON_SCREEN.text(line.text)[0]
     return line
 
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.connection import Connection
-from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
+from websockets.exceptions import ConnectionClosed, ProtocolError
+from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import Protocol
 
 from tui.replay.causal import Progress
@@ -389,7 +389,11 @@ class Player:
     async def _close_first(self, step: Step) -> None:
         ending = self.script.ending
         code = step.code if step.code is not None else 1000
-        if code == 1005:
+        if code != 1005 and not _sendable(code):
+            # A code no close frame may carry (1006 for a malformed close payload, 1015, a reserved
+            # one): the recorded side saw a broken close, so the replay breaks the connection.
+            self.ws.transport.abort()
+        elif code == 1005:
             # An empty close frame: websockets sends one only when asked for no code at all.
             async with self.ws.send_context():
                 self.ws.protocol.send_close()
@@ -439,3 +443,12 @@ class Player:
                 code=TIMEOUT_CODE,
                 reason=TIMEOUT_REASON,
             ) from None
+
+
+def _sendable(code: int) -> bool:
+    """Whether a close frame may carry `code` (websockets refuses to send any other)."""
+    try:
+        Close(code, "").check()
+    except ProtocolError:
+        return False
+    return True

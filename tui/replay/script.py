@@ -190,11 +190,16 @@ class Script:
 
 def recorded_path(script: Script) -> str:
     """The recorded request's path and query (from the header's URL when the handshake is missing)."""
-    if script.request and isinstance(script.request.get("path"), str):
+    if script.request and _is_request_target(script.request.get("path")):
         return script.request["path"]
-    url = script.header.get("url") or ""
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    parts = urlsplit(script.header.get("url") or "")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return path if _is_request_target(path) else "/"
+
+
+def _is_request_target(path: object) -> bool:
+    """What an HTTP request line can carry after GET: an absolute path, printable ASCII, no spaces."""
+    return isinstance(path, str) and path.startswith("/") and path.isascii() and path.isprintable() and " " not in path
 
 
 def _side(header: dict[str, Any], end: dict[str, Any] | None) -> str:
@@ -238,11 +243,14 @@ def load_script(path: str | os.PathLike[str], conn: int | None = None) -> Script
     One pass that keeps no frame: the frames are streamed from the file again as they are played."""
     outline = Outline(conn)
     with SessionReader(path) as reader:  # opened first: it turns a missing file into a RecordingError
-        before = os.stat(path)
+        before = reader.stat
         for record in reader:
             outline.add(record)
     script = script_from(path, reader.header, outline, list(reader.problems), reader.truncated)
-    after = os.stat(path)
+    try:
+        after = os.stat(path)
+    except OSError:
+        return script  # gone meanwhile: the tape will say so when it opens it again
     if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
         script.validated = (after.st_size, after.st_mtime_ns)
     return script

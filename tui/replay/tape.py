@@ -12,7 +12,6 @@ that is done closes its channel so that nothing more is queued for it.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import orjson
 from tui.replay.normalize import IdMap, Item, decoded_length, normalize_frame
 from tui.replay.steps import OTHER, Position, Step, control_step, frame_payload
 from tui.wire.format import C2S, S2C
-from tui.wire.reader import READ_BUFFER, Problem, SessionReader
+from tui.wire.reader import Problem, SessionReader, bounded_lines
 
 
 class Source(Protocol):
@@ -163,17 +162,15 @@ def _records(script: Source) -> Generator[dict[str, Any], None, None]:
     """The recording's records again. When the file is still the one `load_script` validated, its
     lines are parsed without checking them a second time (the damaged ones it reported are skipped);
     otherwise the reader validates them again."""
-    stat = os.stat(script.path)
-    if script.validated != (stat.st_size, stat.st_mtime_ns):
-        with SessionReader(script.path) as reader:
+    with SessionReader(script.path) as reader:
+        stat = reader.stat
+        if script.validated != (stat.st_size, stat.st_mtime_ns):
             yield from reader
-        return
-    damaged = {problem.line for problem in script.problems}
-    loads = orjson.loads
-    with open(script.path, "rb", buffering=READ_BUFFER) as file:
-        file.readline()  # the header
-        for number, raw in enumerate(file, 2):
-            if number in damaged or raw.isspace():
+            return
+        damaged = {problem.line for problem in script.problems}
+        loads = orjson.loads
+        for number, raw in enumerate(bounded_lines(reader.file), 2):
+            if number in damaged or raw is None or raw.isspace():
                 continue
             yield loads(raw)
 

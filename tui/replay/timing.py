@@ -3,7 +3,8 @@
 `Timing(speed=None)` replays as fast as causality allows; `Timing(1.0)` at the recorded pace;
 `Timing(2.0)` twice as fast. A step's delay is measured from its causal predecessor: the later, in
 recorded time, of the previous step this side performed and the other side's last data frame before
-it. The step is due at (when that predecessor happened in this run) + (recorded gap) / speed.
+it. The step is due at (when that predecessor happened in this run) + (recorded gap) / speed, a
+recorded gap counting for 300 s at most (tui.wire.format.MAX_GAP_NS).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tui.replay.steps import Position, Step
+from tui.wire.format import MAX_GAP_NS
 
 
 class Clock(Protocol):
@@ -89,7 +91,9 @@ class Pacer:
         pred_t_ns, pred_time = self._last
         if step.requires_t_ns is not None and step.requires_t_ns > pred_t_ns:
             pred_t_ns, pred_time = step.requires_t_ns, self.incoming.time_reached(step.requires)
-        return pred_time + max(0, step.t_ns - pred_t_ns) / 1e9 / self.timing.speed
+        # A recorded gap counts for MAX_GAP_NS at most: a damaged t_ns must not stall the replay.
+        gap_ns = min(max(0, step.t_ns - pred_t_ns), MAX_GAP_NS)
+        return pred_time + gap_ns / 1e9 / self.timing.speed
 
     async def wait(self, step: Step) -> None:
         due = self.due(step)

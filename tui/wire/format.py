@@ -31,3 +31,10 @@ KINDS: Final = frozenset(
 # Close codes that never travel in a close frame; rtui reports them as websockets does.
 NO_STATUS: Final = 1005
 ABNORMAL: Final = 1006
+
+# The longest stretch between two records a reader takes at face value (export's timeline, a replay
+# at the recorded pace). rtui's client pings every 20 s, so a longer one is a pause between
+# connections or a damaged or forged `t_ns`, and one such value must not make a reader wait or
+# write for centuries.
+MAX_GAP_S: Final = 300
+MAX_GAP_NS: Final = MAX_GAP_S * 10**9

@@ -11,12 +11,18 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import orjson
+
 REDACTED = "[redacted]"
 
 # Key-shaped tokens: a prefix at a word boundary, then a long run of key characters. Standard
 # base64 has no '-' or '_', so audio payloads never match.
 _KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9])(sk-|ek_)[A-Za-z0-9_\-]{16,}")
 _KEY_PATTERN_BYTES = re.compile(rb"(?<![A-Za-z0-9])(sk-|ek_)[A-Za-z0-9_\-]{16,}")
+
+# A JSON string literal. Scanned from the start of a valid JSON text, these matches are exactly its
+# strings (keys and values): outside a string there is no quote.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"}
@@ -73,6 +79,33 @@ class Redactor:
             if count:
                 hits.append("key")
         return value, hits
+
+    def json_text(self, value: str) -> tuple[str, list[str]]:
+        """`text()`, and then the same rules over the decoded strings of a JSON text: a key written
+        with escapes (`sk-\\u0041…`) is a key all the same once a reader decodes it. Only a string
+        literal that hides a secret is rewritten (re-encoded as orjson writes it, with the secret
+        redacted); every other byte stays as it was. Text that is not JSON is left to `text()`."""
+        value, hits = self.text(value)
+        if "\\" not in value:
+            return value, hits  # no escape: the decoded strings are the text's own, already clean
+        try:
+            orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value, hits
+        escaped_hits: list[str] = []
+
+        def clean(match: re.Match[str]) -> str:
+            literal = match.group()
+            if "\\" not in literal:
+                return literal
+            cleaned, found = self.text(orjson.loads(literal))
+            if not found:
+                return literal
+            escaped_hits.extend(found)
+            return orjson.dumps(cleaned).decode()
+
+        value = _JSON_STRING.sub(clean, value)
+        return value, hits + escaped_hits
 
     def data(self, value: bytes) -> tuple[bytes, list[str]]:
         hits: list[str] = []

@@ -249,7 +249,9 @@ class SessionWriter:
                 size = len(data) if data.isascii() else len(data.encode())
             event_type = frame_type(data)
             escaped = "\\" in data
-            data, redacted = self.redactor.text(data)
+            # JSON escapes can spell a secret the plain text does not hold: those frames are
+            # redacted on their decoded strings too.
+            data, redacted = self.redactor.json_text(data) if escaped else self.redactor.text(data)
             payload = {"opcode": "text", "text": data, "size": size}
         else:
             data = bytes(data)
@@ -260,7 +262,7 @@ class SessionWriter:
             except UnicodeDecodeError:
                 event_type = None
             escaped = b"\\" in data
-            data, redacted = self.redactor.data(data)
+            data, redacted = self._redact_bytes(data, escaped)
             payload = {"opcode": opcode or "binary", "data_b64": base64.b64encode(data).decode(), "size": size}
         if event_type is not None:
             # The type is a substring of the payload, and clean when the payload was, unless JSON
@@ -271,6 +273,19 @@ class SessionWriter:
         if redacted:
             payload["redacted"] = sorted(set(redacted))
         return payload
+
+    def _redact_bytes(self, data: bytes, escaped: bool) -> tuple[bytes, list[str]]:
+        """A binary frame (or text that is not UTF-8) redacted; one holding JSON with escapes is
+        redacted on its decoded strings too, as a text frame is."""
+        if escaped:
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                pass
+            else:
+                cleaned, hits = self.redactor.json_text(text)
+                return (cleaned.encode() if hits else data), hits
+        return self.redactor.data(data)
 
     def error(self, conn: int, message: str, **fields: Any) -> int:
         return self.record("error", LOCAL, conn, message=self.redactor.text(message)[0], **fields)
