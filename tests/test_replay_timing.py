@@ -77,7 +77,7 @@ async def test_recorded_pace_counts_from_the_previous_own_step(speed):
 async def test_a_damaged_timestamp_waits_300_s_at_most_not_centuries():
     clock = FakeClock()
     pacer = Pacer(Timing(1.0), clock, incoming(clock), 0, clock.now())
-    forged = Step(seq=1, t_ns=2**63, direction="c2s", kind="frame", opcode="text", data="{}")
+    forged = Step(seq=1, t_ns=2**63, direction="c2s", kind="frame", opcode="text", payload="{}")
     await pacer.wait(forged)
     assert clock.sleeps == [300.0]
 
