@@ -28,6 +28,7 @@ class EventLog(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "event-log--error",
         "event-log--warning",
+        "event-log--note",
         "event-log--cursor",
         "event-log--c2s",
         "event-log--s2c",
@@ -266,7 +267,7 @@ class EventLog(ScrollView, can_focus=True):
         row = self._visible[index]
         style = base
         severity = row.line.severity
-        if severity in ("error", "warning"):
+        if severity in ("error", "warning", "note"):
             style += self.get_component_rich_style(f"event-log--{severity}")
         if index == self._cursor and (self.has_focus or not self.follow):
             style += self.get_component_rich_style("event-log--cursor")
