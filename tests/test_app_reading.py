@@ -7,10 +7,12 @@ import re
 
 from textual.app import App, ComposeResult
 
+from tui.app.log_model import line_text
+from tui.app.screens.modals import help_text
 from tui.app.widgets.meters import LevelMeter
 from tui.engine.state import Levels
 from tui.protocol.summary import record_line
-from tui.show.render import line_text
+from tui.show.render import line_text as show_line
 
 
 class Meters(App[None]):
@@ -36,5 +38,24 @@ def test_a_mark_is_a_note_not_a_warning() -> None:
     mark = {"seq": 7, "t_ns": 1_000_000, "conn": 0, "kind": "mark", "dir": "local", "note": "odd silence"}
     line = record_line(mark)
     assert line.severity == "note"
-    shown = line_text(line)
+    shown = show_line(line)
     assert shown.startswith("* ") and "odd silence" in shown
+
+
+def test_columns_line_up_whatever_the_event_type() -> None:
+    short = {"seq": 1, "t_ns": 0, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text",
+             "text": '{"type":"response.done"}', "size": 24}
+    long_type = "conversation.item.input_audio_transcription.completed"
+    long = dict(short, text='{"type":"%s","transcript":"hi"}' % long_type, size=70)
+    lines = [line_text(record_line(record)) for record in (short, long)]
+    assert lines[1].index(" B ") == lines[0].index(" B ")  # the size column
+    assert "conversation.item.input_audio_transcr…" in lines[1]  # cut, not pushing the columns right
+
+
+def test_help_rows_keep_descriptions_and_ids_apart() -> None:
+    groups = [("Session", [("Space", "push-to-talk", "session.talk"),
+                           ("/", "search: type, summary and frame text (!x excludes, re: regex)", "log.filter")])]
+    rows = [line for line in help_text(groups).plain.splitlines() if line.startswith("  ")]
+    columns = {line.index(binding_id) for line, binding_id in zip(rows, ("session.talk", "log.filter"))}
+    assert len(columns) == 1
+    assert all(line[line.index(binding_id) - 2 : line.index(binding_id)] == "  " for line, binding_id in zip(rows, ("session.talk", "log.filter")))

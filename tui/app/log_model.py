@@ -183,7 +183,13 @@ def row_columns(line: Line) -> tuple[str, str, str, str, str, str]:
 def line_text(line: Line, label_width: int = LABEL_WIDTH) -> str:
     """One log line as plain text, in the same columns as the event log."""
     marker, time, direction, label, size, summary = row_columns(line)
-    return f"{marker}{time} {direction:<5} {label:<{label_width}} {size:>8}  {summary}".rstrip()
+    return f"{marker}{time} {direction:<5} {fit(label, label_width)} {size:>8}  {summary}".rstrip()
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in exactly `width` columns: padded, or cut with an ellipsis, so the next column lines up
+    (the inspector shows a long event type whole)."""
+    return f"{text:<{width}}" if len(text) <= width else text[: width - 1] + "…"
 
 
 class LogFeed:

@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.app.log_model import LogRow, RowFilter, row_columns
+from tui.app.log_model import LogRow, RowFilter, fit, row_columns
 
 WIDE_LABEL, NARROW_LABEL = 38, 30
 
@@ -281,7 +281,7 @@ class EventLog(ScrollView, can_focus=True):
             Segment(marker, style),
             Segment(f"{time} ", dim),
             Segment(f"{direction:<5} ", direction_style),
-            Segment(f"{label:<{label_width}} ", style),
+            Segment(f"{fit(label, label_width)} ", style),
             Segment(f"{size:>8}  ", dim),
             Segment(summary, style),
         ]
