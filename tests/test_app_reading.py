@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 
+from app_support import FrozenEngine
 from textual.app import App, ComposeResult
 
+from tui.app.app import RtuiApp
 from tui.app.log_model import line_text
-from tui.app.screens.modals import help_text
+from tui.app.screens.modals import ReportScreen, help_text
+from tui.app.settings import UISettings
 from tui.app.widgets.meters import LevelMeter
 from tui.engine.state import Levels
 from tui.protocol.summary import record_line
@@ -59,3 +62,27 @@ def test_help_rows_keep_descriptions_and_ids_apart() -> None:
     columns = {line.index(binding_id) for line, binding_id in zip(rows, ("session.talk", "log.filter"))}
     assert len(columns) == 1
     assert all(line[line.index(binding_id) - 2 : line.index(binding_id)] == "  " for line, binding_id in zip(rows, ("session.talk", "log.filter")))
+
+
+async def test_every_notice_is_readable_and_none_is_cut_mid_sentence_at_80x24() -> None:
+    engine = FrozenEngine()
+    engine.state.notices = [
+        "No OPENAI_API_KEY: talking to the embedded mock server, a local stand-in that follows the documented API.",
+        "No audio device: PortAudio sees no output device (typical over SSH); run with --output FILE.wav.",
+        "Recording stopped: No space left on device; everything before this point is in sessions/x.jsonl, and "
+        "the session goes on unrecorded until it ends, which the card will say again when it closes, at length.",
+    ]
+    app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        bar = app.live_screen.notices
+        shown = bar.plain
+        assert shown.startswith(" ! Recording stopped: No space left on device")
+        assert shown.endswith("… (! shows it whole)  (! lists all 3)")
+        assert len(shown) <= 2 * 80  # two lines at most: nothing falls off the bottom unannounced
+        await pilot.press("exclamation_mark")
+        assert isinstance(app.screen, ReportScreen)
+        listed = str(app.screen.query_one("#report-text").render())
+        assert all(notice in listed.replace("\n", " ") or notice in listed for notice in engine.state.notices)
+        await pilot.press("escape")
+        assert app.screen is app.live_screen

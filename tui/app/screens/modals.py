@@ -165,7 +165,7 @@ def last_lines_text(close: CloseSummary) -> Text:
 
 
 class ReportScreen(ModalScreen[None]):
-    """A long plain-text report (a replay's), scrollable."""
+    """A long plain-text report (a replay's, the notices), scrollable."""
 
     BINDINGS = [CLOSE, Binding("p", "dismiss", "Close", show=False, id="report.close")]
 
