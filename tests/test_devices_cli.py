@@ -14,6 +14,8 @@ import pytest
 from audio_support import ROOT, virtual_audio, write_wav  # noqa: F401 - fixture
 
 FIX = "run with --input FILE.wav or text input, or start virtual devices with scripts/virtual-audio."
+INPUT_FIX = "run with --input FILE.wav or send text (t, --text), or start virtual devices with scripts/virtual-audio."
+OUTPUT_FIX = "run with --output FILE.wav (or --output null), or start virtual devices with scripts/virtual-audio."
 
 # Opens the microphone and the speaker, then reads a WAV file: what a session does at start.
 SESSION_START = textwrap.dedent(
@@ -112,8 +114,9 @@ def test_without_any_device_rtui_says_so_in_one_sentence_and_files_still_work(wi
     session = run([sys.executable, "-c", SESSION_START, str(question_wav)], without_devices)
     assert session.returncode == 0, session.stderr
     assert session.stdout.splitlines() == [
-        f"NoAudioError no-device No audio device: PortAudio sees no input device (typical over SSH); {FIX}",
-        f"NoAudioError no-device No audio device: PortAudio sees no output device (typical over SSH); {FIX}",
+        f"NoAudioError no-device No audio device: PortAudio sees no input device (typical over SSH); {INPUT_FIX}",
+        # The missing speaker gets speaker advice, not the microphone's.
+        f"NoAudioError no-device No audio device: PortAudio sees no output device (typical over SSH); {OUTPUT_FIX}",
         "file chunks 5",
     ]
     assert "Traceback" not in session.stderr

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.engine.state import LogBuffer, LogEntry
-from tui.protocol.summary import STREAMED_EVENTS, TEXT_DELTA_EVENTS, Line, format_ms, format_size
+from tui.protocol.summary import SEVERITY_MARKERS, STREAMED_EVENTS, TEXT_DELTA_EVENTS, Line, format_ms, format_size
 
 DIRECTIONS: tuple[str | None, ...] = (None, "c2s", "s2c", "local")
 
@@ -163,7 +163,6 @@ def searchable_text(row: LogRow) -> str:
     return f"{row.line.label}\n{row.line.summary}\n{payload}"
 
 
-MARKERS = {"normal": "  ", "warning": "! ", "error": "!!"}
 LABEL_WIDTH = 38
 
 
@@ -172,7 +171,7 @@ def row_columns(line: Line) -> tuple[str, str, str, str, str, str]:
     label = line.label + (f" ×{line.count}" if line.count > 1 else "")
     size = format_size(line.size) if line.size else ""
     return (
-        MARKERS.get(line.severity, "  "),
+        SEVERITY_MARKERS.get(line.severity, "  "),
         f"{line.t_ns / 1e9:8.3f}",
         line.direction,
         label,
@@ -184,7 +183,13 @@ def row_columns(line: Line) -> tuple[str, str, str, str, str, str]:
 def line_text(line: Line, label_width: int = LABEL_WIDTH) -> str:
     """One log line as plain text, in the same columns as the event log."""
     marker, time, direction, label, size, summary = row_columns(line)
-    return f"{marker}{time} {direction:<5} {label:<{label_width}} {size:>8}  {summary}".rstrip()
+    return f"{marker}{time} {direction:<5} {fit(label, label_width)} {size:>8}  {summary}".rstrip()
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in exactly `width` columns: padded, or cut with an ellipsis, so the next column lines up
+    (the inspector shows a long event type whole)."""
+    return f"{text:<{width}}" if len(text) <= width else text[: width - 1] + "…"
 
 
 class LogFeed:

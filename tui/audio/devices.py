@@ -59,7 +59,7 @@ def resolve_device(spec: int | str | None, kind: Kind) -> DeviceInfo:
     `spec` names none or several."""
     candidates = [d for d in list_devices() if d.channels(kind) > 0]
     if not candidates:
-        raise NoAudioError(f"PortAudio sees no {kind} device (typical over SSH)", reason="no-device")
+        raise NoAudioError(f"PortAudio sees no {kind} device (typical over SSH)", reason="no-device", kind=kind)
     if spec is None or spec == "":
         for device in candidates:
             if (device.is_default_input if kind == "input" else device.is_default_output):

@@ -213,13 +213,17 @@ class Line:
     count: int = 1
     end_t_ns: int = 0
     audio_bytes: int = 0
-    severity: str = "normal"  # "normal", "warning" or "error": how loudly a view shows it
+    severity: str = "normal"  # "normal", "note" (a user's mark), "warning" or "error": how a view shows it
     text: str = ""  # the text of a transcript or text delta (joined over a run)
     seqs: list[int] = field(default_factory=list)
 
     @property
     def audio_seconds(self) -> float:
         return self.audio_bytes / PCM_BYTES_PER_SECOND
+
+
+# The first two columns of a line, so that severity reads without colour (NO_COLOR, plain terminals).
+SEVERITY_MARKERS = {"normal": "  ", "note": "* ", "warning": "! ", "error": "!!"}
 
 
 def record_line(record: dict[str, Any]) -> Line:
@@ -298,7 +302,7 @@ def _describe(record: dict[str, Any], line: Line) -> None:
         line.severity = "error"
     elif kind == "mark":
         line.summary = record.get("note", "")
-        line.severity = "warning"
+        line.severity = "note"  # the user's own, not a problem
 
 
 class RunCollapser:

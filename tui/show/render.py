@@ -8,10 +8,9 @@ from typing import Any
 import orjson
 
 from tui.diagnose.items import Legs
-from tui.protocol.summary import Line, collapse, format_size, record_line
+from tui.protocol.summary import SEVERITY_MARKERS, Line, collapse, format_size, record_line
 from tui.wire.reader import SessionReader
 
-_MARKERS = {"normal": "  ", "warning": "! ", "error": "!!"}
 _LEG_WIDTH = len("upstream")
 
 
@@ -38,7 +37,7 @@ def line_text(line: Line, legs: Legs = Legs()) -> str:
     if legs.relayed:
         conn += f" {legs.leg_name(line.conn) or '':<{_LEG_WIDTH}}"
     return (
-        f"{_MARKERS[line.severity]}+{line.t_ns / 1e9:9.3f}s  {line.direction:<5} {conn} "
+        f"{SEVERITY_MARKERS[line.severity]}+{line.t_ns / 1e9:9.3f}s  {line.direction:<5} {conn} "
         f"{label:<44} {size:>9}  {line.summary}"
     ).rstrip()
 

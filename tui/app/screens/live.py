@@ -130,6 +130,7 @@ class LiveScreen(FilterLog, Screen[None]):
         Binding("R", "reconnect", "Reconn", tooltip="open a new connection", id="session.reconnect"),
         Binding("c", "show_close", "Close card", show=False, tooltip="show how the session closed", id="session.close_card"),
         Binding("p", "show_report", "Report", tooltip="a replay's full report", id="session.replay_report"),
+        Binding("exclamation_mark", "show_notices", "Notices", show=False, tooltip="every notice so far", id="session.notices"),
         *FilterLog.BINDINGS,
     ]
 
@@ -265,6 +266,11 @@ class LiveScreen(FilterLog, Screen[None]):
     def action_show_report(self) -> None:
         if self._verdict is not None:
             self.app.push_screen(ReportScreen("The replay's report", self._verdict.report))
+
+    def action_show_notices(self) -> None:
+        notices = self.engine.state.notices
+        text = "\n\n".join(f"{number}. {notice}" for number, notice in enumerate(notices, 1)) or "No notices so far."
+        self.app.push_screen(ReportScreen(f"Notices ({len(notices)})", text))
 
     def action_show_close(self) -> None:
         if not self.cards.show():

@@ -165,7 +165,7 @@ def last_lines_text(close: CloseSummary) -> Text:
 
 
 class ReportScreen(ModalScreen[None]):
-    """A long plain-text report (a replay's), scrollable."""
+    """A long plain-text report (a replay's, the notices), scrollable."""
 
     BINDINGS = [CLOSE, Binding("p", "dismiss", "Close", show=False, id="report.close")]
 
@@ -215,12 +215,16 @@ SSH_NOTES = (
 
 
 def help_text(groups: list[tuple[str, list[tuple[str, str, str]]]]) -> Text:
+    # Each column as wide as its longest entry: a long description never runs into the key's id.
+    rows = [row for _, keys in groups for row in keys]
+    key_width = max((len(key) for key, _, _ in rows), default=0) + 2
+    description_width = max((len(description) for _, description, _ in rows), default=0) + 2
     text = Text()
     for group, keys in groups:
         text.append(f"{group}\n", style="bold underline")
         for key, description, binding_id in keys:
-            text.append(f"  {key:<10}", style="bold")
-            text.append(f"{description:<40} ")
+            text.append(f"  {key:<{key_width}}", style="bold")
+            text.append(f"{description:<{description_width}}")
             text.append(f"{binding_id}\n", style="dim")
         text.append("\n")
     text.rstrip()

@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.app.log_model import LogRow, RowFilter, row_columns
+from tui.app.log_model import LogRow, RowFilter, fit, row_columns
 
 WIDE_LABEL, NARROW_LABEL = 38, 30
 
@@ -28,6 +28,7 @@ class EventLog(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "event-log--error",
         "event-log--warning",
+        "event-log--note",
         "event-log--cursor",
         "event-log--c2s",
         "event-log--s2c",
@@ -266,7 +267,7 @@ class EventLog(ScrollView, can_focus=True):
         row = self._visible[index]
         style = base
         severity = row.line.severity
-        if severity in ("error", "warning"):
+        if severity in ("error", "warning", "note"):
             style += self.get_component_rich_style(f"event-log--{severity}")
         if index == self._cursor and (self.has_focus or not self.follow):
             style += self.get_component_rich_style("event-log--cursor")
@@ -280,7 +281,7 @@ class EventLog(ScrollView, can_focus=True):
             Segment(marker, style),
             Segment(f"{time} ", dim),
             Segment(f"{direction:<5} ", direction_style),
-            Segment(f"{label:<{label_width}} ", style),
+            Segment(f"{fit(label, label_width)} ", style),
             Segment(f"{size:>8}  ", dim),
             Segment(summary, style),
         ]

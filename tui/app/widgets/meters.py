@@ -10,6 +10,7 @@ from tui.engine.state import Levels
 
 MIN_BAR = 10
 TRAFFIC_WIDTH = 17  # "tx 180000fr 99.9M": an hour of 20 ms chunks
+FLAGS_WIDTH = len(" space to talk")  # the longest note: the bar keeps its length whatever note it shows
 
 
 class LevelMeter(Widget):
@@ -49,9 +50,11 @@ class LevelMeter(Widget):
     def render(self) -> Text:
         readout = f" {dbfs_text(self._levels.rms_dbfs)} dBFS pk {dbfs_text(self._hold.value)}"
         flags = (" CLIP" if self.clipping else "") + (f" {self._note}" if self._note else "")
-        # A fixed-width traffic column keeps both meters' bars the same length.
+        # Fixed-width flag and traffic columns keep both meters' bars the same length, whatever
+        # note or count they show.
+        padding = " " * max(FLAGS_WIDTH - len(flags), 0)
         traffic = f"  {self._traffic:<{TRAFFIC_WIDTH}}" if self._traffic else ""
-        fixed = len(self.label) + 4 + len(readout) + len(flags) + len(traffic)
+        fixed = len(self.label) + 4 + len(readout) + len(flags) + len(padding) + len(traffic)
         bar = meter_cells(self._levels.rms_dbfs, self._hold.value, max(self.size.width - fixed, MIN_BAR))
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {self.label} ", style="bold")
@@ -61,5 +64,5 @@ class LevelMeter(Widget):
             text.append(" CLIP", style="bold reverse")
         if self._note:
             text.append(f" {self._note}", style="bold")
-        text.append(traffic)
+        text.append(padding + traffic)
         return text

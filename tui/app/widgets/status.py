@@ -52,12 +52,25 @@ class SessionHeader(TextLine):
 
 
 class NoticeBar(TextLine):
-    """The engine's one-sentence notices (no audio device, embedded mock, ...); hidden when none."""
+    """The engine's latest one-sentence notice (no audio device, embedded mock, ...), in at most two
+    lines; when there were more, or it does not fit, it says that `!` lists them all. Hidden when none."""
+
+    LINES = 2
 
     def show(self, notices: list[str]) -> None:
-        shown = list(notices[-2:])
-        self.display = bool(shown)
-        self.set_text(Text("\n".join(f" ! {notice}" for notice in shown), style="bold"))
+        self.display = bool(notices)
+        if not notices:
+            return
+        more = f"  (! lists all {len(notices)})" if len(notices) > 1 else ""
+        room = max(self.size.width, 40) * self.LINES - len(" ! ") - len(more) - 1
+        latest = notices[-1]
+        if len(latest) > room:
+            latest = latest[: room - len("… (! shows it whole)")].rstrip() + "… (! shows it whole)"
+        text = Text(f" ! {latest}", style="bold")
+        text.append(more)
+        if text.plain != self.plain:
+            self.set_text(text)
+            self.refresh(layout=True)  # one line or two: the height follows the text
 
 
 class VerdictPanel(TextLine):
