@@ -4,8 +4,12 @@ as a note, not as a warning (in the log and in `rtui show`)."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-from app_support import FrozenEngine
+from app_support import FrozenEngine, on_screen, wait_for
 from textual.app import App, ComposeResult
 
 from tui.app.app import RtuiApp
@@ -13,8 +17,11 @@ from tui.app.log_model import line_text
 from tui.app.screens.modals import ReportScreen, help_text
 from tui.app.settings import UISettings
 from tui.app.widgets.meters import LevelMeter
+from tui.engine.commands import SendText
+from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.process import EngineProcess
 from tui.engine.state import Levels
-from tui.protocol.summary import record_line
+from tui.protocol.summary import counted, record_line
 from tui.show.render import line_text as show_line
 
 
@@ -86,3 +93,37 @@ async def test_every_notice_is_readable_and_none_is_cut_mid_sentence_at_80x24() 
         assert all(notice in listed.replace("\n", " ") or notice in listed for notice in engine.state.notices)
         await pilot.press("escape")
         assert app.screen is app.live_screen
+
+
+async def test_with_no_speaker_the_model_meter_still_shows_the_audio_received(tmp_path, monkeypatch) -> None:
+    # As over SSH: no sound server, so the speaker cannot open; the answer's audio still arrives.
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-server")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="speaker"), record_dir=tmp_path,
+        stay_after_close=True,
+    )
+    engine = EngineProcess(config)
+    loudest = -120.0
+    async with on_screen(engine) as (runner, app, pilot):
+        await wait_for(pilot, lambda: engine.state.phase == "open")
+        assert any("no output device" in notice or "PortAudio" in notice for notice in engine.state.notices)
+        engine.submit(SendText("say something"))
+        deadline = time.monotonic() + 15
+        while not any(e.role == "assistant" and e.done for e in engine.state.transcript):
+            assert time.monotonic() < deadline, "no answer"
+            loudest = max(loudest, engine.state.output_level.rms_dbfs)
+            await pilot.pause(0.02)
+        assert engine.state.counters.audio_received_seconds > 0.5
+        assert loudest > -60.0  # the meter moved with the received audio, not stuck at -inf
+        await pilot.press("q")
+
+
+def test_counts_read_right() -> None:
+    assert [counted(n, "item") for n in (0, 1, 2)] == ["0 items", "1 item", "2 items"]
+    # `rtui diff` of a recording with one client frame, against itself, says "1 item".
+    story1 = Path(__file__).resolve().parent.parent / "sessions/examples/story1-binary-append-close-1000.jsonl"
+    out = subprocess.run([sys.executable, "-m", "tui", "diff", str(story1), str(story1)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "  1 item\n" in out.stdout and "1 items" not in out.stdout

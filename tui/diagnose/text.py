@@ -3,6 +3,7 @@ problems), and in one line for a place that has room for no more."""
 
 from __future__ import annotations
 
+from tui.protocol.summary import counted
 from tui.diagnose.report import Diagnosis
 
 _ARROWS = {"c2s": "client → server", "s2c": "server → client", "local": "local"}
@@ -14,7 +15,7 @@ def render_text(diagnosis: Diagnosis) -> str:
     rec = diagnosis.recording
     relayed = ", relayed (client leg and upstream leg)" if rec.get("relayed") else ""
     lines.append(
-        f"  {rec.get('mode')} recording of {rec.get('url')}, {rec.get('records')} records over "
+        f"  {rec.get('mode')} recording of {rec.get('url')}, {counted(rec.get('records') or 0, 'record')} over "
         f"{rec.get('duration_s', 0):.2f} s, {rec.get('connections')} connection(s){relayed}"
     )
     lines += ["", "How it ended", f"  {diagnosis.ending.sentence}"]

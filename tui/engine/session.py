@@ -25,7 +25,9 @@ from websockets.exceptions import ConnectionClosed
 from tui.audio.base import AudioSink, AudioSource
 from tui.audio.capture import MicrophoneSource
 from tui.audio.errors import AudioError
+from tui.audio.levels import LevelMeter as AudioLevelMeter
 from tui.audio.levels import Levels as MeterReading
+from tui.audio.pcm import pcm16_to_float
 from tui.audio.playback import SpeakerSink
 from tui.audio.realtime import RealtimeScheduling
 from tui.engine.closure import summarize_connect_failure
@@ -58,6 +60,7 @@ EXIT_STATUS: dict[Outcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "no
 
 SESSION_UPDATE_ID = "rtui_session_update"
 MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
+RECEIVED_QUIET_AFTER_S = 0.15  # with no sink, the model's meter falls silent this long after audio stops
 
 
 class Engine:
@@ -96,6 +99,9 @@ class Engine:
         self._appended_since_commit = 0
         self._audio_item: str | None = None  # the assistant item whose audio is being played
         self._clips_seen: dict[str, int] = {}
+        # Received audio when there is no sink to meter it: silent once nothing arrived for a moment.
+        self._received = AudioLevelMeter()
+        self._received_at = 0.0
         self._ptt_open = False  # push-to-talk: the buffer was cleared and audio flows until release
 
     # -- running ---------------------------------------------------------------------------------
@@ -415,6 +421,9 @@ class Engine:
         self._audio_item = item_id
         if self.sink is not None:
             self.sink.write(item_id, pcm)
+        else:  # no speaker (over SSH): the model's meter still shows what arrives
+            self._received.update(pcm16_to_float(pcm))
+            self._received_at = time.monotonic()
 
     async def _barge_in(self) -> None:
         """The user started talking over the assistant: stop playback and tell the server how much
@@ -476,6 +485,10 @@ class Engine:
                 counters.playback_underflows = self.sink.stats.underflows
                 counters.device_underruns = self.sink.stats.device_underflows
                 counters.audio_played_seconds = self.sink.stats.played_samples / 24_000
+            elif time.monotonic() - self._received_at < RECEIVED_QUIET_AFTER_S:
+                state.output_level = self._levels(self._received.read(), "out")
+            else:
+                state.output_level = Levels()
             counters.send_rate = self.view.send_rate.rate(time.monotonic())
             counters.send_queue_depth = len(self._ws.protocol.writes) if self._ws is not None else 0
             await asyncio.sleep(1 / 30)

@@ -23,6 +23,7 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui.protocol.summary import counted
 from tui.diagnose.items import Legs, make_item
 from tui.wire.format import C2S, MAX_GAP_NS, MAX_GAP_S, S2C
 from tui.wire.reader import Problem, SessionReader
@@ -112,9 +113,9 @@ class WavExport:
         lines = []
         for direction, track in self.tracks.items():
             who = "client → server" if direction == C2S else "server → client"
-            late = f", {track.appended_late} chunks appended after the previous one (sent faster than real time)" if track.appended_late else ""
+            late = f", {counted(track.appended_late, 'chunk')} appended after the previous one (sent faster than real time)" if track.appended_late else ""
             lines.append(
-                f"{track.path}: {who}, {track.chunks} chunks, {track.audio_samples / RATE:.2f} s of audio on a "
+                f"{track.path}: {who}, {counted(track.chunks, 'chunk')}, {track.audio_samples / RATE:.2f} s of audio on a "
                 f"{track.cursor / RATE:.2f} s timeline{late}"
             )
         return lines + self.messages
@@ -172,7 +173,7 @@ def export_wav(recording: str | os.PathLike[str], directory: str | os.PathLike[s
         if track.skipped:
             fmt = formats[direction]
             why = f"the session's format is {fmt}, not audio/pcm" if fmt not in PCM_FORMATS else "not valid base64"
-            messages.append(f"{FILE_NAMES[direction]}: {len(track.skipped)} chunks left out ({why}; first at seq {track.skipped[0]})")
+            messages.append(f"{FILE_NAMES[direction]}: {counted(len(track.skipped), 'chunk')} left out ({why}; first at seq {track.skipped[0]})")
     return WavExport(tracks, messages, list(reader.problems))
 
 

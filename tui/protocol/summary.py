@@ -115,6 +115,11 @@ def format_ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 chunk`, `2 chunks`: a count with its noun (regular plurals only)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def format_size(size: int) -> str:
     if size < 10_000:
         return f"{size} B"

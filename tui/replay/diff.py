@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.protocol.summary import counted
 from tui.replay.audio_match import AudioMatch
 from tui.replay.normalize import decode_audio
 from tui.replay.report import Divergence, mismatch_message, nearest
@@ -191,7 +192,7 @@ def _items_section(direction: str, a: Script, b: Script, match: _DirectionMatch)
     a_count, b_count = match.a_count, match.b_count
     index = match.differs_at
     if index is None:
-        return True, [f"{a_count} items"], None
+        return True, [counted(a_count, "item")], None
     left = a.item_at(direction, index) if index < a_count else None
     right = b.item_at(direction, index) if index < b_count else None
     if left is None:

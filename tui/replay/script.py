@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.protocol.summary import counted
 from tui.replay.normalize import AUDIO_APPEND, Item, decode_audio
 from tui.replay.steps import OTHER, SIDE_DIR, Step, control_step
 from tui.replay.tape import Tape
@@ -120,12 +121,12 @@ class Script:
         return answers
 
     def __repr__(self) -> str:
-        return f"<Script {self.path} conn {self.conn}: {self.frames} frames>"
+        return f"<Script {self.path} conn {self.conn}: {counted(self.frames, 'frame')}>"
 
     def describe(self) -> str:
         which = f"connection {self.conn}" + (f" of {len(self.conns)}" if len(self.conns) > 1 else "")
         more = "; --conn N replays another" if len(self.conns) > 1 else ""
-        return f"{self.path} ({which}, {self.frames} frames, recorded on the {self.side} side{more})"
+        return f"{self.path} ({which}, {counted(self.frames, 'frame')}, recorded on the {self.side} side{more})"
 
     # -- views for reports on a failure: each streams the connection again, keeping nothing ---------
 

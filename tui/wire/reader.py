@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import orjson
 
+from tui.protocol.summary import counted
 from tui.wire.fields import field_problem, header_problem
 from tui.wire.format import DIRECTIONS, KINDS, SCHEMA, SCHEMA_PREFIX
 
@@ -194,7 +195,7 @@ class SessionReader:
                             self.name,
                             line_number,
                             f"truncated last line ({len(raw)} bytes): the recording stopped mid-write; "
-                            f"the {self.records_read} records before it are intact",
+                            f"the {counted(self.records_read, 'record')} before it {'is' if self.records_read == 1 else 'are'} intact",
                         )
                     )
                 else:
