@@ -132,7 +132,7 @@ def test_command_writes_both_and_explains_bad_input(tmp_path, monkeypatch):
     s.at(0.5).send(append_event(tone_chunk(24000, 0.1)).decode())
     path = s.done()
     ok = run_cli(str(path), "--wav", str(tmp_path / "w"), "--har", str(tmp_path / "x.har"))
-    assert ok.returncode == 0 and "c2s.wav: client → server, 1 chunks" in ok.stdout
+    assert ok.returncode == 0 and "c2s.wav: client → server, 1 chunk," in ok.stdout
     assert (tmp_path / "w" / "s2c.wav").exists() and (tmp_path / "x.har").exists()
     nothing = run_cli(str(path))
     assert nothing.returncode == 2 and "--wav DIR" in nothing.stderr
@@ -162,7 +162,7 @@ def test_audio_in_another_format_is_left_out_and_said_so(tmp_path, monkeypatch):
     s.at(0.6).receive(delta(tone_chunk(24000, 0.1)))
     result = export_wav(s.done(), tmp_path / "wav")
     assert result.tracks[C2S].chunks == 0 and result.tracks[S2C].chunks == 1
-    assert f"c2s.wav: 1 chunks left out (the session's format is audio/pcmu, not audio/pcm; first at seq {skipped})" in result.messages
+    assert f"c2s.wav: 1 chunk left out (the session's format is audio/pcmu, not audio/pcm; first at seq {skipped})" in result.messages
 
 
 def _no_bigger_than(megabytes: int):  # type: ignore[no-untyped-def]
