@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -214,18 +215,23 @@ SSH_NOTES = (
 )
 
 
+HELP_DESCRIPTION_WIDTH = 44  # so that key, description and id fit 80 columns
+
+
 def help_text(groups: list[tuple[str, list[tuple[str, str, str]]]]) -> Text:
-    # Each column as wide as its longest entry: a long description never runs into the key's id.
+    # Fixed columns; a long description wraps under itself, so it never runs into the key's id.
     rows = [row for _, keys in groups for row in keys]
     key_width = max((len(key) for key, _, _ in rows), default=0) + 2
-    description_width = max((len(description) for _, description, _ in rows), default=0) + 2
     text = Text()
     for group, keys in groups:
         text.append(f"{group}\n", style="bold underline")
         for key, description, binding_id in keys:
+            first, *rest = textwrap.wrap(description, HELP_DESCRIPTION_WIDTH) or [""]
             text.append(f"  {key:<{key_width}}", style="bold")
-            text.append(f"{description:<{description_width}}")
+            text.append(f"{first:<{HELP_DESCRIPTION_WIDTH}}  ")
             text.append(f"{binding_id}\n", style="dim")
+            for line in rest:
+                text.append(f"  {'':<{key_width}}{line}\n")
         text.append("\n")
     text.rstrip()
     return text
