@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator
 from websockets.asyncio.server import ServerConnection, serve
 
 from tui.wire.reader import SessionReader
-from tui.wire.server import RecordingServerConnection, recording_connection_factory
+from tui.wire.legacy_server import RecordingServerConnection, recording_connection_factory
 from tui.wire.tap import FrameTap
 from tui.wire.writer import SessionWriter
 

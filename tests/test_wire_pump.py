@@ -20,6 +20,8 @@ from websockets.server import ServerProtocol
 from tests.wire_support import scripted_server
 from tui.wire import pump as wire_pump
 from tui.wire.pump import FramePump
+from tui.wire.server import ServerConnection as PumpServerConnection
+from tui.wire.server import serve
 
 pytestmark = pytest.mark.asyncio
 
@@ -92,10 +94,7 @@ async def test_withheld_pongs_never_leave_and_the_others_do() -> None:
         await pump.close()
         done.set()
 
-    def make_pump() -> FramePump:
-        return FramePump(ServerProtocol(), listener=server_log)
-
-    server = await wire_pump.serve(handler, "127.0.0.1", 0, make_pump=make_pump)
+    server = await serve(handler, "127.0.0.1", 0, attach=lambda connection: server_log)  # type: ignore[arg-type,return-value]
     port = server.sockets[0].getsockname()[1]
     client_log = Log()
     client = await wire_pump.connect(
@@ -119,10 +118,7 @@ async def test_a_server_pump_records_the_upgrade_and_the_close_it_fails_with() -
         async for message in pump:
             got.append(message)
 
-    def make_pump() -> FramePump:
-        return FramePump(ServerProtocol(max_size=10), listener=log)
-
-    server = await wire_pump.serve(handler, "127.0.0.1", 0, make_pump=make_pump)
+    server = await serve(handler, "127.0.0.1", 0, max_size=10, attach=lambda connection: log)  # type: ignore[arg-type,return-value]
     port = server.sockets[0].getsockname()[1]
     async with ws_connect(f"ws://127.0.0.1:{port}/v1/realtime?model=x") as ws:
         await ws.send("short")
@@ -180,15 +176,14 @@ async def test_sending_on_a_closed_pump_raises_its_ending() -> None:
 
 @asynccontextmanager
 async def _refusing_server() -> AsyncIterator[int]:
-    def make_pump() -> FramePump:
-        pump = FramePump(ServerProtocol())
-        pump.on_request = lambda p, request: p.respond(p.protocol.reject(403, "no\n"))  # type: ignore[union-attr]
-        return pump
+    def refuse(connection: PumpServerConnection, request: Request) -> Response:
+        assert isinstance(connection.protocol, ServerProtocol)
+        return connection.protocol.reject(403, "no\n")
 
     async def never(pump: FramePump) -> None:
         raise AssertionError("a refused connection has no handler")
 
-    server = await wire_pump.serve(never, "127.0.0.1", 0, make_pump=make_pump)
+    server = await serve(never, "127.0.0.1", 0, answer=refuse)
     try:
         yield server.sockets[0].getsockname()[1]
     finally:

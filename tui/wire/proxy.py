@@ -44,8 +44,9 @@ from websockets.frames import CLOSE, DATA_OPCODES, PING, Close, Frame
 from websockets.http11 import Request, Response
 from websockets.protocol import CLOSED, CLOSING, CONNECTING, OPEN
 
-from tui.wire.client import ConnectOptions, RecordingClientConnection, is_azure, is_loopback_host, open_connection
-from tui.wire.server import RecordingServerConnection
+from tui.wire.client import ConnectOptions, is_azure, is_loopback_host
+from tui.wire.legacy_client import RecordingClientConnection, open_connection
+from tui.wire.legacy_server import RecordingServerConnection
 from tui.wire.tap import FrameTap
 from tui.wire.writer import DEFAULT_DIRECTORY, SessionWriter
 

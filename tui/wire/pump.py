@@ -47,12 +47,15 @@ from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
 from tui.wire.cork import CorkedTransport
+from tui.wire.reads import READ_SIZE
+from tui.wire.tunnel import open_tunnel
 
 Message = str | bytes
 
 _PONG_HEADER = 0x80 | Opcode.PONG  # first byte of an unfragmented pong frame
 _QUEUE_HIGH = 16  # unread messages that pause reading (websockets' max_queue default),
 _QUEUE_LOW = 4  # and the count that resumes it
+WRITE_LIMIT = 2**15  # bytes waiting in the transport that make `send` wait (websockets' write_limit)
 
 
 class FrameListener(Protocol):
@@ -69,7 +72,7 @@ class FrameListener(Protocol):
     def ended(self, protocol: SansIOProtocol, exc: BaseException | None) -> None: ...
 
 
-class FramePump(asyncio.Protocol):
+class FramePump(asyncio.BufferedProtocol):
     """One WebSocket connection: the sans-I/O `protocol` driven over an asyncio transport."""
 
     def __init__(
@@ -94,6 +97,7 @@ class FramePump(asyncio.Protocol):
         self.response: Response | None = None
         self.latency = 0.0
         self.transport: asyncio.Transport | None = None
+        self._read_buffer = memoryview(bytearray(READ_SIZE))  # reused for every read (tui.wire.reads)
         self._loop = asyncio.get_running_loop()
         self._opened: asyncio.Future[None] = self._loop.create_future()
         self._lost: asyncio.Future[None] = self._loop.create_future()
@@ -104,17 +108,29 @@ class FramePump(asyncio.Protocol):
         self._fragment_opcode: Opcode | None = None
         self._reading_paused = False
         self._writing_paused = False
+        self._failed = False  # this side failed the connection: frames parsed after are not delivered
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
         self._close_timer: asyncio.TimerHandle | None = None
         self._keepalive: asyncio.Task[None] | None = None
-        self.on_request: Callable[[FramePump, Request], None] | None = None  # a server's answer to the upgrade
+        # A server's answer to the upgrade request: a Response (from `protocol.accept` or
+        # `protocol.reject`), or None to accept it as it is.
+        self.answer: Callable[[FramePump, Request], Awaitable[Response | None]] | None = None
+        self._answering: asyncio.Task[None] | None = None
 
     # -- asyncio.Protocol --------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        transport.set_write_buffer_limits(WRITE_LIMIT)
         self.transport = CorkedTransport(transport) if self.cork else transport  # type: ignore[assignment]
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # The protocol copies what it is fed into its own buffer, so the read buffer is reused.
+        self.data_received(self._read_buffer[:nbytes])  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         close_sent = self.protocol.close_sent
@@ -139,6 +155,8 @@ class FramePump(asyncio.Protocol):
                 waiter.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._answering is not None:
+            self._answering.cancel()
         self.protocol.receive_eof()  # idempotent; the protocol's state becomes CLOSED
         self.protocol.data_to_send()  # nothing can be written any more
         if self._close_timer is not None:
@@ -186,7 +204,7 @@ class FramePump(asyncio.Protocol):
                         echoed = True
                         if listener is not None:
                             listener.frame_sent(Frame(Opcode.CLOSE, event.data))
-                else:
+                elif not self._failed:
                     self._assemble(event)
             elif isinstance(event, Response):
                 self._on_response(event)
@@ -288,23 +306,28 @@ class FramePump(asyncio.Protocol):
     def _flush(self) -> None:
         self._write(self.protocol.data_to_send())
 
-    async def _ready_to_send(self) -> None:
-        """Raises the connection's ending once it is closed or closing (websockets does the same:
+    async def writable(self) -> None:
+        """Waits until a frame may be sent (the transport drained); raises the connection's ending once it is closed or closing (websockets does the same:
         the close code and reason are known only once it is closed)."""
         if self.protocol.state is not State.OPEN:
             await asyncio.shield(self._lost)
             raise self.protocol.close_exc
+        await self._drain()
+        if self._lost.done():
+            raise self.protocol.close_exc
+
+    async def _drain(self) -> None:
         while self._writing_paused and not self._lost.done():
             waiter = self._loop.create_future()
             self._drain_waiters.append(waiter)
             await waiter
-        if self._lost.done():
-            raise self.protocol.close_exc
 
-    async def send(self, message: Message) -> None:
-        """Sends one text (`str`) or binary (`bytes`) message in one frame."""
-        await self._ready_to_send()
-        self.send_now(message)
+    async def send(self, message: Message, *, text: bool | None = None) -> None:
+        """Sends one text (`str`) or binary (`bytes`) message in one frame (`text=True` sends
+        bytes as a text frame as they are)."""
+        await self.writable()
+        self.send_now(message, text=text)
+        await self._drain()  # as websockets does: the frame is written, then the transport drains
 
     def send_now(self, message: Message | bytes, *, text: bool | None = None) -> None:
         """Sends one message at once, without waiting for the transport to drain (replay sends
@@ -323,7 +346,7 @@ class FramePump(asyncio.Protocol):
 
     async def ping(self, data: bytes | None = None) -> asyncio.Future[float]:
         """Sends a ping; the returned future ends with the latency once its pong arrives."""
-        await self._ready_to_send()
+        await self.writable()
         if data is None:
             data = os.urandom(4)
             while data in self._pings:
@@ -348,18 +371,24 @@ class FramePump(asyncio.Protocol):
             if key == data:
                 break
 
+    def send_close(self, code: int | None = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Starts the closing handshake if nothing closed yet (`code=None`: an empty close frame)."""
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_close(code, reason)
+            self._sent(Frame(Opcode.CLOSE, b"" if code is None else Close(code, reason).serialize()))
+            self._flush()
+
     async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Starts the closing handshake (if nothing closed yet) and waits for the transport to end."""
         if self.protocol.state is State.OPEN:
-            self.protocol.send_close(code, reason)
-            self._sent(Frame(Opcode.CLOSE, Close(code, reason).serialize()))
-            self._flush()
+            self.send_close(code, reason)
         elif self.protocol.state is State.CONNECTING and self.transport is not None:
             self.transport.abort()
         await self.wait_closed()
 
     def fail(self, code: int, reason: str = "") -> None:
         """Fails the connection: sends a close (when none was sent yet) and stops reading frames."""
+        self._failed = True
         close_sent = self.protocol.close_sent
         self.protocol.fail(code, reason)
         if close_sent is None and self.protocol.close_sent is not None:
@@ -368,6 +397,14 @@ class FramePump(asyncio.Protocol):
 
     async def wait_closed(self) -> None:
         await asyncio.shield(self._lost)
+
+    def add_lost_callback(self, callback: Callable[[], None]) -> None:
+        """Calls `callback` once the transport has ended (after the listener heard of it)."""
+        self._lost.add_done_callback(lambda _: callback())
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.done()
 
     @property
     def state(self) -> State:
@@ -384,6 +421,11 @@ class FramePump(asyncio.Protocol):
     @property
     def subprotocol(self) -> str | None:
         return self.protocol.subprotocol
+
+    @property
+    def pending_writes(self) -> int:
+        """Frames written in this event-loop turn and not yet handed to the socket (the cork's)."""
+        return self.transport.pending if isinstance(self.transport, CorkedTransport) else 0
 
     @property
     def remote_address(self) -> Any:
@@ -414,11 +456,22 @@ class FramePump(asyncio.Protocol):
         self.request = request
         if self.listener is not None:
             self.listener.handshake_request(request)
-        if self.on_request is not None:
-            self.on_request(self, request)
-        else:
+        if self.answer is None:
             assert isinstance(self.protocol, ServerProtocol)
             self.respond(self.protocol.accept(request))
+        else:
+            self._answering = self._loop.create_task(self._answer(self.answer, request))
+
+    async def _answer(self, answer: Callable[[FramePump, Request], Awaitable[Response | None]], request: Request) -> None:
+        assert isinstance(self.protocol, ServerProtocol)
+        try:
+            response = await answer(self, request)
+        except Exception:
+            self.protocol.logger.error("opening handshake failed", exc_info=True)
+            response = self.protocol.reject(500, "Failed to open a WebSocket connection.\nSee server log for more information.\n")
+        if self._lost.done():
+            return  # the client left while the answer was worked out
+        self.respond(response if response is not None else self.protocol.accept(request))
 
     def respond(self, response: Response) -> None:
         """Server side: answers the upgrade request (`protocol.accept(...)` or `protocol.reject(...)`)."""
@@ -446,15 +499,16 @@ class FramePump(asyncio.Protocol):
 
     async def _keep_alive(self, interval: float) -> None:
         """Pings every `interval`; fails the connection (1011) when a pong is `ping_timeout` late."""
+        latency = 0.0
         with contextlib.suppress(ConnectionClosed):
             while True:
-                await asyncio.sleep(interval)
+                await asyncio.sleep(interval - latency)  # a slow pong shortens the wait, as in websockets
                 pong = await self.ping()
                 if self.ping_timeout is None:
                     continue
                 try:
                     async with asyncio.timeout(self.ping_timeout):
-                        await pong
+                        latency = await pong
                 except TimeoutError:
                     if self.protocol.state is State.OPEN:
                         self.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
@@ -484,9 +538,12 @@ async def connect(
     subprotocols: list[str] | None = None,
     max_size: int | None = 2**20,
     open_timeout: float | None = 10.0,
+    proxy: str | None = None,
+    make_pump: Callable[..., FramePump] = FramePump,
     **options: Any,
 ) -> FramePump:
-    """Opens a client connection to a `ws://` or `wss://` URL; `options` go to `FramePump`."""
+    """Opens a client connection to a `ws://` or `wss://` URL, through the HTTP proxy at `proxy`
+    if one is given; the pump is `make_pump(protocol, **options)`."""
     uri = parse_uri(url)
     protocol = ClientProtocol(
         uri,
@@ -498,52 +555,25 @@ async def connect(
     for name, value in headers or ():
         request.headers[name] = value
     loop = asyncio.get_running_loop()
-    pump = FramePump(protocol, **options)
+    pump = make_pump(protocol, **options)
     context = ssl.create_default_context() if uri.secure else None
-    async with asyncio.timeout(open_timeout):
-        try:
-            await loop.create_connection(lambda: pump, uri.host, uri.port, ssl=context)
+    try:
+        async with asyncio.timeout(open_timeout):
+            if proxy is None:
+                await loop.create_connection(lambda: pump, uri.host, uri.port, ssl=context)
+            else:
+                tunnel = await open_tunnel(proxy, uri.host, uri.port)
+                if context is not None:
+                    tunnel = await loop.start_tls(tunnel, pump, context, server_hostname=uri.host)  # type: ignore[assignment]
+                else:
+                    tunnel.set_protocol(pump)
+                pump.connection_made(tunnel)
             pump.start_handshake(request)
             await pump.opened()
-        except BaseException:
-            if pump.transport is not None:
-                pump.transport.abort()
-            raise
+    except BaseException as exc:
+        if pump.transport is not None:
+            pump.transport.abort()
+        if isinstance(exc, TimeoutError):
+            raise TimeoutError("timed out during opening handshake") from exc
+        raise
     return pump
-
-
-async def serve(
-    handler: Callable[[FramePump], Awaitable[None]],
-    host: str,
-    port: int,
-    *,
-    make_pump: Callable[[], FramePump] | None = None,
-    **protocol_options: Any,
-) -> asyncio.Server:
-    """Serves WebSocket connections: each accepted one runs `handler(pump)` and is closed when it
-    returns. `make_pump` builds each connection's pump (policies, listener, `on_request`);
-    by default a plain one over a `ServerProtocol(**protocol_options)`."""
-    loop = asyncio.get_running_loop()
-    handlers: set[asyncio.Task[None]] = set()
-
-    def new_connection() -> FramePump:
-        pump = make_pump() if make_pump is not None else FramePump(ServerProtocol(**protocol_options))
-        task = loop.create_task(_run_handler(handler, pump))
-        handlers.add(task)
-        task.add_done_callback(handlers.discard)
-        return pump
-
-    return await loop.create_server(new_connection, host, port)
-
-
-async def _run_handler(handler: Callable[[FramePump], Awaitable[None]], pump: FramePump) -> None:
-    try:
-        await pump.opened()
-    except Exception:
-        return  # a refused or broken handshake: the pump has answered it
-    try:
-        await handler(pump)
-    except ConnectionClosed:
-        pass
-    finally:
-        await pump.close()

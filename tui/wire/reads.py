@@ -1,4 +1,5 @@
-"""Socket reads sized for the heap: `read_from_heap(transport)`.
+"""Socket reads sized for the heap: `READ_SIZE`, the frame pump's read buffer (tui.wire.pump), and
+`read_from_heap(transport)` for the connections still on websockets' asyncio layer (the relay's).
 
 asyncio's selector transport reads with `sock.recv(max_size)`, 256 KiB. glibc serves a buffer that
 large with `mmap`, and when the bytes object is shrunk to the few kilobytes that arrived and then

@@ -1,10 +1,8 @@
-"""Frame-level recording for `websockets` connections, client or server side.
+"""Frame-level recording of one connection, client or server side: `FrameTap`.
 
-The sans-I/O protocol object of `websockets` funnels every frame through two methods: `recv_frame`
-for each frame parsed off the wire (data, continuation, ping, pong, close) and `send_frame` for each
-frame it emits (including the automatic pong and the echoed close). A `FrameTap` wraps both on one
-protocol instance, so it sees exactly what crossed the wire, in wire order, without touching the
-application's `send`/`recv`. Fragmented messages are reassembled into one record.
+A `FrameTap` is the recording policy of a frame pump (tui.wire.pump): the pump tells it of every
+frame that crossed the wire, in wire order, including the pongs and the close echo websockets sends
+on its own, and of the handshake and the ending. Fragmented messages are reassembled into one record.
 """
 
 from __future__ import annotations
@@ -42,8 +40,30 @@ class FrameTap:
         self.first_close_dir: str | None = None
         self._fragments: dict[str, tuple[Opcode, list[bytes]]] = {}
         self._ended = False
+        self.url = ""  # what the handshake request is recorded under (a server builds it from Host)
+        self.request_fields: dict[str, Any] = {}  # context recorded with the request, such as `proxy`
+
+    # -- the pump's listener (tui.wire.pump.FrameListener) -----------------------------------------
+
+    def frame_received(self, frame: Frame) -> None:
+        self.on_frame(self.received_dir, frame)
+
+    def frame_sent(self, frame: Frame) -> None:
+        self.on_frame(self.sent_dir, frame)
+
+    def handshake_request(self, request: Request) -> None:
+        url = self.url or f"ws://{request.headers.get('Host', '')}{request.path}"
+        self.on_request(request, url, **self.request_fields)
+
+    def handshake_response(self, response: Response) -> None:
+        self.on_response(response)
+
+    def ended(self, protocol: Protocol, exc: BaseException | None) -> None:
+        self.on_end(protocol, exc)
 
     def install(self, protocol: Protocol) -> None:
+        """Patches a websockets asyncio connection's protocol (tui.wire.server and the relay's
+        upstream leg, until they run on the pump)."""
         send_frame: Callable[[Frame], None] = protocol.send_frame
         recv_frame: Callable[[Frame], None] = protocol.recv_frame
 
@@ -166,7 +186,7 @@ class FrameTap:
         }
         if exc is not None:
             fields["exception"] = self.writer.redactor.text(f"{type(exc).__name__}: {exc}")[0]
-        parser_exc = getattr(protocol, "parser_exc", None)
+        parser_exc = protocol.close_exc.__cause__  # what the parser failed on, if anything
         if parser_exc is not None:
             fields["protocol_error"] = self.writer.redactor.text(f"{type(parser_exc).__name__}: {parser_exc}")[0]
         self.writer.record("end", LOCAL, self.conn, **fields)
