@@ -33,7 +33,7 @@ from tui.engine.state import (
     LogEntry,
     TranscriptEntry,
 )
-from tui.engine.commands import SESSION_COMMANDS
+from tui.engine.commands import SESSION_COMMANDS, Command
 from tui.engine.process import EngineProcess
 from tui.engine.runner import EngineThread
 from tui.engine.session import Engine
@@ -54,34 +54,13 @@ class FrozenEngine:
     def __init__(self, state: EngineState | None = None, log: LogBuffer | None = None) -> None:
         self.state = state or EngineState()
         self.log = log or LogBuffer()
-        self.calls: list[tuple[Any, ...]] = []
+        self.calls: list[Command | str] = []
 
-    def send_text(self, text: str) -> None:
-        self.calls.append(("send_text", text))
-
-    def create_response(self) -> None:
-        self.calls.append(("create_response",))
-
-    def cancel_response(self) -> None:
-        self.calls.append(("cancel_response",))
-
-    def set_talking(self, talking: bool) -> None:
-        self.calls.append(("set_talking", talking))
-
-    def toggle_turn_mode(self) -> None:
-        self.calls.append(("toggle_turn_mode",))
-
-    def set_muted(self, muted: bool) -> None:
-        self.calls.append(("set_muted", muted))
-
-    def mark(self, note: str) -> None:
-        self.calls.append(("mark", note))
-
-    def reconnect(self) -> None:
-        self.calls.append(("reconnect",))
+    def submit(self, command: Command) -> None:
+        self.calls.append(command)
 
     def stop(self) -> None:
-        self.calls.append(("stop",))
+        self.calls.append("stop")
 
 
 async def wait_for(pilot: Pilot, condition, timeout: float = 15.0) -> None:

@@ -91,3 +91,27 @@ def data_frames(path: Path, conn: int | None = None, direction: str | None = Non
 
 def kinds(path: Path, kind: str, conn: int | None = None) -> list[dict[str, Any]]:
     return [r for r in records(path) if r["kind"] == kind and (conn is None or r["conn"] == conn)]
+
+
+UPGRADE_HEADERS = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Key": base64.b64encode(b"0123456789abcdef").decode(),
+    "Sec-WebSocket-Version": "13",
+}
+
+
+async def raw_handshake(port: int, headers: dict[str, str], path: str = "/v1/realtime?model=gpt-realtime") -> tuple[int, bytes]:
+    """Sends an upgrade request with exactly `headers` (a browser's Origin, a rebinding page's Host)
+    and returns the relay's status and body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        lines = [f"GET {path} HTTP/1.1", *(f"{name}: {value}" for name, value in headers.items()), "", ""]
+        writer.write("\r\n".join(lines).encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        status = int(head.split(b" ", 2)[1])
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+        body = await asyncio.wait_for(reader.readexactly(length), 10) if status != 101 else b""
+        return status, body
+    finally:
+        writer.close()

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import orjson
 
+from tui.replay.normalize import Item
+from tui.replay.script import Script
+from tui.replay.steps import Step
+from tui.wire.format import C2S, S2C
 from tui.wire.reader import SessionReader
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "sessions" / "examples"
@@ -42,3 +46,15 @@ def rewrite(source: Path, target: Path, edit) -> Path:  # type: ignore[no-untype
         out.append(orjson.dumps(edit(orjson.loads(line))))
     target.write_bytes(b"\n".join(out) + b"\n")
     return target
+
+
+def recorded_steps(script: Script) -> list[Step]:
+    """Every step of the script's connection, both directions in recorded order (in memory: small recordings)."""
+    tape = script.open(("steps", C2S), ("steps", S2C))
+    steps = [*tape.channel("steps", C2S), *tape.channel("steps", S2C)]
+    return sorted(steps, key=lambda step: step.seq)
+
+
+def recorded_items(script: Script, direction: str) -> list[Item]:
+    """The direction's items, each audio segment merged (in memory: small recordings)."""
+    return [item for _, item in script.iter_items(direction)]

@@ -8,9 +8,12 @@ import pytest
 
 from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
 from textual.command import CommandList
+from textual.widgets import Input
 
+from tui.engine.commands import CancelResponse, CreateResponse, Mark, Reconnect, SendText, SetMuted, SetTalking, ToggleTurnMode
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
+from tui.app.log_model import searchable_text
 from tui.app.screens.modals import ClosureCard, FrameInspector, HelpScreen, Prompt
 from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
@@ -49,11 +52,11 @@ async def test_session_keys_call_engine_commands(engine: FrozenEngine) -> None:
         for key in ("m", "v", "r", "x", "R"):
             await pilot.press(key)
         assert engine.calls == [
-            ("set_muted", True),
-            ("toggle_turn_mode",),
-            ("create_response",),
-            ("cancel_response",),
-            ("reconnect",),
+            SetMuted(True),
+            ToggleTurnMode(),
+            CreateResponse(),
+            CancelResponse(),
+            Reconnect(),
         ]
 
 
@@ -67,7 +70,7 @@ async def test_space_talks_only_in_push_to_talk(engine: FrozenEngine) -> None:
         await pilot.press("space")
         engine.state.talking = True
         await pilot.press("space")
-        assert engine.calls == [("set_talking", True), ("set_talking", False)]
+        assert engine.calls == [SetTalking(True), SetTalking(False)]
 
 
 async def test_text_and_mark_prompts_send_what_was_typed(engine: FrozenEngine) -> None:
@@ -80,7 +83,7 @@ async def test_text_and_mark_prompts_send_what_was_typed(engine: FrozenEngine) -
         await pilot.press("b")
         await pilot.press(*"odd silence", "enter")
         await pilot.press("t", "escape")  # cancelled: nothing sent
-        assert engine.calls == [("send_text", "quick question"), ("mark", "odd silence")]
+        assert engine.calls == [SendText("quick question"), Mark("odd silence")]
         assert app.is_running
 
 
@@ -94,23 +97,26 @@ async def test_quit_key_exits(engine: FrozenEngine) -> None:
     assert not app.is_running
 
 
-async def test_filter_by_type_and_direction(engine: FrozenEngine) -> None:
+async def test_search_and_direction(engine: FrozenEngine) -> None:
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         log = app.screen.query_one(EventLog)
         everything = list(log.visible_rows)
-        await pilot.press("slash", *"audio", "enter")
+        await pilot.press("slash", *"response.output_audio", "enter")
         shown = log.visible_rows
         assert shown and len(shown) < len(everything)
-        assert all("audio" in row.line.label for row in shown)
-        assert [r for r in everything if "audio" in r.line.label] == shown
+        assert [r for r in everything if "response.output_audio" in searchable_text(r)] == shown
 
         await pilot.press("d")  # all -> c2s
         assert log.row_filter.direction == "c2s"
-        assert all(row.line.direction == "c2s" and "audio" in row.line.label for row in log.visible_rows)
+        assert all(row.line.direction == "c2s" for row in log.visible_rows)
 
-        await pilot.press("slash", "enter")  # empty: every type again, still c2s only
+        await pilot.press("slash")  # the dialog opens with the current search
+        assert app.screen.query_one("#prompt-input", Input).value == "response.output_audio"
+        await pilot.press("escape")  # Esc cancels: the search stays
+        assert log.row_filter.text == "response.output_audio"
+        await pilot.press("slash", "ctrl+u", "enter")  # emptied: everything again, still c2s only
         assert log.visible_rows == [r for r in everything if r.line.direction == "c2s"]
         await pilot.press("d", "d", "d")  # c2s -> s2c -> local -> all
         assert log.row_filter.direction is None
@@ -177,7 +183,7 @@ async def test_close_updates_header_and_shows_card(engine: FrozenEngine) -> None
         await pilot.press("c")  # the card comes back on demand
         assert isinstance(app.screen, ClosureCard)
         await pilot.press("R")
-        assert engine.calls == [("reconnect",)]
+        assert engine.calls == [Reconnect()]
         assert not isinstance(app.screen, ClosureCard)
         # The same close never pops the card again by itself.
         await settle(pilot)
@@ -229,7 +235,7 @@ async def test_command_palette_runs_session_commands(engine: FrozenEngine) -> No
         await pilot.press(*"send response.create")
         await until(pilot, lambda: bool(app.screen.query(CommandList)) and app.screen.query_one(CommandList).option_count > 0)
         await pilot.press("enter")
-        await until(pilot, lambda: engine.calls == [("create_response",)])
+        await until(pilot, lambda: engine.calls == [CreateResponse()])
 
 
 async def test_open_recording_shows_it_read_only(engine: FrozenEngine, tmp_path) -> None:

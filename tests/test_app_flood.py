@@ -7,6 +7,7 @@ import threading
 import time
 
 from app_support import FrozenEngine
+from tui.engine.commands import SetMuted
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.screens.live import LiveScreen
@@ -66,4 +67,4 @@ async def test_flood_keeps_keys_working_and_the_log_bounded() -> None:
         assert log.row_count == CAP  # bounded, however many arrived
         assert log.follow and log.visible_rows[-1].line.seq >= RATE * SECONDS - 5
         # Every press reached the engine while the flood was being drawn.
-        assert engine.calls == [("set_muted", True)] * presses
+        assert engine.calls == [SetMuted(True)] * presses

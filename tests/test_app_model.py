@@ -8,7 +8,7 @@ import pytest
 
 from app_support import CONVERSATION, entries_of, read_records
 from tui.app.inspect_model import inspector_text, readable_record
-from tui.app.log_model import LiveCollapser, LogFeed, LogRow, RowFilter
+from tui.app.log_model import LiveCollapser, LogFeed, LogRow, RowFilter, search_problem, searchable_text
 from tui.app.present import PeakHold, clock_text, meter_cells, session_text, stats_text, timing_text, traffic_text
 from tui.app.settings import UISettings
 from tui.engine.state import Counters, EngineState, LogBuffer, RecordedClock
@@ -97,16 +97,23 @@ def test_feed_drains_in_batches_and_reports_gaps() -> None:
     assert "5 events" in rows[0].line.summary and feed.skipped == 5
 
 
-def test_filter_matches_type_substring_and_direction() -> None:
+def test_search_matches_type_summary_and_payload_and_direction() -> None:
     rows = rows_of(read_records(CONVERSATION))
-    audio = RowFilter("AUDIO")
-    assert {r.line.label for r in rows if audio.matches(r)} == {
-        label for label in (r.line.label for r in rows) if "audio" in label
-    } >= {"response.output_audio.delta", "input_audio_buffer.append", "input_audio_buffer.speech_started"}
+    audio = RowFilter("AUDIO")  # case-insensitive, anywhere in the type, the summary or the frame
+    assert [r for r in rows if audio.matches(r)] == [r for r in rows if "audio" in searchable_text(r).lower()]
+    assert {"response.output_audio.delta", "input_audio_buffer.append", "session.updated"} <= {
+        r.line.label for r in rows if audio.matches(r)
+    }  # session.updated says audio only in its payload
+    not_audio = RowFilter("!audio")
+    assert [r for r in rows if not_audio.matches(r)] == [r for r in rows if not audio.matches(r)]
+    created = RowFilter("re:^response\\.created$")
+    assert {r.line.label for r in rows if created.matches(r)} == {"response.created"}  # ^ and $ anchor the type, the first line
+    assert search_problem("re:(") is not None and search_problem("re:a+") is None and search_problem("(") is None
     c2s = RowFilter(direction="c2s")
     assert {r.line.direction for r in rows if c2s.matches(r)} == {"c2s"}
     assert RowFilter().next_direction().direction == "c2s"
     assert RowFilter(direction="local").next_direction().direction is None
+    assert RowFilter("x", "c2s").next_direction() == RowFilter("x", "s2c")
 
 
 def test_inspector_abbreviates_audio_but_keeps_everything_else() -> None:

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from tests.engine_support import engine_config, mock_server, speech_wav, wait_for
+from tui.engine.commands import Mark, Reconnect, SendText, SetTalking
 from tui.audio.options import make_sink, make_source
 from tui.engine.runner import EngineThread
 from tui.engine.session import Engine
@@ -95,12 +96,12 @@ async def test_push_to_talk_commits_and_asks_for_a_response(tmp_path):
         task = asyncio.create_task(engine.run())
         await wait_for(lambda: engine.state.session_id is not None)
         await asyncio.sleep(0.3)  # not talking: nothing is sent
-        engine.set_talking(True)
+        engine.submit(SetTalking(True))
         await asyncio.sleep(0.4)
-        engine.set_talking(False)
+        engine.submit(SetTalking(False))
         await wait_for(lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
-        engine.set_talking(True)
-        engine.set_talking(False)  # a press too short for the 100 ms commit rule
+        engine.submit(SetTalking(True))
+        engine.submit(SetTalking(False))  # a press too short for the 100 ms commit rule
         await wait_for(lambda: any("100 ms" in n for n in engine.state.notices))
         engine.stop()
         assert await asyncio.wait_for(task, 10) == "stopped"
@@ -149,8 +150,8 @@ async def test_reconnect_and_mark_land_in_the_same_recording(tmp_path):
         task = asyncio.create_task(engine.run())
         await wait_for(lambda: engine.state.session_id is not None)
         first_session = engine.state.session_id
-        engine.mark("before reconnect")
-        engine.reconnect()
+        engine.submit(Mark("before reconnect"))
+        engine.submit(Reconnect())
         await wait_for(lambda: engine.state.phase == "open" and engine.state.session_id != first_session)
         engine.stop()
         assert await asyncio.wait_for(task, 10) == "stopped"
@@ -197,7 +198,7 @@ def test_engine_thread_takes_commands_from_another_thread(tmp_path):
         deadline = time.monotonic() + 10
         while engine.state.session_id is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        engine.send_text("from the UI thread")
+        engine.submit(SendText("from the UI thread"))
         while not any(e.role == "assistant" and e.done for e in engine.state.transcript) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert any(e.role == "assistant" and e.done for e in engine.state.transcript)
@@ -217,7 +218,7 @@ async def test_under_a_view_a_closed_session_waits_for_reconnect(tmp_path):
         await asyncio.sleep(0.2)
         assert not task.done()  # the card stays up; the engine waits for the user
         first_session = engine.state.session_id
-        engine.reconnect()
+        engine.submit(Reconnect())
         await wait_for(lambda: engine.state.session_id not in (None, first_session))
         await wait_for(lambda: engine.state.phase == "closed")  # the fault closes the new one too
         engine.stop()

@@ -21,6 +21,7 @@ from audio_support import (
     virtual_audio,  # noqa: F401 - fixture
 )
 from tests.engine_support import engine_config, mock_server, speech_wav, wait_for
+from tui.engine.commands import SendText
 from tui.audio.capture import MicrophoneSource
 from tui.audio.playback import SpeakerSink
 from tui.engine.session import Engine
@@ -156,7 +157,7 @@ async def test_a_microphone_that_vanishes_leaves_the_session_open_for_text(virtu
             doomed.stop()
             await wait_for(lambda: any(n.startswith("Audio input stopped: Audio input lost") for n in engine.state.notices))
             assert engine.state.phase == "open"
-            engine.send_text("Are you still there?")
+            engine.submit(SendText("Are you still there?"))
             await wait_for(lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
             engine.stop()
             assert await asyncio.wait_for(run, 15) == "stopped"

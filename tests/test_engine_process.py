@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine_support import engine_config, mock_server, wait_for
 
+from tui.engine.commands import Mark, SendText, SetMuted
 from tui.engine.process import EngineProcess
 from tui.engine.state import LogBuffer
 from tui.wire.reader import SessionReader
@@ -36,16 +37,16 @@ async def test_the_mirror_follows_the_child_and_commands_reach_it(tmp_path: Path
         await wait_for(lambda: engine.state.phase == "open", timeout=20)
         assert engine.pid is not None and engine.pid != os.getpid()
 
-        engine.send_text("What is the capital of France?")
+        engine.submit(SendText("What is the capital of France?"))
         await wait_for(lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript), timeout=20)
         assert "session.created" in event_types(engine)
         assert "conversation.item.create" in event_types(engine)
         assert engine.state.counters.audio_sent_seconds > 0  # the tone streams from the child's source
         await wait_for(lambda: len(engine.capture_latencies_ns) > 0)
 
-        engine.set_muted(True)
+        engine.submit(SetMuted(True))
         await wait_for(lambda: engine.state.muted)
-        engine.mark("heard the answer")
+        engine.submit(Mark("heard the answer"))
         engine.stop()
         assert await asyncio.wait_for(running, 20) == "stopped"
 
@@ -61,7 +62,7 @@ async def test_a_killed_engine_process_is_reported_and_its_recording_kept(tmp_pa
         engine = EngineProcess(engine_config(server.url_for(), tmp_path, stay_after_close=True))
         running = asyncio.create_task(engine.run())
         await wait_for(lambda: engine.state.phase == "open", timeout=20)
-        engine.send_text("hello")
+        engine.submit(SendText("hello"))
         await wait_for(lambda: "response.done" in event_types(engine), timeout=20)
         os.kill(engine.pid, signal.SIGKILL)
         assert await asyncio.wait_for(running, 20) == "closed"
@@ -70,7 +71,7 @@ async def test_a_killed_engine_process_is_reported_and_its_recording_kept(tmp_pa
     assert any("killed by signal 9" in notice for notice in engine.state.notices)
     recorded = records(engine.state.recording_path)
     assert any(r.get("type") == "response.done" for r in recorded)
-    engine.send_text("nobody is listening")  # commands to a dead engine are ignored, not raised
+    engine.submit(SendText("nobody is listening"))  # commands to a dead engine are ignored, not raised
 
 
 PARENT = textwrap.dedent(

@@ -23,6 +23,7 @@ from tui.mock import (
     StallFrames,
     WithholdPongs,
 )
+from tui.mock import server as mock_server
 from tui.wire.reader import SessionReader
 
 
@@ -312,46 +313,7 @@ async def test_faults_combine():
         assert (code, reason) == (4002, "combined") and [e["type"] for e in events] == ["input_audio_buffer.cleared"]
 
 
-async def test_the_session_object_is_pluggable():
-    from tui.mock import Close, Drop, Send
-
-    class Scripted:
-        """Answers each text frame with its length, closes 4005 on "bye" and drops on "drop"."""
-
-        def __init__(self, config, handshake):
-            self.handshake = handshake
-
-        def start(self, now):
-            return [Send(orjson.dumps({"model": self.handshake.model, "query": self.handshake.query}).decode())]
-
-        def receive_text(self, text, now):
-            return {"bye": [Close(4005, "scripted")], "drop": [Drop()]}.get(text, [Send(str(len(text)))])
-
-        def receive_binary(self, data, now):
-            return []
-
-        def poll(self, now):
-            return []
-
-        def next_deadline(self):
-            return None
-
-    async with MockServer(fast(), session_factory=Scripted) as server:
-        async with connect(server.url_for("gpt-realtime-2") + "&x=1", proxy=None) as ws:
-            assert orjson.loads(await ws.recv()) == {"model": "gpt-realtime-2", "query": [["model", "gpt-realtime-2"], ["x", "1"]]}
-            await ws.send("hello")
-            assert await ws.recv() == "5"
-            await ws.send("bye")
-            await ws.wait_closed()
-            assert (ws.close_code, ws.close_reason) == (4005, "scripted")
-        async with connect(server.url_for(), proxy=None) as ws:
-            await ws.recv()
-            await ws.send("drop")
-            await ws.wait_closed()
-            assert ws.close_code == 1006
-
-
-async def test_a_session_failing_at_a_deadline_ends_its_connection_1011_and_the_server_goes_on(caplog):
+async def test_a_session_failing_at_a_deadline_ends_its_connection_1011_and_the_server_goes_on(caplog, monkeypatch):
     from tui.mock import Send
 
     class FailsAtDeadline:
@@ -374,7 +336,8 @@ async def test_a_session_failing_at_a_deadline_ends_its_connection_1011_and_the_
         def next_deadline(self):
             return self.deadline
 
-    async with MockServer(fast(), session_factory=FailsAtDeadline) as server:
+    monkeypatch.setattr(mock_server, "MockSession", FailsAtDeadline)  # a session with a bug in it
+    async with MockServer(fast()) as server:
         async with connect(server.url_for(), proxy=None) as ws:
             assert await ws.recv() == "hello"
             await ws.send("arm")

@@ -40,6 +40,12 @@ async def finished(relay: Relay) -> None:
     await asyncio.wait_for(asyncio.gather(*(s.done for s in relay.sessions)), 10)
 
 
+async def all_finished(relay: Relay) -> None:
+    """Until every session has finished (and left `relay.sessions`)."""
+    while relay.sessions:
+        await asyncio.sleep(0.02)
+
+
 async def test_round_trip_is_byte_identical_on_both_legs_including_a_10_mib_frame_and_the_close(tmp_path):
     big = os.urandom(10 * 2**20)
     messages: list[str | bytes] = ['{"type":"session.update"}', b"\x00\x01binary\xff", "caf\u00e9 \u2603", big]
@@ -288,7 +294,7 @@ async def test_a_client_that_leaves_during_the_upstream_handshake_leaves_no_upst
             with pytest.raises(TimeoutError):
                 async with connect(relay.url, open_timeout=0.1, ping_interval=None):
                     pass
-            await asyncio.wait_for(relay.sessions[0].done, 5)
+            await asyncio.wait_for(all_finished(relay), 5)
             while not upstream_side:
                 await asyncio.sleep(0.05)
     # By the time upstream would have answered, the relay had already dropped that connection.
@@ -440,3 +446,18 @@ async def test_a_slow_upstream_slows_the_client_instead_of_filling_the_relays_me
                 resume.set()
             await finished(relay)
     assert received == 20
+
+
+async def test_a_live_sessions_frames_reach_its_recording_while_it_runs(tmp_path):
+    # The relay writes recordings in batches; a file being watched (rtui show, tail -f) still
+    # gets every frame within a moment, not only when the session ends.
+    async with upstream_server(tmp_path, echo_then_close) as upstream:
+        async with Relay(relay_config(tmp_path, upstream.url)) as relay:
+            async with connect(relay.url, ping_interval=None) as ws:
+                await ws.send('{"type":"session.update"}')
+                await ws.recv()
+                for _ in range(100):
+                    if len(data_frames(tmp_path / "relay.jsonl")) == 4:  # each leg: the frame and its echo
+                        break
+                    await asyncio.sleep(0.05)
+                assert len(data_frames(tmp_path / "relay.jsonl")) == 4

@@ -12,14 +12,20 @@ import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import time
+
 import orjson
 from diagnose_support import seed_story_client
+from websockets.asyncio.client import connect
+
+from tests.fake_keys import OPENAI_KEY, PLAIN_SECRET
 
 
 @contextmanager
-def command(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def command(*args: str, **extra_env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Runs `rtui ARGS` and yields it with the first line it printed ('listening on URL')."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
+    env.update(extra_env)
     process = subprocess.Popen(
         [sys.executable, "-m", "tui", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -80,3 +86,33 @@ def test_the_relay_refuses_to_listen_where_it_would_be_exposed():
 def test_a_port_out_of_range_is_refused_in_one_line():
     result = rtui("proxy", "--listen", "127.0.0.1:70000")
     assert result.returncode == 2 and "a port from 0 to 65535" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_relays_stderr_never_shows_a_key_even_in_a_close_reason(tmp_path):
+    async def client(url: str) -> None:
+        async with connect(url, ping_interval=None, proxy=None) as ws:
+            await ws.recv()  # session.created: the relayed session runs with the relay's key
+            await ws.close(4000, f"keys {PLAIN_SECRET} {OPENAI_KEY}")
+
+    with command("mock", "--port", "0") as (_, mock_url):
+        relay = command(
+            "proxy", "--listen", "127.0.0.1:0", "--upstream", mock_url, "--record", f"{tmp_path}/", OPENAI_API_KEY=PLAIN_SECRET
+        )
+        with relay as (proxy, url):
+            asyncio.run(client(url + "/v1/realtime?model=gpt-realtime"))
+            time.sleep(0.5)
+        assert proxy.stderr is not None
+        stderr = proxy.stderr.read()
+    [ended] = [line for line in stderr.splitlines() if " ended " in f" {line}"]
+    assert "4000" in ended and ended.count("[redacted]") == 2
+    assert PLAIN_SECRET not in stderr and OPENAI_KEY not in stderr
+
+
+def test_bad_access_and_size_options_are_refused_in_one_line():
+    for args, expected in (
+        (("--allow-origin", "evil.example"), "--allow-origin expects an origin such as https://app.example.com"),
+        (("--max-size", "0"), "--max-size must be at least 1 (MiB)"),
+    ):
+        result = rtui("proxy", "--listen", "127.0.0.1:0", *args)
+        assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

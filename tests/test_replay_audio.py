@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.replay_support import example
+from tests.replay_support import example, recorded_steps
 from tui.replay.diff import compare
 from tui.replay.normalize import AUDIO_APPEND, b64_length
 from tui.replay.script import load_script
@@ -39,7 +39,7 @@ def client_frames(recut) -> list[tuple[str, int]]:  # type: ignore[no-untyped-de
     frames: list[tuple[str, int]] = []
     pcm = b""
     server_frames = 0
-    for step in script.steps:
+    for step in recorded_steps(script):
         if step.kind != "frame":
             continue
         if step.direction == "s2c":
@@ -134,7 +134,7 @@ async def replay_client_frames(frames: list[tuple[str, int]]):  # type: ignore[n
                         await asyncio.sleep(0.002)
                     await ws.send(frame)
                 # The recorded ending: the client closes once every server frame has come.
-                total = sum(1 for step in script.steps if step.kind == "frame" and step.direction == "s2c")
+                total = sum(1 for step in recorded_steps(script) if step.kind == "frame" and step.direction == "s2c")
                 while received < total and not receiver.done():
                     await asyncio.sleep(0.002)
                 await ws.close(1000, "bye")

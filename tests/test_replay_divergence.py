@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import orjson
 
-from tests.replay_support import end_of, example, records, rewrite
+from tests.replay_support import end_of, example, recorded_items, records, rewrite
 from tui.replay.client import replay_client
 from tui.replay.full import full_replay
 from tui.replay.report import DIVERGENCE_CODE, DIVERGENCE_REASON, TRUNCATED_CODE, TRUNCATED_REASON
@@ -31,7 +31,7 @@ async def test_a_changed_field_is_caught_at_its_position_with_a_readable_diff(tm
         rewrite(example("voice-turn-barge-in"), tmp_path / "changed.jsonl",
                 lambda r: edit_event(r, "conversation.item.truncate", audio_end_ms=301))
     )
-    position = next(i for i, item in enumerate(original.items["c2s"]) if item.type == "conversation.item.truncate")
+    position = next(i for i, item in enumerate(recorded_items(original, "c2s")) if item.type == "conversation.item.truncate")
     async with serve_recording(original, timeout=5) as served:
         with SessionWriter(tmp_path / "client.jsonl", mode="replay", url=served.url) as writer:
             client = await replay_client(changed, served.url, timeout=5, writer=writer)
@@ -40,7 +40,7 @@ async def test_a_changed_field_is_caught_at_its_position_with_a_readable_diff(tm
     divergence = server.divergence
     assert divergence is not None and divergence.direction == "c2s"
     assert divergence.index == position
-    assert divergence.expected is not None and divergence.expected.seq == original.items["c2s"][position].seq
+    assert divergence.expected is not None and divergence.expected.seq == recorded_items(original, "c2s")[position].seq
     report = divergence.report()
     assert f"client frame #{position + 1}" in report
     assert '-  "audio_end_ms": 300,' in report and '+  "audio_end_ms": 301,' in report
@@ -113,7 +113,7 @@ async def test_a_recording_cut_off_by_a_crash_replays_up_to_its_last_complete_re
     assert (end["code"], end["reason"], end["closed_by"]) == (TRUNCATED_CODE, TRUNCATED_REASON, "server")
     assert result.comparison is not None
     replayed = load_script(result.recording)
-    assert len(replayed.items["s2c"]) == len(script.items["s2c"])
+    assert len(recorded_items(replayed, "s2c")) == len(recorded_items(script, "s2c"))
 
 
 def write_recording(path, records: list[dict]) -> None:  # type: ignore[type-arg]

@@ -10,8 +10,8 @@ import base64
 import orjson
 from websockets.asyncio.client import connect
 
-from tests.replay_support import example
-from tui.replay.normalize import append_audio, parse_event
+from tests.replay_support import example, recorded_items, recorded_steps
+from tui.replay.normalize import append_text, decode_audio, parse_event
 from tui.replay.player import PongPolicy
 from tui.replay.script import load_script
 from tui.replay.serve import serve_recording
@@ -22,14 +22,14 @@ CHUNK = 3_000  # bytes: the recording used 1 920-byte (40 ms) appends
 def needed(script, requires: tuple[int, int]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(client events other than audio, audio bytes) the client had sent when a frame was recorded."""
     index, offset = requires
-    items = script.items["c2s"][:index]
+    items = recorded_items(script, "c2s")[:index]
     return sum(1 for i in items if i.kind != "audio"), sum(i.length for i in items if i.kind == "audio") + offset
 
 
 async def test_a_slow_client_that_rechunks_its_audio_is_served_causally():
     script = load_script(example("voice-turn-barge-in"))
-    client_steps = [s for s in script.steps if s.direction == "c2s" and s.kind == "frame"]
-    server_steps = [s for s in script.steps if s.direction == "s2c" and s.kind == "frame"]
+    client_steps = [s for s in recorded_steps(script) if s.direction == "c2s" and s.kind == "frame"]
+    server_steps = [s for s in recorded_steps(script) if s.direction == "s2c" and s.kind == "frame"]
     sent = {"events": 0, "audio": 0}
     violations: list[str] = []
     received = 0
@@ -68,9 +68,9 @@ async def test_a_slow_client_that_rechunks_its_audio_is_served_causally():
                     pending = b""
                     await wait_for(need_server)
                 event = parse_event(step.payload)
-                audio = append_audio(event) if event else None
+                audio = append_text(event) if event else None
                 if audio is not None:
-                    pending += audio
+                    pending += decode_audio(audio)
                     continue
                 await send_audio(pending)
                 pending = b""
@@ -91,8 +91,8 @@ async def test_a_slow_client_that_rechunks_its_audio_is_served_causally():
 
 async def test_a_client_that_sends_nothing_gets_no_frame_recorded_after_its_first_event():
     script = load_script(example("story6-commit-empty"))
-    first_gated = next(s for s in script.steps if s.direction == "s2c" and s.requires != (0, 0))
-    ungated = [s for s in script.steps if s.direction == "s2c" and s.kind == "frame" and s.seq < first_gated.seq]
+    first_gated = next(s for s in recorded_steps(script) if s.direction == "s2c" and s.requires != (0, 0))
+    ungated = [s for s in recorded_steps(script) if s.direction == "s2c" and s.kind == "frame" and s.seq < first_gated.seq]
     async with serve_recording(script, timeout=0.5) as served:
         async with connect(served.url, proxy=None) as ws:
             got = []

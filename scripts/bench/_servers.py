@@ -4,6 +4,8 @@
     python _servers.py sink    # counts messages; answers the text "done" with "count N"
     python _servers.py flood IDLE_S RATE [monologue]   # a Realtime-shaped server: endless real-time
                                            # response audio, and after IDLE_S seconds RATE events/s
+    python _servers.py voice   # a cheap stand-in for the mock's traffic: 1.5 s of real-time
+                               # response audio every 3 s, client frames read and dropped
 
 They run as separate processes so the client being measured has a core of its own on a 2-core box.
 """
@@ -18,8 +20,11 @@ from websockets.exceptions import ConnectionClosed
 
 
 async def echo(ws: ServerConnection) -> None:
-    async for message in ws:
-        await ws.send(message)
+    try:
+        async for message in ws:
+            await ws.send(message)
+    except ConnectionClosed:
+        pass  # a relay in front may close with an error code (1009 for a frame over its limit)
 
 
 async def sink(ws: ServerConnection) -> None:
@@ -85,8 +90,53 @@ def flood(idle_s: float, rate: int, monologue: bool = False):
     return handler
 
 
+def voice():
+    """The mock's traffic shape without its work (no VAD, no session logic), so that many sessions
+    measure the relay in front of it rather than the upstream: session.created, then for 1.5 s of
+    every 3 s one 100 ms `response.output_audio.delta` (24 kHz pcm, as the mock sends them) every
+    100 ms. One ticker serves all connections, every 10 ms a tenth of them, so that sessions send at
+    different moments as independent ones would. Client frames are read and dropped."""
+    import base64
+
+    delta = base64.b64encode(bytes(4_800)).decode()
+    event = '{"type":"response.output_audio.delta","event_id":"a","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"%s"}' % delta
+    connections: dict[ServerConnection, int] = {}  # each one's place: which tick of 10, which turn
+    ticker: list[asyncio.Task] = []
+    arrivals = iter(range(1 << 62))
+
+    async def tick() -> None:
+        loop = asyncio.get_running_loop()
+        start, n = loop.time(), 0
+        while True:
+            n += 1
+            await asyncio.sleep(max(0.0, start + n * 0.01 - loop.time()))
+            for ws, place in list(connections.items()):
+                if place % 10 == n % 10 and (n // 10 + place // 10) % 30 < 15:
+                    try:
+                        await ws.send(event)
+                    except ConnectionClosed:
+                        connections.pop(ws, None)
+
+    async def handler(ws: ServerConnection) -> None:
+        if not ticker:
+            ticker.append(asyncio.create_task(tick()))
+        await ws.send('{"type":"session.created","event_id":"e0","session":{"type":"realtime","id":"sess_voice","model":"gpt-realtime"}}')
+        connections[ws] = next(arrivals) * 7 % 300  # spread over the 10 ticks and the 3 s of turns
+        try:
+            async for _ in ws:
+                pass
+        except ConnectionClosed:
+            pass
+        finally:
+            connections.pop(ws, None)
+
+    return handler
+
+
 async def main(kind: str, *args: str) -> None:
-    if kind == "flood":
+    if kind == "voice":
+        handler = voice()
+    elif kind == "flood":
         handler = flood(float(args[0]), int(args[1]), monologue=len(args) > 2 and args[2] == "monologue")
     else:
         handler = {"echo": echo, "sink": sink}[kind]

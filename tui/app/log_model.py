@@ -9,6 +9,8 @@ After a reconnect, a marker row says where each new connection starts.
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,33 +87,80 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def search_problem(text: str) -> str | None:
+    """Why `text` is not a usable search (one sentence), or None."""
+    pattern = _term(text)[1]
+    if pattern.startswith(REGEX_PREFIX):
+        try:
+            re.compile(pattern[len(REGEX_PREFIX) :])
+        except re.error as exc:
+            return f"Not a regular expression: {exc}."
+    return None
+
+
+REGEX_PREFIX = "re:"
+
+
+def _term(text: str) -> tuple[bool, str]:
+    """(excluding, pattern): a leading ! excludes what the rest matches."""
+    text = text.strip()
+    return (True, text[1:].strip()) if text.startswith("!") else (False, text)
+
+
 @dataclass(frozen=True)
 class RowFilter:
-    """Which rows to show: a case-insensitive substring of the type, and one direction or all."""
+    """Which rows to show: a search over each row's type, summary and frame text (a substring,
+    case-insensitive; `re:` for a regular expression; a leading `!` excludes the matches), and
+    one direction or all."""
 
     text: str = ""
     direction: str | None = None
+    _search: Callable[[str], bool] | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        excluding, pattern = _term(self.text)
+        if not pattern:
+            return
+        if pattern.startswith(REGEX_PREFIX):
+            compiled = re.compile(pattern[len(REGEX_PREFIX) :], re.IGNORECASE | re.MULTILINE)  # ^type$ works
+            found: Callable[[str], bool] = lambda haystack: compiled.search(haystack) is not None  # noqa: E731
+        else:
+            needle = pattern.lower()
+            found = lambda haystack: needle in haystack.lower()  # noqa: E731
+        object.__setattr__(self, "_search", (lambda haystack: not found(haystack)) if excluding else found)
 
     @property
     def active(self) -> bool:
-        return bool(self.text) or self.direction is not None
+        return self._search is not None or self.direction is not None
 
     def matches(self, row: LogRow) -> bool:
         if self.direction is not None and row.line.direction != self.direction:
             return False
-        return not self.text or self.text.lower() in row.line.label.lower()
+        return self._search is None or self._search(searchable_text(row))
 
     def next_direction(self) -> RowFilter:
         position = DIRECTIONS.index(self.direction)
-        return dataclasses.replace(self, direction=DIRECTIONS[(position + 1) % len(DIRECTIONS)])
+        return RowFilter(self.text, DIRECTIONS[(position + 1) % len(DIRECTIONS)])
 
     def describe(self) -> str:
         parts = []
-        if self.text:
-            parts.append(f"type~{self.text!r}")
+        if self._search is not None:
+            parts.append(f"search {self.text.strip()!r}")
         if self.direction:
             parts.append(f"dir={self.direction}")
         return " ".join(parts) or "all events"
+
+
+def is_error_or_close(row: LogRow) -> bool:
+    """The rows `e` / `E` jump between: errors (the server's, local ones) and how connections ended."""
+    return row.line.severity == "error" or row.line.label in ("error", "close", "end")
+
+
+def searchable_text(row: LogRow) -> str:
+    """What a search looks at: the event type, the summary and the frame's own text (a run's first)."""
+    text = row.record.get("text")
+    payload = text if isinstance(text, str) else ""
+    return f"{row.line.label}\n{row.line.summary}\n{payload}"
 
 
 MARKERS = {"normal": "  ", "warning": "! ", "error": "!!"}

@@ -1,6 +1,6 @@
 """Audio levels in dBFS (0 dBFS = full scale sine peak 1.0), computed where the audio flows (device
-callback, sender side) and read by any view at its own rate, plus the peak-hold and clip helpers a
-meter widget needs."""
+callback, sender side) and read by any view at its own rate (a meter's peak hold and clip light are
+the view's: tui.app.present.PeakHold)."""
 
 from __future__ import annotations
 
@@ -66,38 +66,3 @@ class LevelMeter:
     def read(self) -> Levels:
         with self._lock:
             return self._levels
-
-
-class PeakHold:
-    """Holds the highest peak for `hold_s`, then lets it fall at `fall_db_per_s` (a meter's marker).
-    Feed it readings at UI rate with the reading's time."""
-
-    def __init__(self, hold_s: float = 1.0, fall_db_per_s: float = 20.0) -> None:
-        self.hold_s = hold_s
-        self.fall_db_per_s = fall_db_per_s
-        self.value = SILENCE_DBFS
-        self._held_at = 0.0
-
-    def update(self, peak_dbfs: float, now_s: float) -> float:
-        if peak_dbfs >= self.value:
-            self.value, self._held_at = peak_dbfs, now_s
-        elif now_s - self._held_at > self.hold_s:
-            fallen = self.value - self.fall_db_per_s * (now_s - self._held_at - self.hold_s)
-            self.value = max(peak_dbfs, fallen, SILENCE_DBFS)
-        return self.value
-
-
-class ClipDetector:
-    """Says whether clipping happened recently: `update(levels, now_s)` returns True for
-    `show_s` seconds after `clipped_samples` last grew."""
-
-    def __init__(self, show_s: float = 2.0) -> None:
-        self.show_s = show_s
-        self._seen = 0
-        self._last_clip_s: float | None = None
-
-    def update(self, levels: Levels, now_s: float) -> bool:
-        if levels.clipped_samples > self._seen:
-            self._seen = levels.clipped_samples
-            self._last_clip_s = now_s
-        return self._last_clip_s is not None and now_s - self._last_clip_s <= self.show_s

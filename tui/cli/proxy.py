@@ -33,6 +33,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--allow-remote", action="store_true", help="listen on a non-loopback address (needs --token)")
     parser.add_argument("--token", help="clients must add ?token=TOKEN to their URL (required with --allow-remote)")
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also let browser pages from ORIGIN (such as https://app.example.com) connect; pages from other sites are "
+        "refused (403) unless they are served from this machine (http://localhost:*, http://127.0.0.1:*, http://[::1]:*); "
+        "repeatable",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also accept clients that reach the relay under NAME (such as 10.0.2.2 from the Android emulator); other Host "
+        "headers than the listening address and localhost are refused (421); repeatable",
+    )
+    parser.add_argument(
+        "--max-size",
+        type=int,
+        default=16,
+        metavar="MIB",
+        help="the largest message relayed, in MiB; a bigger one closes both legs with 1009 (message too big) (default %(default)s)",
+    )
     parser.add_argument("--ui", action="store_true", help="show the relayed session in the TUI (event log, counters, closure card)")
     parser.set_defaults(func=run)
 
@@ -50,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tui.wire.client import is_azure
     from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, upstream_key
+    from tui.wire.redact import Redactor
 
     import os
 
@@ -63,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
             record_to_directory=args.record.endswith(("/", os.sep)) or Path(args.record).is_dir(),
             token=args.token,
             allow_remote=args.allow_remote,
+            allowed_origins=args.allow_origin,
+            allowed_hosts=args.allow_host,
+            max_size=args.max_size * 2**20,
         )
         config.check()
     except (ValueError, ProxyConfigError) as exc:
@@ -83,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             # Like `rtui mock`, the first line on stdout says where to connect (scripts read it).
             print(f"listening on {relay.url}", flush=True)
             token = " (clients add ?token=TOKEN)" if config.token else ""
-            say(f"relaying to {config.upstream}{token}; recording to {config.record}")
+            say(f"relaying to {Redactor().url(config.upstream)}{token}; recording to {config.record}")
             if upstream_key(config.upstream, config.env) is None:
                 variable = "AZURE_OPENAI_API_KEY" if is_azure(config.upstream) else "OPENAI_API_KEY"
                 say(f"{variable} is not set: clients must send their own key")

@@ -18,6 +18,7 @@ from tui.diagnose.items import Item, Legs, connect_failure
 from tui.diagnose.report import Ending, TimelineEntry
 from tui.protocol.handshake import connect_error_words
 from tui.protocol.summary import close_meaning, record_line
+from tui.wire.ending import connection_end
 
 TIMELINE_BEFORE = 15  # records shown up to the ending
 TIMELINE_AFTER = 4  # and after it (the echo, the ends)
@@ -150,17 +151,19 @@ class EndingTracker:
                 "close", by, code, close_meaning(code, by), reason, item.seq, round(item.t_s, 6), leg=leg, previous=previous
             )
             end = self._first_end
-            if end is not None and end.record.get("exception"):
-                ending.exception = end.record["exception"]
+            if end is not None:
+                ending.exception = connection_end(end.record).exception or ending.exception
             said = f"reason {reason!r}" if reason else "no reason"
             ending.sentence = f"The {by} closed first with {code} ({close_meaning(code, by)}), {said}{_after(previous)}."
             return ending
-        code = record["code"]
+        dropped = connection_end(record)
+        code = dropped.transport_code
+        assert code is not None  # the reader keeps no end record without a code
         ending = Ending(
             "dropped", None, code, close_meaning(code), record.get("reason", ""), item.seq, round(item.t_s, 6),
-            leg=leg, exception=record.get("exception"), previous=previous,
+            leg=leg, exception=dropped.exception, previous=previous,
         )
-        because = f" ({record['exception']})" if record.get("exception") else ""
+        because = f" ({dropped.exception})" if dropped.exception else ""
         ending.sentence = (
             f"Nobody closed: the connection{where} ended without a close frame ({code}, {close_meaning(code)}){because}"
             f"{_after(previous)}."

@@ -9,21 +9,12 @@ from typing import Any
 from tui.engine.state import CloseSummary
 from tui.protocol.handshake import connect_error_words, describe_connect_failure, describe_refusal
 from tui.protocol.summary import Line, close_meaning
+from tui.wire.ending import ConnectionEnd, connection_end
 
 
-def initiating_close(end: dict[str, Any]) -> dict[str, Any] | None:
-    """The close frame that started the closing handshake, from an `end` record."""
-    closed_by = end.get("closed_by")
-    if closed_by is None:
-        return None
-    return end.get("close_sent") if closed_by == end.get("side") else end.get("close_rcvd")
-
-
-def explain(end: dict[str, Any], preceding_error: str | None, recent: Sequence[Line]) -> str:
-    closed_by = end.get("closed_by")
-    first = initiating_close(end) or {}
-    # The initiator's own code: an unanswered close (a client's 1009 or 1011) ends as 1006 on the wire.
-    code, reason = first.get("code", end["code"]), first.get("reason", end.get("reason", ""))
+def explain(ending: ConnectionEnd, code: int, preceding_error: str | None, recent: Sequence[Line]) -> str:
+    """`code` is the initiator's own: an unanswered close (a client's 1009 or 1011) ends as 1006 on the wire."""
+    closed_by, reason = ending.closed_by, ending.reason
     reason_text = f"reason {reason!r}" if reason else "no reason"
     last_sent = next((line for line in reversed(recent) if line.direction == "c2s" and line.label != "close"), None)
     after = ""
@@ -36,28 +27,29 @@ def explain(end: dict[str, Any], preceding_error: str | None, recent: Sequence[L
         )
     who = "The server" if closed_by == "server" else "This client"
     sentence = f"{who} closed the connection with {code} ({close_meaning(code, closed_by)}) and {reason_text}{after}."
-    if not end.get("clean"):
-        sentence += f" The other side never answered with its close frame (the connection ended as {end['code']})."
+    if not ending.clean:
+        sentence += f" The other side never answered with its close frame (the connection ended as {ending.transport_code})."
     if preceding_error and closed_by == "client":
         sentence += f" The server had reported an error first ({preceding_error}); the client chose to close."
     elif preceding_error:
         sentence += f" The server reported an error just before: {preceding_error}."
-    if end.get("protocol_error"):
-        sentence += f" Local protocol error: {end['protocol_error']}."
+    if ending.protocol_error:
+        sentence += f" Local protocol error: {ending.protocol_error}."
     return sentence
 
 
 def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error: str | None) -> CloseSummary:
+    """The card of a connection that opened, from its `end` record."""
     last_lines = [line for line in recent if line.label not in ("end",)][-8:]
-    first = initiating_close(end) or {}
-    code = first.get("code", end["code"])
+    ending = connection_end(end)
+    code: int = ending.code if ending.code is not None else end["code"]  # the reader checks that an end has one
     return CloseSummary(
         code=code,
-        reason=first.get("reason", end.get("reason", "")),
-        closed_by=end.get("closed_by"),
-        meaning=close_meaning(code, end.get("closed_by")),
-        clean=bool(end.get("clean")),
-        explanation=explain(end, preceding_error, recent),
+        reason=ending.reason,
+        closed_by=ending.closed_by,
+        meaning=close_meaning(code, ending.closed_by),
+        clean=bool(ending.clean),
+        explanation=explain(ending, code, preceding_error, recent),
         preceding_error=preceding_error,
         last_lines=last_lines,
         conn=end["conn"],

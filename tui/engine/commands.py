@@ -1,12 +1,65 @@
-"""The session commands a view can send an engine, by the engine method's name.
+"""The session commands a view sends an engine, as data: one small frozen dataclass per command,
+and one entry point, `submit(command)`, on every engine-like.
 
-Every engine-like object says which of them it supports (`commands`): the live engine all of them; a
-relay only `mark` (the relayed client drives its session); a replay none (it plays what was recorded).
-A view offers only the keys of supported commands, rather than answering the others with a notice.
+Every engine-like says which command types it accepts (`commands`): the live engine all of them; a
+relay only `Mark` (the relayed client drives its session); a replay only `Reconnect` (it replays
+again). A view offers only the keys of accepted commands, rather than answering the others with a
+notice. Commands pickle as they are, so an engine in another process takes them unchanged.
 """
 
 from __future__ import annotations
 
-SESSION_COMMANDS = frozenset(
-    {"send_text", "create_response", "cancel_response", "set_talking", "toggle_turn_mode", "set_muted", "mark", "reconnect"}
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SendText:
+    """A user message (`conversation.item.create`), then `response.create`."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CreateResponse:
+    """`response.create`."""
+
+
+@dataclass(frozen=True)
+class CancelResponse:
+    """Stop the assistant: flush playback, then `response.cancel`."""
+
+
+@dataclass(frozen=True)
+class SetTalking:
+    """Push-to-talk pressed (a fresh buffer) or released (commit and respond)."""
+
+    talking: bool
+
+
+@dataclass(frozen=True)
+class ToggleTurnMode:
+    """Server VAD or push-to-talk, with the `session.update` that says so."""
+
+
+@dataclass(frozen=True)
+class SetMuted:
+    muted: bool
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A user's note in the recording."""
+
+    note: str
+
+
+@dataclass(frozen=True)
+class Reconnect:
+    """Close this connection and open a new one (a replay runs again)."""
+
+
+Command = SendText | CreateResponse | CancelResponse | SetTalking | ToggleTurnMode | SetMuted | Mark | Reconnect
+
+SESSION_COMMANDS: frozenset[type[Command]] = frozenset(
+    {SendText, CreateResponse, CancelResponse, SetTalking, ToggleTurnMode, SetMuted, Mark, Reconnect}
 )

@@ -6,9 +6,9 @@ child runs the engine (devices, socket, recording) alone; the parent holds a mir
 log that the UI reads exactly as it reads an in-process engine (`tui.app.contract.EngineLike`).
 
 Child -> parent: a snapshot every `PUBLISH_INTERVAL_S` (the state, the new log entries, the new
-capture latencies), then the outcome. Parent -> child: commands by name. When the parent dies
-(SIGKILL, a crash), the child sees its command pipe close, stops the engine and finishes the
-recording; when the child dies, the parent's state says so.
+capture latencies), then the outcome. Parent -> child: session commands as they are (they pickle),
+and stop. When the parent dies (SIGKILL, a crash), the child sees its command pipe close, stops the
+engine and finishes the recording; when the child dies, the parent's state says so.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from tui.engine.commands import SESSION_COMMANDS
+from tui.engine.commands import SESSION_COMMANDS, Command
 from tui.engine.config import EngineConfig
 from tui.engine.session import Engine, Outcome
 from tui.engine.state import EngineState, LogBuffer, LogEntry
@@ -37,7 +37,7 @@ T = TypeVar("T")
 PUBLISH_INTERVAL_S = 0.02
 STOP_TIMEOUT_S = 10.0  # for the child to close its socket and recording once told to stop
 TRANSCRIPT_SHOWN = 32  # entries mirrored; the transcript pane shows fewer
-COMMANDS = SESSION_COMMANDS | {"stop"}
+COMMANDS = frozenset({"submit", "stop"})  # what the child obeys: a session command, or stop
 
 
 @dataclasses.dataclass
@@ -148,29 +148,8 @@ class EngineProcess:
             except (OSError, ValueError):  # the child is gone (its state already says so)
                 pass
 
-    def send_text(self, text: str) -> None:
-        self._command("send_text", text)
-
-    def create_response(self) -> None:
-        self._command("create_response")
-
-    def cancel_response(self) -> None:
-        self._command("cancel_response")
-
-    def set_talking(self, talking: bool) -> None:
-        self._command("set_talking", talking)
-
-    def toggle_turn_mode(self) -> None:
-        self._command("toggle_turn_mode")
-
-    def set_muted(self, muted: bool) -> None:
-        self._command("set_muted", muted)
-
-    def mark(self, note: str) -> None:
-        self._command("mark", note)
-
-    def reconnect(self) -> None:
-        self._command("reconnect")
+    def submit(self, command: Command) -> None:
+        self._command("submit", command)
 
     def stop(self) -> None:
         self._command("stop")

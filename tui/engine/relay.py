@@ -17,6 +17,7 @@ from collections import Counter
 from typing import Any
 
 from tui.diagnose.items import Legs
+from tui.engine.commands import Command, Mark
 from tui.engine.state import Counters, EngineState, LogBuffer
 from tui.engine.view import SessionView
 from tui.wire.format import C2S, S2C
@@ -50,7 +51,7 @@ class RelayedOnce:
 
 
 class RelayEngine:
-    commands = frozenset({"mark"})  # the client drives the session: rtui can only mark the recording
+    commands = frozenset({Mark})  # the client drives the session: rtui can only mark the recording
 
     def __init__(self, config: RelayConfig) -> None:
         self.config = config
@@ -122,30 +123,9 @@ class RelayEngine:
             # keeps the refusal as the session's summary.
             self.view.refused_conn = legs.client_conn
 
-    # -- commands (from the UI thread): only `mark`; the UI never calls the others ----------------
+    # -- commands (from the UI thread): only `Mark` (`commands`) -------------------------------------
 
-    def send_text(self, text: str) -> None:
-        pass
-
-    def create_response(self) -> None:
-        pass
-
-    def cancel_response(self) -> None:
-        pass
-
-    def set_talking(self, talking: bool) -> None:
-        pass
-
-    def toggle_turn_mode(self) -> None:
-        pass
-
-    def set_muted(self, muted: bool) -> None:
-        pass
-
-    def reconnect(self) -> None:
-        pass
-
-    def mark(self, note: str) -> None:
+    def submit(self, command: Command) -> None:
         session = self._session
-        if session is not None and not session.writer.closed:
-            session.writer.mark(note)  # thread-safe: the writer serialises records
+        if isinstance(command, Mark) and session is not None and not session.writer.closed:
+            session.writer.mark(command.note)  # thread-safe: the writer serialises records

@@ -28,7 +28,18 @@ from tui.audio.levels import Levels as MeterReading
 from tui.audio.playback import SpeakerSink
 from tui.audio.realtime import RealtimeScheduling
 from tui.engine.closure import summarize_connect_failure
-from tui.engine.commands import SESSION_COMMANDS
+from tui.engine.commands import (
+    SESSION_COMMANDS,
+    CancelResponse,
+    Command,
+    CreateResponse,
+    Mark,
+    Reconnect,
+    SendText,
+    SetMuted,
+    SetTalking,
+    ToggleTurnMode,
+)
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
@@ -48,7 +59,7 @@ MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
 
 
 class Engine:
-    commands = SESSION_COMMANDS  # every session command (tui.engine.commands)
+    commands = SESSION_COMMANDS  # it accepts every session command (tui.engine.commands)
 
     def __init__(
         self,
@@ -488,66 +499,61 @@ class Engine:
         else:
             asyncio.run_coroutine_threadsafe(in_order(), loop)
 
-    def send_text(self, text: str) -> None:
-        self._submit(lambda: self._send_user_text(text))
+    def submit(self, command: Command) -> None:
+        """Runs a session command (tui.engine.commands) on the engine's loop, after those before it."""
+        match command:
+            case SendText(text):
+                self._submit(lambda: self._send_user_text(text))
+            case CreateResponse():
+                self._submit(lambda: self._send({"type": "response.create"}))
+            case CancelResponse():
+                self._submit(self._cancel_response)
+            case SetTalking(talking):
+                if self.state.turn_mode == "push_to_talk" and talking != self.state.talking:
+                    self.state.talking = talking  # shown at once; the wire follows in order
+                    self._submit(self._press_to_talk if talking else self._release_to_talk)
+            case ToggleTurnMode():
+                self._submit(self._toggle_turn_mode)
+            case SetMuted(muted):
+                self.state.muted = muted
+            case Mark(note):
+                self._submit(lambda: self._mark(note))
+            case Reconnect():
+                self._submit(self._reconnect)
 
-    def create_response(self) -> None:
-        self._submit(lambda: self._send({"type": "response.create"}))
+    async def _cancel_response(self) -> None:
+        await self._barge_in()
+        await self._send({"type": "response.cancel"})
 
-    def cancel_response(self) -> None:
-        async def cancel() -> None:
+    async def _press_to_talk(self) -> None:
+        """Push-to-talk pressed: interrupt the assistant and start a fresh buffer."""
+        if self.state.response_active or (self.sink is not None and self.sink.state == "playing"):
             await self._barge_in()
-            await self._send({"type": "response.cancel"})
+            if self.state.response_active:
+                await self._send({"type": "response.cancel"})
+        await self._send({"type": "input_audio_buffer.clear"})
+        self._appended_since_commit = 0
+        self._ptt_open = True
 
-        self._submit(cancel)
+    async def _release_to_talk(self) -> None:
+        """Push-to-talk released: commit the buffer and ask for a response."""
+        self._ptt_open = False
+        await self._commit_and_respond()
 
-    def set_talking(self, talking: bool) -> None:
-        """Push-to-talk: pressing interrupts the assistant and starts a fresh buffer; releasing
-        commits it and asks for a response."""
+    async def _toggle_turn_mode(self) -> None:
+        self.state.turn_mode = "push_to_talk" if self.state.turn_mode == "server_vad" else "server_vad"
+        self.state.talking = self._ptt_open = False
+        await self._send(self._session_update())
 
-        async def press() -> None:
-            if self.state.response_active or (self.sink is not None and self.sink.state == "playing"):
-                await self._barge_in()
-                if self.state.response_active:
-                    await self._send({"type": "response.cancel"})
-            await self._send({"type": "input_audio_buffer.clear"})
-            self._appended_since_commit = 0
-            self._ptt_open = True
+    async def _mark(self, note: str) -> None:
+        if self.writer is not None:
+            self.writer.mark(note)
 
-        async def release() -> None:
-            self._ptt_open = False
-            await self._commit_and_respond()
-
-        if self.state.turn_mode == "push_to_talk" and talking != self.state.talking:
-            self.state.talking = talking  # shown at once; the wire follows in order
-            self._submit(press if talking else release)
-
-    def toggle_turn_mode(self) -> None:
-        async def toggle() -> None:
-            self.state.turn_mode = "push_to_talk" if self.state.turn_mode == "server_vad" else "server_vad"
-            self.state.talking = self._ptt_open = False
-            await self._send(self._session_update())
-
-        self._submit(toggle)
-
-    def set_muted(self, muted: bool) -> None:
-        self.state.muted = muted
-
-    def mark(self, note: str) -> None:
-        async def mark() -> None:
-            if self.writer is not None:
-                self.writer.mark(note)
-
-        self._submit(mark)
-
-    def reconnect(self) -> None:
-        async def reconnect() -> None:
-            self._reconnect_requested = True
-            self._wake.set()
-            if self._ws is not None:
-                await self._ws.close(1000, "rtui reconnect")
-
-        self._submit(reconnect)
+    async def _reconnect(self) -> None:
+        self._reconnect_requested = True
+        self._wake.set()
+        if self._ws is not None:
+            await self._ws.close(1000, "rtui reconnect")
 
     def stop(self) -> None:
         async def stop() -> None:

@@ -3,9 +3,8 @@
     async with MockServer(MockConfig(realtime=False)) as server:
         ...connect to server.url (ws://127.0.0.1:PORT/v1/realtime) with ?model=gpt-realtime...
 
-It runs on the caller's asyncio loop (a test's, or Textual's) and never blocks it. Which session
-object serves a connection is pluggable: pass `session_factory(config, handshake)` to serve
-something other than the simulation (for example a recording's server side).
+It runs on the caller's asyncio loop (a test's, or Textual's) and never blocks it. Each connection
+is served by a `MockSession` (tui.mock.session), driven by a `ConnectionRunner` (tui.mock.runner).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import errno
 import http
 import itertools
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +26,7 @@ from tui.mock.config import MockConfig
 from tui.mock.faults import RejectHandshake
 from tui.mock.ids import IdFactory
 from tui.mock.runner import ConnectionRunner
-from tui.mock.session import ConnectionSession, Handshake, MockSession
+from tui.mock.session import Handshake, MockSession
 from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
 from tui.wire.writer import RecordingFailed, SessionWriter
@@ -39,7 +37,6 @@ MODEL_PREFIXES = ("gpt-realtime", "gpt-audio")
 BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
 KEY_SUBPROTOCOL_PREFIX = "openai-insecure-api-key."
 
-SessionFactory = Callable[[MockConfig, Handshake], ConnectionSession]
 log = logging.getLogger(__name__)
 
 
@@ -75,7 +72,6 @@ class MockServer:
         self,
         config: MockConfig | None = None,
         *,
-        session_factory: SessionFactory | None = None,
         reuse_port: bool = False,
         worker: tuple[int, int] = (0, 1),
     ) -> None:
@@ -83,7 +79,6 @@ class MockServer:
         listening on one port, worker i numbering its connections i+1, i+1+count, ... so that every
         connection of the whole server has its own index (and its own ids)."""
         self.config = config or MockConfig()
-        self.session_factory: SessionFactory = session_factory or (lambda config, handshake: MockSession(config, handshake))
         self.recordings: list[Path] = []
         self.reuse_port = reuse_port
         self._server: Server | None = None
@@ -221,7 +216,7 @@ class MockServer:
 
     async def _handle(self, connection: ServerConnection) -> None:
         handshake = dataclasses.replace(self._handshakes.pop(id(connection)), subprotocol=connection.subprotocol)
-        session = self.session_factory(self.config, handshake)
+        session = MockSession(self.config, handshake)
         runner = ConnectionRunner(
             connection, session, self.config.faults, fault_ids=IdFactory(f"{self.config.seed}/{handshake.conn_index}/faults")
         )

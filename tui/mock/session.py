@@ -5,8 +5,7 @@ time, calls `poll` at `next_deadline()`, and carries out the returned outputs in
 text frame, `Close` with a code and reason, or `Drop` the TCP connection. No sockets, no clock of its
 own, so the whole GA behaviour (validation, VAD, responses, expiry) is testable by feeding events.
 
-`ConnectionSession` is the interface the server drives; `MockSession` simulates the service, and
-another implementation (serving a recording's server side) can be plugged in the same way.
+`ConnectionSession` is the interface the server's runner drives; `MockSession` simulates the service.
 """
 
 from __future__ import annotations

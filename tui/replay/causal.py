@@ -16,6 +16,7 @@ import asyncio
 from collections import deque
 from typing import Protocol
 
+from tui.replay.audio_match import AudioMatch
 from tui.replay.normalize import (
     AUDIO_APPEND,
     IdMap,
@@ -29,8 +30,10 @@ from tui.replay.report import (
     Divergence,
     GateTimeout,
     mismatch_message,
+    nearest,
 )
-from tui.replay.script import Position, Script
+from tui.replay.script import Script
+from tui.replay.steps import Position
 from tui.replay.tape import Entry
 from tui.replay.timing import Clock
 from tui.wire.format import S2C
@@ -69,7 +72,7 @@ class Progress:
         self._reached: deque[tuple[Position, float]] = deque()
         self._changed = asyncio.Event()
         self._waiting = 0  # waiters on `_changed`: without any, a change wakes nobody
-        self._pending: memoryview = memoryview(b"")  # recorded audio of the current append not yet matched
+        self._audio = AudioMatch()  # the current append against the recorded audio
 
     # -- feeding ---------------------------------------------------------------------------------
 
@@ -79,7 +82,7 @@ class Progress:
             raise self.failure
         self.received += 1
         try:
-            if not self._pending and isinstance(payload, str):
+            if not self._audio.expected_left and isinstance(payload, str):
                 entry = self.expected.peek()
                 if entry is not None and entry.audio is not None and entry.index == self.position[0] and entry.payload == payload:
                     # The recorded append, byte for byte, at a recorded chunk boundary: the same audio.
@@ -99,36 +102,34 @@ class Progress:
     def _feed_audio(self, audio: bytes) -> None:
         self._settle()
         index, start = self.position
-        offset = start
-        rest = memoryview(audio)
-        while rest:
-            if not self._pending:
-                entry = self.expected.peek()
-                if entry is None or entry.audio is None or entry.index != index:
-                    actual = self._actual_audio(index, start, audio)
-                    if offset == 0:
-                        expected = self._expected_item(index)
-                        wanted = expected.label() if expected is not None else "nothing more"
-                        raise self._divergence(index, f"expected {wanted}, got appended audio", expected, actual)
-                    raise self._divergence(
-                        index,
-                        f"more audio than recorded: {start + len(audio)} bytes for a {offset}-byte segment",
-                        self._expected_item(index),
-                        actual,
-                    )
-                self.expected.next()
-                self._pending = memoryview(decode_audio(entry.audio))
-            n = min(len(self._pending), len(rest))
-            if self._pending[:n] != rest[:n]:
+        match = self._audio
+        matched = match.matched
+        match.receive(audio)
+        while match.received_left and not match.differs:
+            entry = self.expected.peek()
+            if entry is None or entry.audio is None or entry.index != index:
+                actual = self._actual_audio(index, start, audio)
+                offset = start + match.matched - matched
+                if offset == 0:
+                    expected = self._expected_item(index)
+                    wanted = expected.label() if expected is not None else "nothing more"
+                    raise self._divergence(index, f"expected {wanted}, got appended audio", expected, actual)
                 raise self._divergence(
                     index,
-                    "the appended audio differs from the recorded audio",
+                    f"more audio than recorded: {start + len(audio)} bytes for a {offset}-byte segment",
                     self._expected_item(index),
-                    self._actual_audio(index, start, audio),
+                    actual,
                 )
-            self._pending, rest = self._pending[n:], rest[n:]
-            offset += n
-        self._advance((index, offset))
+            self.expected.next()
+            match.expect(decode_audio(entry.audio))
+        if match.differs:
+            raise self._divergence(
+                index,
+                "the appended audio differs from the recorded audio",
+                self._expected_item(index),
+                self._actual_audio(index, start, audio),
+            )
+        self._advance((index, start + match.matched - matched))
 
     def _settle(self) -> None:
         """Moves past an audio segment whose recorded bytes have all arrived. Done when the next frame
@@ -136,7 +137,7 @@ class Progress:
         which may lie far ahead. (A position inside the segment satisfies every requirement recorded
         before the next client event, and that event is what moves past it.)"""
         index, offset = self.position
-        if offset and not self._pending:
+        if offset and not self._audio.expected_left:
             entry = self.expected.peek()
             if entry is None or entry.audio is None or entry.index != index:
                 self._advance((index + 1, 0))
@@ -190,14 +191,14 @@ class Progress:
     def _divergence(self, index: int, message: str, expected: Item | None, actual: Item | None) -> Divergence:
         candidates: list[tuple[int, Item]] = []
         if actual is not None and self.script is not None:
-            candidates = self.script.nearest(actual, self.direction, skip=index)
+            candidates = nearest(actual, self.script.iter_items(self.direction), skip=index)
         return Divergence(self.direction, index, message, expected, actual, candidates)
 
     def unused(self, limit: int = 20) -> tuple[list[tuple[int, Item]], int]:
         """Recorded items this run never received (a partly received audio segment included): the
         first `limit`, and how many in all."""
         self._settle()
-        if self.expected.peek() is None and not self._pending:
+        if self.expected.peek() is None and not self._audio.expected_left:
             return [], 0
         if self.script is not None:
             return self.script.remaining(self.direction, self.position[0], limit)

@@ -17,9 +17,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.replay.audio_match import AudioMatch
 from tui.replay.normalize import decode_audio
 from tui.replay.report import Divergence, mismatch_message, nearest
-from tui.replay.script import Outline, Script, frame_payload, script_from
+from tui.replay.script import Outline, Script, script_from
+from tui.replay.steps import frame_payload
 from tui.replay.tape import Channel, EntryMaker, Tape
 from tui.wire.format import C2S, S2C
 from tui.wire.reader import SessionReader
@@ -59,8 +61,7 @@ class _DirectionMatch:
         self.maker = maker  # B's entries and positions
         self.index = 0  # B's current item
         self.segment_open = False  # B's current item is an audio segment still being matched
-        self.a_rest = memoryview(b"")  # decoded audio of one side not yet matched by the other
-        self.b_rest = memoryview(b"")
+        self.audio = AudioMatch()  # B's current audio segment against A's
         self.a_count = 0  # A's items taken so far
         self.differs_at: int | None = None  # the first item that differs
 
@@ -71,7 +72,7 @@ class _DirectionMatch:
 
     def add(self, record: dict[str, Any]) -> None:
         payload = frame_payload(record)
-        if self.differs_at is None and not self.a_rest and not self.b_rest and isinstance(payload, str):
+        if self.differs_at is None and self.audio.idle and isinstance(payload, str):
             a = self.a.peek()
             if a is not None and a.audio is not None and a.payload == payload and a.index == self.maker.next_audio_index(self.direction):
                 # The same append text at the same place: the same audio, no decoding.
@@ -86,10 +87,7 @@ class _DirectionMatch:
             if not (self.segment_open and self.index == entry.index):
                 self._close_segment()
                 self.index, self.segment_open = entry.index, True
-            self.b_rest = memoryview(bytes(self.b_rest) + decode_audio(entry.audio)) if self.b_rest else memoryview(
-                decode_audio(entry.audio)
-            )
-            self._match_audio()
+            self._match_audio(decode_audio(entry.audio))
             return
         self._close_segment()
         self.index, self.segment_open = entry.index, False
@@ -101,20 +99,18 @@ class _DirectionMatch:
             return
         self._take_a()
 
-    def _match_audio(self) -> None:
-        while self.b_rest and self.differs_at is None:
-            if not self.a_rest:
-                a = self.a.peek()
-                if a is None or a.audio is None or a.index != self.index:
-                    self.differs_at = self.index  # A's segment is shorter, or A has something else here
-                    return
-                self._take_a()
-                self.a_rest = memoryview(decode_audio(a.audio))
-            n = min(len(self.a_rest), len(self.b_rest))
-            if self.a_rest[:n] != self.b_rest[:n]:
-                self.differs_at = self.index
+    def _match_audio(self, audio: bytes) -> None:
+        match = self.audio
+        match.receive(audio)
+        while match.received_left and not match.differs:
+            a = self.a.peek()
+            if a is None or a.audio is None or a.index != self.index:
+                self.differs_at = self.index  # A's segment is shorter, or A has something else here
                 return
-            self.a_rest, self.b_rest = self.a_rest[n:], self.b_rest[n:]
+            self._take_a()
+            match.expect(decode_audio(a.audio))
+        if match.differs:
+            self.differs_at = self.index
 
     def _close_segment(self) -> None:
         """B's audio segment ended: A's must end at the same byte."""
@@ -122,8 +118,9 @@ class _DirectionMatch:
             return
         self.segment_open = False
         a = self.a.peek()
-        if self.a_rest or (a is not None and a.audio is not None and a.index == self.index):
+        if self.audio.expected_left or (a is not None and a.audio is not None and a.index == self.index):
             self.differs_at = self.index
+        self.audio.reset()
 
     def finish(self) -> None:
         """B is complete: A must have nothing more."""
@@ -211,7 +208,7 @@ def _items_section(direction: str, a: Script, b: Script, match: _DirectionMatch)
 
 
 def _control(script: Script, direction: str, kind: str) -> list[str]:
-    return [bytes(s.data).hex() for s in script.controls if s.direction == direction and s.kind == kind]
+    return [bytes(s.payload).hex() for s in script.controls if s.direction == direction and s.kind == kind]
 
 
 def _ending(script: Script) -> tuple[object, ...]:

@@ -5,7 +5,7 @@
 into log lines, counters, meters and transcripts, as the live engine does. The meters are driven by
 the replayed audio itself (the appended input audio and the output audio deltas as they cross the
 wire), so at the recorded pace they move as they did in the session. When a run ends its verdict
-goes into `state.verdict`, and R (`reconnect`, its only command) replays again; the UI offers no
+goes into `state.verdict`, and R (`Reconnect`, its only command) replays again; the UI offers no
 talk, text, reply or cancel key: the replay plays what was recorded. Nothing here imports Textual.
 
 The header tells the replay's truth: the URL is the one the replay connects to (the recording's
@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from tui.audio.levels import LevelMeter
+from tui.engine.commands import Command, Reconnect
 from tui.engine.state import Counters, EngineState, Levels, LogBuffer, RecordedClock, ReplayVerdict
 from tui.engine.view import SessionView
 from tui.replay.full import ReplayResult, full_replay
@@ -37,7 +38,7 @@ _QUIET_AFTER_S = 0.15  # a meter falls to silence when no audio crossed for this
 
 class ReplayEngine:
     # It sends what was recorded: nothing for a user to send. R (`reconnect`) replays again.
-    commands: frozenset[str] = frozenset({"reconnect"})
+    commands = frozenset({Reconnect})
 
     def __init__(
         self,
@@ -83,6 +84,7 @@ class ReplayEngine:
                 self._wake.clear()
         finally:
             ticker.cancel()
+            self.state.input_level = self.state.output_level = Levels()
         return self.outcome or "stopped"
 
     async def _replay_once(self) -> None:
@@ -111,8 +113,7 @@ class ReplayEngine:
             self.outcome = "stopped"
         finally:
             self._task = None
-            self.state.phase = "closed"
-            self.state.input_level = self.state.output_level = Levels()
+            self.state.phase = "closed"  # the meters fall silent on their own (`_tick`)
 
     def _output_of_run(self) -> str | None:
         """`--output FILE` names the first run's recording; a rerun goes beside it, never over it."""
@@ -184,33 +185,12 @@ class ReplayEngine:
             self.state.assistant_speaking = now - self._last_audio["s2c"] <= _QUIET_AFTER_S
             await asyncio.sleep(1 / 30)
 
-    # -- commands: only `reconnect` is supported (`commands`), so the UI never calls the others -------
+    # -- commands: only `Reconnect` (`commands`) ------------------------------------------------------
 
-    def send_text(self, text: str) -> None:
-        pass
-
-    def create_response(self) -> None:
-        pass
-
-    def cancel_response(self) -> None:
-        pass
-
-    def set_talking(self, talking: bool) -> None:
-        pass
-
-    def toggle_turn_mode(self) -> None:
-        pass
-
-    def set_muted(self, muted: bool) -> None:
-        pass
-
-    def mark(self, note: str) -> None:
-        pass
-
-    def reconnect(self) -> None:
-        """R: replay again once the current run has ended."""
+    def submit(self, command: Command) -> None:
+        """R (`Reconnect`): replay again once the current run has ended."""
         loop = self._loop
-        if loop is not None and not loop.is_closed():
+        if isinstance(command, Reconnect) and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake_up)
 
 

@@ -4,7 +4,7 @@ A data frame becomes an `Item`. Text frames holding a JSON object are compared a
 `event_id` removed at any depth, volatile fields (`expires_at`) blanked and server-assigned ids
 replaced by names in order of first appearance in the server's frames (`<id1>`, `<id2>`, ...).
 Appended input audio (`input_audio_buffer.append`) is compared as one stream: consecutive appends in
-the client's stream are merged into an audio segment compared byte for byte (tui.replay.audio), so the
+the client's stream are merged into an audio segment compared byte for byte (tui.replay.audio_match), so the
 same audio sent in different chunks is the same segment; reports show a segment by its length and
 SHA-256. Long strings (an audio delta's base64) are compared exactly and shown by length and SHA-256.
 Other text frames compare by exact text, binary frames by exact bytes.
@@ -74,12 +74,6 @@ def append_text(event: dict[str, Any]) -> str | None:
     if not isinstance(audio, str) or b64_length(audio) is None:
         return None
     return audio
-
-
-def append_audio(event: dict[str, Any]) -> bytes | None:
-    """The decoded audio of an `input_audio_buffer.append`, or None when it is not a valid one."""
-    audio = append_text(event)
-    return None if audio is None else decode_audio(audio)
 
 
 def long_string(value: str) -> str:
@@ -191,13 +185,6 @@ class Item:
         return self.type or ("text frame" if self.kind == "text" else "event without type")
 
 
-def frame_payload(record: dict[str, Any]) -> str | bytes:
-    """The exact payload of a frame record: the text of a text frame, else its bytes."""
-    if record["opcode"] == "text" and isinstance(record.get("text"), str):
-        return record["text"]
-    return base64.b64decode(record["data_b64"])
-
-
 def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[Item | None, str | None]:
     """Normalizes one data frame: its item, or for an audio append (None, its base64 audio).
 
@@ -230,12 +217,3 @@ def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bo
     else:
         ids.learn(event)
     return Item("event", ids.apply(event), event_type), None
-
-
-def classify(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[Item, bytes | None]:
-    """Normalizes one data frame. Returns the item and, for an audio append, its decoded audio."""
-    item, audio = normalize_frame(opcode, payload, ids, server=server)
-    if audio is not None:
-        return Item("audio", None, AUDIO_APPEND), decode_audio(audio)
-    assert item is not None
-    return item, None

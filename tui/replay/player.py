@@ -35,7 +35,8 @@ from tui.replay.report import (
     TRUNCATED_REASON,
     Divergence,
 )
-from tui.replay.script import OTHER, SIDE_DIR, Position, Script, Step
+from tui.replay.script import Script
+from tui.replay.steps import OTHER, SIDE_DIR, Position, Step
 from tui.replay.tape import Tape
 from tui.replay.timing import Clock, LoopClock, Pacer, Timing
 from tui.wire.pump import FramePump

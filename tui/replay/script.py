@@ -1,98 +1,25 @@
 """A recording's connection as a replay script: what a replay needs to know up front, read in one pass
 that keeps nothing per frame, and the frames themselves, streamed from the file as they are played
-(tui.replay.tape), so memory stays flat however long the recording is.
-
-The requirement of a step is the position the *other* direction had reached when the step was
-recorded: `(items completed, audio bytes into the current segment)`. Audio counts by bytes, so a
-client that chunks its appends differently reaches the same positions.
+(tui.replay.tape), so memory stays flat however long the recording is. The whole-connection views
+(for reports on a failure) each stream the connection again rather than keep it.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from tui.replay.normalize import AUDIO_APPEND, Item, decode_audio
-from tui.wire.format import C2S, S2C
+from tui.replay.steps import OTHER, SIDE_DIR, Step, control_step
+from tui.replay.tape import Tape
+from tui.wire.ending import ConnectionEnd, connection_end
 from tui.wire.reader import Problem, SessionReader
-
-if TYPE_CHECKING:
-    from tui.replay.tape import Tape
-
-Position = tuple[int, int]
-OTHER = {C2S: S2C, S2C: C2S}
-SIDE_DIR = {"client": C2S, "server": S2C}
-
 
 class ScriptError(Exception):
     """The recording holds nothing this replay can play."""
-
-
-@dataclass(slots=True)
-class Step:
-    """One recorded wire event of the connection: a data frame, ping, pong or close frame."""
-
-    seq: int
-    t_ns: int
-    direction: str
-    kind: str  # "frame", "ping", "pong", "close"
-    opcode: str | None = None
-    type: str | None = None  # the event type of a frame
-    data: str | bytes = field(default=b"", repr=False)  # the payload: exact text or bytes
-    code: int | None = None
-    reason: str = ""
-    requires: Position = (0, 0)  # the other direction's position when it was recorded
-    requires_t_ns: int | None = None  # when the other direction's last data frame before it was recorded
-
-    @property
-    def payload(self) -> str | bytes:
-        """The exact bytes or text of the frame."""
-        return self.data
-
-
-@dataclass
-class Ending:
-    """How the recorded connection ended, as far as the recording knows."""
-
-    closed_by: str | None  # "client", "server", or None when no close frame was sent
-    code: int | None
-    reason: str
-    clean: bool | None
-    failed: bool = False  # the closer did not wait for the closing handshake (close_rcvd missing)
-    dropped_by: str | None = None  # for an end without close frames: who drops the TCP connection
-    recorded: bool = True  # False when the recording stops before the connection's end
-    refused: int | None = None  # the HTTP status of a refused handshake
-
-    def describe(self) -> str:
-        if self.refused is not None:
-            return f"handshake refused with HTTP {self.refused}"
-        if not self.recorded:
-            return "not recorded (the recording stops before the connection ended)"
-        if self.closed_by is None:
-            return f"TCP connection dropped without a close frame ({self.code})"
-        reason = f' "{self.reason}"' if self.reason else " (empty reason)"
-        return f"{self.closed_by} closed first with {self.code}{reason}" + ("" if self.clean else ", not clean")
-
-
-def frame_payload(record: dict[str, Any]) -> str | bytes:
-    """The exact payload of a frame record: the text of a text frame, else its bytes."""
-    if record["opcode"] == "text" and isinstance(record.get("text"), str):
-        return record["text"]
-    return base64.b64decode(record["data_b64"])
-
-
-def control_step(record: dict[str, Any]) -> Step:
-    """A ping, pong or close record as a step (its requirement is filled in by the tape)."""
-    step = Step(seq=record["seq"], t_ns=record["t_ns"], direction=record["dir"], kind=record["kind"])
-    if step.kind == "close":
-        step.code, step.reason = record["code"], record["reason"]
-    else:
-        step.data = base64.b64decode(record.get("data_b64", ""))
-    return step
 
 
 class Outline:
@@ -141,7 +68,7 @@ class Script:
     side: str  # which end recorded it: "client" or "server"
     request: dict[str, Any] | None
     response: dict[str, Any] | None
-    ending: Ending
+    ending: ConnectionEnd
     end_t_ns: int | None
     controls: list[Step] = field(default_factory=list)  # pings, pongs and close frames, in order
     frames: int = 0
@@ -157,8 +84,6 @@ class Script:
 
     def open(self, *subscriptions: tuple[str, str]) -> Tape:
         """A new streaming pass over the connection's frames (tui.replay.tape)."""
-        from tui.replay.tape import Tape
-
         return Tape(self, subscriptions)
 
     def performs(self, side: str, step: Step) -> bool:
@@ -184,11 +109,11 @@ class Script:
         pending: list[tuple[bytes, int]] = []
         for step in self.controls:
             if step.kind == "ping" and step.direction == direction:
-                pending.append((bytes(step.data), len(answers)))
+                pending.append((bytes(step.payload), len(answers)))
                 answers.append(False)
             elif step.kind == "pong" and step.direction != direction:
                 for i, (data, index) in enumerate(pending):
-                    if data == step.data:
+                    if data == step.payload:
                         answers[index] = True
                         del pending[i]
                         break
@@ -202,16 +127,7 @@ class Script:
         more = "; --conn N replays another" if len(self.conns) > 1 else ""
         return f"{self.path} ({which}, {self.frames} frames, recorded on the {self.side} side{more})"
 
-    # -- whole-connection views: one pass over the file each (reports on failure, tests, tools) ---
-
-    def iter_steps(self) -> Iterator[Step]:
-        tape = self.open(("steps", C2S), ("steps", S2C))
-        return tape.merged_steps()
-
-    @property
-    def steps(self) -> list[Step]:
-        """Every step in order (reads the whole connection into memory: for small recordings)."""
-        return list(self.iter_steps())
+    # -- views for reports on a failure: each streams the connection again, keeping nothing ---------
 
     def iter_items(self, direction: str, start: int = 0) -> Iterator[tuple[int, Item]]:
         """(index, item) of `direction` from `start` on, each audio segment merged with its SHA-256."""
@@ -233,11 +149,6 @@ class Script:
             segment[1].add_audio(decode_audio(entry.audio), entry.seq)
         if segment is not None:
             yield segment
-
-    @property
-    def items(self) -> dict[str, list[Item]]:
-        """Each direction's items (reads the whole connection into memory: for small recordings)."""
-        return {d: [item for _, item in self.iter_items(d)] for d in (C2S, S2C)}
 
     def item_at(self, direction: str, index: int) -> Item | None:
         return next((item for i, item in self.iter_items(direction, index) if i == index), None)
@@ -276,12 +187,6 @@ class Script:
                 first.append((index, item))
         return first, count
 
-    def nearest(self, actual: Item, direction: str, skip: int | None, limit: int = 3) -> list[tuple[int, Item]]:
-        """The recorded items most like `actual`, closest first (ties: earliest first), except `skip`."""
-        from tui.replay.report import nearest
-
-        return nearest(actual, self.iter_items(direction), limit, skip)
-
 
 def recorded_path(script: Script) -> str:
     """The recorded request's path and query (from the header's URL when the handshake is missing)."""
@@ -296,27 +201,6 @@ def _side(header: dict[str, Any], end: dict[str, Any] | None) -> str:
     if end is not None and end.get("side") in ("client", "server"):
         return str(end["side"])
     return "server" if header.get("mode") == "mock" else "client"
-
-
-def _ending(end: dict[str, Any] | None, side: str, status: int | None) -> Ending:
-    if status is not None and status != 101:
-        return Ending(None, None, "", None, refused=status)
-    if end is None:
-        return Ending(None, None, "", None, recorded=False)
-    closed_by = end.get("closed_by")
-    if closed_by is None:
-        # Nobody sent a close frame. Unless the recording server saw the client vanish, the server
-        # is taken to have dropped it (a reset, a load balancer, the mock's drop fault).
-        peer_gone = side == "server" and end.get("exception")
-        return Ending(None, end.get("code"), "", False, dropped_by="client" if peer_gone else "server")
-    closer_dir = SIDE_DIR[closed_by]
-    recorded_dir = SIDE_DIR[side]
-    # The closer's own view: close_sent when it recorded itself, close_rcvd otherwise.
-    first = end.get("close_sent") if closer_dir == recorded_dir else end.get("close_rcvd")
-    code = first.get("code") if isinstance(first, dict) else end.get("code")
-    reason = first.get("reason", "") if isinstance(first, dict) else end.get("reason", "")
-    failed = closer_dir == recorded_dir and end.get("close_rcvd") is None
-    return Ending(closed_by, code, reason or "", bool(end.get("clean")), failed=failed)
 
 
 def script_from(
@@ -337,7 +221,7 @@ def script_from(
         side=side,
         request=outline.request,
         response=response,
-        ending=_ending(outline.end, side, response.get("status") if response else None),
+        ending=connection_end(outline.end, status=response.get("status") if response else None, side=side),
         end_t_ns=outline.end["t_ns"] if outline.end else None,
         controls=outline.controls,
         frames=outline.frames,

@@ -16,14 +16,23 @@ import os
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from tui.replay.normalize import IdMap, Item, decoded_length, normalize_frame
-from tui.replay.script import OTHER, Position, Script, Step, control_step, frame_payload
+from tui.replay.steps import OTHER, Position, Step, control_step, frame_payload
 from tui.wire.format import C2S, S2C
-from tui.wire.reader import READ_BUFFER, SessionReader
+from tui.wire.reader import READ_BUFFER, Problem, SessionReader
+
+
+class Source(Protocol):
+    """Which connection of which file a tape reads (a `tui.replay.script.Script`)."""
+
+    path: str
+    conn: int
+    problems: list[Problem]  # the damaged lines the first reading reported
+    validated: tuple[int, int] | None  # (size, mtime_ns) of the file as that reading found it
 
 
 @dataclass(slots=True)
@@ -150,7 +159,7 @@ class Channel:
         self.tape.unsubscribe(self)
 
 
-def _records(script: Script) -> Generator[dict[str, Any], None, None]:
+def _records(script: Source) -> Generator[dict[str, Any], None, None]:
     """The recording's records again. When the file is still the one `load_script` validated, its
     lines are parsed without checking them a second time (the damaged ones it reported are skipped);
     otherwise the reader validates them again."""
@@ -170,11 +179,11 @@ def _records(script: Script) -> Generator[dict[str, Any], None, None]:
 
 
 class Tape:
-    def __init__(self, script: Script, subscriptions: Iterable[tuple[str, str]] = ()) -> None:
-        self.script = script
+    def __init__(self, source: Source, subscriptions: Iterable[tuple[str, str]] = ()) -> None:
+        self.source = source
         self._maker = EntryMaker()
         self.ids = self._maker.ids  # the recording's server ids, named in order of appearance
-        self._records = _records(script)
+        self._records = _records(source)
         self._positions = self._maker.positions
         self._end_requires: dict[str, Position] | None = None
         self._subscribers: dict[tuple[str, str], list[Channel]] = {}
@@ -204,7 +213,7 @@ class Tape:
                 self._unclaimed.remove(channel)
                 return channel
         if self._started:
-            raise RuntimeError(f"the tape of {self.script.path} is already being read: subscribe to {kind} {direction} when opening it")
+            raise RuntimeError(f"the tape of {self.source.path} is already being read: subscribe to {kind} {direction} when opening it")
         return self._subscribe(kind, direction)
 
     def unsubscribe(self, channel: Channel) -> None:
@@ -246,7 +255,7 @@ class Tape:
     def advance(self) -> bool:
         """Reads the connection's next record; False at the end of the recording."""
         self._started = True
-        conn = self.script.conn
+        conn = self.source.conn
         for record in self._records:
             if record["conn"] == conn:
                 self._take(record)
@@ -260,10 +269,6 @@ class Tape:
             self._records.close()
             if self._end_requires is None:
                 self._end_requires = self._maker.value()
-
-    def run_to_end(self) -> None:
-        while self.advance():
-            pass
 
     def end_requires(self) -> dict[str, Position]:
         """Each direction's position when the connection ended (reads on to its `end` record)."""
@@ -307,33 +312,3 @@ class Tape:
             step.requires, step.requires_t_ns = requires, other.last_t_ns
         for channel in self._subscribers.get(("steps", direction), ()):
             channel.queue.append(step)
-
-    # -- views -------------------------------------------------------------------------------------
-
-    def merged_steps(self) -> Iterator[Step]:
-        """Both directions' steps in recorded order (for a tape opened with both step channels)."""
-        c2s, s2c = self.channel("steps", C2S), self.channel("steps", S2C)
-        while True:
-            a, b = c2s.peek(), s2c.peek()
-            if a is None and b is None:
-                return
-            if b is None or (a is not None and a.seq < b.seq):
-                yield c2s.next()
-            else:
-                yield s2c.next()
-
-
-class StaticEntries:
-    """A fixed list of entries with a channel's interface (tests, small tools)."""
-
-    def __init__(self, entries: Iterable[Entry]) -> None:
-        self.queue: deque[Entry] = deque(entries)
-
-    def peek(self) -> Entry | None:
-        return self.queue[0] if self.queue else None
-
-    def next(self) -> Entry | None:
-        return self.queue.popleft() if self.queue else None
-
-    def close(self) -> None:
-        self.queue.clear()

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
-from tui.replay.script import Position, Step
+from tui.replay.steps import Position, Step
 
 
 class Clock(Protocol):

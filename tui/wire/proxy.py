@@ -16,9 +16,17 @@ How it stays faithful, and where `websockets` sets the limits:
   close, as on a direct connection. A far end that never answers within `close_timeout` is dropped,
   and so is the other leg. A far end that drops TCP without a close frame makes the relay abort the
   other leg (that side sees a dropped connection, 1006, too).
-- No size limits (`max_size=None`) and no permessage-deflate on either leg: the relay declines
+- A message may be up to `max_size` bytes (16 MiB by default: one `input_audio_buffer.append` may
+  carry 15 MiB of audio). A bigger one is refused as its first frame header arrives, before its
+  payload is read: that leg is closed with 1009 (message too big) and the other leg gets the same
+  close, so memory per frame stays bounded. No permessage-deflate on either leg: the relay declines
   compression when a client offers it, so the bytes on both legs are the message bytes.
 - Masking keys are the relay's own on the upstream leg (RFC 6455 requires a fresh key per frame).
+
+Who may connect is checked before anything else: a `Host` that is not the relay's own address (DNS
+rebinding) gets 421, a browser page from another site (an `Origin` other than this machine's or an
+allowed one) gets 403, a wrong or missing `--token` 401/403. Only then is the session's recording
+created, so connections that are refused leave one line on the log and no file.
 
 The upstream handshake happens inside the client's handshake: the client gets upstream's subprotocol
 and headers, or upstream's refusal status and body. When the client sent no key, the relay adds one
@@ -32,23 +40,24 @@ import hmac
 import http
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import InvalidStatus
-from websockets.frames import CLOSE, DATA_OPCODES, PING, Close, Frame
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.frames import CLOSE, DATA_OPCODES, PING, Close, CloseCode, Frame
 from websockets.http11 import Request, Response
 from websockets.protocol import CLOSED, CLOSING, CONNECTING, OPEN
 
 from tui.wire.client import ConnectOptions, is_azure, is_loopback_host
 from tui.wire.legacy_client import RecordingClientConnection, open_connection
 from tui.wire.legacy_server import RecordingServerConnection
+from tui.wire.redact import Redactor
 from tui.wire.tap import FrameTap
-from tui.wire.writer import DEFAULT_DIRECTORY, SessionWriter
+from tui.wire.writer import DEFAULT_DIRECTORY, RecordingFailed, SessionWriter
 
 log = logging.getLogger("rtui.proxy")
 
@@ -79,6 +88,13 @@ TOKEN_PARAM = "token"
 # Each relayed session has its own file: the client's leg is conn 1, the upstream leg conn 2 (the
 # header's `relay` object says so, for readers such as diagnose).
 CLIENT_CONN, UPSTREAM_CONN = 1, 2
+# One input_audio_buffer.append may carry 15 MiB of audio; the clients rtui makes accept 16 MiB too.
+DEFAULT_MAX_SIZE = 16 * 2**20
+# How long records may wait in memory before they are written: the recordings of all sessions are
+# written in one pass this often, on a worker thread, instead of one write per record on the loop.
+FLUSH_INTERVAL_S = 0.05
+# Names under which this machine reaches a loopback relay (the Host check's and the Origin check's).
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class ProxyConfigError(ValueError):
@@ -116,6 +132,70 @@ def client_token(path: str) -> str | None:
     return None
 
 
+def _origin_key(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+def origin_allowed(origin: str, allowed: Iterable[str] = ()) -> bool:
+    """Whether a browser page from `origin` may use the relay: a page served from this machine
+    (http:// or https:// on localhost, 127.0.0.1 or [::1], any port) or one of `allowed`."""
+    key = _origin_key(origin)
+    if key in {_origin_key(a) for a in allowed}:
+        return True
+    parts = urlsplit(key)
+    try:
+        parts.port  # a malformed port raises
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and "@" not in parts.netloc
+        and not parts.path
+        and not parts.query
+        and parts.hostname in LOOPBACK_NAMES
+    )
+
+
+def host_allowed(host: str | None, listen_host: str, port: int, allowed: Iterable[str] = ()) -> bool:
+    """Whether a request's `Host` names this relay: its listening address or a loopback name (or one
+    of `allowed`), with its port when one is given. A page whose own name was re-pointed at
+    127.0.0.1 (DNS rebinding) sends its own name, and is refused."""
+    if not host:
+        return False
+    parts = urlsplit("//" + host.strip())
+    try:
+        given_port = parts.port
+    except ValueError:
+        return False
+    if given_port is not None and given_port != port:
+        return False
+    name = parts.hostname or ""
+    return name in LOOPBACK_NAMES or name == listen_host.lower() or name in {a.lower() for a in allowed}
+
+
+def _as_argument(value: str, placeholder: str) -> str:
+    """`value` to suggest on a command line, or `placeholder` when it came from the wire with
+    characters a terminal or a shell would act on."""
+    ok = value and value.isascii() and value.isprintable() and not any(c in value for c in " '\"\\$`;&|<>()")
+    return value if ok else placeholder
+
+
+def check_origin_option(origin: str) -> None:
+    """An `--allow-origin` value is an origin as browsers send it: scheme://host[:port], or null."""
+    if origin == "null":
+        return
+    parts = urlsplit(origin)
+    try:
+        parts.port  # a malformed port raises
+        valid = bool(parts.scheme and parts.hostname) and parts.path in ("", "/") and not parts.query
+    except ValueError:
+        valid = False
+    if not valid or "@" in parts.netloc:
+        raise ProxyConfigError(
+            f"--allow-origin expects an origin such as https://app.example.com or http://192.168.1.20:3000, not {origin!r}"
+        )
+
+
 @dataclass
 class RelayConfig:
     upstream: str
@@ -130,6 +210,12 @@ class RelayConfig:
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     open_timeout: float = 10.0
     close_timeout: float = 10.0
+    # Browser pages from these origins may connect, besides this machine's (see origin_allowed).
+    allowed_origins: Sequence[str] = ()
+    # Host header names accepted besides the listening address and loopback names (see host_allowed).
+    allowed_hosts: Sequence[str] = ()
+    # The largest message either leg accepts; a bigger one closes both legs with 1009.
+    max_size: int = DEFAULT_MAX_SIZE
 
     def check(self) -> None:
         scheme = urlsplit(self.upstream).scheme
@@ -146,6 +232,10 @@ class RelayConfig:
             raise ProxyConfigError("--allow-remote needs --token TOKEN; clients then connect with ?token=TOKEN")
         if self.token is not None and len(self.token) < 8:
             raise ProxyConfigError("--token must be at least 8 characters long")
+        for origin in self.allowed_origins:
+            check_origin_option(origin)
+        if self.max_size < 1:
+            raise ProxyConfigError("--max-size must be at least 1 (MiB)")
         # Sessions are recorded as clients arrive; find out now, not then, that the place is unusable.
         directory = Path(self.record) if self.record_to_directory else Path(self.record).parent
         blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
@@ -181,6 +271,20 @@ class _Leg:
         self._receiving = False
         self._flush_pending = False
         self._protocol_recv_frame = self.protocol.recv_frame
+        # The close this leg sent when the relay itself failed it (a message over max_size: 1009).
+        self.failed_close: Close | None = None
+        protocol_fail = self.protocol.fail
+
+        def relay_fail(code: int, reason: str = "") -> None:
+            was_open = self.protocol.state is OPEN
+            protocol_fail(code, reason)
+            sent = self.protocol.close_sent
+            if was_open and code != CloseCode.ABNORMAL_CLOSURE and sent is not None:
+                # The other leg gets the same close, not a dropped connection.
+                self.failed_close = sent
+                self._forward(Frame(CLOSE, sent.serialize()))
+
+        self.protocol.fail = relay_fail
 
         def relay_recv_frame(frame: Frame) -> None:
             # Installed before the recording tap, which wraps it: the tap sees every frame first.
@@ -325,7 +429,7 @@ class _Leg:
         failed_upstream = session is not None and self is not session.down and self is not session.up
         peer, transport = self.peer, self._peer_transport()
         if (
-            not failed_upstream and peer is not None and transport is not None
+            not failed_upstream and peer is not None and transport is not None and self.failed_close is None
             and self.protocol.close_rcvd is None and peer.protocol.state is not CLOSED
         ):
             # The far end vanished without a close frame: the other side must see the same.
@@ -378,6 +482,7 @@ class RelaySession:
     up: RelayClientConnection | None = None
     peer_address: str = ""
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    _finishing: bool = field(default=False, init=False)
 
     @property
     def path(self) -> Path:
@@ -387,9 +492,13 @@ class RelaySession:
         return self.client_conn if leg is self.down else self.upstream_conn
 
     def finish(self) -> None:
-        self.writer.close()
-        if not self.done.done():
-            self.done.set_result(None)
+        """Closes the recording off the event loop (its fsync can take milliseconds, which every
+        other relayed session would wait), then sets `done`."""
+        if self._finishing:
+            return
+        self._finishing = True
+        closed = asyncio.get_running_loop().run_in_executor(None, self.writer.close)
+        closed.add_done_callback(lambda _: self.done.done() or self.done.set_result(None))
 
 
 class Relay:
@@ -407,23 +516,32 @@ class Relay:
         self.config = config
         self.on_event = on_event or (lambda message: log.info("%s", message))
         self.on_session = on_session
-        self.sessions: list[RelaySession] = []
+        self.sessions: list[RelaySession] = []  # those not finished yet (a relay runs for days)
+        # For news lines before a session (and its recording's redactor) exists.
+        env = config.env
+        self._redactor = Redactor(
+            [s for s in (config.token, env.get("OPENAI_API_KEY"), env.get("AZURE_OPENAI_API_KEY")) if s]
+        )
         self._server: Server | None = None
         self._recordings = 0
+        self._recording: set[SessionWriter] = set()  # the writers the flush pass writes
+        self._flusher: asyncio.TimerHandle | None = None
+        self._closing = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._flush_recordings()
         self._server = await serve(
             self._handler,
             self.config.host,
             self.config.port,
-            create_connection=self._create_connection,
+            create_connection=RelayServerConnection,
             process_request=self._process_request,
             select_subprotocol=self._select_subprotocol,
             process_response=self._process_response,
             compression=None,
-            max_size=None,
+            max_size=self.config.max_size,
             ping_interval=None,
             ping_timeout=None,
             close_timeout=self.config.close_timeout,
@@ -439,16 +557,33 @@ class Relay:
         host = self.config.host
         return f"ws://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
+    def _flush_recordings(self) -> None:
+        """One flush pass on a worker thread (the writes release the GIL: the loop relays on),
+        then the next one FLUSH_INTERVAL_S later."""
+        self._recording = {w for w in self._recording if not w.closed}
+        writers = list(self._recording)
+        loop = asyncio.get_running_loop()
+        flushed = loop.run_in_executor(None, _flush_all, writers)
+        flushed.add_done_callback(lambda _: self._arm_flusher(loop))
+
+    def _arm_flusher(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._closing:
+            self._flusher = loop.call_later(FLUSH_INTERVAL_S, self._flush_recordings)
+
     async def close(self) -> None:
+        self._closing = True
+        if self._flusher is not None:
+            self._flusher.cancel()
         if self._server is not None:
             # Live sessions end as they would if the relay's process went away: dropped, not closed.
-            for session in self.sessions:
+            live = list(self.sessions)
+            for session in live:
                 for leg in (session.down, session.up):
                     if leg is not None and leg.protocol.state is not CLOSED:
                         leg.transport.abort()
             self._server.close(close_connections=False)
             await self._server.wait_closed()
-            for session in self.sessions:
+            for session in live:
                 session.writer.close()
 
     async def __aenter__(self) -> Relay:
@@ -483,30 +618,95 @@ class Relay:
             writer = SessionWriter(path, mode="proxy", url=self.config.upstream, secrets=secrets, header_extra=extra)
         return writer
 
-    def _create_connection(self, protocol: Any, server: Server, **kwargs: Any) -> RelayServerConnection:
-        connection = RelayServerConnection(protocol, server, **kwargs)
+    def _open_session(self, connection: RelayServerConnection, request: Request, peer_address: str) -> RelaySession:
+        """The recording of a handshake the relay accepted, starting with that handshake's request."""
         writer = self._new_writer()
         client_conn, upstream_conn = writer.new_conn(), writer.new_conn()
         assert (client_conn, upstream_conn) == (CLIENT_CONN, UPSTREAM_CONN), "a fresh writer numbers conns from 1"
-        session = RelaySession(writer, client_conn, upstream_conn, connection)
+        session = RelaySession(writer, client_conn, upstream_conn, connection, peer_address=peer_address)
         connection.session = session
         if self.on_session is not None:
             self.on_session(session)
-        connection.attach(FrameTap(writer, client_conn, "server"))
+        writer.hold()
+        self._recording.add(writer)
+        tap = FrameTap(writer, client_conn, "server")
+        connection.attach(tap)
+        tap.on_request(request, f"ws://{request.headers.get('Host', '')}{request.path}")
+        writer.on_failure = lambda exc: self._say(
+            f"recording stopped: cannot write {writer.path}: {exc.strerror or exc}; "
+            f"{peer_address} is still relayed, unrecorded from here on", session
+        )
         self.sessions.append(session)
-        return connection
+        session.done.add_done_callback(lambda _: self.sessions.remove(session))
+        return session
 
     # -- handshake -----------------------------------------------------------------------------
 
+    def _say(self, message: str, session: RelaySession | None = None) -> None:
+        """One line of news, redacted as the recording is: it may quote a close reason or a header."""
+        if session is not None:
+            message = session.writer.redactor.text(message)[0]
+        self.on_event(self._redactor.text(message)[0])
+
+    def _refuse(self, peer_address: str, response: Response, why: str) -> Response:
+        self._say(f"refused {peer_address}: {response.status_code} {response.reason_phrase}: {why}")
+        return response
+
+    def _check_access(self, connection: ServerConnection, request: Request, peer_address: str) -> Response | None:
+        """The refusal for a request that is not a WebSocket upgrade for this relay from an allowed
+        page with the right token, or None."""
+        try:
+            connection.protocol.process_request(request)  # type: ignore[attr-defined]  # what accept() checks
+        except InvalidHandshake as exc:
+            return self._refuse(
+                peer_address, connection.respond(http.HTTPStatus.BAD_REQUEST, f"rtui proxy: not a WebSocket upgrade: {exc}\n"),
+                f"not a WebSocket upgrade ({str(exc)!r})",
+            )
+        config = self.config
+        host = request.headers.get("Host")
+        if not config.allow_remote and not host_allowed(host, config.host, self.port, config.allowed_hosts):
+            name = _as_argument(urlsplit("//" + (host or "")).hostname or "", "NAME")
+            return self._refuse(
+                peer_address,
+                connection.respond(
+                    http.HTTPStatus.MISDIRECTED_REQUEST,
+                    f"rtui proxy: Host {host!r} is not this relay's address; connect to {self.url}.\n",
+                ),
+                f"Host {host!r} is not this relay's address (a web page re-pointing its own name at this machine "
+                f"looks like this); if this client reaches the relay under that name, start rtui proxy with --allow-host {name}",
+            )
+        origin = request.headers.get("Origin")
+        if origin is not None and not origin_allowed(origin, config.allowed_origins):
+            return self._refuse(
+                peer_address,
+                connection.respond(
+                    http.HTTPStatus.FORBIDDEN,
+                    f"rtui proxy: web pages from {origin!r} may not use this relay (and its API key).\n",
+                ),
+                f"a web page from Origin {origin!r} tried to connect; pages from other sites may not use the "
+                f"relay and its API key (only http://localhost:*, http://127.0.0.1:* and http://[::1]:* may); "
+                f"to allow this one, start rtui proxy with --allow-origin {_as_argument(origin, 'ORIGIN')}",
+            )
+        return self._check_token(connection, request, peer_address)
+
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        assert isinstance(connection, RelayServerConnection) and connection.session is not None
-        session = connection.session
+        assert isinstance(connection, RelayServerConnection)
         address = connection.remote_address
-        session.peer_address = f"{address[0]}:{address[1]}" if address else "?"
-        refusal = self._check_token(connection, request)
+        peer_address = f"{address[0]}:{address[1]}" if address else "?"
+        refusal = self._check_access(connection, request, peer_address)
         if refusal is not None:
-            self.on_event(f"refused {session.peer_address}: {refusal.status_code} {refusal.reason_phrase}")
             return refusal
+        try:
+            session = self._open_session(connection, request, peer_address)
+        except RecordingFailed as exc:
+            why = os.strerror(exc.errno) if exc.errno else "the recording cannot be written"
+            return self._refuse(
+                peer_address,
+                connection.respond(
+                    http.HTTPStatus.INSUFFICIENT_STORAGE, f"rtui proxy: cannot record this session: {why}.\n"
+                ),
+                f"cannot record a new session in {self.config.record}: {why}; free some space or choose another --record",
+            )
 
         url = upstream_url(self.config.upstream, request.path)
         headers = [(n, v) for n, v in request.headers.raw_items() if n.lower() not in HOP_HEADERS]
@@ -523,7 +723,7 @@ class Relay:
         options = ConnectOptions(
             extra_headers=headers,
             subprotocols=offered,
-            max_size=None,
+            max_size=self.config.max_size,
             ping_interval=None,
             ping_timeout=None,
             open_timeout=self.config.open_timeout,
@@ -553,13 +753,13 @@ class Relay:
             content_type = refused.headers.get("Content-Type")
             if content_type:
                 response.headers["Content-Type"] = content_type
-            self.on_event(f"upstream refused {session.peer_address}: HTTP {refused.status_code}")
+            self._say(f"upstream refused {session.peer_address}: HTTP {refused.status_code}", session)
             return response
         except Exception as exc:  # unreachable, TLS failure, timeout: the relay's own 502
             if connection.connection_lost_waiter.done():
-                self.on_event(f"{session.peer_address} left during the upstream handshake; upstream dropped too")
+                self._say(f"{session.peer_address} left during the upstream handshake; upstream dropped too", session)
                 return None
-            self.on_event(f"cannot reach upstream for {session.peer_address}: {type(exc).__name__}: {exc}")
+            self._say(f"cannot reach upstream for {session.peer_address}: {type(exc).__name__}: {exc}", session)
             return connection.respond(
                 http.HTTPStatus.BAD_GATEWAY,
                 f"rtui proxy: cannot reach upstream {session.writer.redactor.url(url)}: {type(exc).__name__}: {exc}\n",
@@ -571,17 +771,19 @@ class Relay:
         session.up = up
         return None
 
-    def _check_token(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _check_token(self, connection: ServerConnection, request: Request, peer_address: str) -> Response | None:
         expected = self.config.token
         if expected is None:
             return None
         given = client_token(request.path)
         if given is None:
-            return connection.respond(
-                http.HTTPStatus.UNAUTHORIZED, "rtui proxy: add ?token=TOKEN (the relay's --token) to the URL.\n"
+            return self._refuse(
+                peer_address,
+                connection.respond(http.HTTPStatus.UNAUTHORIZED, "rtui proxy: add ?token=TOKEN (the relay's --token) to the URL.\n"),
+                "no ?token= in the URL",
             )
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return connection.respond(http.HTTPStatus.FORBIDDEN, "rtui proxy: wrong token.\n")
+            return self._refuse(peer_address, connection.respond(http.HTTPStatus.FORBIDDEN, "rtui proxy: wrong token.\n"), "wrong token")
         return None
 
     @staticmethod
@@ -611,7 +813,8 @@ class Relay:
         try:
             if up is None:
                 return
-            self.on_event(f"relaying {session.peer_address} <-> {self.config.upstream}, recording {session.path}")
+            upstream = session.writer.redactor.url(self.config.upstream)
+            self._say(f"relaying {session.peer_address} <-> {upstream}, recording {session.path}", session)
             connection.flush_held()
             legs = {asyncio.ensure_future(connection.wait_closed()), asyncio.ensure_future(up.wait_closed())}
             done, pending = await asyncio.wait(legs, return_when=asyncio.FIRST_COMPLETED)
@@ -623,12 +826,25 @@ class Relay:
                         if leg.protocol.state is not CLOSED:
                             leg.transport.abort()
                     await asyncio.wait(still)
-            self.on_event(f"ended {session.peer_address}: {describe_end(connection, up)}")
+            self._say(f"ended {session.peer_address}: {describe_end(connection, up)}", session)
         finally:
             session.finish()
 
 
-def describe_end(down: ServerConnection, up: RecordingClientConnection) -> str:
+def _flush_all(writers: list[SessionWriter]) -> None:
+    for writer in writers:
+        writer.flush()
+
+
+def describe_end(down: RelayServerConnection, up: RelayClientConnection) -> str:
+    """How the session ended, in the recording's terms."""
+    for name, leg in (("upstream", up), ("client", down)):
+        failed = leg.failed_close
+        if failed is not None:
+            # The relay closed this leg itself, and the other one with the same close.
+            if failed.code == CloseCode.MESSAGE_TOO_BIG:
+                return f"the {name} sent a message over the relay's max_size: the relay closed both legs with {failed}"
+            return f"the relay closed both legs with {failed}, after what the {name} sent"
     for name, leg in (("upstream", up), ("client", down)):
         received = leg.protocol.close_rcvd
         if received is not None and leg.protocol.close_rcvd_then_sent:

@@ -59,10 +59,11 @@ class SessionWriter:
     lock, in `seq` order, and must be quick (append to a buffer, bump a counter).
 
     Every record is written with one unbuffered `write` as it happens, so a crash loses at most the
-    line being written; the file is fsynced at marks and at the end. Writes are serialised by a lock
-    so that `seq` order is file order even when several threads record. A write failure (disk full,
-    file removed) never raises into the caller's connection: the writer stops, keeps the error in
-    `failure`, calls `on_failure` once and counts what it could not write.
+    line being written (unless the caller holds records: `hold()`); the file is fsynced at marks and
+    at the end. Writes are serialised by a lock so that `seq` order is file order even when several
+    threads record. A write failure (disk full, file removed) never raises into the caller's
+    connection: the writer stops, keeps the error in `failure`, calls `on_failure` once and counts
+    what it could not write.
     """
 
     def __init__(
@@ -85,6 +86,9 @@ class SessionWriter:
         self.listener_errors = 0
         self.last_listener_error: Exception | None = None
         self._lock = threading.Lock()
+        # Taken before _lock by whoever writes held records, so that batches reach the file in order
+        # even when flushes run on other threads.
+        self._flush_lock = threading.Lock()
         self._seq = 0
         self._next_conn = 1
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -92,6 +96,7 @@ class SessionWriter:
         self._last_frame: tuple[str | bytes, str | None, int, dict[str, Any], bytes] | None = None
         self._closed = False
         self._file: BinaryIO | None = None
+        self._batch: list[bytes] | None = None  # lines kept between hold() and release()
         if self.path is not None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +117,14 @@ class SessionWriter:
         if header_extra:
             header.update(header_extra)
         self.header = header
-        self._write(header)
+        try:
+            self._write(header)
+        except RecordingFailed:
+            # Nothing usable was written (a full disk): leave neither an open file nor an empty one.
+            assert self._file is not None and self.path is not None
+            self._file.close()
+            self.path.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def create(
@@ -202,6 +214,8 @@ class SessionWriter:
                 line = _FRAME_PREFIX % (seq, t_ns, conn, _DIRECTION_JSON[direction]) + body
                 if self.failure is not None:
                     self.unwritten += 1
+                elif self._batch is not None:
+                    self._batch.append(line)
                 else:
                     try:
                         written = file.write(line)
@@ -268,7 +282,61 @@ class SessionWriter:
 
     # -- file ----------------------------------------------------------------------------------
 
+    def hold(self) -> None:
+        """Keeps the records made from now on in memory, written by each `flush()` with one
+        `write`, until `release()`. For a relay carrying many sessions on one event loop, a write
+        syscall per record is a large share of the cost of a frame, and the loop need not make
+        it: `flush()` may run on another thread, and recording goes on while it writes. Its
+        caller flushes often (a crash loses what was held). Listeners still get each record at once."""
+        with self._lock:
+            if self._batch is None and self._file is not None:
+                self._batch = []
+
+    def flush(self) -> None:
+        """Writes what is held, and goes on holding. Records made meanwhile wait for the next flush."""
+        with self._flush_lock:
+            with self._lock:
+                batch = self._batch
+                if not batch:
+                    return
+                self._batch = []
+            error = self._write_out(batch)
+            if error is not None:
+                with self._lock:
+                    self._count_failed(batch, error)
+
+    def release(self) -> None:
+        """Writes what is held, and writes each record at once again."""
+        with self._flush_lock, self._lock:
+            batch, self._batch = self._batch, None
+            if batch:
+                error = self._write_out(batch)
+                if error is not None:
+                    self._count_failed(batch, error)
+
+    def _write_out(self, batch: list[bytes]) -> OSError | None:
+        """Writes held lines in one `write` (and what a short write left); the error, if any."""
+        if self.failure is not None:
+            return self.failure
+        assert self._file is not None
+        view = memoryview(b"".join(batch))
+        try:
+            while view:
+                view = view[self._file.write(view) :]
+        except OSError as exc:
+            return exc
+        return None
+
+    def _count_failed(self, batch: list[bytes], error: OSError) -> None:
+        """Under the lock: a batch that could not be written (in part or at all)."""
+        if self.failure is None:
+            self._fail(error)  # counts one
+            self.unwritten += len(batch) - 1
+        else:
+            self.unwritten += len(batch)
+
     def sync(self) -> None:
+        self.flush()
         with self._lock:
             if self._file is not None and not self._file.closed and self.failure is None:
                 try:
@@ -277,9 +345,11 @@ class SessionWriter:
                     self._fail(exc)
 
     def close(self) -> None:
+        self.release()
         self.sync()
         with self._lock:
             self._closed = True
+            self._last_frame = None  # a large last frame would stay in memory as long as the writer
             if self._file is not None:
                 self._file.close()
 
@@ -317,6 +387,9 @@ class SessionWriter:
         if self.failure is not None:
             self.unwritten += 1
             return False
+        if self._batch is not None:
+            self._batch.append(line)
+            return True
         assert self._file is not None
         try:
             written = self._file.write(line)

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from tui.app.contract import Clock, EngineLike
-from tui.app.log_model import LogFeed, RowFilter
+from tui.app.log_model import LogFeed, RowFilter, is_error_or_close, search_problem
 from tui.app.present import traffic_text
 from tui.app.screens.closure import CardKeeper
 from tui.app.screens.modals import FrameInspector, Prompt, ReportScreen
@@ -19,6 +19,17 @@ from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.meters import LevelMeter
 from tui.app.widgets.status import NoticeBar, SessionHeader, StatsLine, TextLine, VerdictPanel
+from tui.engine.commands import (
+    CancelResponse,
+    Command,
+    CreateResponse,
+    Mark,
+    Reconnect,
+    SendText,
+    SetMuted,
+    SetTalking,
+    ToggleTurnMode,
+)
 from tui.engine.state import ReplayVerdict
 from tui.app.widgets.transcript import Transcript
 
@@ -31,30 +42,83 @@ class LogBar(TextLine):
         text.append(f" {row_filter.describe()}")
         if row_filter.active:
             text.append(f" ({shown} of {kept})")
-        text.append("  / type  d direction   ", style="dim")
+        text.append("  / search  n/N  e/E errors  d dir   ", style="dim")
         text.append("following (Enter inspects)" if follow else "PAUSED: f or End follows", style="" if follow else "bold reverse")
         self.set_text(text)
 
 
 class FilterLog:
-    """Bindings shared by every screen with an event log: filter by type and by direction."""
+    """Search and jumps, shared by every screen with an event log (`self.event_log`): `/` searches
+    (the log shows the matches), `d` picks a direction, `n`/`N` and `e`/`E` move the cursor."""
 
     BINDINGS = [
         # Named on the log bar rather than in the footer, which needs its 80 columns for the session.
-        Binding("slash", "filter_type", "Filter", show=False, tooltip="filter the log by event type", id="log.filter"),
+        Binding("slash", "filter_type", "Search", show=False, tooltip="search: type, summary and frame text (!x excludes, re: regex)", id="log.filter"),
         Binding("d", "filter_direction", "Dir", show=False, tooltip="direction: all, c2s, s2c, local", id="log.direction"),
+        Binding("n", "next_match", "Next", show=False, tooltip="next row that matches the search", id="log.next_match"),
+        Binding("N", "previous_match", "Previous", show=False, tooltip="previous row that matches the search", id="log.previous_match"),
+        Binding("e", "next_error", "Next error", show=False, tooltip="next error or close", id="log.next_error"),
+        Binding("E", "previous_error", "Previous error", show=False, tooltip="previous error or close", id="log.previous_error"),
     ]
+
+    event_log: EventLog  # the screen's (and `notify`, `app`: a Screen's own)
+
+    def filter_changed(self) -> None:
+        """The screen redraws what shows the filter (its log bar)."""
+
+    def action_filter_type(self) -> None:
+        log = self.event_log
+
+        def apply(text: str | None) -> None:
+            if text is None:  # Esc: the search stays as it was
+                return
+            log.set_filter(RowFilter(text, log.row_filter.direction))
+            self.filter_changed()
+
+        prompt = Prompt(
+            "Search the log: type, summary or frame text (!x excludes, re: a regular expression; empty shows all)",
+            "e.g. error, audio, !append, re:code.*1000", check=search_problem, value=log.row_filter.text,
+        )
+        self.app.push_screen(prompt, apply)
+
+    def action_filter_direction(self) -> None:
+        log = self.event_log
+        log.set_filter(log.row_filter.next_direction())
+        self.filter_changed()
+
+    def action_next_match(self) -> None:
+        self._jump(1, "match")
+
+    def action_previous_match(self) -> None:
+        self._jump(-1, "match")
+
+    def action_next_error(self) -> None:
+        self._jump(1, "error")
+
+    def action_previous_error(self) -> None:
+        self._jump(-1, "error")
+
+    def _jump(self, step: int, to: str) -> None:
+        log = self.event_log
+        if to == "match" and not log.row_filter.active:
+            self.notify("No search: / sets one, and n / N then step through its matches.", timeout=3)
+            return
+        wanted = log.row_filter.matches if to == "match" else is_error_or_close
+        if not log.jump(step, wanted):
+            what = "match" if to == "match" else "error or close"
+            self.notify(f"No {'later' if step > 0 else 'earlier'} {what}.", timeout=2)
+        self.filter_changed()
 
 
 # The engine command each session key sends (tui.engine.commands): a key is offered only when the
 # engine supports its command, so a relay shows no reconnect and a replay no talk, text or reply.
-ACTION_COMMANDS = {
-    "talk": "set_talking", "mute": "set_muted", "turn_mode": "toggle_turn_mode", "send_text": "send_text",
-    "respond": "create_response", "cancel": "cancel_response", "mark": "mark", "reconnect": "reconnect",
+ACTION_COMMANDS: dict[str, type[Command]] = {
+    "talk": SetTalking, "mute": SetMuted, "turn_mode": ToggleTurnMode, "send_text": SendText,
+    "respond": CreateResponse, "cancel": CancelResponse, "mark": Mark, "reconnect": Reconnect,
 }
 
 
-class LiveScreen(Screen[None]):
+class LiveScreen(FilterLog, Screen[None]):
     BINDINGS = [
         Binding("space", "talk", "Talk", tooltip="push-to-talk: start, then stop talking", id="session.talk"),
         Binding("m", "mute", "Mute", tooltip="mute or unmute the microphone", id="session.mute"),
@@ -86,7 +150,7 @@ class LiveScreen(Screen[None]):
         self.transcript = Transcript(id="transcript")
         self.stats = StatsLine(id="stats")
         self._verdict: ReplayVerdict | None = None
-        reconnect = self.engine.reconnect if "reconnect" in self.engine.commands else None
+        reconnect = (lambda: self.engine.submit(Reconnect())) if Reconnect in self.engine.commands else None
         self.cards = CardKeeper(self, self.event_log, lambda: self.engine.state.recording_path, reconnect)
 
     def compose(self) -> ComposeResult:
@@ -157,18 +221,7 @@ class LiveScreen(Screen[None]):
     def follow_changed(self) -> None:
         self._show_log_bar()
 
-    def action_filter_type(self) -> None:
-        log = self.event_log
-
-        def apply(text: str | None) -> None:
-            log.set_filter(RowFilter(text or "", log.row_filter.direction))
-            self._show_log_bar()
-
-        self.app.push_screen(Prompt("Show events whose type contains (empty shows all)", "e.g. error, audio, response."), apply)
-
-    def action_filter_direction(self) -> None:
-        log = self.event_log
-        log.set_filter(log.row_filter.next_direction())
+    def filter_changed(self) -> None:
         self._show_log_bar()
 
     # -- session commands ----------------------------------------------------------------------
@@ -178,36 +231,36 @@ class LiveScreen(Screen[None]):
         if state.turn_mode != "push_to_talk":
             self.notify("Push-to-talk is off: the server's VAD decides turns. Press v to switch to push-to-talk.", timeout=4)
             return
-        self.engine.set_talking(not state.talking)
+        self.engine.submit(SetTalking(not state.talking))
 
     def action_mute(self) -> None:
-        self.engine.set_muted(not self.engine.state.muted)
+        self.engine.submit(SetMuted(not self.engine.state.muted))
 
     def action_turn_mode(self) -> None:
-        self.engine.toggle_turn_mode()
+        self.engine.submit(ToggleTurnMode())
 
     def action_send_text(self) -> None:
         def send(text: str | None) -> None:
             if text:
-                self.engine.send_text(text)
+                self.engine.submit(SendText(text))
 
         self.app.push_screen(Prompt("Send a text message (conversation.item.create, then response.create)"), send)
 
     def action_respond(self) -> None:
-        self.engine.create_response()
+        self.engine.submit(CreateResponse())
 
     def action_cancel(self) -> None:
-        self.engine.cancel_response()
+        self.engine.submit(CancelResponse())
 
     def action_mark(self) -> None:
         def mark(note: str | None) -> None:
             if note:
-                self.engine.mark(note)
+                self.engine.submit(Mark(note))
 
         self.app.push_screen(Prompt("Mark the recording with a note", "what just happened"), mark)
 
     def action_reconnect(self) -> None:
-        self.engine.reconnect()
+        self.engine.submit(Reconnect())
 
     def action_show_report(self) -> None:
         if self._verdict is not None:

@@ -236,20 +236,24 @@ def ssh_notes_text() -> Text:
 
 
 class Prompt(ModalScreen[str | None]):
-    """One line of input; `check` returns an error sentence to keep the prompt open, or None."""
+    """One line of input, opened with `value`; `check` returns an error sentence to keep the prompt
+    open, or None. Enter gives the text ("" when empty), Esc gives None: cancelling changes nothing."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, title: str, placeholder: str = "", check: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self, title: str, placeholder: str = "", check: Callable[[str], str | None] | None = None, value: str = ""
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.check = check
+        self.value = value
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt", classes="modal-box"):
             yield Static(Text(self.title_text, style="bold"), classes="modal-title")
-            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
             yield Static("", id="prompt-error")
             yield Static("Enter confirms   Esc cancels", classes="modal-hint")
 
@@ -262,7 +266,7 @@ class Prompt(ModalScreen[str | None]):
         event.stop()
         value = event.value.strip()
         if not value:
-            self.dismiss(None)
+            self.dismiss("")
             return
         problem = self.check(value) if self.check else None
         if problem:

@@ -13,10 +13,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from tui.app.log_model import LogFeed, RowFilter
+from tui.app.log_model import LogFeed
 from tui.app.screens.live import FilterLog, LogBar
 from tui.app.screens.closure import CardKeeper
-from tui.app.screens.modals import FrameInspector, Prompt
+from tui.app.screens.modals import FrameInspector
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.status import TextLine
@@ -43,7 +43,7 @@ def check_recording(path: str) -> str | None:
     return None
 
 
-class RecordingScreen(Screen[None]):
+class RecordingScreen(FilterLog, Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="recording.back"),
         Binding("c", "show_close", "Close card", tooltip="show how the recorded session closed", id="recording.close_card"),
@@ -64,11 +64,11 @@ class RecordingScreen(Screen[None]):
         self.problems: list[str] = []
 
     def compose(self) -> ComposeResult:
-        event_log = EventLog(self.settings.log_lines, id="event-log")
-        self.cards = CardKeeper(self, event_log, lambda: self.path)
+        self.event_log = EventLog(self.settings.log_lines, id="event-log")
+        self.cards = CardKeeper(self, self.event_log, lambda: self.path)
         yield TextLine(id="recording-header")
         yield LogBar(id="log-bar")
-        yield event_log
+        yield self.event_log
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -116,22 +116,14 @@ class RecordingScreen(Screen[None]):
             self.notify("The recording ends with its connection still open: there is no closure to explain.", timeout=4)
 
     def drain(self) -> None:
-        log = self.query_one(EventLog)
         rows, changed = self.feed.drain()
-        log.add_rows(rows, changed)
+        self.event_log.add_rows(rows, changed)
+        self.filter_changed()
+
+    def filter_changed(self) -> None:
+        log = self.event_log
         self.query_one(LogBar).show(log.row_filter, log.follow, len(log.visible_rows), log.row_count)
 
     @on(EventLog.Inspect)
     def inspect(self, event: EventLog.Inspect) -> None:
         self.app.push_screen(FrameInspector(event.row))
-
-    def action_filter_type(self) -> None:
-        log = self.query_one(EventLog)
-        self.app.push_screen(
-            Prompt("Show events whose type contains (empty shows all)"),
-            lambda text: log.set_filter(RowFilter(text or "", log.row_filter.direction)),
-        )
-
-    def action_filter_direction(self) -> None:
-        log = self.query_one(EventLog)
-        log.set_filter(log.row_filter.next_direction())

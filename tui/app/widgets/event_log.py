@@ -6,7 +6,7 @@ in batches from the screen's refresh timer, never one message per frame.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.segment import Segment
 from textual import events
@@ -204,6 +204,21 @@ class EventLog(ScrollView, can_focus=True):
         self._show_cursor()
         self.refresh()
         return True
+
+    def jump(self, step: int, wanted: Callable[[LogRow], bool]) -> bool:
+        """Moves the cursor to the next (step 1) or previous (step -1) shown row that is `wanted`,
+        and stops following; False when there is none that way."""
+        start = self._cursor if self._cursor >= 0 else (len(self._visible) if step < 0 else -1)
+        index = start + step
+        while 0 <= index < len(self._visible):
+            if wanted(self._visible[index]):
+                self.follow = False
+                self._cursor = index
+                self._show_cursor()
+                self.refresh()
+                return True
+            index += step
+        return False
 
     def action_cursor_up(self) -> None:
         self._move_cursor(-1)

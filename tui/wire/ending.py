@@ -1,0 +1,81 @@
+"""How one recorded connection ended, read from its records (docs/recording-format.md): the meaning
+the recording format gives its `handshake_response` and `end` records, for every consumer (replay,
+diff, the UI's close card, diagnose) to word in its own way.
+
+An `end` record says who sent the first close frame (`closed_by`) and both close frames as the
+recording side saw them (`close_sent`, `close_rcvd`); the closer's own code and reason are in the
+frame it sent. Its `code` is what the transport ended with: 1006 when no close frame came back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SIDES = ("client", "server")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEnd:
+    closed_by: str | None  # who sent the first close frame: "client", "server", or None (nobody did)
+    code: int | None  # the closer's own close code; without a close frame, the transport's (1006)
+    reason: str  # the closer's own reason ("" without a close frame)
+    clean: bool | None  # both close frames were exchanged (None: refused, or not recorded)
+    failed: bool = False  # the recorded closer did not wait for the closing handshake (close_rcvd missing)
+    dropped_by: str | None = None  # no close frame: who dropped the TCP connection, as far as the recording tells
+    recorded: bool = True  # False when the recording stops before the connection's end
+    refused: int | None = None  # the HTTP status of a handshake answered with anything but 101
+    transport_code: int | None = None  # the `end` record's code: 1006 when the other side's close never came
+    exception: str | None = None  # the transport error the recording side saw
+    protocol_error: str | None = None  # a local protocol error behind the close (e.g. a frame too big)
+
+    @property
+    def how(self) -> str:
+        """"refused", "open" (the recording stops first), "close" (a close frame started it) or "dropped"."""
+        if self.refused is not None:
+            return "refused"
+        if not self.recorded:
+            return "open"
+        return "close" if self.closed_by is not None else "dropped"
+
+    def describe(self) -> str:
+        """One line, the same for every connection that ended the same way (replay and diff reports)."""
+        if self.refused is not None:
+            return f"handshake refused with HTTP {self.refused}"
+        if not self.recorded:
+            return "not recorded (the recording stops before the connection ended)"
+        if self.closed_by is None:
+            return f"TCP connection dropped without a close frame ({self.code})"
+        reason = f' "{self.reason}"' if self.reason else " (empty reason)"
+        return f"{self.closed_by} closed first with {self.code}{reason}" + ("" if self.clean else ", not clean")
+
+
+def connection_end(end: dict[str, Any] | None, *, status: int | None = None, side: str | None = None) -> ConnectionEnd:
+    """The ending of a connection from its `end` record (None when the recording stops before it)
+    and its handshake's HTTP status. `side` is the end that recorded it, when the record does not
+    say (recordings older than the `side` field)."""
+    if status is not None and status != 101:
+        return ConnectionEnd(None, None, "", None, refused=status)
+    if end is None:
+        return ConnectionEnd(None, None, "", None, recorded=False)
+    recorder = end.get("side") if end.get("side") in SIDES else side
+    transport_code = end.get("code")
+    exception, protocol_error = end.get("exception") or None, end.get("protocol_error") or None
+    closed_by = end.get("closed_by")
+    if closed_by not in SIDES:
+        # Nobody sent a close frame. Unless the recording server saw the client vanish, the server
+        # is taken to have dropped it (a reset, a load balancer, the mock's drop fault).
+        peer_gone = recorder == "server" and exception is not None
+        return ConnectionEnd(
+            None, transport_code, "", False, dropped_by="client" if peer_gone else "server",
+            transport_code=transport_code, exception=exception, protocol_error=protocol_error,
+        )
+    # The closer's own frame: the one it sent, as the recording side saw it.
+    first = end.get("close_sent") if closed_by == recorder else end.get("close_rcvd")
+    code = first.get("code") if isinstance(first, dict) else transport_code
+    reason = first.get("reason", "") if isinstance(first, dict) else end.get("reason", "")
+    return ConnectionEnd(
+        closed_by, code, reason or "", bool(end.get("clean")),
+        failed=closed_by == recorder and end.get("close_rcvd") is None,
+        transport_code=transport_code, exception=exception, protocol_error=protocol_error,
+    )
