@@ -58,11 +58,6 @@ def test_the_check_would_catch_textual() -> None:
 
 # -- websockets is used through its public API only (tui.wire.pump drives its sans-I/O protocol) --
 
-# Modules that still patch websockets' asyncio connection: the relay, until it runs on the pump.
-# The list only shrinks: a module listed here that no longer patches fails the test below.
-STILL_PATCHING = {"tui/wire/proxy.py", "tui/wire/legacy_client.py", "tui/wire/legacy_server.py", "tui/wire/tap.py"}
-
-
 def websockets_names() -> tuple[set[str], set[str]]:
     """The methods of websockets' protocol and connection classes, and their private attributes."""
     import websockets.asyncio.client
@@ -146,10 +141,7 @@ def tui_sources() -> dict[str, str]:
 
 def test_no_module_patches_websockets_or_uses_its_private_api() -> None:
     misuse = {name: websockets_misuse(source) for name, source in tui_sources().items()}
-    offenders = {name: found for name, found in misuse.items() if found and name not in STILL_PATCHING}
-    assert offenders == {}
-    cured = sorted(name for name in STILL_PATCHING if not misuse.get(name))
-    assert cured == [], f"no longer patching websockets: remove {cured} from STILL_PATCHING"
+    assert {name: found for name, found in misuse.items() if found} == {}
 
 
 def test_the_websockets_check_catches_each_kind_of_misuse() -> None:

@@ -61,7 +61,6 @@ class ConnectOptions:
     ping_timeout: float | None = 20.0
     open_timeout: float | None = 10.0
     close_timeout: float | None = 10.0
-    compression: str | None = None  # only the relay's upstream leg reads it (websockets' asyncio client, for now)
     proxy: str | bool | None = field(default=True)  # True: from the environment; forced off for loopback
 
     def headers(self) -> list[tuple[str, str]]:

@@ -41,7 +41,6 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.http11 import USER_AGENT, Request, Response
 from websockets.protocol import State
-from websockets.protocol import Protocol as SansIOProtocol
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
@@ -52,7 +51,8 @@ from tui.wire.tunnel import open_tunnel
 
 Message = str | bytes
 
-_PONG_HEADER = 0x80 | Opcode.PONG  # first byte of an unfragmented pong frame
+_PONG_HEADER = 0x80 | Opcode.PONG  # first byte of a pong frame
+_CLOSE_HEADER = 0x80 | Opcode.CLOSE
 _QUEUE_HIGH = 16  # unread messages that pause reading (websockets' max_queue default),
 _QUEUE_LOW = 4  # and the count that resumes it
 WRITE_LIMIT = 2**15  # bytes waiting in the transport that make `send` wait (websockets' write_limit)
@@ -69,7 +69,7 @@ class FrameListener(Protocol):
 
     def handshake_response(self, response: Response) -> None: ...
 
-    def ended(self, protocol: SansIOProtocol, exc: BaseException | None) -> None: ...
+    def ended(self, pump: FramePump, exc: BaseException | None) -> None: ...
 
 
 class FramePump(asyncio.BufferedProtocol):
@@ -109,6 +109,14 @@ class FramePump(asyncio.BufferedProtocol):
         self._reading_paused = False
         self._writing_paused = False
         self._failed = False  # this side failed the connection: frames parsed after are not delivered
+        # The relay's policies: every frame received goes to `relay_to` instead of being assembled
+        # into messages; `hold_close_echo()` True holds websockets' echo of a close received until
+        # `answer_close`; `on_failed(close)` hears of the close the protocol failed the connection with.
+        self.relay_to: Callable[[Frame], None] | None = None
+        self.hold_close_echo: Callable[[], bool] | None = None
+        self.on_failed: Callable[[Close], None] | None = None
+        self._held_echo: list[bytes] | None = None  # the echo and what follows it (a server's EOF)
+        self.close_sent: Close | None = None  # the close frame this side really sent
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
         self._close_timer: asyncio.TimerHandle | None = None
@@ -174,7 +182,7 @@ class FramePump(asyncio.BufferedProtocol):
         self._wake_reader()
         self.resume_writing()
         if self.listener is not None:
-            self.listener.ended(self.protocol, exc)
+            self.listener.ended(self, exc)
         self._lost.set_result(None)
 
     # -- receiving ---------------------------------------------------------------------------------
@@ -202,10 +210,14 @@ class FramePump(asyncio.BufferedProtocol):
                 elif opcode is Opcode.CLOSE:
                     if close_sent_before is None and protocol.close_rcvd_then_sent:
                         echoed = True
-                        if listener is not None:
-                            listener.frame_sent(Frame(Opcode.CLOSE, event.data))
-                elif not self._failed:
+                        if self.hold_close_echo is not None and self.hold_close_echo():
+                            writes, self._held_echo = _split_at_close(writes)
+                        else:
+                            self._sent(Frame(Opcode.CLOSE, event.data))
+                elif self.relay_to is None and not self._failed:
                     self._assemble(event)
+                if self.relay_to is not None:
+                    self.relay_to(event)
             elif isinstance(event, Response):
                 self._on_response(event)
             elif isinstance(event, Request):
@@ -213,6 +225,8 @@ class FramePump(asyncio.BufferedProtocol):
         if close_sent_before is None and protocol.close_sent is not None and not echoed:
             # The protocol failed the connection while parsing (a protocol error, a message too big).
             self._sent(Frame(Opcode.CLOSE, protocol.close_sent.serialize()))
+            if self.on_failed is not None:
+                self.on_failed(protocol.close_sent)
         if pongs and not all(pongs):
             writes = _without_withheld_pongs(writes, pongs)
         self._write(writes)
@@ -288,8 +302,50 @@ class FramePump(asyncio.BufferedProtocol):
     # -- sending -----------------------------------------------------------------------------------
 
     def _sent(self, frame: Frame) -> None:
+        if frame.opcode is Opcode.CLOSE:
+            self.close_sent = Close.parse(frame.data)
         if self.listener is not None:
             self.listener.frame_sent(frame)
+
+    def relay(self, frame: Frame) -> None:
+        """Sends a frame received elsewhere as it is: the same opcode, bytes and FIN bit (the relay).
+        The caller makes sure the connection is open (control frames: open or closing)."""
+        protocol, data, opcode = self.protocol, frame.data, frame.opcode
+        if self._held_echo is not None:
+            # The far end closed and waits for the answer; until it comes, it may still get frames:
+            # they go as they are, before the answer (websockets already counts this side closing).
+            self._sent(frame)
+            self._write([frame.serialize(mask=isinstance(protocol, ClientProtocol), extensions=[])])
+            return
+        if opcode is Opcode.TEXT:
+            protocol.send_text(data, frame.fin)
+        elif opcode is Opcode.BINARY:
+            protocol.send_binary(data, frame.fin)
+        elif opcode is Opcode.CONT:
+            protocol.send_continuation(data, frame.fin)
+        elif opcode is Opcode.PING:
+            protocol.send_ping(data)
+        elif opcode is Opcode.PONG:
+            protocol.send_pong(data)
+        else:
+            raise ValueError(f"relay() sends data and ping/pong frames, not {opcode.name}")
+        self._sent(frame)
+        self._flush()
+
+    def answer_close(self, data: bytes) -> None:
+        """Sends `data` as the answer to the close received and held (`hold_close_echo`), in place of
+        the echo websockets prepared: the relay answers with the other leg's close."""
+        held, self._held_echo = self._held_echo, None
+        if held is None or self.transport is None or self.transport.is_closing():
+            return
+        frame = Frame(Opcode.CLOSE, data)
+        self._sent(frame)
+        self._write([frame.serialize(mask=isinstance(self.protocol, ClientProtocol), extensions=[]), *held[1:]])
+
+    @property
+    def holds_close(self) -> bool:
+        """A close was received and its answer is held (`hold_close_echo`)."""
+        return self._held_echo is not None
 
     def _write(self, writes: list[bytes]) -> None:
         transport = self.transport
@@ -513,6 +569,14 @@ class FramePump(asyncio.BufferedProtocol):
                     if self.protocol.state is State.OPEN:
                         self.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
                     return
+
+
+def _split_at_close(writes: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """What the protocol wrote while parsing, before its close echo, and from the echo on."""
+    for index, data in enumerate(writes):
+        if data and data[0] == _CLOSE_HEADER:
+            return writes[:index], writes[index:]
+    raise AssertionError("websockets echoed a close without writing one")
 
 
 def _without_withheld_pongs(writes: list[bytes], pongs: list[bool]) -> list[bytes]:

@@ -8,15 +8,16 @@ on its own, and of the handshake and the ending. Fragmented messages are reassem
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import Protocol
 
 from tui.wire.format import ABNORMAL, C2S, LOCAL, S2C
 from tui.wire.writer import SessionWriter
+
+if TYPE_CHECKING:
+    from tui.wire.pump import FramePump
 
 Side = Literal["client", "server"]
 
@@ -58,26 +59,9 @@ class FrameTap:
     def handshake_response(self, response: Response) -> None:
         self.on_response(response)
 
-    def ended(self, protocol: Protocol, exc: BaseException | None) -> None:
-        self.on_end(protocol, exc)
-
-    def install(self, protocol: Protocol) -> None:
-        """Patches a websockets asyncio connection's protocol (tui.wire.server and the relay's
-        upstream leg, until they run on the pump)."""
-        send_frame: Callable[[Frame], None] = protocol.send_frame
-        recv_frame: Callable[[Frame], None] = protocol.recv_frame
-
-        def recording_send_frame(frame: Frame) -> None:
-            self.on_frame(self.sent_dir, frame)
-            send_frame(frame)
-
-        def recording_recv_frame(frame: Frame) -> None:
-            self.on_frame(self.received_dir, frame)
-            recv_frame(frame)
-
-        # Instance attributes shadow the methods for this protocol only.
-        protocol.send_frame = recording_send_frame  # type: ignore[method-assign]
-        protocol.recv_frame = recording_recv_frame  # type: ignore[method-assign]
+    def ended(self, pump: FramePump, exc: BaseException | None) -> None:
+        protocol = pump.protocol  # CLOSED by now: its close_exc says what the parser failed on, if anything
+        self.on_end(pump.close_sent, protocol.close_rcvd, protocol.close_exc.__cause__, exc)
 
     # -- frames --------------------------------------------------------------------------------
 
@@ -162,12 +146,14 @@ class FrameTap:
             return None
         return {"code": close.code, "reason": self.writer.redactor.text(close.reason)[0]}
 
-    def on_end(self, protocol: Protocol, exc: BaseException | None) -> None:
-        """Records how the transport ended: the closing handshake, or its absence (1006)."""
+    def on_end(
+        self, sent: Close | None, rcvd: Close | None, parser_exc: BaseException | None, exc: BaseException | None
+    ) -> None:
+        """Records how the transport ended: the closing handshake (the closes really sent and
+        received), or its absence (1006)."""
         if self._ended:
             return
         self._ended = True
-        sent, rcvd = protocol.close_sent, protocol.close_rcvd
         if self.first_close_dir is not None:
             first = rcvd if self.first_close_dir == self.received_dir else sent
             assert first is not None
@@ -186,7 +172,6 @@ class FrameTap:
         }
         if exc is not None:
             fields["exception"] = self.writer.redactor.text(f"{type(exc).__name__}: {exc}")[0]
-        parser_exc = protocol.close_exc.__cause__  # what the parser failed on, if anything
         if parser_exc is not None:
             fields["protocol_error"] = self.writer.redactor.text(f"{type(parser_exc).__name__}: {parser_exc}")[0]
         self.writer.record("end", LOCAL, self.conn, **fields)
