@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
-from websockets.frames import Frame
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
@@ -199,3 +199,34 @@ async def test_a_refused_handshake_raises_the_status_and_records_the_response() 
         with pytest.raises(InvalidStatus):
             await wire_pump.connect(f"ws://127.0.0.1:{port}/", listener=log)
     assert [r.status_code for r in log.responses] == [403]
+
+
+async def test_a_held_close_echo_lets_frames_through_and_is_answered_with_another_close() -> None:
+    """The relay's policy: the close received is not echoed at once; frames sent meanwhile still
+    reach the closing peer, then the answer given in place of the echo."""
+    log = Log()
+    held = asyncio.Event()
+
+    async def handler(pump: FramePump) -> None:
+        pump.relay_to = lambda frame: held.set() if frame.opcode.name == "CLOSE" else None
+        pump.hold_close_echo = lambda: True
+        await held.wait()
+        assert pump.holds_close
+        pump.relay(Frame(Opcode.TEXT, b"still in flight"))
+        pump.answer_close((4000).to_bytes(2, "big") + b"answered")
+        await pump.wait_closed()
+
+    server = await serve(handler, "127.0.0.1", 0, attach=lambda connection: log)  # type: ignore[arg-type,return-value]
+    port = server.sockets[0].getsockname()[1]
+    async with ws_connect(f"ws://127.0.0.1:{port}/") as ws:
+        await ws.close(1000, "client first")
+        # websockets' client kept reading until the answer: the frame sent meanwhile was on the wire first.
+    server.close()
+    await server.wait_closed()
+    assert ws.close_code == 4000 and ws.close_reason == "answered"
+    assert log.frames[-3:] == [
+        ("in", "CLOSE", (1000).to_bytes(2, "big") + b"client first"),
+        ("out", "TEXT", b"still in flight"),
+        ("out", "CLOSE", (4000).to_bytes(2, "big") + b"answered"),
+    ]
+    assert log.ends[0][0] == 1000  # what the server side received

@@ -18,7 +18,15 @@ What the pump does with frames is policy, chosen per connection:
 - `answer_ping` decides, ping by ping, whether its automatic pong leaves (replay withholds the
   pongs a recording shows missing, the mock's fault injection withholds them all);
 - `cork` batches the writes of one event-loop turn (tui.wire.cork);
-- `deliver_to` hands whole messages straight to a receiver instead of queueing them for `recv()`.
+- `deliver_to` hands whole messages straight to a receiver instead of queueing them for `recv()`;
+- the relay's (tui.wire.proxy): `relay_to` takes every frame received instead of messages,
+  `relay` sends one on as it is, `hold_close_echo` holds websockets' echo of a close until
+  `answer_close` sends the other leg's answer in its place, `on_failed` hears of the close the
+  protocol failed the connection with.
+
+Two facts of websockets' sans-I/O protocol the pump relies on (15 to 17; tests/test_wire_pump.py and
+the relay's tests would catch a change): while parsing, it writes nothing but its automatic answers,
+and it writes each frame as one chunk of `data_to_send()`.
 
 Like websockets' own asyncio connection it sends keepalive pings, bounds the closing handshake
 with `close_timeout`, pauses reading when unread messages pile up, and waits for the transport to
