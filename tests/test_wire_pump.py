@@ -14,7 +14,6 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
 
 from tests.wire_support import scripted_server
@@ -47,8 +46,8 @@ class Log:
     def handshake_response(self, response: Response) -> None:
         self.responses.append(response)
 
-    def ended(self, protocol: Protocol, exc: BaseException | None) -> None:
-        self.ends.append((protocol.close_code, exc))
+    def ended(self, pump: FramePump, exc: BaseException | None) -> None:
+        self.ends.append((pump.close_code, exc))
 
 
 async def test_a_client_pump_sees_every_frame_in_wire_order() -> None:
