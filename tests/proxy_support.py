@@ -11,14 +11,68 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.frames import Frame
+from websockets.http11 import Request, Response
 
 from tui.wire.reader import SessionReader
-from tui.wire.server import RecordingServerConnection, recording_connection_factory
 from tui.wire.tap import FrameTap
 from tui.wire.writer import SessionWriter
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
+
+
+class RecordingServerConnection(ServerConnection):
+    """websockets' own asyncio server connection, recorded by a `FrameTap`: the upstream is a third
+    party's server, scripted with websockets' internals where a test needs odd frames, so it is
+    recorded by wrapping them (rtui itself never does: tests/test_architecture.py)."""
+
+    tap: FrameTap | None = None
+
+    def attach(self, tap: FrameTap) -> None:
+        self.tap = tap
+        protocol = self.protocol
+        send_frame, recv_frame, send_response = protocol.send_frame, protocol.recv_frame, protocol.send_response
+
+        def recording_send_frame(frame: Frame) -> None:
+            tap.frame_sent(frame)
+            send_frame(frame)
+
+        def recording_recv_frame(frame: Frame) -> None:
+            tap.frame_received(frame)
+            recv_frame(frame)
+
+        def recording_send_response(response: Response) -> None:
+            tap.handshake_response(response)
+            send_response(response)
+
+        protocol.send_frame = recording_send_frame  # type: ignore[method-assign]
+        protocol.recv_frame = recording_recv_frame  # type: ignore[method-assign]
+        protocol.send_response = recording_send_response  # type: ignore[method-assign]
+
+    def process_event(self, event: Any) -> None:
+        if self.request is None and isinstance(event, Request) and self.tap is not None:
+            self.tap.handshake_request(event)
+        super().process_event(event)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.tap is not None:
+            protocol = self.protocol
+            self.tap.on_end(protocol.close_sent, protocol.close_rcvd, protocol.parser_exc, exc)
+
+
+def recording_connection_factory(
+    attach: Callable[[RecordingServerConnection], FrameTap | None],
+) -> Callable[..., RecordingServerConnection]:
+    def create_connection(protocol: Any, server: Server, **kwargs: Any) -> RecordingServerConnection:
+        connection = RecordingServerConnection(protocol, server, **kwargs)
+        tap = attach(connection)
+        if tap is not None:
+            connection.attach(tap)
+        return connection
+
+    return create_connection
 
 
 @dataclass

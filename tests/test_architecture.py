@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
@@ -53,3 +54,106 @@ def test_the_check_would_catch_textual() -> None:
     script = "import sys, tui.app; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "True", result.stderr
+
+
+# -- websockets is used through its public API only (tui.wire.pump drives its sans-I/O protocol) --
+
+def websockets_names() -> tuple[set[str], set[str]]:
+    """The methods of websockets' protocol and connection classes, and their private attributes."""
+    import websockets.asyncio.client
+    import websockets.asyncio.connection
+    import websockets.asyncio.server
+    from websockets.client import ClientProtocol
+    from websockets.server import ServerProtocol
+
+    classes = [
+        ClientProtocol,
+        ServerProtocol,
+        websockets.asyncio.connection.Connection,
+        websockets.asyncio.client.ClientConnection,
+        websockets.asyncio.server.ServerConnection,
+    ]
+    names = {name for cls in classes for name in dir(cls)} | set(vars(ServerProtocol())) | set(vars(ClientProtocol(parse_uri())))
+    methods = {n for cls in classes for n in dir(cls) if not n.startswith("__") and callable(getattr(cls, n, None))}
+    private = {n for n in names if n.startswith("_") and not n.startswith("__")}
+    return methods, private
+
+
+# Internals websockets does not mark with an underscore but does not document either.
+UNDOCUMENTED = {
+    "writes", "events", "parser", "reader", "parser_exc", "current_size", "eof_sent", "expect_continuation_frame",
+    "recv_frame", "send_frame", "send_eof", "send_in_progress", "send_context", "send_data", "process_event",
+    "connection_lost_waiter", "close_deadline",
+}
+
+
+def parse_uri():  # a URI for constructing a ClientProtocol to list its attributes
+    from websockets.uri import parse_uri as parse
+
+    return parse("ws://127.0.0.1/")
+
+
+def _is_protocol(node: ast.expr) -> bool:
+    """`protocol` or `<anything>.protocol`: a websockets sans-I/O protocol object by rtui's naming."""
+    return (isinstance(node, ast.Name) and node.id == "protocol") or (
+        isinstance(node, ast.Attribute) and node.attr == "protocol"
+    )
+
+
+def _is_self(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id == "self"  # an object of rtui's setting its own attribute
+
+
+def websockets_misuse(source: str) -> list[str]:
+    """What in `source` patches websockets or reaches into its private parts."""
+    import importlib
+
+    methods, private = websockets_names()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "websockets":
+            public = getattr(importlib.import_module(node.module), "__all__", None)
+            for alias in node.names:
+                if alias.name.startswith("_") or (public is not None and alias.name not in public):
+                    found.append(f"line {node.lineno}: imports {node.module}.{alias.name}, not in its public API")
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            function = isinstance(node.value, (ast.Name, ast.Attribute, ast.Lambda))  # not a call's result
+            for target in targets:
+                if not isinstance(target, ast.Attribute):
+                    continue
+                if _is_protocol(target.value):
+                    found.append(f"line {node.lineno}: assigns {target.attr} on a websockets protocol")
+                elif function and target.attr in methods and not _is_self(target.value):
+                    found.append(f"line {node.lineno}: replaces the websockets method {target.attr}")
+        elif isinstance(node, ast.Attribute):
+            if node.attr in private or node.attr in UNDOCUMENTED:
+                found.append(f"line {node.lineno}: uses websockets' private {node.attr}")
+    return sorted(found, key=lambda line: int(line.split(":")[0].split()[1]))
+
+
+def tui_sources() -> dict[str, str]:
+    return {
+        str(path.relative_to(ROOT)): path.read_text()
+        for path in sorted((ROOT / "tui").rglob("*.py"))
+    }
+
+
+def test_no_module_patches_websockets_or_uses_its_private_api() -> None:
+    misuse = {name: websockets_misuse(source) for name, source in tui_sources().items()}
+    assert {name: found for name, found in misuse.items() if found} == {}
+
+
+def test_the_websockets_check_catches_each_kind_of_misuse() -> None:
+    source = (
+        "from websockets.frames import CLOSE\n"
+        "from websockets.protocol import _private\n"
+        "def f(connection, frame):\n"
+        "    connection.protocol.state = 1\n"
+        "    connection.protocol.recv_frame = print\n"
+        "    tap.send_frame = print\n"
+        "    connection.protocol.writes[:] = []\n"
+        "    connection.protocol._state\n"
+    )
+    found = websockets_misuse(source)
+    assert sorted({int(line.split(":")[0].split()[1]) for line in found}) == [1, 2, 4, 5, 6, 7, 8], found

@@ -112,39 +112,29 @@ def test_pong_policy_answers_what_the_recording_answered():
     assert all(PongPolicy([True]).answer(i) for i in range(3))
 
 
-def test_messages_reach_the_player_directly_and_in_order():
+async def test_messages_reach_the_player_directly_and_in_order():
     from websockets.frames import Frame, Opcode
+    from websockets.protocol import State
+    from websockets.server import ServerProtocol
 
-    from tui.replay.player import DirectDelivery
+    from tui.wire.pump import FramePump
 
-    class Queueing:  # stands in for the websockets connection: what it would queue for recv()
-        def __init__(self) -> None:
-            self.queued: list[Frame] = []
-
-        def process_event(self, event: Frame) -> None:
-            self.queued.append(event)
-
-    class Connection(DirectDelivery, Queueing):
-        pass
+    def wire(*frames: Frame) -> bytes:
+        return b"".join(frame.serialize(mask=True, extensions=[]) for frame in frames)
 
     got: list[str | bytes] = []
-    connection = Connection()
-    connection.process_event(Frame(Opcode.TEXT, b"early"))  # before the player listens: kept
+    connection = FramePump(ServerProtocol(state=State.OPEN))  # fed by hand: no socket
+    connection.data_received(wire(Frame(Opcode.TEXT, b"early")))  # before the player listens: kept
     connection.deliver_to(got.append)
-    connection.process_event(Frame(Opcode.BINARY, b"\x00\x01"))
-    connection.process_event(Frame(Opcode.PING, b"p"))  # not a message: websockets handles it
-    assert got == ["early", b"\x00\x01"] and [f.opcode for f in connection.queued] == [Opcode.PING]
-    # A text frame that is not UTF-8 goes the ordinary way (recv() fails the connection with 1007),
-    # and so does everything after it, so that the order holds.
-    connection.process_event(Frame(Opcode.TEXT, b"\xff"))
-    connection.process_event(Frame(Opcode.TEXT, b"later"))
-    assert got == ["early", b"\x00\x01"] and [f.data for f in connection.queued[1:]] == [b"\xff", b"later"]
-    # A fragmented message too.
-    fragmented = Connection()
-    fragmented.deliver_to(got.append)
-    fragmented.process_event(Frame(Opcode.TEXT, b"par", fin=False))
-    fragmented.process_event(Frame(Opcode.CONT, b"t"))
-    assert len(fragmented.queued) == 2 and got == ["early", b"\x00\x01"]
+    connection.data_received(wire(Frame(Opcode.BINARY, b"\x00\x01"), Frame(Opcode.PING, b"p")))
+    assert got == ["early", b"\x00\x01"]  # a ping is not a message
+    # A fragmented message arrives whole, in its place.
+    connection.data_received(wire(Frame(Opcode.TEXT, b"par", fin=False), Frame(Opcode.CONT, b"t"), Frame(Opcode.TEXT, b"after")))
+    assert got == ["early", b"\x00\x01", "part", "after"]
+    # A text frame that is not UTF-8 fails the connection with 1007, as websockets' recv() does.
+    connection.data_received(wire(Frame(Opcode.TEXT, b"\xff"), Frame(Opcode.TEXT, b"later")))
+    assert got == ["early", b"\x00\x01", "part", "after"]
+    assert connection.protocol.close_sent is not None and connection.protocol.close_sent.code == 1007
 
 
 async def test_a_side_silent_for_a_long_stretch_does_not_make_the_replay_hold_the_stretch(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 from tests.wire_support import scripted_server
 from tui.wire.client import ConnectOptions, open_connection
 from tui.wire.reader import SessionReader
-from tui.wire.server import recording_connection_factory
+from tui.wire.server import serve
 from tui.wire.tap import FrameTap
 from tui.wire.writer import SessionWriter
 
@@ -233,7 +233,8 @@ async def test_server_side_tap_records_the_same_frames(tmp_path):
             await ws.send(message)
             await ws.close(1000, "")
 
-    async with scripted_server(handler, create_connection=recording_connection_factory(attach)) as url:
+    async with await serve(handler, "127.0.0.1", 0, attach=attach, max_size=None) as server:
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/realtime?model=gpt-realtime"
         with SessionWriter(client_path, mode="live", url=url) as writer:
             ws = await open_connection(url, writer=writer)
             await ws.send('{"type":"session.update"}')

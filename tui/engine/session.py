@@ -490,7 +490,7 @@ class Engine:
             else:
                 state.output_level = Levels()
             counters.send_rate = self.view.send_rate.rate(time.monotonic())
-            counters.send_queue_depth = len(self._ws.protocol.writes) if self._ws is not None else 0
+            counters.send_queue_depth = self._ws.pending_writes if self._ws is not None else 0
             await asyncio.sleep(1 / 30)
 
     def _buffered_ms(self) -> float:

@@ -10,9 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import orjson
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
 
 from tui.mock.faults import (
     CloseAfter,
@@ -27,6 +25,7 @@ from tui.mock.faults import (
 )
 from tui.mock.ids import IdFactory
 from tui.mock.session import Close, ConnectionSession, Drop, Output, Send
+from tui.wire.server import ServerConnection
 
 log = logging.getLogger(__name__)
 
@@ -216,12 +215,5 @@ class ConnectionRunner:
             self._outbox.put_nowait((now, '{"type": "response.output_audio.delta", "delta": "AAAA'))
 
     def _withhold_pongs(self) -> None:
-        protocol = self.connection.protocol
-        send_frame = protocol.send_frame  # may already be a recording wrapper; pongs then go unrecorded too
-
-        def send_frame_without_pongs(frame: Frame) -> None:
-            if frame.opcode is not Opcode.PONG:
-                send_frame(frame)
-
-        protocol.send_frame = send_frame_without_pongs  # type: ignore[method-assign]
+        self.connection.answer_ping = lambda data: False  # the pump's pong policy: none leaves
 

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
@@ -28,7 +27,7 @@ from tui.mock.faults import RejectHandshake
 from tui.mock.ids import IdFactory
 from tui.mock.runner import ConnectionRunner
 from tui.mock.session import Handshake, MockSession
-from tui.wire.server import RecordingServerConnection, recording_connection_factory
+from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
 from tui.wire.writer import RecordingFailed, SessionWriter
 
@@ -85,19 +84,18 @@ class MockServer:
         self._server: Server | None = None
         self._counter = itertools.count(worker[0] + 1, worker[1])
         self._writers: dict[int, SessionWriter] = {}
+        self._handshakes: dict[int, Handshake] = {}  # what each accepted upgrade request said, for `_handle`
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> MockServer:
-        # Unrecorded connections go through the factory too, for its heap-sized reads.
-        kwargs: dict[str, Any] = {"create_connection": recording_connection_factory(self._attach_recorder)}
-        if self.reuse_port:
-            kwargs["reuse_port"] = True
+        kwargs: dict[str, Any] = {"reuse_port": True} if self.reuse_port else {}
         self._server = await serve(
             self._handle,
             self.config.host,
             self.config.port,
-            process_request=self._process_request,
+            attach=self._attach_recorder,
+            answer=self._process_request,
             select_subprotocol=self._select_subprotocol,
             ping_interval=self.config.ping_interval,
             max_size=self.config.max_message_size,
@@ -175,7 +173,7 @@ class MockServer:
             )
         beta = "realtime" in request.headers.get("OpenAI-Beta", "") or BETA_SUBPROTOCOL in _offered_subprotocols(request)
         # What the upgrade request said travels with its connection to `_handle`.
-        connection.rtui_handshake = Handshake(  # type: ignore[attr-defined]
+        self._handshakes[id(connection)] = Handshake(
             conn_index=next(self._counter), path=url.path, model=model, intent=intent, beta=beta,
             query=tuple((k, v) for k, values in parse_qs(url.query).items() for v in values),
             headers=tuple(request.headers.raw_items()),
@@ -188,7 +186,7 @@ class MockServer:
 
     # -- connections ---------------------------------------------------------------------------
 
-    def _attach_recorder(self, connection: RecordingServerConnection) -> FrameTap | None:
+    def _attach_recorder(self, connection: ServerConnection) -> FrameTap | None:
         if self.config.record_dir is None:
             return None
         for attempt in itertools.count(1):
@@ -208,7 +206,7 @@ class MockServer:
         self.recordings.append(writer.path)
         self._writers[id(connection)] = writer
         # Close the file once the connection is gone; the tap records the end first.
-        connection.connection_lost_waiter.add_done_callback(lambda _: self._close_writer(id(connection)))
+        connection.add_lost_callback(lambda: self._close_writer(id(connection)))
         return FrameTap(writer, writer.new_conn(), "server")
 
     def _close_writer(self, key: int) -> None:
@@ -217,7 +215,7 @@ class MockServer:
             writer.close()
 
     async def _handle(self, connection: ServerConnection) -> None:
-        handshake = dataclasses.replace(connection.rtui_handshake, subprotocol=connection.subprotocol)  # type: ignore[attr-defined]
+        handshake = dataclasses.replace(self._handshakes.pop(id(connection)), subprotocol=connection.subprotocol)
         session = MockSession(self.config, handshake)
         runner = ConnectionRunner(
             connection, session, self.config.faults, fault_ids=IdFactory(f"{self.config.seed}/{handshake.conn_index}/faults")

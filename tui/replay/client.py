@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.exceptions import InvalidStatus
 
 from tui.replay.normalize import Item
-from tui.replay.player import DirectDelivery, Outcome, Player, PongPolicy
+from tui.replay.player import Outcome, Player, PongPolicy
 from tui.replay.report import Divergence
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
@@ -43,10 +43,6 @@ _OWN_HEADERS = frozenset(
     }
 )
 _REDACTED = "[redacted]"
-
-
-class ReplayClientConnection(DirectDelivery, RecordingClientConnection):
-    pass
 
 
 def request_headers(script: Script) -> list[tuple[str, str]]:
@@ -94,8 +90,7 @@ async def replay_client(
     created: list[RecordingClientConnection] = []
 
     def connection_factory(protocol: Any, **kwargs: Any) -> RecordingClientConnection:
-        connection = ReplayClientConnection(protocol, **kwargs)
-        policy.install(connection.protocol)  # before the tap is attached, so pings are still recorded
+        connection = RecordingClientConnection(protocol, answer_ping=policy.answer_ping, **kwargs)
         created.append(connection)
         return connection
 

@@ -176,9 +176,10 @@ class ReplayEngine:
         """Copies the meters into `state` at UI rate; a direction with no recent audio reads silent."""
         while True:
             now = time.monotonic()
+            running = self._task is not None  # after a run the meters read silent, whatever came last
             for direction, attr in (("c2s", "input_level"), ("s2c", "output_level")):
                 reading = self._meters[direction].read()
-                quiet = now - self._last_audio[direction] > _QUIET_AFTER_S
+                quiet = not running or now - self._last_audio[direction] > _QUIET_AFTER_S
                 setattr(self.state, attr, Levels() if quiet else Levels(reading.rms_dbfs, reading.peak_dbfs, False))
             self.state.counters.send_rate = self.view.send_rate.rate(now)
             self.state.assistant_speaking = now - self._last_audio["s2c"] <= _QUIET_AFTER_S

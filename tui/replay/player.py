@@ -1,4 +1,4 @@
-"""Plays one side of a recorded connection over a live `websockets` connection.
+"""Plays one side of a recorded connection over a live connection (a frame pump, tui.wire.pump).
 
 The same player serves a recording's server side (tui.replay.serve) and replays its client side
 (tui.replay.client). It performs its side's recorded steps (exact bytes and opcodes, pings, the
@@ -7,24 +7,24 @@ when the timing mode says it is due; it checks every incoming frame against the 
 reproduces the recorded ending. On a divergence or a timeout it closes the connection with the
 documented code and reason (tui.replay.report) instead of waiting forever.
 
-Pongs: `websockets` answers every ping inside its protocol's `recv_frame`. `PongPolicy` wraps
-`recv_frame` (under the recording tap, so the ping is still recorded) and swallows the pings whose
-pong the recording shows missing, so those pongs are never sent. Once a recorded ping went
-unanswered, later pings go unanswered too; pings past the recorded ones are answered otherwise.
+Pongs: `websockets` answers every ping as it parses it. `PongPolicy` is the pump's pong policy: it
+withholds the pongs the recording shows missing (the pings are still recorded). Once a recorded ping
+went unanswered, later pings go unanswered too; pings past the recorded ones are answered otherwise.
+
+Messages: the player takes each whole message from the pump as it is parsed (`deliver_to`), not
+through `recv()`: a replay checks every frame at once, and the queue, the future and the task switch
+per message were a third of the receiving side's cost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.connection import Connection
 from websockets.exceptions import ConnectionClosed, ProtocolError
-from websockets.frames import Close, Frame, Opcode
-from websockets.protocol import Protocol
+from websockets.frames import Close
 
 from tui.replay.causal import Progress
 from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, parse_event
@@ -39,6 +39,7 @@ from tui.replay.script import Script
 from tui.replay.steps import OTHER, SIDE_DIR, Position, Step
 from tui.replay.tape import Tape
 from tui.replay.timing import Clock, LoopClock, Pacer, Timing
+from tui.wire.pump import FramePump
 
 _OTHER_SIDE = {"client": "server", "server": "client"}
 # As fast as causality allows, data frames whose requirements are already met go out together: one
@@ -47,54 +48,6 @@ _BATCH_FRAMES = 64
 # A side reads on for its next step only while no other reader of the tape has this many values
 # waiting (tui.replay.tape): memory stays bounded when one side is silent for a long stretch.
 _READ_AHEAD = 2048
-
-
-class DirectDelivery:
-    """A connection mixin that hands each whole data message straight to a receiver as it is parsed,
-    instead of queueing it for `recv()` (a replay checks every frame at once; the queue, the future
-    and the task switch per message were a third of the receiving side's cost). Messages that come
-    before the receiver is set are kept, in order, and handed over when it is.
-
-    The first message that cannot be taken as it is (a fragment, a text frame that is not UTF-8)
-    and everything after it go the ordinary way, to `recv()`, which handles them as websockets
-    always does; the order of messages is kept either way."""
-
-    _receiver: Callable[[str | bytes], None] | None = None
-    _early: list[str | bytes] | None = None  # messages that came before the receiver
-    _ordinary = False  # once a message went the ordinary way, every later one does
-
-    def deliver_to(self, receiver: Callable[[str | bytes], None] | None) -> None:
-        self._receiver = receiver
-        early, self._early = self._early, None
-        if receiver is not None and early:
-            for message in early:
-                receiver(message)
-
-    def process_event(self, event: Any) -> None:
-        if not self._ordinary and isinstance(event, Frame):
-            message = self._whole_message(event)
-            if message is not None:
-                if self._receiver is not None:
-                    self._receiver(message)
-                elif self._early is None:
-                    self._early = [message]
-                else:
-                    self._early.append(message)
-                return
-        super().process_event(event)  # type: ignore[misc]
-
-    def _whole_message(self, frame: Frame) -> str | bytes | None:
-        opcode = frame.opcode
-        if frame.fin and opcode is Opcode.TEXT:
-            try:
-                return bytes(frame.data).decode()
-            except UnicodeDecodeError:
-                self._ordinary = True
-        elif frame.fin and opcode is Opcode.BINARY:
-            return bytes(frame.data)
-        elif opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
-            self._ordinary = True
-        return None
 
 
 class PongPolicy:
@@ -110,19 +63,14 @@ class PongPolicy:
             return all(self.answered[: index + 1])
         return all(self.answered)
 
-    def install(self, protocol: Protocol) -> None:
-        recv_frame = protocol.recv_frame
-
-        def policed_recv_frame(frame: Frame) -> None:
-            if frame.opcode is Opcode.PING:
-                index = self.pings
-                self.pings += 1
-                if not self.answer(index):
-                    self.withheld += 1
-                    return  # not passed on: no automatic pong
-            recv_frame(frame)
-
-        protocol.recv_frame = policed_recv_frame  # type: ignore[method-assign]
+    def answer_ping(self, data: bytes) -> bool:
+        """The pump's `answer_ping`: called for each ping received, in order."""
+        index = self.pings
+        self.pings += 1
+        if self.answer(index):
+            return True
+        self.withheld += 1
+        return False
 
 
 @dataclass(repr=False)
@@ -162,7 +110,7 @@ class Player:
         self,
         script: Script,
         side: str,
-        connection: Connection,
+        connection: FramePump,
         *,
         timing: Timing = Timing(),
         timeout: float = 10.0,
@@ -274,16 +222,11 @@ class Player:
         return None
 
     async def _receive(self) -> None:
-        if isinstance(self.ws, DirectDelivery):
-            self.ws.deliver_to(self._take)
+        self.ws.deliver_to(self._take)
         try:
-            async for message in self.ws:
-                self._take(message)
-        except ConnectionClosed:
-            pass
+            await self.ws.wait_closed()
         finally:
-            if isinstance(self.ws, DirectDelivery):
-                self.ws.deliver_to(None)
+            self.ws.deliver_to(None)
             self.incoming.end()
 
     def _take(self, message: str | bytes) -> None:
@@ -324,27 +267,16 @@ class Player:
         return batch
 
     async def _send_frames(self, steps: list[Step]) -> None:
-        """Sends data frames as `Connection.send` does, one frame each, in one write to the socket."""
+        """Sends data frames, one frame each; the pump's cork writes the batch together."""
         ws = self.ws
-        while ws.send_in_progress is not None:  # as Connection.send: never inside another's message
-            await asyncio.shield(ws.send_in_progress)
         payloads = [self._payload(step) for step in steps]
         if self.direction == "s2c":
             for step, payload in zip(steps, payloads, strict=True):
                 self._learn_ids(step, payload)
-        protocol = ws.protocol
-        async with ws.send_context():
-            for step, payload in zip(steps, payloads, strict=True):
-                if isinstance(payload, str):
-                    protocol.send_text(payload.encode())
-                elif step.opcode == "text":
-                    protocol.send_text(payload)  # a text frame that was not valid UTF-8
-                else:
-                    protocol.send_binary(payload)
-            # One write to the socket for the batch, not one per frame (an empty chunk would mean
-            # end of stream, which data frames never ask for).
-            if len(protocol.writes) > 1 and all(protocol.writes):
-                protocol.writes[:] = [b"".join(protocol.writes)]
+        await ws.writable()
+        for step, payload in zip(steps, payloads, strict=True):
+            # A text frame that was not valid UTF-8 goes as the recorded bytes.
+            ws.send_now(payload, text=step.opcode == "text")
 
     def _payload(self, step: Step) -> str | bytes:
         payload = step.payload
@@ -370,11 +302,7 @@ class Player:
             else:
                 await self.ws.send(payload)
         elif step.kind == "ping":
-            with contextlib.suppress(Exception):  # a payload already pending: send it raw
-                await self.ws.ping(step.payload)
-                return
-            async with self.ws.send_context():
-                self.ws.protocol.send_ping(step.payload)
+            await self.ws.ping(step.payload)
         elif step.kind == "close":
             await self._close_first(step)
 
@@ -392,15 +320,15 @@ class Player:
         if code != 1005 and not _sendable(code):
             # A code no close frame may carry (1006 for a malformed close payload, 1015, a reserved
             # one): the recorded side saw a broken close, so the replay breaks the connection.
-            self.ws.transport.abort()
+            transport: Any = self.ws.transport
+            transport.abort()
         elif code == 1005:
-            # An empty close frame: websockets sends one only when asked for no code at all.
-            async with self.ws.send_context():
-                self.ws.protocol.send_close()
+            await self.ws.writable()
+            self.ws.send_close(None)  # an empty close frame
         elif ending.failed:
             # The recorded closer did not wait for the closing handshake (e.g. a keepalive timeout).
-            async with self.ws.send_context():
-                self.ws.protocol.fail(code, step.reason)
+            await self.ws.writable()
+            self.ws.fail(code, step.reason)
         else:
             await self.ws.close(code, step.reason)
 

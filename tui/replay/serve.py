@@ -21,17 +21,16 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from tui.replay.player import DirectDelivery, Outcome, Player, PongPolicy
+from tui.replay.player import Outcome, Player, PongPolicy
 from tui.replay.report import unused_lines
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
 from tui.replay.timing import Clock, Timing
 from tui.wire.format import C2S
-from tui.wire.server import RecordingServerConnection
+from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
 from tui.wire.writer import SessionWriter
 
@@ -55,7 +54,7 @@ def refusal(script: Script) -> Response | None:
     return Response(status, phrase, headers, body)
 
 
-class ReplayServerConnection(DirectDelivery, RecordingServerConnection):
+class ReplayServerConnection(ServerConnection):
     pong_policy: PongPolicy | None = None
 
 
@@ -93,18 +92,16 @@ async def serve_recording(
     served: ServedRecording | None = None
     answered = script.answered_pings(C2S)
 
-    def create_connection(protocol: Any, server: Server, **kwargs: Any) -> ReplayServerConnection:
-        connection = ReplayServerConnection(protocol, server, **kwargs)
+    def attach(connection: ServerConnection) -> FrameTap | None:
+        assert isinstance(connection, ReplayServerConnection)
         connection.pong_policy = PongPolicy(answered)
-        connection.pong_policy.install(connection.protocol)  # under the tap: withheld pings are still recorded
+        connection.answer_ping = connection.pong_policy.answer_ping  # withheld pings are still recorded
         recorder = served.writer if served is not None else writer
         if recorder is None and record_dir is not None and served is not None:
             recorder = SessionWriter.create(record_dir, mode="replay", url=served.url)
             served.recordings.append(recorder.path)
-            connection.connection_lost_waiter.add_done_callback(lambda _: recorder.close())
-        if recorder is not None:
-            connection.attach(FrameTap(recorder, recorder.new_conn(), "server"))
-        return connection
+            connection.add_lost_callback(recorder.close)
+        return FrameTap(recorder, recorder.new_conn(), "server") if recorder is not None else None
 
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
         return refusal(script)
@@ -113,8 +110,8 @@ async def serve_recording(
         chosen = script.response.get("subprotocol") if script.response else None
         return chosen if chosen and chosen in offered else None
 
-    async def handler(connection: ReplayServerConnection) -> None:
-        assert served is not None
+    async def handler(connection: ServerConnection) -> None:
+        assert served is not None and isinstance(connection, ReplayServerConnection)
         tape, served.tape = served.tape, None
         player = Player(
             script,
@@ -129,17 +126,17 @@ async def serve_recording(
         outcome = await player.run()
         served.outcomes.put_nowait(outcome)
 
-    async with serve(
+    async with await serve(
         handler,
         host,
         port,
-        create_connection=create_connection,
-        process_request=process_request,
+        attach=attach,
+        answer=process_request,
         select_subprotocol=select_subprotocol,
         ping_interval=None,
         max_size=None,
-        compression=None,
         close_timeout=timeout,
+        connection_class=ReplayServerConnection,
     ) as server:
         bound = server.sockets[0].getsockname()
         served = ServedRecording(f"ws://{host}:{bound[1]}{recorded_path(script)}", server, writer)

@@ -1,7 +1,7 @@
 """A Realtime client connection that records every frame: `open_connection`.
 
-It is a plain `websockets` asyncio client (use `send`, `recv`, `close` as usual) with a `FrameTap`
-installed on its protocol. It speaks GA: a Bearer key and no `OpenAI-Beta` header, unless a caller
+It is a frame pump (tui.wire.pump: `send`, `recv`, `close`, `async for` as with websockets) with a
+`FrameTap` as its listener. It speaks GA: a Bearer key and no `OpenAI-Beta` header, unless a caller
 asks otherwise (the diagnose tests reproduce beta clients on purpose).
 """
 
@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.http11 import Request, Response
 from websockets.uri import parse_uri
 
-from tui.wire.cork import CorkedTransport
-from tui.wire.reads import read_from_heap
+from tui.wire import pump
+from tui.wire.pump import FramePump
 from tui.wire.tap import FrameTap
+from tui.wire.tunnel import proxy_from_environment
 from tui.wire.writer import SessionWriter
 
 
@@ -62,7 +61,6 @@ class ConnectOptions:
     ping_timeout: float | None = 20.0
     open_timeout: float | None = 10.0
     close_timeout: float | None = 10.0
-    compression: str | None = None  # frames are recorded uncompressed either way
     proxy: str | bool | None = field(default=True)  # True: from the environment; forced off for loopback
 
     def headers(self) -> list[tuple[str, str]]:
@@ -73,43 +71,19 @@ class ConnectOptions:
         return headers
 
 
-class RecordingClientConnection(ClientConnection):
-    """A `ClientConnection` whose frames, handshake and ending go to a `FrameTap` when one is attached."""
+class RecordingClientConnection(FramePump):
+    """A client `FramePump` whose frames, handshake and ending go to a `FrameTap` when one is attached."""
 
     tap: FrameTap | None = None
-    cork_writes = True  # see tui.wire.cork; the relay batches its own writes
-
-    def connection_made(self, transport: Any) -> None:
-        read_from_heap(transport)
-        super().connection_made(CorkedTransport(transport) if self.cork_writes else transport)
 
     def attach(self, tap: FrameTap, url: str, proxy: str | None = None) -> None:
         """`proxy`: the proxy the connection goes through, recorded with the request (evidence for
         diagnose's proxy-environment finding)."""
         self.tap = tap
-        tap.install(self.protocol)
-        send_request = self.protocol.send_request
-        process_response = self.protocol.process_response
-
-        def recording_send_request(request: Request) -> None:
-            if proxy is None:
-                tap.on_request(request, url)
-            else:
-                tap.on_request(request, url, proxy=tap.writer.redactor.url(proxy))
-            send_request(request)
-
-        def recording_process_response(response: Response) -> None:
-            # Called as the response is parsed, before any frame that follows it in the same read.
-            tap.on_response(response)
-            process_response(response)
-
-        self.protocol.send_request = recording_send_request  # type: ignore[method-assign]
-        self.protocol.process_response = recording_process_response  # type: ignore[method-assign]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
-        if self.tap is not None:
-            self.tap.on_end(self.protocol, exc)
+        tap.url = url
+        if proxy is not None:
+            tap.request_fields["proxy"] = tap.writer.redactor.url(proxy)
+        self.listener = tap
 
 
 async def open_connection(
@@ -122,8 +96,7 @@ async def open_connection(
 ) -> RecordingClientConnection:
     """Connects to `url`, recording into `writer` (under `conn`, or a new id) when one is given.
 
-    `connection_factory` builds the connection from its protocol (the relay passes a subclass that
-    forwards frames instead of queueing messages).
+    `connection_factory(protocol, **options)` builds the connection (replay's sets its policies).
 
     A failed handshake or connection is recorded as an `error` record before the exception
     propagates, so a refused session still leaves evidence.
@@ -145,40 +118,39 @@ async def open_connection(
         return connection
 
     try:
-        connection = await connect(
+        connection = await pump.connect(
             url,
-            additional_headers=options.headers(),
-            subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
-            compression=options.compression,
+            headers=options.headers(),
+            subprotocols=list(options.subprotocols),
             max_size=options.max_size,
+            open_timeout=options.open_timeout,
+            proxy=used_proxy,
+            make_pump=create_connection,
             ping_interval=options.ping_interval,
             ping_timeout=options.ping_timeout,
-            open_timeout=options.open_timeout,
             close_timeout=options.close_timeout,
-            proxy=proxy,
-            create_connection=create_connection,
         )
     except Exception as exc:
         if writer is not None:
             writer.error(conn_id, f"connection to {writer.redactor.url(url)} failed: {type(exc).__name__}: {exc}")
             await _transport_ended(attempts)
         raise
+    assert isinstance(connection, RecordingClientConnection)
     return connection
 
 
 async def _transport_ended(attempts: Sequence[RecordingClientConnection]) -> None:
     """Waits for a failed attempt's aborted transport to end, so that its `end` record is always
     written (a caller that closes the writer at once would otherwise lose it to a race)."""
-    if attempts:
+    if attempts and attempts[-1].transport is not None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(_ABORT_GRACE_S):
                 await attempts[-1].wait_closed()
 
 
 def proxy_for(url: str) -> str | None:
-    """The proxy `websockets` would use for `url` from the environment (None for loopback)."""
+    """The proxy for `url` from the environment, as websockets would choose it (None for loopback)."""
     if is_loopback(url):
         return None
-    from websockets.proxy import get_proxy
-
-    return get_proxy(parse_uri(url))
+    uri = parse_uri(url)
+    return proxy_from_environment(uri.host, uri.port, uri.secure)

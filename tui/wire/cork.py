@@ -39,6 +39,11 @@ class CorkedTransport:
         if self._size >= self._limit:
             self.flush()
 
+    @property
+    def pending(self) -> int:
+        """Writes waiting for the end of the turn."""
+        return len(self._chunks)
+
     def flush(self) -> None:
         """Hands everything waiting to the transport in one write."""
         if not self._chunks:

@@ -3,16 +3,17 @@ the Realtime API (or the mock), recording both legs into one session file.
 
 How it stays faithful, and where `websockets` sets the limits:
 
-- Frames, not messages. Each leg is a `websockets` asyncio connection whose protocol hands every
-  parsed frame to the relay before anything else: text, binary and continuation frames are sent on
-  to the other leg with the same opcode, the same bytes and the same FIN bit, so fragmentation and
+- Frames, not messages. Each leg is a frame pump (tui.wire.pump) whose relay policy hands every
+  parsed frame to the relay once the recording saw it: text, binary and continuation frames are sent
+  on to the other leg with the same opcode, the same bytes and the same FIN bit, so fragmentation and
   invalid UTF-8 pass through untouched; nothing is queued as a message.
-- Pings and pongs are forwarded, never answered by the relay: the client's ping reaches upstream and
-  upstream's pong comes back (and the other way round). Neither leg runs a keepalive of its own.
+- Pings and pongs are forwarded, never answered by the relay (the pumps withhold every automatic
+  pong): the client's ping reaches upstream and upstream's pong comes back (and the other way
+  round). Neither leg runs a keepalive of its own.
 - Closes are forwarded with the exact close payload (code and reason, or none), and so is the
-  answer: `websockets` would echo a close frame at once, so the relay holds the close it received
-  (the leg stays open at the protocol level) until the far end of the other leg answers, then sends
-  that answer, whatever its code, as its own reply. Both ends closing at once each get the other's
+  answer: `websockets` echoes a close frame at once, so the pump holds that echo (and frames the
+  other side still sends go on before it) until the far end of the other leg answers, then sends
+  that answer, whatever its code, in its place. Both ends closing at once each get the other's
   close, as on a direct connection. A far end that never answers within `close_timeout` is dropped,
   and so is the other leg. A far end that drops TCP without a close frame makes the relay abort the
   other leg (that side sees a dropped connection, 1006, too).
@@ -46,19 +47,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import InvalidHandshake, InvalidStatus
-from websockets.frames import CLOSE, DATA_OPCODES, PING, Close, CloseCode, Frame
+from websockets.exceptions import InvalidStatus
+from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import CLOSED, CLOSING, CONNECTING, OPEN
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from tui.wire.client import ConnectOptions, RecordingClientConnection, is_azure, is_loopback_host, open_connection
-from tui.wire.server import RecordingServerConnection
 from tui.wire.redact import Redactor
+from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
 from tui.wire.writer import DEFAULT_DIRECTORY, RecordingFailed, SessionWriter
 
 log = logging.getLogger("rtui.proxy")
+
+DATA_OPCODES = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
 
 # Request headers that belong to one hop's handshake and are rebuilt for the upstream leg.
 HOP_HEADERS = frozenset(
@@ -249,225 +252,138 @@ class RelayConfig:
 
 
 class _Leg:
-    """What both legs of a relayed session share: frames go to `peer`, never to a message queue."""
+    """What both legs of a relayed session share: every frame received goes to `peer` (the pump's
+    relay policies: `relay_to`, no automatic pong, a close's echo held for the other side's answer)."""
 
-    protocol: Any
-    transport: Any
-    close_timeout: float | None
-    close_deadline: float | None
-    loop: asyncio.AbstractEventLoop
-    send_data: Callable[[], None]
-
-    def _init_leg(self, name: str) -> None:
+    def _init_leg(self: Any, name: str) -> None:
         self.leg_name = name
         self.peer: _Leg | None = None
         self.session: RelaySession | None = None
-        self._held: list[Frame] = []
-        self._held_close: Frame | None = None  # a close received, waiting for the other side's answer
-        self._close_timer: asyncio.TimerHandle | None = None
-        # While this leg parses what it just read, frames for the other leg are only queued; they
-        # go out together when the read is done (one write for a read of many frames).
-        self._receiving = False
-        self._flush_pending = False
-        self._protocol_recv_frame = self.protocol.recv_frame
-        # The close this leg sent when the relay itself failed it (a message over max_size: 1009).
+        self._held: list[Frame] = []  # frames for this leg that came before its handshake ended
+        # The close this leg sent when it failed (a message over max_size: 1009): the other leg gets it too.
         self.failed_close: Close | None = None
-        protocol_fail = self.protocol.fail
+        self.answer_ping = lambda data: False  # no automatic pong: the far end of the other leg answers
+        self.relay_to = self._forward
+        self.hold_close_echo = self._peer_can_answer
+        self.on_failed = self._forward_failure
 
-        def relay_fail(code: int, reason: str = "") -> None:
-            was_open = self.protocol.state is OPEN
-            protocol_fail(code, reason)
-            sent = self.protocol.close_sent
-            if was_open and code != CloseCode.ABNORMAL_CLOSURE and sent is not None:
-                # The other leg gets the same close, not a dropped connection.
-                self.failed_close = sent
-                self._forward(Frame(CLOSE, sent.serialize()))
-
-        self.protocol.fail = relay_fail
-
-        def relay_recv_frame(frame: Frame) -> None:
-            # Installed before the recording tap, which wraps it: the tap sees every frame first.
-            if frame.opcode is PING:
-                # No automatic pong: the far end of the other leg answers, or nobody does.
-                self._forward(frame)
-                return
-            if frame.opcode is CLOSE and self._can_hold_close(frame):
-                # No automatic echo: the close goes on, and its answer comes back (_answer_close).
-                self._held_close = frame
-                self._forward(frame)
-                return
-            self._protocol_recv_frame(frame)  # fragmentation checks; a close is echoed at once
-            self._forward(frame)
-
-        self.protocol.recv_frame = relay_recv_frame
-
-    def _can_hold_close(self, frame: Frame) -> bool:
+    def _peer_can_answer(self: Any) -> bool:
         peer = self.peer
-        if self.protocol.state is not OPEN or peer is None or peer.protocol.state not in (OPEN, CONNECTING):
-            return False  # nobody is left to answer: websockets echoes it
-        if self.protocol.current_size is not None:
-            return False  # a close inside a fragmented message: websockets fails the connection
-        try:
-            Close.parse(frame.data)
-        except Exception:
-            return False  # an invalid close payload: websockets fails the connection (1002)
-        return True
+        return peer is not None and peer.state in (State.OPEN, State.CONNECTING)
 
-    def _forward(self, frame: Frame) -> None:
+    def _forward_failure(self: Any, close: Close) -> None:
+        self.failed_close = close
+        self._forward(Frame(Opcode.CLOSE, close.serialize()))
+
+    def _forward(self: Any, frame: Frame) -> None:
         if self.peer is not None:
             self.peer.deliver(frame)
 
-    def deliver(self, frame: Frame) -> None:
+    def deliver(self: Any, frame: Frame) -> None:
         """Sends a frame received on the other leg to this leg's far end, in order."""
-        if self.protocol.state is CONNECTING or self._held:
+        if self.state is State.CONNECTING or self._held:
             self._held.append(frame)
-            if self.protocol.state is CONNECTING:
-                return
+            if self.state is not State.CONNECTING:
+                self.flush_held()
+            return
+        self._send(frame)
+
+    def flush_held(self: Any) -> None:
+        if self._held and self.state is not State.CONNECTING:
             held, self._held = self._held, []
             for item in held:
                 self._send(item)
-        else:
-            self._send(frame)
-        peer = self.peer
-        if peer is not None and peer._receiving:
-            self._flush_pending = True
-        else:
-            self.send_data()
 
-    def data_received(self, data: bytes) -> None:
-        self._receiving = True
-        try:
-            super().data_received(data)  # type: ignore[misc]
-        finally:
-            self._receiving = False
-            peer = self.peer
-            if peer is not None and peer._flush_pending:
-                peer._flush_pending = False
-                peer.send_data()
-
-    def send_data(self) -> None:
-        writes = self.protocol.writes  # what websockets' data_to_send() hands out, in order
-        if len(writes) > 1 and all(writes):  # several frames and no end of stream (b"")
-            self.protocol.writes = []
-            self.transport.write(b"".join(writes))  # one syscall, not one per frame
-        else:
-            super().send_data()  # type: ignore[misc]
-
-    def flush_held(self) -> None:
-        if self._held and self.protocol.state is not CONNECTING:
-            held, self._held = self._held, []
-            for item in held:
-                self._send(item)
-            self.send_data()
-
-    def _send(self, frame: Frame) -> None:
-        protocol = self.protocol
-        state = protocol.state
-        if frame.opcode is CLOSE:
-            if self._held_close is not None:
-                self._answer_close(frame)
-            elif state is OPEN:
-                self._send_close(frame.data)
-                if self.close_timeout is not None:
-                    # Nobody awaits this leg's closing handshake: enforce its timeout here.
-                    self._close_timer = self.loop.call_later(self.close_timeout, self._close_timed_out)
-        elif state is CLOSED or (frame.opcode in DATA_OPCODES and state is not OPEN):
+    def _send(self: Any, frame: Frame) -> None:
+        state = self.state
+        if frame.opcode is Opcode.CLOSE:
+            if self.holds_close:
+                self.answer_close(frame.data)  # the other side's answer is this leg's reply
+            elif state is State.OPEN:
+                close = Close.parse(frame.data)
+                # An empty close payload stays empty (send_close(None)); any other is re-serialized
+                # to the same bytes.
+                self.send_close(None if not frame.data else close.code, close.reason)
+        elif state is State.CLOSED or (frame.opcode in DATA_OPCODES and state is not State.OPEN and not self.holds_close):
             self._dropped(frame)
         else:
-            protocol.send_frame(Frame(frame.opcode, frame.data, frame.fin))
+            self.relay(frame)
 
-    def _send_close(self, data: bytes) -> None:
-        # send_close() re-serializes and refuses an empty payload with a reason; send the bytes.
-        protocol = self.protocol
-        protocol.send_frame(Frame(CLOSE, data))
-        protocol.close_sent = Close.parse(data)
-        protocol.state = CLOSING
-        if self.close_deadline is None and self.close_timeout is not None:
-            self.close_deadline = self.loop.time() + self.close_timeout
-
-    def _answer_close(self, answer: Frame) -> None:
-        """The other side answered the close this leg is holding: that answer is this leg's reply."""
-        held, self._held_close = self._held_close, None
-        assert held is not None
-        if self.protocol.state is not OPEN:
-            return
-        self._send_close(answer.data)
-        # Now the held close goes through websockets as a close received after one was sent (no
-        # echo); the tap recorded it when it arrived, so the unwrapped method is called.
-        self._protocol_recv_frame(held)
-        self.protocol.close_rcvd_then_sent = True
-        self.protocol.events_received()  # the close event: nothing reads events on a relay leg
-
-    def _close_timed_out(self) -> None:
-        if self.protocol.state is not CLOSED:
-            self.transport.abort()
-
-    def _dropped(self, frame: Frame) -> None:
+    def _dropped(self: Any, frame: Frame) -> None:
         if self.session is not None:
             self.session.writer.error(
                 self.session.conn_of(self),
                 f"relay: dropped a {frame.opcode.name.lower()} frame of {len(frame.data)} bytes for the "
-                f"{self.leg_name}: that connection is already {self.protocol.state.name.lower()}",
+                f"{self.leg_name}: that connection is already {self.state.name.lower()}",
             )
 
-    def process_event(self, event: Any) -> None:
-        if isinstance(event, Frame) and event.opcode in DATA_OPCODES:
-            return  # already forwarded; nothing reads messages on a relay leg
-        super().process_event(event)  # type: ignore[misc]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._close_timer is not None:
-            self._close_timer.cancel()
-        if self._held_close is not None:
-            # The far end closed, then left before the answer came: it did send its close frame.
-            self.protocol.close_rcvd = Close.parse(self._held_close.data)
-            self._held_close = None
-        super().connection_lost(exc)  # type: ignore[misc]  # the tap records the end here
+    def _leg_lost(self: Any) -> None:
+        """After the pump's connection_lost: a far end that vanished without a close frame makes
+        the other side see the same."""
         session = self.session
         # An upstream leg whose handshake failed never joined the session: the relay answers the client.
         failed_upstream = session is not None and self is not session.down and self is not session.up
         peer, transport = self.peer, self._peer_transport()
         if (
             not failed_upstream and peer is not None and transport is not None and self.failed_close is None
-            and self.protocol.close_rcvd is None and peer.protocol.state is not CLOSED
+            and self.protocol.close_rcvd is None and peer.state is not State.CLOSED
         ):
-            # The far end vanished without a close frame: the other side must see the same.
             transport.abort()
         if session is not None and session.up is None and self is session.down:
             session.finish()  # refused handshake: no relayed session will run
 
-    def _peer_transport(self) -> Any:
+    def _peer_transport(self: Any) -> Any:
         """The other leg's transport, or None before it is connected."""
         return getattr(self.peer, "transport", None)
 
     # Back-pressure: a leg that cannot write fast enough stops the other leg from reading.
-    def pause_writing(self) -> None:
-        super().pause_writing()  # type: ignore[misc]
+    def _pause_peer(self: Any) -> None:
         if (transport := self._peer_transport()) is not None:
             transport.pause_reading()
 
-    def resume_writing(self) -> None:
-        super().resume_writing()  # type: ignore[misc]
+    def _resume_peer(self: Any) -> None:
         if (transport := self._peer_transport()) is not None:
             transport.resume_reading()
 
 
-class RelayServerConnection(_Leg, RecordingServerConnection):
+class RelayServerConnection(_Leg, ServerConnection):
     """The client's leg: the relay is the server."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._init_leg("client")
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)  # the tap records the end here
+        self._leg_lost()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._pause_peer()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._resume_peer()
+
 
 class RelayClientConnection(_Leg, RecordingClientConnection):
     """The upstream leg: the relay is the client."""
 
-    cork_writes = False  # _Leg already writes each read's frames at once
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._init_leg("upstream")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)  # the tap records the end here
+        self._leg_lost()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._pause_peer()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._resume_peer()
 
 
 @dataclass
@@ -535,11 +451,9 @@ class Relay:
             self._handler,
             self.config.host,
             self.config.port,
-            create_connection=RelayServerConnection,
-            process_request=self._process_request,
+            connection_class=RelayServerConnection,
+            answer=self._process_request,
             select_subprotocol=self._select_subprotocol,
-            process_response=self._process_response,
-            compression=None,
             max_size=self.config.max_size,
             ping_interval=None,
             ping_timeout=None,
@@ -578,7 +492,7 @@ class Relay:
             live = list(self.sessions)
             for session in live:
                 for leg in (session.down, session.up):
-                    if leg is not None and leg.protocol.state is not CLOSED:
+                    if leg is not None and leg.state is not State.CLOSED and leg.transport is not None:
                         leg.transport.abort()
             self._server.close(close_connections=False)
             await self._server.wait_closed()
@@ -651,14 +565,15 @@ class Relay:
         self._say(f"refused {peer_address}: {response.status_code} {response.reason_phrase}: {why}")
         return response
 
-    def _check_access(self, connection: ServerConnection, request: Request, peer_address: str) -> Response | None:
+    def _check_access(self, connection: RelayServerConnection, request: Request, peer_address: str) -> Response | None:
         """The refusal for a request that is not a WebSocket upgrade for this relay from an allowed
         page with the right token, or None."""
-        try:
-            connection.protocol.process_request(request)  # type: ignore[attr-defined]  # what accept() checks
-        except InvalidHandshake as exc:
+        protocol = connection.protocol
+        assert isinstance(protocol, ServerProtocol)
+        if protocol.accept(request).status_code != http.HTTPStatus.SWITCHING_PROTOCOLS:  # only its checks count here
+            exc = protocol.handshake_exc
             return self._refuse(
-                peer_address, connection.respond(http.HTTPStatus.BAD_REQUEST, f"rtui proxy: not a WebSocket upgrade: {exc}\n"),
+                peer_address, _respond(connection, http.HTTPStatus.BAD_REQUEST, f"rtui proxy: not a WebSocket upgrade: {exc}\n"),
                 f"not a WebSocket upgrade ({str(exc)!r})",
             )
         config = self.config
@@ -667,7 +582,8 @@ class Relay:
             name = _as_argument(urlsplit("//" + (host or "")).hostname or "", "NAME")
             return self._refuse(
                 peer_address,
-                connection.respond(
+                _respond(
+                    connection,
                     http.HTTPStatus.MISDIRECTED_REQUEST,
                     f"rtui proxy: Host {host!r} is not this relay's address; connect to {self.url}.\n",
                 ),
@@ -678,7 +594,8 @@ class Relay:
         if origin is not None and not origin_allowed(origin, config.allowed_origins):
             return self._refuse(
                 peer_address,
-                connection.respond(
+                _respond(
+                    connection,
                     http.HTTPStatus.FORBIDDEN,
                     f"rtui proxy: web pages from {origin!r} may not use this relay (and its API key).\n",
                 ),
@@ -689,6 +606,7 @@ class Relay:
         return self._check_token(connection, request, peer_address)
 
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """The answer to a client's upgrade: a refusal, or upstream's acceptance as the client's."""
         assert isinstance(connection, RelayServerConnection)
         address = connection.remote_address
         peer_address = f"{address[0]}:{address[1]}" if address else "?"
@@ -701,7 +619,8 @@ class Relay:
             why = os.strerror(exc.errno) if exc.errno else "the recording cannot be written"
             return self._refuse(
                 peer_address,
-                connection.respond(
+                _respond(
+                    connection,
                     http.HTTPStatus.INSUFFICIENT_STORAGE, f"rtui proxy: cannot record this session: {why}.\n"
                 ),
                 f"cannot record a new session in {self.config.record}: {why}; free some space or choose another --record",
@@ -727,7 +646,6 @@ class Relay:
             ping_timeout=None,
             open_timeout=self.config.open_timeout,
             close_timeout=self.config.close_timeout,
-            compression=None,
         )
         if not client_has_key:
             key = upstream_key(url, self.config.env)
@@ -748,27 +666,29 @@ class Relay:
             # Upstream refused (401 bad key, 404 unknown model...): the client gets the same answer.
             refused = exc.response
             body = refused.body.decode("utf-8", "replace") if refused.body else f"{refused.reason_phrase}\n"
-            response = connection.respond(refused.status_code, body)
+            response = _respond(connection, refused.status_code, body)
             content_type = refused.headers.get("Content-Type")
             if content_type:
                 response.headers["Content-Type"] = content_type
             self._say(f"upstream refused {session.peer_address}: HTTP {refused.status_code}", session)
             return response
         except Exception as exc:  # unreachable, TLS failure, timeout: the relay's own 502
-            if connection.connection_lost_waiter.done():
+            if connection.lost:
                 self._say(f"{session.peer_address} left during the upstream handshake; upstream dropped too", session)
                 return None
             self._say(f"cannot reach upstream for {session.peer_address}: {type(exc).__name__}: {exc}", session)
-            return connection.respond(
+            return _respond(
+                connection,
                 http.HTTPStatus.BAD_GATEWAY,
                 f"rtui proxy: cannot reach upstream {session.writer.redactor.url(url)}: {type(exc).__name__}: {exc}\n",
             )
-        if connection.connection_lost_waiter.done():
+        if connection.lost:
             # The client went away while upstream was connecting: end upstream the same way.
-            up.transport.abort()
+            if up.transport is not None:
+                up.transport.abort()
             return None
         session.up = up
-        return None
+        return self._accepted(connection, request, up)
 
     def _check_token(self, connection: ServerConnection, request: Request, peer_address: str) -> Response | None:
         expected = self.config.token
@@ -778,11 +698,11 @@ class Relay:
         if given is None:
             return self._refuse(
                 peer_address,
-                connection.respond(http.HTTPStatus.UNAUTHORIZED, "rtui proxy: add ?token=TOKEN (the relay's --token) to the URL.\n"),
+                _respond(connection, http.HTTPStatus.UNAUTHORIZED, "rtui proxy: add ?token=TOKEN (the relay's --token) to the URL.\n"),
                 "no ?token= in the URL",
             )
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return self._refuse(peer_address, connection.respond(http.HTTPStatus.FORBIDDEN, "rtui proxy: wrong token.\n"), "wrong token")
+            return self._refuse(peer_address, _respond(connection, http.HTTPStatus.FORBIDDEN, "rtui proxy: wrong token.\n"), "wrong token")
         return None
 
     @staticmethod
@@ -793,15 +713,16 @@ class Relay:
         return session.up.subprotocol
 
     @staticmethod
-    def _process_response(connection: ServerConnection, request: Request, response: Response) -> None:
-        session = getattr(connection, "session", None)
-        if session is None or session.up is None or response.status_code != http.HTTPStatus.SWITCHING_PROTOCOLS:
-            return
-        upstream_response = session.up.response
-        assert upstream_response is not None
-        for name, value in upstream_response.headers.raw_items():
-            if name.lower() not in OWN_RESPONSE_HEADERS:
-                response.headers[name] = value
+    def _accepted(connection: RelayServerConnection, request: Request, up: RelayClientConnection) -> Response:
+        """The relay's 101, carrying upstream's subprotocol and its own headers."""
+        assert isinstance(connection.protocol, ServerProtocol)
+        response = connection.protocol.accept(request)
+        if response.status_code == http.HTTPStatus.SWITCHING_PROTOCOLS:
+            assert up.response is not None
+            for name, value in up.response.headers.raw_items():
+                if name.lower() not in OWN_RESPONSE_HEADERS:
+                    response.headers[name] = value
+        return response
 
     # -- the session ---------------------------------------------------------------------------
 
@@ -822,12 +743,18 @@ class Relay:
                 _, still = await asyncio.wait(pending, timeout=self.config.close_timeout)
                 if still:
                     for leg in (connection, up):
-                        if leg.protocol.state is not CLOSED:
+                        if leg.state is not State.CLOSED and leg.transport is not None:
                             leg.transport.abort()
                     await asyncio.wait(still)
             self._say(f"ended {session.peer_address}: {describe_end(connection, up)}", session)
         finally:
             session.finish()
+
+
+def _respond(connection: ServerConnection, status: http.HTTPStatus | int, text: str) -> Response:
+    """A refusal of the relay's own, as websockets' `respond` builds it."""
+    assert isinstance(connection.protocol, ServerProtocol)
+    return connection.protocol.reject(status, text)
 
 
 def _flush_all(writers: list[SessionWriter]) -> None:

@@ -1,24 +1,23 @@
-"""Frame-level recording for `websockets` connections, client or server side.
+"""Frame-level recording of one connection, client or server side: `FrameTap`.
 
-The sans-I/O protocol object of `websockets` funnels every frame through two methods: `recv_frame`
-for each frame parsed off the wire (data, continuation, ping, pong, close) and `send_frame` for each
-frame it emits (including the automatic pong and the echoed close). A `FrameTap` wraps both on one
-protocol instance, so it sees exactly what crossed the wire, in wire order, without touching the
-application's `send`/`recv`. Fragmented messages are reassembled into one record.
+A `FrameTap` is the recording policy of a frame pump (tui.wire.pump): the pump tells it of every
+frame that crossed the wire, in wire order, including the pongs and the close echo websockets sends
+on its own, and of the handshake and the ending. Fragmented messages are reassembled into one record.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import Protocol
 
 from tui.wire.format import ABNORMAL, C2S, LOCAL, S2C
 from tui.wire.writer import SessionWriter
+
+if TYPE_CHECKING:
+    from tui.wire.pump import FramePump
 
 Side = Literal["client", "server"]
 
@@ -42,22 +41,27 @@ class FrameTap:
         self.first_close_dir: str | None = None
         self._fragments: dict[str, tuple[Opcode, list[bytes]]] = {}
         self._ended = False
+        self.url = ""  # what the handshake request is recorded under (a server builds it from Host)
+        self.request_fields: dict[str, Any] = {}  # context recorded with the request, such as `proxy`
 
-    def install(self, protocol: Protocol) -> None:
-        send_frame: Callable[[Frame], None] = protocol.send_frame
-        recv_frame: Callable[[Frame], None] = protocol.recv_frame
+    # -- the pump's listener (tui.wire.pump.FrameListener) -----------------------------------------
 
-        def recording_send_frame(frame: Frame) -> None:
-            self.on_frame(self.sent_dir, frame)
-            send_frame(frame)
+    def frame_received(self, frame: Frame) -> None:
+        self.on_frame(self.received_dir, frame)
 
-        def recording_recv_frame(frame: Frame) -> None:
-            self.on_frame(self.received_dir, frame)
-            recv_frame(frame)
+    def frame_sent(self, frame: Frame) -> None:
+        self.on_frame(self.sent_dir, frame)
 
-        # Instance attributes shadow the methods for this protocol only.
-        protocol.send_frame = recording_send_frame  # type: ignore[method-assign]
-        protocol.recv_frame = recording_recv_frame  # type: ignore[method-assign]
+    def handshake_request(self, request: Request) -> None:
+        url = self.url or f"ws://{request.headers.get('Host', '')}{request.path}"
+        self.on_request(request, url, **self.request_fields)
+
+    def handshake_response(self, response: Response) -> None:
+        self.on_response(response)
+
+    def ended(self, pump: FramePump, exc: BaseException | None) -> None:
+        protocol = pump.protocol  # CLOSED by now: its close_exc says what the parser failed on, if anything
+        self.on_end(pump.close_sent, protocol.close_rcvd, protocol.close_exc.__cause__, exc)
 
     # -- frames --------------------------------------------------------------------------------
 
@@ -142,12 +146,14 @@ class FrameTap:
             return None
         return {"code": close.code, "reason": self.writer.redactor.text(close.reason)[0]}
 
-    def on_end(self, protocol: Protocol, exc: BaseException | None) -> None:
-        """Records how the transport ended: the closing handshake, or its absence (1006)."""
+    def on_end(
+        self, sent: Close | None, rcvd: Close | None, parser_exc: BaseException | None, exc: BaseException | None
+    ) -> None:
+        """Records how the transport ended: the closing handshake (the closes really sent and
+        received), or its absence (1006)."""
         if self._ended:
             return
         self._ended = True
-        sent, rcvd = protocol.close_sent, protocol.close_rcvd
         if self.first_close_dir is not None:
             first = rcvd if self.first_close_dir == self.received_dir else sent
             assert first is not None
@@ -166,7 +172,6 @@ class FrameTap:
         }
         if exc is not None:
             fields["exception"] = self.writer.redactor.text(f"{type(exc).__name__}: {exc}")[0]
-        parser_exc = getattr(protocol, "parser_exc", None)
         if parser_exc is not None:
             fields["protocol_error"] = self.writer.redactor.text(f"{type(parser_exc).__name__}: {parser_exc}")[0]
         self.writer.record("end", LOCAL, self.conn, **fields)
