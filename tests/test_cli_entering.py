@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-RTUI = ROOT / ".venv" / "bin" / "rtui"
+RTUI = Path(sys.executable).parent / "rtui"  # the installed rtui of the environment running the tests
 EXAMPLE = ROOT / "sessions" / "examples" / "story1-binary-append-close-1000.jsonl"
 
 

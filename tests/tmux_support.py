@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from secret_scan_plugin import check_screen
 
 ROOT = Path(__file__).resolve().parent.parent
-RTUI = ROOT / ".venv" / "bin" / "rtui"
+RTUI = Path(sys.executable).parent / "rtui"  # the installed rtui of the environment running the tests
 
 
 class Terminal:
