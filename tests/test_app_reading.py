@@ -9,10 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from app_support import FrozenEngine, on_screen, wait_for
+from app_support import FrozenEngine, conversation_engine, on_screen, wait_for
 from textual.app import App, ComposeResult
 
 from tui.app.app import RtuiApp
+from tui.app.contract import FixedClock
 from tui.app.log_model import line_text
 from tui.app.screens.modals import ReportScreen, help_text
 from tui.app.settings import UISettings
@@ -127,3 +128,19 @@ def test_counts_read_right() -> None:
     story1 = Path(__file__).resolve().parent.parent / "sessions/examples/story1-binary-append-close-1000.jsonl"
     out = subprocess.run([sys.executable, "-m", "tui", "diff", str(story1), str(story1)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "  1 item\n" in out.stdout and "1 items" not in out.stdout
+
+
+async def test_the_log_keeps_40_columns_of_summary_at_120_and_200_columns() -> None:
+    for width, height in ((120, 40), (200, 50)):
+        app = RtuiApp(conversation_engine(FixedClock()), clock=FixedClock(), settings=UISettings())  # type: ignore[arg-type]
+        async with app.run_test(size=(width, height)) as pilot:
+            await pilot.pause(0.2)
+            log = app.live_screen.event_log
+            row = log.visible_rows[-1]
+            drawn = log.render_line(log.visible_rows.index(row) - int(log.scroll_y)).text
+            summary_column = drawn.index(row.line.summary[:10]) if row.line.summary else None
+            assert summary_column is not None
+            assert log.scrollable_content_region.width - summary_column >= 40, (width, drawn)
+            transcript = app.live_screen.transcript
+            beside = transcript.region.x > log.region.x
+            assert beside == (width >= 160)  # at 120 the transcript goes below the log

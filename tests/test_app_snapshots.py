@@ -43,6 +43,16 @@ def test_live_at_80x24(snap_compare) -> None:
     assert snap_compare(live_app(), terminal_size=(80, 24), run_before=settle)
 
 
+def test_live_at_120x40(snap_compare) -> None:
+    # The transcript below the log: the log keeps room for its summaries.
+    assert snap_compare(live_app(), terminal_size=(120, 40), run_before=settle)
+
+
+def test_live_at_200x50(snap_compare) -> None:
+    # Wide enough for the transcript beside the log.
+    assert snap_compare(live_app(), terminal_size=(200, 50), run_before=settle)
+
+
 def test_closure_card(snap_compare, tmp_path: Path) -> None:
     app = live_app(closed=True)
     # The card diagnoses the session's recording: here, the frozen session's own records.

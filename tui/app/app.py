@@ -34,7 +34,9 @@ class RtuiApp(App[int]):
     CSS_PATH = "rtui.tcss"
     TITLE = "rtui"
     ENABLE_COMMAND_PALETTE = True
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # The transcript moves beside the log only when the log keeps room for 40 characters of summary
+    # beside its fixed columns (time, direction, a 38-column type, size): from 160 columns.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("o", "open_recording", "Open", show=False, tooltip="open a recording read-only", id="app.open_recording"),
