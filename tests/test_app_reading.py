@@ -144,3 +144,19 @@ async def test_the_log_keeps_40_columns_of_summary_at_120_and_200_columns() -> N
             transcript = app.live_screen.transcript
             beside = transcript.region.x > log.region.x
             assert beside == (width >= 160)  # at 120 the transcript goes below the log
+
+
+async def test_push_to_talk_with_no_microphone_says_so_and_sends_nothing(tmp_path) -> None:
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
+        stay_after_close=True, turn_mode="push_to_talk",
+    )
+    engine = EngineProcess(config)
+    async with on_screen(engine) as (runner, app, pilot):
+        await wait_for(pilot, lambda: engine.state.phase == "open" and engine.log.total >= 5)
+        await pilot.press("space", "space")
+        await wait_for(pilot, lambda: any(n.startswith("No microphone: push-to-talk") for n in engine.state.notices))
+        await pilot.pause(0.3)
+        sent = [e.record.get("type") for e in engine.log.since(0)[0] if e.record["kind"] == "frame" and e.record["dir"] == "c2s"]
+        assert "input_audio_buffer.clear" not in sent and "input_audio_buffer.commit" not in sent
+        await pilot.press("q")

@@ -60,6 +60,7 @@ EXIT_STATUS: dict[Outcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "no
 
 SESSION_UPDATE_ID = "rtui_session_update"
 MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
+NO_MICROPHONE = "No microphone: push-to-talk has nothing to capture. Send text with t, or start rtui with --input FILE.wav."
 RECEIVED_QUIET_AFTER_S = 0.15  # with no sink, the model's meter falls silent this long after audio stops
 
 
@@ -531,7 +532,10 @@ class Engine:
             case CancelResponse():
                 self._submit(self._cancel_response)
             case SetTalking(talking):
-                if self.state.turn_mode == "push_to_talk" and talking != self.state.talking:
+                if self.source is None:  # nothing would be captured: say so instead of sending empty turns
+                    if NO_MICROPHONE not in self.state.notices:
+                        self.state.notices.append(NO_MICROPHONE)
+                elif self.state.turn_mode == "push_to_talk" and talking != self.state.talking:
                     self.state.talking = talking  # shown at once; the wire follows in order
                     self._submit(self._press_to_talk if talking else self._release_to_talk)
             case ToggleTurnMode():
