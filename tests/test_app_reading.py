@@ -3,6 +3,7 @@ as a note, not as a warning (in the log and in `rtui show`)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -11,11 +12,13 @@ from pathlib import Path
 
 from app_support import FrozenEngine, conversation_engine, on_screen, wait_for
 from textual.app import App, ComposeResult
+from textual.widgets import Input, Static
 
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.log_model import line_text
-from tui.app.screens.modals import ReportScreen, help_text
+from tui.app.screens.modals import Prompt, ReportScreen, help_text
+from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.meters import LevelMeter
 from tui.engine.commands import SendText
@@ -160,3 +163,31 @@ async def test_push_to_talk_with_no_microphone_says_so_and_sends_nothing(tmp_pat
         sent = [e.record.get("type") for e in engine.log.since(0)[0] if e.record["kind"] == "frame" and e.record["dir"] == "c2s"]
         assert "input_audio_buffer.clear" not in sent and "input_audio_buffer.commit" not in sent
         await pilot.press("q")
+
+
+async def test_the_open_prompt_lists_recent_recordings_and_completes_paths(tmp_path, monkeypatch) -> None:
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    story1 = Path(__file__).resolve().parent.parent / "sessions/examples/story1-binary-append-close-1000.jsonl"
+    for age, name in enumerate(["20261206T100000-live.jsonl", "20261206T110000-live.jsonl", "notes.txt"]):
+        (sessions / name).write_bytes(story1.read_bytes())
+        os.utime(sessions / name, (1_800_000_000 + age, 1_800_000_000 + age))
+    monkeypatch.chdir(tmp_path)
+    app = RtuiApp(FrozenEngine(), settings=UISettings())  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("o")
+        assert isinstance(app.screen, Prompt)
+        notes = str(app.screen.query_one("#prompt-notes", Static).render())
+        assert notes.index("20261206T110000-live.jsonl") < notes.index("20261206T100000-live.jsonl")  # newest first
+        assert "notes.txt" not in notes
+        await pilot.press(*"sess")
+        await pilot.pause(0.2)
+        await pilot.press("right")  # accepts the completion: the folder
+        field = app.screen.query_one("#prompt-input", Input)
+        assert field.value == "sessions/"
+        await pilot.press(*"2026")
+        await pilot.pause(0.2)
+        await pilot.press("right")
+        assert field.value == "sessions/20261206T100000-live.jsonl"  # the first match in name order
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any(isinstance(screen, RecordingScreen) for screen in app.screen_stack))

@@ -7,12 +7,14 @@ import os
 import signal
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from tui.app.contract import Clock, EngineLike, RunnableEngine, SystemClock
+from tui.app.paths import PathSuggester, recent_recordings
 from tui.app.screens.live import LiveScreen
 from tui.app.screens.modals import HelpScreen, Prompt
 from tui.app.screens.recording import RecordingScreen, check_recording
@@ -117,7 +119,13 @@ class RtuiApp(App[int]):
             if path:
                 self.push_screen(RecordingScreen(path, self.settings))
 
-        self.push_screen(Prompt("Open a recording (read-only)", "sessions/....jsonl", check=check_recording), open_it)
+        recent = recent_recordings(Path("sessions"))
+        notes = ("Latest in ./sessions:\n" + "\n".join(f"  {path}" for path in recent)) if recent else ""
+        prompt = Prompt(
+            "Open a recording (read-only); Right completes the path", "sessions/....jsonl",
+            check=check_recording, suggester=PathSuggester(), notes=notes,
+        )
+        self.push_screen(prompt, open_it)
 
 
 def _bindings_of(node: object) -> list[Binding]:

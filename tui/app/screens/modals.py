@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.suggester import Suggester
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -252,19 +253,31 @@ class Prompt(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
     def __init__(
-        self, title: str, placeholder: str = "", check: Callable[[str], str | None] | None = None, value: str = ""
+        self,
+        title: str,
+        placeholder: str = "",
+        check: Callable[[str], str | None] | None = None,
+        value: str = "",
+        *,
+        suggester: Suggester | None = None,
+        notes: str = "",
     ) -> None:
+        """`suggester` completes what is typed (Right accepts); `notes` go under the field."""
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.check = check
         self.value = value
+        self.suggester = suggester
+        self.notes = notes
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt", classes="modal-box"):
             yield Static(Text(self.title_text, style="bold"), classes="modal-title")
-            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Input(self.value, placeholder=self.placeholder, suggester=self.suggester, id="prompt-input")
             yield Static("", id="prompt-error")
+            if self.notes:
+                yield Static(Text(self.notes), id="prompt-notes")
             yield Static("Enter confirms   Esc cancels", classes="modal-hint")
 
     def on_mount(self) -> None:
