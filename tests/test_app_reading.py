@@ -191,3 +191,31 @@ async def test_the_open_prompt_lists_recent_recordings_and_completes_paths(tmp_p
         assert field.value == "sessions/20261206T100000-live.jsonl"  # the first match in name order
         await pilot.press("enter")
         await wait_for(pilot, lambda: any(isinstance(screen, RecordingScreen) for screen in app.screen_stack))
+
+
+async def test_the_latency_table_over_the_engine_process(tmp_path) -> None:
+    # Two text turns with the mock: each ends with response.create and gets its response.done.
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
+        stay_after_close=True,
+    )
+    engine = EngineProcess(config)
+    async with on_screen(engine) as (runner, app, pilot):
+        await wait_for(pilot, lambda: engine.state.phase == "open")
+        for number in (1, 2):
+            engine.submit(SendText(f"question {number}"))
+            await wait_for(pilot, lambda: sum(e.role == "assistant" and e.done for e in engine.state.transcript) >= number)
+        await wait_for(pilot, lambda: len(app.live_screen.turns.turns) == 2)
+        await pilot.press("L")
+        assert isinstance(app.screen, ReportScreen)
+        table = str(app.screen.query_one("#report-text").render()).splitlines()
+        assert table[0].split()[:3] == ["turn", "ended", "by"]
+        assert [line.split()[1] for line in table[1:3]] == ["response.create", "response.create"]
+        assert table[3].lstrip().startswith("p50") and table[4].lstrip().startswith("p95")
+        await pilot.press("L")  # the key that opened it closes it
+        assert app.screen is app.live_screen
+        await pilot.press("q")
+    # The same turns from the recording: rtui show --stats.
+    [recording] = list(tmp_path.glob("*.jsonl"))
+    out = subprocess.run([sys.executable, "-m", "tui", "show", "--stats", str(recording)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.count("response.create") == 2 and " p95 " in out.stdout

@@ -195,9 +195,13 @@ def fit(text: str, width: int) -> str:
 class LogFeed:
     """Drains a LogBuffer into rows, a bounded batch at a time (the refresh timer calls `drain`)."""
 
-    def __init__(self, buffer: LogBuffer, batch: int = 2_000) -> None:
+    def __init__(
+        self, buffer: LogBuffer, batch: int = 2_000, observe: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
+        """`observe` sees every drained record, in order (the latency table's timer)."""
         self.buffer = buffer
         self.batch = batch
+        self.observe = observe
         self.cursor = 0
         self.collapser = LiveCollapser()
         self.skipped = 0
@@ -220,6 +224,8 @@ class LogFeed:
             self.skipped += skipped
             rows.extend(self.collapser.push(_gap_entry(skipped, entries[0].line.t_ns if entries else 0))[0])
         for entry in entries:
+            if self.observe is not None:
+                self.observe(entry.record)
             marker = self._connection_marker(entry)
             if marker is not None:
                 rows.extend(self.collapser.push(marker)[0])

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.replay.script import Script
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,5 +45,32 @@ def run(args: argparse.Namespace) -> int:
         for problem in script.problems:
             print(f"rtui diff: {problem}", file=sys.stderr)
     comparison = compare(*scripts)
+    for line in latency_comparison(*scripts):  # first: the verdict stays the last line
+        print(line)
     print(comparison.report())
     return 0 if comparison.same else 1
+
+
+def latency_comparison(a: Script, b: Script) -> list[str]:
+    """Turn latency of A and B side by side (p50 / p95 of each interval), when either has a finished
+    turn: informational, not a difference."""
+    from tui.protocol.summary import counted
+    from tui.protocol.turns import interval_stats, turns_of
+    from tui.wire.reader import SessionReader
+
+    stats = []
+    for script in (a, b):
+        with SessionReader(script.path) as reader:
+            turns = turns_of(record for record in reader if record["conn"] == script.conn)
+        stats.append((len(turns), interval_stats(turns)))
+    (count_a, rows_a), (count_b, rows_b) = stats
+    if not count_a and not count_b:
+        return []
+    lines = [f"turn latency, p50 / p95 (A: {counted(count_a, 'turn')}, B: {counted(count_b, 'turn')}; not part of the comparison):"]
+    for (title, a50, a95), (_, b50, b95) in zip(rows_a, rows_b):
+        lines.append(f"  {title:<11} A {_pair(a50, a95):<20} B {_pair(b50, b95)}")
+    return lines
+
+
+def _pair(p50: float | None, p95: float | None) -> str:
+    return "-" if p50 is None or p95 is None else f"{p50:.0f} / {p95:.0f} ms"

@@ -19,11 +19,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("file", help="a recording (.jsonl) written by rtui")
     parser.add_argument("--json", action="store_true", help="one JSON object per record (the header first)")
+    parser.add_argument(
+        "--stats", action="store_true",
+        help="latency per turn instead of the timeline: end of the user's turn -> committed -> response.created "
+        "-> first audio -> response.done, each turn and p50/p95",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.show.render import render
+    from tui.show.render import render, stats_lines
     from tui.wire.reader import RecordingError, SessionReader
 
     try:
@@ -33,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = sys.stdout.buffer
     with reader:
-        for item in render(reader, as_json=args.json):
+        items = stats_lines(reader) if args.stats else render(reader, as_json=args.json)
+        for item in items:
             out.write(item if isinstance(item, bytes) else item.encode())
             out.write(b"\n")
     out.flush()

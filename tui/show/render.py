@@ -9,6 +9,7 @@ import orjson
 
 from tui.diagnose.items import Legs
 from tui.protocol.summary import SEVERITY_MARKERS, Line, collapse, format_size, record_line
+from tui.protocol.turns import latency_table, turns_of
 from tui.wire.reader import SessionReader
 
 _LEG_WIDTH = len("upstream")
@@ -66,3 +67,11 @@ def render(reader: SessionReader, *, as_json: bool) -> Iterator[str | bytes]:
     else:
         yield header_text(reader.header)
         yield from timeline(reader, legs)
+
+
+def stats_lines(reader: SessionReader) -> Iterator[str]:
+    """`rtui show --stats`: the latency of each turn, then p50 and p95 (tui.protocol.turns)."""
+    legs = Legs.from_header(reader.header)
+    yield header_text(reader.header)
+    yield "latency per turn (ms from the end of the user's turn; a text turn has no committed)"
+    yield from latency_table(turns_of(reader, legs.counts))

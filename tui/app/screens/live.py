@@ -31,6 +31,7 @@ from tui.engine.commands import (
     ToggleTurnMode,
 )
 from tui.engine.state import ReplayVerdict
+from tui.protocol.turns import TurnTimer, latency_table
 from tui.app.widgets.transcript import Transcript
 
 
@@ -131,6 +132,7 @@ class LiveScreen(FilterLog, Screen[None]):
         Binding("c", "show_close", "Close card", show=False, tooltip="show how the session closed", id="session.close_card"),
         Binding("p", "show_report", "Report", tooltip="a replay's full report", id="session.replay_report"),
         Binding("exclamation_mark", "show_notices", "Notices", show=False, tooltip="every notice so far", id="session.notices"),
+        Binding("L", "show_latency", "Latency", show=False, tooltip="latency per turn, p50 and p95", id="session.latency"),
         *FilterLog.BINDINGS,
     ]
 
@@ -139,7 +141,8 @@ class LiveScreen(FilterLog, Screen[None]):
         self.engine = engine
         self.clock = clock
         self.settings = settings
-        self.feed = LogFeed(engine.log, settings.drain_batch)
+        self.turns = TurnTimer()
+        self.feed = LogFeed(engine.log, settings.drain_batch, observe=self.turns.observe)
         # Kept as attributes: the refresh timer updates them 25 times a second without DOM queries.
         self.header = SessionHeader(id="header")
         self.notices = NoticeBar(id="notices")
@@ -267,10 +270,15 @@ class LiveScreen(FilterLog, Screen[None]):
         if self._verdict is not None:
             self.app.push_screen(ReportScreen("The replay's report", self._verdict.report))
 
+    def action_show_latency(self) -> None:
+        table = "\n".join(latency_table(self.turns.turns))
+        title = "Latency per turn: from the end of the user's turn (L or Esc closes)"
+        self.app.push_screen(ReportScreen(title, table, close_key="L"))
+
     def action_show_notices(self) -> None:
         notices = self.engine.state.notices
         text = "\n\n".join(f"{number}. {notice}" for number, notice in enumerate(notices, 1)) or "No notices so far."
-        self.app.push_screen(ReportScreen(f"Notices ({len(notices)})", text))
+        self.app.push_screen(ReportScreen(f"Notices ({len(notices)})", text, close_key="exclamation_mark", close_key_shown="!"))
 
     def action_show_close(self) -> None:
         if not self.cards.show():

@@ -10,7 +10,7 @@ from typing import Literal
 
 from rich.json import JSON
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -169,22 +169,30 @@ def last_lines_text(close: CloseSummary) -> Text:
 class ReportScreen(ModalScreen[None]):
     """A long plain-text report (a replay's, the notices), scrollable."""
 
-    BINDINGS = [CLOSE, Binding("p", "dismiss", "Close", show=False, id="report.close")]
+    BINDINGS = [CLOSE]
 
-    def __init__(self, title: str, report: str) -> None:
+    def __init__(self, title: str, report: str, close_key: str = "p", close_key_shown: str = "") -> None:
+        """`close_key` closes it too: the key that opened it (shown as `close_key_shown`)."""
         super().__init__()
         self.title_text = title
         self.report = report
+        self.close_key = close_key
+        self.close_key_shown = close_key_shown or close_key
 
     def compose(self) -> ComposeResult:
         with Vertical(id="report", classes="modal-box"):
             yield Static(Text(self.title_text, style="bold"), classes="modal-title")
             with VerticalScroll(id="report-body"):
                 yield Static(Text(self.report), id="report-text")
-            yield Static("Esc closes   Up Down PgUp PgDn scroll", classes="modal-hint")
+            yield Static(f"Esc or {self.close_key_shown} closes   Up Down PgUp PgDn scroll", classes="modal-hint")
 
     def on_mount(self) -> None:
         self.query_one("#report-body").focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == self.close_key:
+            event.stop()
+            self.dismiss()
 
 
 class HelpScreen(ModalScreen[None]):
