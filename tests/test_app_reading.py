@@ -3,6 +3,7 @@ as a note, not as a warning (in the log and in `rtui show`)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -219,3 +220,47 @@ async def test_the_latency_table_over_the_engine_process(tmp_path) -> None:
     [recording] = list(tmp_path.glob("*.jsonl"))
     out = subprocess.run([sys.executable, "-m", "tui", "show", "--stats", str(recording)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.count("response.create") == 2 and " p95 " in out.stdout
+
+
+async def test_copy_and_save_a_frame_the_recording_path_and_the_transcript(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path / "sessions",
+        stay_after_close=True,
+    )
+    engine = EngineProcess(config)
+    async with on_screen(engine) as (runner, app, pilot):
+        written: list[str] = []
+        assert app._driver is not None
+        original = app._driver.write
+        app._driver.write = lambda data: (written.append(data), original(data))[1]  # what reaches the terminal
+        await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.recording_path is not None)
+        engine.submit(SendText("what is the parrot called"))
+        await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
+        await pilot.pause(0.2)
+        path = engine.state.recording_path
+        assert f"rec {path}" in app.live_screen.header.plain
+
+        await pilot.press("y")  # the recording's path, through OSC 52
+        assert f"\x1b]52;c;{base64.b64encode(path.encode()).decode()}\a" in written
+
+        log = app.live_screen.event_log
+        assert log.jump(-1, lambda row: row.line.label == "conversation.item.create")
+        await pilot.press("enter", "y")  # the inspected frame, byte for byte
+        sent = log.cursor_row.record["text"]
+        assert f"\x1b]52;c;{base64.b64encode(sent.encode()).decode()}\a" in written
+        await pilot.press("s")
+        assert isinstance(app.screen, Prompt)
+        await pilot.press("enter")  # the proposed name
+        await wait_for(pilot, lambda: any(tmp_path.glob("frame-*.json")))
+        [saved] = tmp_path.glob("frame-*.json")
+        assert saved.read_text() == sent
+        await pilot.press("escape")  # the inspector
+
+        await pilot.press("w", "enter")
+        await wait_for(pilot, lambda: (tmp_path / "transcript.txt").exists())
+        transcript = (tmp_path / "transcript.txt").read_text()
+        assert transcript.startswith("user: what is the parrot called\nassistant: ")
+        await pilot.press("w", "enter")  # the same name again: refused in place, nothing overwritten
+        assert isinstance(app.screen, Prompt) and "exists" in str(app.screen.query_one("#prompt-error", Static).render())
+        await pilot.press("escape", "q")

@@ -459,9 +459,7 @@ class Engine:
                 "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
             }
         )
-        entry = self.view.transcript_entry("user", f"text-{len(self.state.transcript)}")
-        entry.text, entry.done = text, True
-        await self._send({"type": "response.create"})
+        await self._send({"type": "response.create"})  # the view put the message in the transcript
 
     # -- state for views -------------------------------------------------------------------------
 

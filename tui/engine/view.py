@@ -84,6 +84,8 @@ class SessionView:
                 self.apply_server_event(event, line)
             elif event is not None and event.get("type") in ("input_audio_buffer.commit", "response.create"):
                 self.speech_ended_ns = record["t_ns"]
+            elif event is not None and event.get("type") == "conversation.item.create":
+                self.user_text(event, record["seq"])
         elif kind == "handshake_response":
             if record.get("status") == 101:
                 state.phase, state.opened_at = "open", time.monotonic()
@@ -149,6 +151,18 @@ class SessionView:
                 for item in output:
                     if isinstance(item, dict) and isinstance(item.get("id"), str):
                         self.transcript_entry("assistant", item["id"]).interrupted = True
+
+    def user_text(self, event: dict[str, Any], seq: int) -> None:
+        """A user message the client sent as text (`conversation.item.create`), in the transcript."""
+        item = event.get("item") if isinstance(event.get("item"), dict) else {}
+        content = item.get("content") if isinstance(item.get("content"), list) else []
+        text = " ".join(
+            part["text"] for part in content
+            if isinstance(part, dict) and part.get("type") == "input_text" and isinstance(part.get("text"), str)
+        )
+        if item.get("role") == "user" and text:
+            entry = self.transcript_entry("user", text_or_empty(item.get("id")) or f"text-{seq}")
+            entry.text, entry.done = text, True
 
     def transcript_entry(self, role: Literal["user", "assistant"], item_id: str) -> TranscriptEntry:
         for entry in reversed(self.state.transcript[-20:]):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -13,6 +15,7 @@ from textual.widgets import Footer
 from tui.app.contract import Clock, EngineLike
 from tui.app.log_model import LogFeed, RowFilter, is_error_or_close, search_problem
 from tui.app.present import traffic_text
+from tui.app.saving import transcript_of, transcript_plain, unwritable, write_new
 from tui.app.screens.closure import CardKeeper
 from tui.app.screens.modals import FrameInspector, Prompt, ReportScreen
 from tui.app.settings import UISettings
@@ -31,6 +34,7 @@ from tui.engine.commands import (
     ToggleTurnMode,
 )
 from tui.engine.state import ReplayVerdict
+from tui.protocol.summary import counted
 from tui.protocol.turns import TurnTimer, latency_table
 from tui.app.widgets.transcript import Transcript
 
@@ -133,6 +137,8 @@ class LiveScreen(FilterLog, Screen[None]):
         Binding("p", "show_report", "Report", tooltip="a replay's full report", id="session.replay_report"),
         Binding("exclamation_mark", "show_notices", "Notices", show=False, tooltip="every notice so far", id="session.notices"),
         Binding("L", "show_latency", "Latency", show=False, tooltip="latency per turn, p50 and p95", id="session.latency"),
+        Binding("y", "copy_recording_path", "Copy path", show=False, tooltip="copy the recording's path (OSC 52)", id="session.copy_path"),
+        Binding("w", "save_transcript", "Save transcript", show=False, tooltip="save the conversation's transcript as text", id="session.save_transcript"),
         *FilterLog.BINDINGS,
     ]
 
@@ -269,6 +275,32 @@ class LiveScreen(FilterLog, Screen[None]):
     def action_show_report(self) -> None:
         if self._verdict is not None:
             self.app.push_screen(ReportScreen("The replay's report", self._verdict.report))
+
+    def action_copy_recording_path(self) -> None:
+        path = self.engine.state.recording_path
+        if not path:
+            self.notify("Not recorded (--no-record): there is no path to copy.", timeout=3)
+            return
+        self.app.copy_to_clipboard(path)
+        self.notify(f"Copied {path} (OSC 52).", timeout=4)
+
+    def action_save_transcript(self) -> None:
+        recording, shown = self.engine.state.recording_path, list(self.engine.state.transcript)
+
+        def write(path: str) -> None:  # on a worker thread: the recording may be long
+            entries = transcript_of(recording, shown)
+            try:
+                message = f"Saved the transcript ({counted(len(entries), 'turn')}) to {write_new(path, transcript_plain(entries))}."
+            except OSError as exc:
+                message = f"Not saved: {exc.strerror or exc}."
+            self.app.call_from_thread(self.notify, message, timeout=5)
+
+        def save(path: str | None) -> None:
+            if path:
+                self.run_worker(partial(write, path), thread=True, name="save transcript")
+
+        default = "transcript.txt"
+        self.app.push_screen(Prompt("Save the transcript to a new file", default, check=unwritable, value=default), save)
 
     def action_show_latency(self) -> None:
         table = "\n".join(latency_table(self.turns.turns))

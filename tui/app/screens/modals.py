@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from tui.app.findings import DIAGNOSING, CardFindings, finding_text
 from tui.app.inspect_model import inspector_text, inspector_title
+from tui.app.saving import frame_text, unwritable, write_new
 from tui.app.log_model import LogRow, line_text
 from tui.engine.state import CloseSummary
 from tui.protocol.summary import RunCollapser
@@ -31,7 +32,12 @@ CLOSE = Binding("escape", "dismiss", "Close", id="modal.close")
 class FrameInspector(ModalScreen[None]):
     """A row's whole record as pretty JSON (audio payloads abbreviated)."""
 
-    BINDINGS = [CLOSE, Binding("enter", "dismiss", "Close", show=False, id="inspector.close")]
+    BINDINGS = [
+        CLOSE,
+        Binding("enter", "dismiss", "Close", show=False, id="inspector.close"),
+        Binding("y", "copy", "Copy", id="inspector.copy", tooltip="copy the frame to the clipboard (OSC 52: works over SSH)"),
+        Binding("s", "save", "Save", id="inspector.save", tooltip="save the frame to a new file"),
+    ]
 
     def __init__(self, row: LogRow) -> None:
         super().__init__()
@@ -42,7 +48,7 @@ class FrameInspector(ModalScreen[None]):
             yield Static(Text(inspector_title(self.row), style="bold"), classes="modal-title")
             with VerticalScroll(id="inspector-body"):
                 yield Static(self._body(), id="inspector-json")
-            yield Static("Esc closes   Up Down PgUp PgDn scroll", classes="modal-hint")
+            yield Static("y copies the frame   s saves it   Esc closes   Up Down PgUp PgDn scroll", classes="modal-hint")
 
     def _body(self) -> Text | JSON:
         text = inspector_text(self.row)
@@ -50,6 +56,24 @@ class FrameInspector(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#inspector-body").focus()
+
+    def action_copy(self) -> None:
+        text = frame_text(self.row.record)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {len(text)} characters (OSC 52: the terminal puts them on the clipboard).", timeout=3)
+
+    def action_save(self) -> None:
+        def save(path: str | None) -> None:
+            if path:
+                try:
+                    written = write_new(path, frame_text(self.row.record))
+                except OSError as exc:
+                    self.notify(f"Not saved: {exc.strerror or exc}.", severity="error", timeout=5)
+                else:
+                    self.notify(f"Saved to {written}.", timeout=4)
+
+        default = f"frame-{self.row.record.get('seq', 0)}.json"
+        self.app.push_screen(Prompt("Save the frame to a new file", default, check=unwritable, value=default), save)
 
 
 @dataclass(frozen=True)

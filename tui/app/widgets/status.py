@@ -47,6 +47,8 @@ class SessionHeader(TextLine):
         else:
             timing = timing_text(state, clock.monotonic(), clock.time())
             text.append(f" {timing + '  ' if timing else ''}{session_text(state)}")
+        if state.recording_path:
+            text.append(f"  rec {state.recording_path} (y copies)", style="dim")
         self.set_classes(f"-{state.phase}")
         self.set_text(text)
 
