@@ -11,14 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-from app_support import FrozenEngine, conversation_engine, on_screen, wait_for
+from app_support import FrozenEngine, conversation_engine, on_screen, read_records, wait_for
 from textual.app import App, ComposeResult
-from textual.widgets import Input, Static
+from textual.widgets import Input, Static, TextArea
 
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.log_model import line_text
-from tui.app.screens.modals import Prompt, ReportScreen, help_text
+from tui.app.screens.modals import EventEditor, Prompt, ReportScreen, help_text
 from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.meters import LevelMeter
@@ -264,3 +264,37 @@ async def test_copy_and_save_a_frame_the_recording_path_and_the_transcript(tmp_p
         await pilot.press("w", "enter")  # the same name again: refused in place, nothing overwritten
         assert isinstance(app.screen, Prompt) and "exists" in str(app.screen.query_one("#prompt-error", Static).render())
         await pilot.press("escape", "q")
+
+
+async def test_a_raw_client_event_is_checked_then_sent_as_typed_and_recorded(tmp_path) -> None:
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
+        stay_after_close=True,
+    )
+    engine = EngineProcess(config)
+    async with on_screen(engine) as (runner, app, pilot):
+        await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.recording_path is not None)
+        await pilot.press("S")
+        assert isinstance(app.screen, EventEditor)
+        area = app.screen.query_one(TextArea)
+        assert area.text == '{"type": "response.create"}'
+        area.text = '{"type": "response.create", '  # cut short
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, EventEditor)
+        assert str(app.screen.query_one("#editor-error", Static).render()).startswith("Not JSON:")
+        area.text = '{"type": "response.make"}'
+        await pilot.press("ctrl+s")
+        assert "not a client event of the GA API" in str(app.screen.query_one("#editor-error", Static).render())
+        typed = '{"type":"response.create",  "response":{"instructions":"Say hi."}}'
+        area.text = typed
+        await pilot.press("ctrl+s")
+        assert app.screen is app.live_screen
+        await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
+        await pilot.pause(0.2)
+        log = app.live_screen.event_log
+        assert log.jump(-1, lambda row: row.line.label == "response.create")  # select the frame just sent
+        await pilot.press("S")  # the editor starts from it, to resend or tweak
+        assert isinstance(app.screen, EventEditor) and app.screen.query_one(TextArea).text == typed
+        await pilot.press("escape", "q")
+    sent = [r for r in read_records(Path(engine.state.recording_path)) if r["kind"] == "frame" and r["dir"] == "c2s"]
+    assert [r["text"] for r in sent if r.get("type") == "response.create"] == [typed]  # byte for byte; the bad ones never left

@@ -54,12 +54,21 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class SendEvent:
+    """A client event the user wrote, sent as typed (its text is the frame, byte for byte)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Reconnect:
     """Close this connection and open a new one (a replay runs again)."""
 
 
-Command = SendText | CreateResponse | CancelResponse | SetTalking | ToggleTurnMode | SetMuted | Mark | Reconnect
+Command = (
+    SendText | CreateResponse | CancelResponse | SetTalking | ToggleTurnMode | SetMuted | Mark | SendEvent | Reconnect
+)
 
 SESSION_COMMANDS: frozenset[type[Command]] = frozenset(
-    {SendText, CreateResponse, CancelResponse, SetTalking, ToggleTurnMode, SetMuted, Mark, Reconnect}
+    {SendText, CreateResponse, CancelResponse, SetTalking, ToggleTurnMode, SetMuted, Mark, SendEvent, Reconnect}
 )

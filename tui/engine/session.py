@@ -38,6 +38,7 @@ from tui.engine.commands import (
     CreateResponse,
     Mark,
     Reconnect,
+    SendEvent,
     SendText,
     SetMuted,
     SetTalking,
@@ -542,6 +543,8 @@ class Engine:
                 self.state.muted = muted
             case Mark(note):
                 self._submit(lambda: self._mark(note))
+            case SendEvent(text):
+                self._submit(lambda: self._send(text))
             case Reconnect():
                 self._submit(self._reconnect)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+import orjson
+
 # -- client events ---------------------------------------------------------------------------
 
 CLIENT_EVENTS: Final[tuple[str, ...]] = (
@@ -153,3 +155,19 @@ def is_beta_only(event_type: str) -> bool:
 def ga_name(event_type: str) -> str:
     """The GA name of an event, given either its beta or GA name."""
     return BETA_TO_GA.get(event_type, event_type)
+
+
+def client_event_problem(text: str) -> str | None:
+    """Why `text` is not a client event to send (one sentence, with where), or None."""
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return f"Not JSON: {exc}."
+    if not isinstance(event, dict):
+        return "A client event is a JSON object: {\"type\": ..., ...}."
+    etype = event.get("type")
+    if not isinstance(etype, str):
+        return 'The event needs a "type" string, e.g. "response.create".'
+    if etype not in CLIENT_EVENTS:
+        return f"{etype!r} is not a client event of the GA API; one of: {', '.join(CLIENT_EVENTS)}."
+    return None

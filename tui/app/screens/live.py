@@ -15,9 +15,9 @@ from textual.widgets import Footer
 from tui.app.contract import Clock, EngineLike
 from tui.app.log_model import LogFeed, RowFilter, is_error_or_close, search_problem
 from tui.app.present import traffic_text
-from tui.app.saving import transcript_of, transcript_plain, unwritable, write_new
+from tui.app.saving import frame_text, transcript_of, transcript_plain, unwritable, write_new
 from tui.app.screens.closure import CardKeeper
-from tui.app.screens.modals import FrameInspector, Prompt, ReportScreen
+from tui.app.screens.modals import EventEditor, FrameInspector, Prompt, ReportScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.meters import LevelMeter
@@ -28,6 +28,7 @@ from tui.engine.commands import (
     CreateResponse,
     Mark,
     Reconnect,
+    SendEvent,
     SendText,
     SetMuted,
     SetTalking,
@@ -120,6 +121,7 @@ class FilterLog:
 ACTION_COMMANDS: dict[str, type[Command]] = {
     "talk": SetTalking, "mute": SetMuted, "turn_mode": ToggleTurnMode, "send_text": SendText,
     "respond": CreateResponse, "cancel": CancelResponse, "mark": Mark, "reconnect": Reconnect,
+    "send_event": SendEvent,
 }
 
 
@@ -137,6 +139,7 @@ class LiveScreen(FilterLog, Screen[None]):
         Binding("p", "show_report", "Report", tooltip="a replay's full report", id="session.replay_report"),
         Binding("exclamation_mark", "show_notices", "Notices", show=False, tooltip="every notice so far", id="session.notices"),
         Binding("L", "show_latency", "Latency", show=False, tooltip="latency per turn, p50 and p95", id="session.latency"),
+        Binding("S", "send_event", "Send event", show=False, tooltip="write a client event (JSON) and send it; starts from the selected client frame", id="session.send_event"),
         Binding("y", "copy_recording_path", "Copy path", show=False, tooltip="copy the recording's path (OSC 52)", id="session.copy_path"),
         Binding("w", "save_transcript", "Save transcript", show=False, tooltip="save the conversation's transcript as text", id="session.save_transcript"),
         *FilterLog.BINDINGS,
@@ -275,6 +278,17 @@ class LiveScreen(FilterLog, Screen[None]):
     def action_show_report(self) -> None:
         if self._verdict is not None:
             self.app.push_screen(ReportScreen("The replay's report", self._verdict.report))
+
+    def action_send_event(self) -> None:
+        row = self.event_log.cursor_row
+        chosen = row is not None and not self.event_log.follow and row.record.get("kind") == "frame" and row.record.get("dir") == "c2s"
+        text = frame_text(row.record) if chosen and row is not None else '{"type": "response.create"}'
+
+        def send(event: str | None) -> None:
+            if event:
+                self.engine.submit(SendEvent(event))
+
+        self.app.push_screen(EventEditor(text), send)
 
     def action_copy_recording_path(self) -> None:
         path = self.engine.state.recording_path

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from tui.app.findings import DIAGNOSING, CardFindings, finding_text
@@ -24,6 +24,7 @@ from tui.app.inspect_model import inspector_text, inspector_title
 from tui.app.saving import frame_text, unwritable, write_new
 from tui.app.log_model import LogRow, line_text
 from tui.engine.state import CloseSummary
+from tui.protocol.events import client_event_problem
 from tui.protocol.summary import RunCollapser
 
 CLOSE = Binding("escape", "dismiss", "Close", id="modal.close")
@@ -188,6 +189,41 @@ def last_lines_text(close: CloseSummary) -> Text:
         text.append(line_text(line, label_width=30) + "\n", style="bold" if line.severity == "error" else "")
     text.rstrip()
     return text
+
+
+class EventEditor(ModalScreen[str | None]):
+    """A client event to send, as JSON: checked before it goes (the problem shown in place);
+    Ctrl+S sends it as typed, Esc cancels."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="editor.cancel"),
+        Binding("ctrl+s", "send", "Send", id="editor.send", priority=True),
+    ]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="editor", classes="modal-box"):
+            yield Static(Text("Send a client event (JSON, sent as typed)", style="bold"), classes="modal-title")
+            yield TextArea(self.text, language="json", id="editor-text", soft_wrap=True, show_line_numbers=False)
+            yield Static("", id="editor-error")
+            yield Static("Ctrl+S sends   Esc cancels", classes="modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def action_send(self) -> None:
+        text = self.query_one(TextArea).text.strip()
+        problem = client_event_problem(text)
+        if problem:
+            self.query_one("#editor-error", Static).update(Text(problem, style="bold"))
+            return
+        self.dismiss(text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class ReportScreen(ModalScreen[None]):
