@@ -98,6 +98,8 @@ class UsageTotals:
         if event is None:
             return None
         etype = event.get("type")
+        if not isinstance(etype, str):
+            return None  # from the wire: a type that is not a string (a list is not even hashable)
         if etype in SESSION_EVENTS:
             session = event.get("session")
             if isinstance(session, dict) and isinstance(session.get("model"), str) and session["model"]:
@@ -188,8 +190,10 @@ def token_counts(usage: dict[str, Any]) -> TokenCounts:
     text_in, audio_in = count(inputs.get("text_tokens")), count(inputs.get("audio_tokens"))
     cached_text, cached_audio = count(cached.get("text_tokens")), count(cached.get("audio_tokens"))
     unsplit_cached = count(inputs.get("cached_tokens")) - cached_text - cached_audio - count(cached.get("image_tokens"))
-    if unsplit_cached > 0:  # cached tokens without their split: taken as text, the cheaper guess
-        cached_text += unsplit_cached
+    if unsplit_cached > 0:  # cached tokens without their split: text first (the cheaper guess), then audio
+        from_text = min(unsplit_cached, max(text_in - cached_text, 0))
+        cached_text += from_text
+        cached_audio += unsplit_cached - from_text
     text_out, audio_out = count(outputs.get("text_tokens")), count(outputs.get("audio_tokens"))
     # Whatever the totals hold beyond the split (image tokens, or no details at all).
     other_in = max(count(usage.get("input_tokens")) - text_in - audio_in, 0)
