@@ -159,12 +159,17 @@ def test_timing_and_stats_text() -> None:
                            recorded_clock=RecordedClock(opened_wall=1_795_317_930.0, rate=2.0))
     assert timing_text(replayed, monotonic=110.0, wall=1_900_000_000.0) == "elapsed 00:20  expires in 59:40"
     text = stats_text(Counters(audio_sent_seconds=1.0, send_rate=0.667, response_latency_ms=412.4, playback_underflows=3))
-    assert "pace 0.67x" in text and "resp 412 ms" in text and "underrun 3" in text
+    assert "pace 0.67x" in text and "resp 412ms" in text and "gaps 3" in text
     # A gap is a gap to the listener, whether the network or the device was late.
-    assert "underrun 5" in stats_text(Counters(playback_underflows=3, device_underruns=2))
+    assert "gaps 5" in stats_text(Counters(playback_underflows=3, device_underruns=2))
     assert "pace -" in stats_text(Counters())  # no audio sent yet: no pace to speak of
     busy = Counters(send_rate=1, audio_sent_seconds=1, response_latency_ms=9999, jitter_buffer_ms=120, dropped_chunks=999, playback_underflows=999, server_errors=99)
     assert len(stats_text(busy)) <= 78  # fits an 80-column terminal
+    assert stats_text(busy).endswith("  err 99  tok -")  # no response's usage yet
+    # A long session's tokens and cost still fit.
+    long = Counters(send_rate=1, audio_sent_seconds=1, response_latency_ms=1234, jitter_buffer_ms=240, dropped_chunks=12,
+                    playback_underflows=3, server_errors=1, usage_tokens=123_456, usage_cost="$12.35")
+    assert stats_text(long).endswith("  tok 123.5k $12.35") and len(stats_text(long)) <= 78
     assert traffic_text("tx", 180_000, 99_900_000) == "tx 180000fr 99.9M"
     assert traffic_text("rx", 3, 491) == "rx 3fr 491B"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.engine.state import SILENCE_DBFS, CloseSummary, Counters, EngineState
+from tui.protocol.usage import compact_tokens
 
 ENDPOINT_NAMES = {"live": "LIVE API", "mock": "EMBEDDED MOCK", "replay": "REPLAY", "proxy": "PROXY"}
 # What the header's URL is, where that is not obvious: a replay talks to the recording, not to the
@@ -87,16 +88,18 @@ def traffic_text(direction: str, frames: int, size: int) -> str:
 
 
 def stats_text(counters: Counters) -> str:
-    """The stats line: pacing, response latency, jitter buffer, losses and server errors."""
-    latency = f"{counters.response_latency_ms:.0f} ms" if counters.response_latency_ms is not None else "-"
+    """The stats line: pacing, response latency, jitter buffer, losses, server errors, and the
+    session's tokens and their cost (`tok -` before the first response's usage)."""
+    latency = f"{counters.response_latency_ms:.0f}ms" if counters.response_latency_ms is not None else "-"
     pace = f"{counters.send_rate:.2f}x" if counters.audio_sent_seconds else "-"
     losses = counters.dropped_chunks + counters.capture_overflows
     # Either way the listener hears a gap: audio late from the network, or a device deadline missed.
     underruns = counters.playback_underflows + counters.device_underruns
+    usage = f"{compact_tokens(counters.usage_tokens)} {counters.usage_cost}" if counters.usage_cost else "-"
     # Short labels so the line fits 80 columns; the README explains each one.
     return (
-        f"pace {pace}  resp {latency}  jbuf {counters.jitter_buffer_ms:.0f} ms  "
-        f"drop {losses}  underrun {underruns}  errors {counters.server_errors}"
+        f"pace {pace}  resp {latency}  jbuf {counters.jitter_buffer_ms:.0f}ms  "
+        f"drop {losses}  gaps {underruns}  err {counters.server_errors}  tok {usage}"
     )
 
 

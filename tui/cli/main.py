@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from tui import __version__
 from tui.cli import live
+from tui.protocol.prices import PRICES_ENV, PriceError, load_prices
 
 SUBCOMMANDS: tuple[str, ...] = ("show", "proxy", "mock", "devices", "diagnose", "replay", "diff", "export")
 
@@ -39,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if os.environ.get(PRICES_ENV):
+        # Checked once here, so that no command meets a bad price file halfway through a session.
+        try:
+            load_prices()
+        except PriceError as exc:
+            print(f"rtui: {PRICES_ENV}: {exc}", file=sys.stderr)
+            return 2
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

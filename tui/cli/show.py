@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Print a recording as a timeline: time offset, direction, connection, event type, size and a "
             "one-line summary. Audio appends and deltas, and transcript deltas, are collapsed into runs "
             "with counts and durations; in a relay recording each connection is named by its leg (client or "
-            "upstream). Damaged lines are reported as FILE:LINE on stderr and skipped."
+            "upstream). After the timeline: the token usage of each response and the session's totals, "
+            "priced from the price table (RTUI_PRICES=path.json overrides it; see the README). Damaged lines "
+            "are reported as FILE:LINE on stderr and skipped."
         ),
     )
     parser.add_argument("file", help="a recording (.jsonl) written by rtui")
@@ -28,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.protocol.prices import load_prices
     from tui.show.render import render, stats_lines
     from tui.wire.reader import RecordingError, SessionReader
 
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = sys.stdout.buffer
     with reader:
-        items = stats_lines(reader) if args.stats else render(reader, as_json=args.json)
+        items = stats_lines(reader) if args.stats else render(reader, as_json=args.json, prices=load_prices())
         for item in items:
             out.write(item if isinstance(item, bytes) else item.encode())
             out.write(b"\n")

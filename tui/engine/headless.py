@@ -71,6 +71,9 @@ async def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
     printer.flush()
     printer.show_notices(engine.state.notices)
     printer.show_audio(engine.state)
+    usage = engine.view.usage
+    if usage.responses or usage.transcription.count:
+        print(usage.summary(), file=out)
     close = engine.state.close
     if close is not None:
         print(f"session ended: {close.explanation}", file=out)

@@ -51,6 +51,10 @@ class Counters:
     device_underruns: int = 0  # the output device's own buffer missed a deadline (PortAudio says so)
     send_queue_depth: int = 0
     server_errors: int = 0
+    # The session's tokens (every response.done's usage) and their cost, as UsageTotals.cost_text
+    # writes it ("" before the first response).
+    usage_tokens: int = 0
+    usage_cost: str = ""
 
 
 @dataclass

@@ -16,6 +16,7 @@ from tui.engine.closure import summarize_close, summarize_refusal
 from tui.engine.pacing import SendRateMeter
 from tui.engine.state import EngineState, LogBuffer, LogEntry, TranscriptEntry
 from tui.protocol.summary import Line, frame_event, record_line
+from tui.protocol.usage import UsageTotals
 
 TRANSCRIPT_DELTAS = frozenset(
     {
@@ -49,6 +50,7 @@ class SessionView:
         # When the user's turn ended (the server's speech_stopped, or the client's commit or
         # response.create), until the answer's first audio: `resp` is measured between the two records.
         self.speech_ended_ns: int | None = None
+        self.usage = UsageTotals()
 
     def log_record(self, record: dict[str, Any], leg: str | None = None) -> LogEntry:
         """Adds a record to the log without letting it change the state (the relay's other leg).
@@ -65,6 +67,9 @@ class SessionView:
         """Logs a record and updates the state; returns the entry and the frame's event, if any."""
         entry = self.log_record(record, leg)
         self.conn = record["conn"] or self.conn
+        if self.usage.on_record(record) is not None:
+            self.state.counters.usage_tokens = self.usage.tokens.total
+            self.state.counters.usage_cost = self.usage.cost_text()
         line, state, counters = entry.line, self.state, self.state.counters
         kind = record["kind"]
         event = None

@@ -180,7 +180,7 @@ def event_summary(event: dict[str, Any]) -> str:
         response = event.get("response") if isinstance(event.get("response"), dict) else {}
         details = response.get("status_details") or {}
         reason = details.get("reason") if isinstance(details, dict) else None
-        return f"{response.get('status')}" + (f" ({reason})" if reason else "")
+        return f"{response.get('status')}" + (f" ({reason})" if reason else "") + _usage_note(response.get("usage"))
     if etype in ("response.output_audio_transcript.done", "response.output_text.done"):
         return repr(_shorten(str(event.get("transcript") or event.get("text") or ""), 70))
     if etype == "conversation.item.input_audio_transcription.completed":
@@ -355,3 +355,13 @@ def collapse(records: Iterable[dict[str, Any]]) -> Iterator[Line]:
     for record in records:
         yield from collapser.push(record_line(record))
     yield from collapser.flush()
+
+
+def _usage_note(usage: Any) -> str:
+    """`; tokens in 100 out 108`: the response's usage, which the log shows per response."""
+    if not isinstance(usage, dict):
+        return ""
+    counts = [usage.get(name) for name in ("input_tokens", "output_tokens")]
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
+        return ""
+    return f"; tokens in {counts[0]} out {counts[1]}"

@@ -8,8 +8,10 @@ from typing import Any
 import orjson
 
 from tui.diagnose.items import Legs
+from tui.protocol.prices import PriceTable
 from tui.protocol.summary import SEVERITY_MARKERS, Line, collapse, format_size, record_line
 from tui.protocol.turns import latency_table, turns_of
+from tui.protocol.usage import UsageTotals, response_usage_text
 from tui.wire.reader import SessionReader
 
 _LEG_WIDTH = len("upstream")
@@ -59,14 +61,33 @@ def json_lines(records: Iterable[dict[str, Any]], legs: Legs = Legs()) -> Iterat
         yield orjson.dumps({**record, **extra})
 
 
-def render(reader: SessionReader, *, as_json: bool) -> Iterator[str | bytes]:
+def usage_lines(usage: UsageTotals, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Passes the records through, accounting their usage on the way."""
+    for record in records:
+        usage.on_record(record)
+        yield record
+
+
+def usage_text(usage: UsageTotals) -> Iterator[str]:
+    """The usage section after the timeline: a line per response, then the session's totals."""
+    if not usage.responses and not usage.transcription.count:
+        return
+    yield ""
+    yield from (response_usage_text(response) for response in usage.per_response)
+    yield usage.summary()
+
+
+def render(reader: SessionReader, *, as_json: bool, prices: PriceTable) -> Iterator[str | bytes]:
     legs = Legs.from_header(reader.header)
     if as_json:
         yield orjson.dumps(reader.header)
         yield from json_lines(reader, legs)
     else:
         yield header_text(reader.header)
-        yield from timeline(reader, legs)
+        usage = UsageTotals(prices)
+        usage.on_record(reader.header)
+        yield from timeline(usage_lines(usage, reader), legs)
+        yield from usage_text(usage)
 
 
 def stats_lines(reader: SessionReader) -> Iterator[str]:
