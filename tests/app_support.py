@@ -24,6 +24,10 @@ from textual.pilot import Pilot
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.settings import UISettings
+from tui.engine.commands import SESSION_COMMANDS, Command
+from tui.engine.process import EngineProcess
+from tui.engine.runner import EngineThread
+from tui.engine.session import Engine
 from tui.engine.state import (
     CloseSummary,
     Counters,
@@ -33,10 +37,6 @@ from tui.engine.state import (
     LogEntry,
     TranscriptEntry,
 )
-from tui.engine.commands import SESSION_COMMANDS, Command
-from tui.engine.process import EngineProcess
-from tui.engine.runner import EngineThread
-from tui.engine.session import Engine
 from tui.protocol.summary import Line, record_line
 from tui.wire.reader import SessionReader
 
@@ -174,12 +174,12 @@ def closed_engine(clock: FixedClock) -> FrozenEngine:
 async def record_conversation() -> None:
     """Talk to the embedded mock with the real engine (the mock's own voice as the microphone, a
     spoken reply), and save the recording plus the engine's state at the moment the reply is half-way through."""
+    import tempfile
+
     from tui.audio.options import make_sink, make_source
-    from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+    from tui.engine.config import AudioSettings, Endpoint, EngineConfig
     from tui.engine.runner import EngineThread
     from tui.engine.session import Engine
-
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         config = EngineConfig(

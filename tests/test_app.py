@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
 from textual.command import CommandList
 from textual.widgets import Input
 
-from tui.engine.commands import CancelResponse, CreateResponse, Mark, Reconnect, SendText, SetMuted, SetTalking, ToggleTurnMode
+from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.log_model import searchable_text
@@ -19,8 +17,9 @@ from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.status import SessionHeader
-from tui.wire.writer import SessionWriter
+from tui.engine.commands import CancelResponse, CreateResponse, Mark, Reconnect, SendText, SetMuted, SetTalking, ToggleTurnMode
 from tui.protocol.summary import collapse
+from tui.wire.writer import SessionWriter
 
 
 def make_app(engine: FrozenEngine, **settings: object) -> RtuiApp:

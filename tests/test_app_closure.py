@@ -8,19 +8,18 @@ import contextlib
 from pathlib import Path
 
 import orjson
-
-from app_support import FrozenEngine, on_screen, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 from websockets.exceptions import ConnectionClosed
-from tmux_support import ROOT
 
+from app_support import FrozenEngine, on_screen, wait_for
+from tmux_support import ROOT
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard
 from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.diagnose import diagnose
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import PUBLISH_INTERVAL_S, EngineProcess
 from tui.engine.relay import RelayEngine
 from tui.engine.runner import EngineThread

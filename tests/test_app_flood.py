@@ -7,12 +7,12 @@ import threading
 import time
 
 from app_support import FrozenEngine
-from tui.engine.commands import SetMuted
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.screens.live import LiveScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
+from tui.engine.commands import SetMuted
 from tui.engine.state import LogBuffer, LogEntry
 from tui.protocol.summary import record_line
 

@@ -9,16 +9,16 @@ import sys
 import time
 from pathlib import Path
 
-from app_support import FrozenEngine, on_screen, wait_for
 from textual.app import App, ComposeResult
 
+from app_support import FrozenEngine, on_screen, wait_for
 from tui.app.app import RtuiApp
 from tui.app.log_model import line_text
 from tui.app.screens.modals import ReportScreen, help_text
 from tui.app.settings import UISettings
 from tui.app.widgets.meters import LevelMeter
 from tui.engine.commands import SendText
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 from tui.engine.state import Levels
 from tui.protocol.summary import counted, record_line
@@ -66,9 +66,9 @@ def test_help_rows_keep_descriptions_and_ids_apart() -> None:
     groups = [("Session", [("Space", "push-to-talk", "session.talk"),
                            ("/", "search: type, summary and frame text (!x excludes, re: regex)", "log.filter")])]
     rows = [line for line in help_text(groups).plain.splitlines() if line.startswith("  ")]
-    columns = {line.index(binding_id) for line, binding_id in zip(rows, ("session.talk", "log.filter"))}
+    columns = {line.index(binding_id) for line, binding_id in zip(rows, ("session.talk", "log.filter"), strict=False)}
     assert len(columns) == 1
-    assert all(line[line.index(binding_id) - 2 : line.index(binding_id)] == "  " for line, binding_id in zip(rows, ("session.talk", "log.filter")))
+    assert all(line[line.index(binding_id) - 2 : line.index(binding_id)] == "  " for line, binding_id in zip(rows, ("session.talk", "log.filter"), strict=False))
 
 
 async def test_every_notice_is_readable_and_none_is_cut_mid_sentence_at_80x24() -> None:

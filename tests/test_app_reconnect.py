@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from app_support import FrozenEngine, on_screen, wait_for
-
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard
 from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 from tui.wire.writer import SessionWriter
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_support import on_screen, wait_for
 from textual.widgets import Static
 
+from app_support import on_screen, wait_for
 from tui.app.log_model import RowFilter, is_error_or_close, searchable_text
 from tui.app.screens.modals import ClosureCard, Prompt
 from tui.engine.commands import CreateResponse, SendText
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 from tui.mock import CloseAfter
 

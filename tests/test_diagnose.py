@@ -9,8 +9,8 @@ import sys
 
 import orjson
 import pytest
-from diagnose_support import Script, append_event, error_event, session_created, tone_chunk
 
+from diagnose_support import Script, append_event, error_event, session_created, tone_chunk
 from tui.diagnose import diagnose
 from tui.diagnose.pacing import PacingMeter, likely_rate
 from tui.wire.format import C2S, S2C

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from diagnose_support import Script
 from websockets.exceptions import InvalidStatus
 
+from diagnose_support import Script
 from tui.diagnose import diagnose
 from tui.diagnose.text import render_text
 from tui.engine.closure import summarize_refusal

@@ -5,17 +5,26 @@ first. All on 127.0.0.1; only the pacing story takes ~10 s of wall clock, as the
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import orjson
 import pytest
-from diagnose_support import connect_proxy, seed_story_client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from diagnose_support import connect_proxy, seed_story_client
 from tui.diagnose import Diagnosis, diagnose
-from tui.mock import CloseAfter, DropConnection, InvalidJson, MockConfig, MockServer, OversizedEvent, RejectHandshake, WithholdPongs
+from tui.mock import (
+    CloseAfter,
+    DropConnection,
+    InvalidJson,
+    MockConfig,
+    MockServer,
+    OversizedEvent,
+    RejectHandshake,
+    WithholdPongs,
+)
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.proxy import Relay, RelayConfig
 from tui.wire.writer import SessionWriter

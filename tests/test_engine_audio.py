@@ -21,9 +21,9 @@ from audio_support import (
     virtual_audio,  # noqa: F401 - fixture
 )
 from tests.engine_support import engine_config, mock_server, speech_wav, wait_for
-from tui.engine.commands import SendText
 from tui.audio.capture import MicrophoneSource
 from tui.audio.playback import SpeakerSink
+from tui.engine.commands import SendText
 from tui.engine.session import Engine
 from tui.wire.reader import SessionReader
 

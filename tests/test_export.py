@@ -11,8 +11,8 @@ import wave
 import numpy as np
 import orjson
 import pytest
-from diagnose_support import Script, append_event, session_created, tone_chunk
 
+from diagnose_support import Script, append_event, session_created, tone_chunk
 from tui.export.har import export_har
 from tui.export.wav import export_wav
 from tui.wire.format import C2S, S2C

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import base64
 
-import pytest
-
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

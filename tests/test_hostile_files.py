@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from reader_support import EXAMPLE, base_recording, run_in_process
 
+from reader_support import EXAMPLE, base_recording, run_in_process
 from tui.wire import reader as reader_module
 from tui.wire.reader import SessionReader
 
@@ -157,10 +157,9 @@ async def test_the_live_engine_survives_wrong_typed_server_events(tmp_path):
     import asyncio
 
     from engine_support import engine_config
-    from wire_support import scripted_server
-
     from tui.audio.options import make_sink
     from tui.engine.session import Engine
+    from wire_support import scripted_server
 
     async def hostile(ws):  # type: ignore[no-untyped-def]
         for event in HOSTILE_EVENTS:

@@ -8,12 +8,12 @@ import os
 import socket
 
 import pytest
-from proxy_support import data_frames, kinds, upstream_server
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import Opcode
 
+from proxy_support import data_frames, kinds, upstream_server
 from tui.wire.client import ConnectOptions, open_connection
 from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, upstream_url
 from tui.wire.writer import SessionWriter
@@ -68,7 +68,7 @@ async def test_round_trip_is_byte_identical_on_both_legs_including_a_10_mib_fram
 
     sent = [("c2s", "text" if isinstance(m, str) else "binary", m.encode() if isinstance(m, str) else m) for m in messages]
     echoed = [("s2c", o, d) for _, o, d in sent]
-    both = [x for pair in zip(sent, echoed) for x in pair]
+    both = [x for pair in zip(sent, echoed, strict=True) for x in pair]
     relay_file = tmp_path / "relay.jsonl"
     assert data_frames(tmp_path / "client.jsonl") == both
     assert data_frames(relay_file, CLIENT_CONN) == both

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from proxy_support import UPGRADE_HEADERS, raw_handshake, upstream_server
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidStatus
 
+from proxy_support import UPGRADE_HEADERS, raw_handshake, upstream_server
 from tests.fake_keys import OPENAI_KEY
 from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, host_allowed, origin_allowed
 

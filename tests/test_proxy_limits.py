@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from proxy_support import kinds, upstream_server
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from proxy_support import kinds, upstream_server
 from tui.wire.proxy import Relay, RelayConfig
 
 CLIENT_CONN, UPSTREAM_CONN = 1, 2

@@ -16,10 +16,19 @@ from tui.app.screens.modals import ClosureCard
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.transcript import Transcript
 from tui.audio.sinks import NullSink
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.headless import run_headless
 from tui.engine.session import Engine
-from tui.mock import CloseAfter, DelayFrames, DropConnection, InvalidJson, OversizedEvent, RejectHandshake, StallFrames, WithholdPongs
+from tui.mock import (
+    CloseAfter,
+    DelayFrames,
+    DropConnection,
+    InvalidJson,
+    OversizedEvent,
+    RejectHandshake,
+    StallFrames,
+    WithholdPongs,
+)
 from tui.wire.reader import SessionReader
 
 # fault, headless exit status, what the output must say, the recorded ending (code, closed_by)

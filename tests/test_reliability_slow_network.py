@@ -15,9 +15,9 @@ import subprocess
 
 import orjson
 import pytest
-from audio_support import virtual_audio  # noqa: F401 - fixture
 from websockets.asyncio.server import ServerConnection, serve
 
+from audio_support import virtual_audio  # noqa: F401 - fixture
 from tests.engine_support import engine_config, wait_for
 from tui.app.present import stats_text
 from tui.audio.capture import MicrophoneSource

@@ -40,16 +40,16 @@ def test_timeline_collapses_audio_and_ends_with_the_close(tmp_path):
     lines = result.stdout.splitlines()
     assert "mode live" in lines[0] and "wss://api.openai.com/v1/realtime?model=gpt-realtime" in lines[1]
     body = lines[2:]
-    assert any("input_audio_buffer.append ×10" in l and "audio 1.00 s over" in l for l in body)
-    assert any("response.output_audio.delta ×3" in l and "audio 300 ms" in l for l in body)
-    assert any("response.output_audio_transcript.delta ×3" in l and "'Hello there!'" in l for l in body)
-    binary = next(l for l in body if "BINARY FRAME" in l)
+    assert any("input_audio_buffer.append ×10" in line and "audio 1.00 s over" in line for line in body)
+    assert any("response.output_audio.delta ×3" in line and "audio 300 ms" in line for line in body)
+    assert any("response.output_audio_transcript.delta ×3" in line and "'Hello there!'" in line for line in body)
+    binary = next(line for line in body if "BINARY FRAME" in line)
     assert binary.startswith("!!") and " c2s " in binary
-    error = next(l for l in body if " error " in l)
+    error = next(line for line in body if " error " in line)
     assert error.startswith("!!") and "unknown_parameter [session.modalities]" in error
     assert "closed first by server" in body[-1] and body[-1].split()[4] == "end"
     # The timeline is in recorded order: appends before speech_started, deltas after it.
-    order = [next(i for i, l in enumerate(body) if key in l) for key in ("append ×10", "speech_started", "delta ×3", " end ")]
+    order = [next(i for i, line in enumerate(body) if key in line) for key in ("append ×10", "speech_started", "delta ×3", " end ")]
     assert order == sorted(order)
 
 
@@ -104,13 +104,13 @@ def test_a_relay_recording_names_its_legs_and_never_merges_them(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "#1 client" in lines[2] and "#2 upstream" in lines[2]
-    appends = [l for l in lines[3:] if "input_audio_buffer.append" in l]
+    appends = [line for line in lines[3:] if "input_audio_buffer.append" in line]
     assert len(appends) == 2, appends  # one per leg, not one run "×2 ... 133 ms over 0 ms wall"
     assert "#1 client " in appends[0] and "#2 upstream " in appends[1]
-    assert all("audio 67 ms" in l and "×" not in l for l in appends)
-    deltas = [l for l in lines[3:] if "response.output_audio.delta" in l]
+    assert all("audio 67 ms" in line and "×" not in line for line in appends)
+    deltas = [line for line in lines[3:] if "response.output_audio.delta" in line]
     assert [("#2 upstream" in deltas[0]), ("#1 client" in deltas[1])] == [True, True]
-    records = [orjson.loads(l) for l in rtui("show", "--json", str(path)).stdout.splitlines()[1:]]
+    records = [orjson.loads(line) for line in rtui("show", "--json", str(path)).stdout.splitlines()[1:]]
     assert [r["leg"] for r in records] == ["client", "upstream", "upstream", "client", "client"]
 
 
@@ -119,4 +119,4 @@ def test_a_recording_without_legs_shows_plain_connections(tmp_path):
     write_session(path)
     result = rtui("show", str(path))
     assert "relay legs" not in result.stdout and "client " not in result.stdout.splitlines()[2]
-    assert all("leg" not in orjson.loads(l) for l in rtui("show", "--json", str(path)).stdout.splitlines())
+    assert all("leg" not in orjson.loads(line) for line in rtui("show", "--json", str(path)).stdout.splitlines())

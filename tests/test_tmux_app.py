@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from app_support import read_records
-from tmux_support import RTUI, Terminal, exited, terminal  # noqa: F401  (fixture)
 from audio_support import VirtualAudio, make_speech, virtual_audio  # noqa: F401  (fixture)
+from tmux_support import RTUI, Terminal, exited, terminal  # noqa: F401  (fixture)
 
 MIC_LEVEL = re.compile(r"^ mic\s+\[[^\]]*\]\s+(-inf|-?\d+\.\d) dBFS", re.MULTILINE)
 

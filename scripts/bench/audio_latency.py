@@ -50,10 +50,9 @@ async def session(args: argparse.Namespace, url: str, record_dir: Path) -> dict:
     from tui.app.settings import UISettings
     from tui.engine.config import AudioSettings, Endpoint, EngineConfig
     from tui.engine.media_factory import open_media
+    from tui.engine.process import EngineProcess
     from tui.engine.runner import EngineThread
     from tui.engine.session import Engine
-
-    from tui.engine.process import EngineProcess
 
     audio = AudioSettings(input="mic", output="speaker", realtime=not args.no_realtime)
     config = EngineConfig(endpoint=Endpoint(url=url, kind="live"), audio=audio, record_dir=record_dir)

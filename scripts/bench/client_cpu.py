@@ -24,9 +24,9 @@ import wave
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-
 import numpy as np  # noqa: E402
+
+import _common  # noqa: E402
 
 TARGET = 1.0
 

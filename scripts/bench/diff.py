@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import orjson  # noqa: E402
+
 import _common  # noqa: E402
 from replay import generate  # noqa: E402
-
-import orjson  # noqa: E402
 
 APPEND = "input_audio_buffer.append"
 

@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
 import orjson  # noqa: E402
 
+import _common  # noqa: E402
 from tui.wire.format import SCHEMA  # noqa: E402
 
 URL = "ws://127.0.0.1:8765/v1/realtime?model=gpt-realtime"

@@ -24,7 +24,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
-
 from tui.wire.client import ConnectOptions, open_connection  # noqa: E402
 from tui.wire.writer import SessionWriter  # noqa: E402
 

@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-
 import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
+
+import _common  # noqa: E402
 
 TARGET = 100
 CHUNK_MS = 20

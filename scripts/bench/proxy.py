@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from websockets.asyncio.client import connect  # noqa: E402
+
 import _common  # noqa: E402
 from loopback import append_event  # noqa: E402
-
-from websockets.asyncio.client import connect  # noqa: E402
 
 LATENCY_TARGET_MS = 1.0
 THROUGHPUT_TARGET = 5.0
@@ -168,7 +168,7 @@ def main() -> int:
         if name == "direct":
             continue
         # Each relayed round trip minus the direct one taken just before it.
-        added = [relayed - direct for relayed, direct in zip(latencies[name], latencies["direct"])]
+        added = [relayed - direct for relayed, direct in zip(latencies[name], latencies["direct"], strict=False)]
         added50, added99 = _common.percentile(added, 50), _common.percentile(added, 99)
         is_rtui = name == "rtui proxy"
         _common.result(

@@ -17,11 +17,11 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from websockets.asyncio.client import connect  # noqa: E402
+
 import _common  # noqa: E402
 from loopback import append_event  # noqa: E402
 from proxy import free_port, wait_listening  # noqa: E402
-
-from websockets.asyncio.client import connect  # noqa: E402
 
 
 async def round_trips(port: int, connections: int, count: int) -> None:

@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-from proxy import free_port, wait_listening  # noqa: E402
-
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
+
+import _common  # noqa: E402
+from proxy import free_port, wait_listening  # noqa: E402
 
 
 def memory_mb(pid: int) -> tuple[float, float]:

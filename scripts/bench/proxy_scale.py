@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from websockets.asyncio.client import connect  # noqa: E402
+
 import _common  # noqa: E402
 from mock_scale import CHUNK_MS, chunks, tree_cpu_seconds  # noqa: E402
-from proxy import wait_listening, free_port  # noqa: E402
-
-from websockets.asyncio.client import connect  # noqa: E402
+from proxy import free_port, wait_listening  # noqa: E402
 
 TARGET_ADDED_P99_MS = 5.0
 PINGS_PER_S = 5

@@ -21,10 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-
 import orjson  # noqa: E402
 
+import _common  # noqa: E402
 from tui.wire.reader import SessionReader  # noqa: E402
 from tui.wire.writer import SessionWriter  # noqa: E402
 

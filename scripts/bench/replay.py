@@ -28,7 +28,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
-
 from tui.wire import writer as writer_module  # noqa: E402
 from tui.wire.format import C2S, LOCAL, S2C  # noqa: E402
 from tui.wire.writer import SessionWriter  # noqa: E402

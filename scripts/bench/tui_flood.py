@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-
 from textual import events  # noqa: E402
 
+import _common  # noqa: E402
 from tui.app.app import RtuiApp  # noqa: E402
 from tui.app.screens.live import LiveScreen  # noqa: E402
 from tui.app.settings import UISettings  # noqa: E402

@@ -70,13 +70,12 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import os
     from pathlib import Path
 
     from tui.wire.client import is_azure
     from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, upstream_key
     from tui.wire.redact import Redactor
-
-    import os
 
     try:
         host, port = parse_listen(args.listen)

@@ -119,14 +119,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _replay_client(args: argparse.Namespace, script) -> int:  # type: ignore[no-untyped-def]
+    from websockets.exceptions import InvalidHandshake, InvalidURI
+    from websockets.uri import parse_uri
+
     from tui.replay.client import replay_client
     from tui.replay.diff import compare
     from tui.replay.report import unused_lines
     from tui.replay.script import load_script
     from tui.wire.writer import SessionWriter
-
-    from websockets.exceptions import InvalidHandshake, InvalidURI
-    from websockets.uri import parse_uri
 
     try:
         parse_uri(args.to)

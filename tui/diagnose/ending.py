@@ -81,9 +81,7 @@ class EndingTracker:
         elif item.kind == "end":
             self._first_end = item
             self._decide(item)
-        elif item.kind == "handshake_response" and item.record.get("status") != 101:
-            self._decide(item)
-        elif item.kind == "error" and item.record["conn"] not in self._answered and connect_failure(item) is not None:
+        elif item.kind == "handshake_response" and item.record.get("status") != 101 or item.kind == "error" and item.record["conn"] not in self._answered and connect_failure(item) is not None:
             self._decide(item)
 
     def _never_opened_end(self, item: Item) -> bool:

@@ -23,9 +23,10 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from tui.engine.commands import SESSION_COMMANDS, Command
 from tui.engine.config import EngineConfig

@@ -23,8 +23,8 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.protocol.summary import counted
 from tui.diagnose.items import Legs, make_item
+from tui.protocol.summary import counted
 from tui.wire.format import C2S, MAX_GAP_NS, MAX_GAP_S, S2C
 from tui.wire.reader import Problem, SessionReader
 

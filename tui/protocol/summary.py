@@ -193,7 +193,7 @@ def event_summary(event: dict[str, Any]) -> str:
         return f"{item.get('role', item.get('type', ''))} {_shorten(' '.join(texts), 60)!r}"
     if etype == "rate_limits.updated":
         limits = event.get("rate_limits") or []
-        return " ".join(f"{l.get('name')}={l.get('remaining')}/{l.get('limit')}" for l in limits if isinstance(l, dict))
+        return " ".join(f"{limit.get('name')}={limit.get('remaining')}/{limit.get('limit')}" for limit in limits if isinstance(limit, dict))
     for key in ("item_id", "response_id"):
         if key in event:
             return f"{key.split('_')[0]} {event[key]}"

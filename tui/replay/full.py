@@ -4,7 +4,6 @@ recorded again (mode "replay") and compared with the original after normalizatio
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -155,7 +154,7 @@ async def _server_outcome(served: ServedRecording, script: Script, timeout: floa
         return outcome
     try:
         return await served.next_outcome(timeout * 2)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         outcome = Outcome("server")
         outcome.notes.append("no connection reached the server")
         return outcome

@@ -19,6 +19,7 @@ from tui.replay.tape import Tape
 from tui.wire.ending import ConnectionEnd, connection_end
 from tui.wire.reader import Problem, SessionReader
 
+
 class ScriptError(Exception):
     """The recording holds nothing this replay can play."""
 

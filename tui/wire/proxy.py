@@ -146,7 +146,7 @@ def origin_allowed(origin: str, allowed: Iterable[str] = ()) -> bool:
         return True
     parts = urlsplit(key)
     try:
-        parts.port  # a malformed port raises
+        _ = parts.port  # a malformed port raises
     except ValueError:
         return False
     return (
@@ -188,7 +188,7 @@ def check_origin_option(origin: str) -> None:
         return
     parts = urlsplit(origin)
     try:
-        parts.port  # a malformed port raises
+        _ = parts.port  # a malformed port raises
         valid = bool(parts.scheme and parts.hostname) and parts.path in ("", "/") and not parts.query
     except ValueError:
         valid = False

@@ -33,7 +33,7 @@ class RecordingFailed(OSError):
 
 
 def session_filename(mode: str, now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return f"{now.strftime('%Y%m%dT%H%M%S')}-{now.microsecond:06d}Z-{mode}.jsonl"
 
 
@@ -109,7 +109,7 @@ class SessionWriter:
             "schema": SCHEMA,
             "tool": "rtui",
             "version": __version__,
-            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
             "url": self.redactor.url(url),
             "mode": mode,
             "redaction": list(RULES),

@@ -19,6 +19,7 @@ from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.meters import LevelMeter
 from tui.app.widgets.status import NoticeBar, SessionHeader, StatsLine, TextLine, VerdictPanel
+from tui.app.widgets.transcript import Transcript
 from tui.engine.commands import (
     CancelResponse,
     Command,
@@ -31,7 +32,6 @@ from tui.engine.commands import (
     ToggleTurnMode,
 )
 from tui.engine.state import ReplayVerdict
-from tui.app.widgets.transcript import Transcript
 
 
 class LogBar(TextLine):
