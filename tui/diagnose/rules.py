@@ -18,6 +18,7 @@ from tui.diagnose.pacing import PacingMeter, is_real_time, likely_rate
 from tui.diagnose.report import Ending, Finding
 from tui.protocol.events import BETA_SESSION_FIELDS, is_beta_only
 from tui.protocol.handshake import body_excerpt, connect_error_words, describe_connect_failure, describe_refusal, refusal_hint
+from tui.protocol.summary import object_field
 from tui.wire.format import C2S, S2C
 
 MAX_EVIDENCE = 10  # seq numbers kept per finding
@@ -104,8 +105,8 @@ class NeverOpened(Rule):
         if self.failure is not None:
             item, url, error = self.failure
             details = {"url": url, "error": error, "words": connect_error_words(error, url)}
-            who = RELAY if self.legs.relayed else None
-            findings.append(Finding("connect-failed", "error", describe_connect_failure(url, error, who), [item.seq], details))
+            through = RELAY if self.legs.relayed else None
+            findings.append(Finding("connect-failed", "error", describe_connect_failure(url, error, through), [item.seq], details))
         return findings
 
 
@@ -197,8 +198,8 @@ class AudioFormat(Rule):
         session = item.event.get("session")
         if not isinstance(session, dict):
             return
-        audio = session.get("audio") if isinstance(session.get("audio"), dict) else {}
-        audio_in = audio.get("input") if isinstance(audio.get("input"), dict) else {}
+        audio = object_field(session, "audio")
+        audio_in = object_field(audio, "input")
         fmt = audio_in.get("format")
         kind = fmt.get("type") if isinstance(fmt, dict) else session.get("input_audio_format")
         if kind in ("audio/pcmu", "audio/pcma", "g711_ulaw", "g711_alaw"):

@@ -80,7 +80,8 @@ class EngineProcess:
         self.pid = child.pid
         self._command("configure", self.config)  # before any command the UI sends
         try:
-            self.outcome = await _in_daemon_thread(self._pump)
+            outcome = await _in_daemon_thread(self._pump)
+            self.outcome = outcome
         finally:
             # Closing the command pipe stops the child's engine (as the parent dying would), so a
             # cancelled run never leaves a session open behind it.
@@ -90,7 +91,7 @@ class EngineProcess:
             self._snapshots_in.close()
         if self.exitcode != 0 and not self._failure_reported:
             self._engine_died()
-        return self.outcome
+        return outcome
 
     def _start_child(self) -> subprocess.Popen[bytes]:
         # A plain interpreter rather than multiprocessing's spawn: no re-import of the program's
@@ -122,7 +123,8 @@ class EngineProcess:
                 self.state.notices.append(f"The session engine failed: {message.message}")
                 self._failure_reported = True
             else:
-                return message  # the outcome, sent last
+                outcome: Outcome = message  # the outcome, sent last
+                return outcome
 
     def _apply(self, snapshot: Snapshot) -> None:
         self.state.__dict__.update(snapshot.state.__dict__)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.diagnose.items import Legs, make_item
-from tui.protocol.summary import counted
+from tui.protocol.summary import counted, object_field
 from tui.wire.format import C2S, MAX_GAP_NS, MAX_GAP_S, S2C
 from tui.wire.reader import Problem, SessionReader
 
@@ -189,9 +189,9 @@ def _note_formats(event: dict, formats: dict[str, str | None]) -> None:
     session = event.get("session")
     if not isinstance(session, dict):
         return
-    audio = session.get("audio") if isinstance(session.get("audio"), dict) else {}
+    audio = object_field(session, "audio")
     for direction, key, beta in ((C2S, "input", "input_audio_format"), (S2C, "output", "output_audio_format")):
-        part = audio.get(key) if isinstance(audio.get(key), dict) else {}
+        part = object_field(audio, key)
         fmt = part.get("format")
         if isinstance(fmt, dict) and isinstance(fmt.get("type"), str):
             kind, rate = fmt["type"], fmt.get("rate", RATE)

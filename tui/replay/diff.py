@@ -66,10 +66,10 @@ class _DirectionMatch:
         self.a_count = 0  # A's items taken so far
         self.differs_at: int | None = None  # the first item that differs
 
-    def _take_a(self) -> Any:
+    def _take_a(self) -> None:
         entry = self.a.next()
+        assert entry is not None  # taken only after a peek that found it
         self.a_count = max(self.a_count, entry.index + 1)
-        return entry
 
     def add(self, record: dict[str, Any]) -> None:
         payload = frame_payload(record)
@@ -196,7 +196,8 @@ def _items_section(direction: str, a: Script, b: Script, match: _DirectionMatch)
     left = a.item_at(direction, index) if index < a_count else None
     right = b.item_at(direction, index) if index < b_count else None
     if left is None:
-        message = f"B has {b_count - a_count} more: first extra is {right.label()}"  # type: ignore[union-attr]
+        assert right is not None  # the first difference is one of B's items
+        message = f"B has {b_count - a_count} more: first extra is {right.label()}"
     elif right is None:
         message = f"B stops after {b_count} of A's {a_count}; first missing is {left.label()}"
     else:
@@ -209,7 +210,7 @@ def _items_section(direction: str, a: Script, b: Script, match: _DirectionMatch)
 
 
 def _control(script: Script, direction: str, kind: str) -> list[str]:
-    return [bytes(s.payload).hex() for s in script.controls if s.direction == direction and s.kind == kind]
+    return [s.control_payload.hex() for s in script.controls if s.direction == direction and s.kind == kind]
 
 
 def _ending(script: Script) -> tuple[object, ...]:

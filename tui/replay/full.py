@@ -110,6 +110,7 @@ async def full_replay(
                 if output is not None
                 else SessionWriter.create(directory, mode="replay", url=served.url)
             )
+            assert writer.path is not None  # a file: the one named or a new one in the directory
             if on_recording is not None:
                 on_recording(writer.path)
             writer.add_listener(comparison.add)

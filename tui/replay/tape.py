@@ -301,7 +301,7 @@ class Tape:
                 record["seq"], record["t_ns"], direction, kind, record["opcode"], record.get("type"), payload, None, "",
                 requires, other.last_t_ns,
             )
-            entry = self._maker.entry(step.seq, step.t_ns, step.opcode, payload, direction)
+            entry = self._maker.entry(step.seq, step.t_ns, record["opcode"], payload, direction)
             for channel in self._subscribers.get(("entries", direction), ()):
                 channel.queue.append(entry)
         else:

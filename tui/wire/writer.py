@@ -235,7 +235,7 @@ class SessionWriter:
     def _frame_payload(self, data: str | bytes, opcode: str | None) -> dict[str, Any]:
         """The frame record's fields after `dir`, every string in them redacted."""
         size = -1
-        if opcode == "text" and type(data) is not str:
+        if opcode == "text" and not isinstance(data, str):
             raw = data if type(data) is bytes else bytes(data)
             try:
                 data = raw.decode()
