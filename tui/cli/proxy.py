@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         from tui.app import run_app
         from tui.engine.relay import RelayEngine
 
-        return run_app(RelayEngine(config))  # type: ignore[arg-type]  # an engine in shape, not in class
+        return run_app(RelayEngine(config))  # an engine in shape, not in class
 
     def say(message: str) -> None:
         print(f"rtui proxy: {message}", file=sys.stderr, flush=True)

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tui.engine.commands import SESSION_COMMANDS, Command
 from tui.engine.config import EngineConfig
@@ -165,8 +165,12 @@ async def _in_daemon_thread(blocking: Callable[[], T]) -> T:
     result: asyncio.Future[T] = loop.create_future()
 
     def settle(outcome: T | None, error: BaseException | None) -> None:
-        if not result.done():
-            result.set_exception(error) if error is not None else result.set_result(outcome)  # type: ignore[arg-type]
+        if result.done():
+            return
+        if error is not None:
+            result.set_exception(error)
+        else:
+            result.set_result(cast(T, outcome))  # blocking() returned it
 
     def work() -> None:
         try:

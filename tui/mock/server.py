@@ -203,6 +203,7 @@ class MockServer:
                 # Names are per microsecond: another worker (--workers) may have taken this one.
                 if exc.errno != errno.EEXIST or attempt == 100:
                     raise
+        assert writer.path is not None  # made in record_dir
         self.recordings.append(writer.path)
         self._writers[id(connection)] = writer
         # Close the file once the connection is gone; the tap records the end first.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -51,7 +54,7 @@ class FilterLog:
     """Search and jumps, shared by every screen with an event log (`self.event_log`): `/` searches
     (the log shows the matches), `d` picks a direction, `n`/`N` and `e`/`E` move the cursor."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         # Named on the log bar rather than in the footer, which needs its 80 columns for the session.
         Binding("slash", "filter_type", "Search", show=False, tooltip="search: type, summary and frame text (!x excludes, re: regex)", id="log.filter"),
         Binding("d", "filter_direction", "Dir", show=False, tooltip="direction: all, c2s, s2c, local", id="log.direction"),
@@ -62,6 +65,9 @@ class FilterLog:
     ]
 
     event_log: EventLog  # the screen's (and `notify`, `app`: a Screen's own)
+    if TYPE_CHECKING:
+        app: App[Any]
+        notify: Callable[..., None]
 
     def filter_changed(self) -> None:
         """The screen redraws what shows the filter (its log bar)."""
