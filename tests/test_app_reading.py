@@ -68,7 +68,10 @@ def test_help_rows_keep_descriptions_and_ids_apart() -> None:
     rows = [line for line in help_text(groups).plain.splitlines() if line.startswith("  ")]
     columns = {line.index(binding_id) for line, binding_id in zip(rows, ("session.talk", "log.filter"), strict=False)}
     assert len(columns) == 1
-    assert all(line[line.index(binding_id) - 2 : line.index(binding_id)] == "  " for line, binding_id in zip(rows, ("session.talk", "log.filter"), strict=False))
+    assert all(
+        line[line.index(binding_id) - 2 : line.index(binding_id)] == "  "
+        for line, binding_id in zip(rows, ("session.talk", "log.filter"), strict=False)
+    )
 
 
 async def test_every_notice_is_readable_and_none_is_cut_mid_sentence_at_80x24() -> None:
@@ -125,5 +128,7 @@ def test_counts_read_right() -> None:
     assert [counted(n, "item") for n in (0, 1, 2)] == ["0 items", "1 item", "2 items"]
     # `rtui diff` of a recording with one client frame, against itself, says "1 item".
     story1 = Path(__file__).resolve().parent.parent / "sessions/examples/story1-binary-append-close-1000.jsonl"
-    out = subprocess.run([sys.executable, "-m", "tui", "diff", str(story1), str(story1)], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "diff", str(story1), str(story1)], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and "  1 item\n" in out.stdout and "1 items" not in out.stdout

@@ -37,7 +37,11 @@ async def test_search_jumps_and_errors_over_the_engine_process(tmp_path: Path) -
         # The payload: the user's words, in the frames that carry them (sent, and echoed back).
         await pilot.press("slash", *"pablo", "enter")
         shown = log.visible_rows
-        assert [row.line.label for row in shown] == ["conversation.item.create", "conversation.item.added", "conversation.item.done"]
+        assert [row.line.label for row in shown] == [
+            "conversation.item.create",
+            "conversation.item.added",
+            "conversation.item.done",
+        ]
         assert all("Pablo" in row.record["text"] for row in shown)
 
         # Negation: everything but the audio appends and deltas.

@@ -34,7 +34,13 @@ from tui.wire.writer import SessionWriter
 async def relayed_mock(tmp_path: Path, config: MockConfig | None = None) -> AsyncIterator[str]:
     """Yields the relay's URL; the relay records to tmp_path/relay.jsonl and forwards to the mock."""
     async with MockServer(config or MockConfig(realtime=False)) as mock:
-        relay_config = RelayConfig(upstream=mock.url_for("gpt-realtime"), record=tmp_path / "relay.jsonl", record_to_directory=False, env={}, close_timeout=3)
+        relay_config = RelayConfig(
+            upstream=mock.url_for("gpt-realtime"),
+            record=tmp_path / "relay.jsonl",
+            record_to_directory=False,
+            env={},
+            close_timeout=3,
+        )
         async with Relay(relay_config) as relay:
             yield relay.url + "/v1/realtime?model=gpt-realtime"
             await asyncio.wait_for(asyncio.gather(*(s.done for s in relay.sessions)), 15)

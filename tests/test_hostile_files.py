@@ -138,7 +138,10 @@ def test_a_session_rate_of_null_is_a_finding_not_a_crash(tmp_path):
 # it) that sends wrong-typed fields gets its session explained, not a crashed engine.
 
 HOSTILE_EVENTS = [
-    {"type": "session.created", "session": {"id": 5, "expires_at": "soon", "audio": {"input": {"format": {"type": "audio/pcm", "rate": None}}}}},
+    {
+        "type": "session.created",
+        "session": {"id": 5, "expires_at": "soon", "audio": {"input": {"format": {"type": "audio/pcm", "rate": None}}}},
+    },
     {"type": "session.updated", "session": []},
     {"type": "error", "error": "not an object"},
     {"type": "error", "error": ["x"]},
@@ -180,7 +183,9 @@ def test_a_close_code_no_frame_may_carry_is_replayed_as_a_broken_connection(tmp_
     # In range for a record (1006 is how the recorder writes a malformed close payload), but
     # websockets refuses to send it: the replay used to crash in the served side's handler.
     path = rewrite_example(tmp_path, set_field("close", "code", code, first=True))
-    status, out, err = run_in_process("replay", str(path), "--headless", "--timeout", "2", "--output", str(tmp_path / "replayed.jsonl"))
+    status, out, err = run_in_process(
+        "replay", str(path), "--headless", "--timeout", "2", "--output", str(tmp_path / "replayed.jsonl")
+    )
     assert status == 1 and "MISMATCH" in out
     assert "Traceback" not in out + err
     # websockets logs a handler's exception (with its traceback) rather than raising it.

@@ -369,7 +369,10 @@ async def test_the_close_answer_comes_from_the_far_end_not_from_the_relay(tmp_pa
             await ws.close(4002, "client done")
             await finished(relay)
     assert ws.protocol.close_sent.code == 4002  # what the client sent first ...
-    assert (ws.protocol.close_rcvd.code, ws.protocol.close_rcvd.reason) == (1000, "upstream's own answer")  # ... and upstream's reply
+    assert (ws.protocol.close_rcvd.code, ws.protocol.close_rcvd.reason) == (
+        1000,
+        "upstream's own answer",
+    )  # ... and upstream's reply
 
 
 async def test_a_far_end_that_never_answers_a_close_is_dropped_and_so_is_the_client(tmp_path):

@@ -26,7 +26,11 @@ def write_session(path) -> None:
             w.frame(1, "s2c", orjson.dumps({"type": "response.output_audio_transcript.delta", "delta": word}).decode())
             w.frame(1, "s2c", f'{{"type":"response.output_audio.delta","delta":"{chunk}"}}')
         w.frame(1, "c2s", b'{"type":"input_audio_buffer.append","audio":""}')
-        w.frame(1, "s2c", '{"type":"error","error":{"type":"invalid_request_error","code":"unknown_parameter","message":"Unknown parameter: \'session.modalities\'.","param":"session.modalities"}}')
+        w.frame(
+            1,
+            "s2c",
+            '{"type":"error","error":{"type":"invalid_request_error","code":"unknown_parameter","message":"Unknown parameter: \'session.modalities\'.","param":"session.modalities"}}',  # noqa: E501 - a JSON frame reads best whole
+        )
         w.record("close", "s2c", 1, code=1000, reason="", by="server", first=True)
         w.record("close", "c2s", 1, code=1000, reason="", by="client", first=False)
         w.record("end", "local", 1, code=1000, reason="", closed_by="server", clean=True)
@@ -49,7 +53,9 @@ def test_timeline_collapses_audio_and_ends_with_the_close(tmp_path):
     assert error.startswith("!!") and "unknown_parameter [session.modalities]" in error
     assert "closed first by server" in body[-1] and body[-1].split()[4] == "end"
     # The timeline is in recorded order: appends before speech_started, deltas after it.
-    order = [next(i for i, line in enumerate(body) if key in line) for key in ("append ×10", "speech_started", "delta ×3", " end ")]
+    order = [
+        next(i for i, line in enumerate(body) if key in line) for key in ("append ×10", "speech_started", "delta ×3", " end ")
+    ]
     assert order == sorted(order)
 
 
@@ -89,7 +95,9 @@ def write_relay_session(path) -> None:
     chunk = base64.b64encode(bytes(3200)).decode()  # 67 ms of 24 kHz pcm16
     append = f'{{"type":"input_audio_buffer.append","audio":"{chunk}"}}'
     delta = f'{{"type":"response.output_audio.delta","delta":"{chunk}"}}'
-    with SessionWriter(path, mode="proxy", url="ws://127.0.0.1:9/v1/realtime", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}}) as w:
+    with SessionWriter(
+        path, mode="proxy", url="ws://127.0.0.1:9/v1/realtime", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}}
+    ) as w:
         w.frame(1, "c2s", append)  # received from the app
         w.frame(2, "c2s", append)  # sent on to the server
         w.frame(2, "s2c", delta)

@@ -47,8 +47,21 @@ def main() -> int:
     with _common.Peer("echo") as echo, tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proxy = subprocess.Popen(
-            [sys.executable, "-m", "tui", "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", echo.url(), "--record", f"{tmp}/"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=args.checkout.resolve() if args.checkout else _common.ROOT,
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "proxy",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--upstream",
+                echo.url(),
+                "--record",
+                f"{tmp}/",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=args.checkout.resolve() if args.checkout else _common.ROOT,
         )
         try:
             wait_listening(port, proxy)

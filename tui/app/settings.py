@@ -23,7 +23,10 @@ class UISettings:
 
     def __post_init__(self) -> None:
         if not MIN_REFRESH_HZ <= self.refresh_hz <= MAX_REFRESH_HZ:
-            raise ValueError(f"refresh rate {self.refresh_hz} Hz is outside {MIN_REFRESH_HZ:g}-{MAX_REFRESH_HZ:g} Hz; pick a value in that range.")
+            raise ValueError(
+                f"refresh rate {self.refresh_hz} Hz is outside {MIN_REFRESH_HZ:g}-{MAX_REFRESH_HZ:g} Hz; "
+                "pick a value in that range."
+            )
         if self.log_lines < 10:
             raise ValueError(f"a log of {self.log_lines} lines is too small; keep at least 10.")
 

@@ -103,8 +103,17 @@ class EngineProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         try:
             return subprocess.Popen(
-                [sys.executable, "-c", "import sys; from tui.engine.process import serve; serve(*map(int, sys.argv[1:]))", *map(str, fds)],
-                stdin=subprocess.DEVNULL, stdout=2, pass_fds=fds, env=env, start_new_session=True,
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from tui.engine.process import serve; serve(*map(int, sys.argv[1:]))",
+                    *map(str, fds),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=2,
+                pass_fds=fds,
+                env=env,
+                start_new_session=True,
             )
         finally:
             self._commands_in.close()

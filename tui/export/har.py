@@ -143,7 +143,11 @@ def _write_entry(out: IO[bytes], spool: IO[bytes], conn: int, info: dict[str, An
             "httpVersion": "HTTP/1.1",
             "headers": [{"name": n, "value": v} for n, v in response.get("headers", [])],
             "cookies": [],
-            "content": {"size": len(response.get("body", "")), "mimeType": "x-unknown", **({"text": response["body"]} if response.get("body") else {})},
+            "content": {
+                "size": len(response.get("body", "")),
+                "mimeType": "x-unknown",
+                **({"text": response["body"]} if response.get("body") else {}),
+            },
             "redirectURL": "",
             "headersSize": -1,
             "bodySize": 0,

@@ -113,7 +113,11 @@ class WavExport:
         lines = []
         for direction, track in self.tracks.items():
             who = "client → server" if direction == C2S else "server → client"
-            late = f", {counted(track.appended_late, 'chunk')} appended after the previous one (sent faster than real time)" if track.appended_late else ""
+            late = (
+                f", {counted(track.appended_late, 'chunk')} appended after the previous one (sent faster than real time)"
+                if track.appended_late
+                else ""
+            )
             lines.append(
                 f"{track.path}: {who}, {counted(track.chunks, 'chunk')}, {track.audio_samples / RATE:.2f} s of audio on a "
                 f"{track.cursor / RATE:.2f} s timeline{late}"
@@ -173,7 +177,10 @@ def export_wav(recording: str | os.PathLike[str], directory: str | os.PathLike[s
         if track.skipped:
             fmt = formats[direction]
             why = f"the session's format is {fmt}, not audio/pcm" if fmt not in PCM_FORMATS else "not valid base64"
-            messages.append(f"{FILE_NAMES[direction]}: {counted(len(track.skipped), 'chunk')} left out ({why}; first at seq {track.skipped[0]})")
+            messages.append(
+                f"{FILE_NAMES[direction]}: {counted(len(track.skipped), 'chunk')} left out "
+                f"({why}; first at seq {track.skipped[0]})"
+            )
     return WavExport(tracks, messages, list(reader.problems))
 
 

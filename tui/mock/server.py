@@ -166,7 +166,9 @@ class MockServer:
         if "call_id" in query:
             return _error_response(404, f"Call '{query['call_id']}' not found (the mock does not serve SIP/WebRTC calls).", None)
         if intent is not None and intent != "transcription":
-            return _error_response(400, f"Invalid value: '{intent}'. Supported values are: 'transcription'.", "invalid_value", "intent")
+            return _error_response(
+                400, f"Invalid value: '{intent}'. Supported values are: 'transcription'.", "invalid_value", "intent"
+            )
         if model is not None and not model_is_served(model):
             return _error_response(
                 404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found"

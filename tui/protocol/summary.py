@@ -200,7 +200,9 @@ def event_summary(event: dict[str, Any]) -> str:
         return f"{item.get('role', item.get('type', ''))} {_shorten(' '.join(texts), 60)!r}"
     if etype == "rate_limits.updated":
         limits = event.get("rate_limits") or []
-        return " ".join(f"{limit.get('name')}={limit.get('remaining')}/{limit.get('limit')}" for limit in limits if isinstance(limit, dict))
+        return " ".join(
+            f"{limit.get('name')}={limit.get('remaining')}/{limit.get('limit')}" for limit in limits if isinstance(limit, dict)
+        )
     for key in ("item_id", "response_id"):
         if key in event:
             return f"{key.split('_')[0]} {event[key]}"
@@ -282,7 +284,9 @@ def _describe(record: dict[str, Any], line: Line) -> None:
     elif kind == "close":
         code = record["code"]
         first = "first" if record.get("first") else "reply"
-        line.summary = f"{code} {close_meaning(code, record.get('by'))}; reason {record.get('reason')!r} ({record.get('by')}, {first})"
+        line.summary = (
+            f"{code} {close_meaning(code, record.get('by'))}; reason {record.get('reason')!r} ({record.get('by')}, {first})"
+        )
         # A 1000 from the client is a goodbye; the same code from the server, or 1001, deserves a look.
         if code == 1000:
             line.severity = "normal" if record.get("by") == "client" or not record.get("first") else "warning"

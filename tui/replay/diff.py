@@ -75,7 +75,12 @@ class _DirectionMatch:
         payload = frame_payload(record)
         if self.differs_at is None and self.audio.idle and isinstance(payload, str):
             a = self.a.peek()
-            if a is not None and a.audio is not None and a.payload == payload and a.index == self.maker.next_audio_index(self.direction):
+            if (
+                a is not None
+                and a.audio is not None
+                and a.payload == payload
+                and a.index == self.maker.next_audio_index(self.direction)
+            ):
                 # The same append text at the same place: the same audio, no decoding.
                 self.index = self.maker.add_audio(self.direction, a.length)
                 self.segment_open = True
@@ -226,7 +231,11 @@ def _comparison(a: Script, b: Script, matches: dict[str, _DirectionMatch]) -> Co
         sub_a = a.response.get("subprotocol") if a.response else None
         sub_b = b.response.get("subprotocol") if b.response else None
         result.sections.append(
-            ("handshake", sub_a == sub_b, [f"status {a.status}"] + ([] if sub_a == sub_b else [f"subprotocol {sub_a!r} vs {sub_b!r}"]))
+            (
+                "handshake",
+                sub_a == sub_b,
+                [f"status {a.status}"] + ([] if sub_a == sub_b else [f"subprotocol {sub_a!r} vs {sub_b!r}"]),
+            )
         )
     for direction in (C2S, S2C):
         same, body, divergence = _items_section(direction, a, b, matches[direction])

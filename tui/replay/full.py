@@ -60,7 +60,9 @@ class ReplayResult:
         for problem in self.script.problems:
             lines.append(f"recording problem: {problem}")
         if self.script.truncated:
-            lines.append(f"the recording was cut off mid-write; replayed up to its last complete record (seq {self.script.last_seq})")
+            lines.append(
+                f"the recording was cut off mid-write; replayed up to its last complete record (seq {self.script.last_seq})"
+            )
         lines.extend(self.notes)
         for outcome in (self.server, self.client):
             lines.extend(f"{outcome.side}: {note}" for note in outcome.notes)
@@ -70,7 +72,9 @@ class ReplayResult:
                 lines.append(f"{outcome.side} side: {outcome.divergence.report()}")
                 lines.append(f"{outcome.side} side: {outcome.ending()}")
             lines.extend(
-                unused_lines(f"recorded frames the {outcome.side} never received", outcome.not_received, outcome.not_received_count)
+                unused_lines(
+                    f"recorded frames the {outcome.side} never received", outcome.not_received, outcome.not_received_count
+                )
             )
             if outcome.not_sent:
                 lines.append(f"recorded steps the {outcome.side} never performed: {outcome.not_sent_count}")
@@ -78,7 +82,9 @@ class ReplayResult:
                     lines.append(f"  seq {step.seq} {step.direction} {step.kind}")
         if self.comparison is not None:
             lines.append(self.comparison.report())
-        lines.append("MATCH: the replay reproduces the recording" if self.ok else "MISMATCH: the replay differs from the recording")
+        lines.append(
+            "MATCH: the replay reproduces the recording" if self.ok else "MISMATCH: the replay differs from the recording"
+        )
         return "\n".join(lines)
 
 

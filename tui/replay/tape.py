@@ -210,7 +210,9 @@ class Tape:
                 self._unclaimed.remove(channel)
                 return channel
         if self._started:
-            raise RuntimeError(f"the tape of {self.source.path} is already being read: subscribe to {kind} {direction} when opening it")
+            raise RuntimeError(
+                f"the tape of {self.source.path} is already being read: subscribe to {kind} {direction} when opening it"
+            )
         return self._subscribe(kind, direction)
 
     def unsubscribe(self, channel: Channel) -> None:

@@ -242,7 +242,9 @@ class RelayConfig:
         directory = Path(self.record) if self.record_to_directory else Path(self.record).parent
         blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
         if blocker is not None and not blocker.is_dir():
-            raise ProxyConfigError(f"cannot record to {self.record}: {blocker} is a file, not a directory; choose another --record")
+            raise ProxyConfigError(
+                f"cannot record to {self.record}: {blocker} is a file, not a directory; choose another --record"
+            )
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -711,11 +713,15 @@ class Relay:
         if given is None:
             return self._refuse(
                 peer_address,
-                _respond(connection, http.HTTPStatus.UNAUTHORIZED, "rtui proxy: add ?token=TOKEN (the relay's --token) to the URL.\n"),
+                _respond(
+                    connection, http.HTTPStatus.UNAUTHORIZED, "rtui proxy: add ?token=TOKEN (the relay's --token) to the URL.\n"
+                ),
                 "no ?token= in the URL",
             )
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return self._refuse(peer_address, _respond(connection, http.HTTPStatus.FORBIDDEN, "rtui proxy: wrong token.\n"), "wrong token")
+            return self._refuse(
+                peer_address, _respond(connection, http.HTTPStatus.FORBIDDEN, "rtui proxy: wrong token.\n"), "wrong token"
+            )
         return None
 
     @staticmethod

@@ -373,8 +373,9 @@ class FramePump(asyncio.BufferedProtocol):
         self._write(self.protocol.data_to_send())
 
     async def writable(self) -> None:
-        """Waits until a frame may be sent (the transport drained); raises the connection's ending once it is closed or closing (websockets does the same:
-        the close code and reason are known only once it is closed)."""
+        """Waits until a frame may be sent (the transport drained); raises the connection's ending once
+        it is closed or closing (websockets does the same: the close code and reason are known only
+        once it is closed)."""
         if self.protocol.state is not State.OPEN:
             await asyncio.shield(self._lost)
             raise self.protocol.close_exc

@@ -395,7 +395,9 @@ class SessionWriter:
             line = self.redactor.data(line)[0]
         if not self._write_line(line) and record.get("kind") == "header":
             assert self.failure is not None
-            raise RecordingFailed(self.failure.errno, f"cannot write recording {self.path}: {self.failure.strerror}") from self.failure
+            raise RecordingFailed(
+                self.failure.errno, f"cannot write recording {self.path}: {self.failure.strerror}"
+            ) from self.failure
 
     def _write_line(self, line: bytes) -> bool:
         """Writes one finished line to the file; False once the writer has failed."""

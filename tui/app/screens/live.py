@@ -46,7 +46,9 @@ class LogBar(TextLine):
         if row_filter.active:
             text.append(f" ({shown} of {kept})")
         text.append("  / search  n/N  e/E errors  d dir   ", style="dim")
-        text.append("following (Enter inspects)" if follow else "PAUSED: f or End follows", style="" if follow else "bold reverse")
+        text.append(
+            "following (Enter inspects)" if follow else "PAUSED: f or End follows", style="" if follow else "bold reverse"
+        )
         self.set_text(text)
 
 
@@ -56,10 +58,19 @@ class FilterLog:
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # Named on the log bar rather than in the footer, which needs its 80 columns for the session.
-        Binding("slash", "filter_type", "Search", show=False, tooltip="search: type, summary and frame text (!x excludes, re: regex)", id="log.filter"),
+        Binding(
+            "slash",
+            "filter_type",
+            "Search",
+            show=False,
+            tooltip="search: type, summary and frame text (!x excludes, re: regex)",
+            id="log.filter",
+        ),
         Binding("d", "filter_direction", "Dir", show=False, tooltip="direction: all, c2s, s2c, local", id="log.direction"),
         Binding("n", "next_match", "Next", show=False, tooltip="next row that matches the search", id="log.next_match"),
-        Binding("N", "previous_match", "Previous", show=False, tooltip="previous row that matches the search", id="log.previous_match"),
+        Binding(
+            "N", "previous_match", "Previous", show=False, tooltip="previous row that matches the search", id="log.previous_match"
+        ),
         Binding("e", "next_error", "Next error", show=False, tooltip="next error or close", id="log.next_error"),
         Binding("E", "previous_error", "Previous error", show=False, tooltip="previous error or close", id="log.previous_error"),
     ]
