@@ -3,7 +3,8 @@ in-process mock server, one per story (see sessions/examples/README.md). Run it 
 scripts/make-examples [NAME...]; it replaces the files it writes and nothing else.
 
 Each story is a short scripted client (several misbehave on purpose, as the apps in docs/protocol.md
-section 5 do), plus one session of the product itself (`rtui --headless` against its embedded mock). The client side is recorded (mode "live"), like a session of the live TUI; the
+section 5 do), plus one session of the product itself (`rtui --headless` against its embedded mock).
+The client side is recorded (mode "live"), like a session of the live TUI; the
 voice turn is also kept as the mock's own recording (mode "mock") so server-side recordings are
 covered too.
 """

@@ -24,6 +24,10 @@ from textual.pilot import Pilot
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.settings import UISettings
+from tui.engine.commands import SESSION_COMMANDS, Command
+from tui.engine.process import EngineProcess
+from tui.engine.runner import EngineThread
+from tui.engine.session import Engine
 from tui.engine.state import (
     CloseSummary,
     Counters,
@@ -33,10 +37,6 @@ from tui.engine.state import (
     LogEntry,
     TranscriptEntry,
 )
-from tui.engine.commands import SESSION_COMMANDS, Command
-from tui.engine.process import EngineProcess
-from tui.engine.runner import EngineThread
-from tui.engine.session import Engine
 from tui.protocol.summary import Line, record_line
 from tui.wire.reader import SessionReader
 
@@ -145,13 +145,65 @@ def closed_engine(clock: FixedClock) -> FrozenEngine:
     engine = conversation_engine(clock)
     records = [entry.record for entry in engine.log.since(0)[0]]
     seq, t_ns = records[-1]["seq"], records[-1]["t_ns"]
-    error = {"type": "error", "error": {"type": "invalid_request_error", "code": "invalid_value", "message": "Invalid 'audio'. Expected base64-encoded audio bytes (mono PCM16 at 24kHz) but got an invalid value.", "param": "audio", "event_id": None}}
+    error = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "code": "invalid_value",
+            "message": "Invalid 'audio'. Expected base64-encoded audio bytes (mono PCM16 at 24kHz) but got an invalid value.",
+            "param": "audio",
+            "event_id": None,
+        },
+    }
     text = json.dumps(error)
     tail = [
-        {"seq": seq + 1, "t_ns": t_ns + 20_000_000, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text", "text": text, "size": len(text), "type": "error"},
-        {"seq": seq + 2, "t_ns": t_ns + 21_000_000, "conn": 1, "kind": "close", "dir": "s2c", "code": 1000, "reason": "", "by": "server", "first": True},
-        {"seq": seq + 3, "t_ns": t_ns + 22_000_000, "conn": 1, "kind": "close", "dir": "c2s", "code": 1000, "reason": "", "by": "client", "first": False},
-        {"seq": seq + 4, "t_ns": t_ns + 23_000_000, "conn": 1, "kind": "end", "dir": "local", "code": 1000, "reason": "", "closed_by": "server", "clean": True, "close_sent": True, "close_rcvd": True, "side": "client"},
+        {
+            "seq": seq + 1,
+            "t_ns": t_ns + 20_000_000,
+            "conn": 1,
+            "kind": "frame",
+            "dir": "s2c",
+            "opcode": "text",
+            "text": text,
+            "size": len(text),
+            "type": "error",
+        },
+        {
+            "seq": seq + 2,
+            "t_ns": t_ns + 21_000_000,
+            "conn": 1,
+            "kind": "close",
+            "dir": "s2c",
+            "code": 1000,
+            "reason": "",
+            "by": "server",
+            "first": True,
+        },
+        {
+            "seq": seq + 3,
+            "t_ns": t_ns + 22_000_000,
+            "conn": 1,
+            "kind": "close",
+            "dir": "c2s",
+            "code": 1000,
+            "reason": "",
+            "by": "client",
+            "first": False,
+        },
+        {
+            "seq": seq + 4,
+            "t_ns": t_ns + 23_000_000,
+            "conn": 1,
+            "kind": "end",
+            "dir": "local",
+            "code": 1000,
+            "reason": "",
+            "closed_by": "server",
+            "clean": True,
+            "close_sent": True,
+            "close_rcvd": True,
+            "side": "client",
+        },
     ]
     entries = entries_of(tail)
     for entry in entries:
@@ -174,12 +226,12 @@ def closed_engine(clock: FixedClock) -> FrozenEngine:
 async def record_conversation() -> None:
     """Talk to the embedded mock with the real engine (the mock's own voice as the microphone, a
     spoken reply), and save the recording plus the engine's state at the moment the reply is half-way through."""
+    import tempfile
+
     from tui.audio.options import make_sink, make_source
-    from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+    from tui.engine.config import AudioSettings, Endpoint, EngineConfig
     from tui.engine.runner import EngineThread
     from tui.engine.session import Engine
-
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         config = EngineConfig(

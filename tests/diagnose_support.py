@@ -34,7 +34,9 @@ class Script:
     def __init__(self, path: Path, monkeypatch: Any, *, mode: str = "live", header_extra: dict | None = None) -> None:
         self.clock = Clock()
         monkeypatch.setattr("tui.wire.writer.time.monotonic_ns", self.clock)
-        self.writer = SessionWriter(path, mode=mode, url="wss://api.openai.com/v1/realtime?model=gpt-realtime", header_extra=header_extra)
+        self.writer = SessionWriter(
+            path, mode=mode, url="wss://api.openai.com/v1/realtime?model=gpt-realtime", header_extra=header_extra
+        )
         self.path = path
         self.conn = self.writer.new_conn()
         self.first_close: str | None = None
@@ -49,7 +51,16 @@ class Script:
             path="/v1/realtime?model=gpt-realtime", headers=headers or [["Authorization", "Bearer [redacted]"]],
             subprotocols=[], **request,
         )
-        self.writer.record("handshake_response", S2C, self.conn, status=status, reason="Switching Protocols" if status == 101 else "Unauthorized", headers=[], subprotocol=None, extensions=[])
+        self.writer.record(
+            "handshake_response",
+            S2C,
+            self.conn,
+            status=status,
+            reason="Switching Protocols" if status == 101 else "Unauthorized",
+            headers=[],
+            subprotocol=None,
+            extensions=[],
+        )
         return self
 
     def send(self, event: dict[str, Any] | str | bytes, *, binary: bool = False) -> int:
@@ -65,10 +76,22 @@ class Script:
     def close(self, direction: str, code: int, reason: str = "") -> int:
         first = self.first_close is None
         self.first_close = self.first_close or direction
-        return self.writer.record("close", direction, self.conn, code=code, reason=reason, by="client" if direction == C2S else "server", first=first)
+        return self.writer.record(
+            "close", direction, self.conn, code=code, reason=reason, by="client" if direction == C2S else "server", first=first
+        )
 
     def end(self, code: int, closed_by: str | None, **fields: Any) -> int:
-        return self.writer.record("end", LOCAL, self.conn, code=code, reason="", closed_by=closed_by, clean=closed_by is not None, side="client", **fields)
+        return self.writer.record(
+            "end",
+            LOCAL,
+            self.conn,
+            code=code,
+            reason="",
+            closed_by=closed_by,
+            clean=closed_by is not None,
+            side="client",
+            **fields,
+        )
 
     def done(self) -> Path:
         self.writer.close()
@@ -76,13 +99,21 @@ class Script:
 
 
 def session_created(**session: Any) -> dict[str, Any]:
-    base = {"type": "realtime", "id": "sess_1", "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}, "turn_detection": {"type": "server_vad"}}}}
+    base = {
+        "type": "realtime",
+        "id": "sess_1",
+        "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}, "turn_detection": {"type": "server_vad"}}},
+    }
     base.update(session)
     return {"type": "session.created", "event_id": "ev_1", "session": base}
 
 
 def error_event(code: str, message: str = "", param: str | None = None) -> dict[str, Any]:
-    return {"type": "error", "event_id": "ev_e", "error": {"type": "invalid_request_error", "code": code, "message": message, "param": param}}
+    return {
+        "type": "error",
+        "event_id": "ev_e",
+        "error": {"type": "invalid_request_error", "code": code, "message": message, "param": param},
+    }
 
 
 def tone_chunk(rate: int, seconds: float, frequency: float = 440.0, start: int = 0) -> bytes:

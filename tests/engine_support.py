@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.mock import MockConfig, MockServer

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.frames import Frame
@@ -164,7 +164,9 @@ async def raw_handshake(port: int, headers: dict[str, str], path: str = "/v1/rea
         writer.write("\r\n".join(lines).encode())
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
         status = int(head.split(b" ", 2)[1])
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+        )
         body = await asyncio.wait_for(reader.readexactly(length), 10) if status != 101 else b""
         return status, body
     finally:

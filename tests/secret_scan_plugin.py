@@ -173,67 +173,7 @@ _started = time.time()
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     global _started
-    # -- the screen -----------------------------------------------------------------------------------
-
-
-class SecretOnScreen(AssertionError):
-    pass
-
-
-def check_screen(text: str, where: str) -> None:
-    """Fails at once when a fake key is on the screen (`text` as the user reads it)."""
-    from fake_keys import ALL
-
-    flat = text.replace("\n", "")  # a key cut by a line break is on screen all the same
-    for key in ALL:
-        if key in text or key in flat:
-            raise SecretOnScreen(f"{where} shows the fake key {key[:12]}…")
-
-
-_SVG_TEXT = re.compile(r"<text[^>]*>(.*?)</text>", re.S)
-
-
-def app_screen_text(app: object) -> str:
-    """The text of a running Textual app's screen, from its SVG screenshot (the public API)."""
-    svg = app.export_screenshot(simplify=True)  # type: ignore[attr-defined]
-    return "".join(html.unescape(part) for part in _SVG_TEXT.findall(svg)).replace("\xa0", " ")
-
-
-def _scan_pilot_screens() -> None:
-    """Every Pilot test's screen is checked after each pause and key press, and when it ends."""
-    try:
-        from textual.app import App
-        from textual.pilot import Pilot
-    except ImportError:
-        return
-    pause, press, run_test = Pilot.pause, Pilot.press, App.run_test
-
-    async def checked_pause(self: Pilot, delay: float | None = None) -> None:
-        await pause(self, delay)
-        check_screen(app_screen_text(self.app), "the TUI")
-
-    async def checked_press(self: Pilot, *keys: str) -> None:
-        await press(self, *keys)
-        if self.app.is_running:
-            check_screen(app_screen_text(self.app), "the TUI")
-
-    @asynccontextmanager
-    async def checked_run_test(self: App, *args: object, **kwargs: object) -> AsyncIterator[Pilot]:
-        async with run_test(self, *args, **kwargs) as pilot:  # type: ignore[arg-type]
-            yield pilot
-            if self.is_running:
-                check_screen(app_screen_text(self), "the TUI")
-
-    Pilot.pause = checked_pause  # type: ignore[method-assign]
-    Pilot.press = checked_press  # type: ignore[method-assign]
-    App.run_test = checked_run_test  # type: ignore[method-assign,assignment]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    _scan_pilot_screens()
-
-
-_started = time.time()
+    _started = time.time()
 
 
 @pytest.hookimpl(trylast=True)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
 from textual.command import CommandList
 from textual.widgets import Input
 
-from tui.engine.commands import CancelResponse, CreateResponse, Mark, Reconnect, SendText, SetMuted, SetTalking, ToggleTurnMode
+from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.log_model import searchable_text
@@ -19,8 +17,9 @@ from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.status import SessionHeader
-from tui.wire.writer import SessionWriter
+from tui.engine.commands import CancelResponse, CreateResponse, Mark, Reconnect, SendText, SetMuted, SetTalking, ToggleTurnMode
 from tui.protocol.summary import collapse
+from tui.wire.writer import SessionWriter
 
 
 def make_app(engine: FrozenEngine, **settings: object) -> RtuiApp:
@@ -128,7 +127,18 @@ def _flood(engine: FrozenEngine, count: int, start_seq: int = 10_000) -> None:
     records = []
     for i in range(count):
         text = f'{{"type":"rate_limits.updated","event_id":"ev{start_seq + i}","rate_limits":[]}}'
-        records.append({"seq": start_seq + i, "t_ns": (start_seq + i) * 1_000_000, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text", "text": text, "size": len(text)})
+        records.append(
+            {
+                "seq": start_seq + i,
+                "t_ns": (start_seq + i) * 1_000_000,
+                "conn": 1,
+                "kind": "frame",
+                "dir": "s2c",
+                "opcode": "text",
+                "text": text,
+                "size": len(text),
+            }
+        )
     for entry in entries_of(records):
         engine.log.append(entry)
 
@@ -229,7 +239,13 @@ async def test_command_palette_runs_session_commands(engine: FrozenEngine) -> No
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for wanted in ("Send response.create", "Send response.cancel", "Mute or unmute the microphone", "Open a recording read-only", "Quit"):
+        for wanted in (
+            "Send response.create",
+            "Send response.cancel",
+            "Mute or unmute the microphone",
+            "Open a recording read-only",
+            "Quit",
+        ):
             assert wanted in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"send response.create")

@@ -8,19 +8,18 @@ import contextlib
 from pathlib import Path
 
 import orjson
-
-from app_support import FrozenEngine, on_screen, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 from websockets.exceptions import ConnectionClosed
-from tmux_support import ROOT
 
+from app_support import FrozenEngine, on_screen, wait_for
+from tmux_support import ROOT
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard
 from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.diagnose import diagnose
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import PUBLISH_INTERVAL_S, EngineProcess
 from tui.engine.relay import RelayEngine
 from tui.engine.runner import EngineThread
@@ -160,16 +159,22 @@ async def test_a_relayed_session_closure_has_its_findings(tmp_path: Path) -> Non
     # `rtui proxy --ui`: the client sends its audio as a binary frame, as in the seed report; the
     # mock closes 1000 like the service, and the card says why, from the relay's recording.
     async with MockServer(MockConfig(realtime=False)) as mock:
-        config = RelayConfig(upstream=mock.url_for("gpt-realtime"), record=tmp_path / "relay.jsonl", record_to_directory=False, env={})
+        config = RelayConfig(
+            upstream=mock.url_for("gpt-realtime"), record=tmp_path / "relay.jsonl", record_to_directory=False, env={}
+        )
         engine = RelayEngine(config)
         runner = EngineThread(engine)
         runner.start()
         try:
             app = RtuiApp(engine, settings=UISettings())
             async with app.run_test(size=(110, 36)) as pilot:
-                await wait_for(pilot, lambda: engine.relay is not None and engine.relay.url is not None and engine.state.notices != [])
+                await wait_for(
+                    pilot, lambda: engine.relay is not None and engine.relay.url is not None and engine.state.notices != []
+                )
                 assert engine.relay is not None
-                ws = await open_connection(engine.relay.url + "/v1/realtime?model=gpt-realtime", ConnectOptions(ping_interval=None))
+                ws = await open_connection(
+                    engine.relay.url + "/v1/realtime?model=gpt-realtime", ConnectOptions(ping_interval=None)
+                )
                 await ws.recv()  # session.created
                 await ws.send(orjson.dumps({"type": "input_audio_buffer.append", "audio": "AAAA"}))  # bytes: a binary frame
                 with contextlib.suppress(ConnectionClosed):

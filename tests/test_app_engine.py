@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from app_support import on_screen, read_records, wait_for
 from tui.app.screens.modals import ClosureCard
 from tui.app.widgets.status import SessionHeader
 from tui.app.widgets.transcript import Transcript
 from tui.audio.sinks import NullSink
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 from tui.engine.session import Engine
 

@@ -7,12 +7,12 @@ import threading
 import time
 
 from app_support import FrozenEngine
-from tui.engine.commands import SetMuted
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.screens.live import LiveScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
+from tui.engine.commands import SetMuted
 from tui.engine.state import LogBuffer, LogEntry
 from tui.protocol.summary import record_line
 
@@ -31,7 +31,16 @@ def produce(log: LogBuffer, stop: threading.Event) -> int:
             kind = "response.output_audio.delta" if seq % 5 == 0 else "rate_limits.updated"
             payload = '"delta":"AAAA"' if seq % 5 == 0 else '"rate_limits":[]'
             text = f'{{"type":"{kind}","event_id":"ev{seq}",{payload}}}'
-            record = {"seq": seq, "t_ns": seq * 1_000_000, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text", "text": text, "size": len(text)}
+            record = {
+                "seq": seq,
+                "t_ns": seq * 1_000_000,
+                "conn": 1,
+                "kind": "frame",
+                "dir": "s2c",
+                "opcode": "text",
+                "text": text,
+                "size": len(text),
+            }
             log.append(LogEntry(record, record_line(record)))
             seq += 1
         time.sleep(0.002)

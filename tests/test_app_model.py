@@ -163,7 +163,15 @@ def test_timing_and_stats_text() -> None:
     # A gap is a gap to the listener, whether the network or the device was late.
     assert "gaps 5" in stats_text(Counters(playback_underflows=3, device_underruns=2))
     assert "pace -" in stats_text(Counters())  # no audio sent yet: no pace to speak of
-    busy = Counters(send_rate=1, audio_sent_seconds=1, response_latency_ms=9999, jitter_buffer_ms=120, dropped_chunks=999, playback_underflows=999, server_errors=99)
+    busy = Counters(
+        send_rate=1,
+        audio_sent_seconds=1,
+        response_latency_ms=9999,
+        jitter_buffer_ms=120,
+        dropped_chunks=999,
+        playback_underflows=999,
+        server_errors=99,
+    )
     assert len(stats_text(busy)) <= 78  # fits an 80-column terminal
     assert stats_text(busy).endswith("  err 99  tok -")  # no response's usage yet
     # A long session's tokens and cost still fit.

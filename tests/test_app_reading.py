@@ -23,7 +23,7 @@ from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.meters import LevelMeter
 from tui.engine.commands import SendText
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 from tui.engine.state import Levels
 from tui.protocol.summary import counted, record_line
@@ -71,9 +71,12 @@ def test_help_rows_keep_descriptions_and_ids_apart() -> None:
     groups = [("Session", [("Space", "push-to-talk", "session.talk"),
                            ("/", "search: type, summary and frame text (!x excludes, re: regex)", "log.filter")])]
     rows = [line for line in help_text(groups).plain.splitlines() if line.startswith("  ")]
-    columns = {line.index(binding_id) for line, binding_id in zip(rows, ("session.talk", "log.filter"))}
+    columns = {line.index(binding_id) for line, binding_id in zip(rows, ("session.talk", "log.filter"), strict=False)}
     assert len(columns) == 1
-    assert all(line[line.index(binding_id) - 2 : line.index(binding_id)] == "  " for line, binding_id in zip(rows, ("session.talk", "log.filter")))
+    assert all(
+        line[line.index(binding_id) - 2 : line.index(binding_id)] == "  "
+        for line, binding_id in zip(rows, ("session.talk", "log.filter"), strict=False)
+    )
 
 
 async def test_every_notice_is_readable_and_none_is_cut_mid_sentence_at_80x24() -> None:
@@ -130,7 +133,9 @@ def test_counts_read_right() -> None:
     assert [counted(n, "item") for n in (0, 1, 2)] == ["0 items", "1 item", "2 items"]
     # `rtui diff` of a recording with one client frame, against itself, says "1 item".
     story1 = Path(__file__).resolve().parent.parent / "sessions/examples/story1-binary-append-close-1000.jsonl"
-    out = subprocess.run([sys.executable, "-m", "tui", "diff", str(story1), str(story1)], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "diff", str(story1), str(story1)], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and "  1 item\n" in out.stdout and "1 items" not in out.stdout
 
 

@@ -6,20 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from app_support import FrozenEngine, on_screen, wait_for
-
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard
 from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 from tui.wire.writer import SessionWriter
 
 
 async def test_the_log_marks_where_the_reconnected_connection_starts(tmp_path: Path) -> None:
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path, stay_after_close=True
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
+        stay_after_close=True,
     )
     engine = EngineProcess(config)
     async with on_screen(engine) as (runner, app, pilot):
@@ -48,7 +50,15 @@ def write_recording(path: Path, *, relayed: bool) -> None:
     append = '{"type":"input_audio_buffer.append","audio":"AAAA"}'
     with SessionWriter(path, mode="proxy" if relayed else "live", url="ws://127.0.0.1:9/v1/realtime", header_extra=extra) as w:
         for conn in (1, 2):
-            w.record("handshake_request", "c2s", conn, url="ws://127.0.0.1:9/v1/realtime", path="/v1/realtime", headers=[], subprotocols=[])
+            w.record(
+                "handshake_request",
+                "c2s",
+                conn,
+                url="ws://127.0.0.1:9/v1/realtime",
+                path="/v1/realtime",
+                headers=[],
+                subprotocols=[],
+            )
             w.frame(conn, "c2s", append)
             if not relayed:
                 w.record("end", "local", conn, code=1000, reason="", closed_by="client", clean=True)
@@ -73,9 +83,20 @@ async def wait_for_screen(pilot, app: RtuiApp) -> RecordingScreen:
 async def test_a_recording_opened_with_o_marks_reconnects_but_not_a_relays_legs(tmp_path: Path) -> None:
     write_recording(tmp_path / "reconnect.jsonl", relayed=False)
     labels = [line.label for line in await open_rows(tmp_path / "reconnect.jsonl")]
-    assert labels == ["handshake_request", "input_audio_buffer.append", "end", "── connection 2 ──", "handshake_request", "input_audio_buffer.append", "end"]
+    assert labels == [
+        "handshake_request",
+        "input_audio_buffer.append",
+        "end",
+        "── connection 2 ──",
+        "handshake_request",
+        "input_audio_buffer.append",
+        "end",
+    ]
     write_recording(tmp_path / "relay.jsonl", relayed=True)
     lines = await open_rows(tmp_path / "relay.jsonl")
     assert [(line.conn, line.label, line.count) for line in lines] == [
-        (1, "handshake_request", 1), (1, "input_audio_buffer.append", 1), (2, "handshake_request", 1), (2, "input_audio_buffer.append", 1)
+        (1, "handshake_request", 1),
+        (1, "input_audio_buffer.append", 1),
+        (2, "handshake_request", 1),
+        (2, "input_audio_buffer.append", 1),
     ]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_support import on_screen, wait_for
 from textual.widgets import Static
 
+from app_support import on_screen, wait_for
 from tui.app.log_model import RowFilter, is_error_or_close, searchable_text
 from tui.app.screens.modals import ClosureCard, Prompt
 from tui.engine.commands import CreateResponse, SendText
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 from tui.mock import CloseAfter
 
@@ -37,7 +37,11 @@ async def test_search_jumps_and_errors_over_the_engine_process(tmp_path: Path) -
         # The payload: the user's words, in the frames that carry them (sent, and echoed back).
         await pilot.press("slash", *"pablo", "enter")
         shown = log.visible_rows
-        assert [row.line.label for row in shown] == ["conversation.item.create", "conversation.item.added", "conversation.item.done"]
+        assert [row.line.label for row in shown] == [
+            "conversation.item.create",
+            "conversation.item.added",
+            "conversation.item.done",
+        ]
         assert all("Pablo" in row.record["text"] for row in shown)
 
         # Negation: everything but the audio appends and deltas.

@@ -7,8 +7,7 @@ from pathlib import Path
 from app_support import on_screen, wait_for
 from fake_keys import URL_QUERY_KEY
 from tmux_support import terminal  # noqa: F401  (a fixture)
-
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 from tui.mock import MockConfig, MockServer
 
@@ -31,9 +30,9 @@ async def test_a_key_in_the_url_is_redacted_in_the_header(tmp_path: Path) -> Non
 
 async def test_the_screen_scan_catches_a_key_on_the_tui() -> None:
     import pytest
+
     from app_support import FrozenEngine
     from secret_scan_plugin import SecretOnScreen
-
     from tui.app.app import RtuiApp
     from tui.app.settings import UISettings
     from tui.engine.state import EngineState
@@ -48,6 +47,7 @@ def test_the_screen_scan_catches_a_key_in_the_terminal(terminal) -> None:  # typ
     import time
 
     import pytest
+
     from secret_scan_plugin import SecretOnScreen
 
     # Cut over two lines, as a narrow terminal would wrap it.

@@ -126,9 +126,8 @@ def websockets_misuse(source: str) -> list[str]:
                     found.append(f"line {node.lineno}: assigns {target.attr} on a websockets protocol")
                 elif function and target.attr in methods and not _is_self(target.value):
                     found.append(f"line {node.lineno}: replaces the websockets method {target.attr}")
-        elif isinstance(node, ast.Attribute):
-            if node.attr in private or node.attr in UNDOCUMENTED:
-                found.append(f"line {node.lineno}: uses websockets' private {node.attr}")
+        elif isinstance(node, ast.Attribute) and (node.attr in private or node.attr in UNDOCUMENTED):
+            found.append(f"line {node.lineno}: uses websockets' private {node.attr}")
     return sorted(found, key=lambda line: int(line.split(":")[0].split()[1]))
 
 

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from audio_support import virtual_audio  # noqa: F401 - fixture
 
+from audio_support import virtual_audio  # noqa: F401 - fixture
 from tests.engine_support import engine_config, mock_server, wait_for
 from tui.audio.capture import MicrophoneSource
 from tui.audio.playback import SpeakerSink

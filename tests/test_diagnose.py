@@ -9,8 +9,8 @@ import sys
 
 import orjson
 import pytest
-from diagnose_support import Script, append_event, error_event, session_created, tone_chunk
 
+from diagnose_support import Script, append_event, error_event, session_created, tone_chunk
 from tui.diagnose import diagnose
 from tui.diagnose.pacing import PacingMeter, likely_rate
 from tui.wire.format import C2S, S2C
@@ -66,7 +66,9 @@ def test_content_sent_before_the_update_was_confirmed_is_flagged(tmp_path, monke
     s = Script(tmp_path / "early.jsonl", monkeypatch)
     s.at(0).handshake()
     created = s.receive(session_created())
-    update = s.at(0.001).send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcmu"}}}}})
+    update = s.at(0.001).send(
+        {"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcmu"}}}}}
+    )
     append = s.at(0.002).send(append_event(tone_chunk(24000, 0.1)).decode())
     s.at(0.1).receive({"type": "session.updated", "session": {"type": "realtime"}})
     s.at(0.2).close(S2C, 1000)
@@ -166,7 +168,9 @@ def test_unknown_parameter_then_the_client_closes_itself(tmp_path, monkeypatch):
     s.at(0).handshake()
     s.receive(session_created())
     s.send({"type": "session.update", "session": {"type": "realtime", "turn_detection": None, "input_audio_format": "pcm16"}})
-    err = s.at(0.05).receive(error_event("unknown_parameter", "Unknown parameter: 'session.turn_detection'.", "session.turn_detection"))
+    err = s.at(0.05).receive(
+        error_event("unknown_parameter", "Unknown parameter: 'session.turn_detection'.", "session.turn_detection")
+    )
     close = s.at(0.06).close(C2S, 1000, "")
     s.close(S2C, 1000, "")
     s.end(1000, "client")
@@ -285,7 +289,9 @@ def test_abnormal_close_and_the_proxy_that_was_in_the_path(tmp_path, monkeypatch
 
 
 def test_relay_recordings_count_each_frame_once_and_name_the_leg(tmp_path, monkeypatch):
-    s = Script(tmp_path / "relay.jsonl", monkeypatch, mode="proxy", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}})
+    s = Script(
+        tmp_path / "relay.jsonl", monkeypatch, mode="proxy", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}}
+    )
     up = s.writer.new_conn()
     s.at(0).handshake()
     s.writer.frame(up, S2C, orjson.dumps(session_created()).decode())
@@ -363,7 +369,17 @@ def test_command_prints_text_and_stable_json_and_exits_0(tmp_path, monkeypatch):
     assert as_json.returncode == 0
     data = orjson.loads(as_json.stdout)
     assert data["schema"] == "rtui.diagnosis/1"
-    assert set(data) == {"schema", "file", "recording", "ending", "timeline", "findings", "problems", "truncated", "other_endings"}
+    assert set(data) == {
+        "schema",
+        "file",
+        "recording",
+        "ending",
+        "timeline",
+        "findings",
+        "problems",
+        "truncated",
+        "other_endings",
+    }
     assert data["other_endings"] == [] and data["ending"]["conn"] == 1
     assert data["ending"]["closed_first_by"] == "server" and data["ending"]["previous"]["seq"] == first
     assert {"id", "severity", "message", "evidence", "details"} == set(data["findings"][0])
@@ -448,7 +464,9 @@ def test_a_request_the_server_never_answers_before_the_client_gives_up(tmp_path,
     silent = diagnose(s.done()).finding("server-silent")
     assert silent is not None and silent.severity == "error" and silent.evidence == [request, close]
     assert silent.details["silent_s"] == 3.0 and not silent.details["answered"]
-    assert "for 3.0 s after the client's response.create" in silent.message and "until the client closed with 4000" in silent.message
+    assert (
+        "for 3.0 s after the client's response.create" in silent.message and "until the client closed with 4000" in silent.message
+    )
 
 
 def test_every_answer_late_is_a_slow_server_with_median_and_max(tmp_path, monkeypatch):

@@ -14,7 +14,11 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "sessions" / "examples"
 EXPECTED = {
     "story1-binary-append-close-1000.jsonl": ("server", 1000, {"binary-frame"}),
     "story2-beta-header-close-4000.jsonl": ("server", 4000, {"beta-header", "error-before-close"}),
-    "story3-beta-fields-client-closes.jsonl": ("client", 1000, {"unknown-parameter", "client-closed-after-error", "beta-event-names", "error-before-close"}),
+    "story3-beta-fields-client-closes.jsonl": (
+        "client",
+        1000,
+        {"unknown-parameter", "client-closed-after-error", "beta-event-names", "error-before-close"},
+    ),
     "story4-dropped-1006.jsonl": (None, 1006, {"abnormal-close"}),
     "story4-keepalive-no-pong-1011.jsonl": ("client", 1011, {"keepalive-timeout"}),
     "story4-max-size-1009.jsonl": ("client", 1009, {"message-too-big"}),

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from diagnose_support import Script
 from websockets.exceptions import InvalidStatus
 
+from diagnose_support import Script
 from tui.diagnose import diagnose
 from tui.diagnose.text import render_text
 from tui.engine.closure import summarize_refusal
@@ -96,8 +96,18 @@ async def test_a_failed_connect_recorded_by_rtui_says_nothing_is_listening(tmp_p
 def test_a_timed_out_handshake_whose_transport_ended_is_a_failed_connect(tmp_path, monkeypatch):
     # The TCP connection opened, the server never answered the upgrade: error, then the transport's end.
     s = Script(tmp_path / "timeout.jsonl", monkeypatch)
-    s.at(0).writer.record("handshake_request", "c2s", s.conn, url="wss://api.openai.com/v1/realtime", path="/v1/realtime", headers=[], subprotocols=[])
-    s.at(10).writer.error(s.conn, "connection to wss://api.openai.com/v1/realtime failed: TimeoutError: timed out during opening handshake")
+    s.at(0).writer.record(
+        "handshake_request",
+        "c2s",
+        s.conn,
+        url="wss://api.openai.com/v1/realtime",
+        path="/v1/realtime",
+        headers=[],
+        subprotocols=[],
+    )
+    s.at(10).writer.error(
+        s.conn, "connection to wss://api.openai.com/v1/realtime failed: TimeoutError: timed out during opening handshake"
+    )
     s.end(1006, None)
     diagnosis = diagnose(s.done())
     assert diagnosis.ending.how == "failed"
@@ -160,7 +170,9 @@ def test_connect_errors_in_plain_words(error, words):
 )
 def test_hostile_refusal_fields_never_break_the_diagnosis(tmp_path, monkeypatch, fields, refused):
     s = Script(tmp_path / "hostile.jsonl", monkeypatch)
-    s.at(0).writer.record("handshake_request", C2S, s.conn, url="ws://x/v1/realtime", path="/v1/realtime", headers=[], subprotocols=[])
+    s.at(0).writer.record(
+        "handshake_request", C2S, s.conn, url="ws://x/v1/realtime", path="/v1/realtime", headers=[], subprotocols=[]
+    )
     s.writer.record("handshake_response", S2C, s.conn, headers=[], subprotocol=None, extensions=[], **fields)
     s.writer.record("error", LOCAL, s.conn, message=["not", "a", "string"])
     diagnosis = diagnose(s.done())

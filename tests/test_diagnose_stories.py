@@ -5,17 +5,26 @@ first. All on 127.0.0.1; only the pacing story takes ~10 s of wall clock, as the
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import orjson
 import pytest
-from diagnose_support import connect_proxy, seed_story_client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from diagnose_support import connect_proxy, seed_story_client
 from tui.diagnose import Diagnosis, diagnose
-from tui.mock import CloseAfter, DropConnection, InvalidJson, MockConfig, MockServer, OversizedEvent, RejectHandshake, WithholdPongs
+from tui.mock import (
+    CloseAfter,
+    DropConnection,
+    InvalidJson,
+    MockConfig,
+    MockServer,
+    OversizedEvent,
+    RejectHandshake,
+    WithholdPongs,
+)
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.proxy import Relay, RelayConfig
 from tui.wire.writer import SessionWriter
@@ -25,7 +34,13 @@ from tui.wire.writer import SessionWriter
 async def relayed_mock(tmp_path: Path, config: MockConfig | None = None) -> AsyncIterator[str]:
     """Yields the relay's URL; the relay records to tmp_path/relay.jsonl and forwards to the mock."""
     async with MockServer(config or MockConfig(realtime=False)) as mock:
-        relay_config = RelayConfig(upstream=mock.url_for("gpt-realtime"), record=tmp_path / "relay.jsonl", record_to_directory=False, env={}, close_timeout=3)
+        relay_config = RelayConfig(
+            upstream=mock.url_for("gpt-realtime"),
+            record=tmp_path / "relay.jsonl",
+            record_to_directory=False,
+            env={},
+            close_timeout=3,
+        )
         async with Relay(relay_config) as relay:
             yield relay.url + "/v1/realtime?model=gpt-realtime"
             await asyncio.wait_for(asyncio.gather(*(s.done for s in relay.sessions)), 15)

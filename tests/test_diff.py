@@ -54,7 +54,12 @@ def test_the_same_audio_in_other_chunks_is_identical(tmp_path, capsys):
             audio = base64.b64decode(orjson.loads(record["text"])["audio"])
             half = len(audio) // 3 * 2  # split each append in two uneven pieces
             parts = [
-                {**record, "text": orjson.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(piece).decode()}).decode()}
+                {
+                    **record,
+                    "text": orjson.dumps(
+                        {"type": "input_audio_buffer.append", "audio": base64.b64encode(piece).decode()}
+                    ).decode(),
+                }
                 for piece in (audio[:half], audio[half:])
             ]
         for part in parts:

@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from tests.engine_support import engine_config, mock_server, speech_wav, wait_for
-from tui.engine.commands import Mark, Reconnect, SendText, SetTalking
 from tui.audio.options import make_sink, make_source
+from tui.engine.commands import Mark, Reconnect, SendText, SetTalking
 from tui.engine.runner import EngineThread
 from tui.engine.session import Engine
 from tui.mock import CloseAfter

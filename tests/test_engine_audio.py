@@ -21,9 +21,9 @@ from audio_support import (
     virtual_audio,  # noqa: F401 - fixture
 )
 from tests.engine_support import engine_config, mock_server, speech_wav, wait_for
-from tui.engine.commands import SendText
 from tui.audio.capture import MicrophoneSource
 from tui.audio.playback import SpeakerSink
+from tui.engine.commands import SendText
 from tui.engine.session import Engine
 from tui.wire.reader import SessionReader
 
@@ -92,7 +92,9 @@ async def test_voice_turn_with_barge_in_on_virtual_devices(virtual_audio, tmp_pa
 
     # 2. The answer played on the speaker is the mock's voice, and the barge-in cut it short.
     truncate = next(e for e in log if e["type"] == "conversation.item.truncate")
-    assert types.index("conversation.item.truncate") > types.index("input_audio_buffer.speech_started", types.index("response.created"))
+    assert types.index("conversation.item.truncate") > types.index(
+        "input_audio_buffer.speech_started", types.index("response.created")
+    )
     # The mock streams its answer in real time, so the barge-in lands while the response is active.
     cancelled = next(e for e in log if e["type"] == "response.done")
     assert cancelled["response"]["status"] == "cancelled"

@@ -12,7 +12,6 @@ import textwrap
 from pathlib import Path
 
 from engine_support import engine_config, mock_server, wait_for
-
 from tui.engine.commands import Mark, SendText, SetMuted
 from tui.engine.process import EngineProcess
 from tui.engine.state import LogBuffer
@@ -140,7 +139,8 @@ def test_the_engine_process_starts_without_the_caller_importing_anything(tmp_pat
         "import asyncio\n"
         "from tui.engine.config import AudioSettings, Endpoint, EngineConfig\n"
         "from tui.engine.process import EngineProcess\n"
-        f"config = EngineConfig(endpoint=Endpoint(url='', kind='mock'), audio=AudioSettings(input='none', output='null'), record_dir=None)\n"
+        "config = EngineConfig(endpoint=Endpoint(url='', kind='mock'), audio=AudioSettings(input='none', output='null'), "
+        "record_dir=None)\n"
         "engine = EngineProcess(config)\n"
         "async def main():\n"
         "    task = asyncio.create_task(engine.run())\n"

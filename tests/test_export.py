@@ -11,8 +11,8 @@ import wave
 import numpy as np
 import orjson
 import pytest
-from diagnose_support import Script, append_event, session_created, tone_chunk
 
+from diagnose_support import Script, append_event, session_created, tone_chunk
 from tui.export.har import export_har
 from tui.export.wav import export_wav
 from tui.wire.format import C2S, S2C
@@ -25,7 +25,14 @@ def read_wav(path) -> np.ndarray:
 
 
 def delta(pcm: bytes) -> dict:
-    return {"type": "response.output_audio.delta", "response_id": "r", "item_id": "i", "output_index": 0, "content_index": 0, "delta": base64.b64encode(pcm).decode()}
+    return {
+        "type": "response.output_audio.delta",
+        "response_id": "r",
+        "item_id": "i",
+        "output_index": 0,
+        "content_index": 0,
+        "delta": base64.b64encode(pcm).decode(),
+    }
 
 
 def test_chunks_are_placed_at_their_time_with_silence_between_and_bursts_appended(tmp_path, monkeypatch):
@@ -65,7 +72,9 @@ def test_16khz_audio_sent_as_24khz_is_heard_with_gaps_between_its_chunks(tmp_pat
 
 
 def test_relay_recordings_export_each_chunk_once(tmp_path, monkeypatch):
-    s = Script(tmp_path / "relay.jsonl", monkeypatch, mode="proxy", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}})
+    s = Script(
+        tmp_path / "relay.jsonl", monkeypatch, mode="proxy", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}}
+    )
     up = s.writer.new_conn()
     chunk = tone_chunk(24000, 0.1)
     s.at(0.5).send(append_event(chunk).decode())
@@ -91,11 +100,16 @@ def test_har_has_chromes_websocket_messages_and_keeps_closes_in_rtui(tmp_path, m
     assert {"name": "model", "value": "gpt-realtime"} in entry["request"]["queryString"]
     start = dt.datetime.fromisoformat(orjson.loads(path.read_bytes().split(b"\n")[0])["started_at"]).timestamp()
     received, sent = entry["_webSocketMessages"]
-    assert received["type"] == "receive" and received["opcode"] == 1 and orjson.loads(received["data"])["type"] == "session.created"
+    assert (
+        received["type"] == "receive" and received["opcode"] == 1 and orjson.loads(received["data"])["type"] == "session.created"
+    )
     assert received["time"] == pytest.approx(start + 0.25, abs=1e-6)
     assert sent["type"] == "send" and sent["opcode"] == 2
     assert base64.b64decode(sent["data"]) == b'{"type":"input_audio_buffer.append","audio":""}'
-    assert [(c["code"], c["by"], c["first"]) for c in entry["_rtui"]["closes"]] == [(1000, "server", True), (1000, "client", False)]
+    assert [(c["code"], c["by"], c["first"]) for c in entry["_rtui"]["closes"]] == [
+        (1000, "server", True),
+        (1000, "client", False),
+    ]
     assert entry["_rtui"]["end"]["closed_by"] == "server"
 
 
@@ -142,7 +156,9 @@ def test_command_writes_both_and_explains_bad_input(tmp_path, monkeypatch):
 
 
 def test_har_of_a_relay_recording_has_one_entry_per_leg_with_the_clients_messages_as_send(tmp_path, monkeypatch):
-    s = Script(tmp_path / "relay.jsonl", monkeypatch, mode="proxy", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}})
+    s = Script(
+        tmp_path / "relay.jsonl", monkeypatch, mode="proxy", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}}
+    )
     up = s.writer.new_conn()
     s.at(0.1).send('{"type":"response.create"}')
     s.writer.frame(up, C2S, '{"type":"response.create"}')
@@ -157,12 +173,19 @@ def test_har_of_a_relay_recording_has_one_entry_per_leg_with_the_clients_message
 def test_audio_in_another_format_is_left_out_and_said_so(tmp_path, monkeypatch):
     s = Script(tmp_path / "pcmu.jsonl", monkeypatch)
     s.at(0).handshake()
-    s.receive(session_created(audio={"input": {"format": {"type": "audio/pcmu"}}, "output": {"format": {"type": "audio/pcm", "rate": 24000}}}))
+    s.receive(
+        session_created(
+            audio={"input": {"format": {"type": "audio/pcmu"}}, "output": {"format": {"type": "audio/pcm", "rate": 24000}}}
+        )
+    )
     skipped = s.at(0.5).send(append_event(b"\xff" * 800).decode())
     s.at(0.6).receive(delta(tone_chunk(24000, 0.1)))
     result = export_wav(s.done(), tmp_path / "wav")
     assert result.tracks[C2S].chunks == 0 and result.tracks[S2C].chunks == 1
-    assert f"c2s.wav: 1 chunk left out (the session's format is audio/pcmu, not audio/pcm; first at seq {skipped})" in result.messages
+    assert (
+        f"c2s.wav: 1 chunk left out (the session's format is audio/pcmu, not audio/pcm; first at seq {skipped})"
+        in result.messages
+    )
 
 
 def _no_bigger_than(megabytes: int):  # type: ignore[no-untyped-def]

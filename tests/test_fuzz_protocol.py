@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import base64
 
-import pytest
-
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +34,9 @@ scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**63), st.floats(allow_nan=True),
     st.text(max_size=20), st.just("A" * 100_001), st.just("sk-" + "x" * 30),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3), max_leaves=10)
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3), max_leaves=10
+)
 event_keys = st.sampled_from([
     "type", "event_id", "audio", "delta", "error", "session", "response", "item", "item_id", "response_id",
     "rate_limits", "transcript", "text", "audio_start_ms", "audio_end_ms", "content_index", "status_details",
@@ -50,7 +51,11 @@ def events(draw: st.DrawFn) -> dict:
         event[key] = draw(values)
     for nested in ("error", "response", "item", "session"):
         if nested in event and draw(st.booleans()):
-            event[nested] = draw(st.dictionaries(event_keys | st.sampled_from(["status", "content", "role", "param", "code", "message"]), values, max_size=4))
+            event[nested] = draw(
+                st.dictionaries(
+                    event_keys | st.sampled_from(["status", "content", "role", "param", "code", "message"]), values, max_size=4
+                )
+            )
     return event
 
 
@@ -70,7 +75,10 @@ def frame_records(draw: st.DrawFn) -> dict:
         record.update(opcode="text", text=draw(payloads))
     else:
         data = draw(st.one_of(payloads.map(str.encode), st.binary(max_size=80)))
-        record.update(opcode=draw(st.sampled_from(["binary", "text"])), data_b64=draw(st.one_of(st.just(base64.b64encode(data).decode()), st.text(max_size=12))))
+        record.update(
+            opcode=draw(st.sampled_from(["binary", "text"])),
+            data_b64=draw(st.one_of(st.just(base64.b64encode(data).decode()), st.text(max_size=12))),
+        )
     for key in draw(st.lists(st.sampled_from(["type", "redacted", "fragments"]), max_size=2)):
         record[key] = draw(values)
     return record
@@ -78,10 +86,42 @@ def frame_records(draw: st.DrawFn) -> dict:
 
 @st.composite
 def other_records(draw: st.DrawFn) -> dict:
-    kind = draw(st.sampled_from(["close", "end", "handshake_request", "handshake_response", "ping", "pong", "error", "mark", "later_kind"]))
-    record = {"seq": draw(st.integers(1, 10**6)), "t_ns": draw(st.integers(0, 10**13)), "conn": 1, "kind": kind,
-              "dir": draw(st.sampled_from(["c2s", "s2c", "local"])), "code": draw(st.integers(0, 70_000)), "reason": draw(st.text(max_size=10))}
-    for key in draw(st.lists(st.sampled_from(["by", "first", "closed_by", "clean", "exception", "url", "subprotocols", "status", "body", "data_b64", "message", "note", "headers"]), max_size=5)):
+    kind = draw(
+        st.sampled_from(
+            ["close", "end", "handshake_request", "handshake_response", "ping", "pong", "error", "mark", "later_kind"]
+        )
+    )
+    record = {
+        "seq": draw(st.integers(1, 10**6)),
+        "t_ns": draw(st.integers(0, 10**13)),
+        "conn": 1,
+        "kind": kind,
+        "dir": draw(st.sampled_from(["c2s", "s2c", "local"])),
+        "code": draw(st.integers(0, 70_000)),
+        "reason": draw(st.text(max_size=10)),
+    }
+    for key in draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "by",
+                    "first",
+                    "closed_by",
+                    "clean",
+                    "exception",
+                    "url",
+                    "subprotocols",
+                    "status",
+                    "body",
+                    "data_b64",
+                    "message",
+                    "note",
+                    "headers",
+                ]
+            ),
+            max_size=5,
+        )
+    ):
         record[key] = draw(values)
     return record
 
@@ -114,7 +154,11 @@ ITEM_ID_EVENTS = ("conversation.item.retrieve", "conversation.item.delete", "con
 
 
 @FUZZ
-@given(frames=st.lists(st.one_of(payloads, events().map(lambda e: orjson.dumps(e).decode()), st.binary(max_size=40)), min_size=1, max_size=8))
+@given(
+    frames=st.lists(
+        st.one_of(payloads, events().map(lambda e: orjson.dumps(e).decode()), st.binary(max_size=40)), min_size=1, max_size=8
+    )
+)
 def test_the_mock_answers_any_client_frame_without_crashing(frames):
     session = MockSession(MockConfig(realtime=False, binary_policy="error"), Handshake(conn_index=1), wall_clock=1_700_000_000.0)
     now = 100.0
@@ -127,7 +171,31 @@ def test_the_mock_answers_any_client_frame_without_crashing(frames):
 
 
 @FUZZ
-@given(session=st.one_of(values, st.dictionaries(st.sampled_from(["type", "instructions", "audio", "output_modalities", "voice", "tools", "tool_choice", "temperature", "max_output_tokens", "turn_detection", "modalities", "include"]), values, max_size=5)))
+@given(
+    session=st.one_of(
+        values,
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "instructions",
+                    "audio",
+                    "output_modalities",
+                    "voice",
+                    "tools",
+                    "tool_choice",
+                    "temperature",
+                    "max_output_tokens",
+                    "turn_detection",
+                    "modalities",
+                    "include",
+                ]
+            ),
+            values,
+            max_size=5,
+        ),
+    )
+)
 def test_session_update_validation_answers_every_shape_with_an_error_or_none(session):
     error = validate_session_update(session)
     if error is not None:

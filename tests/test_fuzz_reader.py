@@ -25,16 +25,26 @@ from tui.wire.fields import RECORD_FIELDS
 from tui.wire.format import SCHEMA
 from tui.wire.reader import RecordingError, SessionReader, check_record
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 HEADER = orjson.dumps({"kind": "header", "schema": SCHEMA, "mode": "live", "url": "ws://127.0.0.1/"}) + b"\n"
 
 json_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**64 - 1), st.floats(allow_nan=False),
     st.text(max_size=30), st.just("x" * 200_000),  # a huge field
 )
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-field_names = st.sampled_from(["seq", "t_ns", "conn", "kind", "dir", "opcode", "text", "data_b64", "size", "type", "code", "reason", "by", "first"])
-kinds = st.sampled_from(["frame", "close", "end", "ping", "pong", "error", "mark", "handshake_request", "handshake_response", "later_kind"])
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+field_names = st.sampled_from(
+    ["seq", "t_ns", "conn", "kind", "dir", "opcode", "text", "data_b64", "size", "type", "code", "reason", "by", "first"]
+)
+kinds = st.sampled_from(
+    ["frame", "close", "end", "ping", "pong", "error", "mark", "handshake_request", "handshake_response", "later_kind"]
+)
 
 
 @st.composite

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from reader_support import EXAMPLE, base_recording, run_in_process
 
+from reader_support import EXAMPLE, base_recording, run_in_process
 from tui.wire import reader as reader_module
 from tui.wire.reader import SessionReader
 
@@ -138,7 +138,10 @@ def test_a_session_rate_of_null_is_a_finding_not_a_crash(tmp_path):
 # it) that sends wrong-typed fields gets its session explained, not a crashed engine.
 
 HOSTILE_EVENTS = [
-    {"type": "session.created", "session": {"id": 5, "expires_at": "soon", "audio": {"input": {"format": {"type": "audio/pcm", "rate": None}}}}},
+    {
+        "type": "session.created",
+        "session": {"id": 5, "expires_at": "soon", "audio": {"input": {"format": {"type": "audio/pcm", "rate": None}}}},
+    },
     {"type": "session.updated", "session": []},
     {"type": "error", "error": "not an object"},
     {"type": "error", "error": ["x"]},
@@ -157,10 +160,9 @@ async def test_the_live_engine_survives_wrong_typed_server_events(tmp_path):
     import asyncio
 
     from engine_support import engine_config
-    from wire_support import scripted_server
-
     from tui.audio.options import make_sink
     from tui.engine.session import Engine
+    from wire_support import scripted_server
 
     async def hostile(ws):  # type: ignore[no-untyped-def]
         for event in HOSTILE_EVENTS:
@@ -181,7 +183,9 @@ def test_a_close_code_no_frame_may_carry_is_replayed_as_a_broken_connection(tmp_
     # In range for a record (1006 is how the recorder writes a malformed close payload), but
     # websockets refuses to send it: the replay used to crash in the served side's handler.
     path = rewrite_example(tmp_path, set_field("close", "code", code, first=True))
-    status, out, err = run_in_process("replay", str(path), "--headless", "--timeout", "2", "--output", str(tmp_path / "replayed.jsonl"))
+    status, out, err = run_in_process(
+        "replay", str(path), "--headless", "--timeout", "2", "--output", str(tmp_path / "replayed.jsonl")
+    )
     assert status == 1 and "MISMATCH" in out
     assert "Traceback" not in out + err
     # websockets logs a handler's exception (with its traceback) rather than raising it.

@@ -53,7 +53,9 @@ async def test_sdk_voice_turn_in_real_time(tmp_path):
     # The reported edges include the prefix padding and the silence duration (GA defaults 300/200 ms).
     assert abs(started.audio_start_ms + 300 - true_start) <= 100
     assert abs(stopped.audio_end_ms - 200 - true_end) <= 100
-    assert kinds.index("input_audio_buffer.committed") < kinds.index("response.created") < kinds.index("response.output_audio.delta")
+    assert (
+        kinds.index("input_audio_buffer.committed") < kinds.index("response.created") < kinds.index("response.output_audio.delta")
+    )
     audio = b"".join(base64.b64decode(e.delta) for e in events if e.type == "response.output_audio.delta")
     assert audio == default_voice().pcm
     transcript = "".join(e.delta for e in events if e.type == "response.output_audio_transcript.delta")

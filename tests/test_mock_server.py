@@ -58,7 +58,9 @@ async def test_handshake_checks():
     async with MockServer(fast(require_key="sk-right")) as server:
         status, body = await status_of(server.url, additional_headers={"Authorization": "Bearer sk-right"})
         assert status == 400 and body["error"]["param"] == "model"
-        status, body = await status_of(server.url_for("gpt-4o-realtime-preview"), additional_headers={"Authorization": "Bearer sk-right"})
+        status, body = await status_of(
+            server.url_for("gpt-4o-realtime-preview"), additional_headers={"Authorization": "Bearer sk-right"}
+        )
         assert status == 404 and body["error"]["code"] == "model_not_found"
         status, body = await status_of(server.url_for("gpt-realtime"), additional_headers={"Authorization": "Bearer sk-wrong"})
         assert status == 401 and body["error"]["code"] == "invalid_api_key"
@@ -148,7 +150,9 @@ async def test_other_binary_policies_keep_the_socket_open(policy):
         await client.send(b"\x00\x01")
         await client.send({"type": "input_audio_buffer.clear"})
         events = await client.until("input_audio_buffer.cleared")
-        assert [e["type"] for e in events] == (["error", "input_audio_buffer.cleared"] if policy == "error" else ["input_audio_buffer.cleared"])
+        assert [e["type"] for e in events] == (
+            ["error", "input_audio_buffer.cleared"] if policy == "error" else ["input_audio_buffer.cleared"]
+        )
         await client.ws.close()
 
 
@@ -165,7 +169,12 @@ async def test_errors_leave_the_socket_open():
     async with MockServer(fast()) as server:
         client = await open_client(server.url_for())
         await client.recv()
-        for frame in ("not json", '{"no": "type"}', '{"type": "nope"}', '{"type": "session.update", "session": {"modalities": ["audio"]}}'):
+        for frame in (
+            "not json",
+            '{"no": "type"}',
+            '{"type": "nope"}',
+            '{"type": "session.update", "session": {"modalities": ["audio"]}}',
+        ):
             await client.send(frame)
             assert (await client.recv())["type"] == "error"
         await client.send({"type": "response.create"})

@@ -73,7 +73,9 @@ def only_error(events: list[dict]) -> dict:
 
 def test_the_sdk_adapter_rejects_an_invalid_event():
     with pytest.raises(ValidationError):
-        SERVER_EVENT.validate_python({"type": "input_audio_buffer.speech_started", "event_id": "event_1", "audio_start_ms": "0"}, strict=True)
+        SERVER_EVENT.validate_python(
+            {"type": "input_audio_buffer.speech_started", "event_id": "event_1", "audio_start_ms": "0"}, strict=True
+        )
     with pytest.raises(ValidationError):
         validate({"type": "response.audio.delta", "event_id": "e", "response_id": "r", "item_id": "i",
                   "output_index": 0, "content_index": 0, "delta": ""})
@@ -207,7 +209,10 @@ def test_session_update_is_confirmed_with_the_merged_session():
 
 def test_rejected_update_changes_nothing_and_echoes_the_client_event_id():
     session, _ = new_session()
-    events = send(session, {"type": "session.update", "event_id": "evt_1", "session": {"type": "realtime", "instructions": "x", "voice": "ash"}})
+    events = send(
+        session,
+        {"type": "session.update", "event_id": "evt_1", "session": {"type": "realtime", "instructions": "x", "voice": "ash"}},
+    )
     assert only_error(events) == {
         "type": "invalid_request_error", "code": "unknown_parameter", "message": "Unknown parameter: 'session.voice'.",
         "param": "session.voice", "event_id": "evt_1",
@@ -229,11 +234,17 @@ def test_rejected_update_changes_nothing_and_echoes_the_client_event_id():
         ('{"type": "input_audio_buffer.append", "audio": "AA=="}', "invalid_value"),  # 1 byte of pcm16 is odd
         ('{"type": "input_audio_buffer.commit"}', "input_audio_buffer_commit_empty"),
         ('{"type": "response.cancel"}', "response_cancel_not_active"),
-        ('{"type": "conversation.item.truncate", "item_id": "item_x", "content_index": 0, "audio_end_ms": 0}', "item_truncate_invalid_item_id"),
+        (
+            '{"type": "conversation.item.truncate", "item_id": "item_x", "content_index": 0, "audio_end_ms": 0}',
+            "item_truncate_invalid_item_id",
+        ),
         ('{"type": "conversation.item.retrieve", "item_id": "item_x"}', "item_retrieve_invalid_item_id"),
         ('{"type": "conversation.item.delete", "item_id": "item_x"}', "item_delete_invalid_item_id"),
         ('{"type": "conversation.item.create"}', "missing_required_parameter"),
-        ('{"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [{"type": "text", "text": "hi"}]}}', "invalid_value"),
+        (
+            '{"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [{"type": "text", "text": "hi"}]}}',  # noqa: E501 - a JSON frame reads best whole
+            "invalid_value",
+        ),
         ('{"type": "response.create", "response": {"modalities": ["text"]}}', "unknown_parameter"),
         ('{"type": "output_audio_buffer.clear"}', "invalid_value"),
     ],
@@ -356,7 +367,10 @@ def test_text_item_then_text_response_retrieve_and_delete():
     assert kinds(events)[-3:] == ["conversation.item.done", "response.done", "rate_limits.updated"]
     assert send(session, {"type": "conversation.item.retrieve", "item_id": item_id})[0]["item"]["id"] == item_id
     assert send(session, {"type": "conversation.item.delete", "item_id": item_id}) [0]["item_id"] == item_id
-    assert only_error(send(session, {"type": "conversation.item.retrieve", "item_id": item_id}))["code"] == "item_retrieve_invalid_item_id"
+    assert (
+        only_error(send(session, {"type": "conversation.item.retrieve", "item_id": item_id}))["code"]
+        == "item_retrieve_invalid_item_id"
+    )
 
 
 def test_turn_detection_null_means_push_to_talk(tmp_path):
@@ -371,7 +385,13 @@ def test_turn_detection_null_means_push_to_talk(tmp_path):
 def test_vad_threshold_is_honoured(tmp_path):
     quiet = (np.frombuffer(speech_pcm(tmp_path, "Quietly now."), dtype="<i2") // 8).astype("<i2").tobytes()  # about -18 dB
     loud_only, _ = new_session()
-    send(loud_only, {"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 0.95}}}}})
+    send(
+        loud_only,
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 0.95}}}},
+        },
+    )
     assert "input_audio_buffer.speech_started" not in kinds(stream(loud_only, quiet))
     default, _ = new_session()
     assert "input_audio_buffer.speech_started" in kinds(stream(default, quiet))
@@ -379,7 +399,10 @@ def test_vad_threshold_is_honoured(tmp_path):
 
 def test_g711_session_speaks_g711():
     session, _ = new_session()
-    send(session, {"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"format": {"type": "audio/pcmu"}}}}})
+    send(
+        session,
+        {"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"format": {"type": "audio/pcmu"}}}}},
+    )
     events = send(session, {"type": "response.create"})
     chunks = [base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta"]
     assert len(chunks[0]) == 800  # 100 ms of 8 kHz, one byte a sample

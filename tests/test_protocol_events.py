@@ -32,5 +32,7 @@ def test_beta_names_map_to_ga_names_and_are_not_ga():
 
 
 def test_beta_server_events_have_the_beta_names_and_not_the_ga_renames():
-    assert {"session.created", "session.updated", "response.audio.delta", "conversation.item.created", "error"} <= set(BETA_SERVER_EVENTS)
+    assert {"session.created", "session.updated", "response.audio.delta", "conversation.item.created", "error"} <= set(
+        BETA_SERVER_EVENTS
+    )
     assert not {"response.output_audio.delta", "conversation.item.added", "conversation.item.done"} & set(BETA_SERVER_EVENTS)

@@ -112,7 +112,9 @@ def test_valid_updates_pass(session):
 
 def test_merge_keeps_what_the_update_does_not_name():
     current = default_session("sess_1", "gpt-realtime", 0)
-    merged = merge_session(current, {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 0.8}}}})
+    merged = merge_session(
+        current, {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 0.8}}}}
+    )
     detection = merged["audio"]["input"]["turn_detection"]
     assert detection["threshold"] == 0.8 and detection["silence_duration_ms"] == 200 and detection["prefix_padding_ms"] == 300
     assert merged["audio"]["output"] == current["audio"]["output"]

@@ -8,12 +8,12 @@ import os
 import socket
 
 import pytest
-from proxy_support import data_frames, kinds, upstream_server
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import Opcode
 
+from proxy_support import data_frames, kinds, upstream_server
 from tui.wire.client import ConnectOptions, open_connection
 from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, upstream_url
 from tui.wire.writer import SessionWriter
@@ -68,7 +68,7 @@ async def test_round_trip_is_byte_identical_on_both_legs_including_a_10_mib_fram
 
     sent = [("c2s", "text" if isinstance(m, str) else "binary", m.encode() if isinstance(m, str) else m) for m in messages]
     echoed = [("s2c", o, d) for _, o, d in sent]
-    both = [x for pair in zip(sent, echoed) for x in pair]
+    both = [x for pair in zip(sent, echoed, strict=True) for x in pair]
     relay_file = tmp_path / "relay.jsonl"
     assert data_frames(tmp_path / "client.jsonl") == both
     assert data_frames(relay_file, CLIENT_CONN) == both
@@ -369,7 +369,10 @@ async def test_the_close_answer_comes_from_the_far_end_not_from_the_relay(tmp_pa
             await ws.close(4002, "client done")
             await finished(relay)
     assert ws.protocol.close_sent.code == 4002  # what the client sent first ...
-    assert (ws.protocol.close_rcvd.code, ws.protocol.close_rcvd.reason) == (1000, "upstream's own answer")  # ... and upstream's reply
+    assert (ws.protocol.close_rcvd.code, ws.protocol.close_rcvd.reason) == (
+        1000,
+        "upstream's own answer",
+    )  # ... and upstream's reply
 
 
 async def test_a_far_end_that_never_answers_a_close_is_dropped_and_so_is_the_client(tmp_path):

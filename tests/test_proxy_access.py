@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from proxy_support import UPGRADE_HEADERS, raw_handshake, upstream_server
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidStatus
 
+from proxy_support import UPGRADE_HEADERS, raw_handshake, upstream_server
 from tests.fake_keys import OPENAI_KEY
 from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, host_allowed, origin_allowed
 
@@ -58,7 +58,13 @@ async def test_pages_from_this_machine_allowed_origins_and_clients_without_origi
         relay_config = config(tmp_path, upstream.url, allowed_origins=["https://app.example.com"])
         async with Relay(relay_config) as relay:
             url = relay.url + "/v1/realtime?model=gpt-realtime"
-            for origin in ("http://localhost:3000", "http://127.0.0.1:5173", "http://[::1]:8080", "https://app.example.com", None):
+            for origin in (
+                "http://localhost:3000",
+                "http://127.0.0.1:5173",
+                "http://[::1]:8080",
+                "https://app.example.com",
+                None,
+            ):
                 assert await round_trip(url, origin=origin) == "hello"
             with pytest.raises(InvalidStatus):
                 await round_trip(url, origin="https://other.example.com")
@@ -75,7 +81,9 @@ async def test_a_host_name_that_is_not_the_relays_is_refused_with_421(tmp_path):
             port = relay.port
             refused = [
                 await raw_handshake(port, {"Host": f"evil.example:{port}", **UPGRADE_HEADERS}),
-                await raw_handshake(port, {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}", **UPGRADE_HEADERS}),
+                await raw_handshake(
+                    port, {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}", **UPGRADE_HEADERS}
+                ),
                 await raw_handshake(port, {"Host": f"127.0.0.1:{port + 1}", **UPGRADE_HEADERS}),
                 await raw_handshake(port, UPGRADE_HEADERS),  # no Host at all
             ]

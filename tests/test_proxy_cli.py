@@ -8,16 +8,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import time
-
 import orjson
-from diagnose_support import seed_story_client
 from websockets.asyncio.client import connect
 
+from diagnose_support import seed_story_client
 from tests.fake_keys import OPENAI_KEY, PLAIN_SECRET
 
 

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from proxy_support import kinds, upstream_server
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from proxy_support import kinds, upstream_server
 from tui.wire.proxy import Relay, RelayConfig
 
 CLIENT_CONN, UPSTREAM_CONN = 1, 2
@@ -30,7 +30,9 @@ async def echo_or_big(ws: ServerConnection) -> None:
 
 async def session_over_the_limit(tmp_path: Path, first: str | bytes) -> tuple[ConnectionClosed, list[str], Path]:
     events: list[str] = []
-    config = RelayConfig(upstream="", record=tmp_path / "relay.jsonl", record_to_directory=False, env={}, close_timeout=3, max_size=LIMIT)
+    config = RelayConfig(
+        upstream="", record=tmp_path / "relay.jsonl", record_to_directory=False, env={}, close_timeout=3, max_size=LIMIT
+    )
     async with upstream_server(tmp_path, echo_or_big) as upstream:
         config.upstream = upstream.url
         async with Relay(config, on_event=events.append) as relay:
@@ -123,7 +125,9 @@ async def test_when_the_disk_fills_mid_session_the_relay_says_so_once_and_keeps_
     assert recording.stat().st_size <= limit
     stopped = [line for line in stderr.splitlines() if "recording stopped" in line]
     assert len(stopped) == 1  # once, not once per frame
-    assert stopped[0].startswith(f"rtui proxy: recording stopped: cannot write {tmp_path / 'sessions' / recording.name}: File too large; 127.0.0.1:")
+    assert stopped[0].startswith(
+        f"rtui proxy: recording stopped: cannot write {tmp_path / 'sessions' / recording.name}: File too large; 127.0.0.1:"
+    )
     assert stopped[0].endswith(" is still relayed, unrecorded from here on")
     assert "Traceback" not in stderr
 

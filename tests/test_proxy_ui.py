@@ -27,7 +27,9 @@ async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
 
 async def test_the_tui_follows_a_session_relayed_to_the_mock(tmp_path):
     async with MockServer(MockConfig(realtime=False)) as mock:
-        config = RelayConfig(upstream=mock.url_for("gpt-realtime"), record=tmp_path / "relay.jsonl", record_to_directory=False, env={})
+        config = RelayConfig(
+            upstream=mock.url_for("gpt-realtime"), record=tmp_path / "relay.jsonl", record_to_directory=False, env={}
+        )
         engine = RelayEngine(config)
         runner = EngineThread(engine)
         runner.start()
@@ -35,7 +37,9 @@ async def test_the_tui_follows_a_session_relayed_to_the_mock(tmp_path):
             app = RtuiApp(engine, settings=UISettings())
             async with app.run_test(size=(110, 30)) as pilot:
                 await wait_for(pilot, lambda: engine.relay is not None and engine.relay._server is not None)
-                ws = await open_connection(engine.relay.url + "/v1/realtime?model=gpt-realtime", ConnectOptions(ping_interval=None))
+                ws = await open_connection(
+                    engine.relay.url + "/v1/realtime?model=gpt-realtime", ConnectOptions(ping_interval=None)
+                )
                 await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
                 await pilot.pause(0.1)
                 header = app.screen.query_one(SessionHeader).plain
@@ -86,7 +90,12 @@ async def test_the_tui_follows_a_session_relayed_to_the_mock(tmp_path):
 
 async def test_a_refused_upstream_handshake_is_shown_once_and_stays_the_sessions_summary(tmp_path):
     async with MockServer(MockConfig(realtime=False, require_key="sk-right")) as mock:
-        config = RelayConfig(upstream=mock.url_for("gpt-realtime"), record=tmp_path / "relay.jsonl", record_to_directory=False, env={"OPENAI_API_KEY": "sk-wrong"})
+        config = RelayConfig(
+            upstream=mock.url_for("gpt-realtime"),
+            record=tmp_path / "relay.jsonl",
+            record_to_directory=False,
+            env={"OPENAI_API_KEY": "sk-wrong"},
+        )
         engine = RelayEngine(config)
         runner = EngineThread(engine)
         runner.start()
@@ -95,7 +104,9 @@ async def test_a_refused_upstream_handshake_is_shown_once_and_stays_the_sessions
             async with app.run_test(size=(110, 30)) as pilot:
                 await wait_for(pilot, lambda: engine.relay is not None and engine.relay._server is not None)
                 try:
-                    await open_connection(engine.relay.url + "/v1/realtime?model=gpt-realtime", ConnectOptions(ping_interval=None))
+                    await open_connection(
+                        engine.relay.url + "/v1/realtime?model=gpt-realtime", ConnectOptions(ping_interval=None)
+                    )
                 except Exception:
                     pass  # refused, as upstream refused the relay
                 await wait_for(pilot, lambda: sum(e.record["kind"] == "end" for e in engine.log.since(0)[0]) == 2)

@@ -27,8 +27,12 @@ SKIPPED = {
     "scripts/test": "the whole test suite, which runs this test",
     "rtui": "the interactive TUI",
     "OPENAI_API_KEY=sk-... rtui": "the interactive TUI, with a real API key",
-    "rtui --url wss://RES.openai.azure.com/openai/v1/realtime --model DEPLOYMENT": "the interactive TUI, with a real Azure resource and key",
-    "rtui replay sessions/examples/story1-binary-append-close-1000.jsonl": "the interactive TUI (tests/test_replay_tui.py drives it)",
+    "rtui --url wss://RES.openai.azure.com/openai/v1/realtime --model DEPLOYMENT": (
+        "the interactive TUI, with a real Azure resource and key"
+    ),
+    "rtui replay sessions/examples/story1-binary-append-close-1000.jsonl": (
+        "the interactive TUI (tests/test_replay_tui.py drives it)"
+    ),
     'rtui --input-device 3 --output-device "USB Audio"': "the interactive TUI, on the reader's own devices",
 }
 # Blocks about sound devices run on a machine that has some: the tests' virtual PulseAudio.
@@ -71,7 +75,11 @@ def run(commands: list[str], cwd: Path, env: dict[str, str]) -> list[Outcome]:
 
 
 def reader_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "PULSE_SERVER", "RTUI_AUDIO_DIR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "PULSE_SERVER", "RTUI_AUDIO_DIR")
+    }
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}{os.pathsep}/usr/sbin{os.pathsep}/sbin"
     env["NO_PROXY"] = "127.0.0.1,localhost"
     env["RTUI_AUDIO_DIR"] = str(tmp_path / "audio")  # scripts/virtual-audio's own, not the reader's

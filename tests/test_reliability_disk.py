@@ -126,12 +126,16 @@ def test_an_unwritable_session_directory_is_refused_with_the_reason(tmp_path):
             SessionWriter.create(directory, mode="live", url="ws://127.0.0.1/v1/realtime")
         message = str(caught.value)
         assert message.startswith(f"cannot create recording {directory}/")
-        assert message.endswith((": Not a directory", ": Operation not permitted", ": Permission denied", ": Read-only file system"))
+        assert message.endswith(
+            (": Not a directory", ": Operation not permitted", ": Permission denied", ": Read-only file system")
+        )
 
 
 def test_headless_session_with_an_unwritable_session_directory_runs_and_says_why(tmp_path):
     for directory in unwritable_directories(tmp_path):
-        result = rtui("--headless", "--input", "none", "--output", "null", "--text", "Hello", "--record-dir", str(directory), cwd=tmp_path)
+        result = rtui(
+            "--headless", "--input", "none", "--output", "null", "--text", "Hello", "--record-dir", str(directory), cwd=tmp_path
+        )
         assert result.returncode == 0, result.stderr
         assert "Not recording: " in result.stderr and "Use --record-dir DIR or --no-record." in result.stderr
         assert "response.done" in result.stdout

@@ -16,10 +16,19 @@ from tui.app.screens.modals import ClosureCard
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.transcript import Transcript
 from tui.audio.sinks import NullSink
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.headless import run_headless
 from tui.engine.session import Engine
-from tui.mock import CloseAfter, DelayFrames, DropConnection, InvalidJson, OversizedEvent, RejectHandshake, StallFrames, WithholdPongs
+from tui.mock import (
+    CloseAfter,
+    DelayFrames,
+    DropConnection,
+    InvalidJson,
+    OversizedEvent,
+    RejectHandshake,
+    StallFrames,
+    WithholdPongs,
+)
 from tui.wire.reader import SessionReader
 
 # fault, headless exit status, what the output must say, the recorded ending (code, closed_by)
@@ -107,7 +116,9 @@ async def test_the_tui_shows_every_mock_fault(tmp_path, fault, badge, card, rows
     engine = Engine(config, source=None, sink=NullSink())
     async with on_screen(engine) as (runner, app, pilot):
         if card is None:  # the session survives the fault and the answer reaches the screen
-            await wait_for(pilot, lambda: "model > Hello from the rtui mock server." in app.live_screen.query_one(Transcript).plain)
+            await wait_for(
+                pilot, lambda: "model > Hello from the rtui mock server." in app.live_screen.query_one(Transcript).plain
+            )
             await wait_for(pilot, lambda: not engine.state.response_active)
         else:
             await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and bool(app.screen.query("#card-text")))
@@ -115,7 +126,9 @@ async def test_the_tui_shows_every_mock_fault(tmp_path, fault, badge, card, rows
             for text in card:
                 assert text in shown, f"{text!r} not on the card:\n{shown}"
             if isinstance(fault, RejectHandshake):  # no WebSocket opened: no close fields to show
-                assert "closed first by" not in shown and "What crossed the wire" in str(app.screen.query_one("#card-lines").render())
+                assert "closed first by" not in shown and "What crossed the wire" in str(
+                    app.screen.query_one("#card-lines").render()
+                )
             await pilot.press("escape")
         await pilot.pause(0.1)
         assert app.live_screen.header.plain.startswith(f" {badge} "), app.live_screen.header.plain

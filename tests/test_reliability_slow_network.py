@@ -15,9 +15,9 @@ import subprocess
 
 import orjson
 import pytest
-from audio_support import virtual_audio  # noqa: F401 - fixture
 from websockets.asyncio.server import ServerConnection, serve
 
+from audio_support import virtual_audio  # noqa: F401 - fixture
 from tests.engine_support import engine_config, wait_for
 from tui.app.present import stats_text
 from tui.audio.capture import MicrophoneSource
@@ -42,7 +42,9 @@ async def test_a_server_that_stops_reading_bounds_the_send_queue_and_counts_drop
     monkeypatch.setenv("PULSE_SOURCE", pair.mic_monitor)
     monkeypatch.setenv("PULSE_SINK", pair.speaker)
     tone = tmp_path / "tone.wav"
-    subprocess.run(["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(tone), "synth", "12", "sine", "440", "vol", "0.3"], check=True)
+    subprocess.run(
+        ["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(tone), "synth", "12", "sine", "440", "vol", "0.3"], check=True
+    )
 
     stalled, resume = asyncio.Event(), asyncio.Event()
     received = 0

@@ -77,7 +77,9 @@ def write_client_recording(tmp_path, frames: list[tuple[str, int]]):  # type: ig
             while pending:
                 text = pending.pop(0)
                 seq += 1
-                out.append(orjson.dumps({**record, "seq": seq, "text": text, "size": len(text), "type": orjson.loads(text)["type"]}))
+                out.append(
+                    orjson.dumps({**record, "seq": seq, "text": text, "size": len(text), "type": orjson.loads(text)["type"]})
+                )
                 if text == record["text"]:
                     break
             continue

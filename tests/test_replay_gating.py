@@ -57,7 +57,9 @@ async def test_a_slow_client_that_rechunks_its_audio_is_served_causally():
                     chunk = pcm[offset : offset + CHUNK]
                     await asyncio.sleep(0.01)  # slow
                     sent["audio"] += len(chunk)
-                    await ws.send(orjson.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(chunk).decode()}).decode())
+                    await ws.send(
+                        orjson.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(chunk).decode()}).decode()
+                    )
 
             reader = asyncio.create_task(receive())
             pending = b""
@@ -148,16 +150,48 @@ async def test_a_side_silent_for_a_long_stretch_does_not_make_the_replay_hold_th
     ms = 1_000_000
     chunk = base64.b64encode(bytes(range(48))).decode()
     records = [
-        {"kind": "handshake_request", "dir": "c2s", "url": "ws://x/v1/realtime", "path": "/v1/realtime", "headers": [], "subprotocols": []},
-        {"kind": "handshake_response", "dir": "s2c", "status": 101, "reason": "Switching Protocols", "headers": [], "subprotocol": None, "extensions": []},
+        {
+            "kind": "handshake_request",
+            "dir": "c2s",
+            "url": "ws://x/v1/realtime",
+            "path": "/v1/realtime",
+            "headers": [],
+            "subprotocols": [],
+        },
+        {
+            "kind": "handshake_response",
+            "dir": "s2c",
+            "status": 101,
+            "reason": "Switching Protocols",
+            "headers": [],
+            "subprotocol": None,
+            "extensions": [],
+        },
         {"kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"session.created"}', "size": 26},
-        *({"kind": "frame", "dir": "c2s", "opcode": "text", "text": f'{{"type":"input_audio_buffer.append","audio":"{chunk}"}}', "size": 100}
-          for _ in range(3_000)),
+        *(
+            {
+                "kind": "frame",
+                "dir": "c2s",
+                "opcode": "text",
+                "text": f'{{"type":"input_audio_buffer.append","audio":"{chunk}"}}',
+                "size": 100,
+            }
+            for _ in range(3_000)
+        ),
         {"kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"input_audio_buffer.committed"}', "size": 39},
         {"kind": "close", "dir": "c2s", "code": 1000, "reason": "", "by": "client", "first": True},
         {"kind": "close", "dir": "s2c", "code": 1000, "reason": "", "by": "server", "first": False},
-        {"kind": "end", "dir": "local", "code": 1000, "reason": "", "closed_by": "client", "clean": True,
-         "close_sent": {"code": 1000, "reason": ""}, "close_rcvd": {"code": 1000, "reason": ""}, "side": "client"},
+        {
+            "kind": "end",
+            "dir": "local",
+            "code": 1000,
+            "reason": "",
+            "closed_by": "client",
+            "clean": True,
+            "close_sent": {"code": 1000, "reason": ""},
+            "close_rcvd": {"code": 1000, "reason": ""},
+            "side": "client",
+        },
     ]
     header = {"kind": "header", "schema": "rtui.session/1", "tool": "rtui", "version": "test",
               "started_at": "2026-11-22T00:00:00+00:00", "url": "ws://127.0.0.1:1/v1/realtime", "mode": "live", "redaction": []}

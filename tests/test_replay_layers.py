@@ -69,7 +69,9 @@ def test_the_replay_package_has_no_import_cycle() -> None:
 def test_every_replay_module_has_a_layer_and_imports_only_from_its_own_or_those_above() -> None:
     edges = graph()
     assert set(edges) == set(LAYER), "place new modules in LAYERS and in tui/replay/__init__.py"
-    upward = [f"{source} imports {target}" for source, targets in edges.items() for target in targets if LAYER[target] > LAYER[source]]
+    upward = [
+        f"{source} imports {target}" for source, targets in edges.items() for target in targets if LAYER[target] > LAYER[source]
+    ]
     assert upward == []
 
 

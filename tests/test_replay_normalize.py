@@ -57,7 +57,9 @@ def test_expiry_is_blanked_and_long_strings_compare_by_hash():
 
 def test_appended_audio_is_taken_out_as_bytes_and_other_frames_stay_exact():
     pcm = bytes(range(200))
-    item, audio = classify("text", event(type="input_audio_buffer.append", audio=base64.b64encode(pcm).decode()), IdMap(), server=False)
+    item, audio = classify(
+        "text", event(type="input_audio_buffer.append", audio=base64.b64encode(pcm).decode()), IdMap(), server=False
+    )
     assert item is None and audio == pcm
     # Not valid base64: an ordinary event, compared as such.
     item, audio = classify("text", event(type="input_audio_buffer.append", audio="%%%"), IdMap(), server=False)

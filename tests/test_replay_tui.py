@@ -104,7 +104,12 @@ async def test_keys_that_would_talk_to_the_server_are_not_offered_in_a_replay(tm
             offered = offered_actions(app)
             for action in ("talk", "mute", "turn_mode", "send_text", "respond", "cancel", "mark"):
                 assert action not in offered["footer"] and f"session.{action}" not in offered["help"], action
-            assert not offered["palette"] & {"Send a text message", "Send response.create", "Send response.cancel", "Push-to-talk: start, then stop talking"}
+            assert not offered["palette"] & {
+                "Send a text message",
+                "Send response.create",
+                "Send response.cancel",
+                "Push-to-talk: start, then stop talking",
+            }
             assert {"quit", "help"} <= offered["footer"]
             await pilot.press("t")
             await pilot.pause(0.1)

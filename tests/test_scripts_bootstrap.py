@@ -66,6 +66,11 @@ def test_run_and_test_alternated_install_once_each_way(checkout: Path) -> None:
     assert run_script(checkout, "run") == ["rtui "]
 
 
+def test_test_runs_the_checks_before_pytest(checkout: Path) -> None:
+    calls = run_script(checkout, "test")
+    assert calls[-3:] == [f"python -m ruff check --quiet {checkout}", "python -m mypy --no-error-summary", "python -m pytest"]
+
+
 def test_run_first_then_test_adds_the_test_extras_once(checkout: Path) -> None:
     assert installs(run_script(checkout, "run")) == [f"python -m pip install -q --disable-pip-version-check -e {checkout}"]
     assert installs(run_script(checkout, "test")) == [f"python -m pip install -q --disable-pip-version-check -e {checkout}[test]"]

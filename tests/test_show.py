@@ -26,7 +26,11 @@ def write_session(path) -> None:
             w.frame(1, "s2c", orjson.dumps({"type": "response.output_audio_transcript.delta", "delta": word}).decode())
             w.frame(1, "s2c", f'{{"type":"response.output_audio.delta","delta":"{chunk}"}}')
         w.frame(1, "c2s", b'{"type":"input_audio_buffer.append","audio":""}')
-        w.frame(1, "s2c", '{"type":"error","error":{"type":"invalid_request_error","code":"unknown_parameter","message":"Unknown parameter: \'session.modalities\'.","param":"session.modalities"}}')
+        w.frame(
+            1,
+            "s2c",
+            '{"type":"error","error":{"type":"invalid_request_error","code":"unknown_parameter","message":"Unknown parameter: \'session.modalities\'.","param":"session.modalities"}}',  # noqa: E501 - a JSON frame reads best whole
+        )
         w.record("close", "s2c", 1, code=1000, reason="", by="server", first=True)
         w.record("close", "c2s", 1, code=1000, reason="", by="client", first=False)
         w.record("end", "local", 1, code=1000, reason="", closed_by="server", clean=True)
@@ -40,16 +44,18 @@ def test_timeline_collapses_audio_and_ends_with_the_close(tmp_path):
     lines = result.stdout.splitlines()
     assert "mode live" in lines[0] and "wss://api.openai.com/v1/realtime?model=gpt-realtime" in lines[1]
     body = lines[2:]
-    assert any("input_audio_buffer.append ×10" in l and "audio 1.00 s over" in l for l in body)
-    assert any("response.output_audio.delta ×3" in l and "audio 300 ms" in l for l in body)
-    assert any("response.output_audio_transcript.delta ×3" in l and "'Hello there!'" in l for l in body)
-    binary = next(l for l in body if "BINARY FRAME" in l)
+    assert any("input_audio_buffer.append ×10" in line and "audio 1.00 s over" in line for line in body)
+    assert any("response.output_audio.delta ×3" in line and "audio 300 ms" in line for line in body)
+    assert any("response.output_audio_transcript.delta ×3" in line and "'Hello there!'" in line for line in body)
+    binary = next(line for line in body if "BINARY FRAME" in line)
     assert binary.startswith("!!") and " c2s " in binary
-    error = next(l for l in body if " error " in l)
+    error = next(line for line in body if " error " in line)
     assert error.startswith("!!") and "unknown_parameter [session.modalities]" in error
     assert "closed first by server" in body[-1] and body[-1].split()[4] == "end"
     # The timeline is in recorded order: appends before speech_started, deltas after it.
-    order = [next(i for i, l in enumerate(body) if key in l) for key in ("append ×10", "speech_started", "delta ×3", " end ")]
+    order = [
+        next(i for i, line in enumerate(body) if key in line) for key in ("append ×10", "speech_started", "delta ×3", " end ")
+    ]
     assert order == sorted(order)
 
 
@@ -89,7 +95,9 @@ def write_relay_session(path) -> None:
     chunk = base64.b64encode(bytes(3200)).decode()  # 67 ms of 24 kHz pcm16
     append = f'{{"type":"input_audio_buffer.append","audio":"{chunk}"}}'
     delta = f'{{"type":"response.output_audio.delta","delta":"{chunk}"}}'
-    with SessionWriter(path, mode="proxy", url="ws://127.0.0.1:9/v1/realtime", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}}) as w:
+    with SessionWriter(
+        path, mode="proxy", url="ws://127.0.0.1:9/v1/realtime", header_extra={"relay": {"client_conn": 1, "upstream_conn": 2}}
+    ) as w:
         w.frame(1, "c2s", append)  # received from the app
         w.frame(2, "c2s", append)  # sent on to the server
         w.frame(2, "s2c", delta)
@@ -104,13 +112,13 @@ def test_a_relay_recording_names_its_legs_and_never_merges_them(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "#1 client" in lines[2] and "#2 upstream" in lines[2]
-    appends = [l for l in lines[3:] if "input_audio_buffer.append" in l]
+    appends = [line for line in lines[3:] if "input_audio_buffer.append" in line]
     assert len(appends) == 2, appends  # one per leg, not one run "×2 ... 133 ms over 0 ms wall"
     assert "#1 client " in appends[0] and "#2 upstream " in appends[1]
-    assert all("audio 67 ms" in l and "×" not in l for l in appends)
-    deltas = [l for l in lines[3:] if "response.output_audio.delta" in l]
+    assert all("audio 67 ms" in line and "×" not in line for line in appends)
+    deltas = [line for line in lines[3:] if "response.output_audio.delta" in line]
     assert [("#2 upstream" in deltas[0]), ("#1 client" in deltas[1])] == [True, True]
-    records = [orjson.loads(l) for l in rtui("show", "--json", str(path)).stdout.splitlines()[1:]]
+    records = [orjson.loads(line) for line in rtui("show", "--json", str(path)).stdout.splitlines()[1:]]
     assert [r["leg"] for r in records] == ["client", "upstream", "upstream", "client", "client"]
 
 
@@ -119,4 +127,4 @@ def test_a_recording_without_legs_shows_plain_connections(tmp_path):
     write_session(path)
     result = rtui("show", str(path))
     assert "relay legs" not in result.stdout and "client " not in result.stdout.splitlines()[2]
-    assert all("leg" not in orjson.loads(l) for l in rtui("show", "--json", str(path)).stdout.splitlines())
+    assert all("leg" not in orjson.loads(line) for line in rtui("show", "--json", str(path)).stdout.splitlines())

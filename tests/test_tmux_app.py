@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from app_support import read_records
-from tmux_support import RTUI, Terminal, exited, terminal  # noqa: F401  (fixture)
 from audio_support import VirtualAudio, make_speech, virtual_audio  # noqa: F401  (fixture)
+from tmux_support import RTUI, Terminal, exited, terminal  # noqa: F401  (fixture)
 
 MIC_LEVEL = re.compile(r"^ mic\s+\[[^\]]*\]\s+(-inf|-?\d+\.\d) dBFS", re.MULTILINE)
 
@@ -40,7 +40,10 @@ def test_rtui_in_a_terminal_with_a_virtual_microphone(terminal: Terminal, virtua
     }
     exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
     # A stale COLUMNS/LINES in the environment must not shrink the screen: rtui reads the terminal.
-    command = f"cd {shlex.quote(str(tmp_path))} && exec env -u OPENAI_API_KEY COLUMNS=80 LINES=24 {exports} {RTUI} --record-dir {sessions}"
+    command = (
+        f"cd {shlex.quote(str(tmp_path))} && "
+        f"exec env -u OPENAI_API_KEY COLUMNS=80 LINES=24 {exports} {RTUI} --record-dir {sessions}"
+    )
     pid = terminal.start(command)
 
     screen = terminal.wait_for(lambda s: "OPEN" in s and "EMBEDDED MOCK" in s and "session.updated" in s, 30, "the session open")
@@ -84,7 +87,9 @@ def test_rtui_in_a_plain_terminal_without_colour(terminal: Terminal, tmp_path: P
         f"NO_PROXY=127.0.0.1,localhost {RTUI} --input none --output null --record-dir {sessions}"
     )
     pid = terminal.start(command, width=80, height=24)
-    terminal.wait_for(lambda s: " OPEN " in s and "session.updated" in s and "Space Talk" in s and "q Quit" in s, 30, "the session open")
+    terminal.wait_for(
+        lambda s: " OPEN " in s and "session.updated" in s and "Space Talk" in s and "q Quit" in s, 30, "the session open"
+    )
     terminal.tmux("send-keys", "-t", "rtui", "?")
     terminal.wait_for(lambda s: "rtui keys" in s and "session.respond" in s, 10, "the help screen")
     terminal.tmux("send-keys", "-t", "rtui", "Escape")

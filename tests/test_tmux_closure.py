@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,7 +58,9 @@ def test_a_server_close_in_a_real_terminal(terminal: Terminal, closing_mock: str
         f"NO_PROXY=127.0.0.1,localhost {RTUI} --url {closing_mock} --input tone:440 --output null --record-dir {sessions}"
     )
     pid = terminal.start(command)
-    terminal.wait_for(lambda s: "Session closed: 1000 normal closure" in s and "closed first by  server" in s, 30, "the closure card")
+    terminal.wait_for(
+        lambda s: "Session closed: 1000 normal closure" in s and "closed first by  server" in s, 30, "the closure card"
+    )
 
     pids = family(pid)
     before, started = cpu_seconds(pids), time.monotonic()

@@ -18,7 +18,12 @@ def test_the_closer_s_own_code_and_reason_come_from_the_frame_it_sent() -> None:
     server_closed = connection_end(end(
         side="client", closed_by="server", close_sent={"code": 1000, "reason": ""}, close_rcvd={"code": 4001, "reason": "bye"},
     ))
-    assert (server_closed.how, server_closed.closed_by, server_closed.code, server_closed.reason) == ("close", "server", 4001, "bye")
+    assert (server_closed.how, server_closed.closed_by, server_closed.code, server_closed.reason) == (
+        "close",
+        "server",
+        4001,
+        "bye",
+    )
     assert server_closed.clean and not server_closed.failed
     assert server_closed.describe() == 'server closed first with 4001 "bye"'
     # The client closed with 1009 and the server never answered: the transport ended 1006.

@@ -7,8 +7,8 @@ import asyncio
 
 from tui.mock import MockConfig, MockServer
 from tui.wire.client import ConnectOptions, open_connection
-from tui.wire.reads import READ_SIZE
 from tui.wire.pump import FramePump
+from tui.wire.reads import READ_SIZE
 from tui.wire.server import ServerConnection, serve
 
 GLIBC_MMAP_THRESHOLD = 128 * 1024  # reads at or above it pay mmap, mremap and munmap each

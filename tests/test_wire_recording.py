@@ -117,7 +117,9 @@ async def test_pings_and_pongs_both_ways_are_recorded(tmp_path):
     assert kinds.index(("ping", "s2c")) < kinds.index(("pong", "c2s"))
 
 
-@pytest.mark.parametrize("code, reason", [(1000, ""), (1000, "bye now"), (1001, "going away"), (4000, "invalid_request_error.beta_api_shape_disabled")])
+@pytest.mark.parametrize(
+    "code, reason", [(1000, ""), (1000, "bye now"), (1001, "going away"), (4000, "invalid_request_error.beta_api_shape_disabled")]
+)
 async def test_server_close_is_recorded_with_code_reason_and_initiator(tmp_path, code, reason):
     path = tmp_path / "s.jsonl"
 

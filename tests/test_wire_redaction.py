@@ -111,9 +111,12 @@ ESCAPED = r"sk-test-SECRET\u0056ALUE123"
 
 def escaped_key_recording(path, secrets=()):  # type: ignore[no-untyped-def]
     """A recording whose frames spell secrets with JSON escapes, and one frame with escapes and no secret."""
-    error = '{"type":"error","error":{"type":"invalid_request_error","code":"invalid_api_key","message":"Incorrect API key provided: %s."}}' % ESCAPED
+    error = (
+        '{"type":"error","error":{"type":"invalid_request_error","code":"invalid_api_key","message":"Incorrect API key provided: %s."}}'  # noqa: E501 - a JSON frame reads best whole
+        % ESCAPED
+    )
     update = '{"type":"session.update","session":{"instructions":"my key is %s","note":"caf\\u00e9 \\"quoted\\"\\n"}}' % ESCAPED
-    clean = '{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"caf\\u00e9 \\/ \\"hi\\""}]}}'
+    clean = '{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"caf\\u00e9 \\/ \\"hi\\""}]}}'  # noqa: E501 - a JSON frame reads best whole
     own = '{"type":"x","note":"%s"}' % PLAIN_SECRET.replace("FAKE", "\\u0046AKE")
     with SessionWriter(path, mode="live", url="ws://127.0.0.1:1/v1/realtime", secrets=secrets) as writer:
         conn = writer.new_conn()
@@ -150,7 +153,10 @@ def test_a_key_behind_a_json_escape_is_redacted_on_the_decoded_text(tmp_path):
     update, untouched, binary, own, error = frames
     assert update["redacted"] == ["key"] and binary["redacted"] == ["key"] and own["redacted"] == ["secret"]
     # Only the string that hid the key is rewritten; the rest of the frame is as sent.
-    assert update["text"] == '{"type":"session.update","session":{"instructions":"my key is sk-[redacted]","note":"caf\\u00e9 \\"quoted\\"\\n"}}'
+    assert (
+        update["text"]
+        == '{"type":"session.update","session":{"instructions":"my key is sk-[redacted]","note":"caf\\u00e9 \\"quoted\\"\\n"}}'
+    )
     assert orjson.loads(error["text"])["error"]["message"] == "Incorrect API key provided: sk-[redacted]."
     # A frame with escapes and no secret stays byte for byte what crossed the wire.
     assert untouched["text"] == clean and "redacted" not in untouched
@@ -178,11 +184,24 @@ def test_a_key_spelled_with_escapes_in_an_older_recording_stays_off_the_screen(t
     # disk, so it is not one of tests/fake_keys.py (the suite's scan forbids those on disk).
     key = "sk-test-OLDFILE0123456789abcdef"
     spelled = key.replace("OLD", "\\u004fLD")
-    error = '{"type":"error","error":{"type":"invalid_request_error","code":"invalid_api_key","message":"Incorrect API key provided: %s."}}' % spelled
+    error = (
+        '{"type":"error","error":{"type":"invalid_request_error","code":"invalid_api_key","message":"Incorrect API key provided: %s."}}'  # noqa: E501 - a JSON frame reads best whole
+        % spelled
+    )
     path = tmp_path / "old.jsonl"
     with SessionWriter(path, mode="live", url="ws://127.0.0.1:1/v1/realtime") as writer:
         writer.frame(writer.new_conn(), "s2c", "{}")
-    record = {"seq": 2, "t_ns": 2, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text", "text": error, "size": len(error), "type": "error"}
+    record = {
+        "seq": 2,
+        "t_ns": 2,
+        "conn": 1,
+        "kind": "frame",
+        "dir": "s2c",
+        "opcode": "text",
+        "text": error,
+        "size": len(error),
+        "type": "error",
+    }
     with path.open("ab") as file:
         file.write(orjson.dumps(record) + b"\n")
     assert spelled.encode() in path.read_bytes().replace(b"\\\\", b"\\")

@@ -40,7 +40,9 @@ async def test_a_proxy_that_refuses_the_tunnel_is_one_error_in_the_recording(tmp
     try:
         with SessionWriter(tmp_path / "s.jsonl", mode="live", url="ws://realtime.test") as writer:
             with pytest.raises(ProxyError, match="407"):
-                await open_connection("ws://realtime.test/v1/realtime?model=gpt-realtime", ConnectOptions(proxy=proxy_url), writer=writer)
+                await open_connection(
+                    "ws://realtime.test/v1/realtime?model=gpt-realtime", ConnectOptions(proxy=proxy_url), writer=writer
+                )
             with pytest.raises(InvalidProxy):
                 await open_connection("ws://realtime.test/v1/realtime", ConnectOptions(proxy="socks5h://127.0.0.1:1"))
     finally:

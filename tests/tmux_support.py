@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from secret_scan_plugin import check_screen
 
 ROOT = Path(__file__).resolve().parent.parent

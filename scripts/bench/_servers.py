@@ -52,11 +52,15 @@ def flood(idle_s: float, rate: int, monologue: bool = False):
     delta = base64.b64encode(tone).decode()
 
     async def handler(ws: ServerConnection) -> None:
-        await ws.send('{"type":"session.created","event_id":"e0","session":{"type":"realtime","id":"sess_flood","model":"gpt-realtime"}}')
+        await ws.send(
+            '{"type":"session.created","event_id":"e0","session":{"type":"realtime","id":"sess_flood","model":"gpt-realtime"}}'
+        )
         await ws.recv()  # session.update
         await ws.send('{"type":"session.updated","event_id":"e1","session":{"type":"realtime","id":"sess_flood"}}')
         await ws.send('{"type":"response.created","event_id":"e2","response":{"id":"resp_1","status":"in_progress"}}')
-        await ws.send('{"type":"response.output_item.added","event_id":"e3","response_id":"resp_1","item":{"id":"item_1","type":"message","role":"assistant"}}')
+        await ws.send(
+            '{"type":"response.output_item.added","event_id":"e3","response_id":"resp_1","item":{"id":"item_1","type":"message","role":"assistant"}}'
+        )
 
         async def drain() -> None:
             async for _ in ws:
@@ -70,7 +74,10 @@ def flood(idle_s: float, rate: int, monologue: bool = False):
                 n += 1
                 elapsed = time.monotonic() - start
                 if n % 10 == 1:  # every 100 ms
-                    await ws.send('{"type":"response.output_audio.delta","event_id":"a%d","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"%s"}' % (n, delta))
+                    await ws.send(
+                        '{"type":"response.output_audio.delta","event_id":"a%d","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"%s"}'
+                        % (n, delta)
+                    )
                 if elapsed >= idle_s:
                     due = int((elapsed - idle_s) * rate)
                     while sent < due:
@@ -78,9 +85,15 @@ def flood(idle_s: float, rate: int, monologue: bool = False):
                         if monologue or sent % 4:
                             # A transcript of ordinary length: a new item every 100 deltas (unless monologue).
                             item = "item_1" if monologue else f"item_t{sent // 100}"
-                            await ws.send('{"type":"response.output_audio_transcript.delta","event_id":"t%d","response_id":"resp_1","item_id":"%s","output_index":0,"content_index":0,"delta":"w "}' % (sent, item))
+                            await ws.send(
+                                '{"type":"response.output_audio_transcript.delta","event_id":"t%d","response_id":"resp_1","item_id":"%s","output_index":0,"content_index":0,"delta":"w "}'  # noqa: E501 - a JSON frame reads best whole
+                                % (sent, item)
+                            )
                         else:
-                            await ws.send('{"type":"rate_limits.updated","event_id":"r%d","rate_limits":[{"name":"requests","limit":10000,"remaining":9999,"reset_seconds":0.006}]}' % sent)
+                            await ws.send(
+                                '{"type":"rate_limits.updated","event_id":"r%d","rate_limits":[{"name":"requests","limit":10000,"remaining":9999,"reset_seconds":0.006}]}'
+                                % sent
+                            )
                 await asyncio.sleep(max(0.0, start + n * 0.01 - time.monotonic()))
         except ConnectionClosed:
             pass  # the client ended the session
@@ -99,7 +112,10 @@ def voice():
     import base64
 
     delta = base64.b64encode(bytes(4_800)).decode()
-    event = '{"type":"response.output_audio.delta","event_id":"a","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"%s"}' % delta
+    event = (
+        '{"type":"response.output_audio.delta","event_id":"a","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"%s"}'
+        % delta
+    )
     connections: dict[ServerConnection, int] = {}  # each one's place: which tick of 10, which turn
     ticker: list[asyncio.Task] = []
     arrivals = iter(range(1 << 62))
@@ -120,7 +136,9 @@ def voice():
     async def handler(ws: ServerConnection) -> None:
         if not ticker:
             ticker.append(asyncio.create_task(tick()))
-        await ws.send('{"type":"session.created","event_id":"e0","session":{"type":"realtime","id":"sess_voice","model":"gpt-realtime"}}')
+        await ws.send(
+            '{"type":"session.created","event_id":"e0","session":{"type":"realtime","id":"sess_voice","model":"gpt-realtime"}}'
+        )
         connections[ws] = next(arrivals) * 7 % 300  # spread over the 10 ticks and the 3 s of turns
         try:
             async for _ in ws:

@@ -50,10 +50,9 @@ async def session(args: argparse.Namespace, url: str, record_dir: Path) -> dict:
     from tui.app.settings import UISettings
     from tui.engine.config import AudioSettings, Endpoint, EngineConfig
     from tui.engine.media_factory import open_media
+    from tui.engine.process import EngineProcess
     from tui.engine.runner import EngineThread
     from tui.engine.session import Engine
-
-    from tui.engine.process import EngineProcess
 
     audio = AudioSettings(input="mic", output="speaker", realtime=not args.no_realtime)
     config = EngineConfig(endpoint=Endpoint(url=url, kind="live"), audio=audio, record_dir=record_dir)
@@ -86,7 +85,9 @@ async def session(args: argparse.Namespace, url: str, record_dir: Path) -> dict:
                 latencies[phase].append(queue.popleft() / 1e6)
             if runner.error or engine.state.phase == "closed":
                 break
-        received["flooded_per_s"] = (engine.state.counters.frames_received - received_at_flood) / max(1.0, time.monotonic() - flood_at)
+        received["flooded_per_s"] = (engine.state.counters.frames_received - received_at_flood) / max(
+            1.0, time.monotonic() - flood_at
+        )
         counters = engine.state.counters
         result = {
             "latencies": latencies,
@@ -117,8 +118,13 @@ def main() -> int:
     parser.add_argument("--engine", choices=["process", "thread"], default="process",
                         help="process: the engine in its own process, as rtui runs it (default); "
                         "thread: the engine on a thread beside the UI, as rtui ran it before")
-    parser.add_argument("--switch-interval", type=float, metavar="MS",
-                        help="--engine thread: set Python's GIL switch interval (rtui set 0.5 ms beside its UI; Python's default is 5) to see its effect on the latency")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        metavar="MS",
+        help="--engine thread: set Python's GIL switch interval (rtui set 0.5 ms beside its UI; Python's default is 5) "
+        "to see its effect on the latency",
+    )
     parser.add_argument("--hogs", type=int, default=0, metavar="N",
                         help="N busy-looping processes at normal priority for the whole run: a machine whose cores are all taken")
     parser.add_argument("--no-realtime", action="store_true",
@@ -126,7 +132,10 @@ def main() -> int:
     args = parser.parse_args()
     scheduling = "normal scheduling" if args.no_realtime else "real-time scheduling where permitted"
     busy = f", {args.hogs} CPU hogs" if args.hogs else ""
-    _common.header(f"audio latency: {args.minutes:g} min on virtual devices, engine in its own {args.engine} ({scheduling}{busy}), UI idle then flooded with {args.flood_rate:,} events/s")
+    _common.header(
+        f"audio latency: {args.minutes:g} min on virtual devices, engine in its own {args.engine} ({scheduling}{busy}), "
+        f"UI idle then flooded with {args.flood_rate:,} events/s"
+    )
     env_line = virtual_audio("start")
     os.environ["PULSE_SERVER"] = env_line.strip().split("=", 1)[1]
     feeder = None
@@ -143,7 +152,10 @@ def main() -> int:
         alsa_log = tempfile.TemporaryFile(mode="w+b")
         os.dup2(alsa_log.fileno(), 2)
         try:
-            with _common.Peer("flood", str(args.minutes * 30), str(args.flood_rate), args.flood) as server, tempfile.TemporaryDirectory() as tmp:
+            with (
+                _common.Peer("flood", str(args.minutes * 30), str(args.flood_rate), args.flood) as server,
+                tempfile.TemporaryDirectory() as tmp,
+            ):
                 result = asyncio.run(session(args, server.url(), Path(tmp)))
         finally:
             os.dup2(stderr_copy, 2)
@@ -165,19 +177,25 @@ def main() -> int:
         p50, p99 = _common.percentile(values, 50), _common.percentile(values, 99)
         target = f"<= {LATENCY_TARGET_MS:g} ms p99" if phase == "flooded" else None
         _common.result(
-            f"capture -> wire, UI {phase}", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(values, default=float('nan')):.1f} ms ({len(values):,} chunks)",
-            target, p99 <= LATENCY_TARGET_MS if phase == "flooded" else None,
+            f"capture -> wire, UI {phase}",
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(values, default=float('nan')):.1f} ms ({len(values):,} chunks)",
+            target,
+            p99 <= LATENCY_TARGET_MS if phase == "flooded" else None,
         )
     _common.result("events received per second while flooded", f"{result['received']['flooded_per_s']:,.0f}")
     losses = result["overflows"] + result["dropped"] + result["underflows"]
     _common.result(
         f"capture overflows / dropped chunks / playback underflows in {result['ran_s'] / 60:.1f} min",
-        f"{result['overflows']} / {result['dropped']} / {result['underflows']} (sent {result['sent_s']:.0f} s, played {result['played_s']:.0f} s of audio)",
-        "0", losses == 0,
+        f"{result['overflows']} / {result['dropped']} / {result['underflows']} "
+        f"(sent {result['sent_s']:.0f} s, played {result['played_s']:.0f} s of audio)",
+        "0",
+        losses == 0,
     )
     _common.result(
         "device-level playback underruns: reported to rtui by PortAudio / printed by ALSA",
-        f"{result['device_underruns']} / {result['alsa_underruns']}", "0", result["device_underruns"] + result["alsa_underruns"] == 0,
+        f"{result['device_underruns']} / {result['alsa_underruns']}",
+        "0",
+        result["device_underruns"] + result["alsa_underruns"] == 0,
     )
     if result["ran_s"] < args.minutes * 60 - 2:
         print(f"   THE SESSION ENDED EARLY, after {result['ran_s']:.0f} s: {result['close']}")

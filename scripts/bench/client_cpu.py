@@ -24,9 +24,9 @@ import wave
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-
 import numpy as np  # noqa: E402
+
+import _common  # noqa: E402
 
 TARGET = 1.0
 
@@ -86,7 +86,9 @@ def main() -> int:
     rtui_tail = [line for line in rtui_out.splitlines() if line.strip()][-2:]
     print("   rtui said: " + " | ".join(rtui_tail))
     print("   sdk said: " + sdk_out.strip().splitlines()[-1] if sdk_out.strip() else "   sdk said nothing")
-    _common.result("rtui client", f"{rtui_cpu / args.minutes:.2f} CPU s per minute of audio (exit {rtui_status}, recorded {recorded:.1f} MB)")
+    _common.result(
+        "rtui client", f"{rtui_cpu / args.minutes:.2f} CPU s per minute of audio (exit {rtui_status}, recorded {recorded:.1f} MB)"
+    )
     _common.result("openai SDK client", f"{sdk_cpu / args.minutes:.2f} CPU s per minute of audio (exit {sdk_status})")
     ratio = rtui_cpu / sdk_cpu if sdk_cpu else float("inf")
     _common.result("rtui / SDK", f"{ratio:.2f} (wall {wall:.0f} s)", f"<= {TARGET}", ratio <= TARGET)

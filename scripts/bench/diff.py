@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import orjson  # noqa: E402
+
 import _common  # noqa: E402
 from replay import generate  # noqa: E402
-
-import orjson  # noqa: E402
 
 APPEND = "input_audio_buffer.append"
 
@@ -68,9 +68,18 @@ def rechunk(source: Path, target: Path) -> int:
 def run_diff(a: Path, b: Path, checkout: Path | None) -> tuple[float, float, float, int, str]:
     """`rtui diff A B` in a child: (wall s, CPU s, peak RSS MB, exit status, last line of output)."""
     env = dict(os.environ, PYTHONPATH=str(checkout)) if checkout else dict(os.environ)
-    command = [str(_common.VENV_PYTHON), "-c", "import sys; from tui.cli.main import main; sys.exit(main())", "diff", str(a), str(b)]
+    command = [
+        str(_common.VENV_PYTHON),
+        "-c",
+        "import sys; from tui.cli.main import main; sys.exit(main())",
+        "diff",
+        str(a),
+        str(b),
+    ]
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=checkout or _common.ROOT)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=checkout or _common.ROOT
+    )
     assert process.stdout is not None
     out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -111,7 +120,9 @@ def main() -> int:
                     print(f"   {name}: the diff did not find the recordings identical")
                     return 1
                 previous = best.get(name)
-                best[name] = (min(elapsed, previous[0]), min(cpu, previous[1]), max(rss, previous[2])) if previous else (elapsed, cpu, rss)
+                best[name] = (
+                    (min(elapsed, previous[0]), min(cpu, previous[1]), max(rss, previous[2])) if previous else (elapsed, cpu, rss)
+                )
         for name in ("old", "new"):
             elapsed, cpu, rss = best[name]
             _common.result(f"{name}, best of {args.rounds}", f"{elapsed:.2f} s wall, {cpu:.2f} s CPU, peak RSS {rss:.0f} MB")

@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
 import orjson  # noqa: E402
 
+import _common  # noqa: E402
 from tui.wire.format import SCHEMA  # noqa: E402
 
 URL = "ws://127.0.0.1:8765/v1/realtime?model=gpt-realtime"
@@ -34,7 +34,17 @@ PCM = base64.b64encode(b"\x01\x00" * 480).decode()  # 20 ms at 24 kHz
 
 def _frame(seq: int, t_ns: int, conn: int, direction: str, event: dict) -> dict:
     text = orjson.dumps(event).decode()
-    return {"seq": seq, "t_ns": t_ns, "conn": conn, "kind": "frame", "dir": direction, "opcode": "text", "text": text, "size": len(text), "type": event["type"]}
+    return {
+        "seq": seq,
+        "t_ns": t_ns,
+        "conn": conn,
+        "kind": "frame",
+        "dir": direction,
+        "opcode": "text",
+        "text": text,
+        "size": len(text),
+        "type": event["type"],
+    }
 
 
 def generate(path: Path, connections: int) -> int:
@@ -45,17 +55,40 @@ def generate(path: Path, connections: int) -> int:
                                 "started_at": "2026-11-22T03:00:00+00:00", "url": URL, "mode": "live"}) + b"\n")
         for conn in range(1, connections + 1):
             records = [
-                {"kind": "handshake_request", "dir": "c2s", "url": URL, "path": "/v1/realtime?model=gpt-realtime",
-                 "headers": [["Host", "127.0.0.1:8765"], ["Authorization", "Bearer [redacted]"]], "subprotocols": []},
-                {"kind": "handshake_response", "dir": "s2c", "status": 101, "reason": "Switching Protocols", "headers": [], "subprotocol": None, "extensions": []},
+                {
+                    "kind": "handshake_request",
+                    "dir": "c2s",
+                    "url": URL,
+                    "path": "/v1/realtime?model=gpt-realtime",
+                    "headers": [["Host", "127.0.0.1:8765"], ["Authorization", "Bearer [redacted]"]],
+                    "subprotocols": [],
+                },
+                {
+                    "kind": "handshake_response",
+                    "dir": "s2c",
+                    "status": 101,
+                    "reason": "Switching Protocols",
+                    "headers": [],
+                    "subprotocol": None,
+                    "extensions": [],
+                },
                 ("s2c", {"type": "session.created", "session": {"type": "realtime", "id": f"sess_{conn}"}}),
                 ("c2s", {"type": "input_audio_buffer.append", "audio": PCM}),
                 ("s2c", {"type": "response.output_audio.delta", "response_id": "resp_1", "item_id": "item_1", "delta": PCM}),
                 ("s2c", {"type": "response.done", "response": {"id": "resp_1", "status": "completed"}}),
                 {"kind": "close", "dir": "c2s", "code": 1000, "reason": "", "by": "client", "first": True},
                 {"kind": "close", "dir": "s2c", "code": 1000, "reason": "", "by": "server", "first": False},
-                {"kind": "end", "dir": "local", "code": 1000, "reason": "", "closed_by": "client", "clean": True,
-                 "close_sent": {"code": 1000, "reason": ""}, "close_rcvd": {"code": 1000, "reason": ""}, "side": "client"},
+                {
+                    "kind": "end",
+                    "dir": "local",
+                    "code": 1000,
+                    "reason": "",
+                    "closed_by": "client",
+                    "clean": True,
+                    "close_sent": {"code": 1000, "reason": ""},
+                    "close_rcvd": {"code": 1000, "reason": ""},
+                    "side": "client",
+                },
             ]
             for record in records:
                 seq += 1
@@ -73,7 +106,17 @@ def export(path: Path, work: Path, checkout: Path | None) -> tuple[float, float]
     env = dict(os.environ)
     if checkout is not None:
         env["PYTHONPATH"] = str(checkout)
-    command = [str(_common.VENV_PYTHON), "-m", "tui", "export", str(path), "--har", str(work / "out.har"), "--wav", str(work / "wav")]
+    command = [
+        str(_common.VENV_PYTHON),
+        "-m",
+        "tui",
+        "export",
+        str(path),
+        "--har",
+        str(work / "out.har"),
+        "--wav",
+        str(work / "wav"),
+    ]
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env, cwd=checkout or _common.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)

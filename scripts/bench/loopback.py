@@ -24,7 +24,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
-
 from tui.wire.client import ConnectOptions, open_connection  # noqa: E402
 from tui.wire.writer import SessionWriter  # noqa: E402
 
@@ -112,7 +111,10 @@ def main() -> int:
     mb = len(frames[0]) * args.frames / 1e6
     per_frame = lambda cpu: f"client CPU {cpu / args.frames * 1e6:.1f} us/frame"  # noqa: E731
     _common.result("recording off", f"{rate_off:,.0f} frames/s ({mb / wall_off:.0f} MB/s), {per_frame(cpu_off)}")
-    _common.result(f"busy {args.busy_us:g} us/frame" if args.busy_us else "recording on", f"{rate_on:,.0f} frames/s ({mb / wall_on:.0f} MB/s), {per_frame(cpu_on)}")
+    _common.result(
+        f"busy {args.busy_us:g} us/frame" if args.busy_us else "recording on",
+        f"{rate_on:,.0f} frames/s ({mb / wall_on:.0f} MB/s), {per_frame(cpu_on)}",
+    )
     ratio = rate_on / rate_off
     if args.busy_us:  # an experiment, not the benchmark
         _common.result("busy/off", f"{ratio:.2f} (best of {args.rounds} rounds each, alternating)")

@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-
 import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
+
+import _common  # noqa: E402
 
 TARGET = 100
 CHUNK_MS = 20
@@ -48,7 +48,10 @@ def chunks() -> list[str]:
     samples = np.where(t < PATTERN_S / 2, 0.25 * np.sin(2 * math.pi * 440 * t), 0.0)
     pcm = (samples * 32767).astype("<i2").tobytes()
     step = rate * 2 * CHUNK_MS // 1000
-    return ['{"type":"input_audio_buffer.append","audio":"%s"}' % base64.b64encode(pcm[i : i + step]).decode() for i in range(0, len(pcm), step)]
+    return [
+        '{"type":"input_audio_buffer.append","audio":"%s"}' % base64.b64encode(pcm[i : i + step]).decode()
+        for i in range(0, len(pcm), step)
+    ]
 
 
 def tree_cpu_seconds(pid: int) -> float:

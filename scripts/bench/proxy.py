@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from websockets.asyncio.client import connect  # noqa: E402
+
 import _common  # noqa: E402
 from loopback import append_event  # noqa: E402
-
-from websockets.asyncio.client import connect  # noqa: E402
 
 LATENCY_TARGET_MS = 1.0
 THROUGHPUT_TARGET = 5.0
@@ -130,7 +130,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--mitm-venv", type=Path, default=Path("/tmp/rtui-bench-mitm"))
     parser.add_argument("--no-mitm", action="store_true", help="skip the mitmdump comparison")
-    parser.add_argument("--profile", type=Path, metavar="FILE", help="run the throughput proxy under pyinstrument, report to FILE")
+    parser.add_argument(
+        "--profile", type=Path, metavar="FILE", help="run the throughput proxy under pyinstrument, report to FILE"
+    )
     args = parser.parse_args()
     message = append_event(0)
     frames = [append_event(n) for n in range(args.frames)]
@@ -151,7 +153,9 @@ def main() -> int:
                 processes.append(p)
                 paths["mitmdump"] = (mitm_echo, mitm_sink)
 
-            latencies = asyncio.run(round_trips({name: echo_port for name, (echo_port, _) in paths.items()}, args.round_trips, message))
+            latencies = asyncio.run(
+                round_trips({name: echo_port for name, (echo_port, _) in paths.items()}, args.round_trips, message)
+            )
             best: dict[str, float] = {name: float("inf") for name in paths}
             for _ in range(args.rounds):
                 for name, (_, sink_port) in paths.items():
@@ -168,7 +172,7 @@ def main() -> int:
         if name == "direct":
             continue
         # Each relayed round trip minus the direct one taken just before it.
-        added = [relayed - direct for relayed, direct in zip(latencies[name], latencies["direct"])]
+        added = [relayed - direct for relayed, direct in zip(latencies[name], latencies["direct"], strict=False)]
         added50, added99 = _common.percentile(added, 50), _common.percentile(added, 99)
         is_rtui = name == "rtui proxy"
         _common.result(
@@ -177,10 +181,14 @@ def main() -> int:
         )
     rates = {name: args.frames / seconds for name, seconds in best.items()}
     for name, rate in rates.items():
-        _common.result(f"throughput {name}", f"{rate:,.0f} frames/s ({rate * len(message) / 1e6:.1f} MB/s, best of {args.rounds})")
+        _common.result(
+            f"throughput {name}", f"{rate:,.0f} frames/s ({rate * len(message) / 1e6:.1f} MB/s, best of {args.rounds})"
+        )
     if "mitmdump" in rates:
         ratio = rates["rtui proxy"] / rates["mitmdump"]
-        _common.result("rtui proxy (recording) / mitmdump", f"{ratio:.1f}x", f">= {THROUGHPUT_TARGET}x", ratio >= THROUGHPUT_TARGET)
+        _common.result(
+            "rtui proxy (recording) / mitmdump", f"{ratio:.1f}x", f">= {THROUGHPUT_TARGET}x", ratio >= THROUGHPUT_TARGET
+        )
     _common.result("rtui proxy / direct", f"{rates['rtui proxy'] / rates['direct']:.2f}")
     _common.result("recordings written by rtui proxy", str(len(recordings)))
     if args.profile:

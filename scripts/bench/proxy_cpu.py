@@ -17,11 +17,11 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from websockets.asyncio.client import connect  # noqa: E402
+
 import _common  # noqa: E402
 from loopback import append_event  # noqa: E402
 from proxy import free_port, wait_listening  # noqa: E402
-
-from websockets.asyncio.client import connect  # noqa: E402
 
 
 async def round_trips(port: int, connections: int, count: int) -> None:
@@ -47,8 +47,21 @@ def main() -> int:
     with _common.Peer("echo") as echo, tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proxy = subprocess.Popen(
-            [sys.executable, "-m", "tui", "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", echo.url(), "--record", f"{tmp}/"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=args.checkout.resolve() if args.checkout else _common.ROOT,
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "proxy",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--upstream",
+                echo.url(),
+                "--record",
+                f"{tmp}/",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=args.checkout.resolve() if args.checkout else _common.ROOT,
         )
         try:
             wait_listening(port, proxy)

@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-from proxy import free_port, wait_listening  # noqa: E402
-
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
+
+import _common  # noqa: E402
+from proxy import free_port, wait_listening  # noqa: E402
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -79,8 +79,21 @@ def main() -> int:
     with _common.Peer("echo") as echo, tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proxy = subprocess.Popen(
-            [sys.executable, "-m", "tui", "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", echo.url(), "--record", f"{tmp}/"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=_common.ROOT,
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "proxy",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--upstream",
+                echo.url(),
+                "--record",
+                f"{tmp}/",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=_common.ROOT,
         )
         try:
             wait_listening(port, proxy)
@@ -92,7 +105,9 @@ def main() -> int:
             outcome = asyncio.run(send_one(url, bytes(under)))
             time.sleep(0.5)
             rss, peak = memory_mb(proxy.pid)
-            _common.result(f"{under / 1e6:,.1f} MB frame (under the limit)", f"{outcome}; proxy RSS after {rss:.0f} MB, peak {peak:.0f} MB")
+            _common.result(
+                f"{under / 1e6:,.1f} MB frame (under the limit)", f"{outcome}; proxy RSS after {rss:.0f} MB, peak {peak:.0f} MB"
+            )
             over = int(args.over_mb * 1e6)
             outcome = stream_oversized(port, over)
             time.sleep(0.5)

@@ -8,7 +8,8 @@ of every session to a temporary directory, as it always does) sits in front of i
 runs N sessions through the proxy and D sessions (`--direct`, default 20) straight to the upstream at
 the same time, started interleaved, so both paths see the same moment of the same machine and the
 same upstream under the same load (D < N keeps the upstream's own load close to N sessions: `rtui
-mock` carries 100 real-time VAD sessions in about 0.6 of a core, not 200 on a shared 2-core box). Every session streams speech-like
+mock` carries 100 real-time VAD sessions in about 0.6 of a core, not 200 on a shared 2-core box).
+Every session streams speech-like
 audio in real time (mock_scale.py's pattern: 20 ms appends, 1.5 s of tone, 1.5 s of silence, so the
 mock's VAD answers every 3 s with real-time audio deltas) and sends 5 pings a second; the round trip
 of each ping (through the relay: client -> relay -> mock's pong -> relay -> client) is measured, the
@@ -30,11 +31,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from websockets.asyncio.client import connect  # noqa: E402
+
 import _common  # noqa: E402
 from mock_scale import CHUNK_MS, chunks, tree_cpu_seconds  # noqa: E402
-from proxy import wait_listening, free_port  # noqa: E402
-
-from websockets.asyncio.client import connect  # noqa: E402
+from proxy import free_port, wait_listening  # noqa: E402
 
 TARGET_ADDED_P99_MS = 5.0
 PINGS_PER_S = 5
@@ -128,13 +129,25 @@ def main() -> int:
             first = mock.stdout.readline()
             mock_url = first.split("listening on ", 1)[1].strip() if args.upstream == "mock" else f"ws://127.0.0.1:{int(first)}/v1/realtime"
             port = free_port()
-            proxy_command = ["-m", "tui", "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", mock_url, "--record", f"{record_dir}/"]
+            proxy_command = [
+                "-m",
+                "tui",
+                "proxy",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--upstream",
+                mock_url,
+                "--record",
+                f"{record_dir}/",
+            ]
             if args.profile:
                 _common.ensure_package("pyinstrument", "pyinstrument")
                 proxy_command = ["-m", "pyinstrument", "--no-color", "-o", str(args.profile.resolve()), *proxy_command]
             # `python -m tui` imports tui/ from its working directory.
             cwd = args.checkout.resolve() if args.checkout else _common.ROOT
-            proxy = subprocess.Popen([sys.executable, *proxy_command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+            proxy = subprocess.Popen(
+                [sys.executable, *proxy_command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd
+            )
             wait_listening(port, proxy)
             urls = {"direct": mock_url + "?model=gpt-realtime", "rtui proxy": f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"}
             proxy_cpu0, mock_cpu0, client_cpu0 = _common.cpu_seconds(proxy.pid), tree_cpu_seconds(mock.pid), time.process_time()
@@ -167,9 +180,15 @@ def main() -> int:
         f"added by rtui proxy at {args.sessions} sessions", f"p50 {added50:.2f} ms, p99 {added99:.2f} ms",
         f"<= {TARGET_ADDED_P99_MS:g} ms p99", added99 <= TARGET_ADDED_P99_MS,
     )
-    _common.result("CPU", f"proxy {proxy_cpu:.2f}, {args.upstream} {mock_cpu:.2f}, clients {client_cpu:.2f} cores; load {os.getloadavg()[0]:.1f}")
+    _common.result(
+        "CPU",
+        f"proxy {proxy_cpu:.2f}, {args.upstream} {mock_cpu:.2f}, clients {client_cpu:.2f} cores; load {os.getloadavg()[0]:.1f}",
+    )
     relayed = sum(s.frames_relayed for s in sessions["rtui proxy"])
-    _common.result("proxy CPU per relayed data frame", f"{proxy_cpu_s / max(relayed, 1) * 1e6:.1f} µs ({relayed:,} frames, recorded on both legs)")
+    _common.result(
+        "proxy CPU per relayed data frame",
+        f"{proxy_cpu_s / max(relayed, 1) * 1e6:.1f} µs ({relayed:,} frames, recorded on both legs)",
+    )
     _common.result("recorded by rtui proxy", f"{recorded / 1e6:.0f} MB")
     if args.profile:
         print(f"   profile of the proxy: {args.profile}")

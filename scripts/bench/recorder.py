@@ -21,10 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-
 import orjson  # noqa: E402
 
+import _common  # noqa: E402
 from tui.wire.reader import SessionReader  # noqa: E402
 from tui.wire.writer import SessionWriter  # noqa: E402
 
@@ -53,7 +52,20 @@ def run_raw(path: Path, frames: list[str]) -> float:
     with open(path, "wb", buffering=0) as file:
         start = time.perf_counter()
         for seq, text in enumerate(frames, 1):
-            file.write(orjson.dumps({"seq": seq, "t_ns": time.monotonic_ns(), "conn": 1, "kind": "frame", "dir": "c2s", "opcode": "text", "text": text}) + b"\n")
+            file.write(
+                orjson.dumps(
+                    {
+                        "seq": seq,
+                        "t_ns": time.monotonic_ns(),
+                        "conn": 1,
+                        "kind": "frame",
+                        "dir": "c2s",
+                        "opcode": "text",
+                        "text": text,
+                    }
+                )
+                + b"\n"
+            )
         return time.perf_counter() - start
 
 
@@ -90,7 +102,12 @@ def main() -> int:
             os.remove(path)
         rate = args.records / best_rec
         raw_rate = args.records / best_raw
-        _common.result("recorder", f"{rate:,.0f} records/s ({size / args.records:,.0f} bytes/record, best of {args.rounds})", f">= {TARGET:,}", rate >= TARGET)
+        _common.result(
+            "recorder",
+            f"{rate:,.0f} records/s ({size / args.records:,.0f} bytes/record, best of {args.rounds})",
+            f">= {TARGET:,}",
+            rate >= TARGET,
+        )
         _common.result("raw orjson+write, same lines (floor)", f"{raw_rate:,.0f} records/s; recorder/raw = {rate / raw_rate:.2f}")
     return 0
 

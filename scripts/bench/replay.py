@@ -28,7 +28,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
-
 from tui.wire import writer as writer_module  # noqa: E402
 from tui.wire.format import C2S, LOCAL, S2C  # noqa: E402
 from tui.wire.writer import SessionWriter  # noqa: E402
@@ -100,20 +99,81 @@ def generate(path: Path, minutes: float) -> int:
             turn, position = divmod(n, chunks_per_turn)
             if position == 25:
                 server_n += 1
-                w.frame(conn, S2C, event("input_audio_buffer.speech_started", event_id=f"event_{server_n}", audio_start_ms=turn * 10_000 + 300, item_id=f"item_u{turn}"))
+                w.frame(
+                    conn,
+                    S2C,
+                    event(
+                        "input_audio_buffer.speech_started",
+                        event_id=f"event_{server_n}",
+                        audio_start_ms=turn * 10_000 + 300,
+                        item_id=f"item_u{turn}",
+                    ),
+                )
             elif position == 200:
                 for kind in ("input_audio_buffer.speech_stopped", "input_audio_buffer.committed"):
                     server_n += 1
-                    w.frame(conn, S2C, event(kind, event_id=f"event_{server_n}", audio_end_ms=turn * 10_000 + 4_000, item_id=f"item_u{turn}"))
-                w.frame(conn, S2C, event("response.created", event_id=f"event_r{turn}", response={"id": f"resp_{turn}", "status": "in_progress"}))
-            elif 210 <= position < 210 + ANSWER_S * 1000 // DELTA_MS * DELTA_MS // CHUNK_MS and (position - 210) % (DELTA_MS // CHUNK_MS) == 0:
+                    w.frame(
+                        conn,
+                        S2C,
+                        event(kind, event_id=f"event_{server_n}", audio_end_ms=turn * 10_000 + 4_000, item_id=f"item_u{turn}"),
+                    )
+                w.frame(
+                    conn,
+                    S2C,
+                    event(
+                        "response.created", event_id=f"event_r{turn}", response={"id": f"resp_{turn}", "status": "in_progress"}
+                    ),
+                )
+            elif (
+                210 <= position < 210 + ANSWER_S * 1000 // DELTA_MS * DELTA_MS // CHUNK_MS
+                and (position - 210) % (DELTA_MS // CHUNK_MS) == 0
+            ):
                 k = (position - 210) // (DELTA_MS // CHUNK_MS)
-                w.frame(conn, S2C, event("response.output_audio.delta", event_id=f"event_a{turn}_{k}", response_id=f"resp_{turn}", item_id=f"item_a{turn}", output_index=0, content_index=0, delta=voice[(turn + k) % len(voice)]))
+                w.frame(
+                    conn,
+                    S2C,
+                    event(
+                        "response.output_audio.delta",
+                        event_id=f"event_a{turn}_{k}",
+                        response_id=f"resp_{turn}",
+                        item_id=f"item_a{turn}",
+                        output_index=0,
+                        content_index=0,
+                        delta=voice[(turn + k) % len(voice)],
+                    ),
+                )
                 if k % 10 == 0:
-                    w.frame(conn, S2C, event("response.output_audio_transcript.delta", event_id=f"event_t{turn}_{k}", response_id=f"resp_{turn}", item_id=f"item_a{turn}", output_index=0, content_index=0, delta="Sure, here is a part of the answer. "))
+                    w.frame(
+                        conn,
+                        S2C,
+                        event(
+                            "response.output_audio_transcript.delta",
+                            event_id=f"event_t{turn}_{k}",
+                            response_id=f"resp_{turn}",
+                            item_id=f"item_a{turn}",
+                            output_index=0,
+                            content_index=0,
+                            delta="Sure, here is a part of the answer. ",
+                        ),
+                    )
             elif position == 470:
-                w.frame(conn, S2C, event("response.output_audio.done", event_id=f"event_d{turn}", response_id=f"resp_{turn}", item_id=f"item_a{turn}", output_index=0, content_index=0))
-                w.frame(conn, S2C, event("response.done", event_id=f"event_e{turn}", response={"id": f"resp_{turn}", "status": "completed"}))
+                w.frame(
+                    conn,
+                    S2C,
+                    event(
+                        "response.output_audio.done",
+                        event_id=f"event_d{turn}",
+                        response_id=f"resp_{turn}",
+                        item_id=f"item_a{turn}",
+                        output_index=0,
+                        content_index=0,
+                    ),
+                )
+                w.frame(
+                    conn,
+                    S2C,
+                    event("response.done", event_id=f"event_e{turn}", response={"id": f"resp_{turn}", "status": "completed"}),
+                )
         clock.now_ns += 50 * ms
         w.record("close", C2S, conn, code=1000, reason="", by="client", first=True)
         clock.now_ns += 1 * ms
@@ -133,7 +193,16 @@ def replay(
 
     The child is killed if its RSS passes `rss_limit_mb`, so a replay that loads the whole file
     cannot take the shared machine down with it."""
-    command = [str(_common.ROOT / ".venv/bin/rtui"), "replay", str(path), "--headless", "--output", str(output), "--timeout", "60"]
+    command = [
+        str(_common.ROOT / ".venv/bin/rtui"),
+        "replay",
+        str(path),
+        "--headless",
+        "--output",
+        str(output),
+        "--timeout",
+        "60",
+    ]
     if profile_to is not None:
         _common.ensure_package("pyinstrument", "pyinstrument")
         command = [sys.executable, "-m", "pyinstrument", "--no-color", "-o", str(profile_to), *command]
@@ -183,7 +252,10 @@ def main() -> int:
         if not source.exists():
             start = time.perf_counter()
             records = generate(source, args.minutes)
-            print(f"   generated {records:,} records, {source.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - start:.1f} s: {source}")
+            print(
+                f"   generated {records:,} records, {source.stat().st_size / 1e6:,.0f} MB "
+                f"in {time.perf_counter() - start:.1f} s: {source}"
+            )
         if args.checkout:
             print(f"   replay from {args.checkout}/tui")
         elapsed, cpu, rss, status, out = replay(source, output, args.profile, args.rss_limit_mb, args.checkout)
@@ -191,8 +263,15 @@ def main() -> int:
         speed = args.minutes * 60 / elapsed
         print("   replay said: " + " | ".join(tail))
         _common.result("replay exit status", f"{status} ({'match' if status == 0 else 'NOT a match'})")
-        _common.result("speed", f"{speed:,.0f}x real time ({elapsed:.1f} s for {args.minutes:g} min)", f">= {SPEED_TARGET:g}x", speed >= SPEED_TARGET)
-        _common.result("CPU time of the replay process", f"{cpu:.1f} s ({args.minutes * 60 / cpu:,.0f}x real time per CPU second)")
+        _common.result(
+            "speed",
+            f"{speed:,.0f}x real time ({elapsed:.1f} s for {args.minutes:g} min)",
+            f">= {SPEED_TARGET:g}x",
+            speed >= SPEED_TARGET,
+        )
+        _common.result(
+            "CPU time of the replay process", f"{cpu:.1f} s ({args.minutes * 60 / cpu:,.0f}x real time per CPU second)"
+        )
         _common.result("peak RSS of the replay process", f"{rss:,.0f} MB", f"<= {RSS_TARGET_MB:g} MB", rss <= RSS_TARGET_MB)
         if args.profile:
             print(f"   profile: {args.profile}")

@@ -23,7 +23,9 @@ async def main(base_url: str, path: str) -> None:
         assert wav.getframerate() == 24_000 and wav.getsampwidth() == 2 and wav.getnchannels() == 1
         pcm = wav.readframes(wav.getnframes())
     client = openai.AsyncOpenAI(api_key="sk-bench-" + "k" * 40, websocket_base_url=base_url)
-    async with client.realtime.connect(model="gpt-realtime", websocket_connection_options={"proxy": None, "max_size": None}) as conn:
+    async with client.realtime.connect(
+        model="gpt-realtime", websocket_connection_options={"proxy": None, "max_size": None}
+    ) as conn:
         events = 0
 
         async def consume() -> None:

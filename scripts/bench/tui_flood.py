@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-
 from textual import events  # noqa: E402
 
+import _common  # noqa: E402
 from tui.app.app import RtuiApp  # noqa: E402
 from tui.app.screens.live import LiveScreen  # noqa: E402
 from tui.app.settings import UISettings  # noqa: E402
@@ -60,7 +59,16 @@ def entry(seq: int) -> LogEntry:
         text = '{"type":"response.output_audio_transcript.delta","event_id":"ev%d","delta":"word "}' % seq
     else:
         text = '{"type":"rate_limits.updated","event_id":"ev%d","rate_limits":[]}' % seq
-    record = {"seq": seq, "t_ns": seq * 1_000_000, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text", "text": text, "size": len(text)}
+    record = {
+        "seq": seq,
+        "t_ns": seq * 1_000_000,
+        "conn": 1,
+        "kind": "frame",
+        "dir": "s2c",
+        "opcode": "text",
+        "text": text,
+        "size": len(text),
+    }
     return LogEntry(record, record_line(record))
 
 
@@ -77,7 +85,9 @@ class Producer(threading.Thread):
         start = time.perf_counter()
         while not self.stop.is_set() and self.produced < self.count:
             if self.rate is None:
-                due = min(self.count, self.produced + 2_000) if self.log.total - self.screen.feed.cursor < 4_000 else self.produced
+                due = (
+                    min(self.count, self.produced + 2_000) if self.log.total - self.screen.feed.cursor < 4_000 else self.produced
+                )
             else:
                 due = min(self.count, int((time.perf_counter() - start) * self.rate))
             while self.produced < due:
@@ -86,7 +96,9 @@ class Producer(threading.Thread):
             time.sleep(0.002)
 
 
-async def offered_rate(app: RtuiApp, pilot, engine: BenchEngine, rate: int, seconds: float, seq0: int) -> tuple[float, list[float]]:
+async def offered_rate(
+    app: RtuiApp, pilot, engine: BenchEngine, rate: int, seconds: float, seq0: int
+) -> tuple[float, list[float]]:
     screen = app.screen
     assert isinstance(screen, LiveScreen)
     producer = Producer(engine.log, rate, int(rate * seconds), seq0, screen)
@@ -125,8 +137,16 @@ async def bench(args: argparse.Namespace) -> int:
             ok = p99 <= KEY_P99_TARGET_MS and absorbed >= 0.95 * rate
             if ok:
                 met_rate = max(met_rate, rate)
-            _common.result(f"offered {rate:,}/s", f"absorbed {absorbed:,.0f}/s, key response p50 {p50:.1f} ms p99 {p99:.1f} ms ({len(latencies)} presses)")
-        _common.result("highest offered rate fully absorbed with key p99 <= 100 ms", f"{met_rate:,}/s", f">= {RATE_TARGET:,}/s", met_rate >= RATE_TARGET)
+            _common.result(
+                f"offered {rate:,}/s",
+                f"absorbed {absorbed:,.0f}/s, key response p50 {p50:.1f} ms p99 {p99:.1f} ms ({len(latencies)} presses)",
+            )
+        _common.result(
+            "highest offered rate fully absorbed with key p99 <= 100 ms",
+            f"{met_rate:,}/s",
+            f">= {RATE_TARGET:,}/s",
+            met_rate >= RATE_TARGET,
+        )
 
         screen = app.screen
         assert isinstance(screen, LiveScreen)
@@ -138,7 +158,12 @@ async def bench(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - start
         rss = _common.rss_mb()
         _common.result(f"{args.events:,} events as fast as absorbed", f"{args.events / elapsed:,.0f} events/s ({elapsed:.0f} s)")
-        _common.result(f"RSS after {seq - 1 + args.events:,} events", f"{rss:,.0f} MB (peak {_common.peak_rss_mb():,.0f} MB)", f"<= {RSS_TARGET_MB:g} MB", rss <= RSS_TARGET_MB)
+        _common.result(
+            f"RSS after {seq - 1 + args.events:,} events",
+            f"{rss:,.0f} MB (peak {_common.peak_rss_mb():,.0f} MB)",
+            f"<= {RSS_TARGET_MB:g} MB",
+            rss <= RSS_TARGET_MB,
+        )
     return 0
 
 

@@ -105,9 +105,17 @@ class RtuiApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for active in screen.active_bindings.values():
             binding = active.binding
-            if binding.id and active.enabled and not binding.id.startswith(("log.up", "log.down", "log.page", "log.first", "app.interrupt")):
+            if (
+                binding.id
+                and active.enabled
+                and not binding.id.startswith(("log.up", "log.down", "log.page", "log.first", "app.interrupt"))
+            ):
                 help_text = f"{self.get_key_display(binding)}: {binding.tooltip or binding.description}"
-                yield SystemCommand(binding.tooltip.capitalize() if binding.tooltip else binding.description, help_text, partial(self.run_action, binding.action, active.node))
+                yield SystemCommand(
+                    binding.tooltip.capitalize() if binding.tooltip else binding.description,
+                    help_text,
+                    partial(self.run_action, binding.action, active.node),
+                )
         yield from super().get_system_commands(screen)
 
     def action_help(self) -> None:

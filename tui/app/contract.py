@@ -22,7 +22,9 @@ class EngineLike(Protocol):
 
     state: EngineState
     log: LogBuffer
-    commands: frozenset[type[Command]]
+
+    @property
+    def commands(self) -> frozenset[type[Command]]: ...
 
     def submit(self, command: Command) -> None: ...
     def stop(self) -> None: ...

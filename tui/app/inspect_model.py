@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tui.app.log_model import LogRow
 from tui.protocol.summary import AUDIO_EVENTS, PCM_BYTES_PER_SECOND, b64_audio_bytes, format_ms, frame_event
 
-from tui.app.log_model import LogRow
-
 # Fields that carry base64 audio in Realtime events.
-_AUDIO_FIELDS = {"input_audio_buffer.append": "audio"} | {name: "delta" for name in AUDIO_EVENTS if name != "input_audio_buffer.append"}
+_AUDIO_FIELDS = {"input_audio_buffer.append": "audio"} | {
+    name: "delta" for name in AUDIO_EVENTS if name != "input_audio_buffer.append"
+}
 
 
 def abbreviate_audio(value: str) -> str:

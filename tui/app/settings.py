@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 MIN_REFRESH_HZ = 1.0
 MAX_REFRESH_HZ = 30.0
@@ -22,7 +23,10 @@ class UISettings:
 
     def __post_init__(self) -> None:
         if not MIN_REFRESH_HZ <= self.refresh_hz <= MAX_REFRESH_HZ:
-            raise ValueError(f"refresh rate {self.refresh_hz} Hz is outside {MIN_REFRESH_HZ:g}-{MAX_REFRESH_HZ:g} Hz; pick a value in that range.")
+            raise ValueError(
+                f"refresh rate {self.refresh_hz} Hz is outside {MIN_REFRESH_HZ:g}-{MAX_REFRESH_HZ:g} Hz; "
+                "pick a value in that range."
+            )
         if self.log_lines < 10:
             raise ValueError(f"a log of {self.log_lines} lines is too small; keep at least 10.")
 
@@ -30,7 +34,7 @@ class UISettings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> UISettings:
         """Defaults, then `RTUI_*` variables, then explicit keyword overrides (None means unset)."""
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         try:
             if "RTUI_REFRESH_HZ" in env:
                 values["refresh_hz"] = float(env["RTUI_REFRESH_HZ"])
@@ -41,4 +45,4 @@ class UISettings:
         if "RTUI_MOUSE" in env:
             values["mouse"] = env["RTUI_MOUSE"].strip().lower() not in ("0", "no", "off", "false")
         values.update({key: value for key, value in overrides.items() if value is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)

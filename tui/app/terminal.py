@@ -29,14 +29,15 @@ def native_stderr_to_file() -> Iterator[Path | None]:
     fd, name = tempfile.mkstemp(prefix=f"rtui-{os.getpid()}-", suffix="-stderr.log")
     os.dup2(fd, 2)
     os.close(fd)
-    sys.__stderr__ = sys.stderr = terminal
+    # typeshed makes __stderr__ final; rtui moves it too, for code that writes to it directly.
+    sys.__stderr__ = sys.stderr = terminal  # type: ignore[misc]
     try:
         yield Path(name)
     finally:
         terminal.flush()
         os.dup2(saved, 2)
         os.close(saved)
-        sys.__stderr__, sys.stderr = original, original
+        sys.__stderr__, sys.stderr = original, original  # type: ignore[misc]
         terminal.close()
         path = Path(name)
         if path.stat().st_size == 0:

@@ -62,10 +62,11 @@ class AudioSink(Protocol):
     from the event loop. `played_ms(item_id)` is what to send as `audio_end_ms` after a `flush()`."""
 
     description: str
-    stats: SinkStats
     levels: LevelMeter
     error: AudioError | None
 
+    @property
+    def stats(self) -> SinkStats: ...
     @property
     def state(self) -> SinkState: ...
     async def start(self) -> None: ...

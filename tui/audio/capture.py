@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import numpy as np
 
@@ -59,9 +60,9 @@ class MicrophoneSource:
         self._samplerate = samplerate
         self._latency = latency
         self._queue: ChunkQueue[AudioChunk] = ChunkQueue(queue_chunks or max(1, 2000 // chunk_ms))
-        self._stream = None
+        self._stream: Any = None  # a sounddevice stream from start() on (sounddevice has no types)
         self._chunker = Chunker(samples_for_ms(chunk_ms))
-        self._resampler = None
+        self._resampler: Any = None  # a soxr.ResampleStream from start() on (soxr has no types)
         self._seq = 0
         self._last_callback_ns = 0
         self._closing = False

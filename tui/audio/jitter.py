@@ -82,7 +82,7 @@ class JitterBuffer:
         dropped: dict[str, int] = collections.defaultdict(int)
         with self._lock:
             keep = min(fade, self._buffered) if self.playing else 0
-            ramp = np.linspace(1.0, 0.0, keep, endpoint=False, dtype=np.float32) if keep else None
+            ramp = np.linspace(1.0, 0.0, keep, endpoint=False, dtype=np.float32)
             kept: collections.deque[_Segment] = collections.deque()
             done = 0
             for segment in self._segments:

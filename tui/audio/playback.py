@@ -10,6 +10,7 @@ flush they will be heard, and the count equals what the listener hears in full. 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -51,9 +52,9 @@ class SpeakerSink:
         self._samplerate = samplerate
         self._latency = latency_ms / 1000
         self._ledger = ItemLedger()
-        self._stream = None
+        self._stream: Any = None  # a sounddevice stream from start() on (sounddevice has no types)
         self._jitter: JitterBuffer | None = None
-        self._resampler = None
+        self._resampler: Any = None  # a soxr.ResampleStream from start() on (soxr has no types)
         self._current_item: str | None = None
         self._closed = False
         self._last_callback_ns = 0
@@ -133,6 +134,7 @@ class SpeakerSink:
             self._stats.device_underflows += 1
         mono = np.empty(frames, dtype=np.float32)
         jitter = self._jitter
+        assert jitter is not None  # the buffer exists before the stream that calls back
         was_playing = jitter.playing
         played = jitter.pull(mono, time.monotonic_ns())
         if played:
@@ -192,7 +194,7 @@ class SpeakerSink:
     def _drain_resampler(self) -> None:
         tail = self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
         self._resampler.clear()
-        if self._current_item is not None:
+        if self._current_item is not None and self._jitter is not None:
             self._jitter.push(self._current_item, tail)
         self._current_item = None
 

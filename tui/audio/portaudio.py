@@ -7,7 +7,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from types import ModuleType
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from tui.audio.errors import NoAudioError
 
@@ -57,13 +57,13 @@ async def in_audio_thread(func: Callable[[], T], timeout: float) -> T:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
-    def settle(result: object, error: BaseException | None) -> None:
+    def settle(result: T | None, error: BaseException | None) -> None:
         if future.done():
             return
         if error is not None:
             future.set_exception(error)
         else:
-            future.set_result(result)
+            future.set_result(cast(T, result))  # func() returned it
 
     def target() -> None:
         result, failure = None, None

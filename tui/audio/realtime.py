@@ -19,6 +19,8 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 # Below PulseAudio's own real-time priority (5): the sound server feeding the device must win.
 PRIORITY = 4
@@ -50,7 +52,7 @@ class RealtimeScheduling:
         self.status = "normal scheduling"
         self.on_revoked: Callable[[str], None] | None = None
         self._saved_limit: tuple[int, int] | None = None
-        self._saved_handler: object = None
+        self._saved_handler: Callable[[int, FrameType | None], Any] | int | signal.Handlers | None = None
         self._budget_in_force = budget_us
 
     def acquire(self) -> bool:
@@ -121,5 +123,5 @@ class RealtimeScheduling:
             resource.setrlimit(resource.RLIMIT_RTTIME, self._saved_limit)
             self._saved_limit = None
         if self._saved_handler is not None:
-            signal.signal(signal.SIGXCPU, self._saved_handler)  # type: ignore[arg-type]
+            signal.signal(signal.SIGXCPU, self._saved_handler)
             self._saved_handler = None

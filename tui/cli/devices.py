@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.audio.devices import list_devices, resolve_device
+    from tui.audio.devices import Kind, list_devices, resolve_device
     from tui.audio.errors import AudioError, NoAudioError
 
     try:
@@ -34,15 +34,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"rtui devices: {NoAudioError('PortAudio sees no device (typical over SSH)', 'no-device')}", file=sys.stderr)
         return 1
     status = 0
-    chosen = {}
-    for kind, spec in (("input", args.input_device), ("output", args.output_device)):
+    chosen: dict[Kind, int | None] = {}
+    sides: tuple[tuple[Kind, str | None], ...] = (("input", args.input_device), ("output", args.output_device))
+    for kind, spec in sides:
         try:
             chosen[kind] = resolve_device(spec, kind).index
         except AudioError as error:
             print(f"rtui devices: {error}", file=sys.stderr)
             chosen[kind] = None
             status = 1
-    for kind in ("input", "output"):
+    for kind, _ in sides:
         print(f"{kind} devices:")
         rows = [d for d in devices if d.channels(kind) > 0]
         if not rows:

@@ -43,7 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "and show it in the transcript",
     )
     group.add_argument("--chunk-ms", type=int, default=20, help="capture chunk length, 20-40 ms (default: %(default)s)")
-    group.add_argument("--jitter-ms", type=int, default=100, help="playback jitter buffer; it grows after an underflow, up to 3x (default: %(default)s)")
+    group.add_argument(
+        "--jitter-ms",
+        type=int,
+        default=100,
+        help="playback jitter buffer; it grows after an underflow, up to 3x (default: %(default)s)",
+    )
     group.add_argument("--output-latency", type=int, default=DEFAULT_OUTPUT_LATENCY_MS, metavar="MS",
                        help="the speaker's device buffer, 5-500 ms: lower answers sooner, higher is safer from "
                             "clicks on a busy machine (default: %(default)s)")

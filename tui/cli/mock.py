@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: `rtui --help` stays fast
+    from tui.mock.config import MockConfig
 
 FAULT_HELP = textwrap.dedent(
     """\
@@ -170,7 +174,7 @@ def _serve_recording(args: argparse.Namespace) -> int:
     )
 
 
-async def _serve(config) -> int:  # type: ignore[no-untyped-def]
+async def _serve(config: MockConfig) -> int:
     import asyncio
     import signal
 

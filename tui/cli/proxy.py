@@ -21,9 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
-        "--listen", default="127.0.0.1:8766", metavar="HOST:PORT", help="where clients connect; port 0 picks a free one (default %(default)s)"
+        "--listen",
+        default="127.0.0.1:8766",
+        metavar="HOST:PORT",
+        help="where clients connect; port 0 picks a free one (default %(default)s)",
     )
-    parser.add_argument("--upstream", default=DEFAULT_UPSTREAM, metavar="URL", help="the server to relay to (default %(default)s)")
+    parser.add_argument(
+        "--upstream", default=DEFAULT_UPSTREAM, metavar="URL", help="the server to relay to (default %(default)s)"
+    )
     parser.add_argument(
         "--record",
         default="sessions/",
@@ -55,9 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=16,
         metavar="MIB",
-        help="the largest message relayed, in MiB; a bigger one closes both legs with 1009 (message too big) (default %(default)s)",
+        help="the largest message relayed, in MiB; a bigger one closes both legs with 1009 (message too big) "
+        "(default %(default)s)",
     )
-    parser.add_argument("--ui", action="store_true", help="show the relayed session in the TUI (event log, counters, closure card)")
+    parser.add_argument(
+        "--ui", action="store_true", help="show the relayed session in the TUI (event log, counters, closure card)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -70,13 +78,12 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import os
     from pathlib import Path
 
     from tui.wire.client import is_azure
     from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, upstream_key
     from tui.wire.redact import Redactor
-
-    import os
 
     try:
         host, port = parse_listen(args.listen)
@@ -101,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         from tui.app import run_app
         from tui.engine.relay import RelayEngine
 
-        return run_app(RelayEngine(config))  # type: ignore[arg-type]  # an engine in shape, not in class
+        return run_app(RelayEngine(config))  # an engine in shape, not in class
 
     def say(message: str) -> None:
         print(f"rtui proxy: {message}", file=sys.stderr, flush=True)

@@ -8,6 +8,11 @@ import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: `rtui --help` stays fast
+    from tui.replay.script import Script
+    from tui.replay.timing import Timing
 
 EXIT_HELP = """\
 exit status: 0 the replay matches the recording after normalization; 1 it diverged or differs
@@ -32,7 +37,7 @@ def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conn", type=int, metavar="N", help="which connection of FILE to replay (default: the first)")
 
 
-def timing_from(args: argparse.Namespace, *, default_fast: bool):  # type: ignore[no-untyped-def]
+def timing_from(args: argparse.Namespace, *, default_fast: bool) -> Timing:
     from tui.replay.timing import Timing
 
     if args.speed is not None:
@@ -75,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _load(args: argparse.Namespace, command: str):  # type: ignore[no-untyped-def]
+def _load(args: argparse.Namespace, command: str) -> Script | None:
     from tui.replay.script import ScriptError, load_script
     from tui.wire.reader import RecordingError
 
@@ -118,15 +123,15 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-async def _replay_client(args: argparse.Namespace, script) -> int:  # type: ignore[no-untyped-def]
+async def _replay_client(args: argparse.Namespace, script: Script) -> int:
+    from websockets.exceptions import InvalidHandshake, InvalidURI
+    from websockets.uri import parse_uri
+
     from tui.replay.client import replay_client
     from tui.replay.diff import compare
     from tui.replay.report import unused_lines
     from tui.replay.script import load_script
     from tui.wire.writer import SessionWriter
-
-    from websockets.exceptions import InvalidHandshake, InvalidURI
-    from websockets.uri import parse_uri
 
     try:
         parse_uri(args.to)
@@ -140,6 +145,7 @@ async def _replay_client(args: argparse.Namespace, script) -> int:  # type: igno
         if args.output
         else SessionWriter.create(args.record_dir, mode="replay", url=args.to, secrets=[api_key] if api_key else [])
     )
+    assert writer.path is not None  # a file: the one named or a new one in the directory
     print(f"replaying the client side of {script.describe()} against {args.to} {timing.describe()}", flush=True)
     try:
         with writer:
@@ -162,7 +168,7 @@ async def _replay_client(args: argparse.Namespace, script) -> int:  # type: igno
     return 0 if ok else 1
 
 
-def _replay_in_tui(args: argparse.Namespace, script) -> int:  # type: ignore[no-untyped-def]
+def _replay_in_tui(args: argparse.Namespace, script: Script) -> int:
     from tui.app.app import run_app
     from tui.replay.engine import ReplayEngine
 
@@ -173,7 +179,7 @@ def _replay_in_tui(args: argparse.Namespace, script) -> int:  # type: ignore[no-
         directory=str(args.record_dir),
         output=str(args.output) if args.output else None,
     )
-    run_app(engine)  # type: ignore[arg-type]
+    run_app(engine)
     if engine.result is None:
         print("rtui replay: stopped before the replay finished.", file=sys.stderr)
         return 1

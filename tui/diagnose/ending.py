@@ -81,9 +81,13 @@ class EndingTracker:
         elif item.kind == "end":
             self._first_end = item
             self._decide(item)
-        elif item.kind == "handshake_response" and item.record.get("status") != 101:
-            self._decide(item)
-        elif item.kind == "error" and item.record["conn"] not in self._answered and connect_failure(item) is not None:
+        elif (
+            item.kind == "handshake_response"
+            and item.record.get("status") != 101
+            or item.kind == "error"
+            and item.record["conn"] not in self._answered
+            and connect_failure(item) is not None
+        ):
             self._decide(item)
 
     def _never_opened_end(self, item: Item) -> bool:
@@ -136,14 +140,33 @@ class EndingTracker:
             status = record.get("status")
             said = f"HTTP {status} {record.get('reason') or ''}".strip()
             return Ending(
-                "refused", None, None, said, "", item.seq, round(item.t_s, 6), status=status, leg=leg,
-                sentence=f"The handshake{where} got {said} instead of 101 Switching Protocols: the socket never opened, so no close frame was exchanged.",
+                "refused",
+                None,
+                None,
+                said,
+                "",
+                item.seq,
+                round(item.t_s, 6),
+                status=status,
+                leg=leg,
+                sentence=(
+                    f"The handshake{where} got {said} instead of 101 Switching Protocols: "
+                    "the socket never opened, so no close frame was exchanged."
+                ),
             )
         if item.kind == "error":
             url, error = connect_failure(item) or ("", "")
             return Ending(
-                "failed", None, None, connect_error_words(error, url), "", item.seq, round(item.t_s, 6), leg=leg,
-                exception=error, sentence=f"The connection{where} never opened: the attempt failed before any HTTP answer ({error}).",
+                "failed",
+                None,
+                None,
+                connect_error_words(error, url),
+                "",
+                item.seq,
+                round(item.t_s, 6),
+                leg=leg,
+                exception=error,
+                sentence=f"The connection{where} never opened: the attempt failed before any HTTP answer ({error}).",
             )
         if item.kind == "close":
             code, reason, by = record["code"], record["reason"], record.get("by")

@@ -44,9 +44,9 @@ class Legs:
         if record["kind"] == "handshake_request":
             return True  # both: the client's own request and what the relay sent on
         if record["dir"] == C2S:
-            return record["conn"] == self.client_conn
+            return bool(record["conn"] == self.client_conn)
         if record["dir"] == S2C:
-            return record["conn"] == self.upstream_conn
+            return bool(record["conn"] == self.upstream_conn)
         return True
 
     def leg_name(self, conn: int) -> str | None:
@@ -66,25 +66,27 @@ class Item:
 
     @property
     def seq(self) -> int:
-        return self.record["seq"]
+        seq: int = self.record["seq"]
+        return seq
 
     @property
     def t_s(self) -> float:
-        return self.record["t_ns"] / 1e9
+        return float(self.record["t_ns"] / 1e9)
 
     @property
     def kind(self) -> str:
-        return self.record["kind"]
+        kind: str = self.record["kind"]
+        return kind
 
     @property
     def dir(self) -> str:
-        return self.record["dir"]
+        direction: str = self.record["dir"]
+        return direction
 
     @property
     def type(self) -> str | None:
-        if self.event is not None and isinstance(self.event.get("type"), str):
-            return self.event["type"]
-        return None
+        event_type = self.event.get("type") if self.event is not None else None
+        return event_type if isinstance(event_type, str) else None
 
     def is_data(self, direction: str | None = None) -> bool:
         return self.kind == "frame" and self.counts and (direction is None or self.dir == direction)

@@ -18,6 +18,7 @@ from tui.diagnose.pacing import PacingMeter, is_real_time, likely_rate
 from tui.diagnose.report import Ending, Finding
 from tui.protocol.events import BETA_SESSION_FIELDS, is_beta_only
 from tui.protocol.handshake import body_excerpt, connect_error_words, describe_connect_failure, describe_refusal, refusal_hint
+from tui.protocol.summary import object_field
 from tui.wire.format import C2S, S2C
 
 MAX_EVIDENCE = 10  # seq numbers kept per finding
@@ -104,8 +105,10 @@ class NeverOpened(Rule):
         if self.failure is not None:
             item, url, error = self.failure
             details = {"url": url, "error": error, "words": connect_error_words(error, url)}
-            who = RELAY if self.legs.relayed else None
-            findings.append(Finding("connect-failed", "error", describe_connect_failure(url, error, who), [item.seq], details))
+            through = RELAY if self.legs.relayed else None
+            findings.append(
+                Finding("connect-failed", "error", describe_connect_failure(url, error, through), [item.seq], details)
+            )
         return findings
 
 
@@ -137,7 +140,11 @@ class BinaryFrames(Rule):
         if ending.how == "close" and ending.previous and ending.previous["seq"] == first.seq:
             message += f", and the {ending.closed_first_by} closed with {ending.code} right after the first one"
         message += " (on iOS send .string, not .data)."
-        return [Finding("binary-frame", "error", message, _with_ending(self.seqs, ending), {"count": self.count, "first_type": first.type})]
+        return [
+            Finding(
+                "binary-frame", "error", message, _with_ending(self.seqs, ending), {"count": self.count, "first_type": first.type}
+            )
+        ]
 
 
 class InvalidJson(Rule):
@@ -175,7 +182,9 @@ class InvalidJson(Rule):
             else:
                 message += "; a strict client fails on it and may close the connection."
                 evidence = list(seqs)
-            findings.append(Finding("invalid-json", "error", message, sorted(set(evidence)), {"direction": direction, "count": count}))
+            findings.append(
+                Finding("invalid-json", "error", message, sorted(set(evidence)), {"direction": direction, "count": count})
+            )
         return findings
 
 
@@ -197,8 +206,8 @@ class AudioFormat(Rule):
         session = item.event.get("session")
         if not isinstance(session, dict):
             return
-        audio = session.get("audio") if isinstance(session.get("audio"), dict) else {}
-        audio_in = audio.get("input") if isinstance(audio.get("input"), dict) else {}
+        audio = object_field(session, "audio")
+        audio_in = object_field(audio, "input")
         fmt = audio_in.get("format")
         kind = fmt.get("type") if isinstance(fmt, dict) else session.get("input_audio_format")
         if kind in ("audio/pcmu", "audio/pcma", "g711_ulaw", "g711_alaw"):
@@ -254,7 +263,13 @@ class SampleRatePacing(Rule):
             message += ": faster than real time, as when a file or a backlog is sent at once."
         else:
             message += ": slower than real time (audio is being lost or sent late)."
-        details = {"pace": round(pace, 4), "likely_rate": rate, "labelled_rate": labelled, "span_s": round(span, 3), "appends": period.appends}
+        details = {
+            "pace": round(pace, 4),
+            "likely_rate": rate,
+            "labelled_rate": labelled,
+            "span_s": round(span, 3),
+            "appends": period.appends,
+        }
         return [Finding("sample-rate-pacing", "warning", message, [period.first_seq, self.meter.last_seq], details)]
 
 
@@ -377,7 +392,16 @@ class BetaHeader(Rule):
             message += f" and the {ending.closed_first_by or 'server'} closed with 4000"
         message += "; remove the OpenAI-Beta header and use the GA event names."
         severity = "error" if self.errors or ending.code == 4000 else "warning"
-        return [Finding("beta-header", severity, message, _with_ending([self.request.seq, *self.errors], ending) if ending.code == 4000 else [self.request.seq, *self.errors])]
+        return [
+            Finding(
+                "beta-header",
+                severity,
+                message,
+                _with_ending([self.request.seq, *self.errors], ending)
+                if ending.code == 4000
+                else [self.request.seq, *self.errors],
+            )
+        ]
 
 
 class BetaEventNames(Rule):
@@ -414,8 +438,12 @@ class BetaEventNames(Rule):
         if not parts:
             return []
         message = " and ".join(parts)
-        message = message[0].upper() + message[1:] + f" (first at seq {self.seqs[0]}); GA names are in docs/protocol.md section 2."
-        return [Finding("beta-event-names", "warning", message, self.seqs, {"client": self.client_names, "server": self.server_names})]
+        message = (
+            message[0].upper() + message[1:] + f" (first at seq {self.seqs[0]}); GA names are in docs/protocol.md section 2."
+        )
+        return [
+            Finding("beta-event-names", "warning", message, self.seqs, {"client": self.client_names, "server": self.server_names})
+        ]
 
 
 class UnknownParameter(Rule):
@@ -475,7 +503,12 @@ class ServerErrors(Rule):
         findings = []
         ending = context.ending
         error = self.error_at_ending
-        related = error is not None and ending.t_s is not None and ending.how in ("close", "dropped") and ending.t_s - error.t_s <= RELATED_S
+        related = (
+            error is not None
+            and ending.t_s is not None
+            and ending.how in ("close", "dropped")
+            and ending.t_s - error.t_s <= RELATED_S
+        )
         # An expiry explains its own close: session-expired says both, once.
         if related and error is not None and error is not self.expired and ending.t_s is not None:
             fields = error_fields(error)
@@ -521,7 +554,8 @@ class ServerErrors(Rule):
             text = str(error_fields(expired).get("message", ""))
             closed = ""
             if related and error is expired and ending.t_s is not None:
-                closed = f"; the {ending.closed_first_by or 'connection'} {'closed with ' + str(ending.code) if ending.how == 'close' else 'dropped'} {_ago(ending.t_s - expired.t_s)} later"
+                how = f"closed with {ending.code}" if ending.how == "close" else "dropped"
+                closed = f"; the {ending.closed_first_by or 'connection'} {how} {_ago(ending.t_s - expired.t_s)} later"
             findings.append(
                 Finding(
                     "session-expired", "error",
@@ -604,7 +638,9 @@ class ServerTiming(Rule):
                 "one network round trip, so the server or the path to it is slow."
             )
             details = {"median_s": round(median, 6), "max_s": round(slowest, 6), "answers": len(self.answered)}
-            findings.append(Finding("slow-server", "warning", message, [self.slowest.request.seq, self.slowest.until.seq], details))
+            findings.append(
+                Finding("slow-server", "warning", message, [self.slowest.request.seq, self.slowest.until.seq], details)
+            )
         return findings
 
     def _silent_finding(self, wait: _Wait, ending: Ending) -> Finding:
@@ -691,7 +727,9 @@ class CloseCodes(Rule):
                     "other side."
                 )
             evidence = sorted(set(pings + [i.seq for i in self.keepalive]))
-            findings.append(Finding("keepalive-timeout", "error", message, evidence, {"closed_by": by, "unanswered_pings": len(pings)}))
+            findings.append(
+                Finding("keepalive-timeout", "error", message, evidence, {"closed_by": by, "unanswered_pings": len(pings)})
+            )
         if ending.how == "close" and ending.code == 1009:
             receiver_dir = S2C if ending.closed_first_by == "client" else C2S
             size, seq = self.largest.get(receiver_dir, (0, 0))
@@ -701,7 +739,15 @@ class CloseCodes(Rule):
                 f"larger than its max_size{larger}; Python websockets defaults to 1 MiB while one Realtime event can carry "
                 "15 MiB of audio, so raise max_size."
             )
-            findings.append(Finding("message-too-big", "error", message, [s for s in (seq, ending.seq) if s], {"closed_by": ending.closed_first_by}))
+            findings.append(
+                Finding(
+                    "message-too-big",
+                    "error",
+                    message,
+                    [s for s in (seq, ending.seq) if s],
+                    {"closed_by": ending.closed_first_by},
+                )
+            )
         if ending.how == "dropped":
             because = f" ({ending.exception})" if ending.exception else ""
             where = f" on the {ending.leg} leg" if ending.leg else ""
@@ -732,7 +778,11 @@ class ProxyEnvironment(Rule):
             "http_proxy, all_proxy); proxies can turn closes into 1005 or 1006, cut idle connections and route a local "
             "server away (pass proxy=None or set no_proxy)."
         )
-        return [Finding("proxy-environment", "warning" if suspicious else "info", message, [s for s, _ in self.seen], {"proxy": proxy})]
+        return [
+            Finding(
+                "proxy-environment", "warning" if suspicious else "info", message, [s for s, _ in self.seen], {"proxy": proxy}
+            )
+        ]
 
 
 def all_rules(legs: Legs) -> list[Rule]:

@@ -3,8 +3,8 @@ problems), and in one line for a place that has room for no more."""
 
 from __future__ import annotations
 
-from tui.protocol.summary import counted
 from tui.diagnose.report import Diagnosis
+from tui.protocol.summary import counted
 
 _ARROWS = {"c2s": "client → server", "s2c": "server → client", "local": "local"}
 _MARKS = {"error": "ERROR", "warning": "WARN ", "info": "info "}

@@ -23,9 +23,10 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar, cast
 
 from tui.engine.commands import SESSION_COMMANDS, Command
 from tui.engine.config import EngineConfig
@@ -79,7 +80,8 @@ class EngineProcess:
         self.pid = child.pid
         self._command("configure", self.config)  # before any command the UI sends
         try:
-            self.outcome = await _in_daemon_thread(self._pump)
+            outcome = await _in_daemon_thread(self._pump)
+            self.outcome = outcome
         finally:
             # Closing the command pipe stops the child's engine (as the parent dying would), so a
             # cancelled run never leaves a session open behind it.
@@ -89,7 +91,7 @@ class EngineProcess:
             self._snapshots_in.close()
         if self.exitcode != 0 and not self._failure_reported:
             self._engine_died()
-        return self.outcome
+        return outcome
 
     def _start_child(self) -> subprocess.Popen[bytes]:
         # A plain interpreter rather than multiprocessing's spawn: no re-import of the program's
@@ -101,8 +103,17 @@ class EngineProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         try:
             return subprocess.Popen(
-                [sys.executable, "-c", "import sys; from tui.engine.process import serve; serve(*map(int, sys.argv[1:]))", *map(str, fds)],
-                stdin=subprocess.DEVNULL, stdout=2, pass_fds=fds, env=env, start_new_session=True,
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from tui.engine.process import serve; serve(*map(int, sys.argv[1:]))",
+                    *map(str, fds),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=2,
+                pass_fds=fds,
+                env=env,
+                start_new_session=True,
             )
         finally:
             self._commands_in.close()
@@ -121,7 +132,8 @@ class EngineProcess:
                 self.state.notices.append(f"The session engine failed: {message.message}")
                 self._failure_reported = True
             else:
-                return message  # the outcome, sent last
+                outcome: Outcome = message  # the outcome, sent last
+                return outcome
 
     def _apply(self, snapshot: Snapshot) -> None:
         self.state.__dict__.update(snapshot.state.__dict__)
@@ -162,8 +174,12 @@ async def _in_daemon_thread(blocking: Callable[[], T]) -> T:
     result: asyncio.Future[T] = loop.create_future()
 
     def settle(outcome: T | None, error: BaseException | None) -> None:
-        if not result.done():
-            result.set_exception(error) if error is not None else result.set_result(outcome)  # type: ignore[arg-type]
+        if result.done():
+            return
+        if error is not None:
+            result.set_exception(error)
+        else:
+            result.set_result(cast(T, outcome))  # blocking() returned it
 
     def work() -> None:
         try:

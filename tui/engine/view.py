@@ -15,8 +15,8 @@ from typing import Any, Literal
 from tui.engine.closure import summarize_close, summarize_refusal
 from tui.engine.pacing import SendRateMeter
 from tui.engine.state import EngineState, LogBuffer, LogEntry, TranscriptEntry
-from tui.protocol.summary import Line, frame_event, record_line
 from tui.protocol.usage import UsageTotals
+from tui.protocol.summary import Line, frame_event, object_field, record_line
 
 TRANSCRIPT_DELTAS = frozenset(
     {
@@ -113,7 +113,7 @@ class SessionView:
         if not isinstance(etype, str):
             return  # from the wire: a type that is not a string is no event this view knows
         if etype == "session.created":
-            session = event.get("session") if isinstance(event.get("session"), dict) else {}
+            session = object_field(event, "session")
             state.session_id = text_or_empty(session.get("id")) or None
             expires = session.get("expires_at")
             state.expires_at = float(expires) if isinstance(expires, (int, float)) else None
@@ -139,7 +139,7 @@ class SessionView:
         elif etype == "response.created":
             state.response_active = True
         elif etype == "response.output_item.added":
-            item = event.get("item") if isinstance(event.get("item"), dict) else {}
+            item = object_field(event, "item")
             if item.get("type") == "message":
                 self.transcript_entry("assistant", text_or_empty(item.get("id")))
         elif etype in TRANSCRIPT_DELTAS:
@@ -149,7 +149,7 @@ class SessionView:
             entry.text = text_or_empty(event.get("transcript")) or text_or_empty(event.get("text")) or entry.text
             entry.done = True
         elif etype == "response.done":
-            response = event.get("response") if isinstance(event.get("response"), dict) else {}
+            response = object_field(event, "response")
             state.response_active = False
             output = response.get("output")
             if response.get("status") == "cancelled" and isinstance(output, list):

@@ -34,6 +34,7 @@ import orjson
 from tui import __version__
 from tui.wire.reader import Problem, SessionReader
 
+
 @dataclass
 class HarExport:
     entries: int  # connections
@@ -114,9 +115,9 @@ def _read(recording: str | os.PathLike[str], spool: IO[bytes]) -> tuple[dict[int
 
 def _started(start: float, t_ns: int) -> str:
     try:
-        return dt.datetime.fromtimestamp(start + t_ns / 1e9, dt.timezone.utc).isoformat(timespec="milliseconds")
+        return dt.datetime.fromtimestamp(start + t_ns / 1e9, dt.UTC).isoformat(timespec="milliseconds")
     except (ValueError, OverflowError, OSError):  # a damaged t_ns past the year 9999
-        return dt.datetime.fromtimestamp(start, dt.timezone.utc).isoformat(timespec="milliseconds")
+        return dt.datetime.fromtimestamp(start, dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _write_entry(out: IO[bytes], spool: IO[bytes], conn: int, info: dict[str, Any], start: float) -> None:
@@ -142,7 +143,11 @@ def _write_entry(out: IO[bytes], spool: IO[bytes], conn: int, info: dict[str, An
             "httpVersion": "HTTP/1.1",
             "headers": [{"name": n, "value": v} for n, v in response.get("headers", [])],
             "cookies": [],
-            "content": {"size": len(response.get("body", "")), "mimeType": "x-unknown", **({"text": response["body"]} if response.get("body") else {})},
+            "content": {
+                "size": len(response.get("body", "")),
+                "mimeType": "x-unknown",
+                **({"text": response["body"]} if response.get("body") else {}),
+            },
             "redirectURL": "",
             "headersSize": -1,
             "bodySize": 0,
@@ -162,7 +167,7 @@ def _write_entry(out: IO[bytes], spool: IO[bytes], conn: int, info: dict[str, An
     head = orjson.dumps(entry)
     # Messages go in before the closing brace, copied from the spool.
     out.write(head[:-1] + b',"_webSocketMessages":[')
-    for index, (offset, length) in enumerate(zip(info["offsets"], info["lengths"])):
+    for index, (offset, length) in enumerate(zip(info["offsets"], info["lengths"], strict=True)):
         if index:
             out.write(b",")
         spool.seek(offset)

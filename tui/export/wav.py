@@ -23,8 +23,8 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.protocol.summary import counted
 from tui.diagnose.items import Legs, make_item
+from tui.protocol.summary import counted, object_field
 from tui.wire.format import C2S, MAX_GAP_NS, MAX_GAP_S, S2C
 from tui.wire.reader import Problem, SessionReader
 
@@ -113,7 +113,11 @@ class WavExport:
         lines = []
         for direction, track in self.tracks.items():
             who = "client → server" if direction == C2S else "server → client"
-            late = f", {counted(track.appended_late, 'chunk')} appended after the previous one (sent faster than real time)" if track.appended_late else ""
+            late = (
+                f", {counted(track.appended_late, 'chunk')} appended after the previous one (sent faster than real time)"
+                if track.appended_late
+                else ""
+            )
             lines.append(
                 f"{track.path}: {who}, {counted(track.chunks, 'chunk')}, {track.audio_samples / RATE:.2f} s of audio on a "
                 f"{track.cursor / RATE:.2f} s timeline{late}"
@@ -173,7 +177,10 @@ def export_wav(recording: str | os.PathLike[str], directory: str | os.PathLike[s
         if track.skipped:
             fmt = formats[direction]
             why = f"the session's format is {fmt}, not audio/pcm" if fmt not in PCM_FORMATS else "not valid base64"
-            messages.append(f"{FILE_NAMES[direction]}: {counted(len(track.skipped), 'chunk')} left out ({why}; first at seq {track.skipped[0]})")
+            messages.append(
+                f"{FILE_NAMES[direction]}: {counted(len(track.skipped), 'chunk')} left out "
+                f"({why}; first at seq {track.skipped[0]})"
+            )
     return WavExport(tracks, messages, list(reader.problems))
 
 
@@ -189,9 +196,9 @@ def _note_formats(event: dict, formats: dict[str, str | None]) -> None:
     session = event.get("session")
     if not isinstance(session, dict):
         return
-    audio = session.get("audio") if isinstance(session.get("audio"), dict) else {}
+    audio = object_field(session, "audio")
     for direction, key, beta in ((C2S, "input", "input_audio_format"), (S2C, "output", "output_audio_format")):
-        part = audio.get(key) if isinstance(audio.get(key), dict) else {}
+        part = object_field(audio, key)
         fmt = part.get("format")
         if isinstance(fmt, dict) and isinstance(fmt.get("type"), str):
             kind, rate = fmt["type"], fmt.get("rate", RATE)

@@ -8,6 +8,7 @@ import base64
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import orjson
 from websockets.exceptions import ConnectionClosed
@@ -21,6 +22,7 @@ from tui.mock.faults import (
     OversizedEvent,
     RejectHandshake,
     StallFrames,
+    Trigger,
     WithholdPongs,
 )
 from tui.mock.ids import IdFactory
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def oversized_event(size: int, ids: IdFactory) -> str:
     """A valid `conversation.item.retrieved` of at least `size` bytes (a user item with silent audio)."""
-    item = {"id": ids.item(), "object": "realtime.item", "type": "message", "status": "completed", "role": "user",
+    item: dict[str, Any] = {"id": ids.item(), "object": "realtime.item", "type": "message", "status": "completed", "role": "user",
             "content": [{"type": "input_audio", "audio": "", "transcript": None}]}
     event = {"type": "conversation.item.retrieved", "event_id": ids.event(), "item": item}
     overhead = len(orjson.dumps(event))
@@ -178,8 +180,8 @@ class ConnectionRunner:
 
     # -- faults --------------------------------------------------------------------------------
 
-    def _due(self, fault: Fault, now: float) -> bool:
-        frames, seconds = fault.after_frames, fault.after_seconds  # type: ignore[union-attr]
+    def _due(self, fault: Trigger, now: float) -> bool:
+        frames, seconds = fault.after_frames, fault.after_seconds
         if frames is None and seconds is None:
             return True
         if frames is not None and self.frames_received < frames:
@@ -189,7 +191,7 @@ class ConnectionRunner:
     def _next_fault_time(self) -> float | None:
         # Only times still ahead: a fault that also waits for frames must not wake the loop in a spin.
         now = self.clock()
-        times = [self._started + f.after_seconds for f in self.faults if f.after_seconds is not None]  # type: ignore[union-attr]
+        times = [self._started + f.after_seconds for f in self.faults if f.after_seconds is not None]
         ahead = [t for t in times if t > now]
         return min(ahead) if ahead else None
 

@@ -166,7 +166,9 @@ class MockServer:
         if "call_id" in query:
             return _error_response(404, f"Call '{query['call_id']}' not found (the mock does not serve SIP/WebRTC calls).", None)
         if intent is not None and intent != "transcription":
-            return _error_response(400, f"Invalid value: '{intent}'. Supported values are: 'transcription'.", "invalid_value", "intent")
+            return _error_response(
+                400, f"Invalid value: '{intent}'. Supported values are: 'transcription'.", "invalid_value", "intent"
+            )
         if model is not None and not model_is_served(model):
             return _error_response(
                 404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found"
@@ -203,6 +205,7 @@ class MockServer:
                 # Names are per microsecond: another worker (--workers) may have taken this one.
                 if exc.errno != errno.EEXIST or attempt == 100:
                     raise
+        assert writer.path is not None  # made in record_dir
         self.recordings.append(writer.path)
         self._writers[id(connection)] = writer
         # Close the file once the connection is gone; the tap records the end first.

@@ -559,7 +559,7 @@ class MockSession:
             self.items[item_id] = response.item
         if modality == "audio":
             self.assistant_audio_ms[item_id] = 0
-        out = [
+        out: list[Output] = [
             self._emit("response.created", response=self._response_object(response, "in_progress", None, [])),
             self._emit("response.output_item.added", response_id=response.id, output_index=0, item=response.item),
         ]

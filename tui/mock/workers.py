@@ -64,7 +64,7 @@ def serve_with_workers(config: MockConfig, count: int) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     context = multiprocessing.get_context("fork")  # Linux only, like SO_REUSEPORT; no re-import per worker
     config = dataclasses.replace(config, port=holder.getsockname()[1])
-    workers: list[multiprocessing.process.BaseProcess] = []
+    workers: list[multiprocessing.context.ForkProcess] = []
     try:
         ready: list[Connection] = []
         for index in range(count):
@@ -117,7 +117,7 @@ def _wait_until_listening(receiver: Connection, stopping: Callable[[], bool]) ->
     return None if message == "listening" else str(message)
 
 
-def _stop(workers: list[multiprocessing.process.BaseProcess]) -> None:
+def _stop(workers: list[multiprocessing.context.ForkProcess]) -> None:
     for worker in workers:
         if worker.exitcode is None:
             worker.terminate()  # SIGTERM: the worker closes its connections and recordings

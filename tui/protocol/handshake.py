@@ -71,11 +71,16 @@ _CONNECT_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), words)
     for pattern, words in (
         (r"ConnectionRefused|Errno 111\b|Errno 61\b|Connect call failed", "connection refused: nothing is listening at {where}"),
-        (r"gaierror|Name or service not known|nodename nor servname|getaddrinfo|No address associated",
-         "the host name {host} could not be resolved (DNS)"),
+        (
+            r"gaierror|Name or service not known|nodename nor servname|getaddrinfo|No address associated",
+            "the host name {host} could not be resolved (DNS)",
+        ),
         (r"Timeout|timed out", "timed out: {where} did not answer in time"),
         (r"SSL|certificate|TLS", "the TLS handshake with {where} failed"),
-        (r"Network is unreachable|No route to host|Errno 101\b|Errno 113\b", "{where} cannot be reached from this machine (no route)"),
+        (
+            r"Network is unreachable|No route to host|Errno 101\b|Errno 113\b",
+            "{where} cannot be reached from this machine (no route)",
+        ),
         (r"ConnectionReset|Connection reset", "{where} reset the connection during the handshake"),
         (r"InvalidMessage|did not receive a valid HTTP", "{where} did not answer with HTTP (is it a WebSocket endpoint?)"),
         (r"InvalidURI|isn't a valid URI", "the URL is not a valid ws:// or wss:// address"),

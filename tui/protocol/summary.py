@@ -85,7 +85,8 @@ def close_meaning(code: int, by: str | None = None) -> str:
 def frame_payload(record: dict[str, Any]) -> bytes | str:
     """The exact bytes (binary, or undecodable text) or string a frame record carries."""
     if "text" in record:
-        return record["text"]
+        text: str = record["text"]
+        return text
     return base64.b64decode(record.get("data_b64", ""))
 
 
@@ -96,6 +97,12 @@ def frame_event(record: dict[str, Any]) -> dict[str, Any] | None:
     except (orjson.JSONDecodeError, binascii.Error, ValueError):
         return None
     return event if isinstance(event, dict) else None
+
+
+def object_field(container: dict[str, Any], key: str) -> dict[str, Any]:
+    """`container[key]` when it is a JSON object, else an empty one: events off the wire are hostile."""
+    value = container.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def b64_audio_bytes(value: Any) -> int:
@@ -138,8 +145,8 @@ def _session_summary(session: dict[str, Any]) -> str:
     for key in ("type", "model"):
         if key in session:
             parts.append(f"{key}={session[key]}")
-    audio = session.get("audio") if isinstance(session.get("audio"), dict) else {}
-    audio_in = audio.get("input") if isinstance(audio.get("input"), dict) else {}
+    audio = object_field(session, "audio")
+    audio_in = object_field(audio, "input")
     fmt = audio_in.get("format")
     if isinstance(fmt, dict):
         parts.append(f"in={fmt.get('type')}" + (f"@{fmt['rate']}" if "rate" in fmt else ""))
@@ -166,7 +173,7 @@ def event_summary(event: dict[str, Any]) -> str:
     if etype in TEXT_DELTA_EVENTS:
         return repr(_shorten(str(event.get("delta", "")), 60))
     if etype == "error":
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        error = object_field(event, "error")
         param = f" [{error['param']}]" if error.get("param") else ""
         return f"{error.get('code') or error.get('type')}{param}: {_shorten(str(error.get('message', '')))}"
     if etype in ("session.created", "session.updated", "session.update"):
@@ -177,7 +184,7 @@ def event_summary(event: dict[str, Any]) -> str:
     if etype == "input_audio_buffer.speech_stopped":
         return f"at {event.get('audio_end_ms')} ms"
     if etype == "response.done":
-        response = event.get("response") if isinstance(event.get("response"), dict) else {}
+        response = object_field(event, "response")
         details = response.get("status_details") or {}
         reason = details.get("reason") if isinstance(details, dict) else None
         return f"{response.get('status')}" + (f" ({reason})" if reason else "") + _usage_note(response.get("usage"))
@@ -188,12 +195,14 @@ def event_summary(event: dict[str, Any]) -> str:
     if etype == "conversation.item.truncate":
         return f"{event.get('item_id')} at {event.get('audio_end_ms')} ms"
     if etype == "conversation.item.create":
-        item = event.get("item") if isinstance(event.get("item"), dict) else {}
+        item = object_field(event, "item")
         texts = [c.get("text", "") for c in item.get("content", []) if isinstance(c, dict)]
         return f"{item.get('role', item.get('type', ''))} {_shorten(' '.join(texts), 60)!r}"
     if etype == "rate_limits.updated":
         limits = event.get("rate_limits") or []
-        return " ".join(f"{l.get('name')}={l.get('remaining')}/{l.get('limit')}" for l in limits if isinstance(l, dict))
+        return " ".join(
+            f"{limit.get('name')}={limit.get('remaining')}/{limit.get('limit')}" for limit in limits if isinstance(limit, dict)
+        )
     for key in ("item_id", "response_id"):
         if key in event:
             return f"{key.split('_')[0]} {event[key]}"
@@ -275,7 +284,9 @@ def _describe(record: dict[str, Any], line: Line) -> None:
     elif kind == "close":
         code = record["code"]
         first = "first" if record.get("first") else "reply"
-        line.summary = f"{code} {close_meaning(code, record.get('by'))}; reason {record.get('reason')!r} ({record.get('by')}, {first})"
+        line.summary = (
+            f"{code} {close_meaning(code, record.get('by'))}; reason {record.get('reason')!r} ({record.get('by')}, {first})"
+        )
         # A 1000 from the client is a goodbye; the same code from the server, or 1001, deserves a look.
         if code == 1000:
             line.severity = "normal" if record.get("by") == "client" or not record.get("first") else "warning"

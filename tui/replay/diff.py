@@ -66,16 +66,21 @@ class _DirectionMatch:
         self.a_count = 0  # A's items taken so far
         self.differs_at: int | None = None  # the first item that differs
 
-    def _take_a(self) -> Any:
+    def _take_a(self) -> None:
         entry = self.a.next()
+        assert entry is not None  # taken only after a peek that found it
         self.a_count = max(self.a_count, entry.index + 1)
-        return entry
 
     def add(self, record: dict[str, Any]) -> None:
         payload = frame_payload(record)
         if self.differs_at is None and self.audio.idle and isinstance(payload, str):
             a = self.a.peek()
-            if a is not None and a.audio is not None and a.payload == payload and a.index == self.maker.next_audio_index(self.direction):
+            if (
+                a is not None
+                and a.audio is not None
+                and a.payload == payload
+                and a.index == self.maker.next_audio_index(self.direction)
+            ):
                 # The same append text at the same place: the same audio, no decoding.
                 self.index = self.maker.add_audio(self.direction, a.length)
                 self.segment_open = True
@@ -196,7 +201,8 @@ def _items_section(direction: str, a: Script, b: Script, match: _DirectionMatch)
     left = a.item_at(direction, index) if index < a_count else None
     right = b.item_at(direction, index) if index < b_count else None
     if left is None:
-        message = f"B has {b_count - a_count} more: first extra is {right.label()}"  # type: ignore[union-attr]
+        assert right is not None  # the first difference is one of B's items
+        message = f"B has {b_count - a_count} more: first extra is {right.label()}"
     elif right is None:
         message = f"B stops after {b_count} of A's {a_count}; first missing is {left.label()}"
     else:
@@ -209,7 +215,7 @@ def _items_section(direction: str, a: Script, b: Script, match: _DirectionMatch)
 
 
 def _control(script: Script, direction: str, kind: str) -> list[str]:
-    return [bytes(s.payload).hex() for s in script.controls if s.direction == direction and s.kind == kind]
+    return [s.control_payload.hex() for s in script.controls if s.direction == direction and s.kind == kind]
 
 
 def _ending(script: Script) -> tuple[object, ...]:
@@ -225,7 +231,11 @@ def _comparison(a: Script, b: Script, matches: dict[str, _DirectionMatch]) -> Co
         sub_a = a.response.get("subprotocol") if a.response else None
         sub_b = b.response.get("subprotocol") if b.response else None
         result.sections.append(
-            ("handshake", sub_a == sub_b, [f"status {a.status}"] + ([] if sub_a == sub_b else [f"subprotocol {sub_a!r} vs {sub_b!r}"]))
+            (
+                "handshake",
+                sub_a == sub_b,
+                [f"status {a.status}"] + ([] if sub_a == sub_b else [f"subprotocol {sub_a!r} vs {sub_b!r}"]),
+            )
         )
     for direction in (C2S, S2C):
         same, body, divergence = _items_section(direction, a, b, matches[direction])

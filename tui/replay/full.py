@@ -4,7 +4,6 @@ recorded again (mode "replay") and compared with the original after normalizatio
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -61,7 +60,9 @@ class ReplayResult:
         for problem in self.script.problems:
             lines.append(f"recording problem: {problem}")
         if self.script.truncated:
-            lines.append(f"the recording was cut off mid-write; replayed up to its last complete record (seq {self.script.last_seq})")
+            lines.append(
+                f"the recording was cut off mid-write; replayed up to its last complete record (seq {self.script.last_seq})"
+            )
         lines.extend(self.notes)
         for outcome in (self.server, self.client):
             lines.extend(f"{outcome.side}: {note}" for note in outcome.notes)
@@ -71,7 +72,9 @@ class ReplayResult:
                 lines.append(f"{outcome.side} side: {outcome.divergence.report()}")
                 lines.append(f"{outcome.side} side: {outcome.ending()}")
             lines.extend(
-                unused_lines(f"recorded frames the {outcome.side} never received", outcome.not_received, outcome.not_received_count)
+                unused_lines(
+                    f"recorded frames the {outcome.side} never received", outcome.not_received, outcome.not_received_count
+                )
             )
             if outcome.not_sent:
                 lines.append(f"recorded steps the {outcome.side} never performed: {outcome.not_sent_count}")
@@ -79,7 +82,9 @@ class ReplayResult:
                     lines.append(f"  seq {step.seq} {step.direction} {step.kind}")
         if self.comparison is not None:
             lines.append(self.comparison.report())
-        lines.append("MATCH: the replay reproduces the recording" if self.ok else "MISMATCH: the replay differs from the recording")
+        lines.append(
+            "MATCH: the replay reproduces the recording" if self.ok else "MISMATCH: the replay differs from the recording"
+        )
         return "\n".join(lines)
 
 
@@ -111,6 +116,7 @@ async def full_replay(
                 if output is not None
                 else SessionWriter.create(directory, mode="replay", url=served.url)
             )
+            assert writer.path is not None  # a file: the one named or a new one in the directory
             if on_recording is not None:
                 on_recording(writer.path)
             writer.add_listener(comparison.add)
@@ -155,7 +161,7 @@ async def _server_outcome(served: ServedRecording, script: Script, timeout: floa
         return outcome
     try:
         return await served.next_outcome(timeout * 2)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         outcome = Outcome("server")
         outcome.notes.append("no connection reached the server")
         return outcome

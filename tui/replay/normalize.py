@@ -211,9 +211,9 @@ def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bo
         return Item("text", payload), None
     event_type = event.get("type") if isinstance(event.get("type"), str) else None
     if not server:
-        audio = append_text(event)
-        if audio is not None:
-            return None, audio
+        appended = append_text(event)
+        if appended is not None:
+            return None, appended
     else:
         ids.learn(event)
     return Item("event", ids.apply(event), event_type), None

@@ -263,7 +263,8 @@ class Player:
                 or incoming.position < following.requires
             ):
                 break
-            batch.append(self.steps.next())
+            self.steps.next()  # takes `following`
+            batch.append(following)
         return batch
 
     async def _send_frames(self, steps: list[Step]) -> None:
@@ -302,7 +303,7 @@ class Player:
             else:
                 await self.ws.send(payload)
         elif step.kind == "ping":
-            await self.ws.ping(step.payload)
+            await self.ws.ping(step.control_payload)
         elif step.kind == "close":
             await self._close_first(step)
 

@@ -19,6 +19,7 @@ from tui.replay.tape import Tape
 from tui.wire.ending import ConnectionEnd, connection_end
 from tui.wire.reader import Problem, SessionReader
 
+
 class ScriptError(Exception):
     """The recording holds nothing this replay can play."""
 
@@ -110,7 +111,7 @@ class Script:
         pending: list[tuple[bytes, int]] = []
         for step in self.controls:
             if step.kind == "ping" and step.direction == direction:
-                pending.append((bytes(step.payload), len(answers)))
+                pending.append((step.control_payload, len(answers)))
                 answers.append(False)
             elif step.kind == "pong" and step.direction != direction:
                 for i, (data, index) in enumerate(pending):
@@ -192,7 +193,8 @@ class Script:
 def recorded_path(script: Script) -> str:
     """The recorded request's path and query (from the header's URL when the handshake is missing)."""
     if script.request and _is_request_target(script.request.get("path")):
-        return script.request["path"]
+        path: str = script.request["path"]
+        return path
     parts = urlsplit(script.header.get("url") or "")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return path if _is_request_target(path) else "/"

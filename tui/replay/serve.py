@@ -99,6 +99,7 @@ async def serve_recording(
         recorder = served.writer if served is not None else writer
         if recorder is None and record_dir is not None and served is not None:
             recorder = SessionWriter.create(record_dir, mode="replay", url=served.url)
+            assert recorder.path is not None  # made in record_dir
             served.recordings.append(recorder.path)
             connection.add_lost_callback(recorder.close)
         return FrameTap(recorder, recorder.new_conn(), "server") if recorder is not None else None

@@ -34,11 +34,18 @@ class Step:
     requires: Position = (0, 0)  # the other direction's position when it was recorded
     requires_t_ns: int | None = None  # when the other direction's last data frame before it was recorded
 
+    @property
+    def control_payload(self) -> bytes:
+        """A ping's or pong's payload: control frames carry bytes."""
+        assert isinstance(self.payload, bytes)
+        return self.payload
+
 
 def frame_payload(record: dict[str, Any]) -> str | bytes:
     """The exact payload of a frame record: the text of a text frame, else its bytes."""
-    if record["opcode"] == "text" and isinstance(record.get("text"), str):
-        return record["text"]
+    text = record.get("text")
+    if record["opcode"] == "text" and isinstance(text, str):
+        return text
     return base64.b64decode(record["data_b64"])
 
 

@@ -210,7 +210,9 @@ class Tape:
                 self._unclaimed.remove(channel)
                 return channel
         if self._started:
-            raise RuntimeError(f"the tape of {self.source.path} is already being read: subscribe to {kind} {direction} when opening it")
+            raise RuntimeError(
+                f"the tape of {self.source.path} is already being read: subscribe to {kind} {direction} when opening it"
+            )
         return self._subscribe(kind, direction)
 
     def unsubscribe(self, channel: Channel) -> None:
@@ -301,7 +303,7 @@ class Tape:
                 record["seq"], record["t_ns"], direction, kind, record["opcode"], record.get("type"), payload, None, "",
                 requires, other.last_t_ns,
             )
-            entry = self._maker.entry(step.seq, step.t_ns, step.opcode, payload, direction)
+            entry = self._maker.entry(step.seq, step.t_ns, record["opcode"], payload, direction)
             for channel in self._subscribers.get(("entries", direction), ()):
                 channel.queue.append(entry)
         else:

@@ -23,7 +23,6 @@ from tui.wire.tap import FrameTap
 from tui.wire.tunnel import proxy_from_environment
 from tui.wire.writer import SessionWriter
 
-
 _ABORT_GRACE_S = 1.0  # an aborted transport ends on the loop's next turn; this only bounds a surprise
 AZURE_HOST_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 

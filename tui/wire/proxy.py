@@ -146,7 +146,7 @@ def origin_allowed(origin: str, allowed: Iterable[str] = ()) -> bool:
         return True
     parts = urlsplit(key)
     try:
-        parts.port  # a malformed port raises
+        _ = parts.port  # a malformed port raises
     except ValueError:
         return False
     return (
@@ -188,7 +188,7 @@ def check_origin_option(origin: str) -> None:
         return
     parts = urlsplit(origin)
     try:
-        parts.port  # a malformed port raises
+        _ = parts.port  # a malformed port raises
         valid = bool(parts.scheme and parts.hostname) and parts.path in ("", "/") and not parts.query
     except ValueError:
         valid = False
@@ -242,7 +242,9 @@ class RelayConfig:
         directory = Path(self.record) if self.record_to_directory else Path(self.record).parent
         blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
         if blocker is not None and not blocker.is_dir():
-            raise ProxyConfigError(f"cannot record to {self.record}: {blocker} is a file, not a directory; choose another --record")
+            raise ProxyConfigError(
+                f"cannot record to {self.record}: {blocker} is a file, not a directory; choose another --record"
+            )
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -251,9 +253,15 @@ class RelayConfig:
             raise ProxyConfigError(f"cannot record to {self.record}: {directory} is not writable; choose another --record")
 
 
+def _no_pong(data: bytes) -> bool:
+    return False
+
+
 class _Leg:
     """What both legs of a relayed session share: every frame received goes to `peer` (the pump's
     relay policies: `relay_to`, no automatic pong, a close's echo held for the other side's answer)."""
+
+    answer_ping: Callable[[bytes], bool] | None
 
     def _init_leg(self: Any, name: str) -> None:
         self.leg_name = name
@@ -262,7 +270,7 @@ class _Leg:
         self._held: list[Frame] = []  # frames for this leg that came before its handshake ended
         # The close this leg sent when it failed (a message over max_size: 1009): the other leg gets it too.
         self.failed_close: Close | None = None
-        self.answer_ping = lambda data: False  # no automatic pong: the far end of the other leg answers
+        self.answer_ping = _no_pong  # no automatic pong: the far end of the other leg answers
         self.relay_to = self._forward
         self.hold_close_echo = self._peer_can_answer
         self.on_failed = self._forward_failure
@@ -400,7 +408,7 @@ class RelaySession:
     _finishing: bool = field(default=False, init=False)
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | None:
         return self.writer.path
 
     def conn_of(self, leg: _Leg) -> int:
@@ -413,7 +421,12 @@ class RelaySession:
             return
         self._finishing = True
         closed = asyncio.get_running_loop().run_in_executor(None, self.writer.close)
-        closed.add_done_callback(lambda _: self.done.done() or self.done.set_result(None))
+
+        def finished(_: object) -> None:
+            if not self.done.done():
+                self.done.set_result(None)
+
+        closed.add_done_callback(finished)
 
 
 class Relay:
@@ -463,7 +476,8 @@ class Relay:
     @property
     def port(self) -> int:
         assert self._server is not None
-        return self._server.sockets[0].getsockname()[1]
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
 
     @property
     def url(self) -> str:
@@ -682,6 +696,7 @@ class Relay:
                 http.HTTPStatus.BAD_GATEWAY,
                 f"rtui proxy: cannot reach upstream {session.writer.redactor.url(url)}: {type(exc).__name__}: {exc}\n",
             )
+        assert isinstance(up, RelayClientConnection)  # create_upstream built it
         if connection.lost:
             # The client went away while upstream was connecting: end upstream the same way.
             if up.transport is not None:
@@ -698,11 +713,15 @@ class Relay:
         if given is None:
             return self._refuse(
                 peer_address,
-                _respond(connection, http.HTTPStatus.UNAUTHORIZED, "rtui proxy: add ?token=TOKEN (the relay's --token) to the URL.\n"),
+                _respond(
+                    connection, http.HTTPStatus.UNAUTHORIZED, "rtui proxy: add ?token=TOKEN (the relay's --token) to the URL.\n"
+                ),
                 "no ?token= in the URL",
             )
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return self._refuse(peer_address, _respond(connection, http.HTTPStatus.FORBIDDEN, "rtui proxy: wrong token.\n"), "wrong token")
+            return self._refuse(
+                peer_address, _respond(connection, http.HTTPStatus.FORBIDDEN, "rtui proxy: wrong token.\n"), "wrong token"
+            )
         return None
 
     @staticmethod

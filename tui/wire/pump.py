@@ -104,7 +104,7 @@ class FramePump(asyncio.BufferedProtocol):
         self.request: Request | None = None
         self.response: Response | None = None
         self.latency = 0.0
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.Transport | CorkedTransport | None = None
         self._read_buffer = memoryview(bytearray(READ_SIZE))  # reused for every read (tui.wire.reads)
         self._loop = asyncio.get_running_loop()
         self._opened: asyncio.Future[None] = self._loop.create_future()
@@ -139,13 +139,14 @@ class FramePump(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         transport.set_write_buffer_limits(WRITE_LIMIT)
-        self.transport = CorkedTransport(transport) if self.cork else transport  # type: ignore[assignment]
+        self.transport = CorkedTransport(transport) if self.cork else transport
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
         # The protocol copies what it is fed into its own buffer, so the read buffer is reused.
+        # websockets types the data bytes, and appends any buffer.
         self.data_received(self._read_buffer[:nbytes])  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
@@ -245,6 +246,7 @@ class FramePump(asyncio.BufferedProtocol):
             self._fragments.append(bytes(frame.data))
             if not frame.fin:
                 return
+            assert self._fragment_opcode is not None  # websockets refuses a continuation that starts nothing
             data, opcode = b"".join(self._fragments), self._fragment_opcode
             self._fragments, self._fragment_opcode = [], None
         elif not frame.fin:
@@ -371,8 +373,9 @@ class FramePump(asyncio.BufferedProtocol):
         self._write(self.protocol.data_to_send())
 
     async def writable(self) -> None:
-        """Waits until a frame may be sent (the transport drained); raises the connection's ending once it is closed or closing (websockets does the same:
-        the close code and reason are known only once it is closed)."""
+        """Waits until a frame may be sent (the transport drained); raises the connection's ending once
+        it is closed or closing (websockets does the same: the close code and reason are known only
+        once it is closed)."""
         if self.protocol.state is not State.OPEN:
             await asyncio.shield(self._lost)
             raise self.protocol.close_exc
@@ -636,6 +639,7 @@ async def connect(
             else:
                 tunnel = await open_tunnel(proxy, uri.host, uri.port)
                 if context is not None:
+                    # typeshed allows None; asyncio returns a transport or raises.
                     tunnel = await loop.start_tls(tunnel, pump, context, server_hostname=uri.host)  # type: ignore[assignment]
                 else:
                     tunnel.set_protocol(pump)

@@ -151,7 +151,9 @@ class SessionReader:
     def _read_header(self) -> Record:
         first = self._file.readline(MAX_LINE_BYTES + 1)
         if len(first) > MAX_LINE_BYTES:
-            raise RecordingError(Problem(self.name, 1, f"not an rtui recording: the first line is longer than {_mib(MAX_LINE_BYTES)}"))
+            raise RecordingError(
+                Problem(self.name, 1, f"not an rtui recording: the first line is longer than {_mib(MAX_LINE_BYTES)}")
+            )
         if not first.strip():
             raise RecordingError(Problem(self.name, 1, "empty file: not an rtui recording"))
         try:
@@ -195,7 +197,8 @@ class SessionReader:
                             self.name,
                             line_number,
                             f"truncated last line ({len(raw)} bytes): the recording stopped mid-write; "
-                            f"the {counted(self.records_read, 'record')} before it {'is' if self.records_read == 1 else 'are'} intact",
+                            f"the {counted(self.records_read, 'record')} before it "
+                            f"{'is' if self.records_read == 1 else 'are'} intact",
                         )
                     )
                 else:

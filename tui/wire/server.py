@@ -68,6 +68,7 @@ class Server:
 
     def _new_connection(self) -> ServerConnection:
         connection = self.make_connection()
+        # The pump hands itself to `answer`, so this one gets a ServerConnection; typed for any pump.
         connection.answer = self._answer  # type: ignore[assignment]
         self.connections.add(connection)
         connection.add_lost_callback(lambda: self.connections.discard(connection))

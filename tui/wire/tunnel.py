@@ -83,4 +83,4 @@ async def open_tunnel(proxy: str, host: str, port: int) -> asyncio.Transport:
     if status != 200:
         transport.abort()
         raise ProxyError(f"proxy rejected connection: HTTP {status}")
-    return transport  # type: ignore[return-value]
+    return transport

@@ -33,7 +33,7 @@ class RecordingFailed(OSError):
 
 
 def session_filename(mode: str, now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return f"{now.strftime('%Y%m%dT%H%M%S')}-{now.microsecond:06d}Z-{mode}.jsonl"
 
 
@@ -109,7 +109,7 @@ class SessionWriter:
             "schema": SCHEMA,
             "tool": "rtui",
             "version": __version__,
-            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
             "url": self.redactor.url(url),
             "mode": mode,
             "redaction": list(RULES),
@@ -235,7 +235,7 @@ class SessionWriter:
     def _frame_payload(self, data: str | bytes, opcode: str | None) -> dict[str, Any]:
         """The frame record's fields after `dir`, every string in them redacted."""
         size = -1
-        if opcode == "text" and type(data) is not str:
+        if opcode == "text" and not isinstance(data, str):
             raw = data if type(data) is bytes else bytes(data)
             try:
                 data = raw.decode()
@@ -395,7 +395,9 @@ class SessionWriter:
             line = self.redactor.data(line)[0]
         if not self._write_line(line) and record.get("kind") == "header":
             assert self.failure is not None
-            raise RecordingFailed(self.failure.errno, f"cannot write recording {self.path}: {self.failure.strerror}") from self.failure
+            raise RecordingFailed(
+                self.failure.errno, f"cannot write recording {self.path}: {self.failure.strerror}"
+            ) from self.failure
 
     def _write_line(self, line: bytes) -> bool:
         """Writes one finished line to the file; False once the writer has failed."""

@@ -4,6 +4,7 @@ of `rtui diagnose` on the recording, computed on a worker thread so the UI never
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual.screen import Screen
 from textual.worker import get_current_worker
@@ -17,7 +18,7 @@ from tui.engine.state import CloseSummary
 class CardKeeper:
     def __init__(
         self,
-        screen: Screen[object],
+        screen: Screen[Any],
         event_log: EventLog,
         recording_path: Callable[[], str | None],
         reconnect: Callable[[], None] | None = None,

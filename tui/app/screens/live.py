@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -22,6 +24,7 @@ from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.meters import LevelMeter
 from tui.app.widgets.status import NoticeBar, SessionHeader, StatsLine, TextLine, VerdictPanel
+from tui.app.widgets.transcript import Transcript
 from tui.engine.commands import (
     CancelResponse,
     Command,
@@ -49,7 +52,9 @@ class LogBar(TextLine):
         if row_filter.active:
             text.append(f" ({shown} of {kept})")
         text.append("  / search  n/N  e/E errors  d dir   ", style="dim")
-        text.append("following (Enter inspects)" if follow else "PAUSED: f or End follows", style="" if follow else "bold reverse")
+        text.append(
+            "following (Enter inspects)" if follow else "PAUSED: f or End follows", style="" if follow else "bold reverse"
+        )
         self.set_text(text)
 
 
@@ -57,17 +62,29 @@ class FilterLog:
     """Search and jumps, shared by every screen with an event log (`self.event_log`): `/` searches
     (the log shows the matches), `d` picks a direction, `n`/`N` and `e`/`E` move the cursor."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         # Named on the log bar rather than in the footer, which needs its 80 columns for the session.
-        Binding("slash", "filter_type", "Search", show=False, tooltip="search: type, summary and frame text (!x excludes, re: regex)", id="log.filter"),
+        Binding(
+            "slash",
+            "filter_type",
+            "Search",
+            show=False,
+            tooltip="search: type, summary and frame text (!x excludes, re: regex)",
+            id="log.filter",
+        ),
         Binding("d", "filter_direction", "Dir", show=False, tooltip="direction: all, c2s, s2c, local", id="log.direction"),
         Binding("n", "next_match", "Next", show=False, tooltip="next row that matches the search", id="log.next_match"),
-        Binding("N", "previous_match", "Previous", show=False, tooltip="previous row that matches the search", id="log.previous_match"),
+        Binding(
+            "N", "previous_match", "Previous", show=False, tooltip="previous row that matches the search", id="log.previous_match"
+        ),
         Binding("e", "next_error", "Next error", show=False, tooltip="next error or close", id="log.next_error"),
         Binding("E", "previous_error", "Previous error", show=False, tooltip="previous error or close", id="log.previous_error"),
     ]
 
     event_log: EventLog  # the screen's (and `notify`, `app`: a Screen's own)
+    if TYPE_CHECKING:
+        app: App[Any]
+        notify: Callable[..., None]
 
     def filter_changed(self) -> None:
         """The screen redraws what shows the filter (its log bar)."""

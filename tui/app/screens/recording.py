@@ -7,15 +7,15 @@ from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import get_current_worker
 
 from tui.app.log_model import LogFeed
-from tui.app.screens.live import FilterLog, LogBar
 from tui.app.screens.closure import CardKeeper
+from tui.app.screens.live import FilterLog, LogBar
 from tui.app.screens.modals import FrameInspector
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
@@ -24,7 +24,6 @@ from tui.diagnose.items import Legs
 from tui.engine.state import EngineState, LogBuffer
 from tui.engine.view import SessionView
 from tui.wire.reader import RecordingError, SessionReader
-
 
 RECORDING_BATCH = 20_000
 
