@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from app_support import FrozenEngine, conversation_engine, on_screen, read_records, wait_for
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static, TextArea
 
+from app_support import FrozenEngine, conversation_engine, on_screen, read_records, wait_for
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.log_model import line_text
@@ -210,7 +210,7 @@ async def test_the_latency_table_over_the_engine_process(tmp_path) -> None:
         await wait_for(pilot, lambda: engine.state.phase == "open")
         for number in (1, 2):
             engine.submit(SendText(f"question {number}"))
-            await wait_for(pilot, lambda: sum(e.role == "assistant" and e.done for e in engine.state.transcript) >= number)
+            await wait_for(pilot, lambda n=number: sum(e.role == "assistant" and e.done for e in engine.state.transcript) >= n)
         await wait_for(pilot, lambda: len(app.live_screen.turns.turns) == 2)
         await pilot.press("L")
         assert isinstance(app.screen, ReportScreen)
@@ -223,7 +223,9 @@ async def test_the_latency_table_over_the_engine_process(tmp_path) -> None:
         await pilot.press("q")
     # The same turns from the recording: rtui show --stats.
     [recording] = list(tmp_path.glob("*.jsonl"))
-    out = subprocess.run([sys.executable, "-m", "tui", "show", "--stats", str(recording)], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "show", "--stats", str(recording)], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and out.stdout.count("response.create") == 2 and " p95 " in out.stdout
 
 

@@ -33,7 +33,10 @@ def test_a_voice_turn_and_a_text_turn() -> None:
     ]
     voice, text = turns_of(records)
     assert (voice.how, text.how) == ("speech_stopped", "response.create")
-    assert [voice.interval_ms(*marks) for marks in (("start", "committed"), ("committed", "created"), ("created", "first_audio"), ("first_audio", "done"))] == [12, 8, 280, 1200]
+    assert [
+        voice.interval_ms(*marks)
+        for marks in (("start", "committed"), ("committed", "created"), ("created", "first_audio"), ("first_audio", "done"))
+    ] == [12, 8, 280, 1200]
     assert voice.interval_ms("start", "first_audio") == 300
     assert text.interval_ms("start", "committed") is None and text.interval_ms("committed", "created") == 100  # from the start
     assert text.interval_ms("start", "first_audio") == 500
@@ -49,7 +52,11 @@ def test_percentile_is_a_measured_value() -> None:
 
 def test_show_stats_and_diff_print_the_latency() -> None:
     example = ROOT / "sessions/examples/engine-headless-voice-turn.jsonl"
-    show = subprocess.run([sys.executable, "-m", "tui", "show", "--stats", str(example)], capture_output=True, text=True, timeout=60)
+    show = subprocess.run(
+        [sys.executable, "-m", "tui", "show", "--stats", str(example)], capture_output=True, text=True, timeout=60
+    )
     assert show.returncode == 0 and "speech_stopped" in show.stdout and " p50 " in show.stdout
-    diff = subprocess.run([sys.executable, "-m", "tui", "diff", str(example), str(example)], capture_output=True, text=True, timeout=60)
+    diff = subprocess.run(
+        [sys.executable, "-m", "tui", "diff", str(example), str(example)], capture_output=True, text=True, timeout=60
+    )
     assert diff.returncode == 0 and "turn latency, p50 / p95 (A: 1 turn, B: 1 turn" in diff.stdout

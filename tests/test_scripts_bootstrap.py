@@ -45,7 +45,9 @@ def run_script(checkout: Path, name: str) -> list[str]:
     """Runs scripts/NAME; returns the calls it made to the venv's python and rtui."""
     calls = checkout.parent / CALLS
     calls.unlink(missing_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("RTUI_VENV", "RTUI_EXTRAS", "RTUI_SYSTEM_PACKAGES", "RTUI_WEBSOCKETS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("RTUI_VENV", "RTUI_EXTRAS", "RTUI_SYSTEM_PACKAGES", "RTUI_WEBSOCKETS")
+    }
     env["PATH"] = f"{checkout.parent / 'bin'}{os.pathsep}{env['PATH']}"
     result = subprocess.run([str(checkout / "scripts" / name)], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr

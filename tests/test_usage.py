@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from app_support import on_screen, wait_for
 from diagnose_support import Script, session_created
-
-from tui.engine.config import AudioSettings, EngineConfig, Endpoint
+from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 from tui.protocol.prices import PriceError, load_prices
 from tui.protocol.usage import UsageTotals, token_counts
@@ -163,8 +163,17 @@ def test_wrong_typed_usage_counts_nothing_and_breaks_nothing():
     totals = UsageTotals(load_prices())
     hostile = [
         {"type": ["response.done"]},
-        {"type": "response.done", "response": {"usage": {"input_tokens": "9", "output_tokens": True,
-                                                         "input_token_details": [1], "output_token_details": {"audio_tokens": -5}}}},
+        {
+            "type": "response.done",
+            "response": {
+                "usage": {
+                    "input_tokens": "9",
+                    "output_tokens": True,
+                    "input_token_details": [1],
+                    "output_token_details": {"audio_tokens": -5},
+                }
+            },
+        },
         {"type": "response.done", "response": {"usage": 5}},
         {"type": "session.updated", "session": {"model": ["x"]}},
         {"type": "conversation.item.input_audio_transcription.completed", "usage": {"type": "duration", "seconds": "1"}},
@@ -175,5 +184,7 @@ def test_wrong_typed_usage_counts_nothing_and_breaks_nothing():
     assert totals.responses == 1 and totals.tokens.total == 0 and totals.cost_text() == "$?"  # no model named
     assert totals.transcription.count == 1 and totals.transcription.seconds == 0
     # Cached tokens without their split: text first, the rest audio.
-    counts = token_counts({"input_tokens": 30, "input_token_details": {"text_tokens": 10, "audio_tokens": 20, "cached_tokens": 25}})
+    counts = token_counts(
+        {"input_tokens": 30, "input_token_details": {"text_tokens": 10, "audio_tokens": 20, "cached_tokens": 25}}
+    )
     assert (counts.cached_text_in, counts.cached_audio_in) == (10, 15)

@@ -66,8 +66,10 @@ def latency_comparison(a: Script, b: Script) -> list[str]:
     (count_a, rows_a), (count_b, rows_b) = stats
     if not count_a and not count_b:
         return []
-    lines = [f"turn latency, p50 / p95 (A: {counted(count_a, 'turn')}, B: {counted(count_b, 'turn')}; not part of the comparison):"]
-    for (title, a50, a95), (_, b50, b95) in zip(rows_a, rows_b):
+    lines = [
+        f"turn latency, p50 / p95 (A: {counted(count_a, 'turn')}, B: {counted(count_b, 'turn')}; not part of the comparison):"
+    ]
+    for (title, a50, a95), (_, b50, b95) in zip(rows_a, rows_b, strict=True):
         lines.append(f"  {title:<11} A {_pair(a50, a95):<20} B {_pair(b50, b95)}")
     return lines
 

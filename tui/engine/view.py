@@ -15,8 +15,8 @@ from typing import Any, Literal
 from tui.engine.closure import summarize_close, summarize_refusal
 from tui.engine.pacing import SendRateMeter
 from tui.engine.state import EngineState, LogBuffer, LogEntry, TranscriptEntry
-from tui.protocol.usage import UsageTotals
 from tui.protocol.summary import Line, frame_event, object_field, record_line
+from tui.protocol.usage import UsageTotals
 
 TRANSCRIPT_DELTAS = frozenset(
     {
@@ -159,8 +159,9 @@ class SessionView:
 
     def user_text(self, event: dict[str, Any], seq: int) -> None:
         """A user message the client sent as text (`conversation.item.create`), in the transcript."""
-        item = event.get("item") if isinstance(event.get("item"), dict) else {}
-        content = item.get("content") if isinstance(item.get("content"), list) else []
+        item = object_field(event, "item")
+        found = item.get("content")
+        content = found if isinstance(found, list) else []
         text = " ".join(
             part["text"] for part in content
             if isinstance(part, dict) and part.get("type") == "input_text" and isinstance(part.get("text"), str)

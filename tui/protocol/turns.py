@@ -115,8 +115,8 @@ def latency_table(turns: list[Turn]) -> list[str]:
         cells = [_ms(turn.interval_ms(start, end)) for _, start, end in INTERVALS]
         lines.append(f"{number:>4}  {turn.how:<15}" + "".join(f"{cell:>12}" for cell in cells))
     stats = interval_stats(turns)
-    for label, column in (("p50", 1), ("p95", 2)):
-        lines.append(f"{label:>4}  {'':<15}" + "".join(f"{_ms(row[column]):>12}" for row in stats))
+    lines.append(f"{'p50':>4}  {'':<15}" + "".join(f"{_ms(p50):>12}" for _, p50, _ in stats))
+    lines.append(f"{'p95':>4}  {'':<15}" + "".join(f"{_ms(p95):>12}" for _, _, p95 in stats))
     return lines
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tui.protocol.prices import PriceTable, load_prices
-from tui.protocol.summary import frame_event
+from tui.protocol.summary import frame_event, object_field
 
 SESSION_EVENTS = frozenset({"session.created", "session.updated"})
 
@@ -122,7 +122,8 @@ class UsageTotals:
             self.unpriced += 1
         else:
             self.cost += cost
-        response_id = response.get("id") if isinstance(response.get("id"), str) else "?"
+        found = response.get("id")
+        response_id = found if isinstance(found, str) else "?"
         usage = ResponseUsage(response_id, self.model, tokens, cost)
         self.per_response.append(usage)
         return usage
@@ -184,9 +185,9 @@ def compact_tokens(tokens: int) -> str:
 
 def token_counts(usage: dict[str, Any]) -> TokenCounts:
     """A `response.usage` object, read defensively (a server can send anything)."""
-    inputs = usage.get("input_token_details") if isinstance(usage.get("input_token_details"), dict) else {}
-    outputs = usage.get("output_token_details") if isinstance(usage.get("output_token_details"), dict) else {}
-    cached = inputs.get("cached_tokens_details") if isinstance(inputs.get("cached_tokens_details"), dict) else {}
+    inputs = object_field(usage, "input_token_details")
+    outputs = object_field(usage, "output_token_details")
+    cached = object_field(inputs, "cached_tokens_details")
     text_in, audio_in = count(inputs.get("text_tokens")), count(inputs.get("audio_tokens"))
     cached_text, cached_audio = count(cached.get("text_tokens")), count(cached.get("audio_tokens"))
     unsplit_cached = count(inputs.get("cached_tokens")) - cached_text - cached_audio - count(cached.get("image_tokens"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -40,7 +40,6 @@ from tui.engine.commands import (
 from tui.engine.state import ReplayVerdict
 from tui.protocol.summary import counted
 from tui.protocol.turns import TurnTimer, latency_table
-from tui.app.widgets.transcript import Transcript
 
 
 class LogBar(TextLine):
@@ -156,9 +155,30 @@ class LiveScreen(FilterLog, Screen[None]):
         Binding("p", "show_report", "Report", tooltip="a replay's full report", id="session.replay_report"),
         Binding("exclamation_mark", "show_notices", "Notices", show=False, tooltip="every notice so far", id="session.notices"),
         Binding("L", "show_latency", "Latency", show=False, tooltip="latency per turn, p50 and p95", id="session.latency"),
-        Binding("S", "send_event", "Send event", show=False, tooltip="write a client event (JSON) and send it; starts from the selected client frame", id="session.send_event"),
-        Binding("y", "copy_recording_path", "Copy path", show=False, tooltip="copy the recording's path (OSC 52)", id="session.copy_path"),
-        Binding("w", "save_transcript", "Save transcript", show=False, tooltip="save the conversation's transcript as text", id="session.save_transcript"),
+        Binding(
+            "S",
+            "send_event",
+            "Send event",
+            show=False,
+            tooltip="write a client event (JSON) and send it; starts from the selected client frame",
+            id="session.send_event",
+        ),
+        Binding(
+            "y",
+            "copy_recording_path",
+            "Copy path",
+            show=False,
+            tooltip="copy the recording's path (OSC 52)",
+            id="session.copy_path",
+        ),
+        Binding(
+            "w",
+            "save_transcript",
+            "Save transcript",
+            show=False,
+            tooltip="save the conversation's transcript as text",
+            id="session.save_transcript",
+        ),
         *FilterLog.BINDINGS,
     ]
 
@@ -298,7 +318,9 @@ class LiveScreen(FilterLog, Screen[None]):
 
     def action_send_event(self) -> None:
         row = self.event_log.cursor_row
-        chosen = row is not None and not self.event_log.follow and row.record.get("kind") == "frame" and row.record.get("dir") == "c2s"
+        chosen = (
+            row is not None and not self.event_log.follow and row.record.get("kind") == "frame" and row.record.get("dir") == "c2s"
+        )
         text = frame_text(row.record) if chosen and row is not None else '{"type": "response.create"}'
 
         def send(event: str | None) -> None:
@@ -321,7 +343,9 @@ class LiveScreen(FilterLog, Screen[None]):
         def write(path: str) -> None:  # on a worker thread: the recording may be long
             entries = transcript_of(recording, shown)
             try:
-                message = f"Saved the transcript ({counted(len(entries), 'turn')}) to {write_new(path, transcript_plain(entries))}."
+                message = (
+                    f"Saved the transcript ({counted(len(entries), 'turn')}) to {write_new(path, transcript_plain(entries))}."
+                )
             except OSError as exc:
                 message = f"Not saved: {exc.strerror or exc}."
             self.app.call_from_thread(self.notify, message, timeout=5)

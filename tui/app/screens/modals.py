@@ -21,8 +21,8 @@ from textual.widgets.option_list import Option
 
 from tui.app.findings import DIAGNOSING, CardFindings, finding_text
 from tui.app.inspect_model import inspector_text, inspector_title
-from tui.app.saving import frame_text, unwritable, write_new
 from tui.app.log_model import LogRow, line_text
+from tui.app.saving import frame_text, unwritable, write_new
 from tui.engine.state import CloseSummary
 from tui.protocol.events import client_event_problem
 from tui.protocol.summary import RunCollapser
