@@ -58,3 +58,33 @@ def recorded_steps(script: Script) -> list[Step]:
 def recorded_items(script: Script, direction: str) -> list[Item]:
     """The direction's items, each audio segment merged (in memory: small recordings)."""
     return [item for _, item in script.iter_items(direction)]
+
+
+def fill_disk_after(monkeypatch, lines: int, file_name: str) -> None:  # type: ignore[no-untyped-def]
+    """The recording writer's file named `file_name` fails with ENOSPC after `lines` writes, as on a
+    disk that fills up (other files are untouched)."""
+    import builtins
+    import errno
+
+    from tui.wire import writer as writer_module
+
+    real_open = builtins.open
+
+    class FillingDisk:
+        def __init__(self, file) -> None:  # type: ignore[no-untyped-def]
+            self.file, self.lines = file, 0
+
+        def write(self, data: bytes) -> int:
+            self.lines += 1
+            if self.lines > lines:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.file.write(data)
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self.file, name)
+
+    def open_on_a_small_disk(path, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        file = real_open(path, mode, *args, **kwargs)  # noqa: SIM115 - the writer closes it
+        return FillingDisk(file) if str(path).endswith(file_name) else file
+
+    monkeypatch.setattr(writer_module, "open", open_on_a_small_disk, raising=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import orjson
 
-from tests.replay_support import end_of, example, recorded_items, records, rewrite
+from tests.replay_support import end_of, example, fill_disk_after, recorded_items, records, rewrite
 from tui.replay.client import replay_client
 from tui.replay.full import full_replay
 from tui.replay.report import DIVERGENCE_CODE, DIVERGENCE_REASON, TRUNCATED_CODE, TRUNCATED_REASON
@@ -156,29 +156,7 @@ async def test_frames_in_flight_when_the_client_closed_are_still_replayed(tmp_pa
 async def test_a_new_recording_that_could_not_be_written_whole_is_not_a_match(tmp_path, monkeypatch):
     # The disk fills up after 20 lines of the new recording: the replay itself goes on, but the
     # recording it was to produce is incomplete, and the verdict says so.
-    import builtins
-    import errno
-
-    from tui.wire import writer as writer_module
-
-    class FillingDisk:
-        def __init__(self, file) -> None:  # type: ignore[no-untyped-def]
-            self.file, self.lines = file, 0
-
-        def write(self, data: bytes) -> int:
-            self.lines += 1
-            if self.lines > 20:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return self.file.write(data)
-
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(self.file, name)
-
-    def open_on_a_small_disk(path, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
-        file = builtins.open(path, mode, *args, **kwargs)  # noqa: SIM115 - the writer closes it
-        return FillingDisk(file) if str(path).endswith("full.jsonl") else file
-
-    monkeypatch.setattr(writer_module, "open", open_on_a_small_disk, raising=False)
+    fill_disk_after(monkeypatch, 20, "full.jsonl")
     result = await full_replay(load_script(example("voice-turn-barge-in")), output=tmp_path / "full.jsonl", timeout=5)
     assert not result.ok
     report = result.report()

@@ -7,7 +7,7 @@ import asyncio
 import time
 
 from app_support import offered_actions, wait_for
-from tests.replay_support import example, records
+from tests.replay_support import example, fill_disk_after, records
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard, Prompt, ReportScreen
 from tui.app.settings import UISettings
@@ -194,31 +194,7 @@ async def test_the_verdict_has_a_panel_with_the_report_and_R_replays_again(tmp_p
 async def test_a_replay_that_differs_says_so_in_its_panel(tmp_path, monkeypatch):
     # The new recording cannot be written whole (the disk fills after 20 lines): the replay cannot
     # be a match, and the panel says why in its first line.
-    import builtins
-    import errno
-
-    from tui.wire import writer as writer_module
-
-    real_open = builtins.open
-
-    class FillingDisk:
-        def __init__(self, file) -> None:  # type: ignore[no-untyped-def]
-            self.file, self.lines = file, 0
-
-        def write(self, data: bytes) -> int:
-            self.lines += 1
-            if self.lines > 20:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return self.file.write(data)
-
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(self.file, name)
-
-    def open_on_a_small_disk(path, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
-        file = real_open(path, mode, *args, **kwargs)  # noqa: SIM115 - the writer closes it
-        return FillingDisk(file) if str(path).endswith("full.jsonl") else file
-
-    monkeypatch.setattr(writer_module, "open", open_on_a_small_disk, raising=False)
+    fill_disk_after(monkeypatch, 20, "full.jsonl")
     engine = ReplayEngine(load_script(example("voice-turn-barge-in")), timing=Timing(None), output=str(tmp_path / "full.jsonl"))
     runner = EngineThread(engine)  # type: ignore[arg-type]
     runner.start()
