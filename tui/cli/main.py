@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
             "A terminal workbench for the OpenAI Realtime API. With no command, rtui runs a live session "
             "in the TUI (or --headless). Headless exit status: 0 the session finished (the input was "
             "answered, or you stopped it), 1 it was closed otherwise (see the last line), 2 bad "
-            "arguments, 3 the connection or handshake was refused."
+            "arguments or nothing to send (found before connecting), 3 the connection or handshake was refused."
         ),
     )
     parser.add_argument("--version", action="version", version=f"rtui {__version__}")
