@@ -113,7 +113,8 @@ class ClosureCard(ModalScreen[CardChoice | None]):
                     yield OptionList(*options, id="card-findings")
                 else:
                     yield Static(self.findings.note, id="card-findings-note")
-                yield Static(closure_text(self.close), id="card-text")
+                said = frozenset(finding.message for finding in self.findings.findings)
+                yield Static(closure_text(self.close, said), id="card-text")
                 if self.close.last_lines:
                     yield Static(last_lines_text(self.close), id="card-lines")
             yield Static(self._hint(), classes="modal-hint")
@@ -158,7 +159,9 @@ def card_title(close: CloseSummary) -> str:
     return f"Session closed: {close.code} {close.meaning}"
 
 
-def closure_text(close: CloseSummary) -> Text:
+def closure_text(close: CloseSummary, said: frozenset[str] = frozenset()) -> Text:
+    """The close in fields and a sentence; the sentence is left out when a finding above it (`said`)
+    already says it word for word (a refused handshake's)."""
     text = Text()
 
     def field(name: str, value: str, style: str = "") -> None:
@@ -171,7 +174,8 @@ def closure_text(close: CloseSummary) -> Text:
         field("closed first by", close.closed_by or "nobody: the connection ended without a close frame")
         field("clean", "yes" if close.clean else "no")
         text.append("\n")
-    text.append(close.explanation + "\n")
+    if close.explanation not in said:
+        text.append(close.explanation + "\n")
     if close.preceding_error:
         text.append("\n")
         field("error before", close.preceding_error, "bold")
