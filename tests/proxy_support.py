@@ -25,7 +25,7 @@ Handler = Callable[[ServerConnection], Awaitable[None]]
 class RecordingServerConnection(ServerConnection):
     """websockets' own asyncio server connection, recorded by a `FrameTap`: the upstream is a third
     party's server, scripted with websockets' internals where a test needs odd frames, so it is
-    recorded by wrapping them (rtui itself never does: tests/test_architecture.py)."""
+    recorded by wrapping them (rtui itself never does: tests/system/test_architecture.py)."""
 
     tap: FrameTap | None = None
 

@@ -1,7 +1,7 @@
 """Deterministic replay: serve a recording's server side, replay its client side, verify, diff (docs/replay.md).
 
 The package is layered; a module imports only from its own layer or the ones above it, and nothing
-imports in a cycle (tests/test_replay_layers.py checks both):
+imports in a cycle (tests/replay/test_replay_layers.py checks both):
 
 1. steps: a recorded wire event of one connection, directions, positions
 2. normalize: a data frame as a comparable item (server ids named in order, audio kept apart)

@@ -24,7 +24,7 @@ What the pump does with frames is policy, chosen per connection:
   `answer_close` sends the other leg's answer in its place, `on_failed` hears of the close the
   protocol failed the connection with.
 
-Two facts of websockets' sans-I/O protocol the pump relies on (15 to 17; tests/test_wire_pump.py and
+Two facts of websockets' sans-I/O protocol the pump relies on (15 to 17; tests/wire/test_wire_pump.py and
 the relay's tests would catch a change): while parsing, it writes nothing but its automatic answers,
 and it writes each frame as one chunk of `data_to_send()`.
 

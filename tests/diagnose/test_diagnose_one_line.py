@@ -8,7 +8,7 @@ from pathlib import Path
 from tui.diagnose import diagnose
 from tui.diagnose.text import one_line
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "sessions" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "sessions" / "examples"
 
 
 def test_the_top_finding_with_its_id() -> None:

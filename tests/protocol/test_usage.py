@@ -114,7 +114,7 @@ def test_a_bad_price_file_is_one_line_and_status_2(tmp_path, content, message):
 
 
 def test_the_built_in_table_names_its_date_and_source():
-    data = json.loads((Path(__file__).parent.parent / "tui" / "protocol" / "prices.json").read_text())
+    data = json.loads((Path(__file__).resolve().parents[2] / "tui" / "protocol" / "prices.json").read_text())
     assert data["date"] and data["source"].startswith("https://")
     table = load_prices()
     for model in ("gpt-realtime", "gpt-realtime-mini"):

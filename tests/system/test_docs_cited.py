@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 DOC_PATH = re.compile(r"\bdocs/[A-Za-z0-9_.-]+\.md\b")
 SECTION = re.compile(r"\b(docs/[A-Za-z0-9_.-]+\.md),? sections? (\d+)")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tui.protocol.turns import interval_stats, latency_table, percentile, turns_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def frame(t_ms: float, direction: str, etype: str) -> dict:  # type: ignore[type-arg]

@@ -132,7 +132,7 @@ async def test_with_no_speaker_the_model_meter_still_shows_the_audio_received(tm
 def test_counts_read_right() -> None:
     assert [counted(n, "item") for n in (0, 1, 2)] == ["0 items", "1 item", "2 items"]
     # `rtui diff` of a recording with one client frame, against itself, says "1 item".
-    story1 = Path(__file__).resolve().parent.parent / "sessions/examples/story1-binary-append-close-1000.jsonl"
+    story1 = Path(__file__).resolve().parents[2] / "sessions/examples/story1-binary-append-close-1000.jsonl"
     out = subprocess.run(
         [sys.executable, "-m", "tui", "diff", str(story1), str(story1)], capture_output=True, text=True, timeout=60
     )
@@ -174,7 +174,7 @@ async def test_push_to_talk_with_no_microphone_says_so_and_sends_nothing(tmp_pat
 async def test_the_open_prompt_lists_recent_recordings_and_completes_paths(tmp_path, monkeypatch) -> None:
     sessions = tmp_path / "sessions"
     sessions.mkdir()
-    story1 = Path(__file__).resolve().parent.parent / "sessions/examples/story1-binary-append-close-1000.jsonl"
+    story1 = Path(__file__).resolve().parents[2] / "sessions/examples/story1-binary-append-close-1000.jsonl"
     for age, name in enumerate(["20261206T100000-live.jsonl", "20261206T110000-live.jsonl", "notes.txt"]):
         (sessions / name).write_bytes(story1.read_bytes())
         os.utime(sessions / name, (1_800_000_000 + age, 1_800_000_000 + age))

@@ -18,9 +18,9 @@ import pytest
 from audio_support import VirtualAudio, virtual_audio  # noqa: F401  (fixture)
 from readme_support import Outcome, sh_blocks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-SUPPORT = Path(__file__).resolve().parent / "readme_support.py"
+SUPPORT = Path(__file__).resolve().parents[1] / "readme_support.py"
 
 SKIPPED = {
     "scripts/run": "the interactive TUI",
@@ -31,7 +31,7 @@ SKIPPED = {
         "the interactive TUI, with a real Azure resource and key"
     ),
     "rtui replay sessions/examples/story1-binary-append-close-1000.jsonl": (
-        "the interactive TUI (tests/test_replay_tui.py drives it)"
+        "the interactive TUI (tests/replay/test_replay_tui.py drives it)"
     ),
     'rtui --input-device 3 --output-device "USB Audio"': "the interactive TUI, on the reader's own devices",
 }

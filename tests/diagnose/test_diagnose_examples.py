@@ -8,7 +8,7 @@ import pytest
 
 from tui.diagnose import diagnose
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "sessions" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "sessions" / "examples"
 
 # Every example, with exactly the findings it must get: a finding missing fails, and so does one too many.
 EXPECTED = {

@@ -25,7 +25,7 @@ from tui.wire.client import ConnectOptions, open_connection
 from tui.wire.format import C2S, LOCAL, S2C
 from tui.wire.proxy import Relay, RelayConfig
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "sessions" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "sessions" / "examples"
 # Both listed in tests/fake_keys.py, so the suite's secret scan checks no recording holds them.
 RIGHT_KEY, WRONG_KEY = "sk-right-key-0123456789abcdef", "sk-wrong-key-0123456789abcdef"
 

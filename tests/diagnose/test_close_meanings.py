@@ -8,7 +8,7 @@ from tui.diagnose import diagnose
 from tui.engine.closure import summarize_close
 from tui.protocol.summary import record_line
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "sessions" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "sessions" / "examples"
 
 
 def close_record(code: int, by: str) -> dict:

@@ -27,7 +27,7 @@ from tui.audio.realtime import BUDGET_US
 from tui.engine.config import AudioSettings
 from tui.engine.session import Engine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def realtime_permitted() -> bool:

@@ -83,7 +83,7 @@ def test_a_server_close_in_a_real_terminal(terminal: Terminal, closing_mock: str
     assert records[-1]["kind"] == "end" and records[-1]["closed_by"] == "server" and records[-1]["code"] == 1000
 
 
-STORY1 = Path(__file__).resolve().parent.parent / "sessions/examples/story1-binary-append-close-1000.jsonl"
+STORY1 = Path(__file__).resolve().parents[2] / "sessions/examples/story1-binary-append-close-1000.jsonl"
 BINARY_FRAME = "binary-frame  The client sent 1 binary frame"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RTUI = Path(sys.executable).parent / "rtui"  # the installed rtui of the environment running the tests
 EXAMPLE = ROOT / "sessions" / "examples" / "story1-binary-append-close-1000.jsonl"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import tui
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def core_packages() -> list[str]:
@@ -156,3 +156,12 @@ def test_the_websockets_check_catches_each_kind_of_misuse() -> None:
     )
     found = websockets_misuse(source)
     assert sorted({int(line.split(":")[0].split()[1]) for line in found}) == [1, 2, 4, 5, 6, 7, 8], found
+
+
+def test_tests_mirror_the_packages() -> None:
+    """The test of a module is found without grepping: tests/<package>/ for each tui package, and
+    tests/system/ for suites that cross packages (reliability, fuzzing, tmux, the README)."""
+    packages = {info.name for info in pkgutil.iter_modules(tui.__path__) if info.ispkg}
+    folders = {path.parent.name for path in (ROOT / "tests").glob("*/test_*.py")}
+    assert folders <= packages | {"system"}, folders - packages
+    assert not list((ROOT / "tests").glob("test_*.py")), "a test file at the top of tests/ belongs in a package folder"

@@ -20,7 +20,7 @@ from tests.fake_keys import RELIABILITY_KEY
 from tui.wire.reader import SessionReader
 from tui.wire.writer import RecordingFailed, SessionWriter
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def limit_file_size(limit: int):

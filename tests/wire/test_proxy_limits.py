@@ -1,6 +1,6 @@
 """`rtui proxy` at its limits: a message over --max-size, and a disk that fills up. Real servers and
 clients on 127.0.0.1; the full disk is a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) on the relay's
-process, which the writer meets exactly as it meets ENOSPC (tests/test_reliability_disk.py)."""
+process, which the writer meets exactly as it meets ENOSPC (tests/system/test_reliability_disk.py)."""
 
 from __future__ import annotations
 
