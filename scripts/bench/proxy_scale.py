@@ -16,7 +16,7 @@ of each ping (through the relay: client -> relay -> mock's pong -> relay -> clie
 first seconds (ramp-up) left out. "added" is the relayed percentile minus the direct one.
 
     .venv/bin/python scripts/bench/proxy_scale.py [--sessions 100] [--direct 20] [--seconds 20] [--upstream mock|voice]
-        [--mock-workers 1] [--profile FILE] [--checkout DIR]
+        [--mock-workers 1] [--proxy-workers 1] [--profile FILE] [--checkout DIR]
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--upstream", choices=("mock", "voice"), default="mock")
     parser.add_argument("--mock-workers", type=int, default=1)
+    parser.add_argument("--proxy-workers", type=int, default=1, help="rtui proxy --workers N (default 1)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="run the proxy under pyinstrument, report to FILE")
     parser.add_argument(
         "--checkout", type=Path, metavar="DIR",
@@ -112,7 +113,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     _common.header(
-        f"proxy scale: {args.sessions} sessions through rtui proxy and {args.direct} direct to {args.upstream}, "
+        f"proxy scale: {args.sessions} sessions through rtui proxy ({args.proxy_workers} worker process(es)) "
+        f"and {args.direct} direct to {args.upstream}, "
         f"speech-like audio, {PINGS_PER_S} pings/s each, {args.seconds:g} s"
     )
     if args.upstream == "mock":
@@ -139,6 +141,8 @@ def main() -> int:
                 mock_url,
                 "--record",
                 f"{record_dir}/",
+                "--workers",
+                str(args.proxy_workers),
             ]
             if args.profile:
                 _common.ensure_package("pyinstrument", "pyinstrument")
@@ -150,11 +154,11 @@ def main() -> int:
             )
             wait_listening(port, proxy)
             urls = {"direct": mock_url + "?model=gpt-realtime", "rtui proxy": f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"}
-            proxy_cpu0, mock_cpu0, client_cpu0 = _common.cpu_seconds(proxy.pid), tree_cpu_seconds(mock.pid), time.process_time()
+            proxy_cpu0, mock_cpu0, client_cpu0 = tree_cpu_seconds(proxy.pid), tree_cpu_seconds(mock.pid), time.process_time()
             wall0 = time.perf_counter()
             sessions = asyncio.run(run_all(urls, {"direct": args.direct, "rtui proxy": args.sessions}, args.seconds))
             wall = time.perf_counter() - wall0
-            proxy_cpu_s = _common.cpu_seconds(proxy.pid) - proxy_cpu0
+            proxy_cpu_s = tree_cpu_seconds(proxy.pid) - proxy_cpu0
             proxy_cpu = proxy_cpu_s / wall
             mock_cpu = (tree_cpu_seconds(mock.pid) - mock_cpu0) / wall
             client_cpu = (time.process_time() - client_cpu0) / wall

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import orjson
+import pytest
 from websockets.asyncio.client import connect
 
 from diagnose_support import seed_story_client
@@ -111,7 +112,65 @@ def test_bad_access_and_size_options_are_refused_in_one_line():
     for args, expected in (
         (("--allow-origin", "evil.example"), "--allow-origin expects an origin such as https://app.example.com"),
         (("--max-size", "0"), "--max-size must be at least 1 (MiB)"),
+        (("--workers", "0"), "--workers must be at least 1"),
+        (("--workers", "2", "--ui"), "--ui shows one process's sessions; run it without --workers"),
     ):
         result = rtui("proxy", "--listen", "127.0.0.1:0", *args)
         assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers needs SO_REUSEPORT (Linux)")
+def test_workers_relay_from_several_processes_each_session_in_its_own_whole_recording(tmp_path):
+    """`--workers 2`: both processes relay (their pids differ), and in file mode the recordings are
+    named first, -2, -3, ... with no two sessions in one file, whichever worker took them."""
+    recording = tmp_path / "app.jsonl"
+
+    async def session(url: str) -> str:
+        async with connect(url + "/v1/realtime?model=gpt-realtime", proxy=None) as ws:
+            created = orjson.loads(await ws.recv())
+            await ws.send(orjson.dumps({"type": "response.create"}).decode())
+            while orjson.loads(await ws.recv())["type"] != "response.done":
+                pass
+            return str(created["session"]["id"])
+
+    async def sessions(url: str) -> list[str]:
+        return await asyncio.gather(*(session(url) for _ in range(12)))
+
+    with command("mock", "--port", "0", "--fast") as (_, mock_url):
+        with command(
+            "proxy", "--listen", "127.0.0.1:0", "--upstream", mock_url, "--record", str(recording), "--workers", "2"
+        ) as (proxy, url):
+            workers = _children(proxy.pid)
+            assert len(workers) == 2
+            ids = asyncio.run(sessions(url))
+            busy = [pid for pid in workers if _cpu_ticks(pid) > 0]
+        assert proxy.returncode in (0, 130)
+        assert proxy.stderr is not None and "Traceback" not in proxy.stderr.read()
+    assert len(set(ids)) == 12 and len(busy) == 2
+    files = sorted(tmp_path.glob("app*.jsonl"))
+    assert len(files) == 12
+    relayed = set()
+    for path in files:
+        records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        events = [orjson.loads(r["text"]) for r in records if r.get("kind") == "frame" and r.get("conn") == 1 and "text" in r]
+        created = [e["session"]["id"] for e in events if e.get("type") == "session.created"]
+        assert len(created) == 1 and records[-1]["kind"] == "end", path
+        relayed.update(created)
+    assert relayed == set(ids)
+
+
+def _children(pid: int) -> list[int]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        path = f"/proc/{pid}/task/{pid}/children"
+        children = [int(c) for c in open(path).read().split()] if os.path.exists(path) else []
+        if children:
+            return children
+        time.sleep(0.1)
+    return []
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime

@@ -8,6 +8,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where used: `rtui --help` stays fast
+    from tui.mock import MockServer
     from tui.mock.config import MockConfig
 
 FAULT_HELP = textwrap.dedent(
@@ -139,13 +140,31 @@ def run(args: argparse.Namespace) -> int:
         ping_interval=args.ping_interval,
     )
     if args.workers > 1:
-        from tui.mock.workers import serve_with_workers, workers_supported
+        from functools import partial
+
+        from tui.wire.workers import serve_with_workers, workers_supported
 
         if not workers_supported():
             print("rtui mock: --workers needs Linux (SO_REUSEPORT); run one process without it.", file=sys.stderr)
             return 2
-        return serve_with_workers(config, args.workers)
+
+        def announce(port: int) -> None:
+            print(f"listening on ws://{config.host}:{port}/v1/realtime", flush=True)
+            if config.record_dir is not None:
+                print(f"recording each connection to {config.record_dir}/", flush=True)
+            print(f"{args.workers} worker processes", flush=True)
+
+        return serve_with_workers("rtui mock", config.host, config.port, args.workers, partial(_worker_server, config), announce)
     return asyncio.run(_serve(config))
+
+
+def _worker_server(config: MockConfig, port: int, index: int, count: int) -> MockServer:
+    """Worker `index` of `count` (`--workers`): its own mock server on the shared port."""
+    import dataclasses
+
+    from tui.mock import MockServer
+
+    return MockServer(dataclasses.replace(config, port=port), reuse_port=True, worker=(index, count))
 
 
 def _serve_recording(args: argparse.Namespace) -> int:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: `rtui --help` stays fast
+    from tui.wire.proxy import RelayConfig
 
 DEFAULT_UPSTREAM = "wss://api.openai.com/v1/realtime?model=gpt-realtime"
 
@@ -66,6 +70,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ui", action="store_true", help="show the relayed session in the TUI (event log, counters, closure card)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="relay from N processes on the same port (Linux, SO_REUSEPORT), for many concurrent sessions "
+        "(default %(default)s)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -81,9 +93,7 @@ def run(args: argparse.Namespace) -> int:
     import os
     from pathlib import Path
 
-    from tui.wire.client import is_azure
-    from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig, upstream_key
-    from tui.wire.redact import Redactor
+    from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig
 
     try:
         host, port = parse_listen(args.listen)
@@ -104,24 +114,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"rtui proxy: {exc}", file=sys.stderr)
         return 2
 
+    if args.workers < 1:
+        print("rtui proxy: --workers must be at least 1.", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return _run_workers(args, config)
     if args.ui:
         from tui.app import run_app
         from tui.engine.relay import RelayEngine
 
         return run_app(RelayEngine(config))  # an engine in shape, not in class
 
-    def say(message: str) -> None:
-        print(f"rtui proxy: {message}", file=sys.stderr, flush=True)
-
     async def main() -> None:
-        async with Relay(config, on_event=say) as relay:
-            # Like `rtui mock`, the first line on stdout says where to connect (scripts read it).
-            print(f"listening on {relay.url}", flush=True)
-            token = " (clients add ?token=TOKEN)" if config.token else ""
-            say(f"relaying to {Redactor().url(config.upstream)}{token}; recording to {config.record}")
-            if upstream_key(config.upstream, config.env) is None:
-                variable = "AZURE_OPENAI_API_KEY" if is_azure(config.upstream) else "OPENAI_API_KEY"
-                say(f"{variable} is not set: clients must send their own key")
+        async with Relay(config, on_event=_say) as relay:
+            _announce(config, relay.url)
             await asyncio.Future()  # until Ctrl-C
 
     try:
@@ -130,3 +136,45 @@ def run(args: argparse.Namespace) -> int:
         print(f"rtui proxy: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _say(message: str) -> None:
+    print(f"rtui proxy: {message}", file=sys.stderr, flush=True)
+
+
+def _announce(config: RelayConfig, url: str, workers: int = 1) -> None:
+    """Like `rtui mock`, the first line on stdout says where to connect (scripts read it)."""
+    from tui.wire.client import is_azure
+    from tui.wire.proxy import upstream_key
+    from tui.wire.redact import Redactor
+
+    print(f"listening on {url}", flush=True)
+    token = " (clients add ?token=TOKEN)" if config.token else ""
+    processes = f" from {workers} worker processes" if workers > 1 else ""
+    _say(f"relaying to {Redactor().url(config.upstream)}{token}{processes}; recording to {config.record}")
+    if upstream_key(config.upstream, config.env) is None:
+        variable = "AZURE_OPENAI_API_KEY" if is_azure(config.upstream) else "OPENAI_API_KEY"
+        _say(f"{variable} is not set: clients must send their own key")
+
+
+def _run_workers(args: argparse.Namespace, config: RelayConfig) -> int:
+    import dataclasses
+
+    from tui.wire.proxy import Relay
+    from tui.wire.workers import serve_with_workers, workers_supported
+
+    if args.ui:
+        print("rtui proxy: --ui shows one process's sessions; run it without --workers.", file=sys.stderr)
+        return 2
+    if not workers_supported():
+        print("rtui proxy: --workers needs Linux (SO_REUSEPORT); run one process without it.", file=sys.stderr)
+        return 2
+
+    def worker_relay(port: int, index: int, count: int) -> Relay:
+        return Relay(dataclasses.replace(config, port=port), on_event=_say, reuse_port=True, worker=(index, count))
+
+    def announce(port: int) -> None:
+        host = config.host
+        _announce(config, f"ws://{'[' + host + ']' if ':' in host else host}:{port}", args.workers)
+
+    return serve_with_workers("rtui proxy", config.host, config.port, args.workers, worker_relay, announce)

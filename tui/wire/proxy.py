@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import http
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -437,11 +438,17 @@ class Relay:
         config: RelayConfig,
         on_event: Callable[[str], None] | None = None,
         on_session: Callable[[RelaySession], None] | None = None,
+        *,
+        reuse_port: bool = False,
+        worker: tuple[int, int] = (0, 1),
     ) -> None:
         """`on_event` gets one-line news (a client relayed, refused, ended); `on_session` each new
-        session before its first record, so a view can listen to its writer."""
+        session before its first record, so a view can listen to its writer. `reuse_port` and
+        `worker` (index, count) are for `rtui proxy --workers`: several processes on one port,
+        worker i numbering its recordings i+1, i+1+count, ... so that file names stay unique."""
         config.check()
         self.config = config
+        self.reuse_port = reuse_port
         self.on_event = on_event or (lambda message: log.info("%s", message))
         self.on_session = on_session
         self.sessions: list[RelaySession] = []  # those not finished yet (a relay runs for days)
@@ -451,7 +458,7 @@ class Relay:
             [s for s in (config.token, env.get("OPENAI_API_KEY"), env.get("AZURE_OPENAI_API_KEY")) if s]
         )
         self._server: Server | None = None
-        self._recordings = 0
+        self._recording_numbers = itertools.count(worker[0] + 1, worker[1])
         self._recording: set[SessionWriter] = set()  # the writers the flush pass writes
         self._flusher: asyncio.TimerHandle | None = None
         self._closing = False
@@ -471,6 +478,7 @@ class Relay:
             ping_interval=None,
             ping_timeout=None,
             close_timeout=self.config.close_timeout,
+            reuse_port=self.reuse_port or None,
         )
 
     @property
@@ -527,10 +535,10 @@ class Relay:
         target = Path(self.config.record)
         if self.config.record_to_directory:
             return None
-        self._recordings += 1
-        if self._recordings == 1:
+        number = next(self._recording_numbers)
+        if number == 1:
             return target
-        return target.with_name(f"{target.stem}-{self._recordings}{target.suffix}")
+        return target.with_name(f"{target.stem}-{number}{target.suffix}")
 
     def _new_writer(self) -> SessionWriter:
         secrets = [self.config.token] if self.config.token else []

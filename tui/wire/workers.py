@@ -1,28 +1,31 @@
-"""`rtui mock --workers N`: N processes serving the mock on one port.
+"""`--workers N` for `rtui mock` and `rtui proxy`: N processes serving one port.
 
-One asyncio process runs on one core, and a hundred concurrent real-time audio sessions nearly fill
-one (scripts/bench/mock_scale.py). Each worker is an ordinary mock server with its own event loop
-and its own listening socket on the same address (SO_REUSEPORT, Linux), so the kernel spreads new
+One asyncio process runs on one core: a hundred concurrent real-time audio sessions nearly fill one
+in the mock (scripts/bench/mock_scale.py) and queue frames behind each other in the relay
+(scripts/bench/proxy_scale.py). Each worker is an ordinary server with its own event loop and its
+own listening socket on the same address (SO_REUSEPORT, Linux), so the kernel spreads new
 connections over the workers. A connection lives in one worker from its handshake to its end, so
-every session behaves exactly as with one process; worker i numbers its connections i+1, i+1+N, ...
-so ids stay unique across the server. The parent holds the port (port 0 included), prints the URL
-once every worker listens, and stops them all on Ctrl-C or SIGTERM.
+every session behaves exactly as with one process; worker i numbers what it creates i+1, i+1+N, ...
+so ids and file names stay unique across the server. The parent holds the port (port 0 included),
+announces it once every worker listens, and stops them all on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import multiprocessing
 import os
 import signal
 import socket
 import sys
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from multiprocessing.connection import Connection, wait
+from typing import Any
 
-from tui.mock.config import MockConfig
-from tui.mock.server import MockServer
+# A worker's server for (port, worker index, worker count): listening once entered, stopped
+# (its connections and recordings closed) on exit. MockServer and Relay are both.
+ServerFactory = Callable[[int, int, int], AbstractAsyncContextManager[Any]]
 
 START_TIMEOUT = 30.0  # seconds for a worker to import and listen
 STOP_TIMEOUT = 15.0  # seconds for a worker to close its connections (their close handshakes included)
@@ -46,13 +49,16 @@ def reserve_port(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_with_workers(config: MockConfig, count: int) -> int:
-    """Runs `count` worker processes until Ctrl-C/SIGTERM; the exit status of `rtui mock`."""
+def serve_with_workers(
+    program: str, host: str, port: int, count: int, make_server: ServerFactory, announce: Callable[[int], None]
+) -> int:
+    """Runs `count` worker processes until Ctrl-C/SIGTERM; the exit status of `program` (such as
+    "rtui mock"). `announce(port)` prints where to connect once every worker listens."""
     try:
-        holder = reserve_port(config.host, config.port)
+        holder = reserve_port(host, port)
     except OSError as exc:
-        print(f"rtui mock: cannot listen on {config.host}:{config.port}: {exc.strerror}; "
-              "pick another --port (0 picks a free one).", file=sys.stderr)
+        print(f"{program}: cannot listen on {host}:{port}: {exc.strerror}; pick another port (0 picks a free one).",
+              file=sys.stderr)
         return 1
     stopping = False
 
@@ -63,14 +69,16 @@ def serve_with_workers(config: MockConfig, count: int) -> int:
     # Handlers before the workers start, so an early Ctrl-C stops them instead of killing the parent.
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     context = multiprocessing.get_context("fork")  # Linux only, like SO_REUSEPORT; no re-import per worker
-    config = dataclasses.replace(config, port=holder.getsockname()[1])
+    port = holder.getsockname()[1]
     workers: list[multiprocessing.context.ForkProcess] = []
     try:
         ready: list[Connection] = []
         for index in range(count):
             receiver, sender = context.Pipe(duplex=False)
             worker = context.Process(
-                target=_worker_main, args=(config, index, count, sender, holder), name=f"rtui mock worker {index + 1}"
+                target=_worker_main,
+                args=(make_server, port, index, count, sender, holder),
+                name=f"{program} worker {index + 1}",
             )
             worker.start()
             sender.close()
@@ -80,17 +88,14 @@ def serve_with_workers(config: MockConfig, count: int) -> int:
             problem = _wait_until_listening(receiver, lambda: stopping)
             if problem is not None:
                 if not stopping:
-                    print(f"rtui mock: worker {index + 1} did not start: {problem}", file=sys.stderr)
+                    print(f"{program}: worker {index + 1} did not start: {problem}", file=sys.stderr)
                 return 0 if stopping else 1
-        print(f"listening on ws://{config.host}:{config.port}/v1/realtime", flush=True)
-        if config.record_dir is not None:
-            print(f"recording each connection to {config.record_dir}/", flush=True)
-        print(f"{count} worker processes", flush=True)
+        announce(port)
         while not stopping:
             wait([w.sentinel for w in workers], timeout=0.5)
             for index, worker in enumerate(workers):
                 if worker.exitcode is not None and not stopping:
-                    print(f"rtui mock: worker {index + 1} stopped unexpectedly (exit code {worker.exitcode}); "
+                    print(f"{program}: worker {index + 1} stopped unexpectedly (exit code {worker.exitcode}); "
                           "stopping the others.", file=sys.stderr)
                     return 1
         return 0
@@ -128,37 +133,38 @@ def _stop(workers: list[multiprocessing.context.ForkProcess]) -> None:
             worker.join()
 
 
-def _worker_main(config: MockConfig, index: int, count: int, ready: Connection, holder: socket.socket) -> None:
+def _worker_main(
+    make_server: ServerFactory, port: int, index: int, count: int, ready: Connection, holder: socket.socket
+) -> None:
     holder.close()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)  # until the event loop's handlers take over
-    asyncio.run(_worker(config, index, count, ready))
+    asyncio.run(_worker(make_server(port, index, count), ready))
 
 
-async def _worker(config: MockConfig, index: int, count: int, ready: Connection) -> None:
-    server = MockServer(config, reuse_port=True, worker=(index, count))
-    try:
-        await server.start()
-    except OSError as exc:
-        ready.send(f"cannot listen on {config.host}:{config.port}: {exc.strerror}")
-        return
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    ready.send("listening")
-    ready.close()
-    orphan_watch = asyncio.create_task(_stop_when_orphaned(stop))
-    try:
-        await stop.wait()
-    finally:
-        # Ctrl-C reaches every worker, and the parent's SIGTERM follows: once stopping, further
-        # signals are ignored, or one landing while the loop closes prints a traceback.
+async def _worker(server: AbstractAsyncContextManager[Any], ready: Connection) -> None:
+    async with AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(server)
+        except OSError as exc:
+            ready.send(f"cannot listen: {exc.strerror or exc}")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-            signal.signal(sig, signal.SIG_IGN)
-        orphan_watch.cancel()
-        await server.stop()
+            loop.add_signal_handler(sig, stop.set)
+        ready.send("listening")
+        ready.close()
+        orphan_watch = asyncio.create_task(_stop_when_orphaned(stop))
+        try:
+            await stop.wait()
+        finally:
+            # Ctrl-C reaches every worker, and the parent's SIGTERM follows: once stopping, further
+            # signals are ignored, or one landing while the loop closes prints a traceback.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+                signal.signal(sig, signal.SIG_IGN)
+            orphan_watch.cancel()
 
 
 async def _stop_when_orphaned(stop: asyncio.Event) -> None:
