@@ -175,6 +175,37 @@ def response_usage_text(usage: ResponseUsage) -> str:
     )
 
 
+USAGE_COLUMNS = ("in", "text", "audio", "cached", "out", "text", "audio")
+
+
+def usage_table(totals: UsageTotals) -> list[str]:
+    """Each response's usage in fixed columns (input split into text, audio and cached; output into
+    text and audio; cost), the session's total, then input transcription on a line of its own."""
+    if not totals.per_response:
+        return ["no response.done with usage yet"]
+    # The response id last: on a narrow screen only its tail is cut, never a number.
+    lines = [f"{'#':>3}" + "".join(f"{title:>7}" for title in USAGE_COLUMNS) + f"{'cost':>10}  response"]
+
+    def row(number: str, t: TokenCounts, cost: str, name: str) -> str:
+        cells = (t.input, t.text_in, t.audio_in, t.cached_text_in + t.cached_audio_in, t.output, t.text_out, t.audio_out)
+        return f"{number:>3}" + "".join(f"{cell:>7}" for cell in cells) + f"{cost:>10}  {name}"
+
+    for number, usage in enumerate(totals.per_response, 1):
+        lines.append(row(str(number), usage.tokens, "$?" if usage.cost is None else f"${usage.cost:.4f}", usage.response_id))
+    lines.append(row("all", totals.tokens, totals.cost_text(), f"the session ({totals.responses} responses)"))
+    trans = totals.transcription
+    if trans.count:
+        seconds = f", {trans.seconds:.1f} s" if trans.seconds else ""
+        lines += [
+            "",
+            f"input transcription (billed apart, not priced): {trans.count} item{'' if trans.count == 1 else 's'}, "
+            f"{trans.input_tokens} tokens in, {trans.output_tokens} out{seconds}",
+        ]
+    if totals.model and totals.unpriced:
+        lines += ["", f"no price for {totals.model}: see RTUI_PRICES"]
+    return lines
+
+
 def compact_tokens(tokens: int) -> str:
     """`950`, `12.3k`, `1.2M`: short enough for the stats line."""
     for unit, scale in (("M", 1e6), ("k", 1e3)):

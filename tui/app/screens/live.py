@@ -20,6 +20,7 @@ from tui.app.present import traffic_text
 from tui.app.saving import frame_text, transcript_of, transcript_plain, unwritable, write_new
 from tui.app.screens.closure import CardKeeper
 from tui.app.screens.modals import EventEditor, FrameInspector, Prompt, ReportScreen
+from tui.app.screens.session_editor import SessionEditor
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.meters import LevelMeter
@@ -36,10 +37,12 @@ from tui.engine.commands import (
     SetMuted,
     SetTalking,
     ToggleTurnMode,
+    UpdateSession,
 )
 from tui.engine.state import ReplayVerdict
 from tui.protocol.summary import counted
 from tui.protocol.turns import TurnTimer, latency_table
+from tui.protocol.usage import UsageTotals, usage_table
 
 
 class LogBar(TextLine):
@@ -137,7 +140,7 @@ class FilterLog:
 ACTION_COMMANDS: dict[str, type[Command]] = {
     "talk": SetTalking, "mute": SetMuted, "turn_mode": ToggleTurnMode, "send_text": SendText,
     "respond": CreateResponse, "cancel": CancelResponse, "mark": Mark, "reconnect": Reconnect,
-    "send_event": SendEvent,
+    "send_event": SendEvent, "edit_session": UpdateSession,
 }
 
 
@@ -155,6 +158,17 @@ class LiveScreen(FilterLog, Screen[None]):
         Binding("p", "show_report", "Report", tooltip="a replay's full report", id="session.replay_report"),
         Binding("exclamation_mark", "show_notices", "Notices", show=False, tooltip="every notice so far", id="session.notices"),
         Binding("L", "show_latency", "Latency", show=False, tooltip="latency per turn, p50 and p95", id="session.latency"),
+        Binding(
+            "u", "show_usage", "Usage", show=False, tooltip="tokens and cost per response, and the session's", id="session.usage"
+        ),
+        Binding(
+            "s",
+            "edit_session",
+            "Session",
+            show=False,
+            tooltip="edit the live session (instructions, voice, turn detection, transcription, tools)",
+            id="session.edit_session",
+        ),
         Binding(
             "S",
             "send_event",
@@ -188,7 +202,8 @@ class LiveScreen(FilterLog, Screen[None]):
         self.clock = clock
         self.settings = settings
         self.turns = TurnTimer()
-        self.feed = LogFeed(engine.log, settings.drain_batch, observe=self.turns.observe)
+        self.usage = UsageTotals()
+        self.feed = LogFeed(engine.log, settings.drain_batch, observe=self._observe)
         # Kept as attributes: the refresh timer updates them 25 times a second without DOM queries.
         self.header = SessionHeader(id="header")
         self.notices = NoticeBar(id="notices")
@@ -256,6 +271,11 @@ class LiveScreen(FilterLog, Screen[None]):
         self.transcript.show(state.transcript)
         self.stats.show(state)
         self.cards.follow(state.close)
+
+    def _observe(self, record: dict[str, Any]) -> None:
+        """Every record the log drains: the latency and usage tables count them as they pass."""
+        self.turns.observe(record)
+        self.usage.on_record(record)
 
     def _show_log_bar(self) -> None:
         log = self.event_log
@@ -360,7 +380,17 @@ class LiveScreen(FilterLog, Screen[None]):
     def action_show_latency(self) -> None:
         table = "\n".join(latency_table(self.turns.turns))
         title = "Latency per turn: from the end of the user's turn (L or Esc closes)"
-        self.app.push_screen(ReportScreen(title, table, close_key="L"))
+        self.app.push_screen(ReportScreen(title, table, close_key="L", table=True))
+
+    def action_show_usage(self) -> None:
+        title = "Tokens and cost per response (u or Esc closes)"
+        self.app.push_screen(ReportScreen(title, "\n".join(usage_table(self.usage)), close_key="u", table=True))
+
+    def action_edit_session(self) -> None:
+        engine = self.engine
+        self.app.push_screen(
+            SessionEditor(engine.state.session, lambda session: engine.submit(UpdateSession(session)), lambda: engine.state.session_edit)
+        )
 
     def action_show_notices(self) -> None:
         notices = self.engine.state.notices

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, OptionList, Static, TextArea
@@ -235,9 +235,11 @@ class ReportScreen(ModalScreen[None]):
 
     BINDINGS = [CLOSE]
 
-    def __init__(self, title: str, report: str, close_key: str = "p", close_key_shown: str = "") -> None:
-        """`close_key` closes it too: the key that opened it (shown as `close_key_shown`)."""
+    def __init__(self, title: str, report: str, close_key: str = "p", close_key_shown: str = "", *, table: bool = False) -> None:
+        """`close_key` closes it too: the key that opened it (shown as `close_key_shown`). A `table`
+        keeps its lines whole (Left and Right scroll) rather than wrapping them."""
         super().__init__()
+        self.table = table
         self.title_text = title
         self.report = report
         self.close_key = close_key
@@ -246,9 +248,10 @@ class ReportScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="report", classes="modal-box"):
             yield Static(Text(self.title_text, style="bold"), classes="modal-title")
-            with VerticalScroll(id="report-body"):
-                yield Static(Text(self.report), id="report-text")
-            yield Static(f"Esc or {self.close_key_shown} closes   Up Down PgUp PgDn scroll", classes="modal-hint")
+            with ScrollableContainer(id="report-body", classes="-table" if self.table else ""):
+                yield Static(Text(self.report, no_wrap=self.table), id="report-text")
+            scroll = "Up Down Left Right scroll" if self.table else "Up Down PgUp PgDn scroll"
+            yield Static(f"Esc or {self.close_key_shown} closes   {scroll}", classes="modal-hint")
 
     def on_mount(self) -> None:
         self.query_one("#report-body").focus()
