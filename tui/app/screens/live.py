@@ -19,7 +19,7 @@ from tui.app.log_model import LogFeed, RowFilter, is_error_or_close, search_prob
 from tui.app.present import traffic_text
 from tui.app.saving import frame_text, transcript_of, transcript_plain, unwritable, write_new
 from tui.app.screens.closure import CardKeeper
-from tui.app.screens.modals import EventEditor, FrameInspector, Prompt, ReportScreen
+from tui.app.screens.modals import EventEditor, FrameInspector, Prompt, ReportScreen, usage_report
 from tui.app.screens.session_editor import SessionEditor
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
@@ -42,7 +42,7 @@ from tui.engine.commands import (
 from tui.engine.state import ReplayVerdict
 from tui.protocol.summary import counted
 from tui.protocol.turns import TurnTimer, latency_table
-from tui.protocol.usage import UsageTotals, usage_table
+from tui.protocol.usage import UsageTotals
 
 
 class LogBar(TextLine):
@@ -383,8 +383,7 @@ class LiveScreen(FilterLog, Screen[None]):
         self.app.push_screen(ReportScreen(title, table, close_key="L", table=True))
 
     def action_show_usage(self) -> None:
-        title = "Tokens and cost per response (u or Esc closes)"
-        self.app.push_screen(ReportScreen(title, "\n".join(usage_table(self.usage)), close_key="u", table=True))
+        self.app.push_screen(usage_report(self.usage))
 
     def action_edit_session(self) -> None:
         engine = self.engine

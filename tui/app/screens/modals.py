@@ -26,6 +26,7 @@ from tui.app.saving import frame_text, unwritable, write_new
 from tui.engine.state import CloseSummary
 from tui.protocol.events import client_event_problem
 from tui.protocol.summary import RunCollapser
+from tui.protocol.usage import UsageTotals, usage_table
 
 CLOSE = Binding("escape", "dismiss", "Close", id="modal.close")
 
@@ -260,6 +261,12 @@ class ReportScreen(ModalScreen[None]):
         if event.key == self.close_key:
             event.stop()
             self.dismiss()
+
+
+def usage_report(totals: UsageTotals) -> ReportScreen:
+    """The usage table (`u`): tokens and cost per response, the session's sum, input transcription apart."""
+    title = "Tokens and cost per response (u or Esc closes)"
+    return ReportScreen(title, "\n".join(usage_table(totals)), close_key="u", table=True)
 
 
 class HelpScreen(ModalScreen[None]):
