@@ -68,7 +68,7 @@ def session_update(
     if not changed:
         return None, "Nothing changed: edit a field first."
     current = current or {}
-    session_type = current.get("type") if current.get("type") in ("realtime", "transcription") else "realtime"
+    session_type = "transcription" if current.get("type") == "transcription" else "realtime"
     session: dict[str, Any] = {"type": session_type}
     audio_in: dict[str, Any] = {}
     audio_out: dict[str, Any] = {}

@@ -41,9 +41,9 @@ from tui.engine.commands import (
     SendEvent,
     SendText,
     SetMuted,
-    UpdateSession,
     SetTalking,
     ToggleTurnMode,
+    UpdateSession,
 )
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate

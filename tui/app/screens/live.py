@@ -46,17 +46,27 @@ from tui.protocol.usage import UsageTotals
 
 
 class LogBar(TextLine):
-    """The line above the log: what is filtered and whether the view follows new events."""
+    """The line above the log: what is filtered and whether the view follows new events, then the
+    log's keys, as many as fit whole (the help lists them all)."""
 
-    def show(self, row_filter: RowFilter, follow: bool, shown: int, kept: int) -> None:
+    HINTS = ("/ search", "n/N", "e/E errors", "d dir", "Right: whole rows")
+
+    def show(self, row_filter: RowFilter, follow: bool, shown: int, kept: int, shift: int | None = None) -> None:
         text = Text(" Events ", style="bold", no_wrap=True, overflow="ellipsis")
         text.append(f" {row_filter.describe()}")
         if row_filter.active:
             text.append(f" ({shown} of {kept})")
-        text.append("  / search  n/N  e/E errors  d dir   ", style="dim")
-        text.append(
-            "following (Enter inspects)" if follow else "PAUSED: f or End follows", style="" if follow else "bold reverse"
-        )
+        if shift is not None:
+            text.append(f"  whole rows{f', {shift} right' if shift else ''}", style="bold")
+        state = "following (Enter inspects)" if follow else "PAUSED: f or End follows"
+        room = max(self.size.width, 80) - len(text.plain) - len(state) - 4
+        hints = "  "
+        for hint in self.HINTS:
+            if len(hints) + len(hint) + 2 > room:
+                break
+            hints += f"{hint}  "
+        text.append(hints + " ", style="dim")
+        text.append(state, style="" if follow else "bold reverse")
         self.set_text(text)
 
 
@@ -279,7 +289,7 @@ class LiveScreen(FilterLog, Screen[None]):
 
     def _show_log_bar(self) -> None:
         log = self.event_log
-        self.log_bar.show(log.row_filter, log.follow, len(log.visible_rows), log.row_count)
+        self.log_bar.show(log.row_filter, log.follow, len(log.visible_rows), log.row_count, log.shift)
 
     # -- log -----------------------------------------------------------------------------------
 
@@ -387,9 +397,11 @@ class LiveScreen(FilterLog, Screen[None]):
 
     def action_edit_session(self) -> None:
         engine = self.engine
-        self.app.push_screen(
-            SessionEditor(engine.state.session, lambda session: engine.submit(UpdateSession(session)), lambda: engine.state.session_edit)
-        )
+
+        def send(session: dict[str, Any]) -> None:
+            engine.submit(UpdateSession(session))
+
+        self.app.push_screen(SessionEditor(engine.state.session, send, lambda: engine.state.session_edit))
 
     def action_show_notices(self) -> None:
         notices = self.engine.state.notices

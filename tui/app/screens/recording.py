@@ -128,7 +128,7 @@ class RecordingScreen(FilterLog, Screen[None]):
 
     def filter_changed(self) -> None:
         log = self.event_log
-        self.query_one(LogBar).show(log.row_filter, log.follow, len(log.visible_rows), log.row_count)
+        self.query_one(LogBar).show(log.row_filter, log.follow, len(log.visible_rows), log.row_count, log.shift)
 
     @on(EventLog.Inspect)
     def inspect(self, event: EventLog.Inspect) -> None:
