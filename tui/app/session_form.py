@@ -42,7 +42,7 @@ def form_of(session: dict[str, Any] | None) -> SessionForm:
     session = session or {}
     audio = _object(session.get("audio"))
     audio_in, audio_out = _object(audio.get("input")), _object(audio.get("output"))
-    detection = audio_in.get("turn_detection")
+    detection = audio_in.get("turn_detection", {"type": "server_vad"})  # absent: the service's default
     kind = detection.get("type") if isinstance(detection, dict) else "none"
     detection = _object(detection)
     voice = audio_out.get("voice")
