@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tui.protocol.prices import PriceTable, load_prices
-from tui.protocol.summary import frame_event, object_field
+from tui.protocol.summary import counted, frame_event, object_field
 
 SESSION_EVENTS = frozenset({"session.created", "session.updated"})
 
@@ -192,17 +192,18 @@ def usage_table(totals: UsageTotals) -> list[str]:
 
     for number, usage in enumerate(totals.per_response, 1):
         lines.append(row(str(number), usage.tokens, "$?" if usage.cost is None else f"${usage.cost:.4f}", usage.response_id))
-    lines.append(row("all", totals.tokens, totals.cost_text(), f"the session ({totals.responses} responses)"))
+    lines.append(row("all", totals.tokens, totals.cost_text(), f"the session, {counted(totals.responses, 'response')}"))
     trans = totals.transcription
     if trans.count:
+        # Two short lines: the table's width is the screen's at 80 columns, and these are sentences.
         seconds = f", {trans.seconds:.1f} s" if trans.seconds else ""
         lines += [
             "",
-            f"input transcription (billed apart, not priced): {trans.count} item{'' if trans.count == 1 else 's'}, "
-            f"{trans.input_tokens} tokens in, {trans.output_tokens} out{seconds}",
+            "Input transcription (billed apart, not priced):",
+            f"  {counted(trans.count, 'item')}, {trans.input_tokens} tokens in, {trans.output_tokens} out{seconds}",
         ]
     if totals.model and totals.unpriced:
-        lines += ["", f"no price for {totals.model}: see RTUI_PRICES"]
+        lines += ["", f"No price for {totals.model}:", "  RTUI_PRICES=FILE.json adds one."]
     return lines
 
 

@@ -169,7 +169,7 @@ class LiveScreen(FilterLog, Screen[None]):
         Binding("exclamation_mark", "show_notices", "Notices", show=False, tooltip="every notice so far", id="session.notices"),
         Binding("L", "show_latency", "Latency", show=False, tooltip="latency per turn, p50 and p95", id="session.latency"),
         Binding(
-            "u", "show_usage", "Usage", show=False, tooltip="tokens and cost per response, and the session's", id="session.usage"
+            "u", "show_usage", "Usage", show=False, tooltip="usage: tokens and cost per response", id="session.usage"
         ),
         Binding(
             "s",

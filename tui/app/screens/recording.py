@@ -46,7 +46,7 @@ class RecordingScreen(FilterLog, Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="recording.back"),
         Binding("c", "show_close", "Close card", tooltip="show how the recorded session closed", id="recording.close_card"),
-        Binding("u", "show_usage", "Usage", tooltip="tokens and cost per response, and the session's", id="recording.usage"),
+        Binding("u", "show_usage", "Usage", tooltip="usage: tokens and cost per response", id="recording.usage"),
         *FilterLog.BINDINGS,
     ]
 
