@@ -50,7 +50,7 @@ class FrameInspector(ModalScreen[None]):
             yield Static(Text(inspector_title(self.row), style="bold"), classes="modal-title")
             with VerticalScroll(id="inspector-body"):
                 yield Static(self._body(), id="inspector-json")
-            yield Static("y copies the frame   s saves it   Esc closes   Up Down PgUp PgDn scroll", classes="modal-hint")
+            yield Static("y copies   s saves to a file   Esc closes   Up Down PgUp PgDn scroll", classes="modal-hint")
 
     def _body(self) -> Text | JSON:
         text = inspector_text(self.row)
