@@ -8,11 +8,15 @@ from pathlib import Path
 import orjson
 from textual.widgets import Input, Select, Static, TextArea
 
-from app_support import on_screen, read_records, wait_for
+from app_support import FrozenEngine, on_screen, read_records, wait_for
+from tui.app.app import RtuiApp
 from tui.app.screens.session_editor import SessionEditor
 from tui.app.session_form import SessionForm, form_of, session_update
+from tui.app.settings import UISettings
+from tui.engine.commands import UpdateSession
 from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
+from tui.engine.state import SessionEdit
 from tui.protocol.session import default_session
 
 
@@ -112,3 +116,20 @@ def test_the_form_sends_only_what_changed_and_checks_it_like_the_mock() -> None:
     bad_tools = SessionForm(**{**before.__dict__, "tools": '[{"type": "plugin"}]'})
     update, problem = session_update(bad_tools, before, session)
     assert update is None and problem is not None and problem.startswith("session.tools[0].type:")
+
+
+async def test_a_refusal_is_shown_in_the_editor() -> None:
+    engine = FrozenEngine()
+    engine.state.session = default_session("sess_1", "gpt-realtime", 0)
+    app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        app.screen.query_one("#voice", Input).value = "cedar"
+        await pilot.press("ctrl+s")
+        assert engine.calls == [UpdateSession({"type": "realtime", "audio": {"output": {"voice": "cedar"}}})]
+        assert status_of(app).startswith("Sent session.update")
+        # What the view makes of the server's error naming the edit's event_id.
+        detail = "invalid_value [session.audio.output.voice]: …"
+        engine.state.session_edit = SessionEdit("rtui_session_edit_1", "rejected", detail)
+        await wait_for(pilot, lambda: status_of(app).startswith("Refused: invalid_value [session.audio.output.voice]"))
+        assert app.screen.query_one("#session-editor-status").has_class("-problem")
