@@ -46,8 +46,8 @@ class EventLog(ScrollView, can_focus=True):
         # Not in the footer (the session's keys need the room); the log bar and help screen say them.
         Binding("end,f", "follow", "Follow new events", show=False, id="log.follow"),
         Binding("enter", "inspect", "Inspect the frame", show=False, id="log.inspect"),
-        Binding("right", "shift(1)", "Scroll right", show=False, tooltip="scroll the rows sideways: each whole", id="log.right"),
-        Binding("left", "shift(-1)", "Scroll left", show=False, tooltip="scroll the rows back", id="log.left"),
+        Binding("right", "shift(1)", "Whole rows", show=False, tooltip="rows whole, then scroll sideways", id="log.right"),
+        Binding("left", "shift(-1)", "Back", show=False, tooltip="scroll back, then fit the columns again", id="log.left"),
     ]
 
     follow: reactive[bool] = reactive(True)
