@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static, TextArea
 
@@ -21,6 +22,7 @@ from tui.app.log_model import line_text
 from tui.app.screens.modals import EventEditor, Prompt, ReportScreen, help_text
 from tui.app.screens.recording import RecordingScreen
 from tui.app.settings import UISettings
+from tui.app.widgets.columns import short_label
 from tui.app.widgets.meters import LevelMeter
 from tui.engine.commands import SendText
 from tui.engine.config import AudioSettings, Endpoint, EngineConfig
@@ -95,6 +97,9 @@ async def test_every_notice_is_readable_and_none_is_cut_mid_sentence_at_80x24() 
         assert shown.startswith(" ! Recording stopped: No space left on device")
         assert shown.endswith("… (! shows it whole)  (! lists all 3)")
         assert len(shown) <= 2 * 80  # two lines at most: nothing falls off the bottom unannounced
+        kept = shown[len(" ! "):shown.index("… (! shows it whole)")]
+        assert engine.state.notices[-1].startswith(kept + " ")  # cut between words, never inside one
+        assert bar.region.height == 2 and len(bar.render().plain.splitlines()) <= 2
         await pilot.press("exclamation_mark")
         assert isinstance(app.screen, ReportScreen)
         listed = str(app.screen.query_one("#report-text").render())
@@ -139,20 +144,51 @@ def test_counts_read_right() -> None:
     assert out.returncode == 0 and "  1 item\n" in out.stdout and "1 items" not in out.stdout
 
 
-async def test_the_log_keeps_40_columns_of_summary_at_120_and_200_columns() -> None:
-    for width, height in ((120, 40), (200, 50)):
-        app = RtuiApp(conversation_engine(FixedClock()), clock=FixedClock(), settings=UISettings())  # type: ignore[arg-type]
-        async with app.run_test(size=(width, height)) as pilot:
-            await pilot.pause(0.2)
-            log = app.live_screen.event_log
-            row = log.visible_rows[-1]
-            drawn = log.render_line(log.visible_rows.index(row) - int(log.scroll_y)).text
-            summary_column = drawn.index(row.line.summary[:10]) if row.line.summary else None
-            assert summary_column is not None
-            assert log.scrollable_content_region.width - summary_column >= 40, (width, drawn)
-            transcript = app.live_screen.transcript
-            beside = transcript.region.x > log.region.x
-            assert beside == (width >= 160)  # at 120 the transcript goes below the log
+@pytest.mark.parametrize("width, height", [(80, 24), (100, 30), (120, 40), (159, 40), (160, 40), (200, 50)])
+async def test_the_log_keeps_40_columns_of_summary_at_every_width_and_its_columns_line_up(width, height) -> None:
+    app = RtuiApp(conversation_engine(FixedClock()), clock=FixedClock(), settings=UISettings())  # type: ignore[arg-type]
+    async with app.run_test(size=(width, height)) as pilot:
+        await pilot.pause(0.2)
+        log = app.live_screen.event_log
+        region = log.scrollable_content_region
+        drawn = {row: log.render_line(y).text for y, row in enumerate(log.visible_rows[int(log.scroll_y):][: region.height])}
+        summary_columns = {text.index(row.line.summary[:10]) for row, text in drawn.items() if row.line.size}
+        assert len(summary_columns) == 1, drawn  # one column, whatever the type's length
+        assert region.width - summary_columns.pop() >= 40, (width, drawn)
+        size_ends = {text.index(" B ") + 2 for text in drawn.values() if " B " in text}
+        assert len(size_ends) == 1
+        transcript = app.live_screen.transcript
+        beside = transcript.region.x > log.region.x
+        assert beside == (width >= 160)  # narrower, the transcript goes below the log
+
+
+async def test_long_rows_read_whole_scrolled_sideways() -> None:
+    app = RtuiApp(conversation_engine(FixedClock()), clock=FixedClock(), settings=UISettings())  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        log = app.live_screen.event_log
+        assert log.jump(-1, lambda row: row.line.label == "session.created")
+        y = log.visible_rows.index(log.cursor_row) - int(log.scroll_y)
+        summary = log.cursor_row.line.summary
+        assert summary not in log.render_line(y).text  # too long for 80 columns
+        await pilot.press("right")  # whole rows: each type in full
+        assert log.shift == 0 and "whole rows" in app.live_screen.log_bar.plain
+        seen = log.render_line(y).text
+        assert " session.created " in seen
+        for _ in range(len(summary) // 10 + 1):  # then sideways, ten columns a press
+            await pilot.press("right")
+            seen += log.render_line(y).text
+        assert summary[-20:] in seen and f"whole rows, {log.shift} right" in app.live_screen.log_bar.plain
+        await pilot.press(*["left"] * 30)
+        assert log.shift is None and "whole rows" not in app.live_screen.log_bar.plain
+
+
+def test_an_event_type_too_long_for_its_column_is_abbreviated_keeping_its_last_part() -> None:
+    assert short_label("input_audio_buffer.append ×33", 17) == "iab.append ×33   "
+    assert short_label("response.output_item.added", 17) == "response.oi.added"
+    assert short_label("conversation.item.input_audio_transcription.completed", 17) == "c.i.iat.completed"
+    assert short_label("input_audio_buffer.speech_started", 12) == "iab.speech_…"
+    assert short_label("response.done", 17) == "response.done    "
 
 
 async def test_push_to_talk_with_no_microphone_says_so_and_sends_nothing(tmp_path) -> None:

@@ -12,6 +12,8 @@ from app_support import CONVERSATION, closed_engine, conversation_engine, wait_f
 from tui.app.app import RtuiApp
 from tui.app.contract import FixedClock
 from tui.app.settings import UISettings
+from tui.engine.state import LogEntry
+from tui.protocol.summary import record_line
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +27,10 @@ def no_host_config(monkeypatch: pytest.MonkeyPatch) -> None:
 def live_app(closed: bool = False) -> RtuiApp:
     clock = FixedClock()
     engine = closed_engine(clock) if closed else conversation_engine(clock)
+    # The session as the server last confirmed it, for the session editor.
+    for entry in engine.log.since(0)[0]:
+        if entry.record.get("type") == "session.updated":
+            engine.state.session = orjson.loads(entry.record["text"])["session"]
     app = RtuiApp(engine, clock=clock, settings=UISettings())
     app.theme = "textual-dark"  # not the host's TEXTUAL_THEME
     return app
@@ -40,7 +46,38 @@ def test_live_mid_conversation(snap_compare) -> None:
 
 
 def test_live_at_80x24(snap_compare) -> None:
+    # 40 columns of summary: the type column narrows and abbreviates, the direction takes 3 letters.
     assert snap_compare(live_app(), terminal_size=(80, 24), run_before=settle)
+
+
+def test_whole_rows_at_80x24(snap_compare) -> None:
+    # Right: every row's type, size and summary in full, scrolled sideways from there.
+    assert snap_compare(live_app(), press=["right"], terminal_size=(80, 24), run_before=settle)
+
+
+def test_session_editor_at_80x24(snap_compare) -> None:
+    assert snap_compare(live_app(), press=["s"], terminal_size=(80, 24), run_before=settle)
+
+
+def test_usage_table_at_80x24(snap_compare) -> None:
+    # The answer's response.done, with a usage that has every split, and a transcription's usage.
+    app = live_app()
+    last = app.engine.log.since(0)[0][-1].record
+    usage = {"total_tokens": 1300, "input_tokens": 1000, "output_tokens": 300,
+             "input_token_details": {"text_tokens": 400, "audio_tokens": 600, "cached_tokens": 500,
+                                     "cached_tokens_details": {"text_tokens": 300, "audio_tokens": 200}},
+             "output_token_details": {"text_tokens": 50, "audio_tokens": 250}}
+    events = [
+        {"type": "conversation.item.input_audio_transcription.completed", "item_id": "item_1", "content_index": 0,
+         "transcript": "hello", "usage": {"type": "tokens", "total_tokens": 52, "input_tokens": 40, "output_tokens": 12}},
+        {"type": "response.done", "response": {"id": "resp_Od75MyT3gLasmsBIf0Pxh", "status": "completed", "usage": usage}},
+    ]
+    for offset, event in enumerate(events, 1):
+        text = orjson.dumps(event).decode()
+        record = {"seq": last["seq"] + offset, "t_ns": last["t_ns"] + offset * 1_000_000, "conn": 1, "kind": "frame",
+                  "dir": "s2c", "opcode": "text", "text": text, "size": len(text), "type": event["type"]}
+        app.engine.log.append(LogEntry(record, record_line(record)))
+    assert snap_compare(app, press=["u"], terminal_size=(80, 24), run_before=settle)
 
 
 def test_live_at_120x40(snap_compare) -> None:

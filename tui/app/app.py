@@ -25,7 +25,7 @@ from tui.app.terminal import native_stderr_to_file
 _PLAIN_KEYS = {
     "enter": "Enter", "escape": "Esc", "space": "Space", "up": "Up", "down": "Down", "pageup": "PgUp",
     "pagedown": "PgDn", "home": "Home", "end": "End", "slash": "/", "question_mark": "?", "f1": "F1",
-    "ctrl+c": "Ctrl+C",
+    "ctrl+c": "Ctrl+C", "left": "Left", "right": "Right", "exclamation_mark": "!",
 }
 
 # Where each binding's id prefix works, for the help screen.

@@ -10,6 +10,7 @@ notice. Commands pickle as they are, so an engine in another process takes them 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,31 @@ class SendEvent:
 
 
 @dataclass(frozen=True)
+class UpdateSession:
+    """A `session.update` carrying the user's edits of the live session (its `session` object,
+    already checked by the view); `EngineState.session_edit` follows it until the server answers."""
+
+    session: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Reconnect:
     """Close this connection and open a new one (a replay runs again)."""
 
 
 Command = (
-    SendText | CreateResponse | CancelResponse | SetTalking | ToggleTurnMode | SetMuted | Mark | SendEvent | Reconnect
+    SendText
+    | CreateResponse
+    | CancelResponse
+    | SetTalking
+    | ToggleTurnMode
+    | SetMuted
+    | Mark
+    | SendEvent
+    | UpdateSession
+    | Reconnect
 )
 
 SESSION_COMMANDS: frozenset[type[Command]] = frozenset(
-    {SendText, CreateResponse, CancelResponse, SetTalking, ToggleTurnMode, SetMuted, Mark, SendEvent, Reconnect}
+    {SendText, CreateResponse, CancelResponse, SetTalking, ToggleTurnMode, SetMuted, Mark, SendEvent, UpdateSession, Reconnect}
 )

@@ -43,11 +43,12 @@ from tui.engine.commands import (
     SetMuted,
     SetTalking,
     ToggleTurnMode,
+    UpdateSession,
 )
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
-from tui.engine.state import EngineState, Levels, LogBuffer, LogEntry
+from tui.engine.state import SESSION_EDIT_PREFIX, EngineState, Levels, LogBuffer, LogEntry
 from tui.engine.view import SessionView, text_or_empty
 from tui.protocol.summary import PCM_BYTES_PER_SECOND, event_summary
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
@@ -105,6 +106,7 @@ class Engine:
         self._received = AudioLevelMeter()
         self._received_at = 0.0
         self._ptt_open = False  # push-to-talk: the buffer was cleared and audio flows until release
+        self._session_edits = 0  # session.update events the user wrote (UpdateSession), for their event_id
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -545,6 +547,8 @@ class Engine:
                 self._submit(lambda: self._mark(note))
             case SendEvent(text):
                 self._submit(lambda: self._send(text))
+            case UpdateSession(session):
+                self._submit(lambda: self._send_session_edit(session))
             case Reconnect():
                 self._submit(self._reconnect)
 
@@ -571,6 +575,17 @@ class Engine:
         self.state.turn_mode = "push_to_talk" if self.state.turn_mode == "server_vad" else "server_vad"
         self.state.talking = self._ptt_open = False
         await self._send(self._session_update())
+
+    async def _send_session_edit(self, session: dict[str, Any]) -> None:
+        """The user's session edit; a new turn detection also switches rtui's own turn mode (no
+        detection is push-to-talk), as `v` does."""
+        self._session_edits += 1
+        audio_input = session.get("audio", {}).get("input", {})
+        if "turn_detection" in audio_input:
+            self.state.turn_mode = "server_vad" if audio_input["turn_detection"] else "push_to_talk"
+            self.state.talking = self._ptt_open = False
+        event_id = f"{SESSION_EDIT_PREFIX}{self._session_edits}"
+        await self._send({"type": "session.update", "event_id": event_id, "session": session})
 
     async def _mark(self, note: str) -> None:
         if self.writer is not None:

@@ -66,6 +66,19 @@ class TranscriptEntry:
     interrupted: bool = False
 
 
+SESSION_EDIT_PREFIX = "rtui_session_edit_"  # the event_id of a session.update the user wrote (UpdateSession)
+
+
+@dataclass
+class SessionEdit:
+    """The user's latest session edit and what the server made of it: `sent`, then `confirmed` by
+    the next `session.updated` or `rejected` by an `error` naming its event_id (`detail` says why)."""
+
+    event_id: str
+    status: Literal["sent", "confirmed", "rejected"] = "sent"
+    detail: str = ""
+
+
 @dataclass
 class CloseSummary:
     """How the session ended, ready to be shown on a card."""
@@ -187,6 +200,9 @@ class EngineState:
     transcript: list[TranscriptEntry] = field(default_factory=list)
     close: CloseSummary | None = None
     verdict: ReplayVerdict | None = None  # a replay's, once it has ended
+    # The session as the server last confirmed it (the `session` of session.created / updated).
+    session: dict[str, Any] | None = None
+    session_edit: SessionEdit | None = None
     notices: list[str] = field(default_factory=list)  # one-sentence messages: no audio, embedded mock, ...
     recording_path: str | None = None
     input_description: str = ""  # the audio source and sink in use: "microphone 'pulse' (3) at 48000 Hz"

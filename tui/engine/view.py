@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from tui.engine.closure import summarize_close, summarize_refusal
 from tui.engine.pacing import SendRateMeter
-from tui.engine.state import EngineState, LogBuffer, LogEntry, TranscriptEntry
-from tui.protocol.summary import Line, frame_event, object_field, record_line
+from tui.engine.state import SESSION_EDIT_PREFIX, EngineState, LogBuffer, LogEntry, SessionEdit, TranscriptEntry
+from tui.protocol.summary import Line, event_summary, frame_event, object_field, record_line
 from tui.protocol.usage import UsageTotals
 
 TRANSCRIPT_DELTAS = frozenset(
@@ -91,6 +91,10 @@ class SessionView:
                 self.speech_ended_ns = record["t_ns"]
             elif event is not None and event.get("type") == "conversation.item.create":
                 self.user_text(event, record["seq"])
+            elif event is not None and event.get("type") == "session.update":
+                event_id = event.get("event_id")
+                if isinstance(event_id, str) and event_id.startswith(SESSION_EDIT_PREFIX):
+                    state.session_edit = SessionEdit(event_id)
         elif kind == "handshake_response":
             if record.get("status") == 101:
                 state.phase, state.opened_at = "open", time.monotonic()
@@ -112,6 +116,12 @@ class SessionView:
         etype, state = event.get("type"), self.state
         if not isinstance(etype, str):
             return  # from the wire: a type that is not a string is no event this view knows
+        if etype in ("session.created", "session.updated"):
+            session = object_field(event, "session")
+            state.session = session or state.session
+            edit = state.session_edit
+            if etype == "session.updated" and edit is not None and edit.status == "sent":
+                edit.status = "confirmed"
         if etype == "session.created":
             session = object_field(event, "session")
             state.session_id = text_or_empty(session.get("id")) or None
@@ -121,6 +131,10 @@ class SessionView:
         elif etype == "error":
             state.counters.server_errors += 1
             self.last_error = line.summary
+            edit = state.session_edit
+            if edit is not None and edit.status == "sent" and object_field(event, "error").get("event_id") == edit.event_id:
+                edit.status, edit.detail = "rejected", event_summary(event)
+                state.notices.append(f"The server rejected your session edit: {edit.detail}")
         elif etype == "input_audio_buffer.speech_started":
             state.user_speaking = True
         elif etype == "input_audio_buffer.speech_stopped":

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tui.protocol.prices import PriceTable, load_prices
-from tui.protocol.summary import frame_event, object_field
+from tui.protocol.summary import counted, frame_event, object_field
 
 SESSION_EVENTS = frozenset({"session.created", "session.updated"})
 
@@ -173,6 +173,38 @@ def response_usage_text(usage: ResponseUsage) -> str:
         f"usage {usage.response_id}: in {t.input} (text {t.text_in}, audio {t.audio_in}, "
         f"cached {t.cached_text_in + t.cached_audio_in}) out {t.output} (text {t.text_out}, audio {t.audio_out}) {cost}"
     )
+
+
+USAGE_COLUMNS = ("in", "text", "audio", "cached", "out", "text", "audio")
+
+
+def usage_table(totals: UsageTotals) -> list[str]:
+    """Each response's usage in fixed columns (input split into text, audio and cached; output into
+    text and audio; cost), the session's total, then input transcription on a line of its own."""
+    if not totals.per_response:
+        return ["no response.done with usage yet"]
+    # The response id last: on a narrow screen only its tail is cut, never a number.
+    lines = [f"{'#':>3}" + "".join(f"{title:>7}" for title in USAGE_COLUMNS) + f"{'cost':>10}  response"]
+
+    def row(number: str, t: TokenCounts, cost: str, name: str) -> str:
+        cells = (t.input, t.text_in, t.audio_in, t.cached_text_in + t.cached_audio_in, t.output, t.text_out, t.audio_out)
+        return f"{number:>3}" + "".join(f"{cell:>7}" for cell in cells) + f"{cost:>10}  {name}"
+
+    for number, usage in enumerate(totals.per_response, 1):
+        lines.append(row(str(number), usage.tokens, "$?" if usage.cost is None else f"${usage.cost:.4f}", usage.response_id))
+    lines.append(row("all", totals.tokens, totals.cost_text(), f"the session, {counted(totals.responses, 'response')}"))
+    trans = totals.transcription
+    if trans.count:
+        # Two short lines: the table's width is the screen's at 80 columns, and these are sentences.
+        seconds = f", {trans.seconds:.1f} s" if trans.seconds else ""
+        lines += [
+            "",
+            "Input transcription (billed apart, not priced):",
+            f"  {counted(trans.count, 'item')}, {trans.input_tokens} tokens in, {trans.output_tokens} out{seconds}",
+        ]
+    if totals.model and totals.unpriced:
+        lines += ["", f"No price for {totals.model}:", "  RTUI_PRICES=FILE.json adds one."]
+    return lines
 
 
 def compact_tokens(tokens: int) -> str:

@@ -19,7 +19,8 @@ from tui.app.log_model import LogFeed, RowFilter, is_error_or_close, search_prob
 from tui.app.present import traffic_text
 from tui.app.saving import frame_text, transcript_of, transcript_plain, unwritable, write_new
 from tui.app.screens.closure import CardKeeper
-from tui.app.screens.modals import EventEditor, FrameInspector, Prompt, ReportScreen
+from tui.app.screens.modals import EventEditor, FrameInspector, Prompt, ReportScreen, usage_report
+from tui.app.screens.session_editor import SessionEditor
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.meters import LevelMeter
@@ -36,24 +37,36 @@ from tui.engine.commands import (
     SetMuted,
     SetTalking,
     ToggleTurnMode,
+    UpdateSession,
 )
 from tui.engine.state import ReplayVerdict
 from tui.protocol.summary import counted
 from tui.protocol.turns import TurnTimer, latency_table
+from tui.protocol.usage import UsageTotals
 
 
 class LogBar(TextLine):
-    """The line above the log: what is filtered and whether the view follows new events."""
+    """The line above the log: what is filtered and whether the view follows new events, then the
+    log's keys, as many as fit whole (the help lists them all)."""
 
-    def show(self, row_filter: RowFilter, follow: bool, shown: int, kept: int) -> None:
+    HINTS = ("/ search", "n/N", "e/E errors", "d dir", "Right: whole rows")
+
+    def show(self, row_filter: RowFilter, follow: bool, shown: int, kept: int, shift: int | None = None) -> None:
         text = Text(" Events ", style="bold", no_wrap=True, overflow="ellipsis")
         text.append(f" {row_filter.describe()}")
         if row_filter.active:
             text.append(f" ({shown} of {kept})")
-        text.append("  / search  n/N  e/E errors  d dir   ", style="dim")
-        text.append(
-            "following (Enter inspects)" if follow else "PAUSED: f or End follows", style="" if follow else "bold reverse"
-        )
+        if shift is not None:
+            text.append(f"  whole rows{f', {shift} right' if shift else ''}", style="bold")
+        state = "following (Enter inspects)" if follow else "PAUSED: f or End follows"
+        room = max(self.size.width, 80) - len(text.plain) - len(state) - 4
+        hints = "  "
+        for hint in self.HINTS:
+            if len(hints) + len(hint) + 2 > room:
+                break
+            hints += f"{hint}  "
+        text.append(hints + " ", style="dim")
+        text.append(state, style="" if follow else "bold reverse")
         self.set_text(text)
 
 
@@ -137,7 +150,7 @@ class FilterLog:
 ACTION_COMMANDS: dict[str, type[Command]] = {
     "talk": SetTalking, "mute": SetMuted, "turn_mode": ToggleTurnMode, "send_text": SendText,
     "respond": CreateResponse, "cancel": CancelResponse, "mark": Mark, "reconnect": Reconnect,
-    "send_event": SendEvent,
+    "send_event": SendEvent, "edit_session": UpdateSession,
 }
 
 
@@ -155,6 +168,17 @@ class LiveScreen(FilterLog, Screen[None]):
         Binding("p", "show_report", "Report", tooltip="a replay's full report", id="session.replay_report"),
         Binding("exclamation_mark", "show_notices", "Notices", show=False, tooltip="every notice so far", id="session.notices"),
         Binding("L", "show_latency", "Latency", show=False, tooltip="latency per turn, p50 and p95", id="session.latency"),
+        Binding(
+            "u", "show_usage", "Usage", show=False, tooltip="usage: tokens and cost per response", id="session.usage"
+        ),
+        Binding(
+            "s",
+            "edit_session",
+            "Session",
+            show=False,
+            tooltip="edit the live session (instructions, voice, turn detection, transcription, tools)",
+            id="session.edit_session",
+        ),
         Binding(
             "S",
             "send_event",
@@ -188,7 +212,8 @@ class LiveScreen(FilterLog, Screen[None]):
         self.clock = clock
         self.settings = settings
         self.turns = TurnTimer()
-        self.feed = LogFeed(engine.log, settings.drain_batch, observe=self.turns.observe)
+        self.usage = UsageTotals()
+        self.feed = LogFeed(engine.log, settings.drain_batch, observe=self._observe)
         # Kept as attributes: the refresh timer updates them 25 times a second without DOM queries.
         self.header = SessionHeader(id="header")
         self.notices = NoticeBar(id="notices")
@@ -257,9 +282,14 @@ class LiveScreen(FilterLog, Screen[None]):
         self.stats.show(state)
         self.cards.follow(state.close)
 
+    def _observe(self, record: dict[str, Any]) -> None:
+        """Every record the log drains: the latency and usage tables count them as they pass."""
+        self.turns.observe(record)
+        self.usage.on_record(record)
+
     def _show_log_bar(self) -> None:
         log = self.event_log
-        self.log_bar.show(log.row_filter, log.follow, len(log.visible_rows), log.row_count)
+        self.log_bar.show(log.row_filter, log.follow, len(log.visible_rows), log.row_count, log.shift)
 
     # -- log -----------------------------------------------------------------------------------
 
@@ -360,7 +390,18 @@ class LiveScreen(FilterLog, Screen[None]):
     def action_show_latency(self) -> None:
         table = "\n".join(latency_table(self.turns.turns))
         title = "Latency per turn: from the end of the user's turn (L or Esc closes)"
-        self.app.push_screen(ReportScreen(title, table, close_key="L"))
+        self.app.push_screen(ReportScreen(title, table, close_key="L", table=True))
+
+    def action_show_usage(self) -> None:
+        self.app.push_screen(usage_report(self.usage))
+
+    def action_edit_session(self) -> None:
+        engine = self.engine
+
+        def send(session: dict[str, Any]) -> None:
+            engine.submit(UpdateSession(session))
+
+        self.app.push_screen(SessionEditor(engine.state.session, send, lambda: engine.state.session_edit))
 
     def action_show_notices(self) -> None:
         notices = self.engine.state.notices

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, OptionList, Static, TextArea
@@ -26,6 +26,7 @@ from tui.app.saving import frame_text, unwritable, write_new
 from tui.engine.state import CloseSummary
 from tui.protocol.events import client_event_problem
 from tui.protocol.summary import RunCollapser
+from tui.protocol.usage import UsageTotals, usage_table
 
 CLOSE = Binding("escape", "dismiss", "Close", id="modal.close")
 
@@ -49,7 +50,7 @@ class FrameInspector(ModalScreen[None]):
             yield Static(Text(inspector_title(self.row), style="bold"), classes="modal-title")
             with VerticalScroll(id="inspector-body"):
                 yield Static(self._body(), id="inspector-json")
-            yield Static("y copies the frame   s saves it   Esc closes   Up Down PgUp PgDn scroll", classes="modal-hint")
+            yield Static("y copies   s saves to a file   Esc closes   Up Down PgUp PgDn scroll", classes="modal-hint")
 
     def _body(self) -> Text | JSON:
         text = inspector_text(self.row)
@@ -235,9 +236,11 @@ class ReportScreen(ModalScreen[None]):
 
     BINDINGS = [CLOSE]
 
-    def __init__(self, title: str, report: str, close_key: str = "p", close_key_shown: str = "") -> None:
-        """`close_key` closes it too: the key that opened it (shown as `close_key_shown`)."""
+    def __init__(self, title: str, report: str, close_key: str = "p", close_key_shown: str = "", *, table: bool = False) -> None:
+        """`close_key` closes it too: the key that opened it (shown as `close_key_shown`). A `table`
+        keeps its lines whole (Left and Right scroll) rather than wrapping them."""
         super().__init__()
+        self.table = table
         self.title_text = title
         self.report = report
         self.close_key = close_key
@@ -246,9 +249,10 @@ class ReportScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="report", classes="modal-box"):
             yield Static(Text(self.title_text, style="bold"), classes="modal-title")
-            with VerticalScroll(id="report-body"):
-                yield Static(Text(self.report), id="report-text")
-            yield Static(f"Esc or {self.close_key_shown} closes   Up Down PgUp PgDn scroll", classes="modal-hint")
+            with ScrollableContainer(id="report-body", classes="-table" if self.table else ""):
+                yield Static(Text(self.report, no_wrap=self.table), id="report-text")
+            scroll = "Up Down Left Right scroll" if self.table else "Up Down PgUp PgDn scroll"
+            yield Static(f"Esc or {self.close_key_shown} closes   {scroll}", classes="modal-hint")
 
     def on_mount(self) -> None:
         self.query_one("#report-body").focus()
@@ -257,6 +261,12 @@ class ReportScreen(ModalScreen[None]):
         if event.key == self.close_key:
             event.stop()
             self.dismiss()
+
+
+def usage_report(totals: UsageTotals) -> ReportScreen:
+    """The usage table (`u`): tokens and cost per response, the session's sum, input transcription apart."""
+    title = "Tokens and cost per response (u or Esc closes)"
+    return ReportScreen(title, "\n".join(usage_table(totals)), close_key="u", table=True)
 
 
 class HelpScreen(ModalScreen[None]):

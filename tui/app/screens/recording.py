@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 from tui.app.log_model import LogFeed
 from tui.app.screens.closure import CardKeeper
 from tui.app.screens.live import FilterLog, LogBar
-from tui.app.screens.modals import FrameInspector
+from tui.app.screens.modals import FrameInspector, usage_report
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.status import TextLine
@@ -46,6 +46,7 @@ class RecordingScreen(FilterLog, Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="recording.back"),
         Binding("c", "show_close", "Close card", tooltip="show how the recorded session closed", id="recording.close_card"),
+        Binding("u", "show_usage", "Usage", tooltip="usage: tokens and cost per response", id="recording.usage"),
         *FilterLog.BINDINGS,
     ]
 
@@ -114,6 +115,12 @@ class RecordingScreen(FilterLog, Screen[None]):
         elif not self.cards.show():
             self.notify("The recording ends with its connection still open: there is no closure to explain.", timeout=4)
 
+    def action_show_usage(self) -> None:
+        if not self.loaded:
+            self.notify("The recording is still loading.", timeout=3)
+        else:
+            self.app.push_screen(usage_report(self.view.usage))
+
     def drain(self) -> None:
         rows, changed = self.feed.drain()
         self.event_log.add_rows(rows, changed)
@@ -121,7 +128,7 @@ class RecordingScreen(FilterLog, Screen[None]):
 
     def filter_changed(self) -> None:
         log = self.event_log
-        self.query_one(LogBar).show(log.row_filter, log.follow, len(log.visible_rows), log.row_count)
+        self.query_one(LogBar).show(log.row_filter, log.follow, len(log.visible_rows), log.row_count, log.shift)
 
     @on(EventLog.Inspect)
     def inspect(self, event: EventLog.Inspect) -> None:

@@ -17,9 +17,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.app.log_model import LogRow, RowFilter, fit, row_columns
+from tui.app.log_model import LogRow, RowFilter, row_columns
+from tui.app.widgets.columns import columns_for, direction_text, row_text, short_label
 
-WIDE_LABEL, NARROW_LABEL = 38, 30
+SHIFT_STEP = 10  # columns per Left / Right
 
 
 class EventLog(ScrollView, can_focus=True):
@@ -45,6 +46,8 @@ class EventLog(ScrollView, can_focus=True):
         # Not in the footer (the session's keys need the room); the log bar and help screen say them.
         Binding("end,f", "follow", "Follow new events", show=False, id="log.follow"),
         Binding("enter", "inspect", "Inspect the frame", show=False, id="log.inspect"),
+        Binding("right", "shift(1)", "Whole rows", show=False, tooltip="rows whole, then scroll sideways", id="log.right"),
+        Binding("left", "shift(-1)", "Back", show=False, tooltip="scroll back, then fit the columns again", id="log.left"),
     ]
 
     follow: reactive[bool] = reactive(True)
@@ -69,6 +72,10 @@ class EventLog(ScrollView, can_focus=True):
         self._filter = RowFilter()
         self._cursor = -1  # index in _visible; -1 when there are no rows
         self._scrolling_ourselves = False
+        # Right presses: 0 fits the columns to the width; 1 shows each row whole (the type in full);
+        # each one more scrolls those whole rows SHIFT_STEP columns further.
+        self._shift = 0
+        self._full_label: int | None = None  # the longest event type shown, while scrolled sideways
 
     # -- content -------------------------------------------------------------------------------
 
@@ -86,6 +93,11 @@ class EventLog(ScrollView, can_focus=True):
         return self._filter
 
     @property
+    def shift(self) -> int | None:
+        """None when the columns fit the width; else how many columns the whole rows are scrolled."""
+        return (self._shift - 1) * SHIFT_STEP if self._shift else None
+
+    @property
     def cursor_row(self) -> LogRow | None:
         return self._visible[self._cursor] if 0 <= self._cursor < len(self._visible) else None
 
@@ -97,6 +109,8 @@ class EventLog(ScrollView, can_focus=True):
             if self._filter.matches(row):
                 self._visible.append(row)
             added = True
+        if added or changed:
+            self._full_label = None
         if added:
             self._prune()
             self._content_changed()
@@ -106,6 +120,7 @@ class EventLog(ScrollView, can_focus=True):
     def set_filter(self, row_filter: RowFilter) -> None:
         keep = self.cursor_row
         self._filter = row_filter
+        self._full_label = None
         self._visible = [row for row in self._rows if row_filter.matches(row)]
         if self.follow or keep is None or keep not in self._visible:
             self._cursor = len(self._visible) - 1
@@ -236,6 +251,28 @@ class EventLog(ScrollView, can_focus=True):
     def action_first(self) -> None:
         self._move_cursor(-len(self._visible))
 
+    def action_shift(self, step: int) -> None:
+        """Scrolls the rows sideways; scrolled, each row shows its type, size and summary whole."""
+        region = self.scrollable_content_region.width
+        longest = max((len(self._row_tail(row)) for row in self._visible), default=0)
+        fixed = 2 + self._time_width() + 1 + 6
+        most = 1 + -(-max(longest - (region - fixed), 0) // SHIFT_STEP)
+        self._shift = min(max(self._shift + step, 0), most)
+        self.refresh()
+
+    def _label_of(self, row: LogRow) -> str:
+        return row_columns(row.line)[3]
+
+    def _row_tail(self, row: LogRow) -> str:
+        if self._full_label is None:
+            self._full_label = max((len(self._label_of(r)) for r in self._visible), default=0)
+        _, _, _, label, size, summary = row_columns(row.line)
+        return row_text(label, size, summary, self._full_label)
+
+    def _time_width(self) -> int:
+        """The time column fits the latest time kept (5 for "2.207"), the same on every row."""
+        return max(len(row_columns(self._rows[-1].line)[1].strip()), 5) if self._rows else 5
+
     def action_follow(self) -> None:
         self.follow = True
 
@@ -272,17 +309,26 @@ class EventLog(ScrollView, can_focus=True):
         if index == self._cursor and (self.has_focus or not self.follow):
             style += self.get_component_rich_style("event-log--cursor")
         marker, time, direction, label, size, summary = row_columns(row.line)
-        label_width = WIDE_LABEL if width >= 110 else NARROW_LABEL
         direction_style = style
         if severity == "normal":
             direction_style = style + self.get_component_rich_style(f"event-log--{direction}", partial=True)
         dim = style + self.get_component_rich_style("event-log--dim", partial=True) if severity == "normal" else style
+        time_width = self._time_width()
+        if self._shift:  # whole rows: the rest of the row in full, scrolled sideways
+            segments = [
+                Segment(marker, style),
+                Segment(f"{time.strip():>{time_width}} ", dim),
+                Segment(f"{direction:<5} ", direction_style),
+                Segment(self._row_tail(row)[(self._shift - 1) * SHIFT_STEP :], style),
+            ]
+            return Strip(segments).crop_extend(0, width, style)
+        columns = columns_for(width, time_width)
         segments = [
             Segment(marker, style),
-            Segment(f"{time} ", dim),
-            Segment(f"{direction:<5} ", direction_style),
-            Segment(f"{fit(label, label_width)} ", style),
-            Segment(f"{size:>8}  ", dim),
+            Segment(f"{time.strip():>{time_width}} ", dim),
+            Segment(f"{direction_text(direction, columns.direction)} ", direction_style),
+            Segment(f"{short_label(label, columns.label)} ", style),
+            Segment(f"{size:>8}{' ' * columns.size_gap}", dim),
             Segment(summary, style),
         ]
         return Strip(segments).crop_extend(0, width, style)

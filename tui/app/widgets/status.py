@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 from textual.widget import Widget
 
@@ -64,15 +66,30 @@ class NoticeBar(TextLine):
         if not notices:
             return
         more = f"  (! lists all {len(notices)})" if len(notices) > 1 else ""
-        room = max(self.size.width, 40) * self.LINES - len(" ! ") - len(more) - 1
-        latest = notices[-1]
-        if len(latest) > room:
-            latest = latest[: room - len("… (! shows it whole)")].rstrip() + "… (! shows it whole)"
+        latest = fit_lines(notices[-1], max(self.size.width, 40), self.LINES, len(" ! "), len(more))
         text = Text(f" ! {latest}", style="bold")
         text.append(more)
         if text.plain != self.plain:
             self.set_text(text)
             self.refresh(layout=True)  # one line or two: the height follows the text
+
+
+CUT_NOTE = "… (! shows it whole)"
+
+
+def fit_lines(sentence: str, width: int, lines: int, before: int, after: int) -> str:
+    """`sentence` as it fits `lines` lines of `width` once wrapped at words, after `before` and with
+    `after` columns still to come; when it does not, cut at a word and say `!` shows it whole."""
+
+    def fits(text: str) -> bool:
+        return len(textwrap.wrap("x" * before + text + "x" * after, width)) <= lines
+
+    if fits(sentence):
+        return sentence
+    words = sentence.split(" ")
+    while words and not fits(" ".join(words) + CUT_NOTE):
+        words.pop()
+    return " ".join(words).rstrip(",;:") + CUT_NOTE
 
 
 class VerdictPanel(TextLine):
