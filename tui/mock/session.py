@@ -82,6 +82,7 @@ class Handshake:
     subprotocol: str | None = None
     query: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()  # as received (in memory only: they may hold a key)
+    minted_session: dict[str, Any] | None = None  # the session an ephemeral key (ek_) was minted with
 
 
 class ConnectionSession(Protocol):
@@ -159,10 +160,13 @@ class MockSession:
             return out
         session_id = self.ids.session()
         expires_at = int(self.wall_clock + self.config.session_max)
-        if self.handshake.intent == "transcription":
+        minted = self.handshake.minted_session or {}
+        if self.handshake.intent == "transcription" or minted.get("type") == "transcription":
             self.session = default_transcription_session(session_id, expires_at)
         else:
-            self.session = default_session(session_id, self.handshake.model or "gpt-realtime", expires_at)
+            self.session = default_session(session_id, minted.get("model") or self.handshake.model or "gpt-realtime", expires_at)
+        # An ephemeral key's session starts with the configuration it was minted with.
+        self.session = merge_session(self.session, minted)
         self._configure_input()
         out.append(self._emit("session.created", session=self.session))
         return out
