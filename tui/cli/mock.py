@@ -62,6 +62,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--require-key", metavar="KEY", help="accept only this API key (Bearer, api-key or subprotocol); else 401"
     )
     parser.add_argument(
+        "--key-lifetime", type=float, default=None, metavar="SECONDS",
+        help="ephemeral keys minted with POST /v1/realtime/client_secrets live this long, whatever the request "
+        "asks (0: minted already expired, to see the refusal; default: the request's expires_after, 600 s)",
+    )
+    parser.add_argument(
         "--session-max", type=float, default=3600.0, metavar="SECONDS",
         help="session length before the session_expired error and close 1001 (default 3600)",
     )
@@ -123,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
     except FaultSyntaxError as exc:
         print(f"rtui mock: {exc}; see 'rtui mock --help' for the fault syntax.", file=sys.stderr)
         return 2
+    if args.key_lifetime is not None and not 0 <= args.key_lifetime <= 7200:
+        print("rtui mock: --key-lifetime must be from 0 to 7200 seconds.", file=sys.stderr)
+        return 2
     if args.session_max <= 0:
         print("rtui mock: --session-max must be a positive number of seconds.", file=sys.stderr)
         return 2
@@ -137,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         faults=faults,
         record_dir=Path(args.record) if args.record else None,
         ping_interval=args.ping_interval,
+        key_lifetime=args.key_lifetime,
     )
     if args.workers > 1:
         from tui.mock.workers import serve_with_workers, workers_supported

@@ -14,15 +14,18 @@ with. A key can open any number of sessions until it expires; an expired or unkn
 handshake.
 
 Keys are random (never derived from the seed: they are secrets, and recordings redact them) and known
-to the server process that minted them, as long as it runs.
+to the server that minted them, as long as it runs (the processes of `--workers` share them through a
+private directory, one small file per key, named by the key's hash).
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -62,9 +65,17 @@ class KeyStore:
     """The keys minted by this server. `lifetime` (seconds), when set, replaces what each request
     asks for, so a test can mint keys that are already expired (0) without waiting."""
 
-    def __init__(self, *, lifetime: float | None = None, seed: str | int = 0, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        lifetime: float | None = None,
+        seed: str | int = 0,
+        clock: Callable[[], float] = time.time,
+        directory: Path | None = None,
+    ) -> None:
         self.lifetime = lifetime
         self.clock = clock
+        self.directory = directory
         self._ids = IdFactory(f"{seed}/client_secrets")
         self._keys: dict[str, MintedKey] = {}
 
@@ -75,6 +86,8 @@ class KeyStore:
         lifetime = seconds if self.lifetime is None else self.lifetime
         key = MintedKey(EPHEMERAL_PREFIX + secrets.token_hex(16), int(now + lifetime), session)
         self._keys[key.value] = key
+        if self.directory is not None:
+            self._file(key.value).write_bytes(orjson.dumps({"expires_at": key.expires_at, "session": session}))
         if session.get("type") == "transcription":
             base = default_transcription_session(self._ids.session(), 0)
         else:
@@ -88,7 +101,7 @@ class KeyStore:
         The service refuses a bad key with 401 and `invalid_api_key`; its wording for an expired
         ephemeral key is not public, so the status and code are the ones a client meets for any
         refused key, and the messages are the mock's (they say which case it is)."""
-        key = self._keys.get(value)
+        key = self._keys.get(value) or self._shared(value)
         if key is None:
             return _error(
                 401,
@@ -103,6 +116,20 @@ class KeyStore:
                 "invalid_api_key",
             )
         return key
+
+    def _file(self, value: str) -> Path:
+        assert self.directory is not None
+        return self.directory / (hashlib.sha256(value.encode()).hexdigest() + ".json")
+
+    def _shared(self, value: str) -> MintedKey | None:
+        """A key another worker minted."""
+        if self.directory is None:
+            return None
+        try:
+            stored = orjson.loads(self._file(value).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        return MintedKey(value, stored["expires_at"], stored["session"])
 
     def _forget_expired(self, now: float) -> None:
         # Expired keys are kept an hour, so they are refused as expired rather than unknown.

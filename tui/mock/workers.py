@@ -6,7 +6,8 @@ and its own listening socket on the same address (SO_REUSEPORT, Linux), so the k
 connections over the workers. A connection lives in one worker from its handshake to its end, so
 every session behaves exactly as with one process; worker i numbers its connections i+1, i+1+N, ...
 so ids stay unique across the server. The parent holds the port (port 0 included), prints the URL
-once every worker listens, and stops them all on Ctrl-C or SIGTERM.
+once every worker listens, and stops them all on Ctrl-C or SIGTERM. Ephemeral keys minted by one worker
+open sessions on any other: the workers share a private directory of minted keys (tui.mock.secrets).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import dataclasses
 import multiprocessing
 import os
 import signal
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 
 from tui.mock.config import MockConfig
 from tui.mock.server import MockServer
@@ -63,7 +67,8 @@ def serve_with_workers(config: MockConfig, count: int) -> int:
     # Handlers before the workers start, so an early Ctrl-C stops them instead of killing the parent.
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     context = multiprocessing.get_context("fork")  # Linux only, like SO_REUSEPORT; no re-import per worker
-    config = dataclasses.replace(config, port=holder.getsockname()[1])
+    key_dir = tempfile.mkdtemp(prefix="rtui-mock-keys-")  # mode 0700: only this user reads the keys
+    config = dataclasses.replace(config, port=holder.getsockname()[1], key_dir=Path(key_dir))
     workers: list[multiprocessing.context.ForkProcess] = []
     try:
         ready: list[Connection] = []
@@ -97,6 +102,7 @@ def serve_with_workers(config: MockConfig, count: int) -> int:
     finally:
         _stop(workers)
         holder.close()
+        shutil.rmtree(key_dir, ignore_errors=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
