@@ -25,6 +25,8 @@ FAULT_HELP = textwrap.dedent(
       oversized,bytes=N     send one valid event of N bytes (default 1048577: a websockets
                             client with the default max_size closes 1009)
       invalid-json          send one text frame that is not JSON
+      transcription-failed  from then on, each input transcription fails
+                            (conversation.item.input_audio_transcription.failed)
       reject,status=N       refuse every handshake with HTTP status N (default 503)
 
     examples:
