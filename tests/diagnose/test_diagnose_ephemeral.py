@@ -53,6 +53,7 @@ async def test_an_expired_ephemeral_key_is_refused_and_diagnosed(tmp_path):
             "--key", key, "--record-dir", "rec", cwd=tmp_path,
         )
     assert run.returncode == 3, run.stderr
+    assert "session ended: The server refused" in run.stdout and "expired or unknown ephemeral key" in run.stdout
     (recording,) = (tmp_path / "rec").glob("*.jsonl")
     result = rtui("diagnose", "--json", str(recording), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

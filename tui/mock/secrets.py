@@ -105,7 +105,8 @@ class KeyStore:
         if key is None:
             return _error(
                 401,
-                "Incorrect API key provided: this ephemeral key (ek_…) is unknown; mint one with POST /v1/realtime/client_secrets.",
+                "Incorrect API key provided: this ephemeral key (ek_…) is unknown; "
+                "mint one with POST /v1/realtime/client_secrets.",
                 "invalid_api_key",
             )
         if self.clock() >= key.expires_at:

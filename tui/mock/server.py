@@ -89,7 +89,8 @@ class MockServer:
         self._counter = itertools.count(worker[0] + 1, worker[1])
         self._writers: dict[int, SessionWriter] = {}
         self._handshakes: dict[int, Handshake] = {}  # what each accepted upgrade request said, for `_handle`
-        self.keys = KeyStore(lifetime=self.config.key_lifetime, seed=self.config.seed, directory=self.config.key_dir)  # ephemeral keys minted here
+        # The ephemeral keys minted here (POST /v1/realtime/client_secrets).
+        self.keys = KeyStore(lifetime=self.config.key_lifetime, seed=self.config.seed, directory=self.config.key_dir)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ import asyncio
 import dataclasses
 import multiprocessing
 import os
-import signal
 import shutil
+import signal
 import socket
 import sys
 import tempfile

@@ -73,10 +73,13 @@ def presents_ephemeral_key(headers: Any, subprotocols: Any) -> bool:
     """Whether a recorded handshake request carried an ephemeral key: redaction keeps its `ek_`
     prefix (`Bearer ek_[redacted]`, `openai-insecure-api-key.ek_[redacted]`)."""
     for pair in headers if isinstance(headers, list) else []:
-        if isinstance(pair, list) and len(pair) == 2 and str(pair[0]).lower() in ("authorization", "api-key"):
-            if str(pair[1]).removeprefix("Bearer ").removeprefix("bearer ").startswith("ek_"):
-                return True
-    return any(str(p).startswith("openai-insecure-api-key.ek_") for p in (subprotocols if isinstance(subprotocols, list) else []))
+        if (
+            isinstance(pair, list) and len(pair) == 2 and str(pair[0]).lower() in ("authorization", "api-key")
+            and str(pair[1]).removeprefix("Bearer ").removeprefix("bearer ").startswith("ek_")
+        ):
+            return True
+    offered = subprotocols if isinstance(subprotocols, list) else []
+    return any(str(p).startswith("openai-insecure-api-key.ek_") for p in offered)
 
 
 def describe_connect_failure(url: str, error: str, who: str | None = None) -> str:

@@ -55,7 +55,9 @@ def json_response(status: int, body: object) -> Response:
 
 def _plain(status: int, text: str) -> Response:
     data = text.encode()
-    headers = Headers([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data))), ("Connection", "close")])
+    headers = Headers(
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data))), ("Connection", "close")]
+    )
     return Response(status, http.HTTPStatus(status).phrase, headers, data)
 
 
@@ -113,7 +115,7 @@ class FrontDoor(asyncio.Protocol):
         data, self._buffer = memoryview(bytes(self._buffer)), bytearray()
         if isinstance(pump, asyncio.BufferedProtocol):
             while data:
-                buffer = pump.get_buffer(len(data))
+                buffer = memoryview(pump.get_buffer(len(data)))
                 size = min(len(buffer), len(data))
                 buffer[:size] = data[:size]
                 pump.buffer_updated(size)
