@@ -163,3 +163,15 @@ def test_keys_minted_by_one_worker_open_sessions_on_another(tmp_path):
     clock[0] += 60
     assert getattr(serving.check(key.value), "status_code", None) == 401  # expired everywhere
     assert key.value not in "".join(p.name for p in tmp_path.iterdir())  # files are named by the key's hash
+
+
+async def test_the_mocks_own_recording_keeps_only_the_kind_of_an_ephemeral_key(tmp_path):
+    async with MockServer(MockConfig(realtime=False, record_dir=tmp_path)) as server:
+        secret = await sdk(server).realtime.client_secrets.create()
+        async with connect(
+            server.url, subprotocols=["realtime", f"openai-insecure-api-key.{secret.value}"], proxy=None  # type: ignore[list-item]
+        ) as ws:
+            await first_event(ws)
+    (recording,) = server.recordings
+    text = recording.read_text()
+    assert secret.value not in text and "openai-insecure-api-key.ek_[redacted]" in text
