@@ -149,6 +149,7 @@ async def test_hostile_http_requests_get_a_status_and_never_a_traceback():
             assert got == status, (request[:60], body)
         got, body = await raw_http(port, path + b"Content-Length: 2\r\n\r\n{}")
         assert got == 200 and orjson.loads(body)["value"].startswith("ek_")
+        ClientSecretCreateResponse.model_validate(orjson.loads(body), strict=True)
         # The WebSocket endpoint still answers on the same port.
         async with connect(server.url_for(), proxy=None) as ws:
             assert (await first_event(ws))["type"] == "session.created"
@@ -175,3 +176,14 @@ async def test_the_mocks_own_recording_keeps_only_the_kind_of_an_ephemeral_key(t
     (recording,) = server.recordings
     text = recording.read_text()
     assert secret.value not in text and "openai-insecure-api-key.ek_[redacted]" in text
+
+
+async def test_a_key_minted_for_transcription_opens_a_transcription_session():
+    session = {"type": "transcription", "audio": {"input": {"transcription": {"model": "whisper-1"}}}}
+    async with MockServer(MockConfig(realtime=False)) as server:
+        secret = await sdk(server).realtime.client_secrets.create(session=session)  # type: ignore[arg-type]
+        assert secret.session.type == "transcription"
+        async with connect(server.url, additional_headers={"Authorization": f"Bearer {secret.value}"}, proxy=None) as ws:
+            created = await first_event(ws)
+    assert created["session"]["type"] == "transcription"
+    assert created["session"]["audio"]["input"]["transcription"]["model"] == "whisper-1"
