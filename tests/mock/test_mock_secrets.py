@@ -109,6 +109,7 @@ async def test_minting_needs_the_real_key_and_a_valid_request():
             ({"session": {"type": "realtime", "modalities": ["audio"]}}, "unknown_parameter", "session.modalities"),
             ({"session": {"instructions": "no type"}}, "missing_required_parameter", "session.type"),
             ({"lifetime": 5}, "unknown_parameter", "lifetime"),
+            ({"session": {"type": "realtime", "model": "gpt-4o-realtime-preview"}}, "model_not_found", "session.model"),
         ]
         for body, code, param in cases:
             with pytest.raises(openai.BadRequestError) as refused:

@@ -38,6 +38,8 @@ FAULT_HELP = textwrap.dedent(
       rtui mock --workers 2                                     # two processes on one port (two cores)
 
     point a client at ws://HOST:PORT/v1/realtime?model=gpt-realtime (any key unless --require-key).
+    ephemeral keys: POST http://HOST:PORT/v1/realtime/client_secrets mints ek_ keys (GA shape), which
+    clients then use as their key; an expired or unknown ek_ key gets HTTP 401.
     """
 )
 

@@ -137,8 +137,10 @@ class KeyStore:
         for value in [v for v, k in self._keys.items() if now >= k.expires_at + 3600]:
             del self._keys[value]
 
-    def answer(self, request: HttpRequest, presented_key: str | None, require_key: str | None) -> Response:
-        """The answer to `POST …/client_secrets`."""
+    def answer(
+        self, request: HttpRequest, presented_key: str | None, require_key: str | None, served: Callable[[str], bool]
+    ) -> Response:
+        """The answer to `POST …/client_secrets`; `served(model)` says whether the server serves a model."""
         if presented_key is not None and presented_key.startswith(EPHEMERAL_PREFIX):
             return _error(401, "An ephemeral key cannot create client secrets; use an API key.", "invalid_api_key")
         if require_key is not None and presented_key != require_key:
@@ -162,6 +164,11 @@ class KeyStore:
         error = validate_session_update(session, kind if isinstance(kind, str) else "realtime")
         if error is not None:
             return _bad_request(error)
+        model = session.get("model")
+        if isinstance(model, str) and not served(model):
+            # As the handshake refuses it (a retired preview model, say), so the key is refused now.
+            return _error(400, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found",
+                          "session.model")
         key, effective = self.mint(session, seconds)
         return json_response(200, {"value": key.value, "expires_at": key.expires_at, "session": effective})
 

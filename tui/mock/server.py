@@ -154,7 +154,7 @@ class MockServer:
     def _http(self, request: HttpRequest) -> Response:
         path = urlsplit(request.path).path.rstrip("/")
         if path in CLIENT_SECRETS_PATHS and request.method == "POST":
-            return self.keys.answer(request, _presented_key(request), self.config.require_key)
+            return self.keys.answer(request, _presented_key(request), self.config.require_key, model_is_served)
         # The API's answer to a path or method it does not serve.
         return _error_response(404, f"Invalid URL ({request.method} {path or '/'})", None)
 
