@@ -22,6 +22,7 @@ PLAIN_SECRET = "plain-secret-FAKE-9f8e7d6c5b4a"
 # Keys other test modules use literally (kept here so the scan covers them too).
 USED_ELSEWHERE = (
     "sk-right-key-0123456789abcdef",
+    "sk-only-the-backend-has-this-0123",
     "sk-wrong-key-0123456789abcdef",
     "sk-secret-key-123",
     "sk-test-relay-key-0123456789abcdef",

@@ -25,6 +25,7 @@ GA_TURN = [
     "conversation.item.added",
     "conversation.item.done",
     "response.created",
+    "rate_limits.updated",  # as the service sends it: when a response starts
     "response.output_item.added",
     "conversation.item.added",
     "response.content_part.added",
@@ -36,7 +37,6 @@ GA_RESPONSE_END = [
     "response.output_item.done",
     "conversation.item.done",
     "response.done",
-    "rate_limits.updated",
 ]
 
 
@@ -163,7 +163,7 @@ def idle_session(timeout_ms: int = 5000) -> MockSession:
         "turn_detection": {"type": "server_vad", "idle_timeout_ms": timeout_ms}}}}}
     assert kinds(send(session, update, now=0.1)) == ["session.updated"]
     answered = send(session, {"type": "response.create"}, now=1.0)
-    assert kinds(answered)[-2:] == ["response.done", "rate_limits.updated"]
+    assert kinds(answered)[-2:] == ["conversation.item.done", "response.done"]
     return session
 
 
@@ -319,7 +319,7 @@ def test_second_response_cancel_and_barge_in(tmp_path):
     )
     cancelled = send(session, {"type": "response.cancel"}, now=0.3)
     assert without_deltas(cancelled) == GA_RESPONSE_END
-    response = cancelled[-2]["response"]
+    response = cancelled[-1]["response"]
     assert response["status"] == "cancelled"
     assert response["status_details"] == {"type": "cancelled", "reason": "client_cancelled"}
     assert response["output"][0]["status"] == "incomplete"
@@ -334,7 +334,7 @@ def test_second_response_cancel_and_barge_in(tmp_path):
 def test_truncate_is_checked_against_the_audio_sent():
     session, _ = new_session(MockConfig(realtime=True))
     created = send(session, {"type": "response.create"}, now=0.0)
-    item_id = created[1]["item"]["id"]
+    item_id = created[2]["item"]["id"]
     events_of(session.poll(0.25))  # three deltas: 300 ms sent
     truncate = {"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0}
     error = only_error(send(session, {**truncate, "audio_end_ms": 1500}, now=0.26))
@@ -364,7 +364,8 @@ def test_text_item_then_text_response_retrieve_and_delete():
     assert "response.output_audio.delta" not in kinds(events)
     text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
     assert text == default_voice().transcript
-    assert kinds(events)[-3:] == ["conversation.item.done", "response.done", "rate_limits.updated"]
+    assert kinds(events)[-2:] == ["conversation.item.done", "response.done"]
+    assert kinds(events)[:2] == ["response.created", "rate_limits.updated"]
     assert send(session, {"type": "conversation.item.retrieve", "item_id": item_id})[0]["item"]["id"] == item_id
     assert send(session, {"type": "conversation.item.delete", "item_id": item_id}) [0]["item_id"] == item_id
     assert (

@@ -39,12 +39,12 @@ def test_unknown_nested_parameter_names_the_path():
     )
 
 
-def test_pcm_format_needs_its_rate():
-    assert error_of({"type": "realtime", "audio": {"output": {"format": {"type": "audio/pcm"}}}}) == (
-        "missing_required_parameter",
-        "Missing required parameter: 'session.audio.output.format.rate'.",
-        "session.audio.output.format.rate",
-    )
+def test_pcm_format_without_rate_is_24khz():
+    # The SDK's AudioPCM has `rate` optional (24000 is the only rate): the service takes it without.
+    update = {"type": "realtime", "audio": {"output": {"format": {"type": "audio/pcm"}}}}
+    assert validate_session_update(update) is None
+    merged = merge_session(default_session("sess_1", "gpt-realtime", 0), update)
+    assert merged["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
 
 
 def test_beta_format_name_is_an_invalid_value():

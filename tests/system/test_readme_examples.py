@@ -27,6 +27,7 @@ SKIPPED = {
     "scripts/test": "the whole test suite, which runs this test",
     "rtui": "the interactive TUI",
     "OPENAI_API_KEY=sk-... rtui": "the interactive TUI, with a real API key",
+    "rtui --key ek_...": "the interactive TUI, with an ephemeral key a real backend minted",
     "rtui --url wss://RES.openai.azure.com/openai/v1/realtime --model DEPLOYMENT": (
         "the interactive TUI, with a real Azure resource and key"
     ),

@@ -210,3 +210,16 @@ def test_a_key_spelled_with_escapes_in_an_older_recording_stays_off_the_screen(t
         assert result.returncode == 0, result.stderr
         assert key not in result.stdout + result.stderr
         assert "Incorrect API key provided: sk-[redacted]." in result.stdout, command
+
+
+def test_an_ephemeral_key_keeps_its_prefix_so_diagnose_can_name_it():
+    redactor = Redactor()
+    assert redactor.header("Authorization", f"Bearer {EPHEMERAL}") == "Bearer ek_[redacted]"
+    assert redactor.header("Authorization", f"Bearer {FAKE_KEY}") == "Bearer [redacted]"
+    assert redactor.header("api-key", EPHEMERAL) == "ek_[redacted]"
+    assert redactor.subprotocol(f"openai-insecure-api-key.{EPHEMERAL}") == "openai-insecure-api-key.ek_[redacted]"
+    assert redactor.subprotocol(f"openai-insecure-api-key.{FAKE_KEY}") == "openai-insecure-api-key.[redacted]"
+    offered = redactor.header("Sec-WebSocket-Protocol", f"realtime, openai-insecure-api-key.{EPHEMERAL}")
+    assert offered == "realtime, openai-insecure-api-key.ek_[redacted]"
+    # A short "ek_" value that is no key shape says nothing more than that it starts with ek_.
+    assert redactor.header("Authorization", "Bearer ek_x") == "Bearer ek_[redacted]"

@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--url", help="WebSocket endpoint (default: the GA endpoint wss://api.openai.com/v1/realtime)")
     group.add_argument("--model", default=DEFAULT_MODEL, help="model, added as ?model= (default: %(default)s)")
+    group.add_argument("--key", metavar="KEY",
+                       help="the API key, or an ephemeral ek_ key minted by your backend (default: OPENAI_API_KEY; "
+                       "other users of this machine can see arguments, so prefer the variable for long-lived keys)")
     group.add_argument("--mock", action="store_true", help="use the embedded mock server even when a key is set")
     group.add_argument("--headless", action="store_true", help="no TUI: print one line per event; exit when the session ends")
     group.add_argument("--input", default="mic", metavar="SOURCE",
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.response_timeout <= 0:
         print("rtui: --response-timeout must be a positive number of seconds", file=sys.stderr)
         return 2
-    endpoint = resolve_endpoint(args.url, args.model, force_mock=args.mock, env=os.environ)
+    endpoint = resolve_endpoint(args.url, args.model, force_mock=args.mock, env=os.environ, key=args.key)
     audio = AudioSettings(
         input=args.input,
         output=args.output,

@@ -26,6 +26,8 @@ FAULT_HELP = textwrap.dedent(
       oversized,bytes=N     send one valid event of N bytes (default 1048577: a websockets
                             client with the default max_size closes 1009)
       invalid-json          send one text frame that is not JSON
+      transcription-failed  from then on, each input transcription fails
+                            (conversation.item.input_audio_transcription.failed)
       reject,status=N       refuse every handshake with HTTP status N (default 503)
 
     examples:
@@ -37,6 +39,8 @@ FAULT_HELP = textwrap.dedent(
       rtui mock --workers 2                                     # two processes on one port (two cores)
 
     point a client at ws://HOST:PORT/v1/realtime?model=gpt-realtime (any key unless --require-key).
+    ephemeral keys: POST http://HOST:PORT/v1/realtime/client_secrets mints ek_ keys (GA shape), which
+    clients then use as their key; an expired or unknown ek_ key gets HTTP 401.
     """
 )
 
@@ -61,6 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--record", metavar="DIR", help="record each connection to its own rtui.session/1 file in DIR")
     parser.add_argument(
         "--require-key", metavar="KEY", help="accept only this API key (Bearer, api-key or subprotocol); else 401"
+    )
+    parser.add_argument(
+        "--key-lifetime", type=float, default=None, metavar="SECONDS",
+        help="ephemeral keys minted with POST /v1/realtime/client_secrets live this long, whatever the request "
+        "asks (0: minted already expired, to see the refusal; default: the request's expires_after, 600 s)",
     )
     parser.add_argument(
         "--session-max", type=float, default=3600.0, metavar="SECONDS",
@@ -124,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     except FaultSyntaxError as exc:
         print(f"rtui mock: {exc}; see 'rtui mock --help' for the fault syntax.", file=sys.stderr)
         return 2
+    if args.key_lifetime is not None and not 0 <= args.key_lifetime <= 7200:
+        print("rtui mock: --key-lifetime must be from 0 to 7200 seconds.", file=sys.stderr)
+        return 2
     if args.session_max <= 0:
         print("rtui mock: --session-max must be a positive number of seconds.", file=sys.stderr)
         return 2
@@ -138,8 +150,12 @@ def run(args: argparse.Namespace) -> int:
         faults=faults,
         record_dir=Path(args.record) if args.record else None,
         ping_interval=args.ping_interval,
+        key_lifetime=args.key_lifetime,
     )
     if args.workers > 1:
+        import dataclasses
+        import shutil
+        import tempfile
         from functools import partial
 
         from tui.wire.workers import serve_with_workers, workers_supported
@@ -154,7 +170,16 @@ def run(args: argparse.Namespace) -> int:
                 print(f"recording each connection to {config.record_dir}/", flush=True)
             print(f"{args.workers} worker processes", flush=True)
 
-        return serve_with_workers("rtui mock", config.host, config.port, args.workers, partial(_worker_server, config), announce)
+        # Ephemeral keys minted by one worker open sessions on any other: the workers share a
+        # private directory of minted keys (tui.mock.secrets), mode 0700 so only this user reads it.
+        key_dir = tempfile.mkdtemp(prefix="rtui-mock-keys-")
+        shared = dataclasses.replace(config, key_dir=Path(key_dir))
+        try:
+            return serve_with_workers(
+                "rtui mock", config.host, config.port, args.workers, partial(_worker_server, shared), announce
+            )
+        finally:
+            shutil.rmtree(key_dir, ignore_errors=True)
     return asyncio.run(_serve(config))
 
 

@@ -17,7 +17,14 @@ from tui.diagnose.items import Item, Legs, connect_failure, error_fields
 from tui.diagnose.pacing import PacingMeter, is_real_time, likely_rate
 from tui.diagnose.report import Ending, Finding
 from tui.protocol.events import BETA_SESSION_FIELDS, is_beta_only
-from tui.protocol.handshake import body_excerpt, connect_error_words, describe_connect_failure, describe_refusal, refusal_hint
+from tui.protocol.handshake import (
+    body_excerpt,
+    connect_error_words,
+    describe_connect_failure,
+    describe_refusal,
+    presents_ephemeral_key,
+    refusal_hint,
+)
 from tui.protocol.summary import object_field
 from tui.wire.format import C2S, S2C
 
@@ -77,11 +84,15 @@ class NeverOpened(Rule):
     def __init__(self, legs: Legs) -> None:
         self.legs = legs
         self.answered: set[int] = set()
+        self.ephemeral: set[int] = set()  # conns whose handshake presented an ephemeral key (ek_)
         self.refusal: Item | None = None
         self.failure: tuple[Item, str, str] | None = None
 
     def observe(self, item: Item) -> None:
-        if item.kind == "handshake_response":
+        if item.kind == "handshake_request":
+            if presents_ephemeral_key(item.record.get("headers"), item.record.get("subprotocols")):
+                self.ephemeral.add(item.record["conn"])
+        elif item.kind == "handshake_response":
             self.answered.add(item.record["conn"])
             if item.record.get("status") != 101 and self.refusal is None:
                 self.refusal = item
@@ -95,12 +106,14 @@ class NeverOpened(Rule):
         if self.refusal is not None:
             record = self.refusal.record
             status, body = record.get("status"), record.get("body")
+            ephemeral = record["conn"] in self.ephemeral
             details = {
                 "status": status, "reason": record.get("reason"), "body": body_excerpt(body),
-                "hint": refusal_hint(status if isinstance(status, int) else None),
+                "hint": refusal_hint(status if isinstance(status, int) else None, ephemeral=ephemeral),
+                "ephemeral_key": ephemeral,
             }
             who = RELAY if self.legs.leg_name(record["conn"]) == "client" else "The server"
-            message = describe_refusal(status, record.get("reason"), body, who)
+            message = describe_refusal(status, record.get("reason"), body, who, ephemeral=ephemeral)
             findings.append(Finding("handshake-refused", "error", message, [self.refusal.seq], details))
         if self.failure is not None:
             item, url, error = self.failure

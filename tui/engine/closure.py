@@ -57,12 +57,13 @@ def summarize_close(end: dict[str, Any], recent: Sequence[Line], preceding_error
     )
 
 
-def summarize_refusal(response: dict[str, Any], recent: Sequence[Line]) -> CloseSummary:
-    """A handshake the server answered with anything but 101, from its `handshake_response` record."""
+def summarize_refusal(response: dict[str, Any], recent: Sequence[Line], *, ephemeral: bool = False) -> CloseSummary:
+    """A handshake the server answered with anything but 101, from its `handshake_response` record
+    (`ephemeral` when its request presented an ephemeral key)."""
     status = response.get("status")
     status = status if isinstance(status, int) else None  # the reader checks kinds, not every field
     said = f"HTTP {status} {response.get('reason') or ''}".strip()
-    explanation = describe_refusal(status, response.get("reason"), response.get("body"))
+    explanation = describe_refusal(status, response.get("reason"), response.get("body"), ephemeral=ephemeral)
     return _never_opened(f"handshake refused: {said}", explanation, recent, response["conn"], refused_status=status)
 
 

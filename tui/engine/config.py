@@ -35,16 +35,25 @@ def with_model(url: str, model: str) -> str:
 
 
 def resolve_endpoint(
-    url: str | None, model: str, *, force_mock: bool = False, env: Mapping[str, str] = os.environ
+    url: str | None,
+    model: str,
+    *,
+    force_mock: bool = False,
+    env: Mapping[str, str] = os.environ,
+    key: str | None = None,
 ) -> Endpoint:
-    """The live API when a key is set, else the embedded mock (its URL is known once it listens)."""
+    """The live API when a key is given or set, else the embedded mock (its URL is known once it listens).
+    `key` (`--key`) wins over the environment; an ephemeral `ek_` key goes as a Bearer token, like an API
+    key (Azure too, where API keys go in `api-key`)."""
     if force_mock:
         return Endpoint(url="", kind="mock")
     if url is not None:
         if is_azure(url):  # an OpenAI key never goes to Azure
-            return Endpoint(with_model(url, model), "live", env.get("AZURE_OPENAI_API_KEY") or None, "api-key")
-        return Endpoint(with_model(url, model), "live", env.get("OPENAI_API_KEY") or None)
-    key = env.get("OPENAI_API_KEY")
+            azure_key = key or env.get("AZURE_OPENAI_API_KEY") or None
+            header = "Authorization" if azure_key is not None and azure_key.startswith("ek_") else "api-key"
+            return Endpoint(with_model(url, model), "live", azure_key, header)
+        return Endpoint(with_model(url, model), "live", key or env.get("OPENAI_API_KEY") or None)
+    key = key or env.get("OPENAI_API_KEY")
     if key:
         return Endpoint(with_model(GA_URL, model), "live", key)
     return Endpoint(url="", kind="mock")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from tui.engine.closure import summarize_close, summarize_refusal
 from tui.engine.pacing import SendRateMeter
 from tui.engine.state import SESSION_EDIT_PREFIX, EngineState, LogBuffer, LogEntry, SessionEdit, TranscriptEntry
+from tui.protocol.handshake import presents_ephemeral_key
 from tui.protocol.summary import Line, event_summary, frame_event, object_field, record_line
 from tui.protocol.usage import UsageTotals
 
@@ -45,6 +46,7 @@ class SessionView:
         self.last_error: str | None = None
         self.end_record: dict[str, Any] | None = None
         self.refused_conn: int | None = None  # the last connection whose handshake the server refused
+        self.ephemeral_conns: set[int] = set()  # connections whose handshake presented an ephemeral key (ek_)
         self.conn = 0  # the connection of the latest record: the one a failed connect attempt was
         self.send_rate = SendRateMeter()
         # When the user's turn ended (the server's speech_stopped, or the client's commit or
@@ -95,13 +97,17 @@ class SessionView:
                 event_id = event.get("event_id")
                 if isinstance(event_id, str) and event_id.startswith(SESSION_EDIT_PREFIX):
                     state.session_edit = SessionEdit(event_id)
+        elif kind == "handshake_request":
+            if presents_ephemeral_key(record.get("headers"), record.get("subprotocols")):
+                self.ephemeral_conns.add(record["conn"])
         elif kind == "handshake_response":
             if record.get("status") == 101:
                 state.phase, state.opened_at = "open", time.monotonic()
             else:
                 self.refused_conn = record["conn"]
                 state.phase = "closed"
-                state.close = summarize_refusal(record, list(self.recent))
+                ephemeral = record["conn"] in self.ephemeral_conns
+                state.close = summarize_refusal(record, list(self.recent), ephemeral=ephemeral)
         elif kind == "close" and state.phase == "open":
             state.phase = "closing"
         elif kind == "end":

@@ -28,3 +28,5 @@ class MockConfig:
     voice: VoiceClip = field(default_factory=default_voice)
     ping_interval: float | None = None  # the mock does not ping clients unless told to
     max_message_size: int = 32 * 1024 * 1024  # an append may carry 15 MiB of audio (20 MiB of base64)
+    key_lifetime: float | None = None  # seconds each minted ek_ key lives, whatever the request asks (0: expired at once)
+    key_dir: Path | None = None  # minted keys shared by the processes of `--workers` (set by them)

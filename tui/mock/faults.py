@@ -7,7 +7,8 @@ each fires on its own trigger.
 
 Command-line syntax, one `--fault` per fault: `KIND[,key=value]...`, e.g.
 `close,code=4001,reason=bye,after-frames=3`, `drop,after-seconds=2`, `no-pong`, `delay,seconds=0.5`,
-`stall,after-frames=1`, `oversized,bytes=2000000`, `invalid-json,after-frames=2`, `reject,status=503`.
+`stall,after-frames=1`, `oversized,bytes=2000000`, `invalid-json,after-frames=2`, `transcription-failed`,
+`reject,status=503`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,14 @@ class InvalidJson(Trigger):
 
 
 @dataclass(frozen=True)
+class FailTranscription(Trigger):
+    """From then on, each input audio transcription fails: `conversation.item.input_audio_transcription.failed`
+    instead of its deltas and `.completed` (with transcription configured in the session)."""
+
+    kind: ClassVar[str] = "transcription-failed"
+
+
+@dataclass(frozen=True)
 class RejectHandshake:
     """Refuse every WebSocket upgrade with this HTTP status."""
 
@@ -86,11 +95,17 @@ class RejectHandshake:
     kind: ClassVar[str] = "reject"
 
 
-Fault = CloseAfter | DropConnection | WithholdPongs | DelayFrames | StallFrames | OversizedEvent | InvalidJson | RejectHandshake
+Fault = (
+    CloseAfter | DropConnection | WithholdPongs | DelayFrames | StallFrames | OversizedEvent | InvalidJson | FailTranscription
+    | RejectHandshake
+)
 
 FAULT_TYPES: dict[str, type] = {
     cls.kind: cls
-    for cls in (CloseAfter, DropConnection, WithholdPongs, DelayFrames, StallFrames, OversizedEvent, InvalidJson, RejectHandshake)
+    for cls in (
+        CloseAfter, DropConnection, WithholdPongs, DelayFrames, StallFrames, OversizedEvent, InvalidJson, FailTranscription,
+        RejectHandshake,
+    )
 }
 # Command-line keys that differ from the field names.
 _ALIASES = {"bytes": "size"}

@@ -17,6 +17,7 @@ from tui.mock.faults import (
     CloseAfter,
     DelayFrames,
     DropConnection,
+    FailTranscription,
     Fault,
     InvalidJson,
     OversizedEvent,
@@ -26,7 +27,7 @@ from tui.mock.faults import (
     WithholdPongs,
 )
 from tui.mock.ids import IdFactory
-from tui.mock.session import Close, ConnectionSession, Drop, Output, Send
+from tui.mock.session import Close, ConnectionSession, Drop, MockSession, Output, Send
 from tui.wire.server import ServerConnection
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,9 @@ class ConnectionRunner:
             self._stall_until = float("inf") if fault.seconds is None else now + fault.seconds
         elif isinstance(fault, OversizedEvent):
             self._outbox.put_nowait((now, oversized_event(fault.size, self.fault_ids)))
+        elif isinstance(fault, FailTranscription):
+            if isinstance(self.session, MockSession):  # a served recording plays what it recorded
+                self.session.fail_transcriptions = True
         elif isinstance(fault, InvalidJson):
             self._outbox.put_nowait((now, '{"type": "response.output_audio.delta", "delta": "AAAA'))
 

@@ -26,7 +26,9 @@ from tui.mock.config import MockConfig
 from tui.mock.faults import RejectHandshake
 from tui.mock.ids import IdFactory
 from tui.mock.runner import ConnectionRunner
+from tui.mock.secrets import CLIENT_SECRETS_PATHS, EPHEMERAL_PREFIX, KeyStore, MintedKey
 from tui.mock.session import Handshake, MockSession
+from tui.wire.front import HttpRequest
 from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
 from tui.wire.writer import RecordingFailed, SessionWriter
@@ -48,12 +50,14 @@ def _offered_subprotocols(request: Request) -> list[str]:
     return [p.strip() for v in request.headers.get_all("Sec-WebSocket-Protocol") for p in v.split(",") if p.strip()]
 
 
-def _presented_key(request: Request) -> str | None:
+def _presented_key(request: Request | HttpRequest) -> str | None:
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
     if "api-key" in request.headers:
         return request.headers["api-key"].strip()
+    if isinstance(request, HttpRequest):
+        return None
     for protocol in _offered_subprotocols(request):
         if protocol.startswith(KEY_SUBPROTOCOL_PREFIX):
             return protocol[len(KEY_SUBPROTOCOL_PREFIX) :]
@@ -85,6 +89,8 @@ class MockServer:
         self._counter = itertools.count(worker[0] + 1, worker[1])
         self._writers: dict[int, SessionWriter] = {}
         self._handshakes: dict[int, Handshake] = {}  # what each accepted upgrade request said, for `_handle`
+        # The ephemeral keys minted here (POST /v1/realtime/client_secrets).
+        self.keys = KeyStore(lifetime=self.config.key_lifetime, seed=self.config.seed, directory=self.config.key_dir)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -96,6 +102,7 @@ class MockServer:
             self.config.port,
             attach=self._attach_recorder,
             answer=self._process_request,
+            http_handler=self._http,
             select_subprotocol=self._select_subprotocol,
             ping_interval=self.config.ping_interval,
             max_size=self.config.max_message_size,
@@ -142,6 +149,15 @@ class MockServer:
     def url_for(self, model: str = "gpt-realtime") -> str:
         return f"{self.url}?model={model}"
 
+    # -- plain HTTP: minting ephemeral keys -----------------------------------------------------
+
+    def _http(self, request: HttpRequest) -> Response:
+        path = urlsplit(request.path).path.rstrip("/")
+        if path in CLIENT_SECRETS_PATHS and request.method == "POST":
+            return self.keys.answer(request, _presented_key(request), self.config.require_key, model_is_served)
+        # The API's answer to a path or method it does not serve.
+        return _error_response(404, f"Invalid URL ({request.method} {path or '/'})", None)
+
     # -- handshake -----------------------------------------------------------------------------
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -153,12 +169,19 @@ class MockServer:
             return _error_response(404, f"Invalid URL (GET {url.path}). The Realtime endpoint is /v1/realtime.", None)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         present = [name for name in ("model", "call_id", "intent") if name in query]
-        if not present:
+        key = _presented_key(request)
+        minted: MintedKey | None = None
+        if key is not None and key.startswith(EPHEMERAL_PREFIX):
+            # Minted with the real key, so --require-key does not apply; the key's session does.
+            checked = self.keys.check(key)
+            if isinstance(checked, Response):
+                return checked
+            minted = checked
+        if not present and minted is None:  # an ephemeral key names its model itself
             return _error_response(400, "Missing required parameter: 'model'.", "missing_required_parameter", "model")
         if len(present) > 1:
             return _error_response(400, "Provide exactly one of 'model', 'call_id' or 'intent'.", "invalid_request", None)
-        key = _presented_key(request)
-        if self.config.require_key is not None and key != self.config.require_key:
+        if minted is None and self.config.require_key is not None and key != self.config.require_key:
             if key is None:
                 return _error_response(401, "You didn't provide an API key. Pass it in the Authorization header (Bearer).", None)
             return _error_response(401, "Incorrect API key provided.", "invalid_api_key")
@@ -179,6 +202,7 @@ class MockServer:
             conn_index=next(self._counter), path=url.path, model=model, intent=intent, beta=beta,
             query=tuple((k, v) for k, values in parse_qs(url.query).items() for v in values),
             headers=tuple(request.headers.raw_items()),
+            minted_session=minted.session if minted is not None else None,
         )
         return None
 

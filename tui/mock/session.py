@@ -82,6 +82,7 @@ class Handshake:
     subprotocol: str | None = None
     query: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()  # as received (in memory only: they may hold a key)
+    minted_session: dict[str, Any] | None = None  # the session an ephemeral key (ek_) was minted with
 
 
 class ConnectionSession(Protocol):
@@ -146,6 +147,10 @@ class MockSession:
         self._idle_deadline: float | None = None
         self._idle_from_ms = 0
         self._conversation_id = self.ids.conversation()
+        # Input transcriptions run beside the conversation: a commit queues one, and it arrives with the
+        # next events the session sends (so after `response.created` when VAD starts a response at once).
+        self._transcriptions: list[tuple[str, bytes]] = []
+        self.fail_transcriptions = False  # the `transcription-failed` fault: each one fails from now on
 
     # -- the ConnectionSession interface -------------------------------------------------------
 
@@ -159,10 +164,13 @@ class MockSession:
             return out
         session_id = self.ids.session()
         expires_at = int(self.wall_clock + self.config.session_max)
-        if self.handshake.intent == "transcription":
+        minted = self.handshake.minted_session or {}
+        if self.handshake.intent == "transcription" or minted.get("type") == "transcription":
             self.session = default_transcription_session(session_id, expires_at)
         else:
-            self.session = default_session(session_id, self.handshake.model or "gpt-realtime", expires_at)
+            self.session = default_session(session_id, minted.get("model") or self.handshake.model or "gpt-realtime", expires_at)
+        # An ephemeral key's session starts with the configuration it was minted with.
+        self.session = merge_session(self.session, minted)
         self._configure_input()
         out.append(self._emit("session.created", session=self.session))
         return out
@@ -207,7 +215,7 @@ class MockSession:
     def poll(self, now: float) -> list[Output]:
         if self.closed:
             return []
-        out: list[Output] = []
+        out: list[Output] = self._transcriptions_due()
         response = self.response
         while response is not None and response.step < response.steps and response.due[response.step] <= now:
             out.extend(self._response_step(response))
@@ -216,6 +224,7 @@ class MockSession:
                 self._arm_idle_timeout(now)
         if self._idle_deadline is not None and now >= self._idle_deadline:
             out.extend(self._idle_timeout(now))
+            out.extend(self._transcriptions_due())
         if now >= self._expires_at:
             self.closed = True
             out.append(self._error(errors.session_expired(self.config.session_max)))
@@ -251,11 +260,22 @@ class MockSession:
         if "session" not in event:
             return [self._error(errors.missing_required_parameter("session"), client_id)]
         error = validate_session_update(event["session"], self.session["type"])
+        if error is None and self._changes_voice_after_audio(event["session"]):
+            error = errors.cannot_update_voice()
         if error is not None:
             return [self._error(error, client_id)]
         self.session = merge_session(self.session, event["session"])
         self._configure_input()
         return [self._emit("session.updated", session=self.session)]
+
+    def _changes_voice_after_audio(self, update: dict[str, Any]) -> bool:
+        """The voice is fixed once the assistant has produced audio in the conversation; the same voice
+        again is no change (clients that resend their whole configuration do)."""
+        voice = update.get("audio", {}).get("output", {}).get("voice")
+        if voice is None or not any(ms > 0 for ms in self.assistant_audio_ms.values()):
+            return False
+        current = self.session["audio"]["output"].get("voice")
+        return _voice_id(voice) != _voice_id(current)
 
     @property
     def _input(self) -> dict[str, Any]:
@@ -386,12 +406,23 @@ class MockSession:
         }
         self.items[item_id] = item
         self.user_audio[item_id] = audio
+        self._queue_transcription(item_id, audio)
         return [
             self._emit("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id),
             self._emit("conversation.item.added", previous_item_id=previous, item=item),
             self._emit("conversation.item.done", previous_item_id=previous, item=item),
-            *self._transcribe(item_id, audio),
         ]
+
+    def _transcriptions_due(self) -> list[Output]:
+        out: list[Output] = []
+        while self._transcriptions:
+            out.extend(self._transcribe(*self._transcriptions.pop(0)))
+        return out
+
+    def _queue_transcription(self, item_id: str, audio: bytes) -> None:
+        transcription = self._input.get("transcription")
+        if isinstance(transcription, dict) and transcription.get("model"):
+            self._transcriptions.append((item_id, audio))
 
     def _transcribe(self, item_id: str, audio: bytes) -> list[Output]:
         """Input transcription, when the session asks for it (`audio.input.transcription.model`). The
@@ -400,10 +431,16 @@ class MockSession:
         transcription = self._input.get("transcription")
         if not isinstance(transcription, dict) or not transcription.get("model"):
             return []
+        where = {"item_id": item_id, "content_index": 0}
+        if self.fail_transcriptions:
+            # The shape is the SDK's (ConversationItemInputAudioTranscriptionFailedEvent); the service's
+            # codes and words for a failed transcription are not public, these are the mock's.
+            error = {"type": "server_error", "code": "transcription_failed", "param": None,
+                     "message": "Input audio transcription failed (the mock's transcription-failed fault)."}
+            return [self._emit("conversation.item.input_audio_transcription.failed", **where, error=error)]
         fmt = self._input["format"]
         seconds = len(audio) / bytes_per_sample(fmt) / format_rate(fmt)
         transcript = f"(mock transcript of {seconds:.1f} s of audio)"
-        where = {"item_id": item_id, "content_index": 0}
         out: list[Output] = [
             self._emit("conversation.item.input_audio_transcription.delta", **where, delta=word)
             for word in _words(transcript)
@@ -416,7 +453,8 @@ class MockSession:
                 usage=_transcription_usage(transcription["model"], seconds, transcript),
             )
         )
-        self.items[item_id] = {**self.items[item_id], "content": [{"type": "input_audio", "transcript": transcript}]}
+        if item_id in self.items:  # unless deleted meanwhile
+            self.items[item_id] = {**self.items[item_id], "content": [{"type": "input_audio", "transcript": transcript}]}
         return out
 
     def _on_input_audio_buffer_commit(self, event: dict[str, Any], client_id: str | None, now: float) -> list[Output]:
@@ -448,7 +486,7 @@ class MockSession:
         error = _check_item(item)
         previous = event.get("previous_item_id")
         if error is None and previous is not None and previous not in self.items and previous != "root":
-            error = errors.item_not_found("invalid_value", str(previous))
+            error = errors.item_not_found("invalid_value", str(previous), "previous_item_id")
         if error is not None:
             return [self._error(error, client_id)]
         assert isinstance(item, dict)
@@ -561,6 +599,8 @@ class MockSession:
             self.assistant_audio_ms[item_id] = 0
         out: list[Output] = [
             self._emit("response.created", response=self._response_object(response, "in_progress", None, [])),
+            # The service reports the limits as a response starts (they count its input).
+            self._emit("rate_limits.updated", rate_limits=self._rate_limits(response)),
             self._emit("response.output_item.added", response_id=response.id, output_index=0, item=response.item),
         ]
         if in_conversation:
@@ -618,7 +658,6 @@ class MockSession:
             out.append(self._emit("conversation.item.done", previous_item_id=response.previous_item_id, item=item))
         details = None if reason is None else {"type": status, "reason": reason}
         out.append(self._emit("response.done", response=self._response_object(response, status, details, [item])))
-        out.append(self._emit("rate_limits.updated", rate_limits=self._rate_limits(response)))
         return out
 
     def _response_object(self, response: _Response, status: str, details: Any, output: list[Any]) -> dict[str, Any]:
@@ -660,6 +699,10 @@ _CONTENT_TYPES = {
     "system": ("input_text",),
     "assistant": ("output_text", "output_audio"),
 }
+
+
+def _voice_id(voice: Any) -> Any:
+    return voice.get("id") if isinstance(voice, dict) else voice
 
 
 def _words(transcript: str) -> list[str]:

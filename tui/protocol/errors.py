@@ -182,9 +182,14 @@ def cancel_not_active() -> RealtimeError:
     return RealtimeError("response_cancel_not_active", "Cancellation failed: no active response found")
 
 
-def item_not_found(code: str, item_id: str) -> RealtimeError:
+def item_not_found(code: str, item_id: str, param: str = "item_id") -> RealtimeError:
     # The codes are the service's (item_truncate_invalid_item_id, ...); the message wording is ours.
-    return RealtimeError(code, f"Item with item_id '{item_id}' not found.", "item_id")
+    return RealtimeError(code, f"Item with item_id '{item_id}' not found.", param)
+
+
+def cannot_update_voice() -> RealtimeError:
+    # The service's words (openai/openai-python#2607): no param.
+    return RealtimeError("cannot_update_voice", "Cannot update a conversation's voice if assistant audio is present.")
 
 
 def truncate_not_audio() -> RealtimeError:

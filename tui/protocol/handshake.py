@@ -19,14 +19,23 @@ REFUSAL_HINTS: dict[int, str] = {
     429: "a rate limit or quota: too many connections or requests, or no credit left; wait and retry, or check billing",
 }
 _SERVER_SIDE_HINT = "a failing or overloaded server, or a gateway in front of it; retry later"
+# A 401 for a handshake that presented an ephemeral key (ek_…, minted by the app's backend).
+EPHEMERAL_KEY_HINT = (
+    "an expired or unknown ephemeral key (ek_…): an ephemeral key opens sessions only until it expires "
+    "(10 minutes after minting by default, 2 hours at most); have the backend mint a fresh one with "
+    "POST /v1/realtime/client_secrets just before connecting"
+)
 
 BODY_LIMIT = 200  # characters of the server's answer worth showing
 
 
-def refusal_hint(status: int | None) -> str | None:
-    """What a refusal with `status` usually means, or None when rtui has nothing useful to add."""
+def refusal_hint(status: int | None, *, ephemeral: bool = False) -> str | None:
+    """What a refusal with `status` usually means, or None when rtui has nothing useful to add;
+    `ephemeral` when the handshake presented an ephemeral key."""
     if status is None:
         return None
+    if status == 401 and ephemeral:
+        return EPHEMERAL_KEY_HINT
     if status in REFUSAL_HINTS:
         return REFUSAL_HINTS[status]
     return _SERVER_SIDE_HINT if 500 <= status <= 599 else None
@@ -51,13 +60,26 @@ def body_excerpt(body: Any, limit: int = BODY_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def describe_refusal(status: Any, reason: Any, body: Any, who: str = "The server") -> str:
+def describe_refusal(status: Any, reason: Any, body: Any, who: str = "The server", *, ephemeral: bool = False) -> str:
     """One or two sentences for a handshake `who` answered with `status` instead of 101."""
     said = f"HTTP {status} {reason or ''}".strip()
-    hint = refusal_hint(status if isinstance(status, int) else None)
+    hint = refusal_hint(status if isinstance(status, int) else None, ephemeral=ephemeral)
     sentence = f"{who} refused the WebSocket handshake with {said}" + (f"; likely {hint}." if hint else ".")
     excerpt = body_excerpt(body)
     return sentence + (f' It said: "{excerpt}"' if excerpt else "")
+
+
+def presents_ephemeral_key(headers: Any, subprotocols: Any) -> bool:
+    """Whether a recorded handshake request carried an ephemeral key: redaction keeps its `ek_`
+    prefix (`Bearer ek_[redacted]`, `openai-insecure-api-key.ek_[redacted]`)."""
+    for pair in headers if isinstance(headers, list) else []:
+        if (
+            isinstance(pair, list) and len(pair) == 2 and str(pair[0]).lower() in ("authorization", "api-key")
+            and str(pair[1]).removeprefix("Bearer ").removeprefix("bearer ").startswith("ek_")
+        ):
+            return True
+    offered = subprotocols if isinstance(subprotocols, list) else []
+    return any(str(p).startswith("openai-insecure-api-key.ek_") for p in offered)
 
 
 def describe_connect_failure(url: str, error: str, who: str | None = None) -> str:

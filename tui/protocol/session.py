@@ -200,7 +200,8 @@ def _tagged(variants: dict[str, Checker]) -> Checker:
 
 _FORMAT = _tagged(
     {
-        "audio/pcm": _object({"type": _string, "rate": _enum(24000)}, required=("rate",)),
+        # `rate` is optional: 24000 is the only rate, and implied (the SDK's AudioPCM has it optional).
+        "audio/pcm": _object({"type": _string, "rate": _enum(24000)}),
         "audio/pcmu": _object({"type": _string}),
         "audio/pcma": _object({"type": _string}),
     }
@@ -323,6 +324,8 @@ def _merge_into(target: dict[str, Any], update: dict[str, Any], path: tuple[str,
             target[key] = existing
         elif here[-1] == "format" and isinstance(value, dict):
             target[key] = copy.deepcopy(value)  # a new format replaces the old one whole
+            if value.get("type") == "audio/pcm":
+                target[key].setdefault("rate", PCM_FORMAT["rate"])  # shown with its implied rate
         elif isinstance(value, dict) and isinstance(target.get(key), dict):
             _merge_into(target[key], value, here)
         else:

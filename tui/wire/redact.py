@@ -31,6 +31,7 @@ SECRET_QUERY_KEYS = frozenset(
     {"api-key", "api_key", "apikey", "key", "token", "access_token", "client_secret", "sig"}
 )
 INSECURE_KEY_SUBPROTOCOL = "openai-insecure-api-key."
+EPHEMERAL_PREFIX = "ek_"
 
 RULES: tuple[str, ...] = (
     "headers: " + ", ".join(sorted(SECRET_HEADERS)),
@@ -39,6 +40,12 @@ RULES: tuple[str, ...] = (
     "payloads: sk-… and ek_… keys",
     "payloads: the session's own keys, verbatim",
 )
+
+
+def _kind(key: str) -> str:
+    """What stays of a redacted key: `ek_` for an ephemeral key. That a key was ephemeral (minted for
+    minutes) is evidence diagnose needs to explain a refusal, and says nothing of the key."""
+    return EPHEMERAL_PREFIX if key.startswith(EPHEMERAL_PREFIX) else ""
 
 
 class Redactor:
@@ -123,7 +130,7 @@ class Redactor:
 
     def subprotocol(self, value: str) -> str:
         if value.startswith(INSECURE_KEY_SUBPROTOCOL):
-            return INSECURE_KEY_SUBPROTOCOL + REDACTED
+            return INSECURE_KEY_SUBPROTOCOL + _kind(value[len(INSECURE_KEY_SUBPROTOCOL) :]) + REDACTED
         return self.text(value)[0]
 
     def subprotocols(self, values: Sequence[str]) -> list[str]:
@@ -132,9 +139,11 @@ class Redactor:
     def header(self, name: str, value: str) -> str:
         lower = name.lower()
         if lower in SECRET_HEADERS:
-            scheme, sep, _ = value.partition(" ")
+            scheme, sep, credential = value.partition(" ")
             # Keep the auth scheme ("Bearer"), which is useful evidence and not secret.
-            return f"{scheme} {REDACTED}" if sep and scheme.isalpha() else REDACTED
+            if sep and scheme.isalpha():
+                return f"{scheme} {_kind(credential.strip())}{REDACTED}"
+            return _kind(value.strip()) + REDACTED
         if lower == "sec-websocket-protocol":
             return ", ".join(self.subprotocol(p.strip()) for p in value.split(","))
         return self.text(value)[0]

@@ -4,7 +4,8 @@ Each accepted TCP connection is a `ServerConnection` (a `FramePump` over websock
 `ServerProtocol`). `attach(connection)` may give it a `FrameTap` to record it; `answer(connection,
 request)` decides the upgrade (a `Response` refuses it, None accepts); `handler(connection)` then
 serves it and the connection is closed when the handler returns (1011 if it raised), as
-websockets' `serve` does.
+websockets' `serve` does. With `http_handler`, requests other than GET (a POST with a body) are answered
+by `http_handler` instead, on the same port (tui.wire.front).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from tui.wire.front import DEFAULT_MAX_BODY, FrontDoor, HttpHandler
 from tui.wire.pump import FramePump
 from tui.wire.tap import FrameTap
 
@@ -156,9 +158,12 @@ async def serve(
     ping_timeout: float | None = 20.0,
     close_timeout: float | None = 10.0,
     connection_class: type[ServerConnection] = ServerConnection,
+    http_handler: HttpHandler | None = None,
+    max_http_body: int = DEFAULT_MAX_BODY,
     **create_server: Any,
 ) -> Server:
-    """Starts serving on `host:port` (`create_server` goes to `loop.create_server`, e.g. `reuse_port`)."""
+    """Starts serving on `host:port` (`create_server` goes to `loop.create_server`, e.g. `reuse_port`);
+    `http_handler` answers the plain HTTP requests (anything but GET), bodies up to `max_http_body` bytes."""
     server: Server
 
     def make_connection() -> ServerConnection:
@@ -181,5 +186,12 @@ async def serve(
 
     server = Server(handler, make_connection=make_connection, answer=answer)
     loop = asyncio.get_running_loop()
-    server.server = await loop.create_server(server._new_connection, host, port, **create_server)
+    if http_handler is None:
+        factory: Callable[[], asyncio.BaseProtocol] = server._new_connection
+    else:
+
+        def factory() -> asyncio.BaseProtocol:
+            return FrontDoor(server._new_connection, http_handler, max_http_body)
+
+    server.server = await loop.create_server(factory, host, port, **create_server)
     return server
