@@ -61,14 +61,24 @@ class SendEvent:
 
 
 @dataclass(frozen=True)
+class AnswerCall:
+    """The output of a function call: `function_call_output`, then `response.create` once the
+    response that made the call is done and all its calls are answered."""
+
+    call_id: str
+    output: str
+
+
+@dataclass(frozen=True)
 class Reconnect:
     """Close this connection and open a new one (a replay runs again)."""
 
 
 Command = (
-    SendText | CreateResponse | CancelResponse | SetTalking | ToggleTurnMode | SetMuted | Mark | SendEvent | Reconnect
+    SendText | CreateResponse | CancelResponse | SetTalking | ToggleTurnMode | SetMuted | Mark | SendEvent | AnswerCall
+    | Reconnect
 )
 
 SESSION_COMMANDS: frozenset[type[Command]] = frozenset(
-    {SendText, CreateResponse, CancelResponse, SetTalking, ToggleTurnMode, SetMuted, Mark, SendEvent, Reconnect}
+    {SendText, CreateResponse, CancelResponse, SetTalking, ToggleTurnMode, SetMuted, Mark, SendEvent, AnswerCall, Reconnect}
 )

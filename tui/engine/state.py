@@ -59,11 +59,24 @@ class Counters:
 
 @dataclass
 class TranscriptEntry:
-    role: Literal["user", "assistant"]
+    """A turn, or a function call between the turns (role "call": `text` is `name(arguments)`,
+    `item_id` its call_id, `output` what the client answered, once it has)."""
+
+    role: Literal["user", "assistant", "call"]
     item_id: str
     text: str = ""
     done: bool = False
     interrupted: bool = False
+    output: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    """A function call the model made that no `--tools` answer covers: the user is asked for one."""
+
+    call_id: str
+    name: str
+    arguments: str
 
 
 @dataclass
@@ -188,6 +201,7 @@ class EngineState:
     close: CloseSummary | None = None
     verdict: ReplayVerdict | None = None  # a replay's, once it has ended
     notices: list[str] = field(default_factory=list)  # one-sentence messages: no audio, embedded mock, ...
+    unanswered_calls: list[PendingCall] = field(default_factory=list)  # oldest first: the answer key answers the first
     recording_path: str | None = None
     input_description: str = ""  # the audio source and sink in use: "microphone 'pulse' (3) at 48000 Hz"
     output_description: str = ""
