@@ -165,6 +165,9 @@ def _session_summary(session: dict[str, Any]) -> str:
     voice = audio.get("output", {}).get("voice") if isinstance(audio.get("output"), dict) else None
     if voice:
         parts.append(f"voice={voice}")
+    tools = session.get("tools")
+    if isinstance(tools, list) and tools:
+        parts.append("tools=" + ",".join(str(t.get("name") or t.get("server_label") or "?") for t in tools if isinstance(t, dict)))
     beta = sorted(k for k in ("modalities", "input_audio_format", "turn_detection", "voice") if k in session)
     if beta:
         parts.append("beta fields: " + ",".join(beta))
