@@ -33,6 +33,12 @@ def parsed_arguments(value: Any) -> Any:
     return parsed if isinstance(parsed, (dict, list)) else value
 
 
+def formatted_arguments(arguments: str) -> str:
+    """A call's arguments as indented JSON (as sent when they are not JSON)."""
+    parsed = parsed_arguments(arguments)
+    return arguments if parsed is arguments else json.dumps(parsed, indent=2, ensure_ascii=False)
+
+
 def _with_parsed_arguments(item: Any) -> Any:
     if isinstance(item, dict) and "arguments" in item:
         return {**item, "arguments": parsed_arguments(item["arguments"])}
@@ -88,7 +94,5 @@ def inspector_text(row: LogRow) -> str:
     last = json.dumps(readable_record(row.last_record), indent=2, ensure_ascii=False)
     text = f"// first of {row.line.count}\n{first}\n\n// latest\n{last}"
     if row.line.label == ARGUMENT_DELTA:  # the call's arguments as the deltas spell them out
-        arguments = parsed_arguments(row.line.text)
-        shown = json.dumps(arguments, indent=2, ensure_ascii=False) if arguments is not row.line.text else row.line.text
-        text = f"// arguments, the {row.line.count} deltas joined\n{shown}\n\n{text}"
+        text = f"// arguments, the {row.line.count} deltas joined\n{formatted_arguments(row.line.text)}\n\n{text}"
     return text
