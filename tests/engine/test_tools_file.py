@@ -82,3 +82,12 @@ async def test_a_command_reads_the_arguments_and_its_output_is_the_answer(tmp_pa
 async def test_a_failing_command_gives_an_error_output(tmp_path, command, timeout, error):
     output = orjson.loads(await run_command(command, "{}", cwd=str(tmp_path), timeout_s=timeout))
     assert error in output["error"]
+
+
+async def test_the_shipped_example_answers_both_tools():
+    from pathlib import Path
+
+    book = load_tools(Path(__file__).resolve().parents[2] / "sessions" / "examples" / "tools.json")
+    weather, convert = book.answer_for("get_weather"), book.answer_for("convert_temperature")
+    assert weather is not None and orjson.loads(await weather.run('{"city": "Paris"}'))["conditions"] == "sunny"
+    assert convert is not None and orjson.loads(await convert.run('{"celsius": 21}')) == {"celsius": 21.0, "fahrenheit": 69.8}
