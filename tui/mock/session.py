@@ -21,6 +21,7 @@ import orjson
 from tui.mock.audio import AudioDelta, bytes_per_sample, decode, format_rate, response_deltas
 from tui.mock.config import MockConfig
 from tui.mock.ids import IdFactory
+from tui.mock.tools import argument_chunks, build_arguments, plan_response
 from tui.mock.vad import EnergyVad, SpeechStarted, SpeechStopped
 from tui.protocol import errors
 from tui.protocol.errors import BETA_CLOSE_CODE, BETA_CLOSE_REASON, RealtimeError
@@ -110,9 +111,11 @@ class _Response:
     metadata: Any = None
     voice: Any = "marin"
     format: dict[str, Any] = field(default_factory=dict)
+    max_tokens: int | None = None  # max_output_tokens; None for "inf"
     step: int = 0
     words_sent: int = 0
     audio_bytes_sent: int = 0
+    argument_tokens: int = 0  # a token per argument delta of its function calls
 
     @property
     def steps(self) -> int:
@@ -210,6 +213,9 @@ class MockSession:
         out: list[Output] = []
         response = self.response
         while response is not None and response.step < response.steps and response.due[response.step] <= now:
+            if response.max_tokens is not None and _tokens_after_step(response) > response.max_tokens:
+                out.extend(self._finish_response(response, "incomplete", "max_output_tokens"))
+                break
             out.extend(self._response_step(response))
             if response.step == response.steps:
                 out.extend(self._finish_response(response, "completed"))
@@ -449,6 +455,10 @@ class MockSession:
         previous = event.get("previous_item_id")
         if error is None and previous is not None and previous not in self.items and previous != "root":
             error = errors.item_not_found("invalid_value", str(previous))
+        if error is None and isinstance(item, dict) and item["type"] == "function_call_output":
+            calls = {i.get("call_id") for i in self.items.values() if i.get("type") == "function_call"}
+            if item["call_id"] not in calls:
+                error = errors.invalid_tool_call_id(str(item["call_id"]))
         if error is not None:
             return [self._error(error, client_id)]
         assert isinstance(item, dict)
@@ -530,14 +540,30 @@ class MockSession:
         fmt = output["format"]
         voice = output.get("voice", "marin")
         voice = voice.get("id") if isinstance(voice, dict) else voice
+        limit = params.get("max_output_tokens", self.session.get("max_output_tokens", "inf"))
+        context = params["input"] if isinstance(params.get("input"), list) else self.items.values()
+        plan = plan_response(
+            context,
+            params.get("tools", self.session.get("tools")),
+            params.get("tool_choice", self.session.get("tool_choice", "auto")),
+            params.get("parallel_tool_calls", self.session.get("parallel_tool_calls")) is True,
+        )
+        in_conversation = params.get("conversation", "auto") != "none"
+        if plan.calls:
+            response = _Response(
+                id=self.ids.response(), item={}, modality=modality, chunks=(), words=[], due=[],
+                in_conversation=in_conversation, previous_item_id=None, metadata=params.get("metadata"),
+                voice=voice, format=fmt, max_tokens=None if limit == "inf" else limit,
+            )
+            return self._call_functions(response, plan.calls, plan.user_text)
         clip = self.config.voice
-        words = _words(clip.transcript)
+        # After a tool's output the mock's answer quotes it (its audio stays the packaged clip).
+        words = _words(plan.answer or clip.transcript)
         chunks: tuple[AudioDelta, ...] = ()
         if modality == "audio":
             chunks = response_deltas(clip, fmt.get("type", "audio/pcm"), self.config.delta_ms)
         steps = len(chunks) if modality == "audio" else len(words)
         pace = self.config.delta_ms / 1000 if self.config.realtime else 0.0
-        in_conversation = params.get("conversation", "auto") != "none"
         previous = self._previous_item_id() if in_conversation else None
         item_id = self.ids.item()
         response = _Response(
@@ -553,6 +579,7 @@ class MockSession:
             metadata=params.get("metadata"),
             voice=voice,
             format=fmt,
+            max_tokens=None if limit == "inf" else limit,
         )
         self.response = response
         if in_conversation:
@@ -567,6 +594,47 @@ class MockSession:
             out.append(self._emit("conversation.item.added", previous_item_id=previous, item=response.item))
         part = {"type": "audio", "transcript": ""} if modality == "audio" else {"type": "text", "text": ""}
         out.append(self._emit("response.content_part.added", **self._where(response), part=part))
+        return out
+
+    def _call_functions(self, response: _Response, tools: tuple[dict[str, Any], ...], user_text: str) -> list[Output]:
+        """A response that calls functions, whole at once: each call's item, its arguments in
+        several deltas, then `response.done` listing the calls. `max_output_tokens` (a token per
+        delta) cuts the arguments and ends the response `incomplete`."""
+        out: list[Output] = [
+            self._emit("response.created", response=self._response_object(response, "in_progress", None, []))
+        ]
+        calls: list[dict[str, Any]] = []
+        cut = False
+        for index, tool in enumerate(tools):
+            call_id = self.ids.next("call")
+            seed = f"{self.config.seed}/{self.handshake.conn_index}/{call_id}"
+            chunks = argument_chunks(build_arguments(tool.get("parameters"), seed, user_text))
+            if response.max_tokens is not None and response.argument_tokens + len(chunks) > response.max_tokens:
+                chunks, cut = chunks[: response.max_tokens - response.argument_tokens], True
+            item = {"id": self.ids.item(), "object": "realtime.item", "type": "function_call", "status": "in_progress",
+                    "name": tool.get("name", ""), "call_id": call_id, "arguments": ""}
+            previous = self._previous_item_id() if response.in_conversation else None
+            out.append(self._emit("response.output_item.added", response_id=response.id, output_index=index, item=item))
+            if response.in_conversation:
+                self.items[item["id"]] = item
+                out.append(self._emit("conversation.item.added", previous_item_id=previous, item=item))
+            where = {"response_id": response.id, "item_id": item["id"], "output_index": index, "call_id": call_id}
+            for chunk in chunks:
+                out.append(self._emit("response.function_call_arguments.delta", **where, delta=chunk))
+                response.argument_tokens += 1
+            arguments = "".join(chunks)
+            out.append(self._emit("response.function_call_arguments.done", **where, name=item["name"], arguments=arguments))
+            item = {**item, "arguments": arguments, "status": "incomplete" if cut else "completed"}
+            out.append(self._emit("response.output_item.done", response_id=response.id, output_index=index, item=item))
+            if response.in_conversation:
+                self.items[item["id"]] = item
+                out.append(self._emit("conversation.item.done", previous_item_id=previous, item=item))
+            calls.append(item)
+            if cut:
+                break
+        status, details = ("incomplete", {"type": "incomplete", "reason": "max_output_tokens"}) if cut else ("completed", None)
+        out.append(self._emit("response.done", response=self._response_object(response, status, details, calls)))
+        out.append(self._emit("rate_limits.updated", rate_limits=self._rate_limits(response)))
         return out
 
     def _where(self, response: _Response) -> dict[str, Any]:
@@ -624,7 +692,7 @@ class MockSession:
     def _response_object(self, response: _Response, status: str, details: Any, output: list[Any]) -> dict[str, Any]:
         done = status != "in_progress"
         audio_tokens = response.audio_bytes_sent // 960  # about 20 ms of 24 kHz audio a token
-        text_tokens = response.words_sent
+        text_tokens = response.words_sent + response.argument_tokens
         return {
             "object": "realtime.response",
             "id": response.id,
@@ -633,7 +701,7 @@ class MockSession:
             "output": output,
             "conversation_id": self._conversation_id if response.in_conversation else None,
             "output_modalities": [response.modality],
-            "max_output_tokens": "inf",
+            "max_output_tokens": "inf" if response.max_tokens is None else response.max_tokens,
             "audio": {"output": {"format": response.format, "voice": response.voice}},
             "usage": {
                 "total_tokens": 100 + audio_tokens + text_tokens,
@@ -646,7 +714,7 @@ class MockSession:
         }
 
     def _rate_limits(self, response: _Response) -> list[dict[str, Any]]:
-        used = 100 + response.audio_bytes_sent // 960 + response.words_sent
+        used = 100 + response.audio_bytes_sent // 960 + response.words_sent + response.argument_tokens
         return [
             {"name": "requests", "limit": 10000, "remaining": 9999, "reset_seconds": 0.006},
             {"name": "tokens", "limit": 2000000, "remaining": 2000000 - used, "reset_seconds": 0.003},
@@ -660,6 +728,16 @@ _CONTENT_TYPES = {
     "system": ("input_text",),
     "assistant": ("output_text", "output_audio"),
 }
+
+
+def _tokens_after_step(response: _Response) -> int:
+    """The response's output tokens (as its usage counts them) once its next step is sent."""
+    tokens = response.argument_tokens
+    if response.modality == "text":
+        return tokens + response.words_sent + 1
+    words_due = -(-len(response.words) * (response.step + 1) // len(response.chunks))
+    audio_bytes = response.audio_bytes_sent + response.chunks[response.step].size
+    return tokens + max(words_due, response.words_sent) + audio_bytes // 960
 
 
 def _words(transcript: str) -> list[str]:

@@ -187,6 +187,11 @@ def item_not_found(code: str, item_id: str) -> RealtimeError:
     return RealtimeError(code, f"Item with item_id '{item_id}' not found.", "item_id")
 
 
+def invalid_tool_call_id(call_id: str) -> RealtimeError:
+    # Code, wording and the null param as the service returned them (seen in livekit/agents#3344).
+    return RealtimeError("invalid_tool_call_id", f"Tool call ID '{call_id}' not found in conversation.")
+
+
 def truncate_not_audio() -> RealtimeError:
     return RealtimeError("unsupported_content_type", "Only model output audio messages can be truncated")
 

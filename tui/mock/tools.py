@@ -1,0 +1,247 @@
+"""How the mock decides to call a tool, and what it passes: its stand-in for a model's tool use.
+
+The mock has no model, so it calls tools by rule, the same way every time (documented in
+docs/protocol.md, "The mock and tools"):
+
+- `tool_choice` "none" never calls; `{"type": "function", "name": N}` always calls N; "required"
+  calls the tools the user's last message names, else the first tool; "auto" (the default) calls the
+  tools the user's last message names, and otherwise answers as usual.
+- A tool is named when its name (with `_` and `-` read as spaces) appears in the message, or one of
+  the words of its name or description that has five letters or more (less common words than "the").
+- Once a function's output has arrived after the user's last message, "auto" answers, quoting the
+  output, instead of calling again; "required" and a named function call again, as they say.
+- Only the first named tool is called unless `parallel_tool_calls` is true.
+
+Arguments are built from the tool's `parameters` JSON Schema with a random generator seeded like
+the mock's ids, so the same session gives the same arguments; a string is taken from the user's
+words where it can be (a capitalised word such as a city), as a model would.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+MIN_WORD = 5  # shorter words ("the", "what", "city") would call a tool on almost any message
+ARGUMENT_CHUNK = 8  # characters of arguments per `response.function_call_arguments.delta`
+QUOTE_MAX = 500  # characters of a tool's output the answer quotes
+_MAX_DEPTH = 8  # nested schemas deeper than this (or recursive ones) are built as null
+_STRING_SOURCES = ("query", "text", "message", "question", "prompt", "input", "content")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a response does: call `calls` (tools, in order), or answer with `answer` (None: the
+    mock's usual words). `user_text` is the user's last message, for the arguments."""
+
+    calls: tuple[dict[str, Any], ...] = ()
+    answer: str | None = None
+    user_text: str = ""
+
+
+def plan_response(items: Iterable[dict[str, Any]], tools: Any, tool_choice: Any, parallel: bool) -> Plan:
+    """The calls or the answer of a response, from the conversation so far and the tool settings."""
+    user_text, outputs = _since_last_user_message(list(items))
+    functions = [t for t in tools if isinstance(t, dict) and t.get("type") == "function"] if isinstance(tools, list) else []
+    answer = Plan(answer=_quote(outputs) if outputs else None, user_text=user_text)
+    if tool_choice == "none" or not functions:
+        return answer
+    if isinstance(tool_choice, dict):
+        chosen = [t for t in functions if t.get("name") == tool_choice.get("name")][:1]
+        return Plan(calls=tuple(chosen), user_text=user_text) if chosen else answer
+    if tool_choice != "required" and outputs:
+        return answer
+    named = [t for t in functions if names_tool(user_text, t)]
+    if not named and tool_choice == "required":
+        named = functions[:1]
+    if not named:
+        return answer
+    return Plan(calls=tuple(named if parallel else named[:1]), user_text=user_text)
+
+
+def names_tool(text: str, tool: dict[str, Any]) -> bool:
+    """Whether the user's words name this tool (see the module's docstring)."""
+    said = set(_words(text))
+    name = str(tool.get("name") or "")
+    name_words = _words(name)
+    if name_words and " ".join(name_words) in " ".join(_words(text)):
+        return True
+    described = name_words + _words(str(tool.get("description") or ""))
+    return any(len(word) >= MIN_WORD and word in said for word in described)
+
+
+def _words(text: str) -> list[str]:
+    split_camel = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    return [w.lower() for w in re.findall(r"[A-Za-z0-9]+", split_camel)]
+
+
+def _since_last_user_message(items: list[dict[str, Any]]) -> tuple[str, list[tuple[str, str]]]:
+    """The text of the user's last message (or its transcript), and the (tool name, output) of every
+    function output after it."""
+    calls = {i.get("call_id"): i.get("name", "") for i in items if i.get("type") == "function_call"}
+    outputs: list[tuple[str, str]] = []
+    for item in reversed(items):
+        if item.get("type") == "function_call_output":
+            outputs.insert(0, (calls.get(item.get("call_id"), ""), str(item.get("output", ""))))
+        elif item.get("type") == "message" and item.get("role") == "user":
+            return message_text(item), outputs
+    return "", outputs
+
+
+def message_text(item: dict[str, Any]) -> str:
+    """A message's text: its text parts and the transcripts of its audio."""
+    content = item.get("content")
+    parts = content if isinstance(content, list) else []
+    texts = [p.get("text") or p.get("transcript") or "" for p in parts if isinstance(p, dict)]
+    return " ".join(t for t in texts if isinstance(t, str))
+
+
+def _quote(outputs: list[tuple[str, str]]) -> str:
+    said = []
+    for name, output in outputs:
+        shown = output if len(output) <= QUOTE_MAX else output[:QUOTE_MAX] + "…"
+        said.append(f"The tool {name} returned: {shown}" if name else f"The tool returned: {shown}")
+    return " ".join(said)
+
+
+def argument_chunks(arguments: str) -> list[str]:
+    """The arguments as the deltas that stream them (at least one, even for empty arguments)."""
+    return [arguments[i : i + ARGUMENT_CHUNK] for i in range(0, len(arguments), ARGUMENT_CHUNK)] or [""]
+
+
+# -- arguments from a JSON Schema ---------------------------------------------------------------
+
+
+def build_arguments(schema: Any, seed: str, user_text: str = "") -> str:
+    """Arguments (a JSON object, as text) that validate against `schema`: every property (required or
+    not) of the object it describes, with its `default`, its `const`, one of its `enum`, or a value of
+    its type within its bounds. A schema that is not an object schema gets `{}`."""
+    builder = _Builder(schema if isinstance(schema, dict) else {}, random.Random(seed), user_text)
+    value = builder.value(schema if isinstance(schema, dict) else {}, "", 0)
+    return orjson.dumps(value if isinstance(value, dict) else {}).decode()
+
+
+class _Builder:
+    def __init__(self, root: dict[str, Any], rng: random.Random, user_text: str) -> None:
+        self.root = root
+        self.rng = rng
+        self.user_text = user_text.strip()
+        # Capitalised words after the first: the names a user says ("Paris", "Tuesday").
+        self.proper_nouns = re.findall(r"(?<=\s)[A-Z][a-zA-Z-]+", user_text)
+
+    def value(self, schema: Any, name: str, depth: int) -> Any:
+        if not isinstance(schema, dict) or depth > _MAX_DEPTH:
+            return None
+        schema = self._resolve(schema)
+        if "default" in schema:
+            return schema["default"]
+        if "const" in schema:
+            return schema["const"]
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return self.rng.choice(schema["enum"])
+        for combinator in ("anyOf", "oneOf"):
+            if isinstance(schema.get(combinator), list) and schema[combinator]:
+                return self.value(schema[combinator][0], name, depth + 1)
+        if isinstance(schema.get("allOf"), list):
+            return self.value(_merge_all_of(schema), name, depth + 1)
+        kind = _type_of(schema)
+        if kind == "object":
+            properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+            return {key: self.value(sub, key, depth + 1) for key, sub in properties.items()}
+        if kind == "array":
+            return self._array(schema, name, depth)
+        if kind == "string":
+            return self._string(schema, name)
+        if kind in ("integer", "number"):
+            return self._number(schema, integer=kind == "integer")
+        if kind == "boolean":
+            return self.rng.random() < 0.5
+        return None
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """A local `$ref` (`#/$defs/X`, `#/definitions/X`) replaced by what it points to."""
+        ref = schema.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            return schema
+        target: Any = self.root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        return target if isinstance(target, dict) else {}
+
+    def _array(self, schema: dict[str, Any], name: str, depth: int) -> list[Any]:
+        low = _int(schema.get("minItems"), 1)
+        high = _int(schema.get("maxItems"), max(low, 1))
+        count = max(0, min(max(low, 1), high))
+        return [self.value(schema.get("items", {}), name, depth + 1) for _ in range(count)]
+
+    def _string(self, schema: dict[str, Any], name: str) -> str:
+        fmt = schema.get("format")
+        if fmt == "date":
+            text = "2026-01-01"
+        elif fmt == "date-time":
+            text = "2026-01-01T12:00:00Z"
+        elif fmt == "email":
+            text = "user@example.com"
+        elif fmt in ("uri", "url"):
+            text = "https://example.com/"
+        elif name.lower() in _STRING_SOURCES and self.user_text:
+            text = self.user_text
+        elif self.proper_nouns:
+            text = self.proper_nouns[0]
+        else:
+            text = f"{name or 'value'}-{self.rng.randrange(1000, 10000)}"
+        low, high = _int(schema.get("minLength"), 0), _int(schema.get("maxLength"), None)
+        text = text.ljust(low, "x")
+        return text if high is None else text[:high]
+
+    def _number(self, schema: dict[str, Any], *, integer: bool) -> int | float:
+        low, high = _bound(schema, "minimum", "exclusiveMinimum", 1), _bound(schema, "maximum", "exclusiveMaximum", -1)
+        if low is None:
+            low = 0 if high is None or high >= 0 else high - 100
+        if high is None:
+            high = low + 100
+        if integer:
+            bottom, top = math.ceil(low), math.floor(high)
+            return self.rng.randint(bottom, top) if bottom <= top else bottom
+        return min(max(round(self.rng.uniform(low, high), 2), low), high)
+
+
+def _type_of(schema: dict[str, Any]) -> str | None:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None and "properties" in schema:
+        return "object"
+    if kind is None and "items" in schema:
+        return "array"
+    return kind if isinstance(kind, str) else None
+
+
+def _merge_all_of(schema: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+    for part in schema["allOf"]:
+        if isinstance(part, dict):
+            properties = {**merged.get("properties", {}), **part.get("properties", {})}
+            merged.update(part)
+            if properties:
+                merged["properties"] = properties
+    return merged
+
+
+def _bound(schema: dict[str, Any], inclusive: str, exclusive: str, step: int) -> float | None:
+    """A numeric bound, an exclusive one moved a whole step inside (valid for integers and numbers)."""
+    for key, shift in ((inclusive, 0), (exclusive, step)):
+        value = schema.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value + shift
+    return None
+
+
+def _int(value: Any, fallback: int | None) -> Any:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else fallback
