@@ -126,12 +126,31 @@ class ToolServer:
                 arguments = '{"city": "Paris"}'
                 item = {"id": item_id, "object": "realtime.item", "type": "function_call", "status": "in_progress",
                         "call_id": call_id, "name": tool["name"], "arguments": ""}
-                await send({"type": "response.output_item.added", "response_id": response_id, "output_index": index, "item": item})
+                await send(
+                    {"type": "response.output_item.added", "response_id": response_id, "output_index": index, "item": item}
+                )
                 for piece in (arguments[:8], arguments[8:]):
-                    await send({"type": "response.function_call_arguments.delta", "response_id": response_id,
-                                "item_id": item_id, "output_index": index, "call_id": call_id, "delta": piece})
-                await send({"type": "response.function_call_arguments.done", "response_id": response_id, "item_id": item_id,
-                            "output_index": index, "call_id": call_id, "name": tool["name"], "arguments": arguments})
+                    await send(
+                        {
+                            "type": "response.function_call_arguments.delta",
+                            "response_id": response_id,
+                            "item_id": item_id,
+                            "output_index": index,
+                            "call_id": call_id,
+                            "delta": piece,
+                        }
+                    )
+                await send(
+                    {
+                        "type": "response.function_call_arguments.done",
+                        "response_id": response_id,
+                        "item_id": item_id,
+                        "output_index": index,
+                        "call_id": call_id,
+                        "name": tool["name"],
+                        "arguments": arguments,
+                    }
+                )
                 done = {**item, "status": "completed", "arguments": arguments}
                 await send({"type": "response.output_item.done", "response_id": response_id, "output_index": index, "item": done})
                 items.append(done)

@@ -78,7 +78,9 @@ def test_a_call_never_answered_before_the_close(tmp_path, monkeypatch):
 def test_an_unknown_call_id_is_named(tmp_path, monkeypatch):
     s = opened(tmp_path, monkeypatch, "unknown.jsonl")
     sent = s.at(0.5).send(output(call_id="call_made_up"))
-    refused = s.receive(error_event("invalid_tool_call_id", "Tool call ID 'call_made_up' not found in conversation.", "item.call_id"))
+    refused = s.receive(
+        error_event("invalid_tool_call_id", "Tool call ID 'call_made_up' not found in conversation.", "item.call_id")
+    )
     s.send({"type": "response.create"})
     s.at(9).close(C2S, 1000)
     s.end(1000, "client")

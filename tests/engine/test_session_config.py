@@ -47,8 +47,11 @@ def test_turn_detection_null_in_the_file_starts_in_push_to_talk(tmp_path):
     [
         (b"[1", "not JSON"),
         ([], "expected the session object"),
-        ({"audio": {"input": {"turn_detection": {"type": "semnatic_vad"}}}},
-         "audio.input.turn_detection.type: Invalid value: 'semnatic_vad'. Supported values are: 'server_vad' and 'semantic_vad'."),
+        (
+            {"audio": {"input": {"turn_detection": {"type": "semnatic_vad"}}}},
+            "audio.input.turn_detection.type: Invalid value: 'semnatic_vad'. Supported values are: 'server_vad' and "
+            "'semantic_vad'.",
+        ),
         ({"modalities": ["audio"]}, "modalities: Unknown parameter: 'session.modalities'."),
         ({"audio": {"output": {"speed": 9}}}, "audio.output.speed:"),
         ({"audio": {"input": {"format": {"type": "audio/pcmu"}}}}, "audio.input.format.type: rtui sends and plays audio/pcm"),

@@ -68,4 +68,9 @@ def test_the_transcript_has_the_call_and_its_output(tmp_path, monkeypatch):
     for record in records(call_recording(tmp_path, monkeypatch)):
         view.on_record(record)
     (call,) = state.transcript
-    assert (call.role, call.item_id, call.text, call.output) == ("call", "call_1", 'get_weather({"city": "Paris"})', '{"temperature_c": 18}')
+    assert (call.role, call.item_id, call.text, call.output) == (
+        "call",
+        "call_1",
+        'get_weather({"city": "Paris"})',
+        '{"temperature_c": 18}',
+    )

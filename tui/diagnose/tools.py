@@ -47,9 +47,9 @@ class ToolCalls(Rule):
             return
         event, etype = item.event, item.type
         if item.dir == S2C and etype in ("response.function_call_arguments.done", "response.output_item.done"):
-            call = object_field(event, "item") if etype == "response.output_item.done" else event
-            call_id, name = call.get("call_id"), call.get("name")
-            is_call = etype != "response.output_item.done" or call.get("type") == "function_call"
+            fields = object_field(event, "item") if etype == "response.output_item.done" else event
+            call_id, name = fields.get("call_id"), fields.get("name")
+            is_call = etype != "response.output_item.done" or fields.get("type") == "function_call"
             if is_call and isinstance(call_id, str) and call_id not in self.calls:
                 self.calls[call_id] = _Call(name if isinstance(name, str) else "?", item.seq)
         elif item.dir == C2S and etype == "conversation.item.create":

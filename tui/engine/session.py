@@ -30,8 +30,8 @@ from tui.audio.levels import Levels as MeterReading
 from tui.audio.pcm import pcm16_to_float
 from tui.audio.playback import SpeakerSink
 from tui.audio.realtime import RealtimeScheduling
-from tui.engine.closure import summarize_connect_failure
 from tui.engine.calls import CallLedger
+from tui.engine.closure import summarize_connect_failure
 from tui.engine.commands import (
     SESSION_COMMANDS,
     AnswerCall,

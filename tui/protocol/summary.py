@@ -167,7 +167,8 @@ def _session_summary(session: dict[str, Any]) -> str:
         parts.append(f"voice={voice}")
     tools = session.get("tools")
     if isinstance(tools, list) and tools:
-        parts.append("tools=" + ",".join(str(t.get("name") or t.get("server_label") or "?") for t in tools if isinstance(t, dict)))
+        names = (str(tool.get("name") or tool.get("server_label") or "?") for tool in tools if isinstance(tool, dict))
+        parts.append("tools=" + ",".join(names))
     beta = sorted(k for k in ("modalities", "input_audio_format", "turn_detection", "voice") if k in session)
     if beta:
         parts.append("beta fields: " + ",".join(beta))

@@ -15,8 +15,8 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from tui.app.contract import Clock, EngineLike
-from tui.app.log_model import LogFeed, RowFilter, is_error_or_close, search_problem
 from tui.app.inspect_model import formatted_arguments
+from tui.app.log_model import LogFeed, RowFilter, is_error_or_close, search_problem
 from tui.app.present import traffic_text
 from tui.app.saving import frame_text, transcript_of, transcript_plain, unwritable, write_new
 from tui.app.screens.closure import CardKeeper
