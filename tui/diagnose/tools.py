@@ -2,7 +2,7 @@
 incomplete responses and a voice change the server refused.
 
 The service does not answer a `function_call_output` on its own: the client must follow it with
-`response.create`, or the session sits idle (the classic tool stall, docs/protocol.md section 6).
+`response.create`, or the session sits idle (the classic tool stall, docs/protocol.md section 2).
 """
 
 from __future__ import annotations
