@@ -19,7 +19,7 @@ class Call:
     arguments: str
     response_id: str
     answered: bool = False
-    respond: bool = True  # False: rtui sends the output and no follow-up (a tool with "respond": false)
+    follow_up: bool = True  # False: rtui sends the output and no follow-up (a tool with "respond": false)
 
 
 @dataclass
@@ -52,7 +52,7 @@ class CallLedger:
     def awaiting(self, answerable: set[str]) -> bool:
         """Whether a follow-up is still to come for a call rtui will answer (`answerable`: call ids
         with an answer under way) or has answered: then the conversation is not done yet. A call
-        answered without a follow-up (`respond` false) keeps it waiting, as the stalled app does."""
+        answered without a follow-up (`follow_up` false) keeps it waiting, as the stalled app does."""
         return any(
             call.response_id not in self.followed_up and (call.answered or call.call_id in answerable)
             for call in self.calls.values()
@@ -62,7 +62,7 @@ class CallLedger:
         if response_id not in self.done_responses or response_id in self.followed_up:
             return False
         mine = [call for call in self.calls.values() if call.response_id == response_id]
-        if not mine or not all(call.answered and call.respond for call in mine):
+        if not mine or not all(call.answered and call.follow_up for call in mine):
             return False
         self.followed_up.add(response_id)
         return True

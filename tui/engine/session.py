@@ -363,7 +363,7 @@ class Engine:
             how = "it stays unanswered" if self.config.finish_when_input_ends else "press a to answer it"
             self.state.notices.append(f"The model called {name} ({call_id}) and --tools has no answer for it: {how}.")
             return
-        call.respond = answer.respond
+        call.follow_up = answer.respond
         self._answering[call_id] = asyncio.create_task(self._answer(call_id, answer, arguments), name=f"answer {call_id}")
 
     async def _answer(self, call_id: str, answer: ToolAnswer, arguments: str) -> None:
