@@ -26,10 +26,12 @@ from tui.mock.vad import EnergyVad, SpeechStarted, SpeechStopped
 from tui.protocol import errors
 from tui.protocol.errors import BETA_CLOSE_CODE, BETA_CLOSE_REASON, RealtimeError
 from tui.protocol.events import CLIENT_EVENTS
+from tui.protocol.items import ITEM_FIELDS
 from tui.protocol.session import (
     default_session,
     default_transcription_session,
     merge_session,
+    validate_response_create,
     validate_session_update,
 )
 
@@ -40,10 +42,6 @@ TRANSCRIPTION_CLIENT_EVENTS = (
 MIN_COMMIT_MS = 100
 EXPIRED_CLOSE_CODE = 1001
 SEMANTIC_SILENCE_MS = {"low": 800, "medium": 500, "auto": 500, "high": 250}
-RESPONSE_FIELDS = frozenset(
-    {"conversation", "input", "instructions", "max_output_tokens", "metadata", "output_modalities",
-     "prompt", "tool_choice", "tools", "audio"}
-)
 
 
 # -- outputs ---------------------------------------------------------------------------------
@@ -462,7 +460,9 @@ class MockSession:
         if error is not None:
             return [self._error(error, client_id)]
         assert isinstance(item, dict)
-        item = {"id": item.get("id") or self.ids.item(), "object": "realtime.item", **item, "status": "completed"}
+        item = {"id": item.get("id") or self.ids.item(), "object": "realtime.item", **item}
+        if item["type"] in ("message", "function_call", "function_call_output"):
+            item["status"] = "completed"  # the MCP items have no status
         previous = self._previous_item_id() if previous is None else (None if previous == "root" else previous)
         self.items[item["id"]] = item
         return [
@@ -515,15 +515,11 @@ class MockSession:
     # -- responses -----------------------------------------------------------------------------
 
     def _on_response_create(self, event: dict[str, Any], client_id: str | None, now: float) -> list[Output]:
-        params = event.get("response", {})
-        if not isinstance(params, dict):
-            return [self._error(errors.invalid_type("response", "an object", params), client_id)]
-        for key in params:
-            if key not in RESPONSE_FIELDS:
-                return [self._error(errors.unknown_parameter(f"response.{key}"), client_id)]
-        modalities = params.get("output_modalities")
-        if modalities is not None and modalities not in (["audio"], ["text"]):
-            return [self._error(errors.invalid_value("response.output_modalities", modalities, ["audio", "text"]), client_id)]
+        params = event.get("response")
+        params = {} if params is None else params  # the SDK sends `response: null` for "no overrides"
+        error = validate_response_create(params)
+        if error is not None:
+            return [self._error(error, client_id)]
         if self.response is not None:
             return [self._error(errors.active_response(self.response.id), client_id)]
         return self._start_response(params, now)
@@ -786,18 +782,13 @@ def _check_item(item: Any) -> RealtimeError | None:
     for name in ("type", "role", "id"):
         if name in item and not isinstance(item[name], str):
             return errors.invalid_type(f"item.{name}", "a string", item[name])
-    required = {
-        "message": ("role", "content"),
-        "function_call": ("call_id", "name", "arguments"),
-        "function_call_output": ("call_id", "output"),
-    }
-    if kind not in required:
-        return errors.invalid_value("item.type", kind, list(required))
-    for name in required[kind]:
+    if kind in ITEM_FIELDS:
+        return ITEM_FIELDS[kind](item, "item")
+    if kind != "message":
+        return errors.invalid_value("item.type", kind, ["message", *ITEM_FIELDS])
+    for name in ("role", "content"):
         if name not in item:
             return errors.missing_required_parameter(f"item.{name}")
-    if kind != "message":
-        return None
     role, content = item["role"], item["content"]
     if role not in _CONTENT_TYPES:
         return errors.invalid_value("item.role", role, list(_CONTENT_TYPES))
@@ -810,4 +801,7 @@ def _check_item(item: Any) -> RealtimeError | None:
             return errors.invalid_type(f"item.content[{index}].type", "a string", part.get("type"))
         if part.get("type") not in _CONTENT_TYPES[role]:
             return errors.invalid_value(f"item.content[{index}].type", part.get("type"), list(_CONTENT_TYPES[role]))
+        for name in ("text", "audio", "transcript", "image_url"):
+            if part.get(name) is not None and not isinstance(part[name], str):
+                return errors.invalid_type(f"item.content[{index}].{name}", "a string", part[name])
     return None
