@@ -240,27 +240,32 @@ def test_response_create_is_validated(params, code, param):
     assert (error["code"], error["param"]) == (code, param)
 
 
-@pytest.mark.parametrize(
-    "item",
-    [
-        {"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": True},
-        {"type": "mcp_list_tools", "server_label": "s", "tools": [{"name": "t", "input_schema": {}}]},
-        {"type": "mcp_call", "server_label": "s", "name": "t", "arguments": "{}", "output": "ok"},
-        {"type": "mcp_approval_request", "server_label": "s", "name": "t", "arguments": "{}"},
-    ],
-)
-def test_mcp_items_are_accepted(item):
+def test_mcp_items_are_accepted():
     """The SDK's `ConversationItem` union holds the four MCP item types beside messages and calls."""
-    events = send(new_session(), {"type": "conversation.item.create", "item": item})
-    assert kinds(events) == ["conversation.item.added", "conversation.item.done"]
-    assert events[0]["item"]["type"] == item["type"]
+    mock = new_session()
+    for item in [
+        {"type": "mcp_list_tools", "server_label": "s", "tools": [{"name": "t", "input_schema": {}}]},
+        {"type": "mcp_approval_request", "id": "mcpr_1", "server_label": "s", "name": "t", "arguments": "{}"},
+        {"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": True},
+        {"type": "mcp_call", "server_label": "s", "name": "t", "arguments": "{}", "output": "ok"},
+    ]:
+        events = send(mock, {"type": "conversation.item.create", "item": item})
+        assert kinds(events) == ["conversation.item.added", "conversation.item.done"]
+        assert events[0]["item"]["type"] == item["type"]
+
+
+def test_an_approval_of_an_unknown_request_is_refused():
+    """Like an output for an unknown call; the service's code and wording for this are not public."""
+    item = {"type": "mcp_approval_response", "approval_request_id": "mcpr_nope", "approve": True}
+    error = only_error(send(new_session(), {"type": "conversation.item.create", "item": item}))
+    assert error["message"] == "Approval request ID 'mcpr_nope' not found in conversation."
 
 
 @pytest.mark.parametrize(
     ("item", "param"),
     [
         ({"type": "function_call", "call_id": "c", "name": "f", "arguments": {}}, "item.arguments"),
-        ({"type": "mcp_approval_response", "approval_request_id": "r", "approve": "yes"}, "item.approve"),
+        ({"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": "yes"}, "item.approve"),
         ({"type": "message", "role": "user", "content": [{"type": "input_text", "text": 5}]}, "item.content[0].text"),
     ],
 )

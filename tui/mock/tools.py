@@ -11,6 +11,9 @@ docs/protocol.md, "The mock and tools"):
 - Once a function's output has arrived after the user's last message, "auto" answers, quoting the
   output, instead of calling again; "required" and a named function call again, as they say.
 - Only the first named tool is called unless `parallel_tool_calls` is true.
+- MCP tools (those the conversation's `mcp_list_tools` items list for the MCP servers in the tools)
+  are chosen by the same rule, one a response; an approved `mcp_approval_request` is carried out
+  first, and a refused one answered (see tui/mock/mcp.py).
 
 Arguments are built from the tool's `parameters` JSON Schema with a random generator seeded like
 the mock's ids, so the same session gives the same arguments; a string is taken from the user's
@@ -28,6 +31,8 @@ from typing import Any
 
 import orjson
 
+from tui.mock.mcp import McpStep, approval_outcome, needs_approval, servers
+
 MIN_WORD = 5  # shorter words ("the", "what", "city") would call a tool on almost any message
 ARGUMENT_CHUNK = 8  # characters of arguments per `response.function_call_arguments.delta`
 QUOTE_MAX = 500  # characters of a tool's output the answer quotes
@@ -37,32 +42,63 @@ _STRING_SOURCES = ("query", "text", "message", "question", "prompt", "input", "c
 
 @dataclass(frozen=True)
 class Plan:
-    """What a response does: call `calls` (tools, in order), or answer with `answer` (None: the
-    mock's usual words). `user_text` is the user's last message, for the arguments."""
+    """What a response does: call the functions `calls` (in order), use an MCP tool (`mcp`), or
+    answer with `answer` (None: the mock's usual words). `user_text` is the user's last message."""
 
     calls: tuple[dict[str, Any], ...] = ()
+    mcp: McpStep | None = None
     answer: str | None = None
     user_text: str = ""
 
 
 def plan_response(items: Iterable[dict[str, Any]], tools: Any, tool_choice: Any, parallel: bool) -> Plan:
     """The calls or the answer of a response, from the conversation so far and the tool settings."""
-    user_text, outputs = _since_last_user_message(list(items))
+    items = list(items)
+    user_text, outputs = _since_last_user_message(items)
+    approved, refused = approval_outcome(items)
+    if approved is not None:
+        return Plan(mcp=approved, user_text=user_text)
+    answer = Plan(answer=refused or (quote(outputs) if outputs else None), user_text=user_text)
     functions = [t for t in tools if isinstance(t, dict) and t.get("type") == "function"] if isinstance(tools, list) else []
-    answer = Plan(answer=_quote(outputs) if outputs else None, user_text=user_text)
-    if tool_choice == "none" or not functions:
+    candidates = functions + _mcp_tools(items, tools)
+    if refused or tool_choice == "none" or not candidates:
         return answer
     if isinstance(tool_choice, dict):
-        chosen = [t for t in functions if t.get("name") == tool_choice.get("name")][:1]
-        return Plan(calls=tuple(chosen), user_text=user_text) if chosen else answer
-    if tool_choice != "required" and outputs:
+        chosen = [t for t in candidates if _forced(tool_choice, t)][:1]
+    elif tool_choice != "required" and outputs:
         return answer
-    named = [t for t in functions if names_tool(user_text, t)]
-    if not named and tool_choice == "required":
-        named = functions[:1]
-    if not named:
+    else:
+        chosen = [t for t in candidates if names_tool(user_text, t)]
+        if not chosen and tool_choice == "required":
+            chosen = candidates[:1]
+    if not chosen:
         return answer
-    return Plan(calls=tuple(named if parallel else named[:1]), user_text=user_text)
+    first = chosen[0]
+    if first["type"] == "mcp":
+        return Plan(mcp=McpStep(first["server_label"], first["name"], first["approval"]), user_text=user_text)
+    calls = [t for t in chosen if t["type"] == "function"]
+    return Plan(calls=tuple(calls if parallel else calls[:1]), user_text=user_text)
+
+
+def _forced(choice: dict[str, Any], tool: dict[str, Any]) -> bool:
+    """Whether a forced `tool_choice` (`{type: "function", name}`, `{type: "mcp", server_label, name?}`)
+    picks this tool."""
+    if choice.get("type") != tool["type"]:
+        return False
+    if tool["type"] == "mcp" and choice.get("server_label") != tool["server_label"]:
+        return False
+    return choice.get("name") in (None, tool.get("name")) if tool["type"] == "mcp" else choice.get("name") == tool.get("name")
+
+
+def _mcp_tools(items: list[dict[str, Any]], tools: Any) -> list[dict[str, Any]]:
+    """The tools the conversation's `mcp_list_tools` items list for the MCP servers in `tools`."""
+    listed = {i.get("server_label"): i.get("tools", []) for i in items if i.get("type") == "mcp_list_tools"}
+    found = []
+    for server in servers(tools):
+        for tool in listed.get(server.get("server_label"), []):
+            found.append({**tool, "type": "mcp", "server_label": server["server_label"],
+                          "approval": needs_approval(server, tool.get("name", ""))})
+    return found
 
 
 def names_tool(text: str, tool: dict[str, Any]) -> bool:
@@ -83,12 +119,14 @@ def _words(text: str) -> list[str]:
 
 def _since_last_user_message(items: list[dict[str, Any]]) -> tuple[str, list[tuple[str, str]]]:
     """The text of the user's last message (or its transcript), and the (tool name, output) of every
-    function output after it."""
+    function or MCP output after it."""
     calls = {i.get("call_id"): i.get("name", "") for i in items if i.get("type") == "function_call"}
     outputs: list[tuple[str, str]] = []
     for item in reversed(items):
         if item.get("type") == "function_call_output":
             outputs.insert(0, (calls.get(item.get("call_id"), ""), str(item.get("output", ""))))
+        elif item.get("type") == "mcp_call" and isinstance(item.get("output"), str):
+            outputs.insert(0, (str(item.get("name", "")), item["output"]))
         elif item.get("type") == "message" and item.get("role") == "user":
             return message_text(item), outputs
     return "", outputs
@@ -102,7 +140,8 @@ def message_text(item: dict[str, Any]) -> str:
     return " ".join(t for t in texts if isinstance(t, str))
 
 
-def _quote(outputs: list[tuple[str, str]]) -> str:
+def quote(outputs: list[tuple[str, str]]) -> str:
+    """The mock's answer to tool outputs: each quoted (up to QUOTE_MAX characters)."""
     said = []
     for name, output in outputs:
         shown = output if len(output) <= QUOTE_MAX else output[:QUOTE_MAX] + "…"
