@@ -7,6 +7,8 @@ from __future__ import annotations
 import jsonschema
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_support import events_of
 from tui.mock.config import MockConfig
@@ -273,3 +275,64 @@ def test_item_fields_have_the_sdks_types(item, param):
     """An item is echoed in `conversation.item.added`: a field of the wrong type would reach the client
     in an event its SDK rejects (`arguments` and `text` are `str`, `approve` is `bool`)."""
     assert only_error(send(new_session(), {"type": "conversation.item.create", "item": item}))["param"] == param
+
+
+# -- whatever a client sends, every event stays readable by the SDK --------------------------------
+
+_hostile = st.one_of(st.none(), st.booleans(), st.integers(-3, 5000), st.text(max_size=8), st.just({"x": 1}), st.just([1]))
+_schemas = st.one_of(
+    _hostile,
+    st.fixed_dictionaries({"type": st.just("object"), "properties": st.dictionaries(
+        st.sampled_from(["city", "query", "n", "tags"]),
+        st.sampled_from([{"type": "string"}, {"type": "integer", "minimum": 3}, {"type": "array", "items": {"type": "boolean"}},
+                         {"enum": ["a", 1]}, {"type": "object", "properties": {"x": {"type": "number"}}}, {}]),
+        max_size=3)}),
+)
+_tools = st.lists(st.one_of(
+    st.builds(lambda name, params: {"type": "function", "name": name, "description": "Get the weather", "parameters": params},
+              st.sampled_from(["get_weather", "hang_up", "x"]), _schemas),
+    st.builds(lambda label, allowed, approval: {"type": "mcp", "server_label": label, "server_url": "https://m",
+                                                "allowed_tools": allowed, "require_approval": approval},
+              st.sampled_from(["docs", "kb"]), st.one_of(st.none(), st.just(["search_docs"])),
+              st.sampled_from(["always", "never", None, {"never": {"tool_names": ["search"]}}])),
+    st.dictionaries(st.sampled_from(["type", "name", "server_label", "parameters"]), _hostile, max_size=3),
+), max_size=3)
+_choices = st.one_of(st.sampled_from(["auto", "none", "required"]), st.just({"type": "function", "name": "hang_up"}),
+                     st.just({"type": "mcp", "server_label": "docs"}), _hostile)
+_settings = st.fixed_dictionaries({}, optional={
+    "tools": _tools, "tool_choice": _choices, "parallel_tool_calls": st.one_of(st.booleans(), _hostile),
+    "max_output_tokens": st.one_of(st.integers(1, 40), st.just("inf"), _hostile),
+    "output_modalities": st.sampled_from([["text"], ["audio"]]),
+})
+
+
+@st.composite
+def _client_events(draw: st.DrawFn, mock: MockSession) -> dict:
+    """A client event about tools, using the ids the conversation holds so far where it helps."""
+    calls = [i.get("call_id") for i in mock.items.values() if i.get("type") == "function_call"] + ["call_bogus"]
+    requests = [i["id"] for i in mock.items.values() if i.get("type") == "mcp_approval_request"] + ["mcpr_bogus"]
+    kind = draw(st.sampled_from(["update", "say", "output", "approve", "respond"]))
+    if kind == "update":
+        return {"type": "session.update", "session": {"type": "realtime", **draw(_settings)}}
+    if kind == "say":
+        text = draw(st.sampled_from(["What is the weather in Paris?", "search docs please", "hang up", "hi"]))
+        return {"type": "conversation.item.create",
+                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}
+    if kind == "output":
+        output = draw(st.one_of(st.text(max_size=20), _hostile))
+        return {"type": "conversation.item.create",
+                "item": {"type": "function_call_output", "call_id": draw(st.sampled_from(calls)), "output": output}}
+    if kind == "approve":
+        return {"type": "conversation.item.create", "item": {
+            "type": "mcp_approval_response", "approval_request_id": draw(st.sampled_from(requests)),
+            "approve": draw(st.one_of(st.booleans(), _hostile))}}
+    return {"type": "response.create", "response": draw(st.one_of(st.none(), _settings))}
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_sequence_of_tool_events_gets_only_events_the_sdk_reads(data):
+    mock = new_session()
+    for step in range(data.draw(st.integers(1, 12))):
+        events_of(mock.receive_text(orjson.dumps(data.draw(_client_events(mock))).decode(), float(step)))
+        events_of(mock.poll(float(step) + 0.5))

@@ -122,7 +122,7 @@ def tagged(variants: dict[str, Checker]) -> Checker:
         kind = value.get("type")
         if kind is None:
             return errors.missing_required_parameter(f"{param}.type")
-        if kind not in variants:
+        if not isinstance(kind, str) or kind not in variants:
             return enum(*variants)(kind, f"{param}.type")
         return variants[kind](value, param)
 
