@@ -118,7 +118,7 @@ class _Response:
     words_sent: int = 0
     audio_bytes_sent: int = 0
     argument_tokens: int = 0  # a token per argument delta of its tool calls
-    prefix: list[dict[str, Any]] = field(default_factory=list)  # output items before its message (an MCP call)
+    prefix: list[dict[str, Any]] = field(default_factory=list)  # output items before its message (tool calls)
 
     @property
     def steps(self) -> int:
@@ -600,9 +600,8 @@ class MockSession:
         several deltas, then `response.done` listing the calls. `max_output_tokens` (a token per
         delta) cuts the arguments and ends the response `incomplete`."""
         out: list[Output] = []
-        calls: list[dict[str, Any]] = []
         cut = False
-        for index, tool in enumerate(tools):
+        for tool in tools:
             call_id = self.ids.next("call")
             seed = f"{self.config.seed}/{self.handshake.conn_index}/{call_id}"
             chunks = argument_chunks(build_arguments(tool.get("parameters"), seed, user_text))
@@ -610,27 +609,19 @@ class MockSession:
                 chunks, cut = chunks[: response.max_tokens - response.argument_tokens], True
             item = {"id": self.ids.item(), "object": "realtime.item", "type": "function_call", "status": "in_progress",
                     "name": tool.get("name", ""), "call_id": call_id, "arguments": ""}
-            previous = self._previous_item_id() if response.in_conversation else None
-            out.append(self._emit("response.output_item.added", response_id=response.id, output_index=index, item=item))
-            if response.in_conversation:
-                self.items[item["id"]] = item
-                out.append(self._emit("conversation.item.added", previous_item_id=previous, item=item))
-            where = {"response_id": response.id, "item_id": item["id"], "output_index": index, "call_id": call_id}
+            out += self._add_output_item(response, item)
+            where = {"response_id": response.id, "item_id": item["id"], "output_index": len(response.prefix), "call_id": call_id}
             for chunk in chunks:
                 out.append(self._emit("response.function_call_arguments.delta", **where, delta=chunk))
                 response.argument_tokens += 1
             arguments = "".join(chunks)
             out.append(self._emit("response.function_call_arguments.done", **where, name=item["name"], arguments=arguments))
-            item = {**item, "arguments": arguments, "status": "incomplete" if cut else "completed"}
-            out.append(self._emit("response.output_item.done", response_id=response.id, output_index=index, item=item))
-            if response.in_conversation:
-                self.items[item["id"]] = item
-                out.append(self._emit("conversation.item.done", previous_item_id=previous, item=item))
-            calls.append(item)
+            status = "incomplete" if cut else "completed"
+            out += self._output_item_done(response, {**item, "arguments": arguments, "status": status})
             if cut:
                 break
         status, details = ("incomplete", {"type": "incomplete", "reason": "max_output_tokens"}) if cut else ("completed", None)
-        return out + self._end_response(response, status, details, calls)
+        return out + self._end_response(response, status, details, response.prefix)
 
     def _add_output_item(self, response: _Response, item: dict[str, Any]) -> list[Output]:
         """`response.output_item.added` and, in the conversation, `conversation.item.added`."""
