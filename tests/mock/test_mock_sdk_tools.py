@@ -5,6 +5,7 @@ checked against the SDK's RealtimeServerEvent type."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import jsonschema
 import openai
@@ -79,6 +80,7 @@ async def test_sdk_tool_loop_call_arguments_output_and_answer():
         assert kinds.count("response.function_call_arguments.delta") > 1
         added, done = events[1].item, events[-1].response
         assert added.type == "function_call" and added.status == "in_progress" and added.name == "get_weather"
+        assert re.fullmatch(r"[a-zA-Z0-9_-]+", added.call_id)  # the pattern the service requires of a call_id
         finished = next(e for e in events if e.type == "response.function_call_arguments.done")
         deltas = "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta")
         assert finished.arguments == deltas and finished.call_id == added.call_id

@@ -37,6 +37,12 @@ MIN_WORD = 5  # shorter words ("the", "what", "city") would call a tool on almos
 ARGUMENT_CHUNK = 8  # characters of arguments per `response.function_call_arguments.delta`
 QUOTE_MAX = 500  # characters of a tool's output the answer quotes
 _MAX_DEPTH = 8  # nested schemas deeper than this (or recursive ones) are built as null
+# A hostile schema (minItems 10**9, arrays of arrays...) must not exhaust the mock: past these, the
+# arguments are smaller than the schema asks.
+_MAX_VALUES = 1_000
+_MAX_ITEMS = 100
+_MAX_CHARACTERS = 20_000  # in all the strings of one call's arguments
+MAX_DELTAS = 64  # longer arguments come in longer deltas
 _STRING_SOURCES = ("query", "text", "message", "question", "prompt", "input", "content")
 
 
@@ -150,8 +156,10 @@ def quote(outputs: list[tuple[str, str]]) -> str:
 
 
 def argument_chunks(arguments: str) -> list[str]:
-    """The arguments as the deltas that stream them (at least one, even for empty arguments)."""
-    return [arguments[i : i + ARGUMENT_CHUNK] for i in range(0, len(arguments), ARGUMENT_CHUNK)] or [""]
+    """The arguments as the deltas that stream them: ARGUMENT_CHUNK characters each, at most MAX_DELTAS
+    of them (at least one, even for empty arguments)."""
+    size = max(ARGUMENT_CHUNK, -(-len(arguments) // MAX_DELTAS))
+    return [arguments[i : i + size] for i in range(0, len(arguments), size)] or [""]
 
 
 # -- arguments from a JSON Schema ---------------------------------------------------------------
@@ -170,12 +178,15 @@ class _Builder:
     def __init__(self, root: dict[str, Any], rng: random.Random, user_text: str) -> None:
         self.root = root
         self.rng = rng
+        self.budget = _MAX_VALUES
+        self.characters = _MAX_CHARACTERS
         self.user_text = user_text.strip()
         # Capitalised words after the first: the names a user says ("Paris", "Tuesday").
         self.proper_nouns = re.findall(r"(?<=\s)[A-Z][a-zA-Z-]+", user_text)
 
     def value(self, schema: Any, name: str, depth: int) -> Any:
-        if not isinstance(schema, dict) or depth > _MAX_DEPTH:
+        self.budget -= 1
+        if not isinstance(schema, dict) or depth > _MAX_DEPTH or self.budget < 0:
             return None
         schema = self._resolve(schema)
         if "default" in schema:
@@ -216,8 +227,11 @@ class _Builder:
     def _array(self, schema: dict[str, Any], name: str, depth: int) -> list[Any]:
         low = _int(schema.get("minItems"), 1)
         high = _int(schema.get("maxItems"), max(low, 1))
-        count = max(0, min(max(low, 1), high))
-        return [self.value(schema.get("items", {}), name, depth + 1) for _ in range(count)]
+        count = max(0, min(max(low, 1), high, _MAX_ITEMS, self.budget))
+        values: list[Any] = []
+        while len(values) < count and self.budget > 0:
+            values.append(self.value(schema.get("items", {}), name, depth + 1))
+        return values
 
     def _string(self, schema: dict[str, Any], name: str) -> str:
         fmt = schema.get("format")
@@ -236,8 +250,10 @@ class _Builder:
         else:
             text = f"{name or 'value'}-{self.rng.randrange(1000, 10000)}"
         low, high = _int(schema.get("minLength"), 0), _int(schema.get("maxLength"), None)
-        text = text.ljust(low, "x")
-        return text if high is None else text[:high]
+        text = text.ljust(min(low, self.characters), "x")[: self.characters]
+        text = text if high is None else text[:high]
+        self.characters -= len(text)
+        return text
 
     def _number(self, schema: dict[str, Any], *, integer: bool) -> int | float:
         low, high = _bound(schema, "minimum", "exclusiveMinimum", 1), _bound(schema, "maximum", "exclusiveMaximum", -1)
