@@ -233,6 +233,9 @@ def test_response_create_accepts_every_field_the_sdk_allows():
         ({"max_output_tokens": 0}, "integer_below_min_value", "response.max_output_tokens"),
         ({"parallel_tool_calls": "yes"}, "invalid_type", "response.parallel_tool_calls"),
         ({"temperature": 0.8}, "unknown_parameter", "response.temperature"),
+        ({"input": [{"type": "function_call", "call_id": {}, "name": "f", "arguments": "{}"}]}, "invalid_type",
+         "response.input[0].call_id"),
+        ({"input": [{"type": "item_reference"}]}, "invalid_type", "response.input[0].id"),
     ],
 )
 def test_response_create_is_validated(params, code, param):
@@ -326,7 +329,14 @@ def _client_events(draw: st.DrawFn, mock: MockSession) -> dict:
         return {"type": "conversation.item.create", "item": {
             "type": "mcp_approval_response", "approval_request_id": draw(st.sampled_from(requests)),
             "approve": draw(st.one_of(st.booleans(), _hostile))}}
-    return {"type": "response.create", "response": draw(st.one_of(st.none(), _settings))}
+    params = draw(st.one_of(st.none(), _settings))
+    if params is not None and draw(st.booleans()):
+        params["input"] = draw(st.lists(st.one_of(
+            st.dictionaries(st.sampled_from(["type", "call_id", "id", "approval_request_id", "name", "output"]),
+                            st.one_of(_hostile, st.sampled_from(["function_call", "mcp_approval_request", "item_reference"]))),
+            st.just({"type": "item_reference", "id": "item_1"}),
+        ), max_size=3))
+    return {"type": "response.create", "response": params}
 
 
 @settings(max_examples=150, deadline=None)

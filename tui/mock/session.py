@@ -527,6 +527,8 @@ class MockSession:
         params = event.get("response")
         params = {} if params is None else params  # the SDK sends `response: null` for "no overrides"
         error = validate_response_create(params)
+        if error is None:
+            error = _check_input(params.get("input") or [])
         if error is not None:
             return [self._error(error, client_id)]
         if self.response is not None:
@@ -835,38 +837,54 @@ def _check_id_fields(event: dict[str, Any]) -> errors.RealtimeError | None:
     return None
 
 
-def _check_item(item: Any) -> RealtimeError | None:
-    """The error for a `conversation.item.create` item the service would refuse, or None."""
+def _check_input(items: list[dict[str, Any]]) -> RealtimeError | None:
+    """The first item of a `response.input` the service would refuse: each is a conversation item, or
+    a reference to one (`{type: "item_reference", id}`)."""
+    for index, item in enumerate(items):
+        where = f"response.input[{index}]"
+        if item.get("type") == "item_reference":
+            if not isinstance(item.get("id"), str):
+                return errors.invalid_type(f"{where}.id", "a string", item.get("id"))
+            continue
+        error = _check_item(item, where)
+        if error is not None:
+            return error
+    return None
+
+
+def _check_item(item: Any, where: str = "item") -> RealtimeError | None:
+    """The error for a `conversation.item.create` item (or an item of `response.input`, `where`) the
+    service would refuse, or None."""
     if item is None:
-        return errors.missing_required_parameter("item")
+        return errors.missing_required_parameter(where)
     if not isinstance(item, dict):
-        return errors.invalid_type("item", "an object", item)
+        return errors.invalid_type(where, "an object", item)
     kind = item.get("type")
     if kind is None:
-        return errors.missing_required_parameter("item.type")
+        return errors.missing_required_parameter(f"{where}.type")
     for name in ("type", "role", "id"):
         if name in item and not isinstance(item[name], str):
-            return errors.invalid_type(f"item.{name}", "a string", item[name])
+            return errors.invalid_type(f"{where}.{name}", "a string", item[name])
     if kind in ITEM_FIELDS:
-        return ITEM_FIELDS[kind](item, "item")
+        return ITEM_FIELDS[kind](item, where)
     if kind != "message":
-        return errors.invalid_value("item.type", kind, ["message", *ITEM_FIELDS])
+        return errors.invalid_value(f"{where}.type", kind, ["message", *ITEM_FIELDS])
     for name in ("role", "content"):
         if name not in item:
-            return errors.missing_required_parameter(f"item.{name}")
+            return errors.missing_required_parameter(f"{where}.{name}")
     role, content = item["role"], item["content"]
     if role not in _CONTENT_TYPES:
-        return errors.invalid_value("item.role", role, list(_CONTENT_TYPES))
+        return errors.invalid_value(f"{where}.role", role, list(_CONTENT_TYPES))
     if not isinstance(content, list):
-        return errors.invalid_type("item.content", "an array", content)
+        return errors.invalid_type(f"{where}.content", "an array", content)
     for index, part in enumerate(content):
         if not isinstance(part, dict):
-            return errors.invalid_type(f"item.content[{index}]", "an object", part)
+            return errors.invalid_type(f"{where}.content[{index}]", "an object", part)
         if not isinstance(part.get("type"), str):
-            return errors.invalid_type(f"item.content[{index}].type", "a string", part.get("type"))
+            return errors.invalid_type(f"{where}.content[{index}].type", "a string", part.get("type"))
         if part.get("type") not in _CONTENT_TYPES[role]:
-            return errors.invalid_value(f"item.content[{index}].type", part.get("type"), list(_CONTENT_TYPES[role]))
+            return errors.invalid_value(f"{where}.content[{index}].type", part.get("type"), list(_CONTENT_TYPES[role]))
         for name in ("text", "audio", "transcript", "image_url"):
             if part.get(name) is not None and not isinstance(part[name], str):
-                return errors.invalid_type(f"item.content[{index}].{name}", "a string", part[name])
+                return errors.invalid_type(f"{where}.content[{index}].{name}", "a string", part[name])
     return None
