@@ -5,6 +5,7 @@ checked against the SDK's RealtimeServerEvent type."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import jsonschema
 import openai
@@ -79,6 +80,7 @@ async def test_sdk_tool_loop_call_arguments_output_and_answer():
         assert kinds.count("response.function_call_arguments.delta") > 1
         added, done = events[1].item, events[-1].response
         assert added.type == "function_call" and added.status == "in_progress" and added.name == "get_weather"
+        assert re.fullmatch(r"[a-zA-Z0-9_-]+", added.call_id)  # the pattern the service requires of a call_id
         finished = next(e for e in events if e.type == "response.function_call_arguments.done")
         deltas = "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta")
         assert finished.arguments == deltas and finished.call_id == added.call_id
@@ -120,3 +122,41 @@ async def test_sdk_output_for_a_wrong_call_id_is_refused():
         await conn.response.create()
         again = await sdk.until("response.done")
         assert [o.type for o in again[-1].response.output] == ["function_call"]
+
+
+async def test_sdk_mcp_call_with_approval():
+    """An MCP server's tools are listed, a call is asked for approval (`mcp_approval_request`), the
+    client approves (`mcp_approval_response`) and sends `response.create`, and the response carries out
+    the call (`mcp_call` with its arguments and output) and answers with it: the SDK's MCP event types."""
+    docs = {"type": "mcp", "server_label": "docs", "server_url": "https://example.com/mcp", "require_approval": "always"}
+    async with MockServer(MockConfig(realtime=False, mcp_tools=("search_docs",))) as server, await connect(server) as conn:
+        sdk = SdkClient(conn)
+        assert (await sdk.next()).type == "session.created"
+        await conn.session.update(session={"type": "realtime", "output_modalities": ["text"], "tools": [docs]})
+        listing = await sdk.until("conversation.item.done")
+        assert [e.type for e in listing] == [
+            "session.updated", "conversation.item.added", "mcp_list_tools.in_progress", "mcp_list_tools.completed",
+            "conversation.item.done",
+        ]
+        assert [t.name for t in listing[-1].item.tools] == ["search_docs"]
+
+        await conn.conversation.item.create(
+            item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Search docs for pricing"}]}
+        )
+        await sdk.until("conversation.item.done")
+        await conn.response.create()
+        asked = (await sdk.until("response.done"))[-1].response.output
+        assert [o.type for o in asked] == ["mcp_approval_request"] and asked[0].name == "search_docs"
+
+        await conn.conversation.item.create(
+            item={"type": "mcp_approval_response", "approval_request_id": asked[0].id, "approve": True}
+        )
+        await sdk.until("conversation.item.done")
+        await conn.response.create()
+        events = await sdk.until("response.done")
+        kinds = [e.type for e in events]
+        assert kinds.index("response.mcp_call_arguments.done") < kinds.index("response.mcp_call.in_progress")
+        assert kinds.index("response.mcp_call.in_progress") < kinds.index("response.mcp_call.completed")
+        call, answer = events[-1].response.output
+        assert call.type == "mcp_call" and call.approval_request_id == asked[0].id and call.arguments == asked[0].arguments
+        assert answer.type == "message" and answer.content[0].text == f"The tool search_docs returned: {call.output}"

@@ -7,7 +7,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.mock.tools import argument_chunks, build_arguments, names_tool, plan_response
+from tui.mock.tools import MAX_DELTAS, argument_chunks, build_arguments, names_tool, plan_response
 
 WEATHER = {
     "type": "function",
@@ -141,6 +141,16 @@ def test_a_query_string_takes_the_whole_message():
 def test_no_parameters_give_an_empty_object():
     assert build_arguments(None, "s") == "{}"
     assert build_arguments({"type": "object"}, "s") == "{}"
+
+
+def test_a_hostile_schema_gets_small_arguments_quickly():
+    """Arrays of arrays of a million items, eight deep, and a string of a billion characters."""
+    deep: dict = {"type": "string", "minLength": 10**9}
+    for _ in range(8):
+        deep = {"type": "array", "items": deep, "minItems": 10**6}
+    arguments = build_arguments({"type": "object", "properties": {"a": deep}}, "s")
+    assert len(arguments) < 100_000 and orjson.loads(arguments)
+    assert len(argument_chunks(arguments)) <= MAX_DELTAS and "".join(argument_chunks(arguments)) == arguments
 
 
 def test_arguments_stream_in_several_chunks():

@@ -28,3 +28,4 @@ class MockConfig:
     voice: VoiceClip = field(default_factory=default_voice)
     ping_interval: float | None = None  # the mock does not ping clients unless told to
     max_message_size: int = 32 * 1024 * 1024  # an append may carry 15 MiB of audio (20 MiB of base64)
+    mcp_tools: tuple[str, ...] = ("search", "fetch")  # what an MCP server without `allowed_tools` lists

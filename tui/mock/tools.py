@@ -11,6 +11,9 @@ docs/protocol.md, "The mock and tools"):
 - Once a function's output has arrived after the user's last message, "auto" answers, quoting the
   output, instead of calling again; "required" and a named function call again, as they say.
 - Only the first named tool is called unless `parallel_tool_calls` is true.
+- MCP tools (those the conversation's `mcp_list_tools` items list for the MCP servers in the tools)
+  are chosen by the same rule, one a response; an approved `mcp_approval_request` is carried out
+  first, and a refused one answered (see tui/mock/mcp.py).
 
 Arguments are built from the tool's `parameters` JSON Schema with a random generator seeded like
 the mock's ids, so the same session gives the same arguments; a string is taken from the user's
@@ -28,41 +31,80 @@ from typing import Any
 
 import orjson
 
+from tui.mock.mcp import McpStep, approval_outcome, needs_approval, servers
+
 MIN_WORD = 5  # shorter words ("the", "what", "city") would call a tool on almost any message
 ARGUMENT_CHUNK = 8  # characters of arguments per `response.function_call_arguments.delta`
 QUOTE_MAX = 500  # characters of a tool's output the answer quotes
 _MAX_DEPTH = 8  # nested schemas deeper than this (or recursive ones) are built as null
+# A hostile schema (minItems 10**9, arrays of arrays...) must not exhaust the mock: past these, the
+# arguments are smaller than the schema asks.
+_MAX_VALUES = 1_000
+_MAX_ITEMS = 100
+_MAX_CHARACTERS = 20_000  # in all the strings of one call's arguments
+MAX_DELTAS = 64  # longer arguments come in longer deltas
 _STRING_SOURCES = ("query", "text", "message", "question", "prompt", "input", "content")
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What a response does: call `calls` (tools, in order), or answer with `answer` (None: the
-    mock's usual words). `user_text` is the user's last message, for the arguments."""
+    """What a response does: call the functions `calls` (in order), use an MCP tool (`mcp`), or
+    answer with `answer` (None: the mock's usual words). `user_text` is the user's last message."""
 
     calls: tuple[dict[str, Any], ...] = ()
+    mcp: McpStep | None = None
     answer: str | None = None
     user_text: str = ""
 
 
 def plan_response(items: Iterable[dict[str, Any]], tools: Any, tool_choice: Any, parallel: bool) -> Plan:
     """The calls or the answer of a response, from the conversation so far and the tool settings."""
-    user_text, outputs = _since_last_user_message(list(items))
+    items = list(items)
+    user_text, outputs = _since_last_user_message(items)
+    approved, refused = approval_outcome(items)
+    if approved is not None:
+        return Plan(mcp=approved, user_text=user_text)
+    answer = Plan(answer=refused or (quote(outputs) if outputs else None), user_text=user_text)
     functions = [t for t in tools if isinstance(t, dict) and t.get("type") == "function"] if isinstance(tools, list) else []
-    answer = Plan(answer=_quote(outputs) if outputs else None, user_text=user_text)
-    if tool_choice == "none" or not functions:
+    candidates = functions + _mcp_tools(items, tools)
+    if refused or tool_choice == "none" or not candidates:
         return answer
     if isinstance(tool_choice, dict):
-        chosen = [t for t in functions if t.get("name") == tool_choice.get("name")][:1]
-        return Plan(calls=tuple(chosen), user_text=user_text) if chosen else answer
-    if tool_choice != "required" and outputs:
+        chosen = [t for t in candidates if _forced(tool_choice, t)][:1]
+    elif tool_choice != "required" and outputs:
         return answer
-    named = [t for t in functions if names_tool(user_text, t)]
-    if not named and tool_choice == "required":
-        named = functions[:1]
-    if not named:
+    else:
+        chosen = [t for t in candidates if names_tool(user_text, t)]
+        if not chosen and tool_choice == "required":
+            chosen = candidates[:1]
+    if not chosen:
         return answer
-    return Plan(calls=tuple(named if parallel else named[:1]), user_text=user_text)
+    first = chosen[0]
+    if first["type"] == "mcp":
+        return Plan(mcp=McpStep(first["server_label"], first["name"], first["approval"]), user_text=user_text)
+    calls = [t for t in chosen if t["type"] == "function"]
+    return Plan(calls=tuple(calls if parallel else calls[:1]), user_text=user_text)
+
+
+def _forced(choice: dict[str, Any], tool: dict[str, Any]) -> bool:
+    """Whether a forced `tool_choice` (`{type: "function", name}`, `{type: "mcp", server_label, name?}`)
+    picks this tool."""
+    if choice.get("type") != tool["type"]:
+        return False
+    if tool["type"] == "mcp" and choice.get("server_label") != tool["server_label"]:
+        return False
+    return choice.get("name") in (None, tool.get("name")) if tool["type"] == "mcp" else choice.get("name") == tool.get("name")
+
+
+def _mcp_tools(items: list[dict[str, Any]], tools: Any) -> list[dict[str, Any]]:
+    """The tools the conversation's `mcp_list_tools` items list for the MCP servers in `tools`."""
+    listed = {i.get("server_label"): i.get("tools", []) for i in items if i.get("type") == "mcp_list_tools"}
+    found = []
+    for server in servers(tools):
+        for tool in listed.get(server.get("server_label"), []):
+            found.append({**tool, "type": "mcp", "server_label": server["server_label"],
+                          "approval": needs_approval(server, tool.get("name", ""))})
+    return found
 
 
 def names_tool(text: str, tool: dict[str, Any]) -> bool:
@@ -83,12 +125,14 @@ def _words(text: str) -> list[str]:
 
 def _since_last_user_message(items: list[dict[str, Any]]) -> tuple[str, list[tuple[str, str]]]:
     """The text of the user's last message (or its transcript), and the (tool name, output) of every
-    function output after it."""
+    function or MCP output after it."""
     calls = {i.get("call_id"): i.get("name", "") for i in items if i.get("type") == "function_call"}
     outputs: list[tuple[str, str]] = []
     for item in reversed(items):
         if item.get("type") == "function_call_output":
             outputs.insert(0, (calls.get(item.get("call_id"), ""), str(item.get("output", ""))))
+        elif item.get("type") == "mcp_call" and isinstance(item.get("output"), str):
+            outputs.insert(0, (str(item.get("name", "")), item["output"]))
         elif item.get("type") == "message" and item.get("role") == "user":
             return message_text(item), outputs
     return "", outputs
@@ -102,7 +146,8 @@ def message_text(item: dict[str, Any]) -> str:
     return " ".join(t for t in texts if isinstance(t, str))
 
 
-def _quote(outputs: list[tuple[str, str]]) -> str:
+def quote(outputs: list[tuple[str, str]]) -> str:
+    """The mock's answer to tool outputs: each quoted (up to QUOTE_MAX characters)."""
     said = []
     for name, output in outputs:
         shown = output if len(output) <= QUOTE_MAX else output[:QUOTE_MAX] + "…"
@@ -111,8 +156,10 @@ def _quote(outputs: list[tuple[str, str]]) -> str:
 
 
 def argument_chunks(arguments: str) -> list[str]:
-    """The arguments as the deltas that stream them (at least one, even for empty arguments)."""
-    return [arguments[i : i + ARGUMENT_CHUNK] for i in range(0, len(arguments), ARGUMENT_CHUNK)] or [""]
+    """The arguments as the deltas that stream them: ARGUMENT_CHUNK characters each, at most MAX_DELTAS
+    of them (at least one, even for empty arguments)."""
+    size = max(ARGUMENT_CHUNK, -(-len(arguments) // MAX_DELTAS))
+    return [arguments[i : i + size] for i in range(0, len(arguments), size)] or [""]
 
 
 # -- arguments from a JSON Schema ---------------------------------------------------------------
@@ -131,12 +178,15 @@ class _Builder:
     def __init__(self, root: dict[str, Any], rng: random.Random, user_text: str) -> None:
         self.root = root
         self.rng = rng
+        self.budget = _MAX_VALUES
+        self.characters = _MAX_CHARACTERS
         self.user_text = user_text.strip()
         # Capitalised words after the first: the names a user says ("Paris", "Tuesday").
         self.proper_nouns = re.findall(r"(?<=\s)[A-Z][a-zA-Z-]+", user_text)
 
     def value(self, schema: Any, name: str, depth: int) -> Any:
-        if not isinstance(schema, dict) or depth > _MAX_DEPTH:
+        self.budget -= 1
+        if not isinstance(schema, dict) or depth > _MAX_DEPTH or self.budget < 0:
             return None
         schema = self._resolve(schema)
         if "default" in schema:
@@ -177,8 +227,11 @@ class _Builder:
     def _array(self, schema: dict[str, Any], name: str, depth: int) -> list[Any]:
         low = _int(schema.get("minItems"), 1)
         high = _int(schema.get("maxItems"), max(low, 1))
-        count = max(0, min(max(low, 1), high))
-        return [self.value(schema.get("items", {}), name, depth + 1) for _ in range(count)]
+        count = max(0, min(max(low, 1), high, _MAX_ITEMS, self.budget))
+        values: list[Any] = []
+        while len(values) < count and self.budget > 0:
+            values.append(self.value(schema.get("items", {}), name, depth + 1))
+        return values
 
     def _string(self, schema: dict[str, Any], name: str) -> str:
         fmt = schema.get("format")
@@ -197,8 +250,10 @@ class _Builder:
         else:
             text = f"{name or 'value'}-{self.rng.randrange(1000, 10000)}"
         low, high = _int(schema.get("minLength"), 0), _int(schema.get("maxLength"), None)
-        text = text.ljust(low, "x")
-        return text if high is None else text[:high]
+        text = text.ljust(min(low, self.characters), "x")[: self.characters]
+        text = text if high is None else text[:high]
+        self.characters -= len(text)
+        return text
 
     def _number(self, schema: dict[str, Any], *, integer: bool) -> int | float:
         low, high = _bound(schema, "minimum", "exclusiveMinimum", 1), _bound(schema, "maximum", "exclusiveMaximum", -1)
