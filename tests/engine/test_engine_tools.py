@@ -112,3 +112,21 @@ async def test_respond_false_reproduces_the_stall(tmp_path):
     assert types(engine) == ["session.update", "conversation.item.create", "response.create", "conversation.item.create"]
     assert any("No response within" in notice for notice in engine.state.notices)
     assert engine.state.close is not None and engine.state.close.closed_by == "client"
+
+
+async def test_an_answer_for_a_call_id_the_server_never_made_is_refused_and_diagnosed(tmp_path):
+    from tui.diagnose import diagnose
+
+    async with mock_server() as server:
+        engine = Engine(engine_config(server.url_for(), tmp_path, texts=["Hello"]))
+        running = asyncio.create_task(engine.run())
+        while not any(entry.role == "assistant" and entry.done for entry in engine.state.transcript):
+            await asyncio.sleep(0.02)
+        engine.submit(AnswerCall("call_made_up", "sunny"))
+        while not engine.state.counters.server_errors:
+            await asyncio.sleep(0.02)
+        engine.stop()
+        await asyncio.wait_for(running, 10)
+    assert engine.state.recording_path
+    finding = diagnose(engine.state.recording_path).finding("tool-call-id-unknown")
+    assert finding.details == {"call_id": "call_made_up"} and len(finding.evidence) == 2

@@ -36,6 +36,7 @@ class ToolCalls(Rule):
     def __init__(self) -> None:
         self.calls: dict[str, _Call] = {}
         self.waiting: _Output | None = None  # the last output no response.create (or response) followed yet
+        self.last_output: _Output | None = None  # the output an invalid_tool_call_id refers to
         self.unknown_ids: list[int] = []  # outputs and the server's invalid_tool_call_id errors
         self.unknown_call_id: str | None = None
         self.ended = False
@@ -59,13 +60,16 @@ class ToolCalls(Rule):
                 call = self.calls.get(call_id)
                 if call is not None:
                     call.answered = True
-                self.waiting = _Output(call_id, call.name if call else "?", item)
+                self.waiting = self.last_output = _Output(call_id, call.name if call else "?", item)
         elif (item.dir == C2S and etype == "response.create") or (item.dir == S2C and etype == "response.created"):
             self.waiting = None  # a response was asked for (or started: server VAD's create_response)
         elif error_fields(item).get("code") == "invalid_tool_call_id":
-            if self.waiting is not None:
-                _keep(self.unknown_ids, self.waiting.item.seq)
-                self.unknown_call_id = self.unknown_call_id or self.waiting.call_id
+            # The error follows the refused output (a response.create may come between them).
+            refused = self.last_output
+            if refused is not None and refused.item.seq not in self.unknown_ids:
+                _keep(self.unknown_ids, refused.item.seq)
+                self.unknown_call_id = self.unknown_call_id or refused.call_id
+            if self.waiting is refused:
                 self.waiting = None  # refused: no item, so nothing for a response to answer
             _keep(self.unknown_ids, item.seq)
 

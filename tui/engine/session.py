@@ -66,6 +66,7 @@ EXIT_STATUS: dict[Outcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "no
 SESSION_UPDATE_ID = "rtui_session_update"
 MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
 NO_MICROPHONE = "No microphone: push-to-talk has nothing to capture. Send text with t, or start rtui with --input FILE.wav."
+MAX_UNANSWERED_CALLS = 20  # calls waiting for the user's answer, each with its notice
 RECEIVED_QUIET_AFTER_S = 0.15  # with no sink, the model's meter falls silent this long after audio stops
 
 
@@ -359,6 +360,8 @@ class Engine:
             return
         answer = self.config.tools.answer_for(name)
         if answer is None:
+            if len(self.state.unanswered_calls) >= MAX_UNANSWERED_CALLS:
+                return  # a server calling without end: the recording has them all, the prompt the first ones
             self.state.unanswered_calls.append(PendingCall(call_id, name, arguments))
             how = "it stays unanswered" if self.config.finish_when_input_ends else "press a to answer it"
             self.state.notices.append(f"The model called {name} ({call_id}) and --tools has no answer for it: {how}.")
