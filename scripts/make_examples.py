@@ -258,16 +258,36 @@ STORIES: dict[str, tuple[Story, MockConfig, bool]] = {
 }
 
 
-ENGINE_EXAMPLE = "engine-headless-voice-turn"
+# A tool whose output rtui sends without the response.create that must follow it ("respond": false).
+FORGETFUL_TOOLS = [
+    {
+        "name": "get_weather", "description": "Current weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        "output": {"city": "Paris", "temperature_c": 18, "conditions": "sunny"}, "respond": False,
+    }
+]
+# The product itself: `rtui --headless` against its embedded mock (file name: its arguments).
+ENGINE_EXAMPLES: dict[str, list[str]] = {
+    # The voice clip as the microphone.
+    "engine-headless-voice-turn": ["--input", str(VOICE), "--output", "null"],
+    # The classic tool stall: the call's output goes back, no response.create follows, the session
+    # sits idle until the client gives up (--response-timeout) and closes.
+    "tool-output-without-response": [
+        "--input", "none", "--output", "null", "--tools", "{tools}", "--text", "What is the weather in Paris?",
+        "--response-timeout", "2",
+    ],
+}
 
 
-async def make_with_engine() -> list[Path]:
-    """The product itself: `rtui --headless` against its embedded mock, the voice clip as the microphone."""
-    path = OUT / f"{ENGINE_EXAMPLE}.jsonl"
+async def make_with_engine(name: str) -> list[Path]:
+    path = OUT / f"{name}.jsonl"
     with TemporaryDirectory() as tmp:
+        tools = Path(tmp) / "tools.json"
+        tools.write_bytes(orjson.dumps(FORGETFUL_TOOLS))
+        arguments = [argument.replace("{tools}", str(tools)) for argument in ENGINE_EXAMPLES[name]]
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tui", "--headless", "--mock", "--input", str(VOICE), "--output", "null",
-            "--record-dir", tmp, stdout=asyncio.subprocess.DEVNULL,
+            sys.executable, "-m", "tui", "--headless", "--mock", *arguments, "--record-dir", tmp,
+            stdout=asyncio.subprocess.DEVNULL,
         )
         if await process.wait() != 0:
             raise RuntimeError(f"rtui --headless failed with status {process.returncode}")
@@ -277,8 +297,8 @@ async def make_with_engine() -> list[Path]:
 
 
 async def make(name: str) -> list[Path]:
-    if name == ENGINE_EXAMPLE:
-        return await make_with_engine()
+    if name in ENGINE_EXAMPLES:
+        return await make_with_engine(name)
     story, config, keep_mock_side = STORIES[name]
     written = []
     with TemporaryDirectory() as tmp:
@@ -299,7 +319,7 @@ async def make(name: str) -> list[Path]:
 
 
 async def main(names: list[str]) -> int:
-    known = [*STORIES, ENGINE_EXAMPLE]
+    known = [*STORIES, *ENGINE_EXAMPLES]
     unknown = [n for n in names if n not in known]
     if unknown:
         print(f"make-examples: unknown example {unknown[0]!r}; known: {', '.join(known)}", file=sys.stderr)

@@ -31,6 +31,8 @@ EXPECTED = {
     # The client sends audio before its session.update is confirmed; the mock's fault then closes 4001.
     "fault-close-4001.jsonl": ("server", 4001, {"sent-before-session-updated"}),
     "engine-headless-voice-turn.jsonl": ("client", 1000, set()),
+    # rtui --headless with a tool answered without response.create ("respond": false): the classic stall.
+    "tool-output-without-response.jsonl": ("client", 1000, {"tool-output-without-response"}),
     "voice-turn-barge-in.jsonl": ("client", 1000, set()),
     "voice-turn-barge-in.mock-side.jsonl": ("client", 1000, set()),
 }
@@ -62,3 +64,9 @@ def test_every_example_can_be_diagnosed():
     for path in sorted(EXAMPLES.glob("*.jsonl")):
         diagnosis = diagnose(path)
         assert diagnosis.ending.sentence, path
+
+
+def test_the_tool_stall_names_the_call_and_the_idle_time():
+    stall = diagnose(EXAMPLES / "tool-output-without-response.jsonl").finding("tool-output-without-response")
+    assert stall.details["name"] == "get_weather" and stall.details["call_id"].startswith("call_")
+    assert "sat idle for 2.0 s until the client closed" in stall.message

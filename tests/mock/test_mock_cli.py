@@ -62,6 +62,17 @@ async def test_mock_prints_its_url_serves_and_exits_cleanly_on_ctrl_c(tmp_path):
         assert any(r.get("type") == "response.done" for r in reader)
 
 
+async def test_mcp_tools_option_names_what_a_server_lists(tmp_path):
+    async with running_mock(tmp_path, "--mcp-tools", "lookup_order,refund", timeout=20) as url:
+        client = await open_client(f"{url}?model=gpt-realtime")
+        await client.recv()
+        server = {"type": "mcp", "server_label": "shop", "server_url": "https://shop.example/mcp"}
+        await client.send({"type": "session.update", "session": {"type": "realtime", "tools": [server]}})
+        listed = (await client.until("conversation.item.done"))[-1]["item"]
+        await client.ws.close()
+    assert listed["type"] == "mcp_list_tools" and [t["name"] for t in listed["tools"]] == ["lookup_order", "refund"]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers needs SO_REUSEPORT (Linux)")
 async def test_workers_share_one_port_and_every_session_is_whole(tmp_path):
     async with running_mock(tmp_path, "--workers", "2", timeout=30) as url:
@@ -115,6 +126,8 @@ def test_help_documents_every_option_and_fault():
         (["--port", "70000"], "--port must be from 0 to 65535"),
         (["--port", "-1"], "--port must be from 0 to 65535"),
         (["--workers", "2", "--serve", "any.jsonl"], "--workers serves the simulation"),
+        (["--mcp-tools", "search,,fetch"], "--mcp-tools takes tool names"),
+        (["--mcp-tools", "web search"], "--mcp-tools takes tool names"),
     ],
 )
 def test_bad_arguments_get_one_clear_line_and_status_2(args, message):
@@ -136,6 +149,17 @@ def test_port_in_use_is_explained(workers):
         )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_mcp_tools_option_names_what_a_server_lists(tmp_path):
+    async with running_mock(tmp_path, "--mcp-tools", "lookup_order,refund", timeout=20) as url:
+        client = await open_client(f"{url}?model=gpt-realtime")
+        await client.recv()
+        server = {"type": "mcp", "server_label": "shop", "server_url": "https://shop.example/mcp"}
+        await client.send({"type": "session.update", "session": {"type": "realtime", "tools": [server]}})
+        listed = (await client.until("conversation.item.done"))[-1]["item"]
+        await client.ws.close()
+    assert listed["type"] == "mcp_list_tools" and [t["name"] for t in listed["tools"]] == ["lookup_order", "refund"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers needs SO_REUSEPORT (Linux)")

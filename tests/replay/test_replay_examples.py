@@ -29,6 +29,7 @@ def test_the_examples_are_there_and_small():
     for required in (
         "voice-turn-barge-in",
         "engine-headless-voice-turn",
+        "tool-output-without-response",
         "story1-binary-append-close-1000",
         "story2-beta-header-close-4000",
         "story3-beta-fields-client-closes",

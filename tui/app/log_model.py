@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.engine.state import LogBuffer, LogEntry
-from tui.protocol.summary import SEVERITY_MARKERS, STREAMED_EVENTS, TEXT_DELTA_EVENTS, Line, format_ms, format_size
+from tui.protocol.summary import (
+    ARGUMENT_DELTA,
+    SEVERITY_MARKERS,
+    STREAMED_EVENTS,
+    TEXT_DELTA_EVENTS,
+    CallNames,
+    Line,
+    format_ms,
+    format_size,
+    run_key,
+)
 
 DIRECTIONS: tuple[str | None, ...] = (None, "c2s", "s2c", "local")
 
@@ -35,19 +45,23 @@ class LogRow:
 class LiveCollapser:
     """Turns log entries into rows, growing open runs in place (the same grouping as RunCollapser)."""
 
-    _open: dict[tuple[int, str, str], LogRow] = field(default_factory=dict)
+    _open: dict[tuple[int, str, str, str], LogRow] = field(default_factory=dict)
     _next_index: int = 0
+    calls: CallNames = field(default_factory=CallNames)
 
     def push(self, entry: LogEntry) -> tuple[list[LogRow], bool]:
         """New rows for one entry, and whether an existing row changed."""
         line = entry.line
+        self.calls.learn(line)
         if line.label not in STREAMED_EVENTS:
             changed = self._close_runs()
             return [self._row(line, entry.record)], changed
-        key = (line.conn, line.direction, line.label)
+        key = run_key(line)
         run = self._open.get(key)
         if run is None:
             row = self._row(line, entry.record, is_open=True)
+            if line.label == ARGUMENT_DELTA:
+                row.line.summary = self.calls.run_summary(row.line)
             self._open[key] = row
             return [row], False
         grown = run.line
@@ -58,6 +72,9 @@ class LiveCollapser:
         if line.label in TEXT_DELTA_EVENTS:
             grown.text += line.text
             grown.summary = repr(_shorten(grown.text, 70))
+        elif line.label == ARGUMENT_DELTA:
+            grown.text += line.text
+            grown.summary = self.calls.run_summary(grown)
         else:
             grown.summary = audio_run_summary(grown)
         run.last_record = entry.record

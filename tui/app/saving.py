@@ -41,6 +41,8 @@ def transcript_plain(entries: list[TranscriptEntry]) -> str:
     lines = []
     for entry in entries:
         note = " [interrupted]" if entry.interrupted else ""
+        if entry.role == "call":
+            note = f" -> {entry.output}" if entry.output is not None else " (not answered)"
         lines.append(f"{entry.role}: {entry.text.strip()}{note}")
     return "\n".join(lines) + "\n"
 

@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="do not ask for real-time scheduling while the microphone or speaker is open")
     group.add_argument("--text", action="append", default=[], metavar="TEXT",
                        help="send TEXT as a user message once the session is configured (repeatable)")
+    group.add_argument("--session", metavar="FILE.json", type=Path,
+                       help="send this GA session object (an app's session.update: instructions, tools, turn detection, "
+                            "transcription, voice...) in rtui's session.update; the flags here override it")
+    group.add_argument("--tools", metavar="FILE.json", type=Path,
+                       help="function tools and their answers (a fixed output, or a command that reads the arguments "
+                            "on stdin); rtui answers each call and asks for the output of calls it has no answer for")
     group.add_argument("--instructions", help="session instructions")
     group.add_argument("--voice", help="output voice (e.g. marin, alloy)")
     group.add_argument(
@@ -85,6 +91,15 @@ def run(args: argparse.Namespace) -> int:
     if args.response_timeout <= 0:
         print("rtui: --response-timeout must be a positive number of seconds", file=sys.stderr)
         return 2
+    from tui.engine.session_config import SessionFileError, initial_turn_mode, load_session_file
+    from tui.engine.tools import ToolBook, ToolsFileError, load_tools
+
+    try:
+        session = load_session_file(args.session) if args.session is not None else None
+        tools = load_tools(args.tools) if args.tools is not None else ToolBook()
+    except (SessionFileError, ToolsFileError) as exc:
+        print(f"rtui: {exc}", file=sys.stderr)
+        return 2
     endpoint = resolve_endpoint(args.url, args.model, force_mock=args.mock, env=os.environ, key=args.key)
     audio = AudioSettings(
         input=args.input,
@@ -101,11 +116,13 @@ def run(args: argparse.Namespace) -> int:
         endpoint=endpoint,
         model=args.model,
         audio=audio,
-        turn_mode="push_to_talk" if args.push_to_talk else "server_vad",
+        turn_mode=initial_turn_mode(session, args.push_to_talk),
         record_dir=None if args.no_record else args.record_dir,
         instructions=args.instructions,
         voice=args.voice,
         transcribe_model=args.transcribe,
+        session=session,
+        tools=tools,
         texts=list(args.text),
         finish_when_input_ends=args.headless,
         response_timeout_s=args.response_timeout,

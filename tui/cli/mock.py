@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import textwrap
 from typing import TYPE_CHECKING
@@ -53,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Serve a mock of the OpenAI Realtime API (GA) on ws://HOST:PORT/v1/realtime until Ctrl-C. Each "
             "connection is an independent session: session.created with GA defaults, session.update validated "
             "like the real service, server VAD on the audio you append, and a spoken response (a fixed clip "
-            "and transcript) in real time. It is a stand-in that reproduces documented behaviour, not the "
+            "and transcript) in real time, or calls of the session's tools by a documented rule "
+            "(docs/protocol.md). It is a stand-in that reproduces documented behaviour, not the "
             "real service. The first line printed is 'listening on ws://HOST:PORT/v1/realtime'.",
             width=88,
         ),
@@ -87,6 +89,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ping-interval", type=float, default=None, metavar="SECONDS",
         help="ping clients this often, closing 1011 when a pong is late (default: never ping)",
+    )
+    parser.add_argument(
+        "--mcp-tools", default="search,fetch", metavar="NAMES",
+        help="the tools an MCP server lists when its tool has no allowed_tools, comma-separated (default search,fetch)",
     )
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault (see below)")
     parser.add_argument(
@@ -139,6 +145,10 @@ def run(args: argparse.Namespace) -> int:
     if args.session_max <= 0:
         print("rtui mock: --session-max must be a positive number of seconds.", file=sys.stderr)
         return 2
+    mcp_tools = tuple(name.strip() for name in args.mcp_tools.split(","))
+    if not all(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name) for name in mcp_tools):
+        print("rtui mock: --mcp-tools takes tool names (letters, digits, _ and -) separated by commas.", file=sys.stderr)
+        return 2
     config = MockConfig(
         host=args.host,
         port=args.port,
@@ -151,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         record_dir=Path(args.record) if args.record else None,
         ping_interval=args.ping_interval,
         key_lifetime=args.key_lifetime,
+        mcp_tools=mcp_tools,
     )
     if args.workers > 1:
         import dataclasses

@@ -8,6 +8,7 @@ from tui.diagnose.ending import EndingTracker
 from tui.diagnose.items import Legs, make_item
 from tui.diagnose.report import SEVERITIES, Diagnosis, Finding
 from tui.diagnose.rules import Context, all_rules
+from tui.diagnose.tools import ResponseProblems, ToolCalls
 from tui.wire.reader import SessionReader
 
 
@@ -21,7 +22,7 @@ def diagnose(path: str | os.PathLike[str]) -> Diagnosis:
         # A client that reconnected left several connections in one file: each has its own ending.
         # A relay's two legs are one session, which the first tracker explains.
         each_connection: dict[int, EndingTracker] = {}
-        rules = all_rules(legs)
+        rules = [*all_rules(legs), ToolCalls(), ResponseProblems()]
         records = 0
         last_t = 0.0
         for record in reader:

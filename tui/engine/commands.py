@@ -70,6 +70,15 @@ class UpdateSession:
 
 
 @dataclass(frozen=True)
+class AnswerCall:
+    """The output of a function call: `function_call_output`, then `response.create` once the
+    response that made the call is done and all its calls are answered."""
+
+    call_id: str
+    output: str
+
+
+@dataclass(frozen=True)
 class Reconnect:
     """Close this connection and open a new one (a replay runs again)."""
 
@@ -84,9 +93,22 @@ Command = (
     | Mark
     | SendEvent
     | UpdateSession
+    | AnswerCall
     | Reconnect
 )
 
 SESSION_COMMANDS: frozenset[type[Command]] = frozenset(
-    {SendText, CreateResponse, CancelResponse, SetTalking, ToggleTurnMode, SetMuted, Mark, SendEvent, UpdateSession, Reconnect}
+    {
+        SendText,
+        CreateResponse,
+        CancelResponse,
+        SetTalking,
+        ToggleTurnMode,
+        SetMuted,
+        Mark,
+        SendEvent,
+        UpdateSession,
+        AnswerCall,
+        Reconnect,
+    }
 )

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
 from tui.engine.state import EndpointKind, TurnMode
+from tui.engine.tools import ToolBook
 from tui.wire.client import is_azure
 
 GA_URL = "wss://api.openai.com/v1/realtime"
@@ -83,6 +84,8 @@ class EngineConfig:
     instructions: str | None = None
     voice: str | None = None
     transcribe_model: str | None = None  # input transcription (`audio.input.transcription.model`)
+    session: dict[str, Any] | None = None  # `--session FILE.json`: the app's session object, flags over it
+    tools: ToolBook = field(default_factory=ToolBook)  # `--tools FILE.json`: tools and rtui's answers to them
     log_capacity: int = 5_000  # log entries held for a view to drain (the recording keeps everything)
     # Under a view, a closed session stays on screen (its card) until the user reconnects or quits;
     # headless runs end with the session.

@@ -30,9 +30,11 @@ from tui.audio.levels import Levels as MeterReading
 from tui.audio.pcm import pcm16_to_float
 from tui.audio.playback import SpeakerSink
 from tui.audio.realtime import RealtimeScheduling
+from tui.engine.calls import CallLedger
 from tui.engine.closure import summarize_connect_failure
 from tui.engine.commands import (
     SESSION_COMMANDS,
+    AnswerCall,
     CancelResponse,
     Command,
     CreateResponse,
@@ -48,7 +50,9 @@ from tui.engine.commands import (
 from tui.engine.config import EngineConfig, with_model
 from tui.engine.echo_gate import EchoGate
 from tui.engine.media_factory import Media, close_media
-from tui.engine.state import SESSION_EDIT_PREFIX, EngineState, Levels, LogBuffer, LogEntry
+from tui.engine.session_config import build_session
+from tui.engine.state import SESSION_EDIT_PREFIX, EngineState, Levels, LogBuffer, LogEntry, PendingCall
+from tui.engine.tools import ToolAnswer
 from tui.engine.view import SessionView, text_or_empty
 from tui.protocol.summary import PCM_BYTES_PER_SECOND, event_summary
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
@@ -63,6 +67,7 @@ EXIT_STATUS: dict[Outcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "no
 SESSION_UPDATE_ID = "rtui_session_update"
 MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
 NO_MICROPHONE = "No microphone: push-to-talk has nothing to capture. Send text with t, or start rtui with --input FILE.wav."
+MAX_UNANSWERED_CALLS = 20  # calls waiting for the user's answer, each with its notice
 RECEIVED_QUIET_AFTER_S = 0.15  # with no sink, the model's meter falls silent this long after audio stops
 
 
@@ -107,6 +112,8 @@ class Engine:
         self._received_at = 0.0
         self._ptt_open = False  # push-to-talk: the buffer was cleared and audio flows until release
         self._session_edits = 0  # session.update events the user wrote (UpdateSession), for their event_id
+        self.calls = CallLedger()  # this connection's function calls (tui.engine.calls)
+        self._answering: dict[str, asyncio.Task[None]] = {}  # call_id: its --tools answer, under way
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -252,6 +259,7 @@ class Engine:
             return "refused"
         self.state.phase = "open"
         self.state.opened_at = time.monotonic()
+        self._forget_calls()  # a new connection is a new conversation
         tasks = [
             asyncio.create_task(self._receive(), name="receive"),
             asyncio.create_task(self._tick(), name="tick"),
@@ -263,6 +271,7 @@ class Engine:
         try:
             await tasks[0]
         finally:
+            tasks.extend(self._answering.values())
             for task in tasks[1:]:
                 task.cancel()
             await asyncio.gather(*tasks[1:], return_exceptions=True)
@@ -319,31 +328,67 @@ class Engine:
         elif etype == "response.output_audio.done":
             if self.sink is not None:
                 self.sink.end_item(text_or_empty(event.get("item_id")))
+        elif etype == "response.function_call_arguments.done":
+            self._on_call(event.get("call_id"), event.get("name"), event.get("arguments"), event.get("response_id"))
+        elif etype == "response.output_item.done":
+            item = event.get("item")
+            if isinstance(item, dict) and item.get("type") == "function_call":
+                self._on_call(item.get("call_id"), item.get("name"), item.get("arguments"), event.get("response_id"))
         elif etype == "response.done":
-            self._response_done.set()
+            response = event.get("response")
+            response_id = response.get("id") if isinstance(response, dict) else None
+            if isinstance(response_id, str) and self.calls.on_response_done(response_id):
+                await self._send({"type": "response.create"})  # the calls' outputs are in: the model answers
+            elif not self.calls.awaiting(set(self._answering)):
+                self._response_done.set()
 
     def _session_update(self) -> dict[str, Any]:
-        turn_detection: dict[str, Any] | None = (
-            {"type": "server_vad", "create_response": True, "interrupt_response": True}
-            if self.state.turn_mode == "server_vad"
-            else None
+        config = self.config
+        session = build_session(
+            config.session, turn_mode=self.state.turn_mode, instructions=config.instructions, voice=config.voice,
+            transcribe_model=config.transcribe_model, tools=config.tools.definitions,
         )
-        audio_format = {"type": "audio/pcm", "rate": 24000}
-        session: dict[str, Any] = {
-            "type": "realtime",
-            "output_modalities": ["audio"],
-            "audio": {
-                "input": {"format": audio_format, "turn_detection": turn_detection},
-                "output": {"format": audio_format},
-            },
-        }
-        if self.config.voice:
-            session["audio"]["output"]["voice"] = self.config.voice
-        if self.config.transcribe_model:
-            session["audio"]["input"]["transcription"] = {"model": self.config.transcribe_model}
-        if self.config.instructions:
-            session["instructions"] = self.config.instructions
         return {"type": "session.update", "event_id": SESSION_UPDATE_ID, "session": session}
+
+    # -- function calls ----------------------------------------------------------------------------
+
+    def _on_call(self, call_id: Any, name: Any, arguments: Any, response_id: Any) -> None:
+        """A call the model made (seen at `arguments.done` or `output_item.done`, whichever is first):
+        answered from --tools, or left for the user to answer (a view asks)."""
+        if not all(isinstance(value, str) for value in (call_id, name, arguments, response_id)):
+            return  # from the wire: a call without these cannot be answered
+        call = self.calls.on_call(call_id, name, arguments, response_id)
+        if call is None:
+            return
+        answer = self.config.tools.answer_for(name)
+        if answer is None:
+            if len(self.state.unanswered_calls) >= MAX_UNANSWERED_CALLS:
+                return  # a server calling without end: the recording has them all, the prompt the first ones
+            self.state.unanswered_calls.append(PendingCall(call_id, name, arguments))
+            how = "it stays unanswered" if self.config.finish_when_input_ends else "press a to answer it"
+            self.state.notices.append(f"The model called {name} ({call_id}) and --tools has no answer for it: {how}.")
+            return
+        call.follow_up = answer.respond
+        self._answering[call_id] = asyncio.create_task(self._answer(call_id, answer, arguments), name=f"answer {call_id}")
+
+    async def _answer(self, call_id: str, answer: ToolAnswer, arguments: str) -> None:
+        output = await answer.run(arguments)
+        self._answering.pop(call_id, None)
+        await self._send_output(call_id, output)
+
+    async def _send_output(self, call_id: str, output: str) -> None:
+        """The call's output, then the follow-up `response.create` once it is due (tui.engine.calls)."""
+        await self._send(
+            {"type": "conversation.item.create", "item": {"type": "function_call_output", "call_id": call_id, "output": output}}
+        )
+        self.state.unanswered_calls = [call for call in self.state.unanswered_calls if call.call_id != call_id]
+        if self.calls.on_answered(call_id):
+            await self._send({"type": "response.create"})
+
+    def _forget_calls(self) -> None:
+        self.calls = CallLedger()
+        self._answering.clear()  # the tasks of the last connection were cancelled with it
+        self.state.unanswered_calls = []
 
     # -- audio -----------------------------------------------------------------------------------
 
@@ -389,8 +434,13 @@ class Engine:
         await self._finish_after_response()
 
     async def _finish_after_response(self) -> None:
+        await self._wait_for_answer()
+        await self._close_finished()
+
+    async def _wait_for_answer(self) -> bool:
+        """Waits for a response to start (VAD needs a moment), finish (a tool loop included) and play;
+        False, with a notice, when none came within --response-timeout."""
         try:
-            # Wait for a response to start (VAD needs a moment), then for it to finish.
             deadline = time.monotonic() + self.config.response_timeout_s
             while not self.state.response_active and not self._response_done.is_set():
                 if time.monotonic() > deadline:
@@ -402,6 +452,10 @@ class Engine:
                 await asyncio.sleep(0.05)  # let the answer finish playing
         except TimeoutError:
             self.state.notices.append(f"No response within {self.config.response_timeout_s:.0f} s; closing.")
+            return False
+        return True
+
+    async def _close_finished(self) -> None:
         self._finished.set()
         if self._ws is not None:
             await self._ws.close(1000, "")
@@ -448,12 +502,16 @@ class Engine:
 
     async def _send_texts(self) -> None:
         await self._configured.wait()
+        headless = self.config.finish_when_input_ends
         for text in self.config.texts:
             self._response_done.clear()
             await self._send_user_text(text)
-            await self._response_done.wait()
-        if self.config.finish_when_input_ends and self.source is None:
-            await self._finish_after_response()
+            if not headless:
+                await self._response_done.wait()
+            elif not await self._wait_for_answer():
+                break
+        if headless and self.source is None:
+            await self._close_finished()
 
     async def _send_user_text(self, text: str) -> None:
         await self._send(
@@ -549,6 +607,8 @@ class Engine:
                 self._submit(lambda: self._send(text))
             case UpdateSession(session):
                 self._submit(lambda: self._send_session_edit(session))
+            case AnswerCall(call_id, output):
+                self._submit(lambda: self._send_output(call_id, output))
             case Reconnect():
                 self._submit(self._reconnect)
 

@@ -59,11 +59,24 @@ class Counters:
 
 @dataclass
 class TranscriptEntry:
-    role: Literal["user", "assistant"]
+    """A turn, or a function call between the turns (role "call": `text` is `name(arguments)`,
+    `item_id` its call_id, `output` what the client answered, once it has)."""
+
+    role: Literal["user", "assistant", "call"]
     item_id: str
     text: str = ""
     done: bool = False
     interrupted: bool = False
+    output: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    """A function call the model made that no `--tools` answer covers: the user is asked for one."""
+
+    call_id: str
+    name: str
+    arguments: str
 
 
 SESSION_EDIT_PREFIX = "rtui_session_edit_"  # the event_id of a session.update the user wrote (UpdateSession)
@@ -204,6 +217,7 @@ class EngineState:
     session: dict[str, Any] | None = None
     session_edit: SessionEdit | None = None
     notices: list[str] = field(default_factory=list)  # one-sentence messages: no audio, embedded mock, ...
+    unanswered_calls: list[PendingCall] = field(default_factory=list)  # oldest first: the answer key answers the first
     recording_path: str | None = None
     input_description: str = ""  # the audio source and sink in use: "microphone 'pulse' (3) at 48000 Hz"
     output_description: str = ""

@@ -16,7 +16,7 @@ from tui.engine.closure import summarize_close, summarize_refusal
 from tui.engine.pacing import SendRateMeter
 from tui.engine.state import SESSION_EDIT_PREFIX, EngineState, LogBuffer, LogEntry, SessionEdit, TranscriptEntry
 from tui.protocol.handshake import presents_ephemeral_key
-from tui.protocol.summary import Line, event_summary, frame_event, object_field, record_line
+from tui.protocol.summary import Line, call_text, event_summary, frame_event, object_field, record_line
 from tui.protocol.usage import UsageTotals
 
 TRANSCRIPT_DELTAS = frozenset(
@@ -158,10 +158,14 @@ class SessionView:
             entry.text, entry.done = text_or_empty(event.get("transcript")) or entry.text, True
         elif etype == "response.created":
             state.response_active = True
-        elif etype == "response.output_item.added":
+        elif etype in ("response.output_item.added", "response.output_item.done"):
             item = object_field(event, "item")
-            if item.get("type") == "message":
+            if item.get("type") == "message" and etype == "response.output_item.added":
                 self.transcript_entry("assistant", text_or_empty(item.get("id")))
+            elif item.get("type") == "function_call":
+                self.call_entry(item.get("call_id"), item.get("name"), item.get("arguments"))
+        elif etype == "response.function_call_arguments.done":
+            self.call_entry(event.get("call_id"), event.get("name"), event.get("arguments"))
         elif etype in TRANSCRIPT_DELTAS:
             self.transcript_entry("assistant", text_or_empty(event.get("item_id"))).text += text_or_empty(event.get("delta"))
         elif etype in TRANSCRIPT_DONE:
@@ -177,9 +181,19 @@ class SessionView:
                     if isinstance(item, dict) and isinstance(item.get("id"), str):
                         self.transcript_entry("assistant", item["id"]).interrupted = True
 
+    def call_entry(self, call_id: Any, name: Any, arguments: Any) -> None:
+        """A function call in the transcript, between the turns, keyed by its call_id."""
+        if isinstance(call_id, str) and call_id:
+            self.transcript_entry("call", call_id).text = call_text(name, arguments, width=200)
+
     def user_text(self, event: dict[str, Any], seq: int) -> None:
-        """A user message the client sent as text (`conversation.item.create`), in the transcript."""
+        """A user message the client sent as text (`conversation.item.create`), in the transcript;
+        a function call's output beside its call."""
         item = object_field(event, "item")
+        if item.get("type") == "function_call_output" and isinstance(item.get("call_id"), str):
+            entry = self.transcript_entry("call", item["call_id"])
+            entry.output, entry.done = text_or_empty(item.get("output")), True
+            return
         found = item.get("content")
         content = found if isinstance(found, list) else []
         text = " ".join(
@@ -190,7 +204,7 @@ class SessionView:
             entry = self.transcript_entry("user", text_or_empty(item.get("id")) or f"text-{seq}")
             entry.text, entry.done = text, True
 
-    def transcript_entry(self, role: Literal["user", "assistant"], item_id: str) -> TranscriptEntry:
+    def transcript_entry(self, role: Literal["user", "assistant", "call"], item_id: str) -> TranscriptEntry:
         for entry in reversed(self.state.transcript[-20:]):
             if entry.item_id == item_id and entry.role == role:
                 return entry

@@ -30,3 +30,4 @@ class MockConfig:
     max_message_size: int = 32 * 1024 * 1024  # an append may carry 15 MiB of audio (20 MiB of base64)
     key_lifetime: float | None = None  # seconds each minted ek_ key lives, whatever the request asks (0: expired at once)
     key_dir: Path | None = None  # minted keys shared by the processes of `--workers` (set by them)
+    mcp_tools: tuple[str, ...] = ("search", "fetch")  # what an MCP server without `allowed_tools` lists

@@ -21,14 +21,21 @@ import orjson
 from tui.mock.audio import AudioDelta, bytes_per_sample, decode, format_rate, response_deltas
 from tui.mock.config import MockConfig
 from tui.mock.ids import IdFactory
+from tui.mock.mcp import INPUT_SCHEMA as MCP_INPUT_SCHEMA
+from tui.mock.mcp import McpStep, listed_tools
+from tui.mock.mcp import call_output as mcp_call_output
+from tui.mock.mcp import servers as mcp_servers
+from tui.mock.tools import argument_chunks, build_arguments, plan_response, quote
 from tui.mock.vad import EnergyVad, SpeechStarted, SpeechStopped
 from tui.protocol import errors
 from tui.protocol.errors import BETA_CLOSE_CODE, BETA_CLOSE_REASON, RealtimeError
 from tui.protocol.events import CLIENT_EVENTS
+from tui.protocol.items import ITEM_FIELDS
 from tui.protocol.session import (
     default_session,
     default_transcription_session,
     merge_session,
+    validate_response_create,
     validate_session_update,
 )
 
@@ -39,10 +46,6 @@ TRANSCRIPTION_CLIENT_EVENTS = (
 MIN_COMMIT_MS = 100
 EXPIRED_CLOSE_CODE = 1001
 SEMANTIC_SILENCE_MS = {"low": 800, "medium": 500, "auto": 500, "high": 250}
-RESPONSE_FIELDS = frozenset(
-    {"conversation", "input", "instructions", "max_output_tokens", "metadata", "output_modalities",
-     "prompt", "tool_choice", "tools", "audio"}
-)
 
 
 # -- outputs ---------------------------------------------------------------------------------
@@ -111,9 +114,12 @@ class _Response:
     metadata: Any = None
     voice: Any = "marin"
     format: dict[str, Any] = field(default_factory=dict)
+    max_tokens: int | None = None  # max_output_tokens; None for "inf"
     step: int = 0
     words_sent: int = 0
     audio_bytes_sent: int = 0
+    argument_tokens: int = 0  # a token per argument delta of its tool calls
+    prefix: list[dict[str, Any]] = field(default_factory=list)  # output items before its message (tool calls)
 
     @property
     def steps(self) -> int:
@@ -218,6 +224,9 @@ class MockSession:
         out: list[Output] = self._transcriptions_due()
         response = self.response
         while response is not None and response.step < response.steps and response.due[response.step] <= now:
+            if response.max_tokens is not None and _tokens_after_step(response) > response.max_tokens:
+                out.extend(self._finish_response(response, "incomplete", "max_output_tokens"))
+                break
             out.extend(self._response_step(response))
             if response.step == response.steps:
                 out.extend(self._finish_response(response, "completed"))
@@ -266,7 +275,7 @@ class MockSession:
             return [self._error(error, client_id)]
         self.session = merge_session(self.session, event["session"])
         self._configure_input()
-        return [self._emit("session.updated", session=self.session)]
+        return [self._emit("session.updated", session=self.session), *self._list_mcp_tools(self.session.get("tools"))]
 
     def _changes_voice_after_audio(self, update: dict[str, Any]) -> bool:
         """The voice is fixed once the assistant has produced audio in the conversation; the same voice
@@ -487,10 +496,20 @@ class MockSession:
         previous = event.get("previous_item_id")
         if error is None and previous is not None and previous not in self.items and previous != "root":
             error = errors.item_not_found("invalid_value", str(previous), "previous_item_id")
+        if error is None and isinstance(item, dict) and item["type"] == "function_call_output":
+            calls = {i.get("call_id") for i in self.items.values() if i.get("type") == "function_call"}
+            if item["call_id"] not in calls:
+                error = errors.invalid_tool_call_id(str(item["call_id"]))
+        if error is None and isinstance(item, dict) and item["type"] == "mcp_approval_response":
+            requests = {i.get("id") for i in self.items.values() if i.get("type") == "mcp_approval_request"}
+            if item["approval_request_id"] not in requests:
+                error = errors.approval_request_not_found(str(item["approval_request_id"]))
         if error is not None:
             return [self._error(error, client_id)]
         assert isinstance(item, dict)
-        item = {"id": item.get("id") or self.ids.item(), "object": "realtime.item", **item, "status": "completed"}
+        item = {"id": item.get("id") or self.ids.item(), "object": "realtime.item", **item}
+        if item["type"] in ("message", "function_call", "function_call_output"):
+            item["status"] = "completed"  # the MCP items have no status
         previous = self._previous_item_id() if previous is None else (None if previous == "root" else previous)
         self.items[item["id"]] = item
         return [
@@ -543,15 +562,13 @@ class MockSession:
     # -- responses -----------------------------------------------------------------------------
 
     def _on_response_create(self, event: dict[str, Any], client_id: str | None, now: float) -> list[Output]:
-        params = event.get("response", {})
-        if not isinstance(params, dict):
-            return [self._error(errors.invalid_type("response", "an object", params), client_id)]
-        for key in params:
-            if key not in RESPONSE_FIELDS:
-                return [self._error(errors.unknown_parameter(f"response.{key}"), client_id)]
-        modalities = params.get("output_modalities")
-        if modalities is not None and modalities not in (["audio"], ["text"]):
-            return [self._error(errors.invalid_value("response.output_modalities", modalities, ["audio", "text"]), client_id)]
+        params = event.get("response")
+        params = {} if params is None else params  # the SDK sends `response: null` for "no overrides"
+        error = validate_response_create(params)
+        if error is None:
+            error = _check_input(params.get("input") or [])
+        if error is not None:
+            return [self._error(error, client_id)]
         if self.response is not None:
             return [self._error(errors.active_response(self.response.id), client_id)]
         return self._start_response(params, now)
@@ -568,49 +585,162 @@ class MockSession:
         fmt = output["format"]
         voice = output.get("voice", "marin")
         voice = voice.get("id") if isinstance(voice, dict) else voice
-        clip = self.config.voice
-        words = _words(clip.transcript)
-        chunks: tuple[AudioDelta, ...] = ()
-        if modality == "audio":
-            chunks = response_deltas(clip, fmt.get("type", "audio/pcm"), self.config.delta_ms)
-        steps = len(chunks) if modality == "audio" else len(words)
-        pace = self.config.delta_ms / 1000 if self.config.realtime else 0.0
-        in_conversation = params.get("conversation", "auto") != "none"
-        previous = self._previous_item_id() if in_conversation else None
-        item_id = self.ids.item()
-        response = _Response(
-            id=self.ids.response(),
-            item={"id": item_id, "object": "realtime.item", "type": "message", "status": "in_progress",
-                  "role": "assistant", "content": []},
-            modality=modality,
-            chunks=chunks,
-            words=words,
-            due=[now + i * pace for i in range(steps)],
-            in_conversation=in_conversation,
-            previous_item_id=previous,
-            metadata=params.get("metadata"),
-            voice=voice,
-            format=fmt,
+        limit = params.get("max_output_tokens", self.session.get("max_output_tokens", "inf"))
+        tools = params.get("tools", self.session.get("tools"))
+        out = self._list_mcp_tools(tools)  # a response's own MCP servers are listed first
+        context = params["input"] if isinstance(params.get("input"), list) else self.items.values()
+        plan = plan_response(
+            context,
+            tools,
+            params.get("tool_choice", self.session.get("tool_choice", "auto")),
+            params.get("parallel_tool_calls", self.session.get("parallel_tool_calls")) is True,
         )
+        in_conversation = params.get("conversation", "auto") != "none"
+        response = _Response(
+            id=self.ids.response(), item={}, modality=modality, chunks=(), words=[], due=[],
+            in_conversation=in_conversation, previous_item_id=None, metadata=params.get("metadata"),
+            voice=voice, format=fmt, max_tokens=None if limit == "inf" else limit,
+        )
+        out.append(self._emit("response.created", response=self._response_object(response, "in_progress", None, [])))
+        # The service reports the limits as a response starts (they count its input).
+        out.append(self._emit("rate_limits.updated", rate_limits=self._rate_limits(response)))
+        if plan.calls:
+            return out + self._call_functions(response, plan.calls, plan.user_text)
+        if plan.mcp is not None and plan.mcp.approval:
+            return out + self._ask_approval(response, plan.mcp, plan.user_text)
+        answer = plan.answer
+        if plan.mcp is not None:
+            out += self._call_mcp(response, plan.mcp, plan.user_text)
+            call = response.prefix[-1]
+            answer = quote([(call["name"], call["output"])])
+        clip = self.config.voice
+        # After a tool's output the mock's answer quotes it (its audio stays the packaged clip).
+        response.words = _words(answer or clip.transcript)
+        if modality == "audio":
+            response.chunks = response_deltas(clip, fmt.get("type", "audio/pcm"), self.config.delta_ms)
+        pace = self.config.delta_ms / 1000 if self.config.realtime else 0.0
+        response.due = [now + i * pace for i in range(response.steps)]
+        previous = response.previous_item_id = self._previous_item_id() if in_conversation else None
+        item_id = self.ids.item()
+        response.item = {"id": item_id, "object": "realtime.item", "type": "message", "status": "in_progress",
+                         "role": "assistant", "content": []}
         self.response = response
         if in_conversation:
             self.items[item_id] = response.item
         if modality == "audio":
             self.assistant_audio_ms[item_id] = 0
-        out: list[Output] = [
-            self._emit("response.created", response=self._response_object(response, "in_progress", None, [])),
-            # The service reports the limits as a response starts (they count its input).
-            self._emit("rate_limits.updated", rate_limits=self._rate_limits(response)),
-            self._emit("response.output_item.added", response_id=response.id, output_index=0, item=response.item),
-        ]
+        index = len(response.prefix)
+        out.append(self._emit("response.output_item.added", response_id=response.id, output_index=index, item=response.item))
         if in_conversation:
             out.append(self._emit("conversation.item.added", previous_item_id=previous, item=response.item))
         part = {"type": "audio", "transcript": ""} if modality == "audio" else {"type": "text", "text": ""}
         out.append(self._emit("response.content_part.added", **self._where(response), part=part))
         return out
 
+    def _call_functions(self, response: _Response, tools: tuple[dict[str, Any], ...], user_text: str) -> list[Output]:
+        """A response that calls functions, whole at once: each call's item, its arguments in
+        several deltas, then `response.done` listing the calls. `max_output_tokens` (a token per
+        delta) cuts the arguments and ends the response `incomplete`."""
+        out: list[Output] = []
+        cut = False
+        for tool in tools:
+            call_id = self.ids.next("call")
+            seed = f"{self.config.seed}/{self.handshake.conn_index}/{call_id}"
+            chunks = argument_chunks(build_arguments(tool.get("parameters"), seed, user_text))
+            if response.max_tokens is not None and response.argument_tokens + len(chunks) > response.max_tokens:
+                chunks, cut = chunks[: response.max_tokens - response.argument_tokens], True
+            item = {"id": self.ids.item(), "object": "realtime.item", "type": "function_call", "status": "in_progress",
+                    "name": tool.get("name", ""), "call_id": call_id, "arguments": ""}
+            out += self._add_output_item(response, item)
+            where = {"response_id": response.id, "item_id": item["id"], "output_index": len(response.prefix), "call_id": call_id}
+            for chunk in chunks:
+                out.append(self._emit("response.function_call_arguments.delta", **where, delta=chunk))
+                response.argument_tokens += 1
+            arguments = "".join(chunks)
+            out.append(self._emit("response.function_call_arguments.done", **where, name=item["name"], arguments=arguments))
+            status = "incomplete" if cut else "completed"
+            out += self._output_item_done(response, {**item, "arguments": arguments, "status": status})
+            if cut:
+                break
+        status, details = ("incomplete", {"type": "incomplete", "reason": "max_output_tokens"}) if cut else ("completed", None)
+        return out + self._end_response(response, status, details, response.prefix)
+
+    def _add_output_item(self, response: _Response, item: dict[str, Any]) -> list[Output]:
+        """`response.output_item.added` and, in the conversation, `conversation.item.added`."""
+        index = len(response.prefix)
+        out: list[Output] = [self._emit("response.output_item.added", response_id=response.id, output_index=index, item=item)]
+        if response.in_conversation:
+            out.append(self._emit("conversation.item.added", previous_item_id=self._previous_item_id(), item=item))
+            self.items[item["id"]] = item
+        return out
+
+    def _output_item_done(self, response: _Response, item: dict[str, Any]) -> list[Output]:
+        """`response.output_item.done` and `conversation.item.done`; the item joins the response's output."""
+        out: list[Output] = [
+            self._emit("response.output_item.done", response_id=response.id, output_index=len(response.prefix), item=item)
+        ]
+        if response.in_conversation:
+            previous = list(self.items)
+            before = previous[previous.index(item["id"]) - 1] if previous.index(item["id"]) else None
+            self.items[item["id"]] = item
+            out.append(self._emit("conversation.item.done", previous_item_id=before, item=item))
+        response.prefix.append(item)
+        return out
+
+    def _ask_approval(self, response: _Response, step: McpStep, user_text: str) -> list[Output]:
+        """A response that asks the client to approve an MCP call: an `mcp_approval_request` item,
+        then `response.done`. The client answers with an `mcp_approval_response` item and
+        `response.create`."""
+        seed = f"{self.config.seed}/{self.handshake.conn_index}/{response.id}"
+        request = {"id": self.ids.item(), "type": "mcp_approval_request", "server_label": step.server_label,
+                   "name": step.name, "arguments": build_arguments(MCP_INPUT_SCHEMA, seed, user_text)}
+        out = self._add_output_item(response, request) + self._output_item_done(response, request)
+        return out + self._end_response(response, "completed", None, response.prefix)
+
+    def _call_mcp(self, response: _Response, step: McpStep, user_text: str) -> list[Output]:
+        """An MCP call the mock carries out itself: the `mcp_call` item, its arguments in deltas,
+        `response.mcp_call.in_progress` and `.completed`, the item done with its output."""
+        seed = f"{self.config.seed}/{self.handshake.conn_index}/{response.id}"
+        arguments = step.arguments if step.arguments is not None else build_arguments(MCP_INPUT_SCHEMA, seed, user_text)
+        item = {"id": self.ids.item(), "type": "mcp_call", "server_label": step.server_label, "name": step.name,
+                "arguments": "", "approval_request_id": step.approval_request_id, "output": None, "error": None}
+        out = self._add_output_item(response, item)
+        where = {"item_id": item["id"], "output_index": len(response.prefix)}
+        for chunk in argument_chunks(arguments):
+            out.append(self._emit("response.mcp_call_arguments.delta", response_id=response.id, **where, delta=chunk))
+            response.argument_tokens += 1
+        out.append(self._emit("response.mcp_call_arguments.done", response_id=response.id, **where, arguments=arguments))
+        out.append(self._emit("response.mcp_call.in_progress", **where))
+        out.append(self._emit("response.mcp_call.completed", **where))
+        item = {**item, "arguments": arguments, "output": mcp_call_output(step.server_label, step.name, arguments)}
+        return out + self._output_item_done(response, item)
+
+    def _list_mcp_tools(self, tools: Any) -> list[Output]:
+        """Each MCP server not listed yet lists its tools: an `mcp_list_tools` item in the
+        conversation, `mcp_list_tools.in_progress` and `.completed`."""
+        listed = {i.get("server_label") for i in self.items.values() if i.get("type") == "mcp_list_tools"}
+        out: list[Output] = []
+        for server in mcp_servers(tools):
+            if server["server_label"] in listed:
+                continue
+            listed.add(server["server_label"])
+            previous = self._previous_item_id()
+            item = {"id": self.ids.item(), "type": "mcp_list_tools", "server_label": server["server_label"], "tools": []}
+            self.items[item["id"]] = item
+            out.append(self._emit("conversation.item.added", previous_item_id=previous, item=item))
+            out.append(self._emit("mcp_list_tools.in_progress", item_id=item["id"]))
+            item = {**item, "tools": listed_tools(server, self.config.mcp_tools)}
+            self.items[item["id"]] = item
+            out.append(self._emit("mcp_list_tools.completed", item_id=item["id"]))
+            out.append(self._emit("conversation.item.done", previous_item_id=previous, item=item))
+        return out
+
+    def _end_response(self, response: _Response, status: str, details: Any, output: list[Any]) -> list[Output]:
+        return [self._emit("response.done", response=self._response_object(response, status, details, output))]
+
     def _where(self, response: _Response) -> dict[str, Any]:
-        return {"response_id": response.id, "item_id": response.item["id"], "output_index": 0, "content_index": 0}
+        index = len(response.prefix)
+        return {"response_id": response.id, "item_id": response.item["id"], "output_index": index, "content_index": 0}
 
     def _response_step(self, response: _Response) -> list[Output]:
         """One audio chunk (with the transcript words due by then), or one text word."""
@@ -653,17 +783,16 @@ class MockSession:
         item = {**response.item, "status": "completed" if status == "completed" else "incomplete", "content": content}
         if response.in_conversation and item["id"] in self.items:
             self.items[item["id"]] = item
-        out.append(self._emit("response.output_item.done", response_id=response.id, output_index=0, item=item))
+        out.append(self._emit("response.output_item.done", response_id=response.id, output_index=len(response.prefix), item=item))
         if response.in_conversation:
             out.append(self._emit("conversation.item.done", previous_item_id=response.previous_item_id, item=item))
         details = None if reason is None else {"type": status, "reason": reason}
-        out.append(self._emit("response.done", response=self._response_object(response, status, details, [item])))
-        return out
+        return out + self._end_response(response, status, details, [*response.prefix, item])
 
     def _response_object(self, response: _Response, status: str, details: Any, output: list[Any]) -> dict[str, Any]:
         done = status != "in_progress"
         audio_tokens = response.audio_bytes_sent // 960  # about 20 ms of 24 kHz audio a token
-        text_tokens = response.words_sent
+        text_tokens = response.words_sent + response.argument_tokens
         return {
             "object": "realtime.response",
             "id": response.id,
@@ -672,7 +801,7 @@ class MockSession:
             "output": output,
             "conversation_id": self._conversation_id if response.in_conversation else None,
             "output_modalities": [response.modality],
-            "max_output_tokens": "inf",
+            "max_output_tokens": "inf" if response.max_tokens is None else response.max_tokens,
             "audio": {"output": {"format": response.format, "voice": response.voice}},
             "usage": {
                 "total_tokens": 100 + audio_tokens + text_tokens,
@@ -685,7 +814,7 @@ class MockSession:
         }
 
     def _rate_limits(self, response: _Response) -> list[dict[str, Any]]:
-        used = 100 + response.audio_bytes_sent // 960 + response.words_sent
+        used = 100 + response.audio_bytes_sent // 960 + response.words_sent + response.argument_tokens
         return [
             {"name": "requests", "limit": 10000, "remaining": 9999, "reset_seconds": 0.006},
             {"name": "tokens", "limit": 2000000, "remaining": 2000000 - used, "reset_seconds": 0.003},
@@ -703,6 +832,16 @@ _CONTENT_TYPES = {
 
 def _voice_id(voice: Any) -> Any:
     return voice.get("id") if isinstance(voice, dict) else voice
+
+
+def _tokens_after_step(response: _Response) -> int:
+    """The response's output tokens (as its usage counts them) once its next step is sent."""
+    tokens = response.argument_tokens
+    if response.modality == "text":
+        return tokens + response.words_sent + 1
+    words_due = -(-len(response.words) * (response.step + 1) // len(response.chunks))
+    audio_bytes = response.audio_bytes_sent + response.chunks[response.step].size
+    return tokens + max(words_due, response.words_sent) + audio_bytes // 960
 
 
 def _words(transcript: str) -> list[str]:
@@ -739,40 +878,54 @@ def _check_id_fields(event: dict[str, Any]) -> errors.RealtimeError | None:
     return None
 
 
-def _check_item(item: Any) -> RealtimeError | None:
-    """The error for a `conversation.item.create` item the service would refuse, or None."""
+def _check_input(items: list[dict[str, Any]]) -> RealtimeError | None:
+    """The first item of a `response.input` the service would refuse: each is a conversation item, or
+    a reference to one (`{type: "item_reference", id}`)."""
+    for index, item in enumerate(items):
+        where = f"response.input[{index}]"
+        if item.get("type") == "item_reference":
+            if not isinstance(item.get("id"), str):
+                return errors.invalid_type(f"{where}.id", "a string", item.get("id"))
+            continue
+        error = _check_item(item, where)
+        if error is not None:
+            return error
+    return None
+
+
+def _check_item(item: Any, where: str = "item") -> RealtimeError | None:
+    """The error for a `conversation.item.create` item (or an item of `response.input`, `where`) the
+    service would refuse, or None."""
     if item is None:
-        return errors.missing_required_parameter("item")
+        return errors.missing_required_parameter(where)
     if not isinstance(item, dict):
-        return errors.invalid_type("item", "an object", item)
+        return errors.invalid_type(where, "an object", item)
     kind = item.get("type")
     if kind is None:
-        return errors.missing_required_parameter("item.type")
+        return errors.missing_required_parameter(f"{where}.type")
     for name in ("type", "role", "id"):
         if name in item and not isinstance(item[name], str):
-            return errors.invalid_type(f"item.{name}", "a string", item[name])
-    required = {
-        "message": ("role", "content"),
-        "function_call": ("call_id", "name", "arguments"),
-        "function_call_output": ("call_id", "output"),
-    }
-    if kind not in required:
-        return errors.invalid_value("item.type", kind, list(required))
-    for name in required[kind]:
-        if name not in item:
-            return errors.missing_required_parameter(f"item.{name}")
+            return errors.invalid_type(f"{where}.{name}", "a string", item[name])
+    if kind in ITEM_FIELDS:
+        return ITEM_FIELDS[kind](item, where)
     if kind != "message":
-        return None
+        return errors.invalid_value(f"{where}.type", kind, ["message", *ITEM_FIELDS])
+    for name in ("role", "content"):
+        if name not in item:
+            return errors.missing_required_parameter(f"{where}.{name}")
     role, content = item["role"], item["content"]
     if role not in _CONTENT_TYPES:
-        return errors.invalid_value("item.role", role, list(_CONTENT_TYPES))
+        return errors.invalid_value(f"{where}.role", role, list(_CONTENT_TYPES))
     if not isinstance(content, list):
-        return errors.invalid_type("item.content", "an array", content)
+        return errors.invalid_type(f"{where}.content", "an array", content)
     for index, part in enumerate(content):
         if not isinstance(part, dict):
-            return errors.invalid_type(f"item.content[{index}]", "an object", part)
+            return errors.invalid_type(f"{where}.content[{index}]", "an object", part)
         if not isinstance(part.get("type"), str):
-            return errors.invalid_type(f"item.content[{index}].type", "a string", part.get("type"))
+            return errors.invalid_type(f"{where}.content[{index}].type", "a string", part.get("type"))
         if part.get("type") not in _CONTENT_TYPES[role]:
-            return errors.invalid_value(f"item.content[{index}].type", part.get("type"), list(_CONTENT_TYPES[role]))
+            return errors.invalid_value(f"{where}.content[{index}].type", part.get("type"), list(_CONTENT_TYPES[role]))
+        for name in ("text", "audio", "transcript", "image_url"):
+            if part.get(name) is not None and not isinstance(part[name], str):
+                return errors.invalid_type(f"{where}.content[{index}].{name}", "a string", part[name])
     return None

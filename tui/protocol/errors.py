@@ -192,6 +192,18 @@ def cannot_update_voice() -> RealtimeError:
     return RealtimeError("cannot_update_voice", "Cannot update a conversation's voice if assistant audio is present.")
 
 
+def invalid_tool_call_id(call_id: str) -> RealtimeError:
+    # Code, wording and the null param as the service returned them (seen in livekit/agents#3344).
+    return RealtimeError("invalid_tool_call_id", f"Tool call ID '{call_id}' not found in conversation.")
+
+
+def approval_request_not_found(request_id: str) -> RealtimeError:
+    # Our code and wording: the service's answer to an approval of an unknown request is not public.
+    return RealtimeError(
+        "invalid_value", f"Approval request ID '{request_id}' not found in conversation.", "item.approval_request_id"
+    )
+
+
 def truncate_not_audio() -> RealtimeError:
     return RealtimeError("unsupported_content_type", "Only model output audio messages can be truncated")
 

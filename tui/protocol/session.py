@@ -10,11 +10,25 @@ rejected on any error; `merge_session` applies a valid one.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 from tui.protocol import errors
 from tui.protocol.errors import RealtimeError
+from tui.protocol.schema import (
+    Checker,
+    any_value,
+    array,
+    boolean,
+    enum,
+    nullable,
+    number,
+    obj,
+    one_of,
+    string,
+    string_map,
+    tagged,
+)
+from tui.protocol.tools import TOOLS, check_tool_choice
 
 DEFAULT_INSTRUCTIONS = "You are a helpful, friendly voice assistant. (rtui mock server)"
 VOICES = ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"]
@@ -85,167 +99,54 @@ def default_transcription_session(session_id: str, expires_at: int) -> dict[str,
     }
 
 
-# -- a small schema language ---------------------------------------------------------------------
-# A checker takes (value, param path) and returns a RealtimeError or None.
-
-Checker = Callable[[Any, str], RealtimeError | None]
-
-
-def _any(value: Any, param: str) -> RealtimeError | None:
-    return None
-
-
-def _string(value: Any, param: str) -> RealtimeError | None:
-    return None if isinstance(value, str) else errors.invalid_type(param, "a string", value)
-
-
-def _boolean(value: Any, param: str) -> RealtimeError | None:
-    return None if isinstance(value, bool) else errors.invalid_type(param, "a boolean", value)
-
-
-def _number(minimum: float | None = None, maximum: float | None = None, *, integer: bool = False) -> Checker:
-    def check(value: Any, param: str) -> RealtimeError | None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-            return errors.invalid_type(param, "an integer" if integer else "a number", value)
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            return errors.out_of_range(param, value, minimum=minimum, maximum=maximum)
-        return None
-
-    return check
-
-
-def _enum(*values: Any) -> Checker:
-    def check(value: Any, param: str) -> RealtimeError | None:
-        if value in values and not isinstance(value, bool):
-            return None
-        if isinstance(value, (dict, list)) or value is None:
-            expected = "a string" if all(isinstance(v, str) for v in values) else "an integer"
-            return errors.invalid_type(param, expected, value)
-        return errors.invalid_value(param, value, [str(v) for v in values])
-
-    return check
-
-
-def _nullable(checker: Checker) -> Checker:
-    def check(value: Any, param: str) -> RealtimeError | None:
-        return None if value is None else checker(value, param)
-
-    return check
-
-
-def _one_of(*checkers: Checker) -> Checker:
-    """Accepts what any checker accepts; otherwise reports the first checker's error."""
-
-    def check(value: Any, param: str) -> RealtimeError | None:
-        first = None
-        for checker in checkers:
-            error = checker(value, param)
-            if error is None:
-                return None
-            first = first or error
-        return first
-
-    return check
-
-
-def _array(item: Checker) -> Checker:
-    def check(value: Any, param: str) -> RealtimeError | None:
-        if not isinstance(value, list):
-            return errors.invalid_type(param, "an array", value)
-        for index, element in enumerate(value):
-            error = item(element, f"{param}[{index}]")
-            if error is not None:
-                return error
-        return None
-
-    return check
-
-
-def _object(fields: dict[str, Checker], required: tuple[str, ...] = (), *, open_: bool = False) -> Checker:
-    def check(value: Any, param: str) -> RealtimeError | None:
-        if not isinstance(value, dict):
-            return errors.invalid_type(param, "an object", value)
-        if not open_:
-            for key in value:
-                if key not in fields:
-                    return errors.unknown_parameter(f"{param}.{key}")
-        for key in required:
-            if key not in value:
-                return errors.missing_required_parameter(f"{param}.{key}")
-        for key, element in value.items():
-            checker = fields.get(key, _any)
-            error = checker(element, f"{param}.{key}")
-            if error is not None:
-                return error
-        return None
-
-    return check
-
-
-def _tagged(variants: dict[str, Checker]) -> Checker:
-    """An object whose `type` picks its schema (audio formats, turn detection)."""
-
-    def check(value: Any, param: str) -> RealtimeError | None:
-        if not isinstance(value, dict):
-            return errors.invalid_type(param, "an object", value)
-        kind = value.get("type")
-        if kind is None:
-            return errors.missing_required_parameter(f"{param}.type")
-        if kind not in variants:
-            return _enum(*variants)(kind, f"{param}.type")
-        return variants[kind](value, param)
-
-    return check
-
-
-_FORMAT = _tagged(
+_FORMAT = tagged(
     {
         # `rate` is optional: 24000 is the only rate, and implied (the SDK's AudioPCM has it optional).
-        "audio/pcm": _object({"type": _string, "rate": _enum(24000)}),
-        "audio/pcmu": _object({"type": _string}),
-        "audio/pcma": _object({"type": _string}),
+        "audio/pcm": obj({"type": string, "rate": enum(24000)}),
+        "audio/pcmu": obj({"type": string}),
+        "audio/pcma": obj({"type": string}),
     }
 )
-_MS = _number(0, integer=True)
-_TURN_DETECTION = _nullable(
-    _tagged(
+_MS = number(0, integer=True)
+_TURN_DETECTION = nullable(
+    tagged(
         {
-            "server_vad": _object(
+            "server_vad": obj(
                 {
-                    "type": _string,
-                    "threshold": _number(0.0, 1.0),
+                    "type": string,
+                    "threshold": number(0.0, 1.0),
                     "prefix_padding_ms": _MS,
                     "silence_duration_ms": _MS,
-                    "idle_timeout_ms": _nullable(_number(5000, 30000, integer=True)),
-                    "create_response": _boolean,
-                    "interrupt_response": _boolean,
+                    "idle_timeout_ms": nullable(number(5000, 30000, integer=True)),
+                    "create_response": boolean,
+                    "interrupt_response": boolean,
                 }
             ),
-            "semantic_vad": _object(
+            "semantic_vad": obj(
                 {
-                    "type": _string,
-                    "eagerness": _enum("low", "medium", "high", "auto"),
-                    "create_response": _boolean,
-                    "interrupt_response": _boolean,
+                    "type": string,
+                    "eagerness": enum("low", "medium", "high", "auto"),
+                    "create_response": boolean,
+                    "interrupt_response": boolean,
                 }
             ),
         }
     )
 )
-_TRANSCRIPTION = _nullable(
-    _object(
+_TRANSCRIPTION = nullable(
+    obj(
         {
-            "model": _string,
-            "language": _string,
-            "prompt": _string,
-            "delay": _enum("minimal", "low", "medium", "high", "xhigh"),
-            "keywords": _array(_string),
-            "languages": _array(_string),
+            "model": string,
+            "language": string,
+            "prompt": string,
+            "delay": enum("minimal", "low", "medium", "high", "xhigh"),
+            "keywords": array(string),
+            "languages": array(string),
         }
     )
 )
-_NOISE_REDUCTION = _nullable(_object({"type": _enum("near_field", "far_field"), "strength": _number(0.0, 1.0)}))
-_AUDIO_INPUT = _object(
+_NOISE_REDUCTION = nullable(obj({"type": enum("near_field", "far_field"), "strength": number(0.0, 1.0)}))
+_AUDIO_INPUT = obj(
     {
         "format": _FORMAT,
         "transcription": _TRANSCRIPTION,
@@ -253,29 +154,29 @@ _AUDIO_INPUT = _object(
         "turn_detection": _TURN_DETECTION,
     }
 )
-_VOICE = _one_of(_string, _object({"id": _string}, required=("id",)))
-_AUDIO_OUTPUT = _object({"format": _FORMAT, "voice": _VOICE, "speed": _number(0.25, 1.5)})
-_INCLUDE = _nullable(_array(_enum("item.input_audio_transcription.logprobs")))
+_VOICE = one_of(string, obj({"id": string}, required=("id",)))
+_AUDIO_OUTPUT = obj({"format": _FORMAT, "voice": _VOICE, "speed": number(0.25, 1.5)})
+_INCLUDE = nullable(array(enum("item.input_audio_transcription.logprobs")))
 
 REALTIME_SESSION_FIELDS: dict[str, Checker] = {
-    "type": _enum("realtime", "transcription"),
-    "model": _string,
-    "output_modalities": _array(_enum("text", "audio")),
-    "instructions": _string,
-    "audio": _object({"input": _AUDIO_INPUT, "output": _AUDIO_OUTPUT}),
+    "type": enum("realtime", "transcription"),
+    "model": string,
+    "output_modalities": array(enum("text", "audio")),
+    "instructions": string,
+    "audio": obj({"input": _AUDIO_INPUT, "output": _AUDIO_OUTPUT}),
     "include": _INCLUDE,
-    "max_output_tokens": _one_of(_number(1, 4096, integer=True), _enum("inf")),
-    "tools": _array(_object({"type": _enum("function", "mcp")}, required=("type",), open_=True)),
-    "tool_choice": _one_of(_enum("none", "auto", "required"), _object({}, open_=True)),
-    "tracing": _nullable(_one_of(_enum("auto"), _object({"workflow_name": _string, "group_id": _string, "metadata": _any}))),
-    "truncation": _one_of(_enum("auto", "disabled"), _object({}, open_=True)),
-    "prompt": _nullable(_object({"id": _string, "version": _string, "variables": _any}, required=("id",))),
-    "reasoning": _nullable(_object({"effort": _string})),
-    "parallel_tool_calls": _boolean,
+    "max_output_tokens": one_of(number(1, 4096, integer=True), enum("inf")),
+    "tools": TOOLS,
+    "tool_choice": check_tool_choice,
+    "tracing": nullable(one_of(enum("auto"), obj({"workflow_name": string, "group_id": string, "metadata": any_value}))),
+    "truncation": one_of(enum("auto", "disabled"), obj({}, open_=True)),
+    "prompt": nullable(obj({"id": string, "version": string, "variables": any_value}, required=("id",))),
+    "reasoning": nullable(obj({"effort": string})),
+    "parallel_tool_calls": boolean,
 }
 TRANSCRIPTION_SESSION_FIELDS: dict[str, Checker] = {
-    "type": _enum("realtime", "transcription"),
-    "audio": _object({"input": _AUDIO_INPUT}),
+    "type": enum("realtime", "transcription"),
+    "audio": obj({"input": _AUDIO_INPUT}),
     "include": _INCLUDE,
 }
 
@@ -290,7 +191,7 @@ def validate_session_update(session: Any, current_type: str = "realtime") -> Rea
             return errors.unknown_parameter(f"session.{key}")
     if "type" not in session:
         return errors.missing_required_parameter("session.type")
-    error = _object(fields)(session, "session")
+    error = obj(fields)(session, "session")
     if error is not None:
         return error
     if session["type"] != current_type:
@@ -303,6 +204,36 @@ def validate_session_update(session: Any, current_type: str = "realtime") -> Rea
             f"Invalid value: {modalities}. Supported values are: ['audio'] and ['text'] (not both).",
             "session.output_modalities",
         )
+    return None
+
+
+RESPONSE_CREATE_FIELDS: dict[str, Checker] = {
+    "audio": obj({"output": obj({"format": _FORMAT, "voice": _VOICE})}),
+    "conversation": string,  # "auto", "none" (the SDK allows any string)
+    "input": array(obj({"type": string}, required=("type",), open_=True)),
+    "instructions": string,
+    "max_output_tokens": REALTIME_SESSION_FIELDS["max_output_tokens"],
+    "metadata": nullable(string_map),
+    "output_modalities": REALTIME_SESSION_FIELDS["output_modalities"],
+    "parallel_tool_calls": boolean,
+    "prompt": REALTIME_SESSION_FIELDS["prompt"],
+    "reasoning": REALTIME_SESSION_FIELDS["reasoning"],
+    "tool_choice": check_tool_choice,
+    "tools": TOOLS,
+}
+
+
+def validate_response_create(params: Any) -> RealtimeError | None:
+    """The error the service answers a `response.create`'s `response` with, or None: the fields of the
+    SDK's `RealtimeResponseCreateParams`, each as the session's."""
+    if not isinstance(params, dict):
+        return errors.invalid_type("response", "an object", params)
+    error = obj(RESPONSE_CREATE_FIELDS)(params, "response")
+    if error is not None:
+        return error
+    modalities = params.get("output_modalities")
+    if modalities is not None and modalities not in (["audio"], ["text"]):
+        return errors.invalid_value("response.output_modalities", modalities, ["audio", "text"])
     return None
 
 
@@ -322,9 +253,9 @@ def _merge_into(target: dict[str, Any], update: dict[str, Any], path: tuple[str,
                 existing = dict(SERVER_VAD_DEFAULTS if value["type"] == "server_vad" else SEMANTIC_VAD_DEFAULTS)
             existing.update(value)
             target[key] = existing
-        elif here[-1] == "format" and isinstance(value, dict):
-            target[key] = copy.deepcopy(value)  # a new format replaces the old one whole
-            if value.get("type") == "audio/pcm":
+        elif here[-1] in ("format", "tool_choice") and isinstance(value, dict):
+            target[key] = copy.deepcopy(value)  # a new format (or forced tool) replaces the old one whole
+            if here[-1] == "format" and value.get("type") == "audio/pcm":
                 target[key].setdefault("rate", PCM_FORMAT["rate"])  # shown with its implied rate
         elif isinstance(value, dict) and isinstance(target.get(key), dict):
             _merge_into(target[key], value, here)

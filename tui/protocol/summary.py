@@ -36,7 +36,16 @@ TEXT_DELTA_EVENTS = frozenset(
         "response.text.delta",
     }
 )
-STREAMED_EVENTS = AUDIO_EVENTS | TEXT_DELTA_EVENTS
+# A function call's arguments, streamed in pieces: one run per call, shown as `name(arguments)`.
+ARGUMENT_DELTA = "response.function_call_arguments.delta"
+STREAMED_EVENTS = AUDIO_EVENTS | TEXT_DELTA_EVENTS | {ARGUMENT_DELTA}
+# Items that carry a function call or its output (`response.output_item.*`, `conversation.item.*`).
+ITEM_EVENTS = frozenset(
+    {
+        "response.output_item.added", "response.output_item.done", "conversation.item.added",
+        "conversation.item.done", "conversation.item.created", "conversation.item.retrieved", "conversation.item.create",
+    }
+)
 
 CLOSE_CODE_MEANINGS: dict[int, str] = {
     1000: "normal closure",
@@ -156,10 +165,28 @@ def _session_summary(session: dict[str, Any]) -> str:
     voice = audio.get("output", {}).get("voice") if isinstance(audio.get("output"), dict) else None
     if voice:
         parts.append(f"voice={voice}")
+    tools = session.get("tools")
+    if isinstance(tools, list) and tools:
+        names = (str(tool.get("name") or tool.get("server_label") or "?") for tool in tools if isinstance(tool, dict))
+        parts.append("tools=" + ",".join(names))
     beta = sorted(k for k in ("modalities", "input_audio_format", "turn_detection", "voice") if k in session)
     if beta:
         parts.append("beta fields: " + ",".join(beta))
     return " ".join(parts)
+
+
+def call_text(name: Any, arguments: Any, width: int = 70) -> str:
+    """`get_weather({"city": "Paris"})`: a function call as the log shows it."""
+    return f"{name if isinstance(name, str) and name else '?'}({_shorten(str(arguments or ''), width)})"
+
+
+def _tool_item_summary(item: dict[str, Any]) -> str | None:
+    """A function call or its output, or None for any other item."""
+    if item.get("type") == "function_call":
+        return f"{call_text(item.get('name'), item.get('arguments'))} {item.get('call_id')}"
+    if item.get("type") == "function_call_output":
+        return f"output for {item.get('call_id')}: {_shorten(str(item.get('output', '')), 60)!r}"
+    return None
 
 
 def event_summary(event: dict[str, Any]) -> str:
@@ -167,6 +194,14 @@ def event_summary(event: dict[str, Any]) -> str:
     etype = event.get("type")
     if not isinstance(etype, str):
         return ""
+    if etype == ARGUMENT_DELTA:
+        return f"({_shorten(str(event.get('delta', '')), 60)})"  # a run names its call (CallNames)
+    if etype == "response.function_call_arguments.done":
+        return f"{call_text(event.get('name'), event.get('arguments'))} {event.get('call_id')}"
+    if etype in ITEM_EVENTS:
+        tool = _tool_item_summary(object_field(event, "item"))
+        if tool is not None:
+            return tool
     if etype in AUDIO_EVENTS:
         size = audio_bytes(event)
         return f"audio {format_ms(size / PCM_BYTES_PER_SECOND)} ({size} B)"
@@ -228,8 +263,12 @@ class Line:
     end_t_ns: int = 0
     audio_bytes: int = 0
     severity: str = "normal"  # "normal", "note" (a user's mark), "warning" or "error": how a view shows it
-    text: str = ""  # the text of a transcript or text delta (joined over a run)
+    text: str = ""  # the text of a transcript or text delta, or a call's arguments (joined over a run)
     seqs: list[int] = field(default_factory=list)
+    # A function call's item id (argument deltas: runs of two calls never merge) and, where the
+    # record says it, the function's name: argument deltas carry only the item id.
+    call: str = ""
+    call_name: str = ""
 
     @property
     def audio_seconds(self) -> float:
@@ -274,8 +313,9 @@ def _describe(record: dict[str, Any], line: Line) -> None:
             line.summary = event_summary(event)
             if line.label in AUDIO_EVENTS:
                 line.audio_bytes = audio_bytes(event)
-            elif line.label in TEXT_DELTA_EVENTS:
+            elif line.label in TEXT_DELTA_EVENTS or line.label == ARGUMENT_DELTA:
                 line.text = str(event.get("delta", ""))
+            _note_call(event, line)
             if line.label == "error":
                 line.severity = "error"
         if binary:
@@ -321,6 +361,40 @@ def _describe(record: dict[str, Any], line: Line) -> None:
         line.severity = "note"  # the user's own, not a problem
 
 
+def _note_call(event: dict[str, Any], line: Line) -> None:
+    """The call an event is about: its item id, and its function's name where the event has it."""
+    if line.label in (ARGUMENT_DELTA, "response.function_call_arguments.done"):
+        line.call, line.call_name = str(event.get("item_id", "")), str(event.get("name") or "")
+    elif line.label in ITEM_EVENTS:
+        item = object_field(event, "item")
+        if item.get("type") == "function_call":
+            line.call, line.call_name = str(item.get("id", "")), str(item.get("name") or "")
+
+
+class CallNames:
+    """Function names by call item id, learned from the lines that carry both (`output_item.added`,
+    the arguments' `.done`), so that a run of argument deltas reads `name(arguments)`."""
+
+    LIMIT = 1_000  # calls remembered: a long session must not grow this without bound
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+
+    def learn(self, line: Line) -> None:
+        if line.call and line.call_name:
+            self._names[line.call] = line.call_name
+            if len(self._names) > self.LIMIT:
+                del self._names[next(iter(self._names))]
+
+    def run_summary(self, run: Line) -> str:
+        return call_text(self._names.get(run.call), run.text)
+
+
+def run_key(line: Line) -> tuple[int, str, str, str]:
+    """What a run of streamed events shares: connection, direction, type, and the call for arguments."""
+    return (line.conn, line.direction, line.label, line.call)
+
+
 class RunCollapser:
     """Folds streamed events (audio appends and deltas, text deltas) into runs.
 
@@ -331,15 +405,19 @@ class RunCollapser:
     """
 
     def __init__(self) -> None:
-        self._open: dict[tuple[int, str, str], Line] = {}
+        self._open: dict[tuple[int, str, str, str], Line] = {}
+        self.calls = CallNames()
 
     def push(self, line: Line) -> list[Line]:
+        self.calls.learn(line)
         if line.label not in STREAMED_EVENTS:
             return [*self.flush(), line]
-        key = (line.conn, line.direction, line.label)
+        key = run_key(line)
         run = self._open.get(key)
         if run is None:
             self._open[key] = line
+            if line.label == ARGUMENT_DELTA:
+                line.summary = self.calls.run_summary(line)
         else:
             run.count += 1
             run.size += line.size
@@ -349,6 +427,9 @@ class RunCollapser:
             if line.label in TEXT_DELTA_EVENTS:
                 run.text += line.text
                 run.summary = repr(_shorten(run.text, 70))
+            elif line.label == ARGUMENT_DELTA:
+                run.text += line.text
+                run.summary = self.calls.run_summary(run)
         return []
 
     def flush(self) -> list[Line]:

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from tui.app.contract import Clock, EngineLike
+from tui.app.inspect_model import formatted_arguments
 from tui.app.log_model import LogFeed, RowFilter, is_error_or_close, search_problem
 from tui.app.present import traffic_text
 from tui.app.saving import frame_text, transcript_of, transcript_plain, unwritable, write_new
@@ -27,6 +28,7 @@ from tui.app.widgets.meters import LevelMeter
 from tui.app.widgets.status import NoticeBar, SessionHeader, StatsLine, TextLine, VerdictPanel
 from tui.app.widgets.transcript import Transcript
 from tui.engine.commands import (
+    AnswerCall,
     CancelResponse,
     Command,
     CreateResponse,
@@ -150,7 +152,7 @@ class FilterLog:
 ACTION_COMMANDS: dict[str, type[Command]] = {
     "talk": SetTalking, "mute": SetMuted, "turn_mode": ToggleTurnMode, "send_text": SendText,
     "respond": CreateResponse, "cancel": CancelResponse, "mark": Mark, "reconnect": Reconnect,
-    "send_event": SendEvent, "edit_session": UpdateSession,
+    "send_event": SendEvent, "edit_session": UpdateSession, "answer_call": AnswerCall,
 }
 
 
@@ -186,6 +188,14 @@ class LiveScreen(FilterLog, Screen[None]):
             show=False,
             tooltip="write a client event (JSON) and send it; starts from the selected client frame",
             id="session.send_event",
+        ),
+        Binding(
+            "a",
+            "answer_call",
+            "Answer call",
+            show=False,
+            tooltip="answer the model's function call that rtui has no answer for (its output)",
+            id="session.answer_call",
         ),
         Binding(
             "y",
@@ -358,6 +368,26 @@ class LiveScreen(FilterLog, Screen[None]):
                 self.engine.submit(SendEvent(event))
 
         self.app.push_screen(EventEditor(text), send)
+
+    def action_answer_call(self) -> None:
+        calls = self.engine.state.unanswered_calls
+        if not calls:
+            self.notify("No function call awaits an answer (calls with a --tools answer are answered at once).", timeout=4)
+            return
+        call = calls[0]
+
+        def answer(output: str | None) -> None:
+            if output:
+                self.engine.submit(AnswerCall(call.call_id, output))
+
+        more = f" ({len(calls) - 1} more after it)" if len(calls) > 1 else ""
+        self.app.push_screen(
+            Prompt(
+                f"Answer {call.name} ({call.call_id}){more}: its output, sent as function_call_output then response.create",
+                'e.g. {"temperature_c": 18}', notes=f"arguments:\n{formatted_arguments(call.arguments)}",
+            ),
+            answer,
+        )
 
     def action_copy_recording_path(self) -> None:
         path = self.engine.state.recording_path

@@ -36,11 +36,11 @@ class Transcript(VerticalScroll):
     def show(self, entries: list[TranscriptEntry]) -> None:
         shown = entries[-SHOWN_ENTRIES:]
         # Earlier entries change too (a user transcript completes after the reply has started).
-        fingerprint = (len(entries), *((e.role, len(e.text), e.done, e.interrupted) for e in shown))
+        fingerprint = (len(entries), *((e.role, len(e.text), e.done, e.interrupted, e.output) for e in shown))
         if fingerprint == self._fingerprint:
             return
         self._fingerprint = fingerprint
-        self._entries = [TranscriptEntry(e.role, e.item_id, e.text, e.done, e.interrupted) for e in shown]
+        self._entries = [TranscriptEntry(e.role, e.item_id, e.text, e.done, e.interrupted, e.output) for e in shown]
         self._body.update(transcript_text(self._entries))
         self.scroll_end(animate=False)
 
@@ -52,6 +52,9 @@ def transcript_text(entries: list[TranscriptEntry]) -> Text:
     for number, entry in enumerate(entries):
         if number:
             text.append("\n")
+        if entry.role == "call":
+            text.append_text(call_text(entry))
+            continue
         who = "you  " if entry.role == "user" else "model"
         text.append(f"{who} > ", style="bold")
         # The user's side has text only when the server transcribes it (the mock does not).
@@ -62,3 +65,19 @@ def transcript_text(entries: list[TranscriptEntry]) -> Text:
         elif not entry.done:
             text.append(" …", style="dim")
     return text
+
+
+def call_text(entry: TranscriptEntry) -> Text:
+    """A function call between the turns, and the output the client answered it with."""
+    text = Text("call  > ", style="bold")
+    text.append(shortened(entry.text))
+    if entry.output is None:
+        text.append("\n        → (no answer yet)", style="dim")
+    else:
+        text.append("\n        → ")
+        text.append(shortened(entry.output) or "(empty)", style="" if entry.output else "dim")
+    return text
+
+
+def shortened(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else "…" + text[-SHOWN_CHARS:]
