@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from mock_support import events_of
 from tui.mock.config import MockConfig
 from tui.mock.session import Handshake, MockSession
+from tui.protocol.session import REALTIME_SESSION_FIELDS
 
 WEATHER = {
     "type": "function",
@@ -346,3 +347,37 @@ def test_any_sequence_of_tool_events_gets_only_events_the_sdk_reads(data):
     for step in range(data.draw(st.integers(1, 12))):
         events_of(mock.receive_text(orjson.dumps(data.draw(_client_events(mock))).decode(), float(step)))
         events_of(mock.poll(float(step) + 0.5))
+
+
+_nested = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2, 5000), st.floats(0, 2),
+              st.sampled_from(["auto", "disabled", "inf", "low", "x", "retention_ratio", "input_text", "marin", "mcp"])),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(
+        st.sampled_from(["type", "id", "name", "variables", "effort", "retention_ratio", "text", "metadata", "server_label"]),
+        inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=st.dictionaries(st.sampled_from(sorted(REALTIME_SESSION_FIELDS)), _nested, max_size=3))
+def test_any_session_update_gets_an_answer_the_sdk_reads(fields):
+    """Whatever a `session.update` holds, the mock answers an `error` or a `session.updated` the SDK's
+    `SessionUpdatedEvent` accepts: a value it cannot read is refused, never echoed."""
+    update(new_session(), **fields)  # `send` checks every event with the SDK
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "param"),
+    [
+        ("truncation", {}, "session.truncation.type"),
+        ("truncation", {"type": "retention_ratio", "retention_ratio": 2}, "session.truncation.retention_ratio"),
+        ("reasoning", {"effort": "extreme"}, "session.reasoning.effort"),
+        ("prompt", {"id": "p", "variables": {"a": 1}}, "session.prompt.variables.a"),
+        ("prompt", {"id": "p", "variables": {"a": {"type": "input_text"}}}, "session.prompt.variables.a.text"),
+    ],
+)
+def test_session_fields_the_sdk_types_strictly_are_validated(field, value, param):
+    """SDK: `truncation` is "auto" | "disabled" | `RealtimeTruncationRetentionRatio` (type, retention_ratio
+    0..1); `reasoning.effort` is minimal..xhigh; `prompt.variables` values are strings or input parts."""
+    assert only_error(update(new_session(), **{field: value}))["param"] == param

@@ -1,7 +1,7 @@
 """How the mock decides to call a tool, and what it passes: its stand-in for a model's tool use.
 
 The mock has no model, so it calls tools by rule, the same way every time (documented in
-docs/protocol.md, "The mock and tools"):
+docs/protocol.md, "How the mock chooses a tool"):
 
 - `tool_choice` "none" never calls; `{"type": "function", "name": N}` always calls N; "required"
   calls the tools the user's last message names, else the first tool; "auto" (the default) calls the

@@ -24,16 +24,6 @@ def boolean(value: Any, param: str) -> RealtimeError | None:
     return None if isinstance(value, bool) else errors.invalid_type(param, "a boolean", value)
 
 
-def string_map(value: Any, param: str) -> RealtimeError | None:
-    """An object whose values are strings (`metadata`, MCP `headers`)."""
-    if not isinstance(value, dict):
-        return errors.invalid_type(param, "an object", value)
-    for key, element in value.items():
-        if not isinstance(element, str):
-            return errors.invalid_type(f"{param}.{key}", "a string", element)
-    return None
-
-
 def number(minimum: float | None = None, maximum: float | None = None, *, integer: bool = False) -> Checker:
     def check(value: Any, param: str) -> RealtimeError | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
@@ -75,6 +65,31 @@ def one_of(*checkers: Checker) -> Checker:
                 return None
             first = first or error
         return first
+
+    return check
+
+
+def string_or_object(for_string: Checker, for_object: Checker) -> Checker:
+    """A string judged by one checker, anything else by the other (`tool_choice`, `truncation`): the
+    error names what the value is, not the first alternative tried."""
+
+    def check(value: Any, param: str) -> RealtimeError | None:
+        return for_string(value, param) if isinstance(value, str) else for_object(value, param)
+
+    return check
+
+
+def each_value(checker: Checker) -> Checker:
+    """An object whose every value the checker accepts (its keys are free)."""
+
+    def check(value: Any, param: str) -> RealtimeError | None:
+        if not isinstance(value, dict):
+            return errors.invalid_type(param, "an object", value)
+        for key, element in value.items():
+            error = checker(element, f"{param}.{key}")
+            if error is not None:
+                return error
+        return None
 
     return check
 
@@ -127,3 +142,6 @@ def tagged(variants: dict[str, Checker]) -> Checker:
         return variants[kind](value, param)
 
     return check
+
+
+string_map = each_value(string)  # `metadata`, MCP `headers`

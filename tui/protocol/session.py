@@ -19,6 +19,7 @@ from tui.protocol.schema import (
     any_value,
     array,
     boolean,
+    each_value,
     enum,
     nullable,
     number,
@@ -26,9 +27,10 @@ from tui.protocol.schema import (
     one_of,
     string,
     string_map,
+    string_or_object,
     tagged,
 )
-from tui.protocol.tools import TOOLS, check_tool_choice
+from tui.protocol.tools import TOOL_CHOICE, TOOLS
 
 DEFAULT_INSTRUCTIONS = "You are a helpful, friendly voice assistant. (rtui mock server)"
 VOICES = ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"]
@@ -158,6 +160,33 @@ _VOICE = one_of(string, obj({"id": string}, required=("id",)))
 _AUDIO_OUTPUT = obj({"format": _FORMAT, "voice": _VOICE, "speed": number(0.25, 1.5)})
 _INCLUDE = nullable(array(enum("item.input_audio_transcription.logprobs")))
 
+# The SDK's `RealtimeTruncationRetentionRatio` and `ResponsePrompt.variables` (a string or an input part).
+_RETENTION_RATIO = tagged(
+    {
+        "retention_ratio": obj(
+            {
+                "type": string,
+                "retention_ratio": number(0.0, 1.0),
+                "token_limits": obj({"post_instructions": number(0, integer=True)}),
+            },
+            required=("retention_ratio",),
+        )
+    }
+)
+_DETAIL = enum("low", "high", "auto", "original")
+_PROMPT_VARIABLE = string_or_object(
+    string,
+    tagged(
+        {
+            "input_text": obj({"type": string, "text": string}, required=("text",)),
+            "input_image": obj({"type": string, "detail": _DETAIL, "file_id": nullable(string), "image_url": nullable(string)},
+                               required=("detail",)),
+            "input_file": obj({"type": string, "detail": _DETAIL, "file_data": nullable(string), "file_id": nullable(string),
+                               "file_url": nullable(string), "filename": nullable(string)}),
+        }
+    ),
+)
+
 REALTIME_SESSION_FIELDS: dict[str, Checker] = {
     "type": enum("realtime", "transcription"),
     "model": string,
@@ -167,11 +196,13 @@ REALTIME_SESSION_FIELDS: dict[str, Checker] = {
     "include": _INCLUDE,
     "max_output_tokens": one_of(number(1, 4096, integer=True), enum("inf")),
     "tools": TOOLS,
-    "tool_choice": check_tool_choice,
+    "tool_choice": TOOL_CHOICE,
     "tracing": nullable(one_of(enum("auto"), obj({"workflow_name": string, "group_id": string, "metadata": any_value}))),
-    "truncation": one_of(enum("auto", "disabled"), obj({}, open_=True)),
-    "prompt": nullable(obj({"id": string, "version": string, "variables": any_value}, required=("id",))),
-    "reasoning": nullable(obj({"effort": string})),
+    "truncation": string_or_object(enum("auto", "disabled"), _RETENTION_RATIO),
+    "prompt": nullable(
+        obj({"id": string, "version": nullable(string), "variables": nullable(each_value(_PROMPT_VARIABLE))}, required=("id",))
+    ),
+    "reasoning": nullable(obj({"effort": nullable(enum("minimal", "low", "medium", "high", "xhigh"))})),
     "parallel_tool_calls": boolean,
 }
 TRANSCRIPTION_SESSION_FIELDS: dict[str, Checker] = {
@@ -218,7 +249,7 @@ RESPONSE_CREATE_FIELDS: dict[str, Checker] = {
     "parallel_tool_calls": boolean,
     "prompt": REALTIME_SESSION_FIELDS["prompt"],
     "reasoning": REALTIME_SESSION_FIELDS["reasoning"],
-    "tool_choice": check_tool_choice,
+    "tool_choice": TOOL_CHOICE,
     "tools": TOOLS,
 }
 

@@ -9,10 +9,7 @@ requires `name`), and an MCP tool a `server_label` (the SDK requires it).
 
 from __future__ import annotations
 
-from typing import Any
-
-from tui.protocol.errors import RealtimeError
-from tui.protocol.schema import array, boolean, enum, nullable, obj, one_of, string, string_map, tagged
+from tui.protocol.schema import array, boolean, enum, nullable, obj, one_of, string, string_map, string_or_object, tagged
 
 MCP_CONNECTORS = (
     "connector_dropbox", "connector_gmail", "connector_googlecalendar", "connector_googledrive",
@@ -53,7 +50,6 @@ _FORCED = tagged(
 )
 
 
-def check_tool_choice(value: Any, param: str) -> RealtimeError | None:
-    """A mode ("none", "auto", "required") or a forced tool (`{type: "function", name}`,
-    `{type: "mcp", server_label, name?}`): a string is judged as a mode, anything else as a tool."""
-    return _MODES(value, param) if isinstance(value, str) else _FORCED(value, param)
+# A mode ("none", "auto", "required") or a forced tool (`{type: "function", name}`, `{type: "mcp",
+# server_label, name?}`).
+TOOL_CHOICE = string_or_object(_MODES, _FORCED)
