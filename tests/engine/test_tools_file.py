@@ -91,3 +91,12 @@ async def test_the_shipped_example_answers_both_tools():
     weather, convert = book.answer_for("get_weather"), book.answer_for("convert_temperature")
     assert weather is not None and orjson.loads(await weather.run('{"city": "Paris"}'))["conditions"] == "sunny"
     assert convert is not None and orjson.loads(await convert.run('{"celsius": 21}')) == {"celsius": 21.0, "fahrenheit": 69.8}
+
+
+async def test_a_command_never_sees_the_key_rtui_holds(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-tool-must-not-see")
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-test-tool-must-not-see")
+    monkeypatch.setenv("RTUI_TOOL_PROBE", "kept")
+    script = "import os; print([os.environ.get(n) for n in ('OPENAI_API_KEY', 'AZURE_OPENAI_API_KEY', 'RTUI_TOOL_PROBE')])"
+    output = await run_command((PY, "-c", script), "{}", cwd=str(tmp_path), timeout_s=10)
+    assert output == "[None, None, 'kept']"

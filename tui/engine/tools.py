@@ -142,6 +142,11 @@ def _tool(tool: Any, folder: str) -> tuple[dict[str, Any], ToolAnswer | None]:
     return definition, None
 
 
+# A tool command is the user's own program, but it is handed the model's arguments and has no need
+# of the key rtui holds: it runs without the variables rtui reads keys from.
+KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
+
+
 def error_output(problem: str) -> str:
     return orjson.dumps({"error": problem}).decode()
 
@@ -152,7 +157,7 @@ async def run_command(command: tuple[str, ...], arguments: str, *, cwd: str, tim
     try:
         process = await asyncio.create_subprocess_exec(
             *command, cwd=cwd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env={k: v for k, v in os.environ.items() if k not in KEY_VARIABLES},
         )
     except OSError as exc:
         return error_output(f"tool command {shown!r} could not start: {exc.strerror or exc}")
