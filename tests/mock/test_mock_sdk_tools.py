@@ -26,6 +26,7 @@ WEATHER = {
 }
 CALL_SEQUENCE = [
     "response.created",
+    "rate_limits.updated",  # as a response starts, as the service sends it
     "response.output_item.added",
     "conversation.item.added",
     "response.function_call_arguments.delta",
@@ -78,7 +79,8 @@ async def test_sdk_tool_loop_call_arguments_output_and_answer():
         kinds = [e.type for e in events]
         assert [k for i, k in enumerate(kinds) if i == 0 or k != kinds[i - 1]] == CALL_SEQUENCE
         assert kinds.count("response.function_call_arguments.delta") > 1
-        added, done = events[1].item, events[-1].response
+        added = next(e for e in events if e.type == "response.output_item.added").item
+        done = events[-1].response
         assert added.type == "function_call" and added.status == "in_progress" and added.name == "get_weather"
         assert re.fullmatch(r"[a-zA-Z0-9_-]+", added.call_id)  # the pattern the service requires of a call_id
         finished = next(e for e in events if e.type == "response.function_call_arguments.done")

@@ -66,9 +66,9 @@ def test_a_call_follows_the_ga_sequence_with_valid_arguments():
     say(mock, "What is the weather in Paris?")
     events = send(mock, {"type": "response.create"})
     assert [k for k in kinds(events) if k != "response.function_call_arguments.delta"] == [
-        "response.created", "response.output_item.added", "conversation.item.added",
+        "response.created", "rate_limits.updated", "response.output_item.added", "conversation.item.added",
         "response.function_call_arguments.done", "response.output_item.done", "conversation.item.done",
-        "response.done", "rate_limits.updated",
+        "response.done",
     ]
     call = done(events)["output"][0]
     assert call["type"] == "function_call" and call["status"] == "completed"

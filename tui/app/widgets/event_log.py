@@ -38,11 +38,11 @@ class EventLog(ScrollView, can_focus=True):
     }
 
     BINDINGS = [
-        Binding("up", "cursor_up", "Up", show=False, id="log.up"),
-        Binding("down", "cursor_down", "Down", show=False, id="log.down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="log.page_up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="log.page_down"),
-        Binding("home", "first", "First event", show=False, id="log.first"),
+        Binding("up", "cursor_up", "Up", show=False, tooltip="the row above (stops following)", id="log.up"),
+        Binding("down", "cursor_down", "Down", show=False, tooltip="the row below", id="log.down"),
+        Binding("pageup", "page_up", "Page up", show=False, tooltip="a page up", id="log.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, tooltip="a page down", id="log.page_down"),
+        Binding("home", "first", "First event", show=False, tooltip="the first event", id="log.first"),
         # Not in the footer (the session's keys need the room); the log bar and help screen say them.
         Binding("end,f", "follow", "Follow new events", show=False, id="log.follow"),
         Binding("enter", "inspect", "Inspect the frame", show=False, id="log.inspect"),
