@@ -16,8 +16,7 @@ import orjson
 
 from tui.protocol.summary import frame_payload
 from tui.wire.format import C2S, S2C
-
-Record = dict[str, Any]
+from tui.wire.reader import Record
 
 
 @dataclass(frozen=True)
