@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from tui.replay.normalize import Item
+from tui.replay.normalize import NormalizedItem
 from tui.replay.script import Script
 from tui.replay.steps import Step
 from tui.wire.format import C2S, S2C
@@ -55,7 +55,7 @@ def recorded_steps(script: Script) -> list[Step]:
     return sorted(steps, key=lambda step: step.seq)
 
 
-def recorded_items(script: Script, direction: str) -> list[Item]:
+def recorded_items(script: Script, direction: str) -> list[NormalizedItem]:
     """The direction's items, each audio segment merged (in memory: small recordings)."""
     return [item for _, item in script.iter_items(direction)]
 

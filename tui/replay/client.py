@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from websockets.exceptions import InvalidStatus
 
-from tui.replay.normalize import Item
+from tui.replay.normalize import NormalizedItem
 from tui.replay.player import Outcome, Player, PongPolicy
 from tui.replay.report import Divergence
 from tui.replay.script import Script, recorded_path
@@ -139,6 +139,6 @@ def _handshake_divergence(expected: int | None, actual: int) -> Divergence:
         S2C,
         0,
         f"the handshake was answered with {actual}, the recording has {expected}",
-        Item("event", {"handshake status": expected}, "handshake"),
-        Item("event", {"handshake status": actual}, "handshake"),
+        NormalizedItem("event", {"handshake status": expected}, "handshake"),
+        NormalizedItem("event", {"handshake status": actual}, "handshake"),
     )

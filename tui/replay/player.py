@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed, ProtocolError
 from websockets.frames import Close
 
 from tui.replay.causal import Progress
-from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, parse_event
+from tui.replay.normalize import AUDIO_APPEND, IdMap, NormalizedItem, parse_event
 from tui.replay.report import (
     TIMEOUT_CODE,
     TIMEOUT_REASON,
@@ -83,7 +83,7 @@ class Outcome:
     steps_total: int = 0
     not_sent: list[Step] = field(default_factory=list)  # the first of the steps not performed,
     not_sent_count: int = 0  # and how many in all
-    not_received: list[tuple[int, Item]] = field(default_factory=list)  # the same for recorded frames
+    not_received: list[tuple[int, NormalizedItem]] = field(default_factory=list)  # the same for recorded frames
     not_received_count: int = 0
     pongs_withheld: int = 0
     notes: list[str] = field(default_factory=list)
