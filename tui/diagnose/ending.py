@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from tui.diagnose.items import Item, Legs, connect_failure
+from tui.diagnose.items import Legs, ParsedRecord, connect_failure
 from tui.diagnose.report import Ending, TimelineEntry
 from tui.protocol.handshake import connect_error_words
 from tui.protocol.summary import close_meaning, record_line
@@ -26,7 +26,7 @@ TIMELINE_AFTER = 4  # and after it (the echo, the ends)
 _TIMELINE_KINDS = frozenset({"frame", "ping", "pong", "close", "end", "error", "mark", "handshake_request", "handshake_response"})
 
 
-def timeline_entry(item: Item) -> TimelineEntry:
+def timeline_entry(item: ParsedRecord) -> TimelineEntry:
     line = record_line(item.record)
     record = item.record
     return TimelineEntry(
@@ -52,15 +52,15 @@ class EndingTracker:
         self._recent: deque[TimelineEntry] = deque(maxlen=TIMELINE_BEFORE)
         self.timeline: list[TimelineEntry] | None = None
         self._after = 0
-        self._last_data: Item | None = None
-        self._last_record: Item | None = None
-        self.decided: Item | None = None  # the record that decided the ending
-        self._first_end: Item | None = None
+        self._last_data: ParsedRecord | None = None
+        self._last_record: ParsedRecord | None = None
+        self.decided: ParsedRecord | None = None  # the record that decided the ending
+        self._first_end: ParsedRecord | None = None
         self.connections: set[int] = set()  # conn ids seen (0 is the session's own, e.g. marks)
         self._answered: set[int] = set()  # conns whose handshake got an HTTP answer
         self._opened: set[int] = set()  # conns whose handshake got 101
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         self._last_record = item
         if item.record["conn"]:
             self.connections.add(item.record["conn"])
@@ -90,7 +90,7 @@ class EndingTracker:
         ):
             self._decide(item)
 
-    def _never_opened_end(self, item: Item) -> bool:
+    def _never_opened_end(self, item: ParsedRecord) -> bool:
         """The `end` of a connection that was refused or failed to connect: no socket, so no 1006."""
         decided = self.decided
         return (
@@ -98,7 +98,7 @@ class EndingTracker:
             and item.record["conn"] not in self._opened
         )
 
-    def _collect(self, item: Item) -> None:
+    def _collect(self, item: ParsedRecord) -> None:
         entry = timeline_entry(item)
         if self.timeline is None:
             self._recent.append(entry)
@@ -110,7 +110,7 @@ class EndingTracker:
         """The timeline around the ending, or the last records when nothing ended."""
         return self.timeline if self.timeline is not None else list(self._recent)
 
-    def _decide(self, item: Item) -> None:
+    def _decide(self, item: ParsedRecord) -> None:
         self.decided = item
         self.timeline = list(self._recent)
 
@@ -193,7 +193,7 @@ class EndingTracker:
         )
         return ending
 
-    def _previous(self, item: Item) -> dict[str, Any] | None:
+    def _previous(self, item: ParsedRecord) -> dict[str, Any] | None:
         data = self._last_data
         if data is None:
             return None
