@@ -25,8 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from tui.audio.base import AudioSink, AudioSource
 from tui.audio.capture import MicrophoneSource
 from tui.audio.errors import AudioError
-from tui.audio.levels import LevelMeter as AudioLevelMeter
-from tui.audio.levels import Levels as MeterReading
+from tui.audio.levels import AudioLevelMeter, LevelReading
 from tui.audio.pcm import pcm16_to_float
 from tui.audio.playback import SpeakerSink
 from tui.audio.realtime import RealtimeScheduling
@@ -498,7 +497,7 @@ class Engine:
         stats = self.sink.stats
         return max(0, stats.received_samples - stats.played_samples - stats.discarded_samples) / 24
 
-    def _levels(self, reading: MeterReading, direction: str) -> Levels:
+    def _levels(self, reading: LevelReading, direction: str) -> Levels:
         """A meter reading for views; `clipped` when samples clipped since the last reading."""
         clipped = reading.clipped_samples > self._clips_seen.get(direction, 0)
         self._clips_seen[direction] = reading.clipped_samples
