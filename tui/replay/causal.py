@@ -35,7 +35,7 @@ from tui.replay.report import (
 from tui.replay.script import Script
 from tui.replay.steps import Position
 from tui.replay.tape import Entry
-from tui.replay.timing import Clock
+from tui.replay.timing import PacingClock
 from tui.wire.format import S2C
 
 
@@ -53,7 +53,7 @@ class Progress:
         direction: str,
         expected: Entries,
         ids: IdMap,
-        clock: Clock,
+        clock: PacingClock,
         *,
         script: Script | None = None,
         track_times: bool = True,

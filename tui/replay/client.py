@@ -21,7 +21,7 @@ from tui.replay.player import Outcome, Player, PongPolicy
 from tui.replay.report import Divergence
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
-from tui.replay.timing import Clock, Timing
+from tui.replay.timing import PacingClock, Timing
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.format import S2C
 from tui.wire.writer import SessionWriter
@@ -75,7 +75,7 @@ async def replay_client(
     timing: Timing = Timing(),
     timeout: float = 10.0,
     writer: SessionWriter | None = None,
-    clock: Clock | None = None,
+    clock: PacingClock | None = None,
     api_key: str | None = None,
     map_ids: bool = True,
     tape: Tape | None = None,

@@ -16,7 +16,7 @@ from tui.replay.player import Outcome
 from tui.replay.report import unused_lines
 from tui.replay.script import Script, ScriptError
 from tui.replay.serve import ServedRecording, serve_recording
-from tui.replay.timing import Clock, Timing
+from tui.replay.timing import PacingClock, Timing
 from tui.wire.format import C2S, S2C
 from tui.wire.writer import SessionWriter
 
@@ -95,7 +95,7 @@ async def full_replay(
     output: str | os.PathLike[str] | None = None,
     timing: Timing = Timing(),
     timeout: float = 10.0,
-    clock: Clock | None = None,
+    clock: PacingClock | None = None,
     listeners: Sequence[Callable[[dict[str, Any]], None]] = (),
     on_recording: Callable[[Path], None] | None = None,
 ) -> ReplayResult:

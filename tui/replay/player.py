@@ -38,7 +38,7 @@ from tui.replay.report import (
 from tui.replay.script import Script
 from tui.replay.steps import OTHER, SIDE_DIR, Position, Step
 from tui.replay.tape import Tape
-from tui.replay.timing import Clock, LoopClock, Pacer, Timing
+from tui.replay.timing import LoopClock, Pacer, PacingClock, Timing
 from tui.wire.pump import FramePump
 
 _OTHER_SIDE = {"client": "server", "server": "client"}
@@ -114,7 +114,7 @@ class Player:
         *,
         timing: Timing = Timing(),
         timeout: float = 10.0,
-        clock: Clock | None = None,
+        clock: PacingClock | None = None,
         pong_policy: PongPolicy | None = None,
         map_ids: bool = False,
         tape: Tape | None = None,

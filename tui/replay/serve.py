@@ -28,7 +28,7 @@ from tui.replay.player import Outcome, Player, PongPolicy
 from tui.replay.report import unused_lines
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
-from tui.replay.timing import Clock, Timing
+from tui.replay.timing import PacingClock, Timing
 from tui.wire.format import C2S
 from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
@@ -82,7 +82,7 @@ async def serve_recording(
     timeout: float = 10.0,
     writer: SessionWriter | None = None,
     record_dir: str | os.PathLike[str] | None = None,
-    clock: Clock | None = None,
+    clock: PacingClock | None = None,
 ) -> AsyncIterator[ServedRecording]:
     """Serves `script`'s server side until the block exits; yields the URL and each connection's outcome.
 

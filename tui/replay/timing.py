@@ -17,7 +17,9 @@ from tui.replay.steps import Position, Step
 from tui.wire.format import MAX_GAP_NS
 
 
-class Clock(Protocol):
+class PacingClock(Protocol):
+    """What replay paces its steps by: the time now and a sleep (not the UI's clock, tui.app.contract.Clock)."""
+
     def now(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...
@@ -78,7 +80,7 @@ class ReachTimes(Protocol):
 class Pacer:
     """Decides when each of one side's steps is due."""
 
-    def __init__(self, timing: Timing, clock: Clock, incoming: ReachTimes, start_t_ns: int, start_time: float) -> None:
+    def __init__(self, timing: Timing, clock: PacingClock, incoming: ReachTimes, start_t_ns: int, start_time: float) -> None:
         self.timing = timing
         self.clock = clock
         self.incoming = incoming
