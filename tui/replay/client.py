@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.exceptions import InvalidStatus
 
 from tui.replay.normalize import NormalizedItem
-from tui.replay.player import Outcome, Player, PongPolicy
+from tui.replay.player import Player, PongPolicy, SideOutcome
 from tui.replay.report import Divergence
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
@@ -79,7 +79,7 @@ async def replay_client(
     api_key: str | None = None,
     map_ids: bool = True,
     tape: Tape | None = None,
-) -> Outcome:
+) -> SideOutcome:
     """Plays `script`'s client side against `url`; the new session is recorded into `writer`.
 
     With `map_ids`, recorded server ids inside client frames become the ids this server assigned
@@ -114,7 +114,7 @@ async def replay_client(
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(timeout):
                     await refused.wait_closed()
-        outcome = Outcome("client")
+        outcome = SideOutcome("client")
         status = exc.response.status_code
         if status != expected_status:
             outcome.divergence = _handshake_divergence(expected_status, status)
@@ -124,7 +124,7 @@ async def replay_client(
     if expected_status not in (None, 101):
         with contextlib.suppress(Exception):
             await connection.close()
-        outcome = Outcome("client")
+        outcome = SideOutcome("client")
         outcome.divergence = _handshake_divergence(expected_status, 101)
         return outcome
     player = Player(

@@ -74,7 +74,7 @@ class PongPolicy:
 
 
 @dataclass(repr=False)
-class Outcome:
+class SideOutcome:
     """What one side's replay did."""
 
     side: str
@@ -98,7 +98,7 @@ class Outcome:
         return f"the {self.closed_by} closed the connection with {self.close_code}{reason}"
 
     def __repr__(self) -> str:
-        return f"<Outcome {self.side}: {'ok' if self.ok else 'diverged'}, {self.steps_done}/{self.steps_total} steps>"
+        return f"<SideOutcome {self.side}: {'ok' if self.ok else 'diverged'}, {self.steps_done}/{self.steps_total} steps>"
 
     @property
     def ok(self) -> bool:
@@ -143,12 +143,12 @@ class Player:
             script=script,
             track_times=timing.speed is not None,
         )
-        self.outcome = Outcome(side)
+        self.outcome = SideOutcome(side)
         self._closing: asyncio.Task[None] | None = None
 
     # -- the run ---------------------------------------------------------------------------------
 
-    async def run(self) -> Outcome:
+    async def run(self) -> SideOutcome:
         self.incoming.start()
         start_t_ns = self.script.response["t_ns"] if self.script.response else 0
         pacer = Pacer(self.timing, self.clock, self.incoming, start_t_ns, self.clock.now())

@@ -24,7 +24,7 @@ from typing import Any
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from tui.replay.player import Outcome, Player, PongPolicy
+from tui.replay.player import Player, PongPolicy, SideOutcome
 from tui.replay.report import unused_lines
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
@@ -64,10 +64,10 @@ class ServedRecording:
     server: Server
     writer: SessionWriter | None = None  # records the connections accepted from now on
     tape: Tape | None = None  # the next connection plays from this tape (shared), others each from their own
-    outcomes: asyncio.Queue[Outcome] = field(default_factory=asyncio.Queue)
+    outcomes: asyncio.Queue[SideOutcome] = field(default_factory=asyncio.Queue)
     recordings: list[Path] = field(default_factory=list)
 
-    async def next_outcome(self, timeout: float | None = None) -> Outcome:
+    async def next_outcome(self, timeout: float | None = None) -> SideOutcome:
         async with asyncio.timeout(timeout):
             return await self.outcomes.get()
 
@@ -146,7 +146,7 @@ async def serve_recording(
         await server.wait_closed()
 
 
-def outcome_lines(outcome: Outcome) -> list[str]:
+def outcome_lines(outcome: SideOutcome) -> list[str]:
     lines = list(outcome.notes)
     if outcome.pongs_withheld:
         lines.append(f"withheld {outcome.pongs_withheld} pong(s), as recorded")
