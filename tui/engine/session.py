@@ -53,10 +53,10 @@ from tui.wire.client import ConnectOptions, RecordingClientConnection, open_conn
 from tui.wire.redact import Redactor
 from tui.wire.writer import RecordingFailed, SessionWriter
 
-Outcome = Literal["finished", "closed", "refused", "stopped", "no_input"]
+SessionOutcome = Literal["finished", "closed", "refused", "stopped", "no_input"]
 
 # Exit statuses of headless runs, by outcome: see `rtui --help`.
-EXIT_STATUS: dict[Outcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "no_input": 2, "refused": 3}
+EXIT_STATUS: dict[SessionOutcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "no_input": 2, "refused": 3}
 
 SESSION_UPDATE_ID = "rtui_session_update"
 MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
@@ -83,7 +83,7 @@ class Engine:
         self.log = LogBuffer(config.log_capacity)
         self.view = SessionView(self.state, self.log)
         self.writer: SessionWriter | None = None
-        self.outcome: Outcome | None = None
+        self.outcome: SessionOutcome | None = None
         # Extra record listeners (headless printing); they run on the engine's loop, must be quick.
         self.listeners: list[Callable[[LogEntry], None]] = []
         # Capture-to-wire latencies (ns) of the last audio chunks, for benchmarks.
@@ -107,7 +107,7 @@ class Engine:
 
     # -- running ---------------------------------------------------------------------------------
 
-    async def run(self) -> Outcome:
+    async def run(self) -> SessionOutcome:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._command_lock = asyncio.Lock()
@@ -222,7 +222,7 @@ class Engine:
             f"Recording stopped: {exc.strerror or exc}; everything before this point is in {self.state.recording_path}."
         )
 
-    async def _run_connection(self, url: str) -> Outcome:
+    async def _run_connection(self, url: str) -> SessionOutcome:
         assert self.writer is not None
         endpoint = self.config.endpoint
         self._configured.clear()
