@@ -72,7 +72,7 @@ class OversizedEvent(Trigger):
 
 
 @dataclass(frozen=True)
-class InvalidJson(Trigger):
+class SendInvalidJson(Trigger):
     """Send one text frame that is not valid JSON."""
 
     kind: ClassVar[str] = "invalid-json"
@@ -86,11 +86,15 @@ class RejectHandshake:
     kind: ClassVar[str] = "reject"
 
 
-Fault = CloseAfter | DropConnection | WithholdPongs | DelayFrames | StallFrames | OversizedEvent | InvalidJson | RejectHandshake
+Fault = (
+    CloseAfter | DropConnection | WithholdPongs | DelayFrames | StallFrames | OversizedEvent | SendInvalidJson | RejectHandshake
+)
 
 FAULT_TYPES: dict[str, type] = {
     cls.kind: cls
-    for cls in (CloseAfter, DropConnection, WithholdPongs, DelayFrames, StallFrames, OversizedEvent, InvalidJson, RejectHandshake)
+    for cls in (
+        CloseAfter, DropConnection, WithholdPongs, DelayFrames, StallFrames, OversizedEvent, SendInvalidJson, RejectHandshake
+    )
 }
 # Command-line keys that differ from the field names.
 _ALIASES = {"bytes": "size"}

@@ -18,9 +18,9 @@ from tui.mock.faults import (
     DelayFrames,
     DropConnection,
     Fault,
-    InvalidJson,
     OversizedEvent,
     RejectHandshake,
+    SendInvalidJson,
     StallFrames,
     Trigger,
     WithholdPongs,
@@ -213,7 +213,7 @@ class ConnectionRunner:
             self._stall_until = float("inf") if fault.seconds is None else now + fault.seconds
         elif isinstance(fault, OversizedEvent):
             self._outbox.put_nowait((now, oversized_event(fault.size, self.fault_ids)))
-        elif isinstance(fault, InvalidJson):
+        elif isinstance(fault, SendInvalidJson):
             self._outbox.put_nowait((now, '{"type": "response.output_audio.delta", "delta": "AAAA'))
 
     def _withhold_pongs(self) -> None:
