@@ -39,6 +39,7 @@ from tui.replay.script import Script
 from tui.replay.steps import OTHER, SIDE_DIR, Position, Step
 from tui.replay.tape import Tape
 from tui.replay.timing import LoopClock, Pacer, PacingClock, Timing
+from tui.wire.ending import ConnectionEnd, live_connection_end
 from tui.wire.pump import FramePump
 
 _OTHER_SIDE = {"client": "server", "server": "client"}
@@ -201,7 +202,7 @@ class Player:
             self.outcome.pongs_withheld = self.pong_policy.withheld if self.pong_policy else 0
             self.outcome.close_code = self.ws.close_code
             self.outcome.close_reason = self.ws.close_reason
-            self.outcome.closed_by = self._closer()
+            self.outcome.closed_by = self._ending().closed_by
         return self.outcome
 
     def _requirement(self, step: Step) -> Position:
@@ -213,13 +214,9 @@ class Player:
             return self.tape.end_requires()[OTHER[self.direction]]
         return step.requires
 
-    def _closer(self) -> str | None:
-        protocol = self.ws.protocol
-        if protocol.close_sent is not None and (protocol.close_rcvd is None or protocol.close_rcvd_then_sent is False):
-            return self.side
-        if protocol.close_rcvd is not None:
-            return _OTHER_SIDE[self.side]
-        return None
+    def _ending(self) -> ConnectionEnd:
+        ws = self.ws
+        return live_connection_end(self.side, ws.first_close, ws.close_sent, ws.protocol.close_rcvd)
 
     async def _receive(self) -> None:
         self.ws.deliver_to(self._take)

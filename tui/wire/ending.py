@@ -12,7 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from websockets.frames import Close
+
+from tui.wire.format import ABNORMAL
+
 SIDES = ("client", "server")
+_OTHER = {"client": "server", "server": "client"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +84,27 @@ def connection_end(end: dict[str, Any] | None, *, status: int | None = None, sid
         failed=closed_by == recorder and end.get("close_rcvd") is None,
         transport_code=transport_code, exception=exception, protocol_error=protocol_error,
     )
+
+
+def end_fields(side: str, first_close: str | None, sent: Close | None, rcvd: Close | None) -> dict[str, Any]:
+    """The closing handshake's fields of an `end` record, before redaction, for a connection that
+    `side` ran: `first_close` says which close frame came first in wire order ("sent", "received",
+    or None when there was none), `sent` and `rcvd` are the close frames really sent and received.
+    The tap records them; `live_connection_end` reads them for a connection still in memory."""
+    first = None if first_close is None else sent if first_close == "sent" else rcvd
+    clean = sent is not None and rcvd is not None
+    return {
+        "code": first.code if first is not None and (clean or rcvd is not None) else ABNORMAL,
+        "reason": first.reason if first is not None else "",
+        "closed_by": None if first_close is None else side if first_close == "sent" else _OTHER[side],
+        "clean": clean,
+        "close_sent": None if sent is None else {"code": sent.code, "reason": sent.reason},
+        "close_rcvd": None if rcvd is None else {"code": rcvd.code, "reason": rcvd.reason},
+        "side": side,
+    }
+
+
+def live_connection_end(side: str, first_close: str | None, sent: Close | None, rcvd: Close | None) -> ConnectionEnd:
+    """How a connection still in memory ended, with the same meaning its `end` record would have
+    (the replay's player and the relay word it without reading the file back)."""
+    return connection_end(end_fields(side, first_close, sent, rcvd))

@@ -54,6 +54,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from tui.wire.client import ConnectOptions, RecordingClientConnection, is_azure, is_loopback_host, open_connection
+from tui.wire.ending import live_connection_end
 from tui.wire.redact import Redactor
 from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
@@ -790,8 +791,10 @@ def describe_end(down: RelayServerConnection, up: RelayClientConnection) -> str:
             if failed.code == CloseCode.MESSAGE_TOO_BIG:
                 return f"the {name} sent a message over the relay's max_size: the relay closed both legs with {failed}"
             return f"the relay closed both legs with {failed}, after what the {name} sent"
-    for name, leg in (("upstream", up), ("client", down)):
-        received = leg.protocol.close_rcvd
-        if received is not None and leg.protocol.close_rcvd_then_sent:
-            return f"the {name} closed first with {received.code}" + (f" {received.reason!r}" if received.reason else "")
+    # Each leg as its own recording will tell it: the relay is the server of the client leg and the
+    # client of the upstream leg, so a far end that closed first is the leg's other side.
+    for name, leg, relay_side, far_end in (("upstream", up, "client", "server"), ("client", down, "server", "client")):
+        ending = live_connection_end(relay_side, leg.first_close, leg.close_sent, leg.protocol.close_rcvd)
+        if ending.closed_by == far_end:
+            return f"the {name} closed first with {ending.code}" + (f" {ending.reason!r}" if ending.reason else "")
     return "the connection dropped without a close frame (1006)"
