@@ -15,7 +15,7 @@ from collections import deque
 from typing import Any
 
 from tui.diagnose.items import Legs, ParsedRecord, connect_failure
-from tui.diagnose.report import Ending, TimelineEntry
+from tui.diagnose.report import EndingReport, TimelineEntry
 from tui.protocol.handshake import connect_error_words
 from tui.protocol.summary import close_meaning, record_line
 from tui.wire.ending import connection_end
@@ -114,20 +114,20 @@ class EndingTracker:
         self.decided = item
         self.timeline = list(self._recent)
 
-    def result(self) -> Ending:
+    def result(self) -> EndingReport:
         ending = self._ending()
         decisive = self.decided or self._last_record
         if decisive is not None and decisive.record["conn"]:
             ending.conn = decisive.record["conn"]
         return ending
 
-    def _ending(self) -> Ending:
+    def _ending(self) -> EndingReport:
         item = self.decided
         if item is None:
             if self._last_record is None:
-                return Ending("none", None, None, "", "", None, None, sentence="The recording holds no connection.")
+                return EndingReport("none", None, None, "", "", None, None, sentence="The recording holds no connection.")
             last = self._last_record
-            ending = Ending(
+            ending = EndingReport(
                 "open", None, None, "", "", last.seq, round(last.t_s, 6),
                 sentence="The recording stops while the connection was still open (no close frame, no end).",
             )
@@ -139,7 +139,7 @@ class EndingTracker:
         if item.kind == "handshake_response":
             status = record.get("status")
             said = f"HTTP {status} {record.get('reason') or ''}".strip()
-            return Ending(
+            return EndingReport(
                 "refused",
                 None,
                 None,
@@ -156,7 +156,7 @@ class EndingTracker:
             )
         if item.kind == "error":
             url, error = connect_failure(item) or ("", "")
-            return Ending(
+            return EndingReport(
                 "failed",
                 None,
                 None,
@@ -170,7 +170,7 @@ class EndingTracker:
             )
         if item.kind == "close":
             code, reason, by = record["code"], record["reason"], record.get("by")
-            ending = Ending(
+            ending = EndingReport(
                 "close", by, code, close_meaning(code, by), reason, item.seq, round(item.t_s, 6), leg=leg, previous=previous
             )
             end = self._first_end
@@ -182,7 +182,7 @@ class EndingTracker:
         dropped = connection_end(record)
         code = dropped.transport_code
         assert code is not None  # the reader keeps no end record without a code
-        ending = Ending(
+        ending = EndingReport(
             "dropped", None, code, close_meaning(code), record.get("reason", ""), item.seq, round(item.t_s, 6),
             leg=leg, exception=dropped.exception, previous=previous,
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 from tui.diagnose.items import Legs, ParsedRecord, connect_failure, error_fields
 from tui.diagnose.pacing import PacingMeter, is_real_time, likely_rate
-from tui.diagnose.report import Ending, Finding
+from tui.diagnose.report import EndingReport, Finding
 from tui.protocol.events import BETA_SESSION_FIELDS, is_beta_only
 from tui.protocol.handshake import body_excerpt, connect_error_words, describe_connect_failure, describe_refusal, refusal_hint
 from tui.protocol.summary import object_field
@@ -39,7 +39,7 @@ SLOW_MIN_ANSWERS = 2
 
 @dataclass
 class Context:
-    ending: Ending
+    ending: EndingReport
 
 
 class Rule:
@@ -59,7 +59,7 @@ def _ago(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-def _with_ending(evidence: list[int], ending: Ending) -> list[int]:
+def _with_ending(evidence: list[int], ending: EndingReport) -> list[int]:
     return sorted(set(evidence + ([ending.seq] if ending.seq is not None and ending.how in ("close", "dropped") else [])))
 
 
@@ -643,7 +643,7 @@ class ServerTiming(Rule):
             )
         return findings
 
-    def _silent_finding(self, wait: _Wait, ending: Ending) -> Finding:
+    def _silent_finding(self, wait: _Wait, ending: EndingReport) -> Finding:
         until = wait.until
         answered = until is not None and until.kind == "frame"
         if answered:
