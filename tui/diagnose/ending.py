@@ -18,7 +18,7 @@ from tui.diagnose.items import Legs, ParsedRecord, connect_failure
 from tui.diagnose.report import EndingReport, TimelineEntry
 from tui.protocol.handshake import connect_error_words
 from tui.protocol.summary import close_meaning, record_line
-from tui.wire.ending import connection_end
+from tui.wire.ending import ConnectionEnd, connection_end
 
 TIMELINE_BEFORE = 15  # records shown up to the ending
 TIMELINE_AFTER = 4  # and after it (the echo, the ends)
@@ -122,16 +122,15 @@ class EndingTracker:
         return ending
 
     def _ending(self) -> EndingReport:
+        """The ending the deciding record tells (tui.wire.ending.ConnectionEnd), in the diagnosis's words."""
         item = self.decided
         if item is None:
             if self._last_record is None:
                 return EndingReport("none", None, None, "", "", None, None, sentence="The recording holds no connection.")
-            last = self._last_record
-            ending = EndingReport(
-                "open", None, None, "", "", last.seq, round(last.t_s, 6),
+            return _report(
+                "open", connection_end(None), "", self._last_record,
                 sentence="The recording stops while the connection was still open (no close frame, no end).",
             )
-            return ending
         record = item.record
         leg = self.legs.leg_name(record["conn"])
         previous = self._previous(item)
@@ -139,59 +138,35 @@ class EndingTracker:
         if item.kind == "handshake_response":
             status = record.get("status")
             said = f"HTTP {status} {record.get('reason') or ''}".strip()
-            return EndingReport(
-                "refused",
-                None,
-                None,
-                said,
-                "",
-                item.seq,
-                round(item.t_s, 6),
-                status=status,
-                leg=leg,
-                sentence=(
-                    f"The handshake{where} got {said} instead of 101 Switching Protocols: "
-                    "the socket never opened, so no close frame was exchanged."
-                ),
+            sentence = (
+                f"The handshake{where} got {said} instead of 101 Switching Protocols: "
+                "the socket never opened, so no close frame was exchanged."
             )
+            return _report("refused", connection_end(None, status=status), said, item, leg=leg, sentence=sentence)
         if item.kind == "error":
+            # A connect that failed before any HTTP answer has no `end` to read: its `error` record tells it.
             url, error = connect_failure(item) or ("", "")
             return EndingReport(
-                "failed",
-                None,
-                None,
-                connect_error_words(error, url),
-                "",
-                item.seq,
-                round(item.t_s, 6),
-                leg=leg,
+                "failed", None, None, connect_error_words(error, url), "", item.seq, round(item.t_s, 6), leg=leg,
                 exception=error,
                 sentence=f"The connection{where} never opened: the attempt failed before any HTTP answer ({error}).",
             )
         if item.kind == "close":
-            code, reason, by = record["code"], record["reason"], record.get("by")
-            ending = EndingReport(
-                "close", by, code, close_meaning(code, by), reason, item.seq, round(item.t_s, 6), leg=leg, previous=previous
-            )
-            end = self._first_end
-            if end is not None:
-                ending.exception = connection_end(end.record).exception or ending.exception
-            said = f"reason {reason!r}" if reason else "no reason"
-            ending.sentence = f"The {by} closed first with {code} ({close_meaning(code, by)}), {said}{_after(previous)}."
-            return ending
-        dropped = connection_end(record)
-        code = dropped.transport_code
+            end = connection_end(self._first_end.record if self._first_end else None, first_close=record)
+            by, code = end.closed_by, end.code
+            said = f"reason {end.reason!r}" if end.reason else "no reason"
+            meaning = close_meaning(code, by) if code is not None else ""
+            sentence = f"The {by} closed first with {code} ({meaning}), {said}{_after(previous)}."
+            return _report("close", end, meaning, item, leg=leg, previous=previous, sentence=sentence)
+        end = connection_end(record)
+        code = end.code
         assert code is not None  # the reader keeps no end record without a code
-        ending = EndingReport(
-            "dropped", None, code, close_meaning(code), record.get("reason", ""), item.seq, round(item.t_s, 6),
-            leg=leg, exception=dropped.exception, previous=previous,
-        )
-        because = f" ({dropped.exception})" if dropped.exception else ""
-        ending.sentence = (
+        because = f" ({end.exception})" if end.exception else ""
+        sentence = (
             f"Nobody closed: the connection{where} ended without a close frame ({code}, {close_meaning(code)}){because}"
             f"{_after(previous)}."
         )
-        return ending
+        return _report("dropped", end, close_meaning(code), item, leg=leg, previous=previous, sentence=sentence)
 
     def _previous(self, item: ParsedRecord) -> dict[str, Any] | None:
         data = self._last_data
@@ -204,6 +179,17 @@ class EndingTracker:
             "type": data.type,
             "gap_s": round(item.t_s - data.t_s, 6),
         }
+
+
+def _report(
+    how: str, end: ConnectionEnd, meaning: str, item: ParsedRecord, *, leg: str | None = None,
+    previous: dict[str, Any] | None = None, sentence: str,
+) -> EndingReport:
+    """A ConnectionEnd in the diagnosis's JSON shape: the deciding record is `item`."""
+    return EndingReport(
+        how, end.closed_by, end.code, meaning, end.reason, item.seq, round(item.t_s, 6), status=end.refused, leg=leg,
+        exception=end.exception, previous=previous, sentence=sentence,
+    )
 
 
 def _after(previous: dict[str, Any] | None) -> str:
