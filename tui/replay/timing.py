@@ -35,28 +35,6 @@ class LoopClock:
         await asyncio.sleep(max(0.0, seconds))
 
 
-class FakeClock:
-    """A clock that only moves when told to, or when someone sleeps on it (tests)."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.t = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        # Time jumps to the end of the sleep at once; two sides sleeping at the same moment end
-        # up at the later of their deadlines, not at the sum of their sleeps.
-        self.sleeps.append(seconds)
-        target = self.t + max(0.0, seconds)
-        await asyncio.sleep(0)
-        self.t = max(self.t, target)
-
-
 @dataclass(frozen=True)
 class Timing:
     speed: float | None = None  # None: as fast as causality allows
