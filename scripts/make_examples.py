@@ -26,11 +26,11 @@ from tui.mock import (
     CloseAfter,
     DelayFrames,
     DropConnection,
-    InvalidJson,
     MockConfig,
     MockServer,
     OversizedEvent,
     RejectHandshake,
+    SendInvalidJson,
     StallFrames,
     WithholdPongs,
 )
@@ -253,7 +253,7 @@ STORIES: dict[str, tuple[Story, MockConfig, bool]] = {
     ),
     "fault-delay": (fault_delay, MockConfig(realtime=False, faults=(DelayFrames(seconds=0.2),)), False),
     "fault-stall": (fault_stall, MockConfig(realtime=False, faults=(StallFrames(after_frames=1),)), False),
-    "fault-invalid-json": (fault_invalid_json, MockConfig(realtime=False, faults=(InvalidJson(),)), False),
+    "fault-invalid-json": (fault_invalid_json, MockConfig(realtime=False, faults=(SendInvalidJson(),)), False),
     "fault-reject-503": (fault_reject, MockConfig(realtime=False, faults=(RejectHandshake(status=503),)), False),
 }
 

@@ -22,7 +22,6 @@ from typing import Any
 from textual.pilot import Pilot
 
 from tui.app.app import RtuiApp
-from tui.app.contract import FixedClock
 from tui.app.settings import UISettings
 from tui.engine.commands import SESSION_COMMANDS, Command
 from tui.engine.process import EngineProcess
@@ -44,6 +43,24 @@ DATA = Path(__file__).parent / "app_data"
 CONVERSATION = DATA / "mock_conversation.jsonl"
 CONVERSATION_STATE = DATA / "mock_conversation_state.json"
 VOICE = Path(__file__).parent.parent / "tui" / "mock" / "voice.wav"
+
+
+@dataclasses.dataclass
+class FixedClock:
+    """A clock that moves only when told to: snapshots and tests render the same every run."""
+
+    mono: float = 1000.0
+    wall: float = 1_800_000_000.0
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def time(self) -> float:
+        return self.wall
+
+    def advance(self, seconds: float) -> None:
+        self.mono += seconds
+        self.wall += seconds
 
 
 class FrozenEngine:

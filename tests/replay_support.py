@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import orjson
 
-from tui.replay.normalize import Item
+from tui.replay.normalize import NormalizedItem
 from tui.replay.script import Script
 from tui.replay.steps import Step
 from tui.wire.format import C2S, S2C
@@ -55,7 +56,7 @@ def recorded_steps(script: Script) -> list[Step]:
     return sorted(steps, key=lambda step: step.seq)
 
 
-def recorded_items(script: Script, direction: str) -> list[Item]:
+def recorded_items(script: Script, direction: str) -> list[NormalizedItem]:
     """The direction's items, each audio segment merged (in memory: small recordings)."""
     return [item for _, item in script.iter_items(direction)]
 
@@ -88,3 +89,25 @@ def fill_disk_after(monkeypatch, lines: int, file_name: str) -> None:  # type: i
         return FillingDisk(file) if str(path).endswith(file_name) else file
 
     monkeypatch.setattr(writer_module, "open", open_on_a_small_disk, raising=False)
+
+
+class FakeClock:
+    """A `PacingClock` that only moves when told to, or when someone sleeps on it."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.t = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        # Time jumps to the end of the sleep at once; two sides sleeping at the same moment end
+        # up at the later of their deadlines, not at the sum of their sleeps.
+        self.sleeps.append(seconds)
+        target = self.t + max(0.0, seconds)
+        await asyncio.sleep(0)
+        self.t = max(self.t, target)

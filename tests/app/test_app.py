@@ -8,9 +8,8 @@ import pytest
 from textual.command import CommandList
 from textual.widgets import Input
 
-from app_support import CONVERSATION, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
+from app_support import CONVERSATION, FixedClock, FrozenEngine, closed_engine, conversation_engine, entries_of, read_records
 from tui.app.app import RtuiApp
-from tui.app.contract import FixedClock
 from tui.app.log_model import searchable_text
 from tui.app.screens.modals import ClosureCard, FrameInspector, HelpScreen, Prompt
 from tui.app.screens.recording import RecordingScreen

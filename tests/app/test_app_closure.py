@@ -23,7 +23,7 @@ from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import PUBLISH_INTERVAL_S, EngineProcess
 from tui.engine.relay import RelayEngine
 from tui.engine.runner import EngineThread
-from tui.mock import CloseAfter, InvalidJson, MockConfig, MockServer
+from tui.mock import CloseAfter, MockConfig, MockServer, SendInvalidJson
 from tui.wire.client import ConnectOptions, open_connection
 from tui.wire.proxy import RelayConfig
 
@@ -117,7 +117,7 @@ async def test_the_card_shows_the_diagnosis_and_jumps_to_its_evidence(tmp_path: 
     # `invalid-json`, and so must the card, with the seq of the bad frame.
     config = live_config(
         Endpoint(url="", kind="mock"), tmp_path,
-        mock_options={"faults": (InvalidJson(after_frames=1), CloseAfter(code=1000, after_frames=1))},
+        mock_options={"faults": (SendInvalidJson(after_frames=1), CloseAfter(code=1000, after_frames=1))},
     )
     engine = EngineProcess(config)
     async with on_screen(engine) as (runner, app, pilot):

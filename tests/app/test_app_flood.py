@@ -6,9 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
-from app_support import FrozenEngine
+from app_support import FixedClock, FrozenEngine
 from tui.app.app import RtuiApp
-from tui.app.contract import FixedClock
 from tui.app.screens.live import LiveScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.event_log import EventLog

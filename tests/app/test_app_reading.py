@@ -15,9 +15,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static, TextArea
 
-from app_support import FrozenEngine, conversation_engine, on_screen, read_records, wait_for
+from app_support import FixedClock, FrozenEngine, conversation_engine, on_screen, read_records, wait_for
 from tui.app.app import RtuiApp
-from tui.app.contract import FixedClock
 from tui.app.log_model import line_text
 from tui.app.screens.modals import EventEditor, Prompt, ReportScreen, help_text
 from tui.app.screens.recording import RecordingScreen

@@ -8,9 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from app_support import CONVERSATION, closed_engine, conversation_engine, wait_for
+from app_support import CONVERSATION, FixedClock, closed_engine, conversation_engine, wait_for
 from tui.app.app import RtuiApp
-from tui.app.contract import FixedClock
 from tui.app.settings import UISettings
 from tui.engine.state import LogEntry
 from tui.protocol.summary import record_line

@@ -17,7 +17,7 @@ from tui.audio.chunkqueue import ChunkQueue
 from tui.audio.errors import AudioFileError
 from tui.audio.generated import SilenceSource, ToneSource, WavFileSource
 from tui.audio.jitter import JitterBuffer
-from tui.audio.levels import LevelMeter
+from tui.audio.levels import AudioLevelMeter
 from tui.audio.options import make_sink, make_source
 from tui.audio.pcm import Chunker, float_to_pcm16, pcm16_to_float
 from tui.audio.sinks import NullSink, WavFileSink
@@ -164,7 +164,7 @@ async def test_a_consumer_cancelled_as_a_chunk_arrives_stays_cancelled():
 
 
 def test_levels_in_dbfs_with_clipped_samples_counted():
-    meter = LevelMeter()
+    meter = AudioLevelMeter()
     meter.update(sine(1000, 0.1, 24_000, amplitude=1.0))
     levels = meter.read()
     assert levels.peak_dbfs == pytest.approx(0.0, abs=0.01)

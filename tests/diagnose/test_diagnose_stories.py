@@ -18,11 +18,11 @@ from tui.diagnose import Diagnosis, diagnose
 from tui.mock import (
     CloseAfter,
     DropConnection,
-    InvalidJson,
     MockConfig,
     MockServer,
     OversizedEvent,
     RejectHandshake,
+    SendInvalidJson,
     WithholdPongs,
 )
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
@@ -154,7 +154,7 @@ async def test_client_sends_invalid_json(tmp_path):
 
 
 async def test_server_sends_invalid_json_and_a_strict_client_closes(tmp_path):
-    async with relayed_mock(tmp_path, MockConfig(realtime=False, faults=(InvalidJson(),))) as url:
+    async with relayed_mock(tmp_path, MockConfig(realtime=False, faults=(SendInvalidJson(),))) as url:
         ws = await open_connection(url, ConnectOptions(ping_interval=None))
         with pytest.raises(ConnectionClosed):
             while True:

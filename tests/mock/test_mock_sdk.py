@@ -10,7 +10,7 @@ import orjson
 
 from mock_support import speech_pcm, true_edges, validate
 from tui.mock import MockConfig, MockServer
-from tui.mock.audio import default_voice
+from tui.mock.audio_formats import default_voice
 
 CHUNK_MS = 20
 

@@ -15,11 +15,11 @@ from tui.mock import (
     CloseAfter,
     DelayFrames,
     DropConnection,
-    InvalidJson,
     MockConfig,
     MockServer,
     OversizedEvent,
     RejectHandshake,
+    SendInvalidJson,
     StallFrames,
     WithholdPongs,
 )
@@ -293,7 +293,7 @@ async def test_oversized_event_is_valid_and_trips_a_default_max_size_client():
 
 
 async def test_invalid_json_fault():
-    async with MockServer(fast(faults=(InvalidJson(after_frames=1),))) as server:
+    async with MockServer(fast(faults=(SendInvalidJson(after_frames=1),))) as server:
         client = await open_client(server.url_for())
         await client.recv()
         await client.send({"type": "input_audio_buffer.clear"})

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from mock_support import SERVER_EVENT, append_event, events_of, speech_pcm, true_edges, validate
-from tui.mock.audio import default_voice
+from tui.mock.audio_formats import default_voice
 from tui.mock.config import MockConfig
 from tui.mock.session import Close, Handshake, MockSession
 from tui.mock.vad import EnergyVad, SpeechStarted, SpeechStopped

@@ -16,7 +16,7 @@ LAYERS = [
     {"timing"},
     {"audio_match", "causal", "diff"},
     {"player"},
-    {"serve", "client", "full", "engine"},
+    {"serve", "client", "full", "on_screen"},
 ]
 LAYER = {module: rank for rank, modules in enumerate(LAYERS) for module in modules}
 

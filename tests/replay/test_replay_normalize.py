@@ -6,20 +6,20 @@ import base64
 
 import orjson
 
-from tui.replay.normalize import IdMap, Item, decode_audio, normalize_frame
+from tui.replay.normalize import IdMap, NormalizedItem, decode_audio, normalize_frame
 
 
 def event(**fields: object) -> str:
     return orjson.dumps(fields).decode()
 
 
-def classify(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[Item | None, bytes | None]:
+def classify(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[NormalizedItem | None, bytes | None]:
     """The item, or for an audio append (None, its decoded audio)."""
     item, audio = normalize_frame(opcode, payload, ids, server=server)
     return item, None if audio is None else decode_audio(audio)
 
 
-def norm(text: str | bytes, ids: IdMap | None = None, *, server: bool = False, opcode: str = "text") -> Item:
+def norm(text: str | bytes, ids: IdMap | None = None, *, server: bool = False, opcode: str = "text") -> NormalizedItem:
     item = classify(opcode, text, ids or IdMap(), server=server)[0]
     assert item is not None
     return item

@@ -7,14 +7,14 @@ from collections import deque
 
 import pytest
 
-from tests.replay_support import example, recorded_steps
+from tests.replay_support import FakeClock, example, recorded_steps
 from tui.replay.causal import Progress
 from tui.replay.full import full_replay
-from tui.replay.normalize import IdMap, Item
+from tui.replay.normalize import IdMap, NormalizedItem
 from tui.replay.script import load_script
 from tui.replay.steps import Step
 from tui.replay.tape import Entry
-from tui.replay.timing import FakeClock, Pacer, Timing
+from tui.replay.timing import Pacer, Timing
 
 MS = 1_000_000
 
@@ -37,8 +37,8 @@ class StaticEntries:
 
 def incoming(clock: FakeClock) -> Progress:
     entries = [
-        Entry(2, 0, '{"type":"a"}', Item("event", {"type": "a"}, "a", [2])),
-        Entry(3, 1, '{"type":"b"}', Item("event", {"type": "b"}, "b", [3])),
+        Entry(2, 0, '{"type":"a"}', NormalizedItem("event", {"type": "a"}, "a", [2])),
+        Entry(3, 1, '{"type":"b"}', NormalizedItem("event", {"type": "b"}, "b", [3])),
     ]
     progress = Progress("s2c", StaticEntries(entries), IdMap(), clock)
     progress.start()

@@ -13,7 +13,7 @@ from tui.app.screens.modals import ClosureCard, Prompt, ReportScreen
 from tui.app.settings import UISettings
 from tui.app.widgets.status import SessionHeader
 from tui.engine.runner import EngineThread
-from tui.replay.engine import ReplayEngine
+from tui.replay.on_screen import ReplayEngine
 from tui.replay.script import load_script
 from tui.replay.timing import Timing
 

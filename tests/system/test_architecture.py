@@ -1,4 +1,5 @@
-"""The core never imports Textual: only `tui.app` may (harlequin keeps its core headless the same way)."""
+"""How the tree shows the architecture: the core never imports Textual (only `tui.app` may; harlequin keeps its
+core headless the same way), websockets is used through its public API, and one name means one idea."""
 
 from __future__ import annotations
 
@@ -165,3 +166,61 @@ def test_tests_mirror_the_packages() -> None:
     folders = {path.parent.name for path in (ROOT / "tests").glob("*/test_*.py")}
     assert folders <= packages | {"system"}, folders - packages
     assert not list((ROOT / "tests").glob("test_*.py")), "a test file at the top of tests/ belongs in a package folder"
+
+
+# -- one name per idea: no two public classes or type aliases share a name, and no module is named
+# like a top-level package (tui/replay/engine.py beside tui/engine/ read as a second engine) --------
+
+def top_level_names(source: str) -> list[str]:
+    """The public classes and type aliases a module defines at its top level (`Record = dict[str, Any]`,
+    `Phase = Literal[...]`, `type X = ...`); constants (ALL_CAPS) and private names are not concepts."""
+    names = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ClassDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            names.append(node.targets[0].id)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+        elif sys.version_info >= (3, 12) and isinstance(node, ast.TypeAlias):
+            names.append(node.name.id)
+    return [name for name in names if name[0].isupper() and not name.isupper() and not name.startswith("_")]
+
+
+def shared_names(sources: dict[str, str]) -> dict[str, list[str]]:
+    defined: dict[str, list[str]] = {}
+    for path, source in sources.items():
+        for name in top_level_names(source):
+            defined.setdefault(name, []).append(path)
+    return {name: paths for name, paths in defined.items() if len(paths) > 1}
+
+
+def modules_named_like_packages(paths: list[str], packages: set[str]) -> list[str]:
+    """Modules named after another top-level package. The CLI's modules are named after their
+    commands (`rtui replay` is tui/cli/replay.py) and a package may hold a module of its own name."""
+    found = []
+    for path in paths:
+        parts = Path(path).with_suffix("").parts  # ("tui", package, ..., module)
+        if len(parts) > 2 and parts[1] != "cli" and parts[-1] in packages - {parts[1]}:
+            found.append(path)
+    return found
+
+
+def test_no_two_classes_or_aliases_share_a_name() -> None:
+    assert shared_names(tui_sources()) == {}
+
+
+def test_no_module_is_named_like_a_top_level_package() -> None:
+    packages = {info.name for info in pkgutil.iter_modules(tui.__path__) if info.ispkg}
+    assert modules_named_like_packages(list(tui_sources()), packages) == []
+
+
+def test_the_name_checks_catch_a_collision() -> None:
+    sources = {
+        "tui/replay/normalize.py": "class Item:\n    pass\nMAX = 3\n",
+        "tui/diagnose/items.py": "from typing import Any\nItem = dict[str, Any]\n_Private = int\n",
+        "tui/wire/reader.py": "class _Private:\n    pass\n",
+    }
+    assert shared_names(sources) == {"Item": ["tui/replay/normalize.py", "tui/diagnose/items.py"]}
+    paths = ["tui/replay/engine.py", "tui/app/app.py", "tui/cli/replay.py", "tui/mock/session.py", "tui/engine/view.py"]
+    assert modules_named_like_packages(paths, {"app", "cli", "engine", "mock", "replay"}) == ["tui/replay/engine.py"]

@@ -23,9 +23,9 @@ from tui.mock import (
     CloseAfter,
     DelayFrames,
     DropConnection,
-    InvalidJson,
     OversizedEvent,
     RejectHandshake,
+    SendInvalidJson,
     StallFrames,
     WithholdPongs,
 )
@@ -40,7 +40,7 @@ CASES = [
     (DelayFrames(seconds=0.3), 0, ["response.done"], (1000, "client")),
     (StallFrames(seconds=0.5, after_frames=1), 0, ["response.done"], (1000, "client")),
     (OversizedEvent(after_frames=1), 0, ["conversation.item.retrieved", "response.done"], (1000, "client")),
-    (InvalidJson(after_frames=1), 0, ["(not JSON)", "response.done"], (1000, "client")),
+    (SendInvalidJson(after_frames=1), 0, ["(not JSON)", "response.done"], (1000, "client")),
     # No WebSocket opened: the evidence is the response and the error; the aborted transport ends as 1006.
     (RejectHandshake(status=503), 3, ["503"], (1006, None)),
 ]
@@ -94,7 +94,7 @@ ON_SCREEN = [
     (DelayFrames(seconds=0.3), "OPEN", None, ["response.done"]),
     (StallFrames(seconds=0.5, after_frames=1), "OPEN", None, ["response.done"]),
     (OversizedEvent(after_frames=1), "OPEN", None, ["conversation.item.retrieved", "response.done"]),
-    (InvalidJson(after_frames=1), "OPEN", None, ["(not JSON)", "response.done"]),
+    (SendInvalidJson(after_frames=1), "OPEN", None, ["(not JSON)", "response.done"]),
     (RejectHandshake(status=503), "REFUSED 503",
      ["refused the WebSocket handshake with HTTP 503 Service Unavailable", "Handshake refused by the mock's reject fault"],
      ["handshake_response", "error"]),

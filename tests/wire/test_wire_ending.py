@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui.wire.ending import connection_end
+from websockets.frames import Close
+
+from tui.wire.ending import connection_end, end_fields, live_connection_end
 
 
 def end(**fields: Any) -> dict[str, Any]:
@@ -59,3 +61,30 @@ def test_a_refused_handshake_and_a_recording_that_stops_first() -> None:
     still_open = connection_end(None, status=101)
     assert (still_open.how, still_open.recorded) == ("open", False)
     assert still_open.describe() == "not recorded (the recording stops before the connection ended)"
+
+
+def test_the_first_close_record_tells_who_closed_even_when_the_recording_stops_before_the_end() -> None:
+    close = {"seq": 5, "t_ns": 1, "conn": 1, "kind": "close", "dir": "s2c", "code": 4001, "reason": "idle", "by": "server"}
+    cut_short = connection_end(None, first_close=close)
+    assert (cut_short.how, cut_short.closed_by, cut_short.code, cut_short.reason, cut_short.recorded) == (
+        "close", "server", 4001, "idle", False,
+    )
+    # With its end, the close record's words stand and the end adds what only it knows.
+    ended = connection_end(end(side="client", closed_by="server", exception="TimeoutError: late"), first_close=close)
+    assert (ended.closed_by, ended.code, ended.reason, ended.clean) == ("server", 4001, "idle", True)
+    assert ended.exception == "TimeoutError: late"
+
+
+def test_a_live_connection_ends_with_the_meaning_its_end_record_will_have() -> None:
+    mine, theirs = Close(1000, "done"), Close(1000, "")
+    assert end_fields("client", "sent", mine, theirs) == {
+        "code": 1000, "reason": "done", "closed_by": "client", "clean": True,
+        "close_sent": {"code": 1000, "reason": "done"}, "close_rcvd": {"code": 1000, "reason": ""}, "side": "client",
+    }
+    # The relay's client leg (the relay is its server) heard the client close first.
+    relayed = live_connection_end("server", "received", theirs, Close(4001, "bye"))
+    assert (relayed.how, relayed.closed_by, relayed.code, relayed.reason) == ("close", "client", 4001, "bye")
+    # Closed without an answer: the closer's code, though the transport ended 1006.
+    unanswered = live_connection_end("client", "sent", Close(1011, "keepalive ping timeout"), None)
+    assert (unanswered.closed_by, unanswered.code, unanswered.transport_code, unanswered.failed) == ("client", 1011, 1006, True)
+    assert live_connection_end("server", None, None, None).how == "dropped"

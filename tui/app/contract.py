@@ -7,7 +7,6 @@ Textual, so the contract can be checked without a terminal.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Protocol
 
 from tui.engine.commands import Command
@@ -49,21 +48,3 @@ class SystemClock:
 
     def time(self) -> float:
         return time.time()
-
-
-@dataclass
-class FixedClock:
-    """A clock that moves only when told to: snapshots and tests render the same every run."""
-
-    mono: float = 1000.0
-    wall: float = 1_800_000_000.0
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def time(self) -> float:
-        return self.wall
-
-    def advance(self, seconds: float) -> None:
-        self.mono += seconds
-        self.wall += seconds

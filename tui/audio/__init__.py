@@ -5,7 +5,7 @@
   `--input`.
 - Sinks (`tui.audio.base.AudioSink`): `SpeakerSink` (playback.py), `WavFileSink`, `NullSink`
   (sinks.py); `make_sink()` builds one from `--output`.
-- Devices: `list_devices()`, `resolve_device()` (devices.py). Levels: `LevelMeter` (levels.py).
+- Devices: `list_devices()`, `resolve_device()` (devices.py). Levels: `AudioLevelMeter` (levels.py).
 - Errors (errors.py): `AudioError` and its kinds `NoAudioError`, `DeviceNotFoundError`,
   `DeviceLostError`, `AudioFileError`; their messages are one sentence for the user.
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from tui.audio.errors import AudioError
-from tui.audio.levels import LevelMeter
+from tui.audio.levels import AudioLevelMeter
 from tui.audio.pcm import AudioChunk
 
 SinkState = Literal["idle", "buffering", "playing", "error", "closed"]
@@ -48,7 +48,7 @@ class AudioSource(Protocol):
     description: str
     chunk_ms: int
     stats: SourceStats
-    levels: LevelMeter
+    levels: AudioLevelMeter
     error: AudioError | None
 
     async def start(self) -> None: ...
@@ -62,7 +62,7 @@ class AudioSink(Protocol):
     from the event loop. `played_ms(item_id)` is what to send as `audio_end_ms` after a `flush()`."""
 
     description: str
-    levels: LevelMeter
+    levels: AudioLevelMeter
     error: AudioError | None
 
     @property

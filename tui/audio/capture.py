@@ -14,7 +14,7 @@ from tui.audio.base import SourceStats
 from tui.audio.chunkqueue import ChunkQueue
 from tui.audio.devices import resolve_device
 from tui.audio.errors import AudioError, DeviceLostError
-from tui.audio.levels import LevelMeter
+from tui.audio.levels import AudioLevelMeter
 from tui.audio.pcm import (
     DEFAULT_CHUNK_MS,
     WIRE_RATE,
@@ -53,7 +53,7 @@ class MicrophoneSource:
             raise ValueError("chunk_ms must be between 10 and 100")
         self.chunk_ms = chunk_ms
         self.stats = SourceStats()
-        self.levels = LevelMeter()
+        self.levels = AudioLevelMeter()
         self.error: AudioError | None = None
         self.description = "microphone"
         self._device_spec = device

@@ -14,7 +14,7 @@ import numpy as np
 
 from tui.audio.base import SourceStats
 from tui.audio.errors import AudioError
-from tui.audio.levels import LevelMeter
+from tui.audio.levels import AudioLevelMeter
 from tui.audio.pcm import (
     DEFAULT_CHUNK_MS,
     WIRE_RATE,
@@ -39,7 +39,7 @@ class GeneratedSource:
         self.chunk_ms = chunk_ms
         self.paced = paced
         self.stats = SourceStats()
-        self.levels = LevelMeter()
+        self.levels = AudioLevelMeter()
         self.error: AudioError | None = None
         self._chunk_samples = samples_for_ms(chunk_ms)
 

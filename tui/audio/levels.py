@@ -23,7 +23,7 @@ def dbfs(amplitude: float) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class Levels:
+class LevelReading:
     """One reading: the last block's RMS and peak, clipped samples seen so far, and when."""
 
     rms_dbfs: float = SILENCE_DBFS
@@ -32,13 +32,13 @@ class Levels:
     t_ns: int = 0
 
 
-class LevelMeter:
+class AudioLevelMeter:
     """Thread-safe: `update()` from the audio thread, `read()` from anywhere. Costs one pass of numpy
     over each block; no allocation beyond numpy's temporaries."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._levels = Levels()
+        self._levels = LevelReading()
 
     def update(self, samples: np.ndarray) -> None:
         """`samples`: float32 in [-1, 1], any shape."""
@@ -49,7 +49,7 @@ class LevelMeter:
         rms = float(np.sqrt(np.mean(np.square(flat, dtype=np.float64))))
         clipped = int(np.count_nonzero(np.abs(flat) >= CLIP_LEVEL)) if peak >= CLIP_LEVEL else 0
         with self._lock:
-            self._levels = Levels(
+            self._levels = LevelReading(
                 rms_dbfs=dbfs(rms),
                 peak_dbfs=dbfs(peak),
                 clipped_samples=self._levels.clipped_samples + clipped,
@@ -59,10 +59,10 @@ class LevelMeter:
     def update_silence(self) -> None:
         """Records a block of digital silence (an idle player) without touching any samples."""
         with self._lock:
-            self._levels = Levels(
+            self._levels = LevelReading(
                 clipped_samples=self._levels.clipped_samples, t_ns=time.monotonic_ns()
             )
 
-    def read(self) -> Levels:
+    def read(self) -> LevelReading:
         with self._lock:
             return self._levels

@@ -19,7 +19,7 @@ from tui.audio.devices import resolve_device
 from tui.audio.errors import AudioError, DeviceLostError
 from tui.audio.jitter import JitterBuffer
 from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
-from tui.audio.levels import LevelMeter
+from tui.audio.levels import AudioLevelMeter
 from tui.audio.pcm import WIRE_RATE, make_resampler, pcm16_to_float, samples_for_ms
 from tui.audio.portaudio import (
     OPEN_TIMEOUT_S,
@@ -44,7 +44,7 @@ class SpeakerSink:
         latency_ms: float = DEFAULT_OUTPUT_LATENCY_MS,
     ) -> None:
         self._stats = SinkStats()
-        self.levels = LevelMeter()
+        self.levels = AudioLevelMeter()
         self.error: AudioError | None = None
         self.description = "speaker"
         self.preroll_ms = preroll_ms

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tui.audio.base import SinkState, SinkStats
 from tui.audio.errors import AudioError, AudioFileError
-from tui.audio.levels import LevelMeter
+from tui.audio.levels import AudioLevelMeter
 from tui.audio.pcm import BYTES_PER_SAMPLE, WIRE_RATE, pcm16_to_float
 
 
@@ -37,7 +37,7 @@ class _ImmediateSink:
 
     def __init__(self) -> None:
         self.stats = SinkStats()
-        self.levels = LevelMeter()
+        self.levels = AudioLevelMeter()
         self.error: AudioError | None = None
         self._ledger = ItemLedger()
         self._played_at_flush: dict[str, int] = {}

@@ -170,7 +170,7 @@ async def _replay_client(args: argparse.Namespace, script: Script) -> int:
 
 def _replay_in_tui(args: argparse.Namespace, script: Script) -> int:
     from tui.app.app import run_app
-    from tui.replay.engine import ReplayEngine
+    from tui.replay.on_screen import ReplayEngine
 
     engine = ReplayEngine(
         script,

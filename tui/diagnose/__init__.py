@@ -7,6 +7,6 @@ first, with what), `pacing` (audio seconds per wall-clock second), `rules` (the 
 """
 
 from tui.diagnose.analyze import diagnose
-from tui.diagnose.report import Diagnosis, Ending, Finding
+from tui.diagnose.report import Diagnosis, EndingReport, Finding
 
-__all__ = ["Diagnosis", "Ending", "Finding", "diagnose"]
+__all__ = ["Diagnosis", "EndingReport", "Finding", "diagnose"]

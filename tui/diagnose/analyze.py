@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from tui.diagnose.ending import EndingTracker
-from tui.diagnose.items import Legs, make_item
+from tui.diagnose.items import Legs, parse_record
 from tui.diagnose.report import SEVERITIES, Diagnosis, Finding
 from tui.diagnose.rules import Context, all_rules
 from tui.diagnose.tools import ResponseProblems, ToolCalls
@@ -26,7 +26,7 @@ def diagnose(path: str | os.PathLike[str]) -> Diagnosis:
         records = 0
         last_t = 0.0
         for record in reader:
-            item = make_item(record, legs)
+            item = parse_record(record, legs)
             records += 1
             last_t = item.t_s
             tracker.observe(item)

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from tui.diagnose.items import Item, Legs, connect_failure
-from tui.diagnose.report import Ending, TimelineEntry
+from tui.diagnose.items import Legs, ParsedRecord, connect_failure
+from tui.diagnose.report import EndingReport, TimelineEntry
 from tui.protocol.handshake import connect_error_words
 from tui.protocol.summary import close_meaning, record_line
-from tui.wire.ending import connection_end
+from tui.wire.ending import ConnectionEnd, connection_end
 
 TIMELINE_BEFORE = 15  # records shown up to the ending
 TIMELINE_AFTER = 4  # and after it (the echo, the ends)
@@ -26,7 +26,7 @@ TIMELINE_AFTER = 4  # and after it (the echo, the ends)
 _TIMELINE_KINDS = frozenset({"frame", "ping", "pong", "close", "end", "error", "mark", "handshake_request", "handshake_response"})
 
 
-def timeline_entry(item: Item) -> TimelineEntry:
+def timeline_entry(item: ParsedRecord) -> TimelineEntry:
     line = record_line(item.record)
     record = item.record
     return TimelineEntry(
@@ -52,15 +52,15 @@ class EndingTracker:
         self._recent: deque[TimelineEntry] = deque(maxlen=TIMELINE_BEFORE)
         self.timeline: list[TimelineEntry] | None = None
         self._after = 0
-        self._last_data: Item | None = None
-        self._last_record: Item | None = None
-        self.decided: Item | None = None  # the record that decided the ending
-        self._first_end: Item | None = None
+        self._last_data: ParsedRecord | None = None
+        self._last_record: ParsedRecord | None = None
+        self.decided: ParsedRecord | None = None  # the record that decided the ending
+        self._first_end: ParsedRecord | None = None
         self.connections: set[int] = set()  # conn ids seen (0 is the session's own, e.g. marks)
         self._answered: set[int] = set()  # conns whose handshake got an HTTP answer
         self._opened: set[int] = set()  # conns whose handshake got 101
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         self._last_record = item
         if item.record["conn"]:
             self.connections.add(item.record["conn"])
@@ -90,7 +90,7 @@ class EndingTracker:
         ):
             self._decide(item)
 
-    def _never_opened_end(self, item: Item) -> bool:
+    def _never_opened_end(self, item: ParsedRecord) -> bool:
         """The `end` of a connection that was refused or failed to connect: no socket, so no 1006."""
         decided = self.decided
         return (
@@ -98,7 +98,7 @@ class EndingTracker:
             and item.record["conn"] not in self._opened
         )
 
-    def _collect(self, item: Item) -> None:
+    def _collect(self, item: ParsedRecord) -> None:
         entry = timeline_entry(item)
         if self.timeline is None:
             self._recent.append(entry)
@@ -110,28 +110,27 @@ class EndingTracker:
         """The timeline around the ending, or the last records when nothing ended."""
         return self.timeline if self.timeline is not None else list(self._recent)
 
-    def _decide(self, item: Item) -> None:
+    def _decide(self, item: ParsedRecord) -> None:
         self.decided = item
         self.timeline = list(self._recent)
 
-    def result(self) -> Ending:
+    def result(self) -> EndingReport:
         ending = self._ending()
         decisive = self.decided or self._last_record
         if decisive is not None and decisive.record["conn"]:
             ending.conn = decisive.record["conn"]
         return ending
 
-    def _ending(self) -> Ending:
+    def _ending(self) -> EndingReport:
+        """The ending the deciding record tells (tui.wire.ending.ConnectionEnd), in the diagnosis's words."""
         item = self.decided
         if item is None:
             if self._last_record is None:
-                return Ending("none", None, None, "", "", None, None, sentence="The recording holds no connection.")
-            last = self._last_record
-            ending = Ending(
-                "open", None, None, "", "", last.seq, round(last.t_s, 6),
+                return EndingReport("none", None, None, "", "", None, None, sentence="The recording holds no connection.")
+            return _report(
+                "open", connection_end(None), "", self._last_record,
                 sentence="The recording stops while the connection was still open (no close frame, no end).",
             )
-            return ending
         record = item.record
         leg = self.legs.leg_name(record["conn"])
         previous = self._previous(item)
@@ -139,61 +138,37 @@ class EndingTracker:
         if item.kind == "handshake_response":
             status = record.get("status")
             said = f"HTTP {status} {record.get('reason') or ''}".strip()
-            return Ending(
-                "refused",
-                None,
-                None,
-                said,
-                "",
-                item.seq,
-                round(item.t_s, 6),
-                status=status,
-                leg=leg,
-                sentence=(
-                    f"The handshake{where} got {said} instead of 101 Switching Protocols: "
-                    "the socket never opened, so no close frame was exchanged."
-                ),
+            sentence = (
+                f"The handshake{where} got {said} instead of 101 Switching Protocols: "
+                "the socket never opened, so no close frame was exchanged."
             )
+            return _report("refused", connection_end(None, status=status), said, item, leg=leg, sentence=sentence)
         if item.kind == "error":
+            # A connect that failed before any HTTP answer has no `end` to read: its `error` record tells it.
             url, error = connect_failure(item) or ("", "")
-            return Ending(
-                "failed",
-                None,
-                None,
-                connect_error_words(error, url),
-                "",
-                item.seq,
-                round(item.t_s, 6),
-                leg=leg,
+            return EndingReport(
+                "failed", None, None, connect_error_words(error, url), "", item.seq, round(item.t_s, 6), leg=leg,
                 exception=error,
                 sentence=f"The connection{where} never opened: the attempt failed before any HTTP answer ({error}).",
             )
         if item.kind == "close":
-            code, reason, by = record["code"], record["reason"], record.get("by")
-            ending = Ending(
-                "close", by, code, close_meaning(code, by), reason, item.seq, round(item.t_s, 6), leg=leg, previous=previous
-            )
-            end = self._first_end
-            if end is not None:
-                ending.exception = connection_end(end.record).exception or ending.exception
-            said = f"reason {reason!r}" if reason else "no reason"
-            ending.sentence = f"The {by} closed first with {code} ({close_meaning(code, by)}), {said}{_after(previous)}."
-            return ending
-        dropped = connection_end(record)
-        code = dropped.transport_code
+            end = connection_end(self._first_end.record if self._first_end else None, first_close=record)
+            by, code = end.closed_by, end.code
+            said = f"reason {end.reason!r}" if end.reason else "no reason"
+            meaning = close_meaning(code, by) if code is not None else ""
+            sentence = f"The {by} closed first with {code} ({meaning}), {said}{_after(previous)}."
+            return _report("close", end, meaning, item, leg=leg, previous=previous, sentence=sentence)
+        end = connection_end(record)
+        code = end.code
         assert code is not None  # the reader keeps no end record without a code
-        ending = Ending(
-            "dropped", None, code, close_meaning(code), record.get("reason", ""), item.seq, round(item.t_s, 6),
-            leg=leg, exception=dropped.exception, previous=previous,
-        )
-        because = f" ({dropped.exception})" if dropped.exception else ""
-        ending.sentence = (
+        because = f" ({end.exception})" if end.exception else ""
+        sentence = (
             f"Nobody closed: the connection{where} ended without a close frame ({code}, {close_meaning(code)}){because}"
             f"{_after(previous)}."
         )
-        return ending
+        return _report("dropped", end, close_meaning(code), item, leg=leg, previous=previous, sentence=sentence)
 
-    def _previous(self, item: Item) -> dict[str, Any] | None:
+    def _previous(self, item: ParsedRecord) -> dict[str, Any] | None:
         data = self._last_data
         if data is None:
             return None
@@ -204,6 +179,17 @@ class EndingTracker:
             "type": data.type,
             "gap_s": round(item.t_s - data.t_s, 6),
         }
+
+
+def _report(
+    how: str, end: ConnectionEnd, meaning: str, item: ParsedRecord, *, leg: str | None = None,
+    previous: dict[str, Any] | None = None, sentence: str,
+) -> EndingReport:
+    """A ConnectionEnd in the diagnosis's JSON shape: the deciding record is `item`."""
+    return EndingReport(
+        how, end.closed_by, end.code, meaning, end.reason, item.seq, round(item.t_s, 6), status=end.refused, leg=leg,
+        exception=end.exception, previous=previous, sentence=sentence,
+    )
 
 
 def _after(previous: dict[str, Any] | None) -> str:

@@ -16,8 +16,7 @@ import orjson
 
 from tui.protocol.summary import frame_payload
 from tui.wire.format import C2S, S2C
-
-Record = dict[str, Any]
+from tui.wire.reader import Record
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class Legs:
 
 
 @dataclass
-class Item:
+class ParsedRecord:
     record: Record
     counts: bool
     event: dict[str, Any] | None = None  # the JSON object a data frame carries
@@ -92,8 +91,8 @@ class Item:
         return self.kind == "frame" and self.counts and (direction is None or self.dir == direction)
 
 
-def make_item(record: Record, legs: Legs) -> Item:
-    item = Item(record, legs.counts(record))
+def parse_record(record: Record, legs: Legs) -> ParsedRecord:
+    item = ParsedRecord(record, legs.counts(record))
     if record["kind"] == "frame" and item.counts:
         try:
             value = orjson.loads(frame_payload(record))
@@ -107,7 +106,7 @@ def make_item(record: Record, legs: Legs) -> Item:
     return item
 
 
-def error_fields(item: Item) -> dict[str, Any]:
+def error_fields(item: ParsedRecord) -> dict[str, Any]:
     """The `error` object of a server error event ({} otherwise)."""
     if item.type != "error" or item.dir != S2C or item.event is None:
         return {}
@@ -119,7 +118,7 @@ def error_fields(item: Item) -> dict[str, Any]:
 _CONNECT_FAILURE = re.compile(r"^connection to (\S+) failed: (.*)$", re.DOTALL)
 
 
-def connect_failure(item: Item) -> tuple[str, str] | None:
+def connect_failure(item: ParsedRecord) -> tuple[str, str] | None:
     """(url, "ExceptionName: message") of a local error recording a failed connection attempt."""
     if item.kind != "error" or not isinstance(item.record.get("message"), str):
         return None

@@ -23,7 +23,7 @@ class Finding:
 
 
 @dataclass
-class Ending:
+class EndingReport:
     # "close": a close frame started the closing handshake; "dropped": the transport ended without
     # any close frame; "refused": the handshake got an HTTP status instead of 101; "failed": the
     # connection failed before any answer (nothing listening, DNS, timeout, TLS); "open": the
@@ -60,13 +60,13 @@ class TimelineEntry:
 class Diagnosis:
     file: str
     recording: dict[str, Any]
-    ending: Ending
+    ending: EndingReport
     timeline: list[TimelineEntry]
     findings: list[Finding]
     problems: list[str]
     truncated: bool
     # The other connections' endings (a client that reconnected), in the order they opened.
-    other_endings: list[Ending] = field(default_factory=list)
+    other_endings: list[EndingReport] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -13,9 +13,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from tui.diagnose.items import Item, Legs, connect_failure, error_fields
+from tui.diagnose.items import Legs, ParsedRecord, connect_failure, error_fields
 from tui.diagnose.pacing import PacingMeter, is_real_time, likely_rate
-from tui.diagnose.report import Ending, Finding
+from tui.diagnose.report import EndingReport, Finding
 from tui.protocol.events import BETA_SESSION_FIELDS, is_beta_only
 from tui.protocol.handshake import (
     body_excerpt,
@@ -46,11 +46,11 @@ SLOW_MIN_ANSWERS = 2
 
 @dataclass
 class Context:
-    ending: Ending
+    ending: EndingReport
 
 
 class Rule:
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         raise NotImplementedError
 
     def conclude(self, context: Context) -> list[Finding]:
@@ -66,7 +66,7 @@ def _ago(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-def _with_ending(evidence: list[int], ending: Ending) -> list[int]:
+def _with_ending(evidence: list[int], ending: EndingReport) -> list[int]:
     return sorted(set(evidence + ([ending.seq] if ending.seq is not None and ending.how in ("close", "dropped") else [])))
 
 
@@ -85,10 +85,10 @@ class NeverOpened(Rule):
         self.legs = legs
         self.answered: set[int] = set()
         self.ephemeral: set[int] = set()  # conns whose handshake presented an ephemeral key (ek_)
-        self.refusal: Item | None = None
-        self.failure: tuple[Item, str, str] | None = None
+        self.refusal: ParsedRecord | None = None
+        self.failure: tuple[ParsedRecord, str, str] | None = None
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if item.kind == "handshake_request":
             if presents_ephemeral_key(item.record.get("headers"), item.record.get("subprotocols")):
                 self.ephemeral.add(item.record["conn"])
@@ -132,9 +132,9 @@ class BinaryFrames(Rule):
     def __init__(self) -> None:
         self.count = 0
         self.seqs: list[int] = []
-        self.first: Item | None = None
+        self.first: ParsedRecord | None = None
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if item.is_data(C2S) and item.record["opcode"] == "binary":
             self.count += 1
             _keep(self.seqs, item.seq)
@@ -167,7 +167,7 @@ class InvalidJson(Rule):
         self.first_problem: dict[str, str] = {}
         self.server_errors: list[int] = []
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if item.is_data() and item.json_error is not None:
             # A binary frame of raw bytes is the binary-frame finding's business, not a JSON mistake.
             if item.record["opcode"] == "binary":
@@ -213,7 +213,7 @@ class AudioFormat(Rule):
         self.pcm16 = True
         self.server_vad = True
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if not (item.is_data(S2C) and item.type in ("session.created", "session.updated") and item.event):
             return
         session = item.event.get("session")
@@ -244,7 +244,7 @@ class SampleRatePacing(Rule):
         self.format = audio_format
         self.meter = PacingMeter()
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         # Binary frames holding JSON appends count too: the audio reached the wire all the same.
         if item.is_data(C2S) and item.type == APPEND and item.event is not None:
             audio = item.event.get("audio")
@@ -299,7 +299,7 @@ class BadAudioPayload(Rule):
         self.problems: list[tuple[int, str]] = []
         self.count = 0
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if not (item.is_data(C2S) and item.type == APPEND and item.event is not None):
             return
         problem = self._problem(item.event.get("audio"))
@@ -340,12 +340,12 @@ class SentBeforeSessionUpdated(Rule):
     never sends session.update chose the server's defaults, so nothing was sent too early."""
 
     def __init__(self) -> None:
-        self.created: Item | None = None
+        self.created: ParsedRecord | None = None
         self.updated = False
-        self.update_sent: Item | None = None
-        self.early: Item | None = None
+        self.update_sent: ParsedRecord | None = None
+        self.early: ParsedRecord | None = None
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if not item.is_data():
             return
         if item.dir == S2C and item.type == "session.created":
@@ -379,11 +379,11 @@ class SentBeforeSessionUpdated(Rule):
 
 class BetaHeader(Rule):
     def __init__(self) -> None:
-        self.request: Item | None = None
+        self.request: ParsedRecord | None = None
         self.value = ""
         self.errors: list[int] = []
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if item.kind == "handshake_request" and self.request is None:
             for name, value in item.record.get("headers") or []:
                 if name.lower() == "openai-beta":
@@ -423,7 +423,7 @@ class BetaEventNames(Rule):
         self.server_names: list[str] = []
         self.seqs: list[int] = []
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if not item.is_data() or item.event is None:
             return
         names: list[str] = []
@@ -464,7 +464,7 @@ class UnknownParameter(Rule):
         self.params: list[str] = []
         self.seqs: list[int] = []
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         error = error_fields(item)
         if error.get("code") == "unknown_parameter":
             _keep(self.seqs, item.seq)
@@ -487,14 +487,14 @@ class ServerErrors(Rule):
 
     def __init__(self, audio_format: AudioFormat) -> None:
         self.format = audio_format
-        self.last_error: Item | None = None
-        self.error_at_ending: Item | None = None
+        self.last_error: ParsedRecord | None = None
+        self.error_at_ending: ParsedRecord | None = None
         self.commit_empty: list[int] = []
         self.last_commit: int | None = None
-        self.expired: Item | None = None
+        self.expired: ParsedRecord | None = None
         self.ended = False
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if item.is_data(C2S) and item.type == "input_audio_buffer.commit":
             self.last_commit = item.seq
         error = error_fields(item)
@@ -587,9 +587,9 @@ class ServerErrors(Rule):
 class _Wait:
     """How long the server left one request (or the opened socket) without a frame."""
 
-    request: Item  # the client's request, or the 101 handshake_response awaiting session.created
+    request: ParsedRecord  # the client's request, or the 101 handshake_response awaiting session.created
     seconds: float
-    until: Item | None  # the server frame that ended the silence, or the close/end that cut it short
+    until: ParsedRecord | None  # the server frame that ended the silence, or the close/end that cut it short
 
 
 class ServerTiming(Rule):
@@ -599,14 +599,14 @@ class ServerTiming(Rule):
 
     def __init__(self, legs: Legs) -> None:
         self.legs = legs
-        self.waiting: Item | None = None
+        self.waiting: ParsedRecord | None = None
         self.answered: list[float] = []
         self.slowest: _Wait | None = None  # the slowest answered wait
         self.silences = 0  # waits of SILENT_S or more
         self.longest_silence: _Wait | None = None
         self.ended = False
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if self.ended:
             return
         if item.kind == "handshake_response" and item.record.get("status") == 101:
@@ -656,7 +656,7 @@ class ServerTiming(Rule):
             )
         return findings
 
-    def _silent_finding(self, wait: _Wait, ending: Ending) -> Finding:
+    def _silent_finding(self, wait: _Wait, ending: EndingReport) -> Finding:
         until = wait.until
         answered = until is not None and until.kind == "frame"
         if answered:
@@ -685,7 +685,7 @@ class ServerTiming(Rule):
         return Finding("server-silent", "error" if ended_it else "warning", message, evidence, details)
 
 
-def _what(request: Item) -> str:
+def _what(request: ParsedRecord) -> str:
     if request.kind == "handshake_response":
         return f"the handshake (101, seq {request.seq})"
     return f"the client's {request.type} (seq {request.seq})"
@@ -699,11 +699,11 @@ class CloseCodes(Rule):
 
     def __init__(self) -> None:
         self.unanswered_pings: dict[str, list[int]] = {C2S: [], S2C: []}
-        self.keepalive: list[Item] = []
+        self.keepalive: list[ParsedRecord] = []
         self.largest: dict[str, tuple[int, int]] = {}
         self.ends: list[int] = []
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         record = item.record
         if item.kind == "ping" and item.counts:
             _keep(self.unanswered_pings[item.dir], item.seq)
@@ -776,7 +776,7 @@ class ProxyEnvironment(Rule):
     def __init__(self) -> None:
         self.seen: list[tuple[int, str]] = []
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if item.kind == "handshake_request" and item.record.get("proxy"):
             self.seen.append((item.seq, str(item.record["proxy"])))
 

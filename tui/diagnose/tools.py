@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.diagnose.items import Item, error_fields
+from tui.diagnose.items import ParsedRecord, error_fields
 from tui.diagnose.report import Finding
 from tui.diagnose.rules import MAX_EVIDENCE, Context, Rule, _ago, _keep, _with_ending
 from tui.protocol.summary import object_field
@@ -27,7 +27,7 @@ class _Call:
 class _Output:
     call_id: str
     name: str
-    item: Item
+    item: ParsedRecord
 
 
 class ToolCalls(Rule):
@@ -41,7 +41,7 @@ class ToolCalls(Rule):
         self.unknown_call_id: str | None = None
         self.ended = False
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if item.kind in ("close", "end"):
             self.ended = True
         if self.ended or item.event is None or not item.is_data():
@@ -126,7 +126,7 @@ class ResponseProblems(Rule):
         self.reasons: list[str] = []
         self.voice_refused: list[int] = []
 
-    def observe(self, item: Item) -> None:
+    def observe(self, item: ParsedRecord) -> None:
         if item.is_data(S2C) and item.type == "response.done" and item.event is not None:
             response = object_field(item.event, "response")
             if response.get("status") == "incomplete":

@@ -30,7 +30,7 @@ from typing import Any, TypeVar, cast
 
 from tui.engine.commands import SESSION_COMMANDS, Command
 from tui.engine.config import EngineConfig
-from tui.engine.session import Engine, Outcome
+from tui.engine.session import Engine, SessionOutcome
 from tui.engine.state import EngineState, LogBuffer, LogEntry
 
 T = TypeVar("T")
@@ -67,7 +67,7 @@ class EngineProcess:
         self.state = EngineState(endpoint_kind=config.endpoint.kind, model=config.model, turn_mode=config.turn_mode)
         self.log = LogBuffer(config.log_capacity)
         self.capture_latencies_ns: deque[int] = deque(maxlen=10_000)
-        self.outcome: Outcome | None = None
+        self.outcome: SessionOutcome | None = None
         self.exitcode: int | None = None
         self.pid: int | None = None
         self._commands_in, self._commands_out = multiprocessing.Pipe(duplex=False)
@@ -75,7 +75,7 @@ class EngineProcess:
         self._send_lock = threading.Lock()
         self._failure_reported = False
 
-    async def run(self) -> Outcome:
+    async def run(self) -> SessionOutcome:
         child = self._start_child()
         self.pid = child.pid
         self._command("configure", self.config)  # before any command the UI sends
@@ -119,7 +119,7 @@ class EngineProcess:
             self._commands_in.close()
             self._snapshots_out.close()
 
-    def _pump(self) -> Outcome:
+    def _pump(self) -> SessionOutcome:
         while True:
             try:
                 message = self._snapshots_in.recv()
@@ -132,7 +132,7 @@ class EngineProcess:
                 self.state.notices.append(f"The session engine failed: {message.message}")
                 self._failure_reported = True
             else:
-                outcome: Outcome = message  # the outcome, sent last
+                outcome: SessionOutcome = message  # the outcome, sent last
                 return outcome
 
     def _apply(self, snapshot: Snapshot) -> None:
@@ -232,7 +232,7 @@ def _send_quietly(out: Connection, message: object) -> None:
         pass  # the parent is gone; the recording is finished either way
 
 
-async def _run(engine: Engine, commands: Connection, publisher: _Publisher) -> Outcome:
+async def _run(engine: Engine, commands: Connection, publisher: _Publisher) -> SessionOutcome:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, engine.stop)
     running = asyncio.ensure_future(engine.run())

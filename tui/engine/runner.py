@@ -6,7 +6,7 @@ import asyncio
 import sys
 import threading
 
-from tui.engine.session import Engine, Outcome
+from tui.engine.session import Engine, SessionOutcome
 
 
 class EngineThread:
@@ -25,7 +25,7 @@ class EngineThread:
     def __init__(self, engine: Engine, *, switch_interval: float | None = SWITCH_INTERVAL_S) -> None:
         self.engine = engine
         self.switch_interval = switch_interval
-        self.outcome: Outcome | None = None
+        self.outcome: SessionOutcome | None = None
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="rtui-engine", daemon=True)
 

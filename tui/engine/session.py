@@ -25,8 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from tui.audio.base import AudioSink, AudioSource
 from tui.audio.capture import MicrophoneSource
 from tui.audio.errors import AudioError
-from tui.audio.levels import LevelMeter as AudioLevelMeter
-from tui.audio.levels import Levels as MeterReading
+from tui.audio.levels import AudioLevelMeter, LevelReading
 from tui.audio.pcm import pcm16_to_float
 from tui.audio.playback import SpeakerSink
 from tui.audio.realtime import RealtimeScheduling
@@ -59,10 +58,10 @@ from tui.wire.client import ConnectOptions, RecordingClientConnection, open_conn
 from tui.wire.redact import Redactor
 from tui.wire.writer import RecordingFailed, SessionWriter
 
-Outcome = Literal["finished", "closed", "refused", "stopped", "no_input"]
+SessionOutcome = Literal["finished", "closed", "refused", "stopped", "no_input"]
 
 # Exit statuses of headless runs, by outcome: see `rtui --help`.
-EXIT_STATUS: dict[Outcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "no_input": 2, "refused": 3}
+EXIT_STATUS: dict[SessionOutcome, int] = {"finished": 0, "stopped": 0, "closed": 1, "no_input": 2, "refused": 3}
 
 SESSION_UPDATE_ID = "rtui_session_update"
 MIN_COMMIT_BYTES = PCM_BYTES_PER_SECOND // 10  # the server's 100 ms commit rule
@@ -90,7 +89,7 @@ class Engine:
         self.log = LogBuffer(config.log_capacity)
         self.view = SessionView(self.state, self.log)
         self.writer: SessionWriter | None = None
-        self.outcome: Outcome | None = None
+        self.outcome: SessionOutcome | None = None
         # Extra record listeners (headless printing); they run on the engine's loop, must be quick.
         self.listeners: list[Callable[[LogEntry], None]] = []
         # Capture-to-wire latencies (ns) of the last audio chunks, for benchmarks.
@@ -117,7 +116,7 @@ class Engine:
 
     # -- running ---------------------------------------------------------------------------------
 
-    async def run(self) -> Outcome:
+    async def run(self) -> SessionOutcome:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._command_lock = asyncio.Lock()
@@ -232,7 +231,7 @@ class Engine:
             f"Recording stopped: {exc.strerror or exc}; everything before this point is in {self.state.recording_path}."
         )
 
-    async def _run_connection(self, url: str) -> Outcome:
+    async def _run_connection(self, url: str) -> SessionOutcome:
         assert self.writer is not None
         endpoint = self.config.endpoint
         self._configured.clear()
@@ -558,7 +557,7 @@ class Engine:
         stats = self.sink.stats
         return max(0, stats.received_samples - stats.played_samples - stats.discarded_samples) / 24
 
-    def _levels(self, reading: MeterReading, direction: str) -> Levels:
+    def _levels(self, reading: LevelReading, direction: str) -> Levels:
         """A meter reading for views; `clipped` when samples clipped since the last reading."""
         clipped = reading.clipped_samples > self._clips_seen.get(direction, 0)
         self._clips_seen[direction] = reading.clipped_samples

@@ -23,7 +23,7 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.diagnose.items import Legs, make_item
+from tui.diagnose.items import Legs, parse_record
 from tui.protocol.summary import counted, object_field
 from tui.wire.format import C2S, MAX_GAP_NS, MAX_GAP_S, S2C
 from tui.wire.reader import Problem, SessionReader
@@ -140,7 +140,7 @@ def export_wav(recording: str | os.PathLike[str], directory: str | os.PathLike[s
                 t_s = timeline.place(record)
                 if record["kind"] != "frame":
                     continue
-                item = make_item(record, legs)
+                item = parse_record(record, legs)
                 if item.event is None or not item.counts:
                     continue
                 if item.dir == S2C and item.type in ("session.created", "session.updated"):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tui.mock.audio import VoiceClip, default_voice
+from tui.mock.audio_formats import VoiceClip, default_voice
 from tui.mock.faults import Fault
 
 BinaryPolicy = Literal["close", "error", "ignore"]

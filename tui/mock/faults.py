@@ -73,7 +73,7 @@ class OversizedEvent(Trigger):
 
 
 @dataclass(frozen=True)
-class InvalidJson(Trigger):
+class SendInvalidJson(Trigger):
     """Send one text frame that is not valid JSON."""
 
     kind: ClassVar[str] = "invalid-json"
@@ -96,14 +96,14 @@ class RejectHandshake:
 
 
 Fault = (
-    CloseAfter | DropConnection | WithholdPongs | DelayFrames | StallFrames | OversizedEvent | InvalidJson | FailTranscription
+    CloseAfter | DropConnection | WithholdPongs | DelayFrames | StallFrames | OversizedEvent | SendInvalidJson | FailTranscription
     | RejectHandshake
 )
 
 FAULT_TYPES: dict[str, type] = {
     cls.kind: cls
     for cls in (
-        CloseAfter, DropConnection, WithholdPongs, DelayFrames, StallFrames, OversizedEvent, InvalidJson, FailTranscription,
+        CloseAfter, DropConnection, WithholdPongs, DelayFrames, StallFrames, OversizedEvent, SendInvalidJson, FailTranscription,
         RejectHandshake,
     )
 }

@@ -19,9 +19,9 @@ from tui.mock.faults import (
     DropConnection,
     FailTranscription,
     Fault,
-    InvalidJson,
     OversizedEvent,
     RejectHandshake,
+    SendInvalidJson,
     StallFrames,
     Trigger,
     WithholdPongs,
@@ -217,7 +217,7 @@ class ConnectionRunner:
         elif isinstance(fault, FailTranscription):
             if isinstance(self.session, MockSession):  # a served recording plays what it recorded
                 self.session.fail_transcriptions = True
-        elif isinstance(fault, InvalidJson):
+        elif isinstance(fault, SendInvalidJson):
             self._outbox.put_nowait((now, '{"type": "response.output_audio.delta", "delta": "AAAA'))
 
     def _withhold_pongs(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from tui.mock.audio import AudioDelta, bytes_per_sample, decode, format_rate, response_deltas
+from tui.mock.audio_formats import AudioDelta, bytes_per_sample, decode, format_rate, response_deltas
 from tui.mock.config import MockConfig
 from tui.mock.ids import IdFactory
 from tui.mock.mcp import INPUT_SCHEMA as MCP_INPUT_SCHEMA

@@ -152,11 +152,6 @@ def is_beta_only(event_type: str) -> bool:
     return event_type in BETA_TO_GA
 
 
-def ga_name(event_type: str) -> str:
-    """The GA name of an event, given either its beta or GA name."""
-    return BETA_TO_GA.get(event_type, event_type)
-
-
 def client_event_problem(text: str) -> str | None:
     """Why `text` is not a client event to send (one sentence, with where), or None."""
     try:

@@ -53,6 +53,16 @@ SEMANTIC_VAD_DEFAULTS: dict[str, Any] = {
 PCM_FORMAT: dict[str, Any] = {"type": "audio/pcm", "rate": 24000}
 
 
+def _default_input_audio() -> dict[str, Any]:
+    """A new session's input audio, the same for a realtime and a transcription session."""
+    return {
+        "format": dict(PCM_FORMAT),
+        "transcription": None,
+        "noise_reduction": None,
+        "turn_detection": dict(SERVER_VAD_DEFAULTS),
+    }
+
+
 def default_session(session_id: str, model: str, expires_at: int, *, voice: str = "marin") -> dict[str, Any]:
     """The session a GA `session.created` carries for a `model=` connection."""
     return {
@@ -70,12 +80,7 @@ def default_session(session_id: str, model: str, expires_at: int, *, voice: str 
         "prompt": None,
         "expires_at": expires_at,
         "audio": {
-            "input": {
-                "format": dict(PCM_FORMAT),
-                "transcription": None,
-                "noise_reduction": None,
-                "turn_detection": dict(SERVER_VAD_DEFAULTS),
-            },
+            "input": _default_input_audio(),
             "output": {"format": dict(PCM_FORMAT), "voice": voice, "speed": 1.0},
         },
         "include": None,
@@ -89,14 +94,7 @@ def default_transcription_session(session_id: str, expires_at: int) -> dict[str,
         "object": "realtime.transcription_session",
         "id": session_id,
         "expires_at": expires_at,
-        "audio": {
-            "input": {
-                "format": dict(PCM_FORMAT),
-                "transcription": None,
-                "noise_reduction": None,
-                "turn_detection": dict(SERVER_VAD_DEFAULTS),
-            }
-        },
+        "audio": {"input": _default_input_audio()},
         "include": None,
     }
 

@@ -20,7 +20,7 @@ from tui.replay.audio_match import AudioMatch
 from tui.replay.normalize import (
     AUDIO_APPEND,
     IdMap,
-    Item,
+    NormalizedItem,
     decode_audio,
     normalize_frame,
 )
@@ -35,7 +35,7 @@ from tui.replay.report import (
 from tui.replay.script import Script
 from tui.replay.steps import Position
 from tui.replay.tape import Entry
-from tui.replay.timing import Clock
+from tui.replay.timing import PacingClock
 from tui.wire.format import S2C
 
 
@@ -53,7 +53,7 @@ class Progress:
         direction: str,
         expected: Entries,
         ids: IdMap,
-        clock: Clock,
+        clock: PacingClock,
         *,
         script: Script | None = None,
         track_times: bool = True,
@@ -142,7 +142,7 @@ class Progress:
             if entry is None or entry.audio is None or entry.index != index:
                 self._advance((index + 1, 0))
 
-    def _feed_item(self, item: Item) -> None:
+    def _feed_item(self, item: NormalizedItem) -> None:
         self._settle()
         index, offset = self.position
         if offset:
@@ -168,33 +168,33 @@ class Progress:
 
     # -- reports (read the recording again: only when something went wrong) -----------------------
 
-    def _expected_item(self, index: int) -> Item | None:
+    def _expected_item(self, index: int) -> NormalizedItem | None:
         if self.script is not None:
             return self.script.item_at(self.direction, index)
         entry = self.expected.peek()
         if entry is None or entry.item is not None:
             return entry.item if entry is not None else None
-        item = Item("audio", None, AUDIO_APPEND)
+        item = NormalizedItem("audio", None, AUDIO_APPEND)
         item.add_audio(decode_audio(entry.audio or ""), entry.seq)
         return item
 
-    def _actual_audio(self, index: int, matched: int, audio: bytes) -> Item:
+    def _actual_audio(self, index: int, matched: int, audio: bytes) -> NormalizedItem:
         """What this run appended to segment `index`: the `matched` bytes that equal the recording's,
         then `audio`."""
         if self.script is not None and matched:
             item = self.script.audio_prefix(self.direction, index, matched)
         else:
-            item = Item("audio", None, AUDIO_APPEND)
+            item = NormalizedItem("audio", None, AUDIO_APPEND)
         item.add_audio(audio)
         return item
 
-    def _divergence(self, index: int, message: str, expected: Item | None, actual: Item | None) -> Divergence:
-        candidates: list[tuple[int, Item]] = []
+    def _divergence(self, index: int, message: str, expected: NormalizedItem | None, actual: NormalizedItem | None) -> Divergence:
+        candidates: list[tuple[int, NormalizedItem]] = []
         if actual is not None and self.script is not None:
             candidates = nearest(actual, self.script.iter_items(self.direction), skip=index)
         return Divergence(self.direction, index, message, expected, actual, candidates)
 
-    def unused(self, limit: int = 20) -> tuple[list[tuple[int, Item]], int]:
+    def unused(self, limit: int = 20) -> tuple[list[tuple[int, NormalizedItem]], int]:
         """Recorded items this run never received (a partly received audio segment included): the
         first `limit`, and how many in all."""
         self._settle()
@@ -203,7 +203,7 @@ class Progress:
         if self.script is not None:
             return self.script.remaining(self.direction, self.position[0], limit)
         entry = self.expected.peek()
-        items: list[tuple[int, Item]] = []
+        items: list[tuple[int, NormalizedItem]] = []
         if entry is not None:
             expected = self._expected_item(entry.index)
             if expected is not None:

@@ -16,12 +16,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from websockets.exceptions import InvalidStatus
 
-from tui.replay.normalize import Item
-from tui.replay.player import Outcome, Player, PongPolicy
+from tui.replay.normalize import NormalizedItem
+from tui.replay.player import Player, PongPolicy, SideOutcome
 from tui.replay.report import Divergence
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
-from tui.replay.timing import Clock, Timing
+from tui.replay.timing import PacingClock, Timing
 from tui.wire.client import ConnectOptions, RecordingClientConnection, open_connection
 from tui.wire.format import S2C
 from tui.wire.writer import SessionWriter
@@ -75,11 +75,11 @@ async def replay_client(
     timing: Timing = Timing(),
     timeout: float = 10.0,
     writer: SessionWriter | None = None,
-    clock: Clock | None = None,
+    clock: PacingClock | None = None,
     api_key: str | None = None,
     map_ids: bool = True,
     tape: Tape | None = None,
-) -> Outcome:
+) -> SideOutcome:
     """Plays `script`'s client side against `url`; the new session is recorded into `writer`.
 
     With `map_ids`, recorded server ids inside client frames become the ids this server assigned
@@ -114,7 +114,7 @@ async def replay_client(
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(timeout):
                     await refused.wait_closed()
-        outcome = Outcome("client")
+        outcome = SideOutcome("client")
         status = exc.response.status_code
         if status != expected_status:
             outcome.divergence = _handshake_divergence(expected_status, status)
@@ -124,7 +124,7 @@ async def replay_client(
     if expected_status not in (None, 101):
         with contextlib.suppress(Exception):
             await connection.close()
-        outcome = Outcome("client")
+        outcome = SideOutcome("client")
         outcome.divergence = _handshake_divergence(expected_status, 101)
         return outcome
     player = Player(
@@ -139,6 +139,6 @@ def _handshake_divergence(expected: int | None, actual: int) -> Divergence:
         S2C,
         0,
         f"the handshake was answered with {actual}, the recording has {expected}",
-        Item("event", {"handshake status": expected}, "handshake"),
-        Item("event", {"handshake status": actual}, "handshake"),
+        NormalizedItem("event", {"handshake status": expected}, "handshake"),
+        NormalizedItem("event", {"handshake status": actual}, "handshake"),
     )

@@ -12,11 +12,11 @@ from typing import Any
 
 from tui.replay.client import replay_client
 from tui.replay.diff import Comparison, StreamComparison
-from tui.replay.player import Outcome
+from tui.replay.player import SideOutcome
 from tui.replay.report import unused_lines
 from tui.replay.script import Script, ScriptError
 from tui.replay.serve import ServedRecording, serve_recording
-from tui.replay.timing import Clock, Timing
+from tui.replay.timing import PacingClock, Timing
 from tui.wire.format import C2S, S2C
 from tui.wire.writer import SessionWriter
 
@@ -25,8 +25,8 @@ from tui.wire.writer import SessionWriter
 class ReplayResult:
     script: Script
     recording: Path
-    client: Outcome
-    server: Outcome
+    client: SideOutcome
+    server: SideOutcome
     comparison: Comparison | None = None
     notes: list[str] = field(default_factory=list)
     recording_failed: bool = False  # the new recording is incomplete or was not compared: it cannot match
@@ -95,7 +95,7 @@ async def full_replay(
     output: str | os.PathLike[str] | None = None,
     timing: Timing = Timing(),
     timeout: float = 10.0,
-    clock: Clock | None = None,
+    clock: PacingClock | None = None,
     listeners: Sequence[Callable[[dict[str, Any]], None]] = (),
     on_recording: Callable[[Path], None] | None = None,
 ) -> ReplayResult:
@@ -154,15 +154,15 @@ async def full_replay(
     return result
 
 
-async def _server_outcome(served: ServedRecording, script: Script, timeout: float) -> Outcome:
+async def _server_outcome(served: ServedRecording, script: Script, timeout: float) -> SideOutcome:
     if script.status not in (None, 101):
-        outcome = Outcome("server")
+        outcome = SideOutcome("server")
         outcome.notes.append(f"refused the handshake with {script.status}, as recorded")
         return outcome
     try:
         return await served.next_outcome(timeout * 2)
     except TimeoutError:
-        outcome = Outcome("server")
+        outcome = SideOutcome("server")
         outcome.notes.append("no connection reached the server")
         return outcome
 

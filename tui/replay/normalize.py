@@ -1,6 +1,6 @@
 """Normalization: what two runs of a session must share to count as the same (docs/replay.md).
 
-A data frame becomes an `Item`. Text frames holding a JSON object are compared as parsed JSON with
+A data frame becomes a `NormalizedItem`. Text frames holding a JSON object are compared as parsed JSON with
 `event_id` removed at any depth, volatile fields (`expires_at`) blanked and server-assigned ids
 replaced by names in order of first appearance in the server's frames (`<id1>`, `<id2>`, ...).
 Appended input audio (`input_audio_buffer.append`) is compared as one stream: consecutive appends in
@@ -134,7 +134,7 @@ class IdMap:
 
 
 @dataclass(slots=True)
-class Item:
+class NormalizedItem:
     """One normalized unit of a direction's stream: an event, a raw frame or an audio segment."""
 
     kind: str  # "event", "text" (not a JSON object), "binary", "audio"
@@ -185,7 +185,7 @@ class Item:
         return self.type or ("text frame" if self.kind == "text" else "event without type")
 
 
-def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[Item | None, str | None]:
+def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[NormalizedItem | None, str | None]:
     """Normalizes one data frame: its item, or for an audio append (None, its base64 audio).
 
     Server frames teach `ids` their ids before being normalized themselves.
@@ -196,9 +196,9 @@ def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bo
             try:
                 payload = raw.decode("utf-8")
             except UnicodeDecodeError:
-                return Item("binary", base64.b64encode(raw).decode()), None
+                return NormalizedItem("binary", base64.b64encode(raw).decode()), None
         else:
-            return Item("binary", base64.b64encode(raw).decode()), None
+            return NormalizedItem("binary", base64.b64encode(raw).decode()), None
     assert isinstance(payload, str)
     if not server and payload.startswith(_PLAIN_APPEND) and payload.endswith('"}'):
         # `{"type":"input_audio_buffer.append","audio":"…"}` as rtui and the SDK write it: when the
@@ -208,7 +208,7 @@ def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bo
             return None, audio
     event = parse_event(payload)
     if event is None:
-        return Item("text", payload), None
+        return NormalizedItem("text", payload), None
     event_type = event.get("type") if isinstance(event.get("type"), str) else None
     if not server:
         appended = append_text(event)
@@ -216,4 +216,4 @@ def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bo
             return None, appended
     else:
         ids.learn(event)
-    return Item("event", ids.apply(event), event_type), None
+    return NormalizedItem("event", ids.apply(event), event_type), None

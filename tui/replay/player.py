@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed, ProtocolError
 from websockets.frames import Close
 
 from tui.replay.causal import Progress
-from tui.replay.normalize import AUDIO_APPEND, IdMap, Item, parse_event
+from tui.replay.normalize import AUDIO_APPEND, IdMap, NormalizedItem, parse_event
 from tui.replay.report import (
     TIMEOUT_CODE,
     TIMEOUT_REASON,
@@ -38,7 +38,8 @@ from tui.replay.report import (
 from tui.replay.script import Script
 from tui.replay.steps import OTHER, SIDE_DIR, Position, Step
 from tui.replay.tape import Tape
-from tui.replay.timing import Clock, LoopClock, Pacer, Timing
+from tui.replay.timing import LoopClock, Pacer, PacingClock, Timing
+from tui.wire.ending import ConnectionEnd, live_connection_end
 from tui.wire.pump import FramePump
 
 _OTHER_SIDE = {"client": "server", "server": "client"}
@@ -74,7 +75,7 @@ class PongPolicy:
 
 
 @dataclass(repr=False)
-class Outcome:
+class SideOutcome:
     """What one side's replay did."""
 
     side: str
@@ -83,7 +84,7 @@ class Outcome:
     steps_total: int = 0
     not_sent: list[Step] = field(default_factory=list)  # the first of the steps not performed,
     not_sent_count: int = 0  # and how many in all
-    not_received: list[tuple[int, Item]] = field(default_factory=list)  # the same for recorded frames
+    not_received: list[tuple[int, NormalizedItem]] = field(default_factory=list)  # the same for recorded frames
     not_received_count: int = 0
     pongs_withheld: int = 0
     notes: list[str] = field(default_factory=list)
@@ -98,7 +99,7 @@ class Outcome:
         return f"the {self.closed_by} closed the connection with {self.close_code}{reason}"
 
     def __repr__(self) -> str:
-        return f"<Outcome {self.side}: {'ok' if self.ok else 'diverged'}, {self.steps_done}/{self.steps_total} steps>"
+        return f"<SideOutcome {self.side}: {'ok' if self.ok else 'diverged'}, {self.steps_done}/{self.steps_total} steps>"
 
     @property
     def ok(self) -> bool:
@@ -114,7 +115,7 @@ class Player:
         *,
         timing: Timing = Timing(),
         timeout: float = 10.0,
-        clock: Clock | None = None,
+        clock: PacingClock | None = None,
         pong_policy: PongPolicy | None = None,
         map_ids: bool = False,
         tape: Tape | None = None,
@@ -143,12 +144,12 @@ class Player:
             script=script,
             track_times=timing.speed is not None,
         )
-        self.outcome = Outcome(side)
+        self.outcome = SideOutcome(side)
         self._closing: asyncio.Task[None] | None = None
 
     # -- the run ---------------------------------------------------------------------------------
 
-    async def run(self) -> Outcome:
+    async def run(self) -> SideOutcome:
         self.incoming.start()
         start_t_ns = self.script.response["t_ns"] if self.script.response else 0
         pacer = Pacer(self.timing, self.clock, self.incoming, start_t_ns, self.clock.now())
@@ -201,7 +202,7 @@ class Player:
             self.outcome.pongs_withheld = self.pong_policy.withheld if self.pong_policy else 0
             self.outcome.close_code = self.ws.close_code
             self.outcome.close_reason = self.ws.close_reason
-            self.outcome.closed_by = self._closer()
+            self.outcome.closed_by = self._ending().closed_by
         return self.outcome
 
     def _requirement(self, step: Step) -> Position:
@@ -213,13 +214,9 @@ class Player:
             return self.tape.end_requires()[OTHER[self.direction]]
         return step.requires
 
-    def _closer(self) -> str | None:
-        protocol = self.ws.protocol
-        if protocol.close_sent is not None and (protocol.close_rcvd is None or protocol.close_rcvd_then_sent is False):
-            return self.side
-        if protocol.close_rcvd is not None:
-            return _OTHER_SIDE[self.side]
-        return None
+    def _ending(self) -> ConnectionEnd:
+        ws = self.ws
+        return live_connection_end(self.side, ws.first_close, ws.close_sent, ws.protocol.close_rcvd)
 
     async def _receive(self) -> None:
         self.ws.deliver_to(self._take)

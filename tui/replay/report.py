@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from tui.replay.normalize import Item
+from tui.replay.normalize import NormalizedItem
 
 # Close codes and reasons a replay ends a session with (docs/replay.md).
 DIVERGENCE_CODE, DIVERGENCE_REASON = 4900, "rtui.replay.divergence"
@@ -34,14 +34,16 @@ def _shorten(value: Any) -> Any:
     return value
 
 
-def pretty(item: Item | None) -> list[str]:
+def pretty(item: NormalizedItem | None) -> list[str]:
     if item is None:
         return ["(nothing)"]
     text = orjson.dumps(_shorten(item.describe()), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
     return text.splitlines()
 
 
-def json_diff(expected: Item | None, actual: Item | None, *, labels: tuple[str, str] = ("expected", "actual")) -> str:
+def json_diff(
+    expected: NormalizedItem | None, actual: NormalizedItem | None, *, labels: tuple[str, str] = ("expected", "actual")
+) -> str:
     lines = difflib.unified_diff(pretty(expected), pretty(actual), labels[0], labels[1], n=2, lineterm="")
     return "\n".join(lines)
 
@@ -60,7 +62,7 @@ def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def distance(a: Item, b: Item) -> int:
+def distance(a: NormalizedItem, b: NormalizedItem) -> int:
     """How many leaf fields differ (a rough measure for ranking candidates)."""
     if a.kind != b.kind:
         return 10_000
@@ -68,12 +70,12 @@ def distance(a: Item, b: Item) -> int:
     return sum(1 for k in left.keys() | right.keys() if left.get(k) != right.get(k))
 
 
-def changed_fields(a: Item, b: Item) -> list[str]:
+def changed_fields(a: NormalizedItem, b: NormalizedItem) -> list[str]:
     left, right = _leaves(a.describe()), _leaves(b.describe())
     return sorted(k for k in left.keys() | right.keys() if left.get(k) != right.get(k))
 
 
-def mismatch_message(expected: Item, actual: Item) -> str:
+def mismatch_message(expected: NormalizedItem, actual: NormalizedItem) -> str:
     if expected.kind == actual.kind and expected.type == actual.type:
         fields = changed_fields(expected, actual)
         shown = ", ".join(fields[:5]) + (f" and {len(fields) - 5} more" if len(fields) > 5 else "")
@@ -82,8 +84,8 @@ def mismatch_message(expected: Item, actual: Item) -> str:
 
 
 def nearest(
-    actual: Item, expected: Iterable[tuple[int, Item]], limit: int = 3, skip: int | None = None
-) -> list[tuple[int, Item]]:
+    actual: NormalizedItem, expected: Iterable[tuple[int, NormalizedItem]], limit: int = 3, skip: int | None = None
+) -> list[tuple[int, NormalizedItem]]:
     """The recorded items (index, item) most like `actual`, closest first (ties: earliest first),
     except `skip`; `expected` is streamed, only the best `limit` are kept."""
     scored = (
@@ -101,9 +103,9 @@ class Divergence(Exception):
     direction: str
     index: int  # position in the direction's items (0-based)
     message: str
-    expected: Item | None = None
-    actual: Item | None = None
-    candidates: list[tuple[int, Item]] = field(default_factory=list)
+    expected: NormalizedItem | None = None
+    actual: NormalizedItem | None = None
+    candidates: list[tuple[int, NormalizedItem]] = field(default_factory=list)
     code: int = DIVERGENCE_CODE
     reason: str = DIVERGENCE_REASON
 
@@ -126,7 +128,7 @@ class GateTimeout(Divergence):
     """Waited too long for the other side to reach a recorded position."""
 
 
-def unused_lines(title: str, items: list[tuple[int, Item]], total: int | None = None, limit: int = 20) -> list[str]:
+def unused_lines(title: str, items: list[tuple[int, NormalizedItem]], total: int | None = None, limit: int = 20) -> list[str]:
     """`items`: the first of them (at least `limit` when there are more); `total`: how many in all."""
     total = len(items) if total is None else total
     if not total:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tui.protocol.summary import counted
-from tui.replay.normalize import AUDIO_APPEND, Item, decode_audio
+from tui.replay.normalize import AUDIO_APPEND, NormalizedItem, decode_audio
 from tui.replay.steps import OTHER, SIDE_DIR, Step, control_step
 from tui.replay.tape import Tape
 from tui.wire.ending import ConnectionEnd, connection_end
@@ -131,11 +131,11 @@ class Script:
 
     # -- views for reports on a failure: each streams the connection again, keeping nothing ---------
 
-    def iter_items(self, direction: str, start: int = 0) -> Iterator[tuple[int, Item]]:
+    def iter_items(self, direction: str, start: int = 0) -> Iterator[tuple[int, NormalizedItem]]:
         """(index, item) of `direction` from `start` on, each audio segment merged with its SHA-256."""
         tape = self.open(("entries", direction))
         entries = tape.channel("entries", direction)
-        segment: tuple[int, Item] | None = None  # the audio segment being merged
+        segment: tuple[int, NormalizedItem] | None = None  # the audio segment being merged
         while (entry := entries.next()) is not None:
             if entry.index < start:
                 continue
@@ -147,17 +147,17 @@ class Script:
                 yield entry.index, entry.item
                 continue
             if segment is None:
-                segment = (entry.index, Item("audio", None, AUDIO_APPEND))
+                segment = (entry.index, NormalizedItem("audio", None, AUDIO_APPEND))
             segment[1].add_audio(decode_audio(entry.audio), entry.seq)
         if segment is not None:
             yield segment
 
-    def item_at(self, direction: str, index: int) -> Item | None:
+    def item_at(self, direction: str, index: int) -> NormalizedItem | None:
         return next((item for i, item in self.iter_items(direction, index) if i == index), None)
 
-    def audio_prefix(self, direction: str, index: int, length: int) -> Item:
+    def audio_prefix(self, direction: str, index: int, length: int) -> NormalizedItem:
         """The first `length` bytes of audio segment `index`, as an item of its own (no seqs)."""
-        item = Item("audio", None, AUDIO_APPEND)
+        item = NormalizedItem("audio", None, AUDIO_APPEND)
         entries = self.open(("entries", direction)).channel("entries", direction)
         while item.length < length and (entry := entries.next()) is not None:
             if entry.index == index and entry.audio is not None:
@@ -179,9 +179,9 @@ class Script:
                     first.append(step)
         return first, count
 
-    def remaining(self, direction: str, start: int, limit: int = 20) -> tuple[list[tuple[int, Item]], int]:
+    def remaining(self, direction: str, start: int, limit: int = 20) -> tuple[list[tuple[int, NormalizedItem]], int]:
         """The first `limit` items of `direction` from `start` on, and how many there are in all."""
-        first: list[tuple[int, Item]] = []
+        first: list[tuple[int, NormalizedItem]] = []
         count = 0
         for index, item in self.iter_items(direction, start):
             count += 1

@@ -24,11 +24,11 @@ from typing import Any
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from tui.replay.player import Outcome, Player, PongPolicy
+from tui.replay.player import Player, PongPolicy, SideOutcome
 from tui.replay.report import unused_lines
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
-from tui.replay.timing import Clock, Timing
+from tui.replay.timing import PacingClock, Timing
 from tui.wire.format import C2S
 from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
@@ -64,10 +64,10 @@ class ServedRecording:
     server: Server
     writer: SessionWriter | None = None  # records the connections accepted from now on
     tape: Tape | None = None  # the next connection plays from this tape (shared), others each from their own
-    outcomes: asyncio.Queue[Outcome] = field(default_factory=asyncio.Queue)
+    outcomes: asyncio.Queue[SideOutcome] = field(default_factory=asyncio.Queue)
     recordings: list[Path] = field(default_factory=list)
 
-    async def next_outcome(self, timeout: float | None = None) -> Outcome:
+    async def next_outcome(self, timeout: float | None = None) -> SideOutcome:
         async with asyncio.timeout(timeout):
             return await self.outcomes.get()
 
@@ -82,7 +82,7 @@ async def serve_recording(
     timeout: float = 10.0,
     writer: SessionWriter | None = None,
     record_dir: str | os.PathLike[str] | None = None,
-    clock: Clock | None = None,
+    clock: PacingClock | None = None,
 ) -> AsyncIterator[ServedRecording]:
     """Serves `script`'s server side until the block exits; yields the URL and each connection's outcome.
 
@@ -146,7 +146,7 @@ async def serve_recording(
         await server.wait_closed()
 
 
-def outcome_lines(outcome: Outcome) -> list[str]:
+def outcome_lines(outcome: SideOutcome) -> list[str]:
     lines = list(outcome.notes)
     if outcome.pongs_withheld:
         lines.append(f"withheld {outcome.pongs_withheld} pong(s), as recorded")

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from tui.replay.normalize import IdMap, Item, decoded_length, normalize_frame
+from tui.replay.normalize import IdMap, NormalizedItem, decoded_length, normalize_frame
 from tui.replay.steps import OTHER, Position, Step, control_step, frame_payload
 from tui.wire.format import C2S, S2C
 from tui.wire.reader import Problem, SessionReader, bounded_lines
@@ -41,7 +41,7 @@ class Entry:
     seq: int
     index: int  # the item it belongs to, in its direction (an audio segment spans several frames)
     payload: str | bytes  # as recorded
-    item: Item | None  # the normalized item (None for an audio append)
+    item: NormalizedItem | None  # the normalized item (None for an audio append)
     audio: str | None = None  # an append's base64 audio
     length: int = 0  # its decoded length
 

@@ -17,7 +17,9 @@ from tui.replay.steps import Position, Step
 from tui.wire.format import MAX_GAP_NS
 
 
-class Clock(Protocol):
+class PacingClock(Protocol):
+    """What replay paces its steps by: the time now and a sleep (not the UI's clock, tui.app.contract.Clock)."""
+
     def now(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...
@@ -31,28 +33,6 @@ class LoopClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
-
-
-class FakeClock:
-    """A clock that only moves when told to, or when someone sleeps on it (tests)."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.t = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        # Time jumps to the end of the sleep at once; two sides sleeping at the same moment end
-        # up at the later of their deadlines, not at the sum of their sleeps.
-        self.sleeps.append(seconds)
-        target = self.t + max(0.0, seconds)
-        await asyncio.sleep(0)
-        self.t = max(self.t, target)
 
 
 @dataclass(frozen=True)
@@ -78,7 +58,7 @@ class ReachTimes(Protocol):
 class Pacer:
     """Decides when each of one side's steps is due."""
 
-    def __init__(self, timing: Timing, clock: Clock, incoming: ReachTimes, start_t_ns: int, start_time: float) -> None:
+    def __init__(self, timing: Timing, clock: PacingClock, incoming: ReachTimes, start_t_ns: int, start_time: float) -> None:
         self.timing = timing
         self.clock = clock
         self.incoming = incoming

@@ -9,10 +9,15 @@ frame it sent. Its `code` is what the transport ended with: 1006 when no close f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from websockets.frames import Close
+
+from tui.wire.format import ABNORMAL
+
 SIDES = ("client", "server")
+_OTHER = {"client": "server", "server": "client"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,31 +36,44 @@ class ConnectionEnd:
 
     @property
     def how(self) -> str:
-        """"refused", "open" (the recording stops first), "close" (a close frame started it) or "dropped"."""
+        """"refused", "close" (a close frame started it), "open" (the recording stops first) or "dropped"."""
         if self.refused is not None:
             return "refused"
-        if not self.recorded:
-            return "open"
-        return "close" if self.closed_by is not None else "dropped"
+        if self.closed_by is not None:
+            return "close"
+        return "dropped" if self.recorded else "open"
 
     def describe(self) -> str:
         """One line, the same for every connection that ended the same way (replay and diff reports)."""
-        if self.refused is not None:
+        how = self.how
+        if how == "refused":
             return f"handshake refused with HTTP {self.refused}"
-        if not self.recorded:
+        if how == "open":
             return "not recorded (the recording stops before the connection ended)"
-        if self.closed_by is None:
+        if how == "dropped":
             return f"TCP connection dropped without a close frame ({self.code})"
         reason = f' "{self.reason}"' if self.reason else " (empty reason)"
         return f"{self.closed_by} closed first with {self.code}{reason}" + ("" if self.clean else ", not clean")
 
 
-def connection_end(end: dict[str, Any] | None, *, status: int | None = None, side: str | None = None) -> ConnectionEnd:
+def connection_end(
+    end: dict[str, Any] | None, *, status: int | None = None, side: str | None = None, first_close: dict[str, Any] | None = None
+) -> ConnectionEnd:
     """The ending of a connection from its `end` record (None when the recording stops before it)
     and its handshake's HTTP status. `side` is the end that recorded it, when the record does not
-    say (recordings older than the `side` field)."""
+    say (recordings older than the `side` field). `first_close`, when the reader kept it, is the
+    `close` record of the frame that started the closing handshake: its sender, code and reason are
+    the closer's own as they crossed the wire, and they stand even if the recording stops before
+    the `end` (a reader that stops at the first close, as diagnose does, words it from there)."""
     if status is not None and status != 101:
         return ConnectionEnd(None, None, "", None, refused=status)
+    if first_close is not None:
+        ended = connection_end(end, side=side)
+        by = first_close.get("by")
+        return replace(
+            ended, closed_by=by if by in SIDES else None, code=first_close.get("code"), reason=first_close.get("reason") or "",
+            dropped_by=None, clean=ended.clean if ended.recorded else None,
+        )
     if end is None:
         return ConnectionEnd(None, None, "", None, recorded=False)
     recorder = end.get("side") if end.get("side") in SIDES else side
@@ -79,3 +97,27 @@ def connection_end(end: dict[str, Any] | None, *, status: int | None = None, sid
         failed=closed_by == recorder and end.get("close_rcvd") is None,
         transport_code=transport_code, exception=exception, protocol_error=protocol_error,
     )
+
+
+def end_fields(side: str, first_close: str | None, sent: Close | None, rcvd: Close | None) -> dict[str, Any]:
+    """The closing handshake's fields of an `end` record, before redaction, for a connection that
+    `side` ran: `first_close` says which close frame came first in wire order ("sent", "received",
+    or None when there was none), `sent` and `rcvd` are the close frames really sent and received.
+    The tap records them; `live_connection_end` reads them for a connection still in memory."""
+    first = None if first_close is None else sent if first_close == "sent" else rcvd
+    clean = sent is not None and rcvd is not None
+    return {
+        "code": first.code if first is not None and (clean or rcvd is not None) else ABNORMAL,
+        "reason": first.reason if first is not None else "",
+        "closed_by": None if first_close is None else side if first_close == "sent" else _OTHER[side],
+        "clean": clean,
+        "close_sent": None if sent is None else {"code": sent.code, "reason": sent.reason},
+        "close_rcvd": None if rcvd is None else {"code": rcvd.code, "reason": rcvd.reason},
+        "side": side,
+    }
+
+
+def live_connection_end(side: str, first_close: str | None, sent: Close | None, rcvd: Close | None) -> ConnectionEnd:
+    """How a connection still in memory ended, with the same meaning its `end` record would have
+    (the replay's player and the relay word it without reading the file back)."""
+    return connection_end(end_fields(side, first_close, sent, rcvd))

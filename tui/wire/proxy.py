@@ -55,6 +55,8 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from tui.wire.client import ConnectOptions, RecordingClientConnection, is_azure, is_loopback_host, open_connection
+from tui.wire.ending import live_connection_end
+from tui.wire.pump import FramePump
 from tui.wire.redact import Redactor
 from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
@@ -258,11 +260,10 @@ def _no_pong(data: bytes) -> bool:
     return False
 
 
-class _Leg:
+class _Leg(FramePump):
     """What both legs of a relayed session share: every frame received goes to `peer` (the pump's
-    relay policies: `relay_to`, no automatic pong, a close's echo held for the other side's answer)."""
-
-    answer_ping: Callable[[bytes], bool] | None
+    relay policies: `relay_to`, no automatic pong, a close's echo held for the other side's answer).
+    It comes first in each leg's bases, so its overrides wrap the leg's own connection class."""
 
     def _init_leg(self: Any, name: str) -> None:
         self.leg_name = name
@@ -275,6 +276,18 @@ class _Leg:
         self.relay_to = self._forward
         self.hold_close_echo = self._peer_can_answer
         self.on_failed = self._forward_failure
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)  # the tap records the end here
+        self._leg_lost()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._pause_peer()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._resume_peer()
 
     def _peer_can_answer(self: Any) -> bool:
         peer = self.peer
@@ -362,18 +375,6 @@ class RelayServerConnection(_Leg, ServerConnection):
         super().__init__(*args, **kwargs)
         self._init_leg("client")
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)  # the tap records the end here
-        self._leg_lost()
-
-    def pause_writing(self) -> None:
-        super().pause_writing()
-        self._pause_peer()
-
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        self._resume_peer()
-
 
 class RelayClientConnection(_Leg, RecordingClientConnection):
     """The upstream leg: the relay is the client."""
@@ -381,18 +382,6 @@ class RelayClientConnection(_Leg, RecordingClientConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._init_leg("upstream")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)  # the tap records the end here
-        self._leg_lost()
-
-    def pause_writing(self) -> None:
-        super().pause_writing()
-        self._pause_peer()
-
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        self._resume_peer()
 
 
 @dataclass
@@ -798,8 +787,10 @@ def describe_end(down: RelayServerConnection, up: RelayClientConnection) -> str:
             if failed.code == CloseCode.MESSAGE_TOO_BIG:
                 return f"the {name} sent a message over the relay's max_size: the relay closed both legs with {failed}"
             return f"the relay closed both legs with {failed}, after what the {name} sent"
-    for name, leg in (("upstream", up), ("client", down)):
-        received = leg.protocol.close_rcvd
-        if received is not None and leg.protocol.close_rcvd_then_sent:
-            return f"the {name} closed first with {received.code}" + (f" {received.reason!r}" if received.reason else "")
+    # Each leg as its own recording will tell it: the relay is the server of the client leg and the
+    # client of the upstream leg, so a far end that closed first is the leg's other side.
+    for name, leg, relay_side, far_end in (("upstream", up, "client", "server"), ("client", down, "server", "client")):
+        ending = live_connection_end(relay_side, leg.first_close, leg.close_sent, leg.protocol.close_rcvd)
+        if ending.closed_by == far_end:
+            return f"the {name} closed first with {ending.code}" + (f" {ending.reason!r}" if ending.reason else "")
     return "the connection dropped without a close frame (1006)"

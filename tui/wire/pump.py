@@ -42,7 +42,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
@@ -125,6 +125,7 @@ class FramePump(asyncio.BufferedProtocol):
         self.on_failed: Callable[[Close], None] | None = None
         self._held_echo: list[bytes] | None = None  # the echo and what follows it (a server's EOF)
         self.close_sent: Close | None = None  # the close frame this side really sent
+        self.first_close: Literal["sent", "received"] | None = None  # which close frame came first, in wire order
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
         self._close_timer: asyncio.TimerHandle | None = None
@@ -217,6 +218,8 @@ class FramePump(asyncio.BufferedProtocol):
                 elif opcode is Opcode.PONG:
                     self._acknowledge(bytes(event.data))
                 elif opcode is Opcode.CLOSE:
+                    if self.first_close is None:
+                        self.first_close = "received"
                     if close_sent_before is None and protocol.close_rcvd_then_sent:
                         echoed = True
                         if self.hold_close_echo is not None and self.hold_close_echo():
@@ -314,6 +317,8 @@ class FramePump(asyncio.BufferedProtocol):
     def _sent(self, frame: Frame) -> None:
         if frame.opcode is Opcode.CLOSE:
             self.close_sent = Close.parse(frame.data)
+            if self.first_close is None:
+                self.first_close = "sent"
         if self.listener is not None:
             self.listener.frame_sent(frame)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Request, Response
 
+from tui.wire.ending import end_fields
 from tui.wire.format import ABNORMAL, C2S, LOCAL, S2C
 from tui.wire.writer import SessionWriter
 
@@ -141,11 +142,6 @@ class FrameTap:
 
     # -- end -----------------------------------------------------------------------------------
 
-    def _close_fields(self, close: Close | None) -> dict[str, Any] | None:
-        if close is None:
-            return None
-        return {"code": close.code, "reason": self.writer.redactor.text(close.reason)[0]}
-
     def on_end(
         self, sent: Close | None, rcvd: Close | None, parser_exc: BaseException | None, exc: BaseException | None
     ) -> None:
@@ -154,22 +150,13 @@ class FrameTap:
         if self._ended:
             return
         self._ended = True
-        if self.first_close_dir is not None:
-            first = rcvd if self.first_close_dir == self.received_dir else sent
-            assert first is not None
-            code, reason = first.code, first.reason
-        else:
-            code, reason = ABNORMAL, ""
-        clean = sent is not None and rcvd is not None
-        fields: dict[str, Any] = {
-            "code": code if clean or rcvd is not None else ABNORMAL,
-            "reason": self.writer.redactor.text(reason)[0],
-            "closed_by": _SIDE_OF[self.first_close_dir] if self.first_close_dir else None,
-            "clean": clean,
-            "close_sent": self._close_fields(sent),
-            "close_rcvd": self._close_fields(rcvd),
-            "side": self.side,
-        }
+        first_close = None if self.first_close_dir is None else "sent" if self.first_close_dir == self.sent_dir else "received"
+        fields = end_fields(self.side, first_close, sent, rcvd)
+        redact = self.writer.redactor.text
+        fields["reason"] = redact(fields["reason"])[0]
+        for close in (fields["close_sent"], fields["close_rcvd"]):
+            if close is not None:
+                close["reason"] = redact(close["reason"])[0]
         if exc is not None:
             fields["exception"] = self.writer.redactor.text(f"{type(exc).__name__}: {exc}")[0]
         if parser_exc is not None:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tui.audio.levels import LevelMeter
+from tui.audio.levels import AudioLevelMeter
 from tui.engine.commands import Command, Reconnect
 from tui.engine.state import Counters, EngineState, Levels, LogBuffer, RecordedClock, ReplayVerdict
 from tui.engine.view import SessionView
@@ -61,7 +61,7 @@ class ReplayEngine:
         self.view = SessionView(self.state, self.log)
         self.result: ReplayResult | None = None
         self.outcome: Literal["finished", "stopped"] | None = None
-        self._meters = {"c2s": LevelMeter(), "s2c": LevelMeter()}
+        self._meters = {"c2s": AudioLevelMeter(), "s2c": AudioLevelMeter()}
         self._last_audio = {"c2s": 0.0, "s2c": 0.0}
         self.runs = 0
         self._loop: asyncio.AbstractEventLoop | None = None
