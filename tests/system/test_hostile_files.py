@@ -59,6 +59,33 @@ def test_every_reader_refuses_what_is_not_a_regular_file(tmp_path, kind):
         assert f"{path}:0: {what}, not a recording: rtui reads regular files only" in result.stderr
 
 
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-symlink", "directory"])
+def test_the_json_files_rtui_reads_are_regular_files_too(tmp_path, kind):
+    """--session, --tools and RTUI_PRICES name small JSON files: the same refusal, before anything
+    connects, instead of a hang on a pipe or a read of /dev/zero until memory runs out."""
+    path = tmp_path / "f.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero-symlink":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+    what = {"fifo": "a named pipe", "dev-zero-symlink": "a character device", "directory": "a directory"}[kind]
+    offline = ["--headless", "--input", "none", "--output", "null", "--url", "ws://127.0.0.1:1/v1/realtime"]
+    for argv, env in (
+        ([*offline, "--session", str(path)], {}),
+        ([*offline, "--tools", str(path)], {}),
+        (["show", str(EXAMPLE)], {"RTUI_PRICES": str(path)}),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "tui", *argv], capture_output=True, text=True, timeout=60,
+            preexec_fn=limited_memory, env={**os.environ, "OPENAI_API_KEY": "", **env},
+        )
+        assert result.returncode == 2, (argv, result.returncode, result.stderr[-2000:])
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert f"{path}: {what}, not a JSON file: rtui reads regular files only" in result.stderr
+
+
 def test_a_line_longer_than_the_limit_is_reported_and_skipped_without_being_held(tmp_path, monkeypatch):
     monkeypatch.setattr(reader_module, "MAX_LINE_BYTES", 20_000)
     header, records = base_recording()

@@ -12,10 +12,9 @@ import copy
 import os
 from typing import Any
 
-import orjson
-
 from tui.engine.state import TurnMode
 from tui.protocol.session import merge_session, validate_session_update
+from tui.wire.reader import read_json_file
 
 MAX_FILE_BYTES = 4 * 2**20
 PCM_24K = {"type": "audio/pcm", "rate": 24000}
@@ -30,16 +29,9 @@ def load_session_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The session object in the file, checked; raises SessionFileError (`FILE: field.path: problem`)."""
     shown = str(path)
     try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise SessionFileError(f"{shown}: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise SessionFileError(f"{shown}: larger than {MAX_FILE_BYTES // 2**20} MiB; a session is small JSON")
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise SessionFileError(f"{shown}: not JSON ({exc})") from None
+        document = read_json_file(path, MAX_FILE_BYTES)
+    except ValueError as exc:
+        raise SessionFileError(str(exc)) from None
     if isinstance(document, dict) and document.get("type") == "session.update":
         document = document.get("session")  # the whole event, as an app's log has it
     if not isinstance(document, dict):

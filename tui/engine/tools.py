@@ -25,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from tui.wire.reader import read_json_file
+
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # the function name pattern of OpenAI's tool definitions
 TOOL_FIELDS = frozenset({"type", "name", "description", "parameters", "output", "command", "timeout", "respond"})
 DEFAULT_TIMEOUT_S = 10.0
@@ -69,16 +71,9 @@ def load_tools(path: str | os.PathLike[str]) -> ToolBook:
     """Reads and checks a tools file; raises ToolsFileError with `FILE: tools[i].field: problem`."""
     shown = str(path)
     try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ToolsFileError(f"{shown}: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ToolsFileError(f"{shown}: larger than {MAX_FILE_BYTES // 2**20} MiB; a tools file is small JSON")
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ToolsFileError(f"{shown}: not JSON ({exc})") from None
+        document = read_json_file(path, MAX_FILE_BYTES)
+    except ValueError as exc:
+        raise ToolsFileError(str(exc)) from None
     tools = document.get("tools") if isinstance(document, dict) else document
     where = "tools" if isinstance(document, dict) else "(top level)"
     if not isinstance(tools, list):

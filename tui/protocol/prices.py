@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from tui.wire.reader import read_json_file
+
 PRICES_ENV = "RTUI_PRICES"
+MAX_PRICE_FILE_BYTES = 2**20
 TOKEN_KINDS = ("text_in", "cached_text_in", "text_out", "audio_in", "cached_audio_in", "audio_out")
 # A dated snapshot (gpt-realtime-2025-08-28) is priced as its model.
 _SNAPSHOT_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$")
@@ -46,12 +49,9 @@ def load_prices(override: str | None = None) -> PriceTable:
     if path is None:
         return table
     try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read())
-    except OSError as exc:
-        raise PriceError(f"{path}: cannot read the price file ({exc.strerror or exc})") from None
+        data = read_json_file(path, MAX_PRICE_FILE_BYTES)
     except ValueError as exc:
-        raise PriceError(f"{path}: not JSON ({exc})") from None
+        raise PriceError(str(exc)) from None
     extra = _parse(data, path)
     return PriceTable(
         date=extra.date or table.date,

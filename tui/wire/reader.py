@@ -93,20 +93,49 @@ def check_record(record: Any) -> str | None:
     return field_problem(kind, record)
 
 
-def _open_regular(path: Path, name: str) -> IO[bytes]:
-    """Opens a regular file for reading, or refuses: a named pipe would block every reader forever
-    and a device (`/dev/zero` behind a symlink) never ends. Opened without blocking, then checked."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise RecordingError(Problem(name, 0, f"cannot open: {exc.strerror}")) from None
+class NotARegularFile(Exception):
+    """A path that names something other than a regular file; the message says what (`a named pipe`)."""
+
+
+def open_regular_file(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Opens a regular file for reading (OSError if it cannot be opened), or raises
+    NotARegularFile: a named pipe would block every reader forever and a device (`/dev/zero` behind
+    a symlink) never ends. Opened without blocking, then checked."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        what = next((label for test, label in _FILE_KINDS if test(mode)), "not a regular file")
-        raise RecordingError(Problem(name, 0, f"{what}, not a recording: rtui reads regular files only"))
+        raise NotARegularFile(next((label for test, label in _FILE_KINDS if test(mode)), "not a regular file"))
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb", buffering=READ_BUFFER)
+
+
+def read_json_file(path: str | os.PathLike[str], limit: int) -> Any:
+    """The JSON document in a small file the user names (a session, tools or price file), or
+    ValueError with `PATH: problem` in one line: unreadable, not a regular file, over `limit` bytes,
+    not JSON."""
+    try:
+        with open_regular_file(path) as file:
+            data = file.read(limit + 1)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except NotARegularFile as exc:
+        raise ValueError(f"{path}: {exc}, not a JSON file: rtui reads regular files only") from None
+    if len(data) > limit:
+        raise ValueError(f"{path}: larger than {_mib(limit)}; expected a small JSON file")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+
+
+def _open_regular(path: Path, name: str) -> IO[bytes]:
+    try:
+        return open_regular_file(path)
+    except OSError as exc:
+        raise RecordingError(Problem(name, 0, f"cannot open: {exc.strerror}")) from None
+    except NotARegularFile as exc:
+        raise RecordingError(Problem(name, 0, f"{exc}, not a recording: rtui reads regular files only")) from None
 
 
 def bounded_lines(file: IO[bytes], limit: int | None = None) -> Iterator[bytes | None]:
