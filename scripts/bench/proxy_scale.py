@@ -123,7 +123,10 @@ def main() -> int:
             mock_command += ["--workers", str(args.mock_workers)]
     else:
         mock_command = [sys.executable, str(Path(__file__).with_name("_servers.py")), "voice"]
-    mock = subprocess.Popen(mock_command, stdout=subprocess.PIPE, text=True)
+    # The upstream and the relay each start a session of their own, as they run in real use (the
+    # service elsewhere, `rtui proxy` in its own terminal): with the kernel's autogroup scheduling a
+    # session shares the CPU as one, so otherwise the three would split the share of one program.
+    mock = subprocess.Popen(mock_command, stdout=subprocess.PIPE, text=True, start_new_session=True)
     proxy = None
     with tempfile.TemporaryDirectory(prefix="proxy-scale-") as record_dir:
         try:
@@ -150,7 +153,11 @@ def main() -> int:
             # `python -m tui` imports tui/ from its working directory.
             cwd = args.checkout.resolve() if args.checkout else _common.ROOT
             proxy = subprocess.Popen(
-                [sys.executable, *proxy_command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd
+                [sys.executable, *proxy_command],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=cwd,
+                start_new_session=True,
             )
             wait_listening(port, proxy)
             urls = {"direct": mock_url + "?model=gpt-realtime", "rtui proxy": f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"}
