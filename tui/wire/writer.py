@@ -317,10 +317,15 @@ class SessionWriter:
         """Holds records (`hold()`) and writes them at the end of each turn of the running event
         loop that made one: a replay records a frame for each one sent and received, and a write
         syscall per record costs it more than the rest of recording (BENCHMARKS.md, issue 19). A
-        crash loses at most the records of the turn it happens in."""
-        self._turn_loop = asyncio.get_running_loop()
-        self._turn_thread = threading.get_ident()
-        self.hold()
+        crash loses at most the records of the turn it happens in. A writer already held (a relay's,
+        flushed off the event loop on its own schedule) stays as it is."""
+        with self._lock:
+            if self._file is None or (self._batch is not None and self._turn_loop is None):
+                return
+            self._turn_loop = asyncio.get_running_loop()
+            self._turn_thread = threading.get_ident()
+            if self._batch is None:
+                self._batch = []
 
     def _flush_at_end_of_turn(self) -> None:
         """Under the lock, with records held: schedules their write at the end of the loop's turn."""
