@@ -59,12 +59,12 @@ class SessionWriter:
     handed to listeners, so views see the same stream either way. Listeners run under the writer's
     lock, in `seq` order, and must be quick (append to a buffer, bump a counter).
 
-    Every record is written with one unbuffered `write` as it happens, so a crash loses at most the
-    line being written, unless the caller holds records (`hold()`, or `write_each_turn()`: one write
-    per event-loop turn); the file is fsynced at marks and at the end. Writes are serialised by a
-    lock so that `seq` order is file order even when several threads record. A write failure (disk full, file removed) never raises into the caller's
-    connection: the writer stops, keeps the error in `failure`, calls `on_failure` once and counts
-    what it could not write.
+    Every record is written with one unbuffered `write` as it happens, so a crash loses at most the line
+    being written, unless the caller holds records (`hold()`, or `write_each_turn()`: one write per
+    event-loop turn); the file is fsynced at marks and at the end. Writes are serialised by a lock so
+    that `seq` order is file order even when several threads record. A write failure (disk full, file
+    removed) never raises into the caller's connection: the writer stops, keeps the error in `failure`,
+    calls `on_failure` once and counts what it could not write.
     """
 
     def __init__(
