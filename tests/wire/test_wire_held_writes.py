@@ -3,6 +3,7 @@ recording, still leave every record in the file once, in `seq` order."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 from tui.wire.reader import SessionReader
@@ -36,3 +37,42 @@ def test_records_held_and_flushed_from_another_thread_reach_the_file_in_order(tm
     frames = [r for r in records if r["kind"] == "frame"]
     assert [r["text"] for r in frames] == ['{"type":"input_audio_buffer.append","audio":"%d"}' % n for n in range(5_000)]
     assert writer.unwritten == 0
+
+
+def _lines(path) -> int:  # type: ignore[no-untyped-def]
+    return len(path.read_bytes().splitlines())
+
+
+async def test_a_writer_writing_each_turn_has_every_record_of_a_turn_in_the_file_once_the_turn_ends(tmp_path):
+    path = tmp_path / "turns.jsonl"
+    writer = SessionWriter(path, mode="live", url="ws://127.0.0.1/v1/realtime")
+    writer.write_each_turn()
+    conn = writer.new_conn()
+    for n in range(3):
+        writer.frame(conn, "c2s", '{"type":"input_audio_buffer.append","audio":"%d"}' % n)
+    writer.record("ping", "c2s", conn, data_b64="")
+    other = threading.Thread(target=lambda: writer.frame(conn, "s2c", '{"type":"error"}'))  # off the loop's thread
+    other.start()
+    other.join()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert _lines(path) == 1 + 5  # the header and every record
+    writer.close()
+    with SessionReader(path) as reader:
+        assert [r["seq"] for r in reader] == [1, 2, 3, 4, 5]
+
+
+async def test_a_writer_held_by_its_owner_stays_held_when_a_connection_asks_for_writes_each_turn(tmp_path):
+    # The relay holds its writers and flushes them off the event loop; its upstream connection's
+    # request for writes each turn must not bring the writes back onto the loop.
+    path = tmp_path / "relay.jsonl"
+    writer = SessionWriter(path, mode="proxy", url="ws://127.0.0.1/v1/realtime")
+    writer.hold()
+    writer.write_each_turn()
+    writer.frame(writer.new_conn(), "c2s", '{"type":"session.update"}')
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert _lines(path) == 1
+    writer.flush()
+    assert _lines(path) == 2
+    writer.close()

@@ -119,6 +119,7 @@ async def full_replay(
             assert writer.path is not None  # a file: the one named or a new one in the directory
             if on_recording is not None:
                 on_recording(writer.path)
+            writer.write_each_turn()  # one write per event-loop turn: the replay sends and records in bursts
             writer.add_listener(comparison.add)
             for listener in listeners:
                 writer.add_listener(listener)

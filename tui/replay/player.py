@@ -265,16 +265,15 @@ class Player:
         return batch
 
     async def _send_frames(self, steps: list[Step]) -> None:
-        """Sends data frames, one frame each; the pump's cork writes the batch together."""
+        """Sends data frames, one frame each, written together."""
         ws = self.ws
         payloads = [self._payload(step) for step in steps]
         if self.direction == "s2c":
             for step, payload in zip(steps, payloads, strict=True):
                 self._learn_ids(step, payload)
         await ws.writable()
-        for step, payload in zip(steps, payloads, strict=True):
-            # A text frame that was not valid UTF-8 goes as the recorded bytes.
-            ws.send_now(payload, text=step.opcode == "text")
+        # A text frame that was not valid UTF-8 goes as the recorded bytes.
+        ws.send_batch([(payload, step.opcode == "text") for step, payload in zip(steps, payloads, strict=True)])
 
     def _payload(self, step: Step) -> str | bytes:
         payload = step.payload

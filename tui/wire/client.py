@@ -104,6 +104,8 @@ async def open_connection(
     if writer is not None and options.api_key:
         writer.redactor.add_secret(options.api_key)
     conn_id = conn if conn is not None else (writer.new_conn() if writer is not None else 0)
+    if writer is not None:
+        writer.write_each_turn()  # frames sent in a burst are written together (BENCHMARKS.md, issue 19)
     proxy = None if is_loopback(url) else options.proxy
     used_proxy = proxy_for(url) if proxy is True else (proxy or None)
 

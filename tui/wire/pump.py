@@ -41,7 +41,7 @@ import os
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Literal, Protocol
 
 from websockets.client import ClientProtocol
@@ -366,11 +366,19 @@ class FramePump(asyncio.BufferedProtocol):
         transport = self.transport
         if transport is None:
             return
+        # The chunks go in one write (websockets hands out a chunk per frame); an empty chunk is its EOF.
+        chunks: list[bytes] = []
         for data in writes:
             if data:
-                transport.write(data)
-            elif transport.can_write_eof():
+                chunks.append(data)
+                continue
+            if chunks:
+                transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+                chunks = []
+            if transport.can_write_eof():
                 transport.write_eof()
+        if chunks:
+            transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
         if self.protocol.close_expected() and self._close_timer is None and self.close_timeout is not None:
             self._close_timer = self._loop.call_later(self.close_timeout, transport.abort)
 
@@ -405,15 +413,22 @@ class FramePump(asyncio.BufferedProtocol):
         """Sends one message at once, without waiting for the transport to drain (replay sends
         recorded frames exactly: `text=True` with bytes sends them as a text frame as they are).
         The caller makes sure the connection is open."""
-        if text is None:
-            text = isinstance(message, str)
-        data = message.encode() if isinstance(message, str) else message
-        frame = Frame(Opcode.TEXT if text else Opcode.BINARY, data)
-        if text:
-            self.protocol.send_text(data)
-        else:
-            self.protocol.send_binary(data)
-        self._sent(frame)
+        self.send_batch(((message, text),))
+
+    def send_batch(self, messages: Iterable[tuple[Message | bytes, bool | None]]) -> None:
+        """Sends `(message, text)` pairs as `send_now` does, one frame each, in one write: a replay
+        sends the frames it has ready in one turn as a batch, and one `send` syscall (one wakeup of
+        the peer) per frame would cost more than building them (BENCHMARKS.md, issue 19)."""
+        protocol = self.protocol
+        for message, text in messages:
+            if text is None:
+                text = isinstance(message, str)
+            data = message.encode() if isinstance(message, str) else message
+            if text:
+                protocol.send_text(data)
+            else:
+                protocol.send_binary(data)
+            self._sent(Frame(Opcode.TEXT if text else Opcode.BINARY, data))
         self._flush()
 
     async def ping(self, data: bytes | None = None) -> asyncio.Future[float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import os
@@ -58,12 +59,12 @@ class SessionWriter:
     handed to listeners, so views see the same stream either way. Listeners run under the writer's
     lock, in `seq` order, and must be quick (append to a buffer, bump a counter).
 
-    Every record is written with one unbuffered `write` as it happens, so a crash loses at most the
-    line being written (unless the caller holds records: `hold()`); the file is fsynced at marks and
-    at the end. Writes are serialised by a lock so that `seq` order is file order even when several
-    threads record. A write failure (disk full, file removed) never raises into the caller's
-    connection: the writer stops, keeps the error in `failure`, calls `on_failure` once and counts
-    what it could not write.
+    Every record is written with one unbuffered `write` as it happens, so a crash loses at most the line
+    being written, unless the caller holds records (`hold()`, or `write_each_turn()`: one write per
+    event-loop turn); the file is fsynced at marks and at the end. Writes are serialised by a lock so
+    that `seq` order is file order even when several threads record. A write failure (disk full, file
+    removed) never raises into the caller's connection: the writer stops, keeps the error in `failure`,
+    calls `on_failure` once and counts what it could not write.
     """
 
     def __init__(
@@ -97,6 +98,9 @@ class SessionWriter:
         self._closed = False
         self._file: BinaryIO | None = None
         self._batch: list[bytes] | None = None  # lines kept between hold() and release()
+        self._turn_loop: asyncio.AbstractEventLoop | None = None  # write_each_turn()'s loop,
+        self._turn_thread = 0  # the thread it runs in,
+        self._turn_flush_due = False  # and whether the end of its turn writes what is held
         if self.path is not None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +220,8 @@ class SessionWriter:
                     self.unwritten += 1
                 elif self._batch is not None:
                     self._batch.append(line)
+                    if self._turn_loop is not None and not self._turn_flush_due:
+                        self._flush_at_end_of_turn()
                 else:
                     try:
                         written = file.write(line)
@@ -306,6 +312,36 @@ class SessionWriter:
         with self._lock:
             if self._batch is None and self._file is not None:
                 self._batch = []
+
+    def write_each_turn(self) -> None:
+        """Holds records (`hold()`) and writes them at the end of each turn of the running event
+        loop that made one: a replay records a frame for each one sent and received, and a write
+        syscall per record costs it more than the rest of recording (BENCHMARKS.md, issue 19). A
+        crash loses at most the records of the turn it happens in. A writer already held (a relay's,
+        flushed off the event loop on its own schedule) stays as it is."""
+        with self._lock:
+            if self._file is None or (self._batch is not None and self._turn_loop is None):
+                return
+            self._turn_loop = asyncio.get_running_loop()
+            self._turn_thread = threading.get_ident()
+            if self._batch is None:
+                self._batch = []
+
+    def _flush_at_end_of_turn(self) -> None:
+        """Under the lock, with records held: schedules their write at the end of the loop's turn."""
+        assert self._turn_loop is not None
+        try:
+            if threading.get_ident() == self._turn_thread:
+                self._turn_loop.call_soon(self._end_of_turn)
+            else:
+                self._turn_loop.call_soon_threadsafe(self._end_of_turn)
+        except RuntimeError:  # the loop is closed: `close()` writes what is held
+            return
+        self._turn_flush_due = True
+
+    def _end_of_turn(self) -> None:
+        self._turn_flush_due = False
+        self.flush()
 
     def flush(self) -> None:
         """Writes what is held, and goes on holding. Records made meanwhile wait for the next flush."""
@@ -406,6 +442,8 @@ class SessionWriter:
             return False
         if self._batch is not None:
             self._batch.append(line)
+            if self._turn_loop is not None and not self._turn_flush_due:
+                self._flush_at_end_of_turn()
             return True
         assert self._file is not None
         try:
