@@ -176,9 +176,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
 
         def announce(port: int) -> None:
-            print(f"listening on ws://{config.host}:{port}/v1/realtime", flush=True)
-            if config.record_dir is not None:
-                print(f"recording each connection to {config.record_dir}/", flush=True)
+            _announce(f"ws://{config.host}:{port}/v1/realtime", config)
             print(f"{args.workers} worker processes", flush=True)
 
         # Ephemeral keys minted by one worker open sessions on any other: the workers share a
@@ -192,6 +190,13 @@ def run(args: argparse.Namespace) -> int:
         finally:
             shutil.rmtree(key_dir, ignore_errors=True)
     return asyncio.run(_serve(config))
+
+
+def _announce(url: str, config: MockConfig) -> None:
+    """The first line on stdout says where to connect (scripts read it), then where recordings go."""
+    print(f"listening on {url}", flush=True)
+    if config.record_dir is not None:
+        print(f"recording each connection to {config.record_dir}/", flush=True)
 
 
 def _worker_server(config: MockConfig, port: int, index: int, count: int) -> MockServer:
@@ -242,9 +247,7 @@ async def _serve(config: MockConfig) -> int:
         print(f"rtui mock: cannot listen on {config.host}:{config.port}: {exc.strerror}; "
               "pick another --port (0 picks a free one).", file=sys.stderr)
         return 1
-    print(f"listening on {server.url}", flush=True)
-    if config.record_dir is not None:
-        print(f"recording each connection to {config.record_dir}/", flush=True)
+    _announce(server.url, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -160,7 +160,7 @@ def _announce(config: RelayConfig, url: str, workers: int = 1) -> None:
 def _run_workers(args: argparse.Namespace, config: RelayConfig) -> int:
     import dataclasses
 
-    from tui.wire.proxy import Relay
+    from tui.wire.proxy import Relay, relay_url
     from tui.wire.workers import serve_with_workers, workers_supported
 
     if args.ui:
@@ -174,7 +174,6 @@ def _run_workers(args: argparse.Namespace, config: RelayConfig) -> int:
         return Relay(dataclasses.replace(config, port=port), on_event=_say, reuse_port=True, worker=(index, count))
 
     def announce(port: int) -> None:
-        host = config.host
-        _announce(config, f"ws://{'[' + host + ']' if ':' in host else host}:{port}", args.workers)
+        _announce(config, relay_url(config.host, port), args.workers)
 
     return serve_with_workers("rtui proxy", config.host, config.port, args.workers, worker_relay, announce)

@@ -478,8 +478,7 @@ class Relay:
 
     @property
     def url(self) -> str:
-        host = self.config.host
-        return f"ws://{'[' + host + ']' if ':' in host else host}:{self.port}"
+        return relay_url(self.config.host, self.port)
 
     def _flush_recordings(self) -> None:
         """One flush pass on a worker thread (the writes release the GIL: the loop relays on),
@@ -765,6 +764,11 @@ class Relay:
             self._say(f"ended {session.peer_address}: {describe_end(connection, up)}", session)
         finally:
             session.finish()
+
+
+def relay_url(host: str, port: int) -> str:
+    """Where clients connect to a relay listening on host:port (an IPv6 address in brackets)."""
+    return f"ws://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 def _respond(connection: ServerConnection, status: http.HTTPStatus | int, text: str) -> Response:
