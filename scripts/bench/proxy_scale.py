@@ -15,8 +15,13 @@ mock's VAD answers every 3 s with real-time audio deltas) and sends 5 pings a se
 of each ping (through the relay: client -> relay -> mock's pong -> relay -> client) is measured, the
 first seconds (ramp-up) left out. "added" is the relayed percentile minus the direct one.
 
+`--isolate` keeps the load off the relay's CPU, as a load test does when it can: the clients and the
+upstream run on CPU 0, the relay (all its workers) on the other CPUs. Without it the three programs
+share every core, and the relay waits behind the clients and the upstream whenever they are busy at
+the same moment it is (BENCHMARKS.md: that wait, not the relay's own work, sets the tail here).
+
     .venv/bin/python scripts/bench/proxy_scale.py [--sessions 100] [--direct 20] [--seconds 20] [--upstream mock|voice]
-        [--mock-workers 1] [--proxy-workers 1] [--profile FILE] [--checkout DIR]
+        [--mock-workers 1] [--proxy-workers 1] [--isolate] [--profile FILE] [--checkout DIR]
 """
 
 from __future__ import annotations
@@ -106,6 +111,9 @@ def main() -> int:
     parser.add_argument("--upstream", choices=("mock", "voice"), default="mock")
     parser.add_argument("--mock-workers", type=int, default=1)
     parser.add_argument("--proxy-workers", type=int, default=1, help="rtui proxy --workers N (default 1)")
+    parser.add_argument(
+        "--isolate", action="store_true", help="clients and upstream on CPU 0, the relay on the other CPUs (Linux)"
+    )
     parser.add_argument("--profile", type=Path, metavar="FILE", help="run the proxy under pyinstrument, report to FILE")
     parser.add_argument(
         "--checkout", type=Path, metavar="DIR",
@@ -116,7 +124,16 @@ def main() -> int:
         f"proxy scale: {args.sessions} sessions through rtui proxy ({args.proxy_workers} worker process(es)) "
         f"and {args.direct} direct to {args.upstream}, "
         f"speech-like audio, {PINGS_PER_S} pings/s each, {args.seconds:g} s"
+        + (", relay isolated from the load (CPU 0: clients and upstream)" if args.isolate else "")
     )
+    relay_cpus: set[int] | None = None
+    if args.isolate:
+        cpus = os.sched_getaffinity(0)
+        if len(cpus) < 2:
+            parser.error("--isolate needs at least two CPUs")
+        load_cpu = min(cpus)
+        relay_cpus = cpus - {load_cpu}
+        os.sched_setaffinity(0, {load_cpu})  # this process (the clients) and the upstream it starts
     if args.upstream == "mock":
         mock_command = [str(_common.ROOT / ".venv/bin/rtui"), "mock", "--port", "0"]
         if args.mock_workers != 1:
@@ -158,6 +175,8 @@ def main() -> int:
                 stderr=subprocess.DEVNULL,
                 cwd=cwd,
                 start_new_session=True,
+                # Set in the child before it runs: its threads and worker processes inherit it.
+                preexec_fn=(lambda: os.sched_setaffinity(0, relay_cpus)) if relay_cpus else None,
             )
             wait_listening(port, proxy)
             urls = {"direct": mock_url + "?model=gpt-realtime", "rtui proxy": f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"}
