@@ -17,6 +17,7 @@ from fake_keys import EPHEMERAL_KEY, OPENAI_KEY
 from mock_support import validate
 from tui.mock import MockConfig, MockServer
 from tui.mock.secrets import KeyStore
+from tui.wire import front
 
 MINTED_SESSION = {
     "type": "realtime",
@@ -154,6 +155,16 @@ async def test_hostile_http_requests_get_a_status_and_never_a_traceback():
         # The WebSocket endpoint still answers on the same port.
         async with connect(server.url_for(), proxy=None) as ws:
             assert (await first_event(ws))["type"] == "session.created"
+
+
+async def test_a_request_that_never_finishes_gets_408_and_its_socket_back(monkeypatch):
+    # A client that stops sending mid-request (or never starts) cannot hold a socket of the server.
+    monkeypatch.setattr(front, "REQUEST_TIMEOUT_S", 0.3)
+    async with MockServer(MockConfig(realtime=False)) as server:
+        head = b"POST /v1/realtime/client_secrets HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n"
+        for partial in (head + b'{"session": ', head[:30], b""):
+            got, body = await raw_http(server.port, partial)
+            assert (got, body) == (408, b"Request timeout.\n"), partial
 
 
 def test_keys_minted_by_one_worker_open_sessions_on_another(tmp_path):
