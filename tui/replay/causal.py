@@ -72,6 +72,7 @@ class Progress:
         self._reached: deque[tuple[Position, float]] = deque()
         self._changed = asyncio.Event()
         self._waiting = 0  # waiters on `_changed`: without any, a change wakes nobody
+        self._wanted: Position | None = None  # the lowest position a waiter waits for
         self._audio = AudioMatch()  # the current append against the recorded audio
 
     # -- feeding ---------------------------------------------------------------------------------
@@ -216,9 +217,13 @@ class Progress:
         self.position = position
         if self._track_times:
             self._reached.append((position, self.clock.now()))
-        self._wake()
+        # Only a position some waiter waits for wakes it: a frame at a time, the other side's
+        # player would otherwise wake and wait again for each one that is not yet enough.
+        if self._wanted is not None and position >= self._wanted:
+            self._wake()
 
     def _wake(self) -> None:
+        self._wanted = None
         if self._waiting:
             self._changed.set()
             self._changed = asyncio.Event()
@@ -285,6 +290,8 @@ class Progress:
                 )
                 self.fail(error)
                 raise error
+            if self._wanted is None or position < self._wanted:
+                self._wanted = position
             self._waiting += 1
             try:
                 async with asyncio.timeout(remaining):  # no task per wait, unlike wait_for
