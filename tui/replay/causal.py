@@ -73,6 +73,7 @@ class Progress:
         self._changed = asyncio.Event()
         self._waiting = 0  # waiters on `_changed`: without any, a change wakes nobody
         self._wanted: Position | None = None  # the lowest position a waiter waits for
+        self._alarm: asyncio.TimerHandle | None = None  # wakes the waiters by the earliest deadline
         self._audio = AudioMatch()  # the current append against the recorded audio
 
     # -- feeding ---------------------------------------------------------------------------------
@@ -253,6 +254,21 @@ class Progress:
 
     # -- waiting ---------------------------------------------------------------------------------
 
+    def _set_alarm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Makes sure the waiters are woken by `deadline`. One alarm serves every wait until it rings
+        (a waiter whose deadline is later waits again and sets the next): a timer per wait, made and
+        cancelled for each frame the other side must send first, cost more than the wait itself."""
+        alarm = self._alarm
+        if alarm is not None and alarm.when() <= deadline:
+            return
+        if alarm is not None:
+            alarm.cancel()
+        self._alarm = loop.call_at(deadline, self._ring)
+
+    def _ring(self) -> None:
+        self._alarm = None
+        self._wake()
+
     async def reach(self, position: Position, timeout: float | None) -> None:
         """Waits until this direction has reached `position`; raises the divergence, a timeout, or
         a divergence saying the connection ended first."""
@@ -292,12 +308,11 @@ class Progress:
                 raise error
             if self._wanted is None or position < self._wanted:
                 self._wanted = position
+            if deadline is not None:
+                self._set_alarm(loop, deadline)
             self._waiting += 1
             try:
-                async with asyncio.timeout(remaining):  # no task per wait, unlike wait_for
-                    await changed.wait()
-            except TimeoutError:
-                pass
+                await changed.wait()
             finally:
                 self._waiting -= 1
         if self.failure is not None and self.position < position:
