@@ -133,7 +133,7 @@ class Channel:
         """The next value when it is queued or the others hold fewer than `limit` (reading on would
         not pile up much for them), else None."""
         while not self.queue:
-            if self.tape.backlog(self) >= limit or not self.tape.advance():
+            if self.tape.backlog_reaches(limit) or not self.tape.advance():
                 return None
         return self.queue[0]
 
@@ -143,7 +143,7 @@ class Channel:
         next step lies far ahead (it was silent a long while) would otherwise have the tape queue
         everything in between for the others, and memory would grow with the silence."""
         while not self.queue:
-            if self.tape.backlog(self) >= limit:
+            if self.tape.backlog_reaches(limit):
                 await self.tape.room(self, limit // 2, patience)
                 if self.queue:
                     break
@@ -194,6 +194,7 @@ class Tape:
         self._unclaimed: list[Channel] = []
         self._started = False
         self.room_mark = -1  # a channel falling to this length wakes `room()`
+        self._backlog_bound = 0  # at least the longest queue's length (backlog_reaches)
         self._room = asyncio.Event()
         self.done = False
         for kind, direction in subscriptions:
@@ -238,6 +239,15 @@ class Tape:
         """The most values queued for a subscriber other than `reader` (whose own queue is empty)."""
         return max(map(len, self._queues), default=0)
 
+    def backlog_reaches(self, limit: int) -> bool:
+        """Whether some subscriber has `limit` values queued. A record read queues at most one value
+        per subscriber, so the queues are measured only when the reads since the last measure could
+        have taken one to `limit` (a side checks before each record it reads on for its next step)."""
+        if self._backlog_bound < limit:
+            return False
+        self._backlog_bound = max(map(len, self._queues), default=0)
+        return self._backlog_bound >= limit
+
     def made_room(self) -> None:
         self._room.set()
 
@@ -263,6 +273,7 @@ class Tape:
     def advance(self) -> bool:
         """Reads the connection's next record; False at the end of the recording."""
         self._started = True
+        self._backlog_bound += 1
         conn = self.source.conn
         for record in self._records:
             if record["conn"] == conn:
