@@ -72,6 +72,8 @@ class Progress:
         self._reached: deque[tuple[Position, float]] = deque()
         self._changed = asyncio.Event()
         self._waiting = 0  # waiters on `_changed`: without any, a change wakes nobody
+        self._wanted: Position | None = None  # the lowest position a waiter waits for
+        self._alarm: asyncio.TimerHandle | None = None  # wakes the waiters by the earliest deadline
         self._audio = AudioMatch()  # the current append against the recorded audio
 
     # -- feeding ---------------------------------------------------------------------------------
@@ -216,9 +218,13 @@ class Progress:
         self.position = position
         if self._track_times:
             self._reached.append((position, self.clock.now()))
-        self._wake()
+        # Only a position some waiter waits for wakes it: a frame at a time, the other side's
+        # player would otherwise wake and wait again for each one that is not yet enough.
+        if self._wanted is not None and position >= self._wanted:
+            self._wake()
 
     def _wake(self) -> None:
+        self._wanted = None
         if self._waiting:
             self._changed.set()
             self._changed = asyncio.Event()
@@ -247,6 +253,21 @@ class Progress:
             self._reached.append((self.position, self.clock.now()))
 
     # -- waiting ---------------------------------------------------------------------------------
+
+    def _set_alarm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Makes sure the waiters are woken by `deadline`. One alarm serves every wait until it rings
+        (a waiter whose deadline is later waits again and sets the next): a timer per wait, made and
+        cancelled for each frame the other side must send first, cost more than the wait itself."""
+        alarm = self._alarm
+        if alarm is not None and alarm.when() <= deadline:
+            return
+        if alarm is not None:
+            alarm.cancel()
+        self._alarm = loop.call_at(deadline, self._ring)
+
+    def _ring(self) -> None:
+        self._alarm = None
+        self._wake()
 
     async def reach(self, position: Position, timeout: float | None) -> None:
         """Waits until this direction has reached `position`; raises the divergence, a timeout, or
@@ -285,12 +306,13 @@ class Progress:
                 )
                 self.fail(error)
                 raise error
+            if self._wanted is None or position < self._wanted:
+                self._wanted = position
+            if deadline is not None:
+                self._set_alarm(loop, deadline)
             self._waiting += 1
             try:
-                async with asyncio.timeout(remaining):  # no task per wait, unlike wait_for
-                    await changed.wait()
-            except TimeoutError:
-                pass
+                await changed.wait()
             finally:
                 self._waiting -= 1
         if self.failure is not None and self.position < position:

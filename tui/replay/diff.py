@@ -72,8 +72,9 @@ class _DirectionMatch:
         self.a_count = max(self.a_count, entry.index + 1)
 
     def add(self, record: dict[str, Any]) -> None:
-        payload = frame_payload(record)
-        if self.differs_at is None and self.audio.idle and isinstance(payload, str):
+        text = record.get("text")
+        payload = text if record["opcode"] == "text" and type(text) is str else frame_payload(record)
+        if self.differs_at is None and isinstance(payload, str) and self.audio.idle:
             a = self.a.peek()
             if (
                 a is not None

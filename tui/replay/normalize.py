@@ -99,13 +99,25 @@ class IdMap:
         self._names: dict[str, str] = {}
 
     def learn(self, value: Any, key: str | None = None) -> None:
+        # Leaves are looked at in the loops rather than by a call each: the server's every event is
+        # learned from, and most of what it holds are leaves.
         if isinstance(value, dict):
             for k, v in value.items():
-                self.learn(v, k)
+                if isinstance(v, (dict, list)):
+                    self.learn(v, k)
+                elif k in ID_KEYS and isinstance(v, str):
+                    self._learn_id(v)
         elif isinstance(value, list):
             for v in value:
-                self.learn(v, key)
-        elif isinstance(value, str) and key in ID_KEYS and value and value not in self._names:
+                if isinstance(v, (dict, list)):
+                    self.learn(v, key)
+                elif key in ID_KEYS and isinstance(v, str):
+                    self._learn_id(v)
+        elif key in ID_KEYS and isinstance(value, str):
+            self._learn_id(value)
+
+    def _learn_id(self, value: str) -> None:
+        if value and value not in self._names:
             self._names[value] = f"<id{len(self._names) + 1}>"
 
     def by_name(self) -> dict[str, str]:
@@ -120,16 +132,17 @@ class IdMap:
     def apply(self, value: Any) -> Any:
         """A copy of `value` with `event_id` dropped, volatile fields blanked and known ids renamed."""
         if isinstance(value, dict):
-            return {
-                k: ("<volatile>" if k in VOLATILE_KEYS else self.apply(v))
-                for k, v in value.items()
-                if k not in IGNORED_KEYS
-            }
+            return {k: "<volatile>" if k in VOLATILE_KEYS else self._leaf(v) for k, v in value.items() if k not in IGNORED_KEYS}
         if isinstance(value, list):
-            return [self.apply(v) for v in value]
+            return [self._leaf(v) for v in value]
+        return self._leaf(value)
+
+    def _leaf(self, value: Any) -> Any:
         if isinstance(value, str):
             # A long string (audio) is never an id; it is compared exactly, shown summarized.
             return value if len(value) > LONG_STRING else self._names.get(value, value)
+        if isinstance(value, (dict, list)):
+            return self.apply(value)
         return value
 
 
@@ -185,6 +198,19 @@ class NormalizedItem:
         return self.type or ("text frame" if self.kind == "text" else "event without type")
 
 
+def plain_append(text: str) -> tuple[str, int] | None:
+    """The base64 audio of `{"type":"input_audio_buffer.append","audio":"…"}` as rtui and the SDK
+    write it, and its decoded length; None for any other text (which may still be an append)."""
+    if text.startswith(_PLAIN_APPEND) and text.endswith('"}'):
+        # When the middle is base64 it holds no quote or backslash, so this is exactly what parsing
+        # would give.
+        audio = text[len(_PLAIN_APPEND) : -2]
+        length = b64_length(audio)
+        if length is not None:
+            return audio, length
+    return None
+
+
 def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bool) -> tuple[NormalizedItem | None, str | None]:
     """Normalizes one data frame: its item, or for an audio append (None, its base64 audio).
 
@@ -200,12 +226,10 @@ def normalize_frame(opcode: str, payload: str | bytes, ids: IdMap, *, server: bo
         else:
             return NormalizedItem("binary", base64.b64encode(raw).decode()), None
     assert isinstance(payload, str)
-    if not server and payload.startswith(_PLAIN_APPEND) and payload.endswith('"}'):
-        # `{"type":"input_audio_buffer.append","audio":"…"}` as rtui and the SDK write it: when the
-        # middle is base64 it holds no quote or backslash, so this is exactly what parsing would give.
-        audio = payload[len(_PLAIN_APPEND) : -2]
-        if b64_length(audio) is not None:
-            return None, audio
+    if not server:
+        plain = plain_append(payload)
+        if plain is not None:
+            return None, plain[0]
     event = parse_event(payload)
     if event is None:
         return NormalizedItem("text", payload), None

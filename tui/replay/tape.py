@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from tui.replay.normalize import IdMap, NormalizedItem, decoded_length, normalize_frame
+from tui.replay.normalize import IdMap, NormalizedItem, decoded_length, normalize_frame, plain_append
 from tui.replay.steps import OTHER, Position, Step, control_step, frame_payload
 from tui.wire.format import C2S, S2C
 from tui.wire.reader import Problem, SessionReader, bounded_lines
@@ -72,6 +72,10 @@ class EntryMaker:
     def entry(self, seq: int, t_ns: int, opcode: str, payload: str | bytes, direction: str) -> Entry:
         position = self.positions[direction]
         position.last_t_ns = t_ns
+        if direction == C2S and opcode == "text" and type(payload) is str:
+            plain = plain_append(payload)  # nearly every client frame: normalize_frame's first case, at less cost
+            if plain is not None:
+                return Entry(seq, self.add_audio(direction, plain[1]), payload, None, plain[0], plain[1])
         item, audio = normalize_frame(opcode, payload, self.ids, server=direction == S2C)
         if audio is not None:
             length = decoded_length(audio)  # normalize_frame validated it
@@ -129,7 +133,7 @@ class Channel:
         """The next value when it is queued or the others hold fewer than `limit` (reading on would
         not pile up much for them), else None."""
         while not self.queue:
-            if self.tape.backlog(self) >= limit or not self.tape.advance():
+            if self.tape.backlog_reaches(limit) or not self.tape.advance():
                 return None
         return self.queue[0]
 
@@ -139,7 +143,7 @@ class Channel:
         next step lies far ahead (it was silent a long while) would otherwise have the tape queue
         everything in between for the others, and memory would grow with the silence."""
         while not self.queue:
-            if self.tape.backlog(self) >= limit:
+            if self.tape.backlog_reaches(limit):
                 await self.tape.room(self, limit // 2, patience)
                 if self.queue:
                     break
@@ -185,9 +189,12 @@ class Tape:
         self._end_requires: dict[str, Position] | None = None
         self._subscribers: dict[tuple[str, str], list[Channel]] = {}
         self._queues: list[deque[Any]] = []  # every subscriber's queue
+        # The same queues by (kind, direction), for the hot path.
+        self._queues_of: dict[tuple[str, str], list[deque[Any]]] = {(k, d): [] for k in ("steps", "entries") for d in OTHER}
         self._unclaimed: list[Channel] = []
         self._started = False
         self.room_mark = -1  # a channel falling to this length wakes `room()`
+        self._backlog_bound = 0  # at least the longest queue's length (backlog_reaches)
         self._room = asyncio.Event()
         self.done = False
         for kind, direction in subscriptions:
@@ -201,6 +208,7 @@ class Tape:
         channel = Channel(self, kind, direction)
         self._subscribers.setdefault((kind, direction), []).append(channel)
         self._queues.append(channel.queue)
+        self._queues_of[(kind, direction)].append(channel.queue)
         return channel
 
     def channel(self, kind: str, direction: str) -> Channel:
@@ -221,6 +229,8 @@ class Tape:
             channels.remove(channel)
             # By identity: deques compare by content, and empty ones are all equal.
             self._queues = [queue for queue in self._queues if queue is not channel.queue]
+            key = (channel.kind, channel.direction)
+            self._queues_of[key] = [queue for queue in self._queues_of[key] if queue is not channel.queue]
         self.made_room()
 
     # -- backpressure ------------------------------------------------------------------------------
@@ -228,6 +238,15 @@ class Tape:
     def backlog(self, reader: Channel) -> int:
         """The most values queued for a subscriber other than `reader` (whose own queue is empty)."""
         return max(map(len, self._queues), default=0)
+
+    def backlog_reaches(self, limit: int) -> bool:
+        """Whether some subscriber has `limit` values queued. A record read queues at most one value
+        per subscriber, so the queues are measured only when the reads since the last measure could
+        have taken one to `limit` (a side checks before each record it reads on for its next step)."""
+        if self._backlog_bound < limit:
+            return False
+        self._backlog_bound = max(map(len, self._queues), default=0)
+        return self._backlog_bound >= limit
 
     def made_room(self) -> None:
         self._room.set()
@@ -254,6 +273,7 @@ class Tape:
     def advance(self) -> bool:
         """Reads the connection's next record; False at the end of the recording."""
         self._started = True
+        self._backlog_bound += 1
         conn = self.source.conn
         for record in self._records:
             if record["conn"] == conn:
@@ -288,26 +308,31 @@ class Tape:
 
     def _take(self, record: dict[str, Any]) -> None:
         kind, direction = record["kind"], record["dir"]
-        if kind == "end":
+        if kind == "frame":
+            if direction in OTHER:
+                self._take_frame(record, direction)
+        elif kind == "end":
             if self._end_requires is None:
                 self._end_requires = self._maker.value()
-            return
-        if kind not in ("frame", "ping", "pong", "close") or direction not in OTHER:
-            return
+        elif kind in ("ping", "pong", "close") and direction in OTHER:
+            step = control_step(record)
+            other = self._positions[OTHER[direction]]
+            step.requires, step.requires_t_ns = other.value, other.last_t_ns
+            for queue in self._queues_of[("steps", direction)]:
+                queue.append(step)
+
+    def _take_frame(self, record: dict[str, Any], direction: str) -> None:
+        """The hot path: nearly every record is a data frame."""
         other = self._positions[OTHER[direction]]
         requires = (other.items - 1, other.audio) if other.open else (other.items, 0)
-        if kind == "frame":
-            text = record.get("text")
-            payload = text if record["opcode"] == "text" and type(text) is str else frame_payload(record)
-            step = Step(
-                record["seq"], record["t_ns"], direction, kind, record["opcode"], record.get("type"), payload, None, "",
-                requires, other.last_t_ns,
-            )
-            entry = self._maker.entry(step.seq, step.t_ns, record["opcode"], payload, direction)
-            for channel in self._subscribers.get(("entries", direction), ()):
-                channel.queue.append(entry)
-        else:
-            step = control_step(record)
-            step.requires, step.requires_t_ns = requires, other.last_t_ns
-        for channel in self._subscribers.get(("steps", direction), ()):
-            channel.queue.append(step)
+        opcode, text = record["opcode"], record.get("text")
+        payload = text if opcode == "text" and type(text) is str else frame_payload(record)
+        seq, t_ns = record["seq"], record["t_ns"]
+        entry = self._maker.entry(seq, t_ns, opcode, payload, direction)
+        for queue in self._queues_of[("entries", direction)]:
+            queue.append(entry)
+        step_queues = self._queues_of[("steps", direction)]
+        if step_queues:
+            step = Step(seq, t_ns, direction, "frame", opcode, record.get("type"), payload, None, "", requires, other.last_t_ns)
+            for queue in step_queues:
+                queue.append(step)
