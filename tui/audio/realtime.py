@@ -1,4 +1,5 @@
-"""Real-time scheduling for the audio engine, as sound servers do for their own threads.
+"""Real-time scheduling for the audio engine, as sound servers do for their own threads (and for
+`rtui proxy`'s relay, whose added latency is its wait for a CPU: tui/cli/proxy.py).
 
 When the cores are taken by work that does not sleep, a normally scheduled engine can wait behind
 it, and captured audio waits that long to reach the socket. Under `SCHED_RR` the engine's threads

@@ -78,6 +78,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="relay from N processes on the same port (Linux, SO_REUSEPORT), for many concurrent sessions "
         "(default %(default)s)",
     )
+    parser.add_argument(
+        "--no-realtime",
+        action="store_true",
+        help="do not ask Linux for real-time scheduling (by default the relay runs under SCHED_RR where it "
+        "is permitted, so that frames do not wait for a CPU behind other work; not with --ui)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -117,17 +123,21 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("rtui proxy: --workers must be at least 1.", file=sys.stderr)
         return 2
-    if args.workers > 1:
-        return _run_workers(args, config)
     if args.ui:
+        if args.workers > 1:
+            print("rtui proxy: --ui shows one process's sessions; run it without --workers.", file=sys.stderr)
+            return 2
         from tui.app import run_app
         from tui.engine.relay import RelayEngine
 
         return run_app(RelayEngine(config))  # an engine in shape, not in class
+    scheduling = _claim_realtime() if not args.no_realtime else "normal scheduling (real-time not asked for)"
+    if args.workers > 1:
+        return _run_workers(args, config, scheduling)  # forked workers inherit the scheduling
 
     async def main() -> None:
         async with Relay(config, on_event=_say) as relay:
-            _announce(config, relay.url)
+            _announce(config, relay.url, scheduling)
             await asyncio.Future()  # until Ctrl-C
 
     try:
@@ -142,7 +152,26 @@ def _say(message: str) -> None:
     print(f"rtui proxy: {message}", file=sys.stderr, flush=True)
 
 
-def _announce(config: RelayConfig, url: str, workers: int = 1) -> None:
+# Below rtui's own audio engine (4) and the sound server (5): a client on the same machine keeps its
+# audio ahead of the relay.
+RELAY_PRIORITY = 3
+
+
+def _claim_realtime() -> str:
+    """Real-time scheduling for the relay's process (its threads and workers inherit it), for its
+    whole life: at a hundred sessions a relay sharing the cores waits for a CPU behind whatever else
+    is busy, and that wait, not its own work, is what it adds to a round trip (BENCHMARKS.md, issue
+    18). Where it is not permitted the relay runs as before; a relay that runs 200 ms without pausing
+    (saturated) goes back to normal scheduling and says so. Returns the scheduling, in one phrase."""
+    from tui.audio.realtime import RealtimeScheduling
+
+    realtime = RealtimeScheduling(priority=RELAY_PRIORITY)
+    realtime.on_revoked = lambda status: _say(f"back to {status}")
+    realtime.acquire()
+    return realtime.status
+
+
+def _announce(config: RelayConfig, url: str, scheduling: str, workers: int = 1) -> None:
     """Like `rtui mock`, the first line on stdout says where to connect (scripts read it)."""
     from tui.wire.client import is_azure
     from tui.wire.proxy import upstream_key
@@ -151,21 +180,18 @@ def _announce(config: RelayConfig, url: str, workers: int = 1) -> None:
     print(f"listening on {url}", flush=True)
     token = " (clients add ?token=TOKEN)" if config.token else ""
     processes = f" from {workers} worker processes" if workers > 1 else ""
-    _say(f"relaying to {Redactor().url(config.upstream)}{token}{processes}; recording to {config.record}")
+    _say(f"relaying to {Redactor().url(config.upstream)}{token}{processes}; recording to {config.record}; {scheduling}")
     if upstream_key(config.upstream, config.env) is None:
         variable = "AZURE_OPENAI_API_KEY" if is_azure(config.upstream) else "OPENAI_API_KEY"
         _say(f"{variable} is not set: clients must send their own key")
 
 
-def _run_workers(args: argparse.Namespace, config: RelayConfig) -> int:
+def _run_workers(args: argparse.Namespace, config: RelayConfig, scheduling: str) -> int:
     import dataclasses
 
     from tui.wire.proxy import Relay, relay_url
     from tui.wire.workers import serve_with_workers, workers_supported
 
-    if args.ui:
-        print("rtui proxy: --ui shows one process's sessions; run it without --workers.", file=sys.stderr)
-        return 2
     if not workers_supported():
         print("rtui proxy: --workers needs Linux (SO_REUSEPORT); run one process without it.", file=sys.stderr)
         return 2
@@ -174,6 +200,6 @@ def _run_workers(args: argparse.Namespace, config: RelayConfig) -> int:
         return Relay(dataclasses.replace(config, port=port), on_event=_say, reuse_port=True, worker=(index, count))
 
     def announce(port: int) -> None:
-        _announce(config, relay_url(config.host, port), args.workers)
+        _announce(config, relay_url(config.host, port), scheduling, args.workers)
 
     return serve_with_workers("rtui proxy", config.host, config.port, args.workers, worker_relay, announce)
