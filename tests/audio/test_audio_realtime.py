@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from audio_support import virtual_audio  # noqa: F401 - fixture
+from scheduling_support import realtime_permitted, realtime_threads
 from tests.engine_support import engine_config, mock_server, wait_for
 from tui.audio.capture import MicrophoneSource
 from tui.audio.playback import SpeakerSink
@@ -30,30 +31,9 @@ from tui.engine.session import Engine
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def realtime_permitted() -> bool:
-    probe = "import os; os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))"
-    return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
-
-
 needs_realtime = pytest.mark.skipif(
     not realtime_permitted(), reason="this machine permits no real-time scheduling (no CAP_SYS_NICE, rtprio limit 0)"
 )
-
-
-def policies(pid: int | str = "self") -> dict[int, int]:
-    """Thread id -> scheduling policy (SCHED_OTHER 0, SCHED_RR 2) of every thread of a process."""
-    found = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            stat = (task / "stat").read_text()
-        except FileNotFoundError:  # the thread ended meanwhile
-            continue
-        found[int(task.name)] = int(stat.rsplit(")", 1)[1].split()[38])  # field 41, policy
-    return found
-
-
-def realtime_threads(pid: int | str = "self") -> set[int]:
-    return {tid for tid, policy in policies(pid).items() if policy == os.SCHED_RR}
 
 
 @needs_realtime

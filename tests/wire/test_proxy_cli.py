@@ -12,13 +12,13 @@ import time
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import orjson
 import pytest
 from websockets.asyncio.client import connect
 
 from diagnose_support import seed_story_client
+from scheduling_support import policies, realtime_permitted
 from tests.fake_keys import OPENAI_KEY, PLAIN_SECRET
 
 
@@ -177,41 +177,24 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def _policies(pid: int) -> set[int]:
-    """The scheduling policies of a process's threads (SCHED_OTHER 0, SCHED_RR 2), from /proc."""
-    found = set()
-    for task in os.scandir(f"/proc/{pid}/task"):
-        try:
-            stat = Path(task.path, "stat").read_text()
-        except FileNotFoundError:  # the thread ended meanwhile
-            continue
-        found.add(int(stat.rsplit(")", 1)[1].split()[38]))
-    return found
-
-
-def _realtime_permitted() -> bool:
-    probe = "import os; os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))"
-    return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="thread policies are read from Linux's /proc")
 def test_the_relay_runs_under_real_time_scheduling_where_permitted_and_says_which(tmp_path):
     # At a hundred sessions the relay's added latency is its wait for a CPU (BENCHMARKS.md): it asks
     # for SCHED_RR, below rtui's own audio engine, and says on stderr what it got.
     upstream = "ws://127.0.0.1:9/v1/realtime"
     with command("proxy", "--listen", "127.0.0.1:0", "--upstream", upstream, "--record", f"{tmp_path}/") as (proxy, _):
-        policies = _policies(proxy.pid)
+        threads = set(policies(proxy.pid).values())
     assert proxy.stderr is not None
     said = proxy.stderr.read()
-    if _realtime_permitted():
-        assert policies == {os.SCHED_RR}, policies
+    if realtime_permitted():
+        assert threads == {os.SCHED_RR}, threads
         assert "real-time scheduling (SCHED_RR priority 3)" in said
     else:
-        assert policies == {os.SCHED_OTHER}
+        assert threads == {os.SCHED_OTHER}
         assert "normal scheduling (real-time scheduling not permitted" in said
     with command("proxy", "--listen", "127.0.0.1:0", "--upstream", upstream, "--record", f"{tmp_path}/", "--no-realtime") as (
         proxy,
         _,
     ):
-        assert _policies(proxy.pid) == {os.SCHED_OTHER}
+        assert set(policies(proxy.pid).values()) == {os.SCHED_OTHER}
     assert proxy.stderr is not None and "normal scheduling (real-time not asked for)" in proxy.stderr.read()
