@@ -76,8 +76,9 @@ async def test_a_server_close_shows_the_card_at_once(tmp_path: Path, where: str)
         await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and bool(app.screen.query("#card-text")))
         card = str(app.screen.query_one("#card-text").render())
         assert "4001" in card and "'test fault'" in card and "closed first by  server" in card
-        header = app.live_screen.header.plain
-        assert "CLOSED 4001" in header and "closed first by server" in header
+        # The header follows at its next refresh (the card is pushed as the close arrives).
+        await wait_for(pilot, lambda: "CLOSED 4001" in app.live_screen.header.plain)
+        assert "closed first by server" in app.live_screen.header.plain
         await pilot.press("escape")
         assert app.screen is app.live_screen
         await pilot.press("q")
