@@ -27,6 +27,7 @@ from typing import Any
 PRIORITY = 4
 # An engine thread busy this long without sleeping is a bug, not audio work (PulseAudio uses 200 ms).
 BUDGET_US = 200_000
+NOT_ASKED = "normal scheduling (real-time not asked for)"  # the status with --no-realtime
 
 
 def _every_thread_to_normal() -> None:

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         from tui.engine.relay import RelayEngine
 
         return run_app(RelayEngine(config))  # an engine in shape, not in class
-    scheduling = _claim_realtime() if not args.no_realtime else "normal scheduling (real-time not asked for)"
+    scheduling = _claim_realtime(asked=not args.no_realtime)
     if args.workers > 1:
         return _run_workers(args, config, scheduling)  # forked workers inherit the scheduling
 
@@ -157,14 +157,16 @@ def _say(message: str) -> None:
 RELAY_PRIORITY = 3
 
 
-def _claim_realtime() -> str:
+def _claim_realtime(*, asked: bool) -> str:
     """Real-time scheduling for the relay's process (its threads and workers inherit it), for its
     whole life: at a hundred sessions a relay sharing the cores waits for a CPU behind whatever else
     is busy, and that wait, not its own work, is what it adds to a round trip (BENCHMARKS.md, issue
     18). Where it is not permitted the relay runs as before; a relay that runs 200 ms without pausing
     (saturated) goes back to normal scheduling and says so. Returns the scheduling, in one phrase."""
-    from tui.audio.realtime import RealtimeScheduling
+    from tui.audio.realtime import NOT_ASKED, RealtimeScheduling
 
+    if not asked:  # --no-realtime
+        return NOT_ASKED
     realtime = RealtimeScheduling(priority=RELAY_PRIORITY)
     realtime.on_revoked = lambda status: _say(f"back to {status}")
     realtime.acquire()

@@ -28,7 +28,7 @@ from tui.audio.errors import AudioError
 from tui.audio.levels import AudioLevelMeter, LevelReading
 from tui.audio.pcm import pcm16_to_float
 from tui.audio.playback import SpeakerSink
-from tui.audio.realtime import RealtimeScheduling
+from tui.audio.realtime import NOT_ASKED, RealtimeScheduling
 from tui.engine.calls import CallLedger
 from tui.engine.closure import summarize_connect_failure
 from tui.engine.commands import (
@@ -159,7 +159,7 @@ class Engine:
         if not devices:
             return
         if not self.config.audio.realtime:
-            self.state.scheduling = "normal scheduling (real-time not asked for)"
+            self.state.scheduling = NOT_ASKED
             return
         realtime = RealtimeScheduling()
 
