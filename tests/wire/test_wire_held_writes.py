@@ -7,7 +7,7 @@ import asyncio
 import threading
 
 from tui.wire.reader import SessionReader
-from tui.wire.writer import SessionWriter
+from tui.wire.writer import TURN_WRITE_LIMIT, SessionWriter
 
 
 def test_records_held_and_flushed_from_another_thread_reach_the_file_in_order(tmp_path):
@@ -75,4 +75,25 @@ async def test_a_writer_held_by_its_owner_stays_held_when_a_connection_asks_for_
     assert _lines(path) == 1
     writer.flush()
     assert _lines(path) == 2
+    writer.close()
+
+
+async def test_a_turn_that_never_ends_still_writes_what_it_records_once_it_holds_the_write_limit(tmp_path):
+    # A client streaming into a socket that never fills never yields to the event loop: its whole
+    # stream is one turn. Its records must reach the file as they pile up, not at the end of the turn.
+    path = tmp_path / "one-turn.jsonl"
+    writer = SessionWriter(path, mode="live", url="ws://127.0.0.1/v1/realtime")
+    writer.write_each_turn()
+    conn = writer.new_conn()
+    frames = ['{"type":"input_audio_buffer.append","event_id":"e%03d","audio":"%s"}' % (n, "A" * 1280) for n in range(300)]
+    in_file = []  # after each record: how many of the turn's records are in the file
+    for text in frames:  # about 420 KB, in one turn
+        writer.frame(conn, "c2s", text)
+        in_file.append(_lines(path) - 1)
+    await asyncio.sleep(0)  # the turn ends
+    record_sizes = [len(line) + 1 for line in path.read_bytes().splitlines()[1:]]
+    assert len(record_sizes) == 300
+    held_bytes = [sum(record_sizes[written:made]) for made, written in enumerate(in_file, 1)]
+    assert max(held_bytes) < TURN_WRITE_LIMIT + max(record_sizes)
+    assert in_file[-1] > 250  # most of the turn was in the file before it ended
     writer.close()

@@ -24,6 +24,11 @@ DEFAULT_DIRECTORY = Path("sessions")
 _FRAME_PREFIX = b'{"seq":%d,"t_ns":%d,"conn":%d,"kind":"frame","dir":"%s",'
 _DIRECTION_JSON = {C2S: b"c2s", S2C: b"s2c", LOCAL: b"local"}
 
+# What `write_each_turn()` holds before writing it without waiting for the end of the turn: big
+# enough that a burst of audio frames shares a write, small enough to stay below the size at which
+# malloc maps fresh pages for the joined batch (a page fault per 4 KiB costs more than the syscall).
+TURN_WRITE_LIMIT = 64 * 1024
+
 
 class RecordingFailed(OSError):
     """The recording file could not be created or written (disk full, permissions, ...)."""
@@ -100,7 +105,9 @@ class SessionWriter:
         self._batch: list[bytes] | None = None  # lines kept between hold() and release()
         self._turn_loop: asyncio.AbstractEventLoop | None = None  # write_each_turn()'s loop,
         self._turn_thread = 0  # the thread it runs in,
-        self._turn_flush_due = False  # and whether the end of its turn writes what is held
+        self._turn_flush_due = False  # and whether the end of its turn writes what is held;
+        self._turn_batch_size = 0  # the bytes held in this turn, and whether they reached
+        self._turn_batch_full = False  # TURN_WRITE_LIMIT (written as soon as the lock is released)
         if self.path is not None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +177,10 @@ class SessionWriter:
             self._write(record, scrubbed)
             if self._listeners:
                 self._notify(record)
-            return self._seq
+            seq = self._seq
+        if self._turn_batch_full:
+            self.flush()
+        return seq
 
     def _notify(self, record: dict[str, Any]) -> None:
         for listener in self._listeners:
@@ -219,9 +229,7 @@ class SessionWriter:
                 if self.failure is not None:
                     self.unwritten += 1
                 elif self._batch is not None:
-                    self._batch.append(line)
-                    if self._turn_loop is not None and not self._turn_flush_due:
-                        self._flush_at_end_of_turn()
+                    self._hold(line)
                 else:
                     try:
                         written = file.write(line)
@@ -234,9 +242,11 @@ class SessionWriter:
                 record = {"seq": seq, "t_ns": t_ns, "conn": conn, "kind": "frame", "dir": direction}
                 record.update(payload)
                 self._notify(record)
-            return seq
         finally:
             lock.release()
+        if self._turn_batch_full:
+            self.flush()
+        return seq
 
     def _frame_payload(self, data: str | bytes, opcode: str | None) -> dict[str, Any]:
         """The frame record's fields after `dir`, every string in them redacted."""
@@ -316,8 +326,9 @@ class SessionWriter:
     def write_each_turn(self) -> None:
         """Holds records (`hold()`) and writes them at the end of each turn of the running event
         loop that made one: a replay records a frame for each one sent and received, and a write
-        syscall per record costs it more than the rest of recording (BENCHMARKS.md, issue 19). A
-        crash loses at most the records of the turn it happens in. A writer already held (a relay's,
+        syscall per record costs it more than the rest of recording (BENCHMARKS.md, issue 19).
+        Records held reaching TURN_WRITE_LIMIT are written at once, so a crash loses at most the
+        records of the turn it happens in, and at most that many bytes. A writer already held (a relay's,
         flushed off the event loop on its own schedule) stays as it is."""
         with self._lock:
             if self._file is None or (self._batch is not None and self._turn_loop is None):
@@ -339,6 +350,20 @@ class SessionWriter:
             return
         self._turn_flush_due = True
 
+    def _hold(self, line: bytes) -> None:
+        """Under the lock, with records held: keeps `line` for the next write. A turn's records are
+        written at its end, or as soon as they reach TURN_WRITE_LIMIT: a turn may last as long as
+        a sender never waits (a stream into a fast socket is one turn), and what it holds must not."""
+        assert self._batch is not None
+        self._batch.append(line)
+        if self._turn_loop is None:
+            return
+        self._turn_batch_size += len(line)
+        if self._turn_batch_size >= TURN_WRITE_LIMIT:
+            self._turn_batch_full = True
+        elif not self._turn_flush_due:
+            self._flush_at_end_of_turn()
+
     def _end_of_turn(self) -> None:
         self._turn_flush_due = False
         self.flush()
@@ -351,6 +376,7 @@ class SessionWriter:
                 if not batch:
                     return
                 self._batch = []
+                self._turn_batch_size, self._turn_batch_full = 0, False
             error = self._write_out(batch)
             if error is not None:
                 with self._lock:
@@ -360,6 +386,7 @@ class SessionWriter:
         """Writes what is held, and writes each record at once again."""
         with self._flush_lock, self._lock:
             batch, self._batch = self._batch, None
+            self._turn_batch_size, self._turn_batch_full = 0, False
             if batch:
                 error = self._write_out(batch)
                 if error is not None:
@@ -441,9 +468,7 @@ class SessionWriter:
             self.unwritten += 1
             return False
         if self._batch is not None:
-            self._batch.append(line)
-            if self._turn_loop is not None and not self._turn_flush_due:
-                self._flush_at_end_of_turn()
+            self._hold(line)
             return True
         assert self._file is not None
         try:
