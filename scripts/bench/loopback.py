@@ -188,7 +188,8 @@ def main() -> int:
     for name, name_runs in runs.items():
         frames_per_s, cpu_us = rate(name_runs, args.frames)
         ratio = "" if name == "recording off" else f"; /off {frames_per_s / rate_off:.2f}"
-        _common.result(name, f"{frames_per_s:,.0f} frames/s ({mb * frames_per_s / args.frames:.0f} MB/s), client CPU {cpu_us:.1f} us/frame{ratio}")
+        throughput = f"{frames_per_s:,.0f} frames/s ({mb * frames_per_s / args.frames:.0f} MB/s)"
+        _common.result(name, f"{throughput}, client CPU {cpu_us:.1f} us/frame{ratio}")
     if "recording on" in runs:
         ratio = rate(runs["recording on"], args.frames)[0] / rate_off
         _common.result("on/off", f"{ratio:.2f} (best of {args.rounds} rounds each, alternating)", f">= {TARGET}", ratio >= TARGET)
