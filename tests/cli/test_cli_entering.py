@@ -83,3 +83,50 @@ def test_a_missing_recording_gets_one_line_and_status_2(tmp_path: Path, args: li
     result = rtui(*args, cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == f"{command}: /nonexistent.jsonl:0: cannot open: No such file or directory\n"
+
+
+@pytest.fixture(params=["standard input", "standard output"])
+def not_a_terminal(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    """(which stream is not a terminal, the fd to give as standard input): /dev/null, or a real
+    terminal (a pty) while standard output is a pipe, as in `rtui | tee log`."""
+    if request.param == "standard input":
+        with open(os.devnull) as devnull:
+            yield request.param, devnull.fileno()
+        return
+    controller, terminal = os.openpty()
+    try:
+        yield request.param, terminal
+    finally:
+        os.close(terminal)
+        os.close(controller)
+
+
+@pytest.mark.parametrize(
+    "args, command, instead",
+    [
+        (["--url", "{url}"], "rtui", "run it in a terminal, or add --headless"),
+        (["replay", str(EXAMPLE)], "rtui replay", "run it in a terminal, or add --headless"),
+        (
+            ["proxy", "--ui", "--listen", "127.0.0.1:0", "--upstream", "{url}"],
+            "rtui proxy",
+            "run it in a terminal, or leave out --ui",
+        ),
+    ],
+)
+def test_the_tui_without_a_terminal_gets_one_line_and_status_2_before_connecting(
+    tmp_path: Path, listener: socket.socket, not_a_terminal: tuple[str, int], args: list[str], command: str, instead: str
+) -> None:
+    # A script or CI job that forgot --headless: Textual would write escape codes into the pipe and
+    # spin on the input's end of file at full CPU, forever.
+    stream, stdin = not_a_terminal
+    url = f"ws://127.0.0.1:{listener.getsockname()[1]}/v1/realtime"
+    argv = [arg.format(url=url) for arg in args]
+    environ = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
+    result = subprocess.run(
+        [str(RTUI), *argv], stdin=stdin, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**environ, "OPENAI_API_KEY": "sk-test-no-terminal-here"},
+    )
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert result.stderr == f"{command}: the TUI needs a terminal, and {stream} is not one; {instead}.\n"
+    assert not connected(listener)
+    assert not list(tmp_path.glob("sessions/*")), "a recording was left behind"

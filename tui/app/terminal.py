@@ -1,4 +1,4 @@
-"""Keeping the terminal the TUI draws on free of native libraries' chatter.
+"""The terminal the TUI draws on: that there is one, and keeping it free of native libraries' chatter.
 
 ALSA and PortAudio print diagnostics ("underrun occurred", ...) straight to file descriptor 2, which
 is the terminal Textual draws on, so they scribble over the screen. While the TUI runs, Textual gets
@@ -14,6 +14,17 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def no_terminal(command: str, instead: str) -> str | None:
+    """Why `command` cannot open the TUI here, as the line to print, or None when it can. The TUI
+    reads keys from standard input and draws on standard output; given a file or a pipe, Textual
+    writes escape codes into it and spins on the input's end of file, at full CPU, forever (a
+    script or CI job that forgot `--headless`). `instead` says what to do."""
+    for name, stream in (("standard input", sys.stdin), ("standard output", sys.stdout)):
+        if stream is None or not stream.isatty():
+            return f"{command}: the TUI needs a terminal, and {name} is not one; {instead}."
+    return None
 
 
 @contextmanager

@@ -130,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
     if args.headless and args.input == "none" and not config.texts:
         print("rtui: --headless needs something to say: --input FILE.wav (or tone/silence) or --text TEXT", file=sys.stderr)
         return 2
+    if not args.headless:
+        from tui.app.terminal import no_terminal
+
+        if refusal := no_terminal("rtui", "run it in a terminal, or add --headless"):
+            print(refusal, file=sys.stderr)
+            return 2
     try:
         media = open_media(audio)
     except MediaError as exc:

@@ -128,8 +128,12 @@ def run(args: argparse.Namespace) -> int:
             print("rtui proxy: --ui shows one process's sessions; run it without --workers.", file=sys.stderr)
             return 2
         from tui.app import run_app
+        from tui.app.terminal import no_terminal
         from tui.engine.relay import RelayEngine
 
+        if refusal := no_terminal("rtui proxy", "run it in a terminal, or leave out --ui"):
+            print(refusal, file=sys.stderr)
+            return 2
         return run_app(RelayEngine(config))  # an engine in shape, not in class
     scheduling = _claim_realtime(asked=not args.no_realtime)
     if args.workers > 1:

@@ -170,7 +170,12 @@ async def _replay_client(args: argparse.Namespace, script: Script) -> int:
 
 def _replay_in_tui(args: argparse.Namespace, script: Script) -> int:
     from tui.app.app import run_app
+    from tui.app.terminal import no_terminal
     from tui.replay.on_screen import ReplayEngine
+
+    if refusal := no_terminal("rtui replay", "run it in a terminal, or add --headless"):
+        print(refusal, file=sys.stderr)
+        return 2
 
     engine = ReplayEngine(
         script,
