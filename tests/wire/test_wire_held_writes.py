@@ -4,7 +4,10 @@ recording, still leave every record in the file once, in `seq` order."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+
+import orjson
 
 from tui.wire.reader import SessionReader
 from tui.wire.writer import TURN_WRITE_LIMIT, SessionWriter
@@ -96,4 +99,38 @@ async def test_a_turn_that_never_ends_still_writes_what_it_records_once_it_holds
     held_bytes = [sum(record_sizes[written:made]) for made, written in enumerate(in_file, 1)]
     assert max(held_bytes) < TURN_WRITE_LIMIT + max(record_sizes)
     assert in_file[-1] > 250  # most of the turn was in the file before it ended
+    writer.close()
+
+
+def test_a_mark_neither_waits_for_a_slow_disk_nor_stops_other_threads_recording_meanwhile(tmp_path, monkeypatch):
+    # An fsync can take seconds on a busy or remote disk; a mark comes from the engine's event loop
+    # (which must keep answering pings) or the UI's thread.
+    path = tmp_path / "marked.jsonl"
+    writer = SessionWriter(path, mode="live", url="ws://127.0.0.1/v1/realtime")
+    conn = writer.new_conn()
+    disk_busy, disk_done = threading.Event(), threading.Event()
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def slow_fsync(descriptor: int) -> None:
+        disk_busy.set()
+        assert disk_done.wait(30), "the test never let the disk finish"
+        synced.append(os.fstat(descriptor).st_ino)
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    writer.mark("what just happened")
+    assert disk_busy.wait(30)  # the fsync has started, and waits
+    recorded = threading.Thread(target=writer.frame, args=(conn, "c2s", '{"type":"input_audio_buffer.commit"}'))
+    recorded.start()
+    recorded.join(30)
+    assert not recorded.is_alive(), "recording waited for the fsync"
+    kinds = [orjson.loads(line)["kind"] for line in path.read_bytes().splitlines()]
+    assert kinds == ["header", "mark", "frame"]  # both in the file while the disk is still busy
+    assert synced == []
+    disk_done.set()
+    for thread in threading.enumerate():
+        if thread.name == "rtui-mark-fsync":
+            thread.join(30)
+    assert synced == [path.stat().st_ino]  # the mark's fsync, of the recording
     writer.close()

@@ -307,8 +307,12 @@ class SessionWriter:
         return self.record("error", LOCAL, conn, message=self.redactor.text(message)[0], **fields)
 
     def mark(self, note: str, conn: int = 0) -> int:
+        """Records a user's note, writes it and what is held, and has the file fsynced on a thread of
+        its own: a mark comes from the engine's event loop or the UI's thread, and an fsync can take
+        seconds on a busy or remote disk, which neither may wait for (a stalled loop answers no ping)."""
         seq = self.record("mark", LOCAL, conn, note=self.redactor.text(note)[0])
-        self.sync()
+        self.flush()
+        threading.Thread(target=self.sync, name="rtui-mark-fsync", daemon=True).start()
         return seq
 
     # -- file ----------------------------------------------------------------------------------
@@ -414,13 +418,21 @@ class SessionWriter:
             self.unwritten += len(batch)
 
     def sync(self) -> None:
+        """Writes what is held and waits for the disk to keep the file (fsync). The fsync runs on a
+        duplicate of the file's descriptor, outside the writer's locks, so recording from other
+        threads goes on meanwhile, and the file may be closed meanwhile."""
         self.flush()
         with self._lock:
-            if self._file is not None and not self._file.closed and self.failure is None:
-                try:
-                    os.fsync(self._file.fileno())
-                except OSError as exc:
-                    self._fail(exc)
+            if self._file is None or self._file.closed or self.failure is not None:
+                return
+            descriptor = os.dup(self._file.fileno())
+        try:
+            os.fsync(descriptor)
+        except OSError as exc:
+            with self._lock:
+                self._fail(exc)
+        finally:
+            os.close(descriptor)
 
     def close(self) -> None:
         self.release()
