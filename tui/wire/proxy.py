@@ -43,6 +43,7 @@ import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -395,6 +396,7 @@ class RelaySession:
     up: RelayClientConnection | None = None
     peer_address: str = ""
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    recording_io: Executor | None = None  # where its file is closed (the relay's; None: the loop's default)
     _finishing: bool = field(default=False, init=False)
 
     @property
@@ -410,7 +412,7 @@ class RelaySession:
         if self._finishing:
             return
         self._finishing = True
-        closed = asyncio.get_running_loop().run_in_executor(None, self.writer.close)
+        closed = asyncio.get_running_loop().run_in_executor(self.recording_io, self.writer.close)
 
         def finished(_: object) -> None:
             if not self.done.done():
@@ -449,6 +451,8 @@ class Relay:
         self._server: Server | None = None
         self._recording_numbers = itertools.count(worker[0] + 1, worker[1])
         self._recording: set[SessionWriter] = set()  # the writers the flush pass writes
+        # The threads that write and close recordings (background work: _recording_thread_started).
+        self._recording_io = ThreadPoolExecutor(thread_name_prefix="rtui-recording", initializer=_recording_thread_started)
         self._flusher: asyncio.TimerHandle | None = None
         self._closing = False
 
@@ -486,7 +490,7 @@ class Relay:
         self._recording = {w for w in self._recording if not w.closed}
         writers = list(self._recording)
         loop = asyncio.get_running_loop()
-        flushed = loop.run_in_executor(None, _flush_all, writers)
+        flushed = loop.run_in_executor(self._recording_io, _flush_all, writers)
         flushed.add_done_callback(lambda _: self._arm_flusher(loop))
 
     def _arm_flusher(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -508,6 +512,7 @@ class Relay:
             await self._server.wait_closed()
             for session in live:
                 session.writer.close()
+        self._recording_io.shutdown(wait=False)  # what it was given still runs
 
     async def __aenter__(self) -> Relay:
         await self.start()
@@ -546,7 +551,9 @@ class Relay:
         writer = self._new_writer()
         client_conn, upstream_conn = writer.new_conn(), writer.new_conn()
         assert (client_conn, upstream_conn) == (CLIENT_CONN, UPSTREAM_CONN), "a fresh writer numbers conns from 1"
-        session = RelaySession(writer, client_conn, upstream_conn, connection, peer_address=peer_address)
+        session = RelaySession(
+            writer, client_conn, upstream_conn, connection, peer_address=peer_address, recording_io=self._recording_io
+        )
         connection.session = session
         if self.on_session is not None:
             self.on_session(session)
@@ -775,6 +782,16 @@ def _respond(connection: ServerConnection, status: http.HTTPStatus | int, text: 
     """A refusal of the relay's own, as websockets' `respond` builds it."""
     assert isinstance(connection.protocol, ServerProtocol)
     return connection.protocol.reject(status, text)
+
+
+def _recording_thread_started() -> None:
+    """Writing recordings is background work: in a relay given real-time scheduling (`rtui proxy`),
+    its threads go back to normal scheduling. Under SCHED_RR, a flush pass (50 ms of frames) or a
+    close's fsync preempted the very clients and servers whose frames the relay carries, and added
+    0.1–0.2 ms to a single session's p99 (BENCHMARKS.md). Lowering a thread's own policy needs no
+    privilege."""
+    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) in (os.SCHED_RR, os.SCHED_FIFO):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
 
 def _flush_all(writers: list[SessionWriter]) -> None:
