@@ -112,14 +112,29 @@ def test_a_mark_neither_waits_for_a_slow_disk_nor_stops_other_threads_recording_
     synced: list[int] = []
     real_fsync = os.fsync
 
+    policies: list[int] = []
+
     def slow_fsync(descriptor: int) -> None:
+        policies.append(os.sched_getscheduler(0))
         disk_busy.set()
         assert disk_done.wait(30), "the test never let the disk finish"
         synced.append(os.fstat(descriptor).st_ino)
         real_fsync(descriptor)
 
+    def mark_as_the_engine_does() -> None:
+        # From a real-time thread where that is permitted, as the audio engine's event loop is: the
+        # fsync is background work all the same.
+        try:
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))
+        except PermissionError:
+            pass
+        writer.mark("what just happened")
+
     monkeypatch.setattr(os, "fsync", slow_fsync)
-    writer.mark("what just happened")
+    marking = threading.Thread(target=mark_as_the_engine_does)
+    marking.start()
+    marking.join(30)
+    assert not marking.is_alive(), "the mark waited for the fsync"
     assert disk_busy.wait(30)  # the fsync has started, and waits
     recorded = threading.Thread(target=writer.frame, args=(conn, "c2s", '{"type":"input_audio_buffer.commit"}'))
     recorded.start()
@@ -133,4 +148,5 @@ def test_a_mark_neither_waits_for_a_slow_disk_nor_stops_other_threads_recording_
         if thread.name == "rtui-mark-fsync":
             thread.join(30)
     assert synced == [path.stat().st_ino]  # the mark's fsync, of the recording
+    assert policies == [os.SCHED_OTHER]
     writer.close()

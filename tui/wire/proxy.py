@@ -61,7 +61,7 @@ from tui.wire.pump import FramePump
 from tui.wire.redact import Redactor
 from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
-from tui.wire.writer import DEFAULT_DIRECTORY, RecordingFailed, SessionWriter
+from tui.wire.writer import DEFAULT_DIRECTORY, RecordingFailed, SessionWriter, as_background_thread
 
 log = logging.getLogger("rtui.proxy")
 
@@ -451,8 +451,10 @@ class Relay:
         self._server: Server | None = None
         self._recording_numbers = itertools.count(worker[0] + 1, worker[1])
         self._recording: set[SessionWriter] = set()  # the writers the flush pass writes
-        # The threads that write and close recordings (background work: _recording_thread_started).
-        self._recording_io = ThreadPoolExecutor(thread_name_prefix="rtui-recording", initializer=_recording_thread_started)
+        # The threads that write and close recordings: background work, never real-time (under
+        # SCHED_RR, a flush pass preempted the clients and servers whose frames the relay carries and
+        # added 0.1–0.2 ms to a single session's p99, BENCHMARKS.md).
+        self._recording_io = ThreadPoolExecutor(thread_name_prefix="rtui-recording", initializer=as_background_thread)
         self._flusher: asyncio.TimerHandle | None = None
         self._closing = False
 
@@ -782,16 +784,6 @@ def _respond(connection: ServerConnection, status: http.HTTPStatus | int, text: 
     """A refusal of the relay's own, as websockets' `respond` builds it."""
     assert isinstance(connection.protocol, ServerProtocol)
     return connection.protocol.reject(status, text)
-
-
-def _recording_thread_started() -> None:
-    """Writing recordings is background work: in a relay given real-time scheduling (`rtui proxy`),
-    its threads go back to normal scheduling. Under SCHED_RR, a flush pass (50 ms of frames) or a
-    close's fsync preempted the very clients and servers whose frames the relay carries, and added
-    0.1–0.2 ms to a single session's p99 (BENCHMARKS.md). Lowering a thread's own policy needs no
-    privilege."""
-    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) in (os.SCHED_RR, os.SCHED_FIFO):
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
 
 def _flush_all(writers: list[SessionWriter]) -> None:

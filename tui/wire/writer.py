@@ -38,6 +38,15 @@ class RecordingFailed(OSError):
         return str(self.strerror) if self.strerror else super().__str__()
 
 
+def as_background_thread() -> None:
+    """Puts the calling thread under normal scheduling if it inherited real-time scheduling (rtui's
+    audio engine and `rtui proxy` ask for SCHED_RR, and the threads they start inherit it). Writing
+    and syncing recordings is background work: it must never preempt the programs whose frames are
+    being recorded. Lowering a thread's own policy needs no privilege."""
+    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) in (os.SCHED_RR, os.SCHED_FIFO):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
 def session_filename(mode: str, now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.UTC)
     return f"{now.strftime('%Y%m%dT%H%M%S')}-{now.microsecond:06d}Z-{mode}.jsonl"
@@ -312,8 +321,12 @@ class SessionWriter:
         seconds on a busy or remote disk, which neither may wait for (a stalled loop answers no ping)."""
         seq = self.record("mark", LOCAL, conn, note=self.redactor.text(note)[0])
         self.flush()
-        threading.Thread(target=self.sync, name="rtui-mark-fsync", daemon=True).start()
+        threading.Thread(target=self._sync_in_background, name="rtui-mark-fsync", daemon=True).start()
         return seq
+
+    def _sync_in_background(self) -> None:
+        as_background_thread()
+        self.sync()
 
     # -- file ----------------------------------------------------------------------------------
 
