@@ -8,7 +8,7 @@ import orjson
 
 from app_support import offered_actions
 from tui.app.app import RtuiApp
-from tui.app.screens.modals import Prompt
+from tui.app.screens.modals import ClosureCard, Prompt
 from tui.app.settings import UISettings
 from tui.app.widgets.status import SessionHeader
 from tui.engine.relay import RelayEngine
@@ -64,16 +64,25 @@ async def test_the_tui_follows_a_session_relayed_to_the_mock(tmp_path):
                 await pilot.pause(0.1)
                 assert not isinstance(app.screen, Prompt) and engine.state.notices == notices
 
+                await pilot.press("b", *"while relaying", "enter")  # b: a mark, into the session's recording
+                await wait_for(pilot, lambda: any(row.line.label == "mark" for row in app.live_screen.event_log.visible_rows))
+
                 await ws.close(4001, "done here")
                 await wait_for(pilot, lambda: engine.state.close is not None)
                 close = engine.state.close
                 assert (close.closed_by, close.code, close.reason) == ("client", 4001, "done here")
                 await pilot.pause(0.2)
                 rows = [row.line for row in app.live_screen.event_log.visible_rows]
+                await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and engine.relay.sessions == [])
+                await pilot.press("escape")  # the closure card, back to the log
+                await pilot.press("b", *"too late", "enter")  # the session's recording is finished: said, not dropped
+                await wait_for(pilot, lambda: any("the mark was not recorded" in n for n in engine.state.notices))
                 await pilot.press("q")
         finally:
             runner.stop()
     assert not runner.running
+    marks = [r["note"] for r in map(orjson.loads, config.record.read_bytes().splitlines()) if r["kind"] == "mark"]
+    assert marks == ["while relaying"]
     # Each relayed record once, where the relay received it: the client's handshake and close, the
     # server's answer and close reply; the two legs' ends (each its own) say which leg they are.
     labels = [line.label for line in rows]

@@ -129,5 +129,9 @@ class RelayEngine:
 
     def submit(self, command: Command) -> None:
         session = self._session
-        if isinstance(command, Mark) and session is not None and not session.writer.closed:
+        if not isinstance(command, Mark):
+            return
+        if session is not None and not session.writer.closed:
             session.writer.mark(command.note)  # thread-safe: the writer serialises records
+        else:  # its recording is finished (or none began): say so rather than drop the note unseen
+            self._notice("no session is being relayed, so the mark was not recorded (a mark goes into the current session)")
