@@ -109,10 +109,9 @@ def test_a_mark_neither_waits_for_a_slow_disk_nor_stops_other_threads_recording_
     writer = SessionWriter(path, mode="live", url="ws://127.0.0.1/v1/realtime")
     conn = writer.new_conn()
     disk_busy, disk_done = threading.Event(), threading.Event()
-    synced: list[int] = []
+    synced: list[int] = []  # the inode of each file fsynced
+    policies: list[int] = []  # the scheduling policy of each thread that fsynced
     real_fsync = os.fsync
-
-    policies: list[int] = []
 
     def slow_fsync(descriptor: int) -> None:
         policies.append(os.sched_getscheduler(0))
