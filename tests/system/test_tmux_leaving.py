@@ -46,6 +46,11 @@ def rtui_command(tmp_path: Path, url: str, then: str = "") -> str:
     return f"cd {shlex.quote(str(tmp_path))} && {run if then else 'exec ' + run}{then}"
 
 
+def ends_recorded(tmp_path: Path) -> list[dict]:
+    """The `end` records of the one recording under tmp_path/sessions so far."""
+    return [r for path in (tmp_path / "sessions").glob("*.jsonl") for r in read_records(path) if r["kind"] == "end"]
+
+
 def wait_exit(pid: int, terminal: Terminal, seconds: float, key: str) -> None:
     deadline = time.monotonic() + seconds
     while not exited(pid):
@@ -69,6 +74,46 @@ def test_quitting_after_an_abnormal_closure_prints_the_recording_and_the_diagnos
     diagnosis = one_line(diagnose(recording))
     assert diagnosis
     assert lines[-2] == f"session ended: {diagnosis} (rtui diagnose {relative} says more)"
+
+
+@pytest.mark.parametrize("second_closed", [False, True], ids=["second-quit", "second-closed-too"])
+def test_quitting_after_a_reconnect_says_which_connection_closed_before_it(
+    terminal: Terminal, tmp_path: Path, second_closed: bool
+) -> None:
+    # The server closes the first connection (1011) and R reconnects. When q ends the second one
+    # normally, the session did not end with the 1011: that closure is printed as what it is, the
+    # one before the reconnect. When the server closes the second one too, that is how it ended.
+    fault = ("--fault", "close,code=1011,after-frames=5")
+    with running_mock(*fault) as url:
+        terminal.start(rtui_command(tmp_path, url, then='; echo "rtui exited with $?"; sleep 600'))
+        terminal.wait_for(lambda s: "Session closed: 1011" in s, 30, "the closure card")
+    port = url.split(":")[2].split("/")[0]
+    with running_mock("--port", port, *(fault if second_closed else ())):
+        terminal.tmux("send-keys", "-t", "rtui", "R")
+        if second_closed:  # the card covers the log: the recording says when the second connection has ended
+
+            def second_card(screen: str) -> bool:
+                return len(ends_recorded(tmp_path)) == 2 and "Session closed: 1011" in screen
+
+            terminal.wait_for(second_card, 30, "the second card")
+        else:
+            terminal.wait_for(lambda s: "OPEN" in s and "connection 2" in s, 30, "the second connection open")
+        terminal.tmux("send-keys", "-t", "rtui", "q")
+        terminal.wait_for(lambda s: "rtui exited with" in s, 5, "the shell after rtui")
+        printed = terminal.tmux("capture-pane", "-p", "-J", "-t", "rtui")
+    recording = next((tmp_path / "sessions").glob("*.jsonl"))
+    relative = recording.relative_to(tmp_path)
+    lines = [line.rstrip() for line in printed.splitlines() if line.strip()]
+    diagnosis = diagnose(recording)
+    [second] = diagnosis.other_endings
+    assert (diagnosis.ending.conn, diagnosis.ending.code, second.conn) == (1, 1011, 2)
+    ended = [f"session ended: {second.sentence} (connection 2 of 2)"] if second_closed else []
+    assert lines[-3 - len(ended) :] == [
+        f"recorded to {relative}",
+        *ended,
+        f"connection 1 of 2 closed before the reconnect: {diagnosis.ending.sentence} (rtui diagnose {relative} says more)",
+        "rtui exited with 0",
+    ]
 
 
 def test_quitting_after_a_normal_session_prints_only_the_recording(terminal: Terminal, tmp_path: Path) -> None:

@@ -6,9 +6,13 @@ import argparse
 import os
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
 from tui.engine.config import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from tui.diagnose.report import EndingReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -173,7 +177,9 @@ def run(args: argparse.Namespace) -> int:
 
 def leaving_words(recording: str | None) -> list[str]:
     """What quitting the TUI prints: where the recording is and, unless this client ended the session
-    with a normal close, the diagnosis in one line."""
+    with a normal close, the diagnosis in one line. After a reconnect (`R`) the last connection is
+    the one that ended the session, while the diagnosis explains the first closure: how each ended
+    is said for what it is (the findings, over the whole file, are left to `rtui diagnose`)."""
     if not recording:
         return []
     from tui.diagnose import diagnose
@@ -185,7 +191,19 @@ def leaving_words(recording: str | None) -> list[str]:
         diagnosis = diagnose(recording)
     except RecordingError:
         return lines
-    ending = diagnosis.ending
-    if not (ending.how == "close" and ending.closed_first_by == "client" and ending.code == 1000):
-        lines.append(f"session ended: {one_line(diagnosis)} (rtui diagnose {shlex.quote(recording)} says more)")
+    first = diagnosis.ending
+    says_more = f"(rtui diagnose {shlex.quote(recording)} says more)"
+    last = max([first, *diagnosis.other_endings], key=lambda ending: ending.conn or 0)
+    if last is first:
+        if not _closed_by_this_client(first):
+            lines.append(f"session ended: {one_line(diagnosis)} {says_more}")
+        return lines
+    connections = 1 + len(diagnosis.other_endings)
+    if not _closed_by_this_client(last):
+        lines.append(f"session ended: {last.sentence} (connection {last.conn} of {connections})")
+    lines.append(f"connection {first.conn} of {connections} closed before the reconnect: {first.sentence} {says_more}")
     return lines
+
+
+def _closed_by_this_client(ending: EndingReport) -> bool:
+    return ending.how == "close" and ending.closed_first_by == "client" and ending.code == 1000
