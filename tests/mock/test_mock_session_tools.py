@@ -200,14 +200,36 @@ def test_a_forced_tool_replaces_the_previous_one_whole():
             "session.tools[0].require_approval",
         ),
         ({"type": "mcp", "server_label": "s", "headers": {"a": 1}}, "invalid_type", "session.tools[0].headers.a"),
+        ({"type": "mcp", "server_label": "s"}, "missing_required_parameter", "session.tools[0]"),
     ],
 )
 def test_tools_are_validated(tool, code, param):
     """SDK `RealtimeToolsConfigUnion`: a `function` tool (`name`, `description`, `parameters` an object)
-    or an `mcp` tool (`server_label` required); the type is the discriminator. A function needs a name:
-    every call names one (`RealtimeConversationItemFunctionCall.name` is required)."""
+    or an `mcp` tool (`server_label`, and its server: one of `server_url`, `connector_id`, `tunnel_id`);
+    the type is the discriminator. A function needs a name: every call names one
+    (`RealtimeConversationItemFunctionCall.name` is required)."""
     error = only_error(update(new_session(), tools=[tool]))
     assert (error["code"], error["param"]) == (code, param)
+
+
+@pytest.mark.parametrize(
+    "server", [{"server_url": "https://kb.example/mcp"}, {"connector_id": "connector_gmail"}, {"tunnel_id": "tun_1"}]
+)
+def test_an_mcp_tool_names_its_server_one_way_or_another(server):
+    """The SDK documents `server_url`, `connector_id` and `tunnel_id` alike: "One of `server_url`,
+    `connector_id`, or `tunnel_id` must be provided." With none, the tool is refused, in a session
+    and in a single response alike."""
+    tool = {"type": "mcp", "server_label": "kb", **server}
+    events = update(new_session(), tools=[tool])
+    assert events[0]["type"] == "session.updated" and events[0]["session"]["tools"] == [tool]
+    assert "error" not in kinds(events) and "mcp_list_tools.completed" in kinds(events)  # then its tools are listed
+    serverless = {"type": "mcp", "server_label": "kb"}
+    error = only_error(send(new_session(), {"type": "response.create", "response": {"tools": [serverless]}}))
+    assert error["code"] == "missing_required_parameter" and error["param"] == "response.tools[0]"
+    assert error["message"] == (
+        "Missing required parameter: one of 'response.tools[0].server_url', 'response.tools[0].connector_id' "
+        "or 'response.tools[0].tunnel_id'."
+    )
 
 
 def test_response_create_accepts_every_field_the_sdk_allows():

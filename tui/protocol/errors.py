@@ -69,6 +69,16 @@ def missing_required_parameter(param: str) -> RealtimeError:
     return RealtimeError("missing_required_parameter", f"Missing required parameter: '{param}'.", param)
 
 
+def missing_one_of(param: str, keys: tuple[str, ...]) -> RealtimeError:
+    """None of `keys` is in the object at `param`, and one must be (an MCP tool's server)."""
+    named = [f"'{param}.{key}'" for key in keys]
+    return RealtimeError(
+        "missing_required_parameter",
+        f"Missing required parameter: one of {', '.join(named[:-1])} or {named[-1]}.",
+        param,
+    )
+
+
 def invalid_type(param: str, expected: str, value: Any) -> RealtimeError:
     return RealtimeError(
         "invalid_type",

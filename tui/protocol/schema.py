@@ -128,6 +128,19 @@ def obj(fields: dict[str, Checker], required: tuple[str, ...] = (), *, open_: bo
     return check
 
 
+def with_one_of(checker: Checker, keys: tuple[str, ...]) -> Checker:
+    """What `checker` accepts, holding at least one of `keys` (an MCP tool names its server by URL,
+    connector or tunnel)."""
+
+    def check(value: Any, param: str) -> RealtimeError | None:
+        error = checker(value, param)
+        if error is None and not any(key in value for key in keys):
+            return errors.missing_one_of(param, keys)
+        return error
+
+    return check
+
+
 def tagged(variants: dict[str, Checker]) -> Checker:
     """An object whose `type` picks its schema (audio formats, turn detection)."""
 

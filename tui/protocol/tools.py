@@ -4,12 +4,25 @@ tool of `RealtimeToolsConfigUnion`, `ToolChoiceFunction`, `ToolChoiceMcp`).
 
 Where the SDK is looser than the service has to be, the stricter rule is ours and says why: a
 function tool needs a `name` (a call names its function, and `RealtimeConversationItemFunctionCall`
-requires `name`), and an MCP tool a `server_label` (the SDK requires it).
+requires `name`), and an MCP tool a `server_label` (the SDK requires it) and one of `server_url`,
+`connector_id` or `tunnel_id` (the SDK's documentation of each says one must be provided).
 """
 
 from __future__ import annotations
 
-from tui.protocol.schema import array, boolean, enum, nullable, obj, one_of, string, string_map, string_or_object, tagged
+from tui.protocol.schema import (
+    array,
+    boolean,
+    enum,
+    nullable,
+    obj,
+    one_of,
+    string,
+    string_map,
+    string_or_object,
+    tagged,
+    with_one_of,
+)
 
 MCP_CONNECTORS = (
     "connector_dropbox", "connector_gmail", "connector_googlecalendar", "connector_googledrive",
@@ -22,7 +35,7 @@ FUNCTION_TOOL = obj(
     required=("name",),
 )
 _TOOL_FILTER = obj({"read_only": boolean, "tool_names": array(string)})
-MCP_TOOL = obj(
+_MCP_FIELDS = obj(
     {
         "type": string,
         "server_label": string,
@@ -39,6 +52,7 @@ MCP_TOOL = obj(
     },
     required=("server_label",),
 )
+MCP_TOOL = with_one_of(_MCP_FIELDS, ("server_url", "connector_id", "tunnel_id"))  # the server: one of them
 TOOLS = array(tagged({"function": FUNCTION_TOOL, "mcp": MCP_TOOL}))
 
 _MODES = enum("none", "auto", "required")
