@@ -116,6 +116,23 @@ def test_quitting_after_a_reconnect_says_which_connection_closed_before_it(
     ]
 
 
+def test_reconnecting_an_open_session_and_quitting_prints_only_the_recording(terminal: Terminal, tmp_path: Path) -> None:
+    # R on an open connection closes it (1000, by this client) before opening the next: nothing closed
+    # the session but the user.
+    with running_mock() as url:
+        terminal.start(rtui_command(tmp_path, url, then='; echo "rtui exited with $?"; sleep 600'))
+        terminal.wait_for(lambda s: "OPEN" in s and "session.updated" in s, 30, "the session open")
+        terminal.tmux("send-keys", "-t", "rtui", "R")
+        terminal.wait_for(lambda s: "OPEN" in s and "connection 2" in s, 30, "the second connection open")
+        terminal.tmux("send-keys", "-t", "rtui", "q")
+        terminal.wait_for(lambda s: "rtui exited with" in s, 5, "the shell after rtui")
+        printed = terminal.tmux("capture-pane", "-p", "-J", "-t", "rtui")
+    recording = next((tmp_path / "sessions").glob("*.jsonl"))
+    assert len(diagnose(recording).other_endings) == 1  # two connections
+    lines = [line.rstrip() for line in printed.splitlines() if line.strip()]
+    assert lines[-2:] == [f"recorded to {recording.relative_to(tmp_path)}", "rtui exited with 0"]
+
+
 def test_quitting_after_a_normal_session_prints_only_the_recording(terminal: Terminal, tmp_path: Path) -> None:
     with running_mock() as url:
         terminal.start(rtui_command(tmp_path, url, then='; echo "rtui exited with $?"; sleep 600'))

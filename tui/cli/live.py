@@ -199,10 +199,14 @@ def leaving_words(recording: str | None) -> list[str]:
             lines.append(f"session ended: {one_line(diagnosis)} {says_more}")
         return lines
     connections = 1 + len(diagnosis.other_endings)
+    said = []
     if not _closed_by_this_client(last):
-        lines.append(f"session ended: {last.sentence} (connection {last.conn} of {connections})")
-    lines.append(f"connection {first.conn} of {connections} closed before the reconnect: {first.sentence} {says_more}")
-    return lines
+        said.append(f"session ended: {last.sentence} (connection {last.conn} of {connections})")
+    if not _closed_by_this_client(first):  # not `R` on an open connection, which this client closes
+        said.append(f"connection {first.conn} of {connections} closed before the reconnect: {first.sentence}")
+    if said:
+        said[-1] += f" {says_more}"
+    return lines + said
 
 
 def _closed_by_this_client(ending: EndingReport) -> bool:
