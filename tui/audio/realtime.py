@@ -30,12 +30,19 @@ BUDGET_US = 200_000
 NOT_ASKED = "normal scheduling (real-time not asked for)"  # the status with --no-realtime
 
 
+def leave_realtime(tid: int = 0) -> None:
+    """Puts a thread of this process (0: the calling one) back under normal scheduling if it runs
+    real-time; lowering a policy needs no privilege. Threads inherit their creator's policy, so a
+    thread doing background work for a real-time engine or relay (writing recordings) calls this as
+    it starts: that work must never preempt the programs whose frames are being recorded."""
+    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(tid) in (os.SCHED_RR, os.SCHED_FIFO):
+        os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+
+
 def _every_thread_to_normal() -> None:
     for task in Path("/proc/self/task").iterdir():
-        tid = int(task.name)
         try:
-            if os.sched_getscheduler(tid) == os.SCHED_RR:
-                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+            leave_realtime(int(task.name))
         except OSError:  # the thread ended meanwhile
             pass
 

@@ -55,13 +55,14 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from tui.audio.realtime import leave_realtime
 from tui.wire.client import ConnectOptions, RecordingClientConnection, is_azure, is_loopback_host, open_connection
 from tui.wire.ending import live_connection_end
 from tui.wire.pump import FramePump
 from tui.wire.redact import Redactor
 from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
-from tui.wire.writer import DEFAULT_DIRECTORY, RecordingFailed, SessionWriter, as_background_thread
+from tui.wire.writer import DEFAULT_DIRECTORY, RecordingFailed, SessionWriter
 
 log = logging.getLogger("rtui.proxy")
 
@@ -454,7 +455,7 @@ class Relay:
         # The threads that write and close recordings: background work, never real-time (under
         # SCHED_RR, a flush pass preempted the clients and servers whose frames the relay carries and
         # added 0.1–0.2 ms to a single session's p99, BENCHMARKS.md).
-        self._recording_io = ThreadPoolExecutor(thread_name_prefix="rtui-recording", initializer=as_background_thread)
+        self._recording_io = ThreadPoolExecutor(thread_name_prefix="rtui-recording", initializer=leave_realtime)
         self._flusher: asyncio.TimerHandle | None = None
         self._closing = False
 

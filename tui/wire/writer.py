@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from tui import __version__
+from tui.audio.realtime import leave_realtime
 from tui.wire.format import C2S, LOCAL, MODES, S2C, SCHEMA
 from tui.wire.redact import RULES, Redactor
 
@@ -37,15 +38,6 @@ class RecordingFailed(OSError):
     def __str__(self) -> str:
         # The sentence alone: "[Errno 28] " means nothing to the person reading it.
         return str(self.strerror) if self.strerror else super().__str__()
-
-
-def as_background_thread() -> None:
-    """Puts the calling thread under normal scheduling if it inherited real-time scheduling (rtui's
-    audio engine and `rtui proxy` ask for SCHED_RR, and the threads they start inherit it). Writing
-    and syncing recordings is background work: it must never preempt the programs whose frames are
-    being recorded. Lowering a thread's own policy needs no privilege."""
-    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) in (os.SCHED_RR, os.SCHED_FIFO):
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
 
 def session_filename(mode: str, now: dt.datetime | None = None) -> str:
@@ -326,7 +318,7 @@ class SessionWriter:
         return seq
 
     def _sync_in_background(self) -> None:
-        as_background_thread()
+        leave_realtime()  # started from the audio engine's real-time loop, and background work
         self.sync()
 
     # -- file ----------------------------------------------------------------------------------
