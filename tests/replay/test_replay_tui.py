@@ -100,7 +100,9 @@ async def test_keys_that_would_talk_to_the_server_are_not_offered_in_a_replay(tm
     try:
         app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
         async with app.run_test(size=(110, 32)) as pilot:
-            await pilot.pause(0.1)
+            # The footer is composed after the screen mounts: wait for the keys a replay does offer, so
+            # that the absences below are read from a footer that is there.
+            await wait_for(pilot, lambda: {"quit", "help"} <= offered_actions(app)["footer"])
             offered = offered_actions(app)
             for action in ("talk", "mute", "turn_mode", "send_text", "respond", "cancel", "mark"):
                 assert action not in offered["footer"] and f"session.{action}" not in offered["help"], action
@@ -110,7 +112,6 @@ async def test_keys_that_would_talk_to_the_server_are_not_offered_in_a_replay(tm
                 "Send response.cancel",
                 "Push-to-talk: start, then stop talking",
             }
-            assert {"quit", "help"} <= offered["footer"]
             await pilot.press("t")
             await pilot.pause(0.1)
             assert not isinstance(app.screen, Prompt)

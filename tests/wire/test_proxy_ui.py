@@ -54,6 +54,7 @@ async def test_the_tui_follows_a_session_relayed_to_the_mock(tmp_path):
                 assert engine.state.counters.frames_sent == 1  # each frame counted once, not per leg
 
                 # The client drives the session: only b (mark) is offered, and t is not a key here.
+                await wait_for(pilot, lambda: "mark" in offered_actions(app)["footer"])
                 offered = offered_actions(app)
                 assert "mark" in offered["footer"] and "session.mark" in offered["help"]
                 for action in ("talk", "mute", "turn_mode", "send_text", "respond", "cancel", "reconnect"):
