@@ -36,14 +36,14 @@ async def test_keys_reach_the_mock_and_its_answers_reach_the_screen(tmp_path: Pa
     engine = Engine(config, source=None, sink=NullSink())
     async with on_screen(engine) as (runner, app, pilot):
         await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: app.screen.query_one(SessionHeader).plain.startswith(" OPEN "))
         header = app.screen.query_one(SessionHeader).plain
         assert header.startswith(" OPEN ") and "EMBEDDED MOCK" in header and engine.state.session_id in header
 
         await pilot.press("t", *"hello there", "enter")
         await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
         await wait_for(pilot, lambda: not engine.state.response_active)
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "model > Hello" in app.screen.query_one(Transcript).plain)
         transcript = app.screen.query_one(Transcript).plain
         assert "you   > hello there" in transcript and "model > Hello from the rtui mock server." in transcript
 

@@ -279,9 +279,8 @@ async def test_copy_and_save_a_frame_the_recording_path_and_the_transcript(tmp_p
         await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.recording_path is not None)
         engine.submit(SendText("what is the parrot called"))
         await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
-        await pilot.pause(0.2)
         path = engine.state.recording_path
-        assert f"rec {path}" in app.live_screen.header.plain
+        await wait_for(pilot, lambda: f"rec {path}" in app.live_screen.header.plain)
 
         await pilot.press("y")  # the recording's path, through OSC 52
         assert f"\x1b]52;c;{base64.b64encode(path.encode()).decode()}\a" in written

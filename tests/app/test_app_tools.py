@@ -36,7 +36,7 @@ async def test_the_answer_prompt_sends_the_output_and_the_model_answers(tmp_path
         await pilot.press(*"sunny", "enter")
         answer = "The tool get_weather returned: sunny"
         await wait_for(pilot, lambda: any(e.text.startswith(answer) for e in engine.state.transcript))
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "→ sunny" in app.screen.query_one(Transcript).plain)
         shown = app.screen.query_one(Transcript).plain
         assert f"call  > get_weather({call.arguments})\n        → sunny" in shown
         assert engine.state.unanswered_calls == []

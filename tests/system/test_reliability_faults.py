@@ -130,8 +130,7 @@ async def test_the_tui_shows_every_mock_fault(tmp_path, fault, badge, card, rows
                     app.screen.query_one("#card-lines").render()
                 )
             await pilot.press("escape")
-        await pilot.pause(0.1)
-        assert app.live_screen.header.plain.startswith(f" {badge} "), app.live_screen.header.plain
+        await wait_for(pilot, lambda: app.live_screen.header.plain.startswith(f" {badge} "))
         labels = [row.line.label for row in app.live_screen.query_one(EventLog).visible_rows]
         for label in rows:
             assert label in labels, f"no {label} row in the log: {labels}"

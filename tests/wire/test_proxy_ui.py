@@ -41,7 +41,7 @@ async def test_the_tui_follows_a_session_relayed_to_the_mock(tmp_path):
                     engine.relay.url + "/v1/realtime?model=gpt-realtime", ConnectOptions(ping_interval=None)
                 )
                 await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id is not None)
-                await pilot.pause(0.1)
+                await wait_for(pilot, lambda: engine.state.session_id in app.screen.query_one(SessionHeader).plain)
                 header = app.screen.query_one(SessionHeader).plain
                 assert "PROXY" in header and engine.state.session_id in header
 
