@@ -122,7 +122,7 @@ async def seed_binary_append(url: str, writer: SessionWriter) -> None:
     frame (`.data`) of 100 ms of 16 kHz audio; an OpenAI-compatible server closes 1000 with an empty reason."""
     ws = await open_connection(url, writer=writer)
     await until(ws, "session.created")
-    pcm16k = speech(67)[: 3200]
+    pcm16k = speech(67)[:3200]
     await ws.send(append(pcm16k).encode())  # bytes: a binary frame
     await drain(ws)
 
@@ -261,9 +261,11 @@ STORIES: dict[str, tuple[Story, MockConfig, bool]] = {
 # A tool whose output rtui sends without the response.create that must follow it ("respond": false).
 FORGETFUL_TOOLS = [
     {
-        "name": "get_weather", "description": "Current weather for a city",
+        "name": "get_weather",
+        "description": "Current weather for a city",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        "output": {"city": "Paris", "temperature_c": 18, "conditions": "sunny"}, "respond": False,
+        "output": {"city": "Paris", "temperature_c": 18, "conditions": "sunny"},
+        "respond": False,
     }
 ]
 # The product itself: `rtui --headless` against its embedded mock (file name: its arguments).
@@ -273,8 +275,16 @@ ENGINE_EXAMPLES: dict[str, list[str]] = {
     # The classic tool stall: the call's output goes back, no response.create follows, the session
     # sits idle until the client gives up (--response-timeout) and closes.
     "tool-output-without-response": [
-        "--input", "none", "--output", "null", "--tools", "{tools}", "--text", "What is the weather in Paris?",
-        "--response-timeout", "2",
+        "--input",
+        "none",
+        "--output",
+        "null",
+        "--tools",
+        "{tools}",
+        "--text",
+        "What is the weather in Paris?",
+        "--response-timeout",
+        "2",
     ],
 }
 
@@ -286,7 +296,14 @@ async def make_with_engine(name: str) -> list[Path]:
         tools.write_bytes(orjson.dumps(FORGETFUL_TOOLS))
         arguments = [argument.replace("{tools}", str(tools)) for argument in ENGINE_EXAMPLES[name]]
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tui", "--headless", "--mock", *arguments, "--record-dir", tmp,
+            sys.executable,
+            "-m",
+            "tui",
+            "--headless",
+            "--mock",
+            *arguments,
+            "--record-dir",
+            tmp,
             stdout=asyncio.subprocess.DEVNULL,
         )
         if await process.wait() != 0:

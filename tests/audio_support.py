@@ -56,9 +56,7 @@ class VirtualAudio:
         self._pairs: dict[int, Devices] = {}
 
     def start(self) -> None:
-        out = subprocess.run(
-            [str(SCRIPT), "start", "--rate", "48000"], env=self.env, capture_output=True, text=True, timeout=30
-        )
+        out = subprocess.run([str(SCRIPT), "start", "--rate", "48000"], env=self.env, capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == f"export PULSE_SERVER={self.server}"
         self._pairs[48_000] = Devices(48_000, "rtui_mic", "rtui_speaker")

@@ -47,9 +47,14 @@ class Script:
 
     def handshake(self, headers: list[list[str]] | None = None, status: int = 101, **request: Any) -> Script:
         self.writer.record(
-            "handshake_request", C2S, self.conn, url="wss://api.openai.com/v1/realtime?model=gpt-realtime",
-            path="/v1/realtime?model=gpt-realtime", headers=headers or [["Authorization", "Bearer [redacted]"]],
-            subprotocols=[], **request,
+            "handshake_request",
+            C2S,
+            self.conn,
+            url="wss://api.openai.com/v1/realtime?model=gpt-realtime",
+            path="/v1/realtime?model=gpt-realtime",
+            headers=headers or [["Authorization", "Bearer [redacted]"]],
+            subprotocols=[],
+            **request,
         )
         self.writer.record(
             "handshake_response",

@@ -49,4 +49,3 @@ async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02) -> 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(interval)
-

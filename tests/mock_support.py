@@ -37,8 +37,24 @@ def speech_pcm(tmp_path: Path, text: str, *, lead_s: float = 1.0, tail_s: float 
     raw = tmp_path / "speech.raw"
     subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), text], check=True)
     subprocess.run(
-        ["sox", str(wav), "-r", "24000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", str(raw),
-         "pad", str(lead_s), str(tail_s)],
+        [
+            "sox",
+            str(wav),
+            "-r",
+            "24000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            "-t",
+            "raw",
+            str(raw),
+            "pad",
+            str(lead_s),
+            str(tail_s),
+        ],
         check=True,
     )
     return raw.read_bytes()

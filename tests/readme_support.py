@@ -82,8 +82,13 @@ class Server:
         self.command = command
         self.out = (logs / f"server-{time.monotonic_ns()}.log").open("w+")
         self.process = subprocess.Popen(
-            ["bash", "-c", f"exec {command}"], cwd=cwd, env=env, stdout=self.out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            ["bash", "-c", f"exec {command}"],
+            cwd=cwd,
+            env=env,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.port: str | None = None
 
@@ -163,12 +168,17 @@ def run_command(command: str, cwd: Path, env: dict[str, str], logs: Path) -> Out
     script = f'{command}\n__status=$?\nenv -0 >"{saved}"\nexit $__status\n'
     try:
         result = subprocess.run(
-            ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
+            ["bash", "-c", script],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         return Outcome(command, f"did not finish within {COMMAND_TIMEOUT_S} s")
-    output = (result.stdout[-1500:] + result.stderr[-1500:])
+    output = result.stdout[-1500:] + result.stderr[-1500:]
     if saved.exists():
         exported = dict(item.split("=", 1) for item in saved.read_text().split("\0") if "=" in item)
         for name in ("_", "SHLVL", "OLDPWD", "__status"):

@@ -112,12 +112,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--flood-rate", type=int, default=1_000)
-    parser.add_argument("--flood", choices=["mixed", "monologue"], default="mixed",
-                        help="mixed: transcript deltas of ordinary-length items and rate limits (default); "
-                        "monologue: every delta extends one transcript item without end")
-    parser.add_argument("--engine", choices=["process", "thread"], default="process",
-                        help="process: the engine in its own process, as rtui runs it (default); "
-                        "thread: the engine on a thread beside the UI, as rtui ran it before")
+    parser.add_argument(
+        "--flood",
+        choices=["mixed", "monologue"],
+        default="mixed",
+        help="mixed: transcript deltas of ordinary-length items and rate limits (default); "
+        "monologue: every delta extends one transcript item without end",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["process", "thread"],
+        default="process",
+        help="process: the engine in its own process, as rtui runs it (default); "
+        "thread: the engine on a thread beside the UI, as rtui ran it before",
+    )
     parser.add_argument(
         "--switch-interval",
         type=float,
@@ -125,10 +133,16 @@ def main() -> int:
         help="--engine thread: set Python's GIL switch interval (rtui set 0.5 ms beside its UI; Python's default is 5) "
         "to see its effect on the latency",
     )
-    parser.add_argument("--hogs", type=int, default=0, metavar="N",
-                        help="N busy-looping processes at normal priority for the whole run: a machine whose cores are all taken")
-    parser.add_argument("--no-realtime", action="store_true",
-                        help="as `rtui --no-realtime`: the engine does not ask for real-time scheduling")
+    parser.add_argument(
+        "--hogs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N busy-looping processes at normal priority for the whole run: a machine whose cores are all taken",
+    )
+    parser.add_argument(
+        "--no-realtime", action="store_true", help="as `rtui --no-realtime`: the engine does not ask for real-time scheduling"
+    )
     args = parser.parse_args()
     scheduling = "normal scheduling" if args.no_realtime else "real-time scheduling where permitted"
     busy = f", {args.hogs} CPU hogs" if args.hogs else ""
@@ -145,7 +159,8 @@ def main() -> int:
         feeder = subprocess.Popen(
             f"sox -q -n -t raw -r 48000 -c 1 -b 16 -e signed - synth {seconds} sine 440 vol 0.3 | "
             "pacat --device=rtui_mic --rate=48000 --channels=1 --format=s16le --latency-msec=20",
-            shell=True, start_new_session=True,
+            shell=True,
+            start_new_session=True,
         )
         # ALSA reports device-level underruns on the process's stderr (fd 2): count them.
         stderr_copy = os.dup(2)

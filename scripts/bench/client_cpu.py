@@ -66,13 +66,29 @@ def main() -> int:
             env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
             start = time.perf_counter()
             rtui = subprocess.Popen(
-                [str(_common.ROOT / ".venv/bin/rtui"), "--headless", "--url", url, "--input", str(audio), "--output", "null",
-                 "--record-dir", str(Path(tmp) / "sessions")],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                [
+                    str(_common.ROOT / ".venv/bin/rtui"),
+                    "--headless",
+                    "--url",
+                    url,
+                    "--input",
+                    str(audio),
+                    "--output",
+                    "null",
+                    "--record-dir",
+                    str(Path(tmp) / "sessions"),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
             )
             sdk = subprocess.Popen(
                 [sys.executable, str(Path(__file__).with_name("sdk_client.py")), url.rsplit("/", 1)[0], str(audio)],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
             )
             rtui_out = rtui.stdout.read()  # type: ignore[union-attr]
             sdk_out = sdk.stdout.read()  # type: ignore[union-attr]

@@ -51,8 +51,20 @@ def generate(path: Path, connections: int) -> int:
     """Writes the recording; returns its size in bytes."""
     seq, t_ns = 0, 0
     with open(path, "wb") as out:
-        out.write(orjson.dumps({"kind": "header", "schema": SCHEMA, "tool": "rtui", "version": "bench",
-                                "started_at": "2026-11-22T03:00:00+00:00", "url": URL, "mode": "live"}) + b"\n")
+        out.write(
+            orjson.dumps(
+                {
+                    "kind": "header",
+                    "schema": SCHEMA,
+                    "tool": "rtui",
+                    "version": "bench",
+                    "started_at": "2026-11-22T03:00:00+00:00",
+                    "url": URL,
+                    "mode": "live",
+                }
+            )
+            + b"\n"
+        )
         for conn in range(1, connections + 1):
             records = [
                 {

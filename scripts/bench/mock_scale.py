@@ -120,13 +120,16 @@ def main() -> int:
     parser.add_argument("--max-lag-ms", type=float, default=500.0)
     parser.add_argument("--workers", type=int, default=1, help="rtui mock --workers N (default 1: one process)")
     parser.add_argument(
-        "--record", action="store_true",
+        "--record",
+        action="store_true",
         help="run the mock with --record (every frame of every connection written to a temporary directory, "
         "removed afterwards); by default the mock records nothing, as `rtui mock` does",
     )
     parser.add_argument("--profile", type=Path, metavar="FILE", help="run the mock under pyinstrument, report to FILE")
     parser.add_argument(
-        "--checkout", type=Path, metavar="DIR",
+        "--checkout",
+        type=Path,
+        metavar="DIR",
         help="run the mock from the tui/ package in DIR (for example `git archive COMMIT tui | tar -x -C DIR`), "
         "to compare another version in the same conditions",
     )
@@ -175,8 +178,7 @@ def main() -> int:
                 f"speech_stopped lag p50 {_common.percentile(lags, 50):.0f} ms, p99 {_common.percentile(lags, 99):.0f} ms, "
                 f"max {max(lags, default=float('nan')):.0f} ms; turns {sum(s.stops for s in sessions)}/{count * expected_turns}, "
                 f"responses {sum(s.responses for s in sessions)}; CPU mock {mock_cpu:.2f}, clients {client_cpu:.2f} cores; "
-                f"behind: {len(behind)}"
-                + (f" (first: {behind[0].error or 'lag'})" if behind else ""),
+                f"behind: {len(behind)}" + (f" (first: {behind[0].error or 'lag'})" if behind else ""),
             )
         _common.result("most concurrent sessions with none behind", str(best), f">= {TARGET}", best >= TARGET)
     finally:

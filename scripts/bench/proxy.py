@@ -59,8 +59,16 @@ def wait_listening(port: int, process: subprocess.Popen, timeout: float = 30) ->
 
 def start_rtui_proxy(upstream_port: int, record_dir: Path, profile_to: Path | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    command = [str(_common.ROOT / ".venv/bin/rtui"), "proxy", "--listen", f"127.0.0.1:{port}",
-               "--upstream", f"ws://127.0.0.1:{upstream_port}{PATH}", "--record", f"{record_dir}/"]
+    command = [
+        str(_common.ROOT / ".venv/bin/rtui"),
+        "proxy",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--upstream",
+        f"ws://127.0.0.1:{upstream_port}{PATH}",
+        "--record",
+        f"{record_dir}/",
+    ]
     if profile_to is not None:
         _common.ensure_package("pyinstrument", "pyinstrument")
         command = [sys.executable, "-m", "pyinstrument", "--no-color", "-o", str(profile_to), *command]
@@ -72,8 +80,18 @@ def start_rtui_proxy(upstream_port: int, record_dir: Path, profile_to: Path | No
 def start_mitmdump(mitmdump: Path, upstream_port: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     process = subprocess.Popen(
-        [str(mitmdump), "-q", "--mode", f"reverse:http://127.0.0.1:{upstream_port}", "--listen-host", "127.0.0.1",
-         "--listen-port", str(port), "--set", "connection_strategy=lazy"],
+        [
+            str(mitmdump),
+            "-q",
+            "--mode",
+            f"reverse:http://127.0.0.1:{upstream_port}",
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(port),
+            "--set",
+            "connection_strategy=lazy",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -176,8 +194,10 @@ def main() -> int:
         added50, added99 = _common.percentile(added, 50), _common.percentile(added, 99)
         is_rtui = name == "rtui proxy"
         _common.result(
-            f"added by {name}", f"p50 {added50:.3f} ms, p99 {added99:.3f} ms",
-            f"<= {LATENCY_TARGET_MS} ms p99" if is_rtui else None, added99 <= LATENCY_TARGET_MS if is_rtui else None,
+            f"added by {name}",
+            f"p50 {added50:.3f} ms, p99 {added99:.3f} ms",
+            f"<= {LATENCY_TARGET_MS} ms p99" if is_rtui else None,
+            added99 <= LATENCY_TARGET_MS if is_rtui else None,
         )
     rates = {name: args.frames / seconds for name, seconds in best.items()}
     for name, rate in rates.items():

@@ -95,9 +95,7 @@ async def run_all(urls: dict[str, str], counts: dict[str, int], seconds: float) 
     sessions = {name: [Session(url, frames, seconds) for _ in range(counts[name])] for name, url in urls.items()}
     # Interleaved (a direct session every so many relayed ones) and staggered over one chunk
     # period, as independent clients would be.
-    order = sorted(
-        ((i + 0.5) / len(group), name, session) for name, group in sessions.items() for i, session in enumerate(group)
-    )
+    order = sorted(((i + 0.5) / len(group), name, session) for name, group in sessions.items() for i, session in enumerate(group))
     start = time.perf_counter() + 2.0
     await asyncio.gather(*(session.run(start + k * CHUNK_MS / 1000 / len(order)) for k, (_, _, session) in enumerate(order)))
     return sessions
@@ -116,7 +114,9 @@ def main() -> int:
     )
     parser.add_argument("--profile", type=Path, metavar="FILE", help="run the proxy under pyinstrument, report to FILE")
     parser.add_argument(
-        "--checkout", type=Path, metavar="DIR",
+        "--checkout",
+        type=Path,
+        metavar="DIR",
         help="run the proxy from the tui/ package in DIR (`git archive COMMIT tui | tar -x -C DIR`) to compare versions",
     )
     args = parser.parse_args()
@@ -149,7 +149,11 @@ def main() -> int:
         try:
             assert mock.stdout is not None
             first = mock.stdout.readline()
-            mock_url = first.split("listening on ", 1)[1].strip() if args.upstream == "mock" else f"ws://127.0.0.1:{int(first)}/v1/realtime"
+            mock_url = (
+                first.split("listening on ", 1)[1].strip()
+                if args.upstream == "mock"
+                else f"ws://127.0.0.1:{int(first)}/v1/realtime"
+            )
             port = free_port()
             proxy_command = [
                 "-m",
@@ -179,7 +183,10 @@ def main() -> int:
                 preexec_fn=(lambda: os.sched_setaffinity(0, relay_cpus)) if relay_cpus else None,
             )
             wait_listening(port, proxy)
-            urls = {"direct": mock_url + "?model=gpt-realtime", "rtui proxy": f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"}
+            urls = {
+                "direct": mock_url + "?model=gpt-realtime",
+                "rtui proxy": f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime",
+            }
             proxy_cpu0, mock_cpu0, client_cpu0 = tree_cpu_seconds(proxy.pid), tree_cpu_seconds(mock.pid), time.process_time()
             wall0 = time.perf_counter()
             sessions = asyncio.run(run_all(urls, {"direct": args.direct, "rtui proxy": args.sessions}, args.seconds))
@@ -207,8 +214,10 @@ def main() -> int:
     added50 = p["rtui proxy"][0] - p["direct"][0]
     added99 = p["rtui proxy"][1] - p["direct"][1]
     _common.result(
-        f"added by rtui proxy at {args.sessions} sessions", f"p50 {added50:.2f} ms, p99 {added99:.2f} ms",
-        f"<= {TARGET_ADDED_P99_MS:g} ms p99", added99 <= TARGET_ADDED_P99_MS,
+        f"added by rtui proxy at {args.sessions} sessions",
+        f"p50 {added50:.2f} ms, p99 {added99:.2f} ms",
+        f"<= {TARGET_ADDED_P99_MS:g} ms p99",
+        added99 <= TARGET_ADDED_P99_MS,
     )
     _common.result(
         "CPU",

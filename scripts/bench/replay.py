@@ -77,12 +77,31 @@ def generate(path: Path, minutes: float) -> int:
         conn = w.new_conn()
         ms = 1_000_000
         clock.now_ns = 2 * ms
-        w.record("handshake_request", C2S, conn, url=URL, path="/v1/realtime?model=gpt-realtime",
-                 headers=[["Host", "127.0.0.1:8765"], ["Upgrade", "websocket"], ["Connection", "Upgrade"],
-                          ["Authorization", "Bearer [redacted]"]], subprotocols=[])
+        w.record(
+            "handshake_request",
+            C2S,
+            conn,
+            url=URL,
+            path="/v1/realtime?model=gpt-realtime",
+            headers=[
+                ["Host", "127.0.0.1:8765"],
+                ["Upgrade", "websocket"],
+                ["Connection", "Upgrade"],
+                ["Authorization", "Bearer [redacted]"],
+            ],
+            subprotocols=[],
+        )
         clock.now_ns = 4 * ms
-        w.record("handshake_response", S2C, conn, status=101, reason="Switching Protocols",
-                 headers=[["Upgrade", "websocket"], ["Connection", "Upgrade"]], subprotocol=None, extensions=[])
+        w.record(
+            "handshake_response",
+            S2C,
+            conn,
+            status=101,
+            reason="Switching Protocols",
+            headers=[["Upgrade", "websocket"], ["Connection", "Upgrade"]],
+            subprotocol=None,
+            extensions=[],
+        )
         session = {"type": "realtime", "id": "sess_bench", "model": "gpt-realtime", "output_modalities": ["audio"]}
         w.frame(conn, S2C, event("session.created", event_id="event_s0", session=session))
         clock.now_ns = 5 * ms
@@ -178,8 +197,18 @@ def generate(path: Path, minutes: float) -> int:
         w.record("close", C2S, conn, code=1000, reason="", by="client", first=True)
         clock.now_ns += 1 * ms
         w.record("close", S2C, conn, code=1000, reason="", by="server", first=False)
-        w.record("end", LOCAL, conn, code=1000, reason="", closed_by="client", clean=True,
-                 close_sent={"code": 1000, "reason": ""}, close_rcvd={"code": 1000, "reason": ""}, side="client")
+        w.record(
+            "end",
+            LOCAL,
+            conn,
+            code=1000,
+            reason="",
+            closed_by="client",
+            clean=True,
+            close_sent={"code": 1000, "reason": ""},
+            close_rcvd={"code": 1000, "reason": ""},
+            side="client",
+        )
         w.close()
         return w.records_written
     finally:

@@ -10,6 +10,6 @@ try:
     arguments = json.load(sys.stdin)
     celsius = float(arguments["celsius"])
 except (ValueError, KeyError, TypeError) as exc:
-    print(f"expected arguments like {{\"celsius\": 21}}: {exc}", file=sys.stderr)
+    print(f'expected arguments like {{"celsius": 21}}: {exc}', file=sys.stderr)
     sys.exit(2)
 print(json.dumps({"celsius": celsius, "fahrenheit": round(celsius * 9 / 5 + 32, 1)}))

@@ -222,7 +222,9 @@ async def test_help_lists_every_binding(engine: FrozenEngine) -> None:
         live = app.screen
         # Every binding the session offers (a replay's report key is offered only in a replay).
         ids = {
-            b.id for node in (live, live.query_one(EventLog), app) for b in type(node).BINDINGS
+            b.id
+            for node in (live, live.query_one(EventLog), app)
+            for b in type(node).BINDINGS
             if b.id and node.check_action(b.action, ()) is not False
         }
         assert "session.talk" in ids and "session.replay_report" not in ids

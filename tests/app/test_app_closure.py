@@ -69,7 +69,8 @@ async def card_then_back_to_the_log(app: RtuiApp, pilot: Pilot, engine: EnginePr
 
 async def test_a_server_close_over_the_engine_process(tmp_path: Path) -> None:
     config = live_config(
-        Endpoint(url="", kind="mock"), tmp_path,
+        Endpoint(url="", kind="mock"),
+        tmp_path,
         mock_options={"faults": (CloseAfter(code=1000, reason="", after_frames=1),)},
     )
     engine = EngineProcess(config)
@@ -116,7 +117,8 @@ async def test_the_card_shows_the_diagnosis_and_jumps_to_its_evidence(tmp_path: 
     # The mock sends a text frame that is not JSON, then closes: `rtui diagnose` calls that
     # `invalid-json`, and so must the card, with the seq of the bad frame.
     config = live_config(
-        Endpoint(url="", kind="mock"), tmp_path,
+        Endpoint(url="", kind="mock"),
+        tmp_path,
         mock_options={"faults": (SendInvalidJson(after_frames=1), CloseAfter(code=1000, after_frames=1))},
     )
     engine = EngineProcess(config)

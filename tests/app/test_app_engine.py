@@ -120,7 +120,7 @@ async def test_push_to_talk_keys_drive_the_turn_on_the_wire(tmp_path: Path) -> N
         await wait_for(pilot, lambda: "you   > (mock transcript of " in app.screen.query_one(Transcript).plain)
         await pilot.press("q")
     received = client_events(mock_dir)
-    turn = received[received.index("input_audio_buffer.clear"):]
+    turn = received[received.index("input_audio_buffer.clear") :]
     assert turn.index("input_audio_buffer.append") < turn.index("input_audio_buffer.commit") < turn.index("response.create")
 
 

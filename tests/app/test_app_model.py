@@ -64,21 +64,25 @@ def test_the_feed_marks_a_connection_that_starts_after_another() -> None:
 
     # A reconnect whose attempt failed before any handshake: its error starts connection 2.
     buffer = LogBuffer()
-    for entry in entries_of([
-        record(1, 1, "handshake_request", "c2s", url="ws://x"),
-        record(2, 1, "end", code=1000, reason="", closed_by="client", clean=True),
-        record(3, 2, "error", message="connection refused"),
-    ]):
+    for entry in entries_of(
+        [
+            record(1, 1, "handshake_request", "c2s", url="ws://x"),
+            record(2, 1, "end", code=1000, reason="", closed_by="client", clean=True),
+            record(3, 2, "error", message="connection refused"),
+        ]
+    ):
         buffer.append(entry)
     labels = [row.line.label for row in LogFeed(buffer).drain()[0]]
     assert labels == ["handshake_request", "end", "── connection 2 ──", "error"]
     # A relay's upstream leg (conn 2) is not a new connection of the session: it starts with the
     # answer to the client's handshake, and gets no marker.
     buffer = LogBuffer()
-    for entry in entries_of([
-        record(1, 1, "handshake_request", "c2s", url="ws://x"),
-        record(2, 2, "handshake_response", "s2c", status=101, reason="Switching Protocols"),
-    ]):
+    for entry in entries_of(
+        [
+            record(1, 1, "handshake_request", "c2s", url="ws://x"),
+            record(2, 2, "handshake_response", "s2c", status=101, reason="Switching Protocols"),
+        ]
+    ):
         buffer.append(entry)
     assert [row.line.label for row in LogFeed(buffer).drain()[0]] == ["handshake_request", "handshake_response"]
 
@@ -155,8 +159,12 @@ def test_timing_and_stats_text() -> None:
     assert clock_text(-3) == "00:00"
     # A replay at twice the recorded pace, of a session that opened with an hour to go, ten real seconds
     # in: twenty recorded seconds have passed, whatever today's date is.
-    replayed = EngineState(phase="open", opened_at=100.0, expires_at=1_795_321_530.0,
-                           recorded_clock=RecordedClock(opened_wall=1_795_317_930.0, rate=2.0))
+    replayed = EngineState(
+        phase="open",
+        opened_at=100.0,
+        expires_at=1_795_321_530.0,
+        recorded_clock=RecordedClock(opened_wall=1_795_317_930.0, rate=2.0),
+    )
     assert timing_text(replayed, monotonic=110.0, wall=1_900_000_000.0) == "elapsed 00:20  expires in 59:40"
     text = stats_text(Counters(audio_sent_seconds=1.0, send_rate=0.667, response_latency_ms=412.4, playback_underflows=3))
     assert "pace 0.67x" in text and "resp 412ms" in text and "gaps 3" in text
@@ -175,8 +183,17 @@ def test_timing_and_stats_text() -> None:
     assert len(stats_text(busy)) <= 78  # fits an 80-column terminal
     assert stats_text(busy).endswith("  err 99  tok -")  # no response's usage yet
     # A long session's tokens and cost still fit.
-    long = Counters(send_rate=1, audio_sent_seconds=1, response_latency_ms=1234, jitter_buffer_ms=240, dropped_chunks=12,
-                    playback_underflows=3, server_errors=1, usage_tokens=123_456, usage_cost="$12.35")
+    long = Counters(
+        send_rate=1,
+        audio_sent_seconds=1,
+        response_latency_ms=1234,
+        jitter_buffer_ms=240,
+        dropped_chunks=12,
+        playback_underflows=3,
+        server_errors=1,
+        usage_tokens=123_456,
+        usage_cost="$12.35",
+    )
     assert stats_text(long).endswith("  tok 123.5k $12.35") and len(stats_text(long)) <= 78
     assert traffic_text("tx", 180_000, 99_900_000) == "tx 180000fr 99.9M"
     assert traffic_text("rx", 3, 491) == "rx 3fr 491B"

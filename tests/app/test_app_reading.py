@@ -59,8 +59,16 @@ def test_a_mark_is_a_note_not_a_warning() -> None:
 
 
 def test_columns_line_up_whatever_the_event_type() -> None:
-    short = {"seq": 1, "t_ns": 0, "conn": 1, "kind": "frame", "dir": "s2c", "opcode": "text",
-             "text": '{"type":"response.done"}', "size": 24}
+    short = {
+        "seq": 1,
+        "t_ns": 0,
+        "conn": 1,
+        "kind": "frame",
+        "dir": "s2c",
+        "opcode": "text",
+        "text": '{"type":"response.done"}',
+        "size": 24,
+    }
     long_type = "conversation.item.input_audio_transcription.completed"
     long = dict(short, text='{"type":"%s","transcript":"hi"}' % long_type, size=70)
     lines = [line_text(record_line(record)) for record in (short, long)]
@@ -69,8 +77,15 @@ def test_columns_line_up_whatever_the_event_type() -> None:
 
 
 def test_help_rows_keep_descriptions_and_ids_apart() -> None:
-    groups = [("Session", [("Space", "push-to-talk", "session.talk"),
-                           ("/", "search: type, summary and frame text (!x excludes, re: regex)", "log.filter")])]
+    groups = [
+        (
+            "Session",
+            [
+                ("Space", "push-to-talk", "session.talk"),
+                ("/", "search: type, summary and frame text (!x excludes, re: regex)", "log.filter"),
+            ],
+        )
+    ]
     rows = [line for line in help_text(groups).plain.splitlines() if line.startswith("  ")]
     columns = {line.index(binding_id) for line, binding_id in zip(rows, ("session.talk", "log.filter"), strict=False)}
     assert len(columns) == 1
@@ -96,7 +111,7 @@ async def test_every_notice_is_readable_and_none_is_cut_mid_sentence_at_80x24() 
         assert shown.startswith(" ! Recording stopped: No space left on device")
         assert shown.endswith("… (! shows it whole)  (! lists all 3)")
         assert len(shown) <= 2 * 80  # two lines at most: nothing falls off the bottom unannounced
-        kept = shown[len(" ! "):shown.index("… (! shows it whole)")]
+        kept = shown[len(" ! ") : shown.index("… (! shows it whole)")]
         assert engine.state.notices[-1].startswith(kept + " ")  # cut between words, never inside one
         assert bar.region.height == 2 and len(bar.render().plain.splitlines()) <= 2
         await pilot.press("exclamation_mark")
@@ -114,7 +129,9 @@ async def test_with_no_speaker_the_model_meter_still_shows_the_audio_received(tm
     monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-server")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="speaker"), record_dir=tmp_path,
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="speaker"),
+        record_dir=tmp_path,
         stay_after_close=True,
     )
     engine = EngineProcess(config)
@@ -150,7 +167,7 @@ async def test_the_log_keeps_40_columns_of_summary_at_every_width_and_its_column
         await pilot.pause(0.2)
         log = app.live_screen.event_log
         region = log.scrollable_content_region
-        drawn = {row: log.render_line(y).text for y, row in enumerate(log.visible_rows[int(log.scroll_y):][: region.height])}
+        drawn = {row: log.render_line(y).text for y, row in enumerate(log.visible_rows[int(log.scroll_y) :][: region.height])}
         summary_columns = {text.index(row.line.summary[:10]) for row, text in drawn.items() if row.line.size}
         assert len(summary_columns) == 1, drawn  # one column, whatever the type's length
         assert region.width - summary_columns.pop() >= 40, (width, drawn)
@@ -192,8 +209,11 @@ def test_an_event_type_too_long_for_its_column_is_abbreviated_keeping_its_last_p
 
 async def test_push_to_talk_with_no_microphone_says_so_and_sends_nothing(tmp_path) -> None:
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
-        stay_after_close=True, turn_mode="push_to_talk",
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
+        stay_after_close=True,
+        turn_mode="push_to_talk",
     )
     engine = EngineProcess(config)
     async with on_screen(engine) as (runner, app, pilot):
@@ -237,7 +257,9 @@ async def test_the_open_prompt_lists_recent_recordings_and_completes_paths(tmp_p
 async def test_the_latency_table_over_the_engine_process(tmp_path) -> None:
     # Two text turns with the mock: each ends with response.create and gets its response.done.
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
         stay_after_close=True,
     )
     engine = EngineProcess(config)
@@ -267,7 +289,9 @@ async def test_the_latency_table_over_the_engine_process(tmp_path) -> None:
 async def test_copy_and_save_a_frame_the_recording_path_and_the_transcript(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path / "sessions",
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path / "sessions",
         stay_after_close=True,
     )
     engine = EngineProcess(config)
@@ -309,7 +333,9 @@ async def test_copy_and_save_a_frame_the_recording_path_and_the_transcript(tmp_p
 
 async def test_a_raw_client_event_is_checked_then_sent_as_typed_and_recorded(tmp_path) -> None:
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
         stay_after_close=True,
     )
     engine = EngineProcess(config)

@@ -19,8 +19,11 @@ from tui.mock import CloseAfter
 
 async def test_search_jumps_and_errors_over_the_engine_process(tmp_path: Path) -> None:
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
-        stay_after_close=True, mock_options={"faults": (CloseAfter(code=1011, reason="boom", after_frames=4),)},
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
+        stay_after_close=True,
+        mock_options={"faults": (CloseAfter(code=1011, reason="boom", after_frames=4),)},
     )
     engine = EngineProcess(config)
     async with on_screen(engine) as (runner, app, pilot):

@@ -33,8 +33,11 @@ async def test_a_session_edit_is_checked_sent_recorded_and_confirmed(tmp_path: P
     mock_dir = tmp_path / "mock"
     mock_dir.mkdir()
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path / "client",
-        mock_options={"record_dir": mock_dir, "realtime": False}, stay_after_close=True,
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path / "client",
+        mock_options={"record_dir": mock_dir, "realtime": False},
+        stay_after_close=True,
     )
     engine = EngineProcess(config)
     async with on_screen(engine) as (runner, app, pilot):
@@ -85,7 +88,9 @@ async def test_a_session_edit_is_checked_sent_recorded_and_confirmed(tmp_path: P
 
 async def test_switching_turn_detection_off_makes_rtui_push_to_talk(tmp_path: Path) -> None:
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
         stay_after_close=True,
     )
     engine = EngineProcess(config)
@@ -107,7 +112,8 @@ def test_the_form_sends_only_what_changed_and_checks_it_like_the_mock() -> None:
     semantic = SessionForm(**{**before.__dict__, "turn_detection": "semantic_vad", "eagerness": "low"})
     update, problem = session_update(semantic, before, session)
     assert problem is None and update == {
-        "type": "realtime", "audio": {"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "low"}}}
+        "type": "realtime",
+        "audio": {"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "low"}}},
     }
     bad_voice = SessionForm(**{**before.__dict__, "voice": ""})
     assert session_update(bad_voice, before, session)[0] is not None  # the service, not rtui, judges voice names

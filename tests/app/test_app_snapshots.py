@@ -62,19 +62,41 @@ def test_usage_table_at_80x24(snap_compare) -> None:
     # The answer's response.done, with a usage that has every split, and a transcription's usage.
     app = live_app()
     last = app.engine.log.since(0)[0][-1].record
-    usage = {"total_tokens": 1300, "input_tokens": 1000, "output_tokens": 300,
-             "input_token_details": {"text_tokens": 400, "audio_tokens": 600, "cached_tokens": 500,
-                                     "cached_tokens_details": {"text_tokens": 300, "audio_tokens": 200}},
-             "output_token_details": {"text_tokens": 50, "audio_tokens": 250}}
+    usage = {
+        "total_tokens": 1300,
+        "input_tokens": 1000,
+        "output_tokens": 300,
+        "input_token_details": {
+            "text_tokens": 400,
+            "audio_tokens": 600,
+            "cached_tokens": 500,
+            "cached_tokens_details": {"text_tokens": 300, "audio_tokens": 200},
+        },
+        "output_token_details": {"text_tokens": 50, "audio_tokens": 250},
+    }
     events = [
-        {"type": "conversation.item.input_audio_transcription.completed", "item_id": "item_1", "content_index": 0,
-         "transcript": "hello", "usage": {"type": "tokens", "total_tokens": 52, "input_tokens": 40, "output_tokens": 12}},
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "item_1",
+            "content_index": 0,
+            "transcript": "hello",
+            "usage": {"type": "tokens", "total_tokens": 52, "input_tokens": 40, "output_tokens": 12},
+        },
         {"type": "response.done", "response": {"id": "resp_Od75MyT3gLasmsBIf0Pxh", "status": "completed", "usage": usage}},
     ]
     for offset, event in enumerate(events, 1):
         text = orjson.dumps(event).decode()
-        record = {"seq": last["seq"] + offset, "t_ns": last["t_ns"] + offset * 1_000_000, "conn": 1, "kind": "frame",
-                  "dir": "s2c", "opcode": "text", "text": text, "size": len(text), "type": event["type"]}
+        record = {
+            "seq": last["seq"] + offset,
+            "t_ns": last["t_ns"] + offset * 1_000_000,
+            "conn": 1,
+            "kind": "frame",
+            "dir": "s2c",
+            "opcode": "text",
+            "text": text,
+            "size": len(text),
+            "type": event["type"],
+        }
         app.engine.log.append(LogEntry(record, record_line(record)))
     assert snap_compare(app, press=["u"], terminal_size=(80, 24), run_before=settle)
 

@@ -14,15 +14,21 @@ from tui.engine.process import EngineProcess
 from tui.engine.tools import ToolBook
 
 WEATHER = {
-    "type": "function", "name": "get_weather", "description": "Current weather for a city",
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
 
 
 async def test_the_answer_prompt_sends_the_output_and_the_model_answers(tmp_path: Path) -> None:
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
-        mock_options={"realtime": False}, tools=ToolBook((WEATHER,)), texts=["What is the weather in Paris?"],
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
+        mock_options={"realtime": False},
+        tools=ToolBook((WEATHER,)),
+        texts=["What is the weather in Paris?"],
         stay_after_close=True,
     )
     engine = EngineProcess(config)

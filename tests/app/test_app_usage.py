@@ -17,22 +17,58 @@ from tui.engine.commands import SendText
 from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
 
-HEADER = {"kind": "header", "schema": "rtui.session/1", "tool": "rtui", "version": "0.1.0",
-          "started_at": "2026-12-06T21:00:00+00:00", "url": "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime",
-          "mode": "mock", "redaction": []}
+HEADER = {
+    "kind": "header",
+    "schema": "rtui.session/1",
+    "tool": "rtui",
+    "version": "0.1.0",
+    "started_at": "2026-12-06T21:00:00+00:00",
+    "url": "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime",
+    "mode": "mock",
+    "redaction": [],
+}
 EVENTS = [
     {"type": "session.created", "session": {"type": "realtime", "id": "sess_1", "model": "gpt-realtime"}},
-    {"type": "response.done", "response": {"id": "resp_first", "status": "completed", "usage": {
-        "total_tokens": 1300, "input_tokens": 1000, "output_tokens": 300,
-        "input_token_details": {"text_tokens": 400, "audio_tokens": 600, "cached_tokens": 500,
-                                "cached_tokens_details": {"text_tokens": 300, "audio_tokens": 200}},
-        "output_token_details": {"text_tokens": 50, "audio_tokens": 250}}}},
-    {"type": "conversation.item.input_audio_transcription.completed", "item_id": "item_1", "content_index": 0,
-     "transcript": "hello", "usage": {"type": "tokens", "total_tokens": 52, "input_tokens": 40, "output_tokens": 12}},
-    {"type": "response.done", "response": {"id": "resp_second", "status": "completed", "usage": {
-        "total_tokens": 300, "input_tokens": 200, "output_tokens": 100,
-        "input_token_details": {"text_tokens": 200, "audio_tokens": 0, "cached_tokens": 0},
-        "output_token_details": {"text_tokens": 100, "audio_tokens": 0}}}},
+    {
+        "type": "response.done",
+        "response": {
+            "id": "resp_first",
+            "status": "completed",
+            "usage": {
+                "total_tokens": 1300,
+                "input_tokens": 1000,
+                "output_tokens": 300,
+                "input_token_details": {
+                    "text_tokens": 400,
+                    "audio_tokens": 600,
+                    "cached_tokens": 500,
+                    "cached_tokens_details": {"text_tokens": 300, "audio_tokens": 200},
+                },
+                "output_token_details": {"text_tokens": 50, "audio_tokens": 250},
+            },
+        },
+    },
+    {
+        "type": "conversation.item.input_audio_transcription.completed",
+        "item_id": "item_1",
+        "content_index": 0,
+        "transcript": "hello",
+        "usage": {"type": "tokens", "total_tokens": 52, "input_tokens": 40, "output_tokens": 12},
+    },
+    {
+        "type": "response.done",
+        "response": {
+            "id": "resp_second",
+            "status": "completed",
+            "usage": {
+                "total_tokens": 300,
+                "input_tokens": 200,
+                "output_tokens": 100,
+                "input_token_details": {"text_tokens": 200, "audio_tokens": 0, "cached_tokens": 0},
+                "output_token_details": {"text_tokens": 100, "audio_tokens": 0},
+            },
+        },
+    },
 ]
 
 
@@ -40,8 +76,21 @@ def known_recording(path: Path) -> Path:
     lines = [orjson.dumps(HEADER)]
     for seq, event in enumerate(EVENTS, 1):
         text = orjson.dumps(event).decode()
-        lines.append(orjson.dumps({"seq": seq, "t_ns": seq * 1_000_000, "conn": 1, "kind": "frame", "dir": "s2c",
-                                   "opcode": "text", "text": text, "size": len(text), "type": event["type"]}))
+        lines.append(
+            orjson.dumps(
+                {
+                    "seq": seq,
+                    "t_ns": seq * 1_000_000,
+                    "conn": 1,
+                    "kind": "frame",
+                    "dir": "s2c",
+                    "opcode": "text",
+                    "text": text,
+                    "size": len(text),
+                    "type": event["type"],
+                }
+            )
+        )
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
 
@@ -71,7 +120,9 @@ async def test_usage_per_response_summed_with_cost_over_a_known_recording(tmp_pa
 
 async def test_usage_table_live_over_the_engine_process(tmp_path: Path) -> None:
     config = EngineConfig(
-        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path,
+        Endpoint(url="", kind="mock"),
+        audio=AudioSettings(input="none", output="null"),
+        record_dir=tmp_path,
         stay_after_close=True,
     )
     engine = EngineProcess(config)

@@ -41,8 +41,14 @@ async def run(env: dict, *argv: str) -> asyncio.subprocess.Process:
 
 async def record_monitor(audio: VirtualAudio, monitor: str, rate: int, path: Path) -> asyncio.subprocess.Process:
     process = await run(
-        audio.env, "parecord", f"--device={monitor}", "--latency-msec=10", "--channels=1",
-        f"--rate={rate}", "--format=s16le", str(path),
+        audio.env,
+        "parecord",
+        f"--device={monitor}",
+        "--latency-msec=10",
+        "--channels=1",
+        f"--rate={rate}",
+        "--format=s16le",
+        str(path),
     )
     await asyncio.sleep(0.3)  # parecord is connected and the monitor is flowing
     return process
@@ -53,9 +59,7 @@ async def stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-async def test_speech_into_the_microphone_is_captured_at_24khz_with_its_edges_in_place(
-    virtual_audio, devices_at, speech
-):
+async def test_speech_into_the_microphone_is_captured_at_24khz_with_its_edges_in_place(virtual_audio, devices_at, speech):
     source = MicrophoneSource(samplerate=devices_at.rate, chunk_ms=20)
     chunks, peaks = [], []
 
@@ -116,9 +120,7 @@ async def test_audio_written_to_the_speaker_is_what_the_speaker_plays(virtual_au
     assert score > 0.95
 
 
-async def test_barge_in_flush_stops_playback_quickly_and_reports_what_was_heard(
-    virtual_audio, devices_at, monkeypatch
-):
+async def test_barge_in_flush_stops_playback_quickly_and_reports_what_was_heard(virtual_audio, devices_at, monkeypatch):
     # The speaker's monitor is captured by our own capture engine, whose chunks carry the time
     # they were captured: the stop time measured that way includes the capture latency too, so it
     # is an upper bound of when the sound really stopped.
@@ -197,9 +199,7 @@ async def test_devices_are_chosen_by_index_or_part_of_the_name(virtual_audio):
         await SpeakerSink("999").start()
 
 
-async def test_a_device_that_disappears_mid_session_becomes_an_error_with_counters_kept(
-    virtual_audio, tmp_path, monkeypatch
-):
+async def test_a_device_that_disappears_mid_session_becomes_an_error_with_counters_kept(virtual_audio, tmp_path, monkeypatch):
     doomed = VirtualAudio(tmp_path / "doomed")  # a second sound server, just for this test
     doomed.start()
     monkeypatch.setenv("PULSE_SERVER", doomed.server)

@@ -123,9 +123,27 @@ def test_rtui_asks_for_real_time_unless_told_not_to(virtual_audio, tmp_path, fla
     env = {**virtual_audio.env, "PULSE_SOURCE": pair.mic_monitor, "PULSE_SINK": pair.speaker}
     env.pop("OPENAI_API_KEY", None)
     rtui = subprocess.Popen(
-        [sys.executable, "-m", "tui", "--headless", "--mock", "--input", "mic", "--output", "speaker",
-         "--record-dir", str(tmp_path), "--text", "Hello?", *flags],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "--headless",
+            "--mock",
+            "--input",
+            "mic",
+            "--output",
+            "speaker",
+            "--record-dir",
+            str(tmp_path),
+            "--text",
+            "Hello?",
+            *flags,
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 20

@@ -46,8 +46,15 @@ def test_headless_with_no_microphone_and_no_text_exits_2_before_connecting(tmp_p
     (libdir / "libportaudio.so.2").write_bytes(b"")
     port = listener.getsockname()[1]
     result = rtui(
-        "--headless", "--output", "null", "--url", f"ws://127.0.0.1:{port}/v1/realtime", cwd=tmp_path,
-        LD_LIBRARY_PATH=str(libdir), OPENAI_API_KEY="sk-test-nothing-to-send", NO_PROXY="127.0.0.1",
+        "--headless",
+        "--output",
+        "null",
+        "--url",
+        f"ws://127.0.0.1:{port}/v1/realtime",
+        cwd=tmp_path,
+        LD_LIBRARY_PATH=str(libdir),
+        OPENAI_API_KEY="sk-test-nothing-to-send",
+        NO_PROXY="127.0.0.1",
     )
     assert result.returncode == 2, result.stderr
     assert "rtui: Nothing to send: give --input FILE.wav, tone or silence, or --text TEXT.\n" in result.stderr
@@ -60,8 +67,15 @@ def test_headless_with_no_microphone_and_no_text_exits_2_before_connecting(tmp_p
 def test_headless_with_input_none_and_no_text_exits_2_before_connecting(tmp_path: Path, listener: socket.socket) -> None:
     port = listener.getsockname()[1]
     result = rtui(
-        "--headless", "--input", "none", "--output", "null", "--url", f"ws://127.0.0.1:{port}/v1/realtime",
-        cwd=tmp_path, OPENAI_API_KEY="sk-test-nothing-to-send",
+        "--headless",
+        "--input",
+        "none",
+        "--output",
+        "null",
+        "--url",
+        f"ws://127.0.0.1:{port}/v1/realtime",
+        cwd=tmp_path,
+        OPENAI_API_KEY="sk-test-nothing-to-send",
     )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == "rtui: --headless needs something to say: --input FILE.wav (or tone/silence) or --text TEXT\n"
@@ -123,7 +137,12 @@ def test_the_tui_without_a_terminal_gets_one_line_and_status_2_before_connecting
     argv = [arg.format(url=url) for arg in args]
     environ = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
     result = subprocess.run(
-        [str(RTUI), *argv], stdin=stdin, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        [str(RTUI), *argv],
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
         env={**environ, "OPENAI_API_KEY": "sk-test-no-terminal-here"},
     )
     assert (result.returncode, result.stdout) == (2, ""), result.stderr

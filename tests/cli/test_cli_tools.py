@@ -22,8 +22,16 @@ def rtui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_weather_call_is_answered_shown_and_replays(tmp_path: Path) -> None:
     result = rtui(
-        "--headless", "--input", "none", "--output", "null", "--tools", str(TOOLS),
-        "--text", "What is the weather in Paris?", cwd=tmp_path,
+        "--headless",
+        "--input",
+        "none",
+        "--output",
+        "null",
+        "--tools",
+        str(TOOLS),
+        "--text",
+        "What is the weather in Paris?",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -49,11 +57,17 @@ def test_the_weather_call_is_answered_shown_and_replays(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "option, content, message",
     [
-        ("--tools", '[{"name": "get_weather", "output": 1, "command": ["date"]}]',
-         "tools.json: tools[0]: give an output or a command, not both"),
-        ("--session", '{"audio": {"input": {"turn_detection": {"type": "vad"}}}}',
-         "session.json: audio.input.turn_detection.type: Invalid value: 'vad'. Supported values are: 'server_vad' and "
-         "'semantic_vad'."),
+        (
+            "--tools",
+            '[{"name": "get_weather", "output": 1, "command": ["date"]}]',
+            "tools.json: tools[0]: give an output or a command, not both",
+        ),
+        (
+            "--session",
+            '{"audio": {"input": {"turn_detection": {"type": "vad"}}}}',
+            "session.json: audio.input.turn_detection.type: Invalid value: 'vad'. Supported values are: 'server_vad' and "
+            "'semantic_vad'.",
+        ),
     ],
 )
 def test_a_bad_file_is_one_line_and_status_2_before_connecting(tmp_path: Path, option: str, content: str, message: str) -> None:

@@ -12,8 +12,17 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "sessions" / "examples"
 
 
 def close_record(code: int, by: str) -> dict:
-    return {"seq": 1, "t_ns": 0, "conn": 1, "kind": "close", "dir": "c2s" if by == "client" else "s2c",
-            "code": code, "reason": "", "by": by, "first": True}
+    return {
+        "seq": 1,
+        "t_ns": 0,
+        "conn": 1,
+        "kind": "close",
+        "dir": "c2s" if by == "client" else "s2c",
+        "code": code,
+        "reason": "",
+        "by": by,
+        "first": True,
+    }
 
 
 def test_a_clients_4000_is_its_own_private_code_not_openais():
@@ -40,8 +49,16 @@ def test_a_1007_for_text_that_is_not_json_does_not_claim_it_was_not_utf8():
 
 
 def test_the_card_words_a_close_by_its_sender():
-    end = {"code": 4000, "reason": "app gave up", "closed_by": "client", "clean": True, "side": "client", "conn": 1,
-           "close_sent": {"code": 4000, "reason": "app gave up"}, "close_rcvd": {"code": 4000, "reason": "app gave up"}}
+    end = {
+        "code": 4000,
+        "reason": "app gave up",
+        "closed_by": "client",
+        "clean": True,
+        "side": "client",
+        "conn": 1,
+        "close_sent": {"code": 4000, "reason": "app gave up"},
+        "close_rcvd": {"code": 4000, "reason": "app gave up"},
+    }
     summary = summarize_close(end, [], None)
     assert "OpenAI" not in summary.meaning and "OpenAI" not in summary.explanation
     assert "private use" in summary.meaning

@@ -24,8 +24,10 @@ def rtui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 async def minted_key(server: MockServer) -> str:
     client = openai.AsyncOpenAI(
-        api_key=BACKEND_KEY, base_url=f"http://127.0.0.1:{server.port}/v1",
-        http_client=openai.DefaultAsyncHttpxClient(trust_env=False), max_retries=0,
+        api_key=BACKEND_KEY,
+        base_url=f"http://127.0.0.1:{server.port}/v1",
+        http_client=openai.DefaultAsyncHttpxClient(trust_env=False),
+        max_retries=0,
     )
     return (await client.realtime.client_secrets.create(session={"type": "realtime", "instructions": "Be brief."})).value
 
@@ -34,8 +36,21 @@ async def test_rtui_connects_with_an_ephemeral_key_given_with_key(tmp_path):
     async with MockServer(MockConfig(realtime=False, require_key=BACKEND_KEY)) as server:
         key = await minted_key(server)
         run = await asyncio.to_thread(
-            rtui, "--headless", "--input", "none", "--output", "null", "--text", "Hello", "--url", server.url,
-            "--key", key, "--record-dir", "rec", cwd=tmp_path,
+            rtui,
+            "--headless",
+            "--input",
+            "none",
+            "--output",
+            "null",
+            "--text",
+            "Hello",
+            "--url",
+            server.url,
+            "--key",
+            key,
+            "--record-dir",
+            "rec",
+            cwd=tmp_path,
         )
     assert run.returncode == 0, run.stderr
     assert "response.done" in run.stdout and key not in run.stdout + run.stderr
@@ -49,8 +64,21 @@ async def test_an_expired_ephemeral_key_is_refused_and_diagnosed(tmp_path):
     async with MockServer(MockConfig(realtime=False, key_lifetime=0)) as server:
         key = await minted_key(server)
         run = await asyncio.to_thread(
-            rtui, "--headless", "--input", "none", "--output", "null", "--text", "Hello", "--url", server.url,
-            "--key", key, "--record-dir", "rec", cwd=tmp_path,
+            rtui,
+            "--headless",
+            "--input",
+            "none",
+            "--output",
+            "null",
+            "--text",
+            "Hello",
+            "--url",
+            server.url,
+            "--key",
+            key,
+            "--record-dir",
+            "rec",
+            cwd=tmp_path,
         )
     assert run.returncode == 3, run.stderr
     assert "session ended: The server refused" in run.stdout and "expired or unknown ephemeral key" in run.stdout

@@ -62,8 +62,18 @@ async def test_a_wrong_key_recorded_by_rtui_reads_as_a_401_with_the_key_hint(tmp
     async with MockServer(MockConfig(port=0, require_key=RIGHT_KEY)) as server:
         url = server.url_for().split("?")[0]
         run = await asyncio.to_thread(
-            rtui, "--headless", "--input", "tone:440", "--output", "null", "--url", url, "--record-dir", "rec",
-            cwd=tmp_path, key=WRONG_KEY,
+            rtui,
+            "--headless",
+            "--input",
+            "tone:440",
+            "--output",
+            "null",
+            "--url",
+            url,
+            "--record-dir",
+            "rec",
+            cwd=tmp_path,
+            key=WRONG_KEY,
         )
     assert run.returncode == 3, run.stderr
     (recording,) = (tmp_path / "rec").glob("*.jsonl")
@@ -79,8 +89,18 @@ async def test_a_wrong_key_recorded_by_rtui_reads_as_a_401_with_the_key_hint(tmp
 async def test_a_failed_connect_recorded_by_rtui_says_nothing_is_listening(tmp_path):
     port = nothing_listening()
     run = await asyncio.to_thread(
-        rtui, "--headless", "--input", "tone:440", "--output", "null", "--url", f"ws://127.0.0.1:{port}/v1/realtime",
-        "--record-dir", "rec", cwd=tmp_path, key=WRONG_KEY,
+        rtui,
+        "--headless",
+        "--input",
+        "tone:440",
+        "--output",
+        "null",
+        "--url",
+        f"ws://127.0.0.1:{port}/v1/realtime",
+        "--record-dir",
+        "rec",
+        cwd=tmp_path,
+        key=WRONG_KEY,
     )
     assert run.returncode == 3, run.stderr
     (recording,) = (tmp_path / "rec").glob("*.jsonl")
@@ -138,7 +158,7 @@ def test_the_card_and_diagnose_share_one_hint_table(status):
 
 
 def test_the_servers_body_is_bounded_and_carries_no_key():
-    body = '{"error": {"message": "Incorrect API key provided: ' + WRONG_KEY + ' ' + "x" * 500 + '", "code": "invalid_api_key"}}'
+    body = '{"error": {"message": "Incorrect API key provided: ' + WRONG_KEY + " " + "x" * 500 + '", "code": "invalid_api_key"}}'
     excerpt = body_excerpt(body)
     assert WRONG_KEY not in excerpt and len(excerpt) <= 200 and excerpt.startswith("Incorrect API key provided")
     assert body_excerpt("<html>\n  <body>Bad   Gateway</body>\n</html>") == "<html> <body>Bad Gateway</body> </html>"
@@ -155,7 +175,9 @@ def test_the_servers_body_is_bounded_and_carries_no_key():
     ],
 )
 def test_connect_errors_in_plain_words(error, words):
-    assert words in connect_error_words(error, "wss://127.0.0.1:1/v1/realtime" if "111" in error else "wss://api.openai.com/v1/realtime")
+    assert words in connect_error_words(
+        error, "wss://127.0.0.1:1/v1/realtime" if "111" in error else "wss://api.openai.com/v1/realtime"
+    )
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,14 @@ def ids(diagnosis):
 
 def call_done(call_id="call_1", name="get_weather", arguments='{"city":"Paris"}', response="resp_1"):
     return {
-        "type": "response.function_call_arguments.done", "event_id": "ev", "response_id": response, "item_id": "item_c",
-        "output_index": 0, "call_id": call_id, "name": name, "arguments": arguments,
+        "type": "response.function_call_arguments.done",
+        "event_id": "ev",
+        "response_id": response,
+        "item_id": "item_c",
+        "output_index": 0,
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
     }
 
 

@@ -71,12 +71,15 @@ async def test_sixteen_khz_wav_reaches_the_wire_at_its_true_duration_and_gets_an
     assert outcome == "finished"
     records = recorded(engine)
     types = [r.get("type") for r in records if r["kind"] == "frame"]
-    for expected in ("input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
-                     "input_audio_buffer.committed", "response.done"):
+    for expected in (
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "response.done",
+    ):
         assert expected in types
     appended = sum(
-        len(base64.b64decode(orjson.loads(r["text"])["audio"]))
-        for r in records if r.get("type") == "input_audio_buffer.append"
+        len(base64.b64decode(orjson.loads(r["text"])["audio"])) for r in records if r.get("type") == "input_audio_buffer.append"
     )
     # The file plus the trailing silence, at 24 kHz: resampled, not relabelled.
     assert appended / 48_000 == pytest.approx(true_seconds + 0.8, abs=0.03)

@@ -33,11 +33,7 @@ RATE = 44_100
 
 def events(path: str) -> list[dict]:
     with SessionReader(path) as reader:
-        return [
-            {**orjson.loads(r["text"]), "_t_ns": r["t_ns"]}
-            for r in reader
-            if r["kind"] == "frame" and r["opcode"] == "text"
-        ]
+        return [{**orjson.loads(r["text"]), "_t_ns": r["t_ns"]} for r in reader if r["kind"] == "frame" and r["opcode"] == "text"]
 
 
 async def play_into(audio, sink: str, wav: Path) -> None:
@@ -61,8 +57,15 @@ async def test_voice_turn_with_barge_in_on_virtual_devices(virtual_audio, tmp_pa
         run = asyncio.create_task(engine.run())
         await wait_for(lambda: engine.state.counters.audio_sent_seconds > 0.3)
         recorder = subprocess.Popen(
-            ["parecord", f"--device={pair.speaker_monitor}", "--latency-msec=10", "--channels=1",
-             f"--rate={RATE}", "--format=s16le", str(monitor)],
+            [
+                "parecord",
+                f"--device={pair.speaker_monitor}",
+                "--latency-msec=10",
+                "--channels=1",
+                f"--rate={RATE}",
+                "--format=s16le",
+                str(monitor),
+            ],
             env=virtual_audio.env,
         )
         await play_into(virtual_audio, pair.mic, question)
@@ -80,9 +83,12 @@ async def test_voice_turn_with_barge_in_on_virtual_devices(virtual_audio, tmp_pa
     types = [e["type"] for e in log]
 
     # 1. The microphone's audio reached the mock at 24 kHz and its VAD found the speech where it is.
-    stream = np.frombuffer(
-        b"".join(base64.b64decode(e["audio"]) for e in log if e["type"] == "input_audio_buffer.append"), dtype="<i2"
-    ).astype(np.float32) / 32768
+    stream = (
+        np.frombuffer(
+            b"".join(base64.b64decode(e["audio"]) for e in log if e["type"] == "input_audio_buffer.append"), dtype="<i2"
+        ).astype(np.float32)
+        / 32768
+    )
     truth = speech_edges(stream)
     started = next(e for e in log if e["type"] == "input_audio_buffer.speech_started")
     stopped = next(e for e in log if e["type"] == "input_audio_buffer.speech_stopped")

@@ -15,11 +15,15 @@ from tui.engine.session import Engine
 from tui.engine.tools import ToolAnswer, ToolBook
 
 WEATHER = {
-    "type": "function", "name": "get_weather", "description": "Current weather for a city",
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
 CONVERT = {
-    "type": "function", "name": "convert_temperature", "description": "Converts Celsius to Fahrenheit",
+    "type": "function",
+    "name": "convert_temperature",
+    "description": "Converts Celsius to Fahrenheit",
     "parameters": {"type": "object", "properties": {"celsius": {"type": "number"}}, "required": ["celsius"]},
 }
 ASK = "What is the weather in Paris?"
@@ -54,7 +58,11 @@ async def run(tmp_path, tools: ToolBook, text: str = ASK, **overrides) -> Engine
 async def test_a_fixed_answer_goes_back_and_the_model_answers(tmp_path):
     engine = await run(tmp_path, book(ToolAnswer(output='{"temperature_c": 18}')))
     assert types(engine) == [
-        "session.update", "conversation.item.create", "response.create", "conversation.item.create", "response.create",
+        "session.update",
+        "conversation.item.create",
+        "response.create",
+        "conversation.item.create",
+        "response.create",
     ]
     events = sent(engine)
     assert events[0]["session"]["tools"] == [WEATHER]
@@ -68,7 +76,9 @@ async def test_a_fixed_answer_goes_back_and_the_model_answers(tmp_path):
 async def test_parallel_calls_get_one_follow_up_after_the_response_is_done(tmp_path):
     tools = book(ToolAnswer(output="sunny"), (CONVERT, ToolAnswer(output="64.4")))
     engine = await run(
-        tmp_path, tools, "What is the weather in Paris? And convert temperature 18 to Fahrenheit.",
+        tmp_path,
+        tools,
+        "What is the weather in Paris? And convert temperature 18 to Fahrenheit.",
         session={"parallel_tool_calls": True},
     )
     assert types(engine)[3:] == ["conversation.item.create", "conversation.item.create", "response.create"]

@@ -11,8 +11,17 @@ from tui.engine.view import SessionView
 
 def frame(seq: int, direction: str, event: dict) -> dict:
     text = orjson.dumps(event).decode()
-    return {"seq": seq, "t_ns": seq * 1_000_000, "conn": 1, "kind": "frame", "dir": direction, "opcode": "text",
-            "text": text, "size": len(text), "type": event["type"]}
+    return {
+        "seq": seq,
+        "t_ns": seq * 1_000_000,
+        "conn": 1,
+        "kind": "frame",
+        "dir": direction,
+        "opcode": "text",
+        "text": text,
+        "size": len(text),
+        "type": event["type"],
+    }
 
 
 def test_an_edit_is_confirmed_by_session_updated_and_the_session_follows() -> None:
@@ -29,9 +38,16 @@ def test_an_edit_is_confirmed_by_session_updated_and_the_session_follows() -> No
 def test_an_edit_the_server_refuses_is_said_in_place_and_as_a_notice() -> None:
     view = SessionView(EngineState(), LogBuffer())
     view.on_record(frame(1, "c2s", {"type": "session.update", "event_id": "rtui_session_edit_2", "session": {}}))
-    error = {"type": "error", "error": {"type": "invalid_request_error", "code": "invalid_value",
-                                        "message": "Invalid value: 'x'.", "param": "session.audio.output.voice",
-                                        "event_id": "rtui_session_edit_2"}}
+    error = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "code": "invalid_value",
+            "message": "Invalid value: 'x'.",
+            "param": "session.audio.output.voice",
+            "event_id": "rtui_session_edit_2",
+        },
+    }
     view.on_record(frame(2, "s2c", error))
     edit = view.state.session_edit
     assert edit is not None and edit.status == "rejected" and "session.audio.output.voice" in edit.detail

@@ -13,9 +13,7 @@ from tests.engine_support import speech_wav
 
 def rtui(*args: str, cwd, timeout: float = 90) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
-    )
+    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
 
 
 def test_text_turn_on_the_embedded_mock_exits_0_and_records(tmp_path):
@@ -49,8 +47,17 @@ def test_wav_question_to_wav_answer(tmp_path):
 
 def test_transcribe_asks_for_input_transcription_and_prints_it(tmp_path):
     question = speech_wav(tmp_path / "question.wav", "What time is it?")
-    result = rtui("--headless", "--input", str(question), "--output", "null", "--no-record",
-                  "--transcribe", "gpt-4o-mini-transcribe", cwd=tmp_path)
+    result = rtui(
+        "--headless",
+        "--input",
+        str(question),
+        "--output",
+        "null",
+        "--no-record",
+        "--transcribe",
+        "gpt-4o-mini-transcribe",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     completed = next(i for i, line in enumerate(lines) if "input_audio_transcription.completed" in line)

@@ -17,10 +17,19 @@ def write(tmp_path, document) -> str:
 
 
 def test_the_file_is_sent_and_the_flags_override_it(tmp_path):
-    session = load_session_file(write(tmp_path, {
-        "instructions": "Be brief.", "tools": [{"type": "function", "name": "get_weather"}],
-        "audio": {"input": {"turn_detection": SEMANTIC, "transcription": {"model": "whisper-1"}}, "output": {"voice": "cedar"}},
-    }))
+    session = load_session_file(
+        write(
+            tmp_path,
+            {
+                "instructions": "Be brief.",
+                "tools": [{"type": "function", "name": "get_weather"}],
+                "audio": {
+                    "input": {"turn_detection": SEMANTIC, "transcription": {"model": "whisper-1"}},
+                    "output": {"voice": "cedar"},
+                },
+            },
+        )
+    )
     built = build_session(session, turn_mode="server_vad", voice="marin", tools=({"type": "function", "name": "now"},))
     assert built["instructions"] == "Be brief."
     assert built["audio"]["input"]["turn_detection"] == SEMANTIC  # as the app sends it

@@ -20,11 +20,16 @@ def write(tmp_path, document) -> str:
 
 
 def test_definitions_go_to_the_session_and_answers_stay_with_rtui(tmp_path):
-    path = write(tmp_path, {"tools": [
-        {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}, "output": {"c": 18}},
-        {"name": "now", "command": ["date"], "timeout": 2},
-        {"name": "ask_me"},
-    ]})
+    path = write(
+        tmp_path,
+        {
+            "tools": [
+                {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}, "output": {"c": 18}},
+                {"name": "now", "command": ["date"], "timeout": 2},
+                {"name": "ask_me"},
+            ]
+        },
+    )
     book = load_tools(path)
     assert book.definitions == (
         {"type": "function", "name": "get_weather", "description": "Weather", "parameters": {"type": "object"}},

@@ -210,7 +210,10 @@ def test_a_timestamp_far_in_the_future_makes_a_bounded_gap_not_a_huge_file(tmp_p
     path = s.done()
     result = subprocess.run(
         [sys.executable, "-m", "tui", "export", str(path), "--wav", str(tmp_path / "wav")],
-        capture_output=True, text=True, timeout=60, preexec_fn=_no_bigger_than(64),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_no_bigger_than(64),
     )
     assert result.returncode == 0, result.stderr
     c2s = read_wav(tmp_path / "wav" / "c2s.wav")

@@ -31,8 +31,16 @@ async def running_mock(record_dir, *options: str, timeout: float) -> AsyncIterat
     """`rtui mock` on a free port, recording into `record_dir`: yields the URL its first line gives;
     on leaving, Ctrl-C must end it cleanly (exit 0, no traceback)."""
     process = await asyncio.create_subprocess_exec(
-        *RTUI, "mock", "--port", "0", "--fast", *options, "--record", str(record_dir),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        *RTUI,
+        "mock",
+        "--port",
+        "0",
+        "--fast",
+        *options,
+        "--record",
+        str(record_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         first = (await asyncio.wait_for(process.stdout.readline(), timeout)).decode()
@@ -168,8 +176,11 @@ def test_ctrl_c_in_a_terminal_stops_the_workers_without_a_traceback(tmp_path):
     # parent's SIGTERM follows while the worker is stopping. Signals keep coming here (as from an
     # impatient user) through the workers' whole shutdown, so one lands while their loops close.
     process = subprocess.Popen(
-        [*RTUI, "mock", "--port", "0", "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
+        [*RTUI, "mock", "--port", "0", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         assert process.stdout is not None and process.stdout.readline().startswith("listening on")

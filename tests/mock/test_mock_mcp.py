@@ -24,8 +24,13 @@ def send(mock: MockSession, event: dict) -> list[dict]:
 
 
 def say(mock: MockSession, text: str) -> None:
-    send(mock, {"type": "conversation.item.create",
-                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}})
+    send(
+        mock,
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+        },
+    )
 
 
 def respond(mock: MockSession, **params) -> list[dict]:
@@ -39,7 +44,10 @@ def output_of(events: list[dict]) -> list[dict]:
 def test_a_server_lists_its_allowed_tools_once():
     mock, events = new_session(tools=[DOCS])
     assert [e["type"] for e in events] == [
-        "session.updated", "conversation.item.added", "mcp_list_tools.in_progress", "mcp_list_tools.completed",
+        "session.updated",
+        "conversation.item.added",
+        "mcp_list_tools.in_progress",
+        "mcp_list_tools.completed",
         "conversation.item.done",
     ]
     assert events[1]["item"]["tools"] == [] and [t["name"] for t in events[-1]["item"]["tools"]] == ["search_docs"]
@@ -76,8 +84,13 @@ def test_a_refused_approval_is_answered_without_a_call():
     say(mock, "search docs")
     [request] = output_of(respond(mock))
     assert request["type"] == "mcp_approval_request"
-    send(mock, {"type": "conversation.item.create",
-                "item": {"type": "mcp_approval_response", "approval_request_id": request["id"], "approve": False}})
+    send(
+        mock,
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "mcp_approval_response", "approval_request_id": request["id"], "approve": False},
+        },
+    )
     [answer] = output_of(respond(mock))
     assert answer["content"][0]["text"] == "The call to search_docs was not approved."
 
@@ -88,6 +101,9 @@ def test_a_forced_mcp_tool_and_a_servers_own_tools_in_response_create():
     server = {"type": "mcp", "server_label": "kb", "server_url": "https://kb.example", "require_approval": "never"}
     events = respond(mock, tools=[server], tool_choice={"type": "mcp", "server_label": "kb", "name": "fetch"})
     assert [e["type"] for e in events][:4] == [
-        "conversation.item.added", "mcp_list_tools.in_progress", "mcp_list_tools.completed", "conversation.item.done",
+        "conversation.item.added",
+        "mcp_list_tools.in_progress",
+        "mcp_list_tools.completed",
+        "conversation.item.done",
     ]
     assert [(o["type"], o.get("name")) for o in output_of(events)] == [("mcp_call", "fetch"), ("message", None)]

@@ -22,6 +22,7 @@ async def test_sdk_voice_turn_in_real_time(tmp_path):
         client = openai.AsyncOpenAI(api_key="sk-test-not-a-real-key", websocket_base_url=server.base_url)
         # websockets would route even 127.0.0.1 through an http(s)_proxy from the environment.
         async with client.realtime.connect(model="gpt-realtime", websocket_connection_options={"proxy": None}) as conn:
+
             async def next_event():
                 data = await asyncio.wait_for(conn.recv_bytes(), 10)
                 validate(orjson.loads(data))  # strict, against the SDK's RealtimeServerEvent
@@ -68,14 +69,19 @@ async def test_sdk_gets_input_transcription_after_its_commit(tmp_path):
     async with MockServer(MockConfig(realtime=False)) as server:
         client = openai.AsyncOpenAI(api_key="sk-test-not-a-real-key", websocket_base_url=server.base_url)
         async with client.realtime.connect(model="gpt-realtime", websocket_connection_options={"proxy": None}) as conn:
+
             async def next_event():
                 data = await asyncio.wait_for(conn.recv_bytes(), 10)
                 validate(orjson.loads(data))
                 return conn.parse_event(data)
 
             assert (await next_event()).type == "session.created"
-            await conn.session.update(session={"type": "realtime", "audio": {"input": {
-                "transcription": {"model": "gpt-4o-mini-transcribe"}, "turn_detection": None}}})
+            await conn.session.update(
+                session={
+                    "type": "realtime",
+                    "audio": {"input": {"transcription": {"model": "gpt-4o-mini-transcribe"}, "turn_detection": None}},
+                }
+            )
             updated = await next_event()
             assert updated.session.audio.input.transcription.model == "gpt-4o-mini-transcribe"
             await conn.input_audio_buffer.append(audio=base64.b64encode(pcm).decode())

@@ -137,7 +137,10 @@ async def test_sdk_mcp_call_with_approval():
         await conn.session.update(session={"type": "realtime", "output_modalities": ["text"], "tools": [docs]})
         listing = await sdk.until("conversation.item.done")
         assert [e.type for e in listing] == [
-            "session.updated", "conversation.item.added", "mcp_list_tools.in_progress", "mcp_list_tools.completed",
+            "session.updated",
+            "conversation.item.added",
+            "mcp_list_tools.in_progress",
+            "mcp_list_tools.completed",
             "conversation.item.done",
         ]
         assert [t.name for t in listing[-1].item.tools] == ["search_docs"]

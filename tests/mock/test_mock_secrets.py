@@ -46,7 +46,8 @@ async def test_the_sdk_mints_a_key_and_clients_connect_with_it_into_the_minted_s
     async with MockServer(MockConfig(realtime=False, require_key=OPENAI_KEY)) as server:
         client = sdk(server)
         secret = await client.realtime.client_secrets.create(
-            expires_after={"anchor": "created_at", "seconds": 600}, session=MINTED_SESSION  # type: ignore[arg-type]
+            expires_after={"anchor": "created_at", "seconds": 600},
+            session=MINTED_SESSION,  # type: ignore[arg-type]
         )
         assert isinstance(secret, ClientSecretCreateResponse)
         assert secret.value.startswith("ek_") and len(secret.value) > 20
@@ -60,7 +61,9 @@ async def test_the_sdk_mints_a_key_and_clients_connect_with_it_into_the_minted_s
             created = await first_event(ws)
         # A browser: the key subprotocol, and no model in the URL (the key names it).
         async with connect(
-            server.url, subprotocols=["realtime", f"openai-insecure-api-key.{secret.value}"], proxy=None  # type: ignore[list-item]
+            server.url,
+            subprotocols=["realtime", f"openai-insecure-api-key.{secret.value}"],
+            proxy=None,  # type: ignore[list-item]
         ) as ws:
             assert ws.subprotocol == "realtime"
             from_browser = await first_event(ws)
@@ -182,7 +185,9 @@ async def test_the_mocks_own_recording_keeps_only_the_kind_of_an_ephemeral_key(t
     async with MockServer(MockConfig(realtime=False, record_dir=tmp_path)) as server:
         secret = await sdk(server).realtime.client_secrets.create()
         async with connect(
-            server.url, subprotocols=["realtime", f"openai-insecure-api-key.{secret.value}"], proxy=None  # type: ignore[list-item]
+            server.url,
+            subprotocols=["realtime", f"openai-insecure-api-key.{secret.value}"],
+            proxy=None,  # type: ignore[list-item]
         ) as ws:
             await first_event(ws)
     (recording,) = server.recordings

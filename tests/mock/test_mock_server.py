@@ -101,8 +101,15 @@ async def test_an_idle_client_is_prompted_after_idle_timeout_ms():
     async with MockServer(fast()) as server:
         client = await open_client(server.url_for())
         await client.until("session.created")
-        await client.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
-            "turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}}}})
+        await client.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "audio": {"input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}},
+                },
+            }
+        )
         await client.until("session.updated")
         await client.send({"type": "response.create"})
         await client.until("response.done")
@@ -119,8 +126,11 @@ async def test_an_idle_client_is_prompted_after_idle_timeout_ms():
 
 @pytest.mark.parametrize("how", ["header", "subprotocol"])
 async def test_beta_clients_get_the_error_then_4000(how):
-    kwargs = {"additional_headers": {"OpenAI-Beta": "realtime=v1"}} if how == "header" else {
-        "subprotocols": ["realtime", "openai-beta.realtime-v1"]}
+    kwargs = (
+        {"additional_headers": {"OpenAI-Beta": "realtime=v1"}}
+        if how == "header"
+        else {"subprotocols": ["realtime", "openai-beta.realtime-v1"]}
+    )
     async with MockServer(fast()) as server:
         client = await open_client(server.url_for(), **kwargs)
         code, reason, events = await closed_with(client)

@@ -77,8 +77,17 @@ def test_the_sdk_adapter_rejects_an_invalid_event():
             {"type": "input_audio_buffer.speech_started", "event_id": "event_1", "audio_start_ms": "0"}, strict=True
         )
     with pytest.raises(ValidationError):
-        validate({"type": "response.audio.delta", "event_id": "e", "response_id": "r", "item_id": "i",
-                  "output_index": 0, "content_index": 0, "delta": ""})
+        validate(
+            {
+                "type": "response.audio.delta",
+                "event_id": "e",
+                "response_id": "r",
+                "item_id": "i",
+                "output_index": 0,
+                "content_index": 0,
+                "delta": "",
+            }
+        )
 
 
 def test_session_created_carries_ga_defaults():
@@ -93,7 +102,10 @@ def test_session_created_carries_ga_defaults():
     assert session["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
     detection = session["audio"]["input"]["turn_detection"]
     assert (detection["type"], detection["threshold"], detection["prefix_padding_ms"], detection["silence_duration_ms"]) == (
-        "server_vad", 0.5, 300, 200
+        "server_vad",
+        0.5,
+        300,
+        200,
     )
 
 
@@ -113,8 +125,10 @@ def tone(seconds: float, frequency: float = 440, amplitude: int = 8000) -> bytes
 def transcribed_turn(session: MockSession, model: str) -> list[dict]:
     """Asks for input transcription, then appends 1.5 s of audio and commits it."""
     kind = session.session["type"]
-    update = {"type": "session.update", "session": {
-        "type": kind, "audio": {"input": {"transcription": {"model": model}, "turn_detection": None}}}}
+    update = {
+        "type": "session.update",
+        "session": {"type": kind, "audio": {"input": {"transcription": {"model": model}, "turn_detection": None}}},
+    }
     assert kinds(send(session, update)) == ["session.updated"]
     events = stream(session, tone(1.5))
     return events + send(session, {"type": "input_audio_buffer.commit"}, now=2.0)
@@ -128,7 +142,7 @@ def test_input_transcription_follows_the_commit_when_the_session_asks_for_it(int
     assert kinds(events)[:3] == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
     item_id = events[0]["item_id"]
     deltas = [e for e in events if e["type"] == "conversation.item.input_audio_transcription.delta"]
-    completed, = [e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed"]
+    (completed,) = [e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed"]
     assert {e["item_id"] for e in deltas + [completed]} == {item_id} and completed["content_index"] == 0
     assert completed["transcript"] == "(mock transcript of 1.5 s of audio)" == "".join(e["delta"] for e in deltas)
     if model == "whisper-1":
@@ -159,8 +173,13 @@ def silence_until(session: MockSession, start_s: float, end_s: float) -> list[di
 
 def idle_session(timeout_ms: int = 5000) -> MockSession:
     session, _ = new_session()
-    update = {"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
-        "turn_detection": {"type": "server_vad", "idle_timeout_ms": timeout_ms}}}}}
+    update = {
+        "type": "session.update",
+        "session": {
+            "type": "realtime",
+            "audio": {"input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": timeout_ms}}},
+        },
+    }
     assert kinds(send(session, update, now=0.1)) == ["session.updated"]
     answered = send(session, {"type": "response.create"}, now=1.0)
     assert kinds(answered)[-2:] == ["conversation.item.done", "response.done"]
@@ -174,8 +193,11 @@ def test_idle_timeout_after_a_response_commits_the_silence_and_answers():
     assert "input_audio_buffer.timeout_triggered" not in kinds(before)
     events = events_of(session.poll(6.0))
     assert kinds(events)[:5] == [
-        "input_audio_buffer.timeout_triggered", "input_audio_buffer.committed",
-        "conversation.item.added", "conversation.item.done", "response.created",
+        "input_audio_buffer.timeout_triggered",
+        "input_audio_buffer.committed",
+        "conversation.item.added",
+        "conversation.item.done",
+        "response.created",
     ]
     triggered = events[0]
     assert (triggered["audio_start_ms"], triggered["audio_end_ms"]) == (0, 5000)
@@ -214,8 +236,11 @@ def test_rejected_update_changes_nothing_and_echoes_the_client_event_id():
         {"type": "session.update", "event_id": "evt_1", "session": {"type": "realtime", "instructions": "x", "voice": "ash"}},
     )
     assert only_error(events) == {
-        "type": "invalid_request_error", "code": "unknown_parameter", "message": "Unknown parameter: 'session.voice'.",
-        "param": "session.voice", "event_id": "evt_1",
+        "type": "invalid_request_error",
+        "code": "unknown_parameter",
+        "message": "Unknown parameter: 'session.voice'.",
+        "param": "session.voice",
+        "event_id": "evt_1",
     }
     assert session.session["instructions"] != "x"
 
@@ -347,10 +372,19 @@ def test_truncate_is_checked_against_the_audio_sent():
 
 def test_truncate_a_user_item_is_refused():
     session, _ = new_session()
-    added = send(session, {"type": "conversation.item.create", "item": {"type": "message", "role": "user",
-                                                                         "content": [{"type": "input_text", "text": "hi"}]}})
-    error = only_error(send(session, {"type": "conversation.item.truncate", "item_id": added[0]["item"]["id"],
-                                      "content_index": 0, "audio_end_ms": 0}))
+    added = send(
+        session,
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        },
+    )
+    error = only_error(
+        send(
+            session,
+            {"type": "conversation.item.truncate", "item_id": added[0]["item"]["id"], "content_index": 0, "audio_end_ms": 0},
+        )
+    )
     assert error["code"] == "unsupported_content_type"
 
 
@@ -367,7 +401,7 @@ def test_text_item_then_text_response_retrieve_and_delete():
     assert kinds(events)[-2:] == ["conversation.item.done", "response.done"]
     assert kinds(events)[:2] == ["response.created", "rate_limits.updated"]
     assert send(session, {"type": "conversation.item.retrieve", "item_id": item_id})[0]["item"]["id"] == item_id
-    assert send(session, {"type": "conversation.item.delete", "item_id": item_id}) [0]["item_id"] == item_id
+    assert send(session, {"type": "conversation.item.delete", "item_id": item_id})[0]["item_id"] == item_id
     assert (
         only_error(send(session, {"type": "conversation.item.retrieve", "item_id": item_id}))["code"]
         == "item_retrieve_invalid_item_id"

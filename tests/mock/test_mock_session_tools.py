@@ -41,8 +41,13 @@ def update(mock: MockSession, **session) -> list[dict]:
 
 
 def say(mock: MockSession, text: str) -> None:
-    send(mock, {"type": "conversation.item.create",
-                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}})
+    send(
+        mock,
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+        },
+    )
 
 
 def kinds(events: list[dict]) -> list[str]:
@@ -66,8 +71,13 @@ def test_a_call_follows_the_ga_sequence_with_valid_arguments():
     say(mock, "What is the weather in Paris?")
     events = send(mock, {"type": "response.create"})
     assert [k for k in kinds(events) if k != "response.function_call_arguments.delta"] == [
-        "response.created", "rate_limits.updated", "response.output_item.added", "conversation.item.added",
-        "response.function_call_arguments.done", "response.output_item.done", "conversation.item.done",
+        "response.created",
+        "rate_limits.updated",
+        "response.output_item.added",
+        "conversation.item.added",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "conversation.item.done",
         "response.done",
     ]
     call = done(events)["output"][0]
@@ -98,8 +108,12 @@ def test_an_out_of_band_call_is_not_in_the_conversation():
     events = send(mock, {"type": "response.create", "response": {"conversation": "none"}})
     assert "conversation.item.added" not in kinds(events)
     call_id = done(events)["output"][0]["call_id"]
-    error = only_error(send(mock, {"type": "conversation.item.create",
-                                   "item": {"type": "function_call_output", "call_id": call_id, "output": "x"}}))
+    error = only_error(
+        send(
+            mock,
+            {"type": "conversation.item.create", "item": {"type": "function_call_output", "call_id": call_id, "output": "x"}},
+        )
+    )
     assert error["code"] == "invalid_tool_call_id"
 
 
@@ -239,9 +253,15 @@ def test_response_create_accepts_every_field_the_sdk_allows():
     say(mock, "Hello")
     params = {
         "audio": {"output": {"voice": "marin", "format": {"type": "audio/pcm", "rate": 24000}}},
-        "conversation": "auto", "instructions": "Be brief.", "max_output_tokens": "inf",
-        "metadata": {"topic": "test"}, "output_modalities": ["text"], "parallel_tool_calls": True,
-        "reasoning": {"effort": "low"}, "tool_choice": "none", "tools": [WEATHER],
+        "conversation": "auto",
+        "instructions": "Be brief.",
+        "max_output_tokens": "inf",
+        "metadata": {"topic": "test"},
+        "output_modalities": ["text"],
+        "parallel_tool_calls": True,
+        "reasoning": {"effort": "low"},
+        "tool_choice": "none",
+        "tools": [WEATHER],
     }
     assert done(send(mock, {"type": "response.create", "response": params}))["status"] == "completed"
     assert done(send(mock, {"type": "response.create", "response": None}))["status"] == "completed"
@@ -256,8 +276,11 @@ def test_response_create_accepts_every_field_the_sdk_allows():
         ({"max_output_tokens": 0}, "integer_below_min_value", "response.max_output_tokens"),
         ({"parallel_tool_calls": "yes"}, "invalid_type", "response.parallel_tool_calls"),
         ({"temperature": 0.8}, "unknown_parameter", "response.temperature"),
-        ({"input": [{"type": "function_call", "call_id": {}, "name": "f", "arguments": "{}"}]}, "invalid_type",
-         "response.input[0].call_id"),
+        (
+            {"input": [{"type": "function_call", "call_id": {}, "name": "f", "arguments": "{}"}]},
+            "invalid_type",
+            "response.input[0].call_id",
+        ),
         ({"input": [{"type": "item_reference"}]}, "invalid_type", "response.input[0].id"),
     ],
 )
@@ -308,28 +331,65 @@ def test_item_fields_have_the_sdks_types(item, param):
 _hostile = st.one_of(st.none(), st.booleans(), st.integers(-3, 5000), st.text(max_size=8), st.just({"x": 1}), st.just([1]))
 _schemas = st.one_of(
     _hostile,
-    st.fixed_dictionaries({"type": st.just("object"), "properties": st.dictionaries(
-        st.sampled_from(["city", "query", "n", "tags"]),
-        st.sampled_from([{"type": "string"}, {"type": "integer", "minimum": 3}, {"type": "array", "items": {"type": "boolean"}},
-                         {"enum": ["a", 1]}, {"type": "object", "properties": {"x": {"type": "number"}}}, {}]),
-        max_size=3)}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("object"),
+            "properties": st.dictionaries(
+                st.sampled_from(["city", "query", "n", "tags"]),
+                st.sampled_from(
+                    [
+                        {"type": "string"},
+                        {"type": "integer", "minimum": 3},
+                        {"type": "array", "items": {"type": "boolean"}},
+                        {"enum": ["a", 1]},
+                        {"type": "object", "properties": {"x": {"type": "number"}}},
+                        {},
+                    ]
+                ),
+                max_size=3,
+            ),
+        }
+    ),
 )
-_tools = st.lists(st.one_of(
-    st.builds(lambda name, params: {"type": "function", "name": name, "description": "Get the weather", "parameters": params},
-              st.sampled_from(["get_weather", "hang_up", "x"]), _schemas),
-    st.builds(lambda label, allowed, approval: {"type": "mcp", "server_label": label, "server_url": "https://m",
-                                                "allowed_tools": allowed, "require_approval": approval},
-              st.sampled_from(["docs", "kb"]), st.one_of(st.none(), st.just(["search_docs"])),
-              st.sampled_from(["always", "never", None, {"never": {"tool_names": ["search"]}}])),
-    st.dictionaries(st.sampled_from(["type", "name", "server_label", "parameters"]), _hostile, max_size=3),
-), max_size=3)
-_choices = st.one_of(st.sampled_from(["auto", "none", "required"]), st.just({"type": "function", "name": "hang_up"}),
-                     st.just({"type": "mcp", "server_label": "docs"}), _hostile)
-_settings = st.fixed_dictionaries({}, optional={
-    "tools": _tools, "tool_choice": _choices, "parallel_tool_calls": st.one_of(st.booleans(), _hostile),
-    "max_output_tokens": st.one_of(st.integers(1, 40), st.just("inf"), _hostile),
-    "output_modalities": st.sampled_from([["text"], ["audio"]]),
-})
+_tools = st.lists(
+    st.one_of(
+        st.builds(
+            lambda name, params: {"type": "function", "name": name, "description": "Get the weather", "parameters": params},
+            st.sampled_from(["get_weather", "hang_up", "x"]),
+            _schemas,
+        ),
+        st.builds(
+            lambda label, allowed, approval: {
+                "type": "mcp",
+                "server_label": label,
+                "server_url": "https://m",
+                "allowed_tools": allowed,
+                "require_approval": approval,
+            },
+            st.sampled_from(["docs", "kb"]),
+            st.one_of(st.none(), st.just(["search_docs"])),
+            st.sampled_from(["always", "never", None, {"never": {"tool_names": ["search"]}}]),
+        ),
+        st.dictionaries(st.sampled_from(["type", "name", "server_label", "parameters"]), _hostile, max_size=3),
+    ),
+    max_size=3,
+)
+_choices = st.one_of(
+    st.sampled_from(["auto", "none", "required"]),
+    st.just({"type": "function", "name": "hang_up"}),
+    st.just({"type": "mcp", "server_label": "docs"}),
+    _hostile,
+)
+_settings = st.fixed_dictionaries(
+    {},
+    optional={
+        "tools": _tools,
+        "tool_choice": _choices,
+        "parallel_tool_calls": st.one_of(st.booleans(), _hostile),
+        "max_output_tokens": st.one_of(st.integers(1, 40), st.just("inf"), _hostile),
+        "output_modalities": st.sampled_from([["text"], ["audio"]]),
+    },
+)
 
 
 @st.composite
@@ -342,23 +402,39 @@ def _client_events(draw: st.DrawFn, mock: MockSession) -> dict:
         return {"type": "session.update", "session": {"type": "realtime", **draw(_settings)}}
     if kind == "say":
         text = draw(st.sampled_from(["What is the weather in Paris?", "search docs please", "hang up", "hi"]))
-        return {"type": "conversation.item.create",
-                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}
+        return {
+            "type": "conversation.item.create",
+            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+        }
     if kind == "output":
         output = draw(st.one_of(st.text(max_size=20), _hostile))
-        return {"type": "conversation.item.create",
-                "item": {"type": "function_call_output", "call_id": draw(st.sampled_from(calls)), "output": output}}
+        return {
+            "type": "conversation.item.create",
+            "item": {"type": "function_call_output", "call_id": draw(st.sampled_from(calls)), "output": output},
+        }
     if kind == "approve":
-        return {"type": "conversation.item.create", "item": {
-            "type": "mcp_approval_response", "approval_request_id": draw(st.sampled_from(requests)),
-            "approve": draw(st.one_of(st.booleans(), _hostile))}}
+        return {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "mcp_approval_response",
+                "approval_request_id": draw(st.sampled_from(requests)),
+                "approve": draw(st.one_of(st.booleans(), _hostile)),
+            },
+        }
     params = draw(st.one_of(st.none(), _settings))
     if params is not None and draw(st.booleans()):
-        params["input"] = draw(st.lists(st.one_of(
-            st.dictionaries(st.sampled_from(["type", "call_id", "id", "approval_request_id", "name", "output"]),
-                            st.one_of(_hostile, st.sampled_from(["function_call", "mcp_approval_request", "item_reference"]))),
-            st.just({"type": "item_reference", "id": "item_1"}),
-        ), max_size=3))
+        params["input"] = draw(
+            st.lists(
+                st.one_of(
+                    st.dictionaries(
+                        st.sampled_from(["type", "call_id", "id", "approval_request_id", "name", "output"]),
+                        st.one_of(_hostile, st.sampled_from(["function_call", "mcp_approval_request", "item_reference"])),
+                    ),
+                    st.just({"type": "item_reference", "id": "item_1"}),
+                ),
+                max_size=3,
+            )
+        )
     return {"type": "response.create", "response": params}
 
 
@@ -372,11 +448,21 @@ def test_any_sequence_of_tool_events_gets_only_events_the_sdk_reads(data):
 
 
 _nested = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-2, 5000), st.floats(0, 2),
-              st.sampled_from(["auto", "disabled", "inf", "low", "x", "retention_ratio", "input_text", "marin", "mcp"])),
-    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(
-        st.sampled_from(["type", "id", "name", "variables", "effort", "retention_ratio", "text", "metadata", "server_label"]),
-        inner, max_size=3),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-2, 5000),
+        st.floats(0, 2),
+        st.sampled_from(["auto", "disabled", "inf", "low", "x", "retention_ratio", "input_text", "marin", "mcp"]),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=2)
+        | st.dictionaries(
+            st.sampled_from(["type", "id", "name", "variables", "effort", "retention_ratio", "text", "metadata", "server_label"]),
+            inner,
+            max_size=3,
+        )
+    ),
     max_leaves=8,
 )
 

@@ -57,7 +57,7 @@ def test_auto_answers_when_no_tool_is_named():
 
 
 def test_short_common_words_do_not_name_a_tool():
-    """"the" and "city" are in WEATHER's description; words under five letters do not count."""
+    """Both "the" and "city" are in WEATHER's description; words under five letters do not count."""
     assert not names_tool("Is the city nice?", WEATHER)
 
 
@@ -115,8 +115,7 @@ def test_arguments_are_the_same_for_the_same_seed():
 def test_nested_objects_arrays_defaults_and_refs():
     schema = {
         "type": "object",
-        "$defs": {"point": {"type": "object", "properties": {"x": {"type": "number", "exclusiveMinimum": 0}},
-                            "required": ["x"]}},
+        "$defs": {"point": {"type": "object", "properties": {"x": {"type": "number", "exclusiveMinimum": 0}}, "required": ["x"]}},
         "properties": {
             "points": {"type": "array", "items": {"$ref": "#/$defs/point"}, "minItems": 2},
             "label": {"type": ["string", "null"], "minLength": 3, "maxLength": 5},
@@ -159,11 +158,20 @@ def test_arguments_stream_in_several_chunks():
     assert len(chunks) > 1 and "".join(chunks) == arguments
 
 
-_SCALARS = st.sampled_from([
-    {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"},
-    {"type": "integer", "minimum": -3, "maximum": 3}, {"type": "number", "exclusiveMaximum": -1},
-    {"type": "string", "minLength": 30}, {"type": "string", "maxLength": 1}, {"enum": ["a", 2, None]},
-])
+_SCALARS = st.sampled_from(
+    [
+        {"type": "string"},
+        {"type": "integer"},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "integer", "minimum": -3, "maximum": 3},
+        {"type": "number", "exclusiveMaximum": -1},
+        {"type": "string", "minLength": 30},
+        {"type": "string", "maxLength": 1},
+        {"enum": ["a", 2, None]},
+    ]
+)
 _SCHEMAS = st.recursive(
     _SCALARS,
     lambda inner: st.one_of(

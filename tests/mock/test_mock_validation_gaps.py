@@ -49,8 +49,10 @@ def test_the_voice_is_fixed_once_the_assistant_has_spoken():
     assert "response.done" in kinds(send(session, {"type": "response.create"}))
     (error,) = send(session, {**voice_update("alloy"), "event_id": "evt_voice"})
     assert error["error"] == {
-        "type": "invalid_request_error", "code": "cannot_update_voice",
-        "message": "Cannot update a conversation's voice if assistant audio is present.", "param": None,
+        "type": "invalid_request_error",
+        "code": "cannot_update_voice",
+        "message": "Cannot update a conversation's voice if assistant audio is present.",
+        "param": None,
         "event_id": "evt_voice",
     }
     assert session.session["audio"]["output"]["voice"] == "cedar"  # the whole update was rejected
@@ -65,8 +67,13 @@ def test_the_voice_is_fixed_once_the_assistant_has_spoken():
 def test_pcm_without_rate_is_24khz():
     session = new_session()
     fmt = {"type": "audio/pcm"}
-    (updated,) = send(session, {"type": "session.update", "session": {
-        "type": "realtime", "audio": {"input": {"format": fmt}, "output": {"format": fmt}}}})
+    (updated,) = send(
+        session,
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"input": {"format": fmt}, "output": {"format": fmt}}},
+        },
+    )
     assert updated["type"] == "session.updated"
     assert updated["session"]["audio"]["input"]["format"] == {"type": "audio/pcm", "rate": 24000}
     assert updated["session"]["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
@@ -89,13 +96,19 @@ def test_rate_limits_arrive_as_the_response_starts():
 
 def test_input_transcription_follows_the_response_that_vad_started():
     session = new_session()
-    send(session, {"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
-        "transcription": {"model": "gpt-4o-mini-transcribe"}}}}})
+    send(
+        session,
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"input": {"transcription": {"model": "gpt-4o-mini-transcribe"}}}},
+        },
+    )
     pcm, step, events = tone_turn(), 960, []
     for index, offset in enumerate(range(0, len(pcm), step)):
         chunk = pcm[offset : offset + step]
-        events += send(session, {"type": "input_audio_buffer.append", "audio": base64.b64encode(chunk).decode()},
-                       now=index * 0.02)
+        events += send(
+            session, {"type": "input_audio_buffer.append", "audio": base64.b64encode(chunk).decode()}, now=index * 0.02
+        )
     order = kinds(events)
     completed = order.index("conversation.item.input_audio_transcription.completed")
     assert order.index("input_audio_buffer.committed") < order.index("response.created") < completed
@@ -108,8 +121,15 @@ async def test_the_transcription_failed_fault_fails_each_transcription_after_it_
         client = await open_client(server.url_for())
         try:
             await client.until("session.created")
-            await client.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
-                "transcription": {"model": "whisper-1"}, "turn_detection": None}}}})
+            await client.send(
+                {
+                    "type": "session.update",
+                    "session": {
+                        "type": "realtime",
+                        "audio": {"input": {"transcription": {"model": "whisper-1"}, "turn_detection": None}},
+                    },
+                }
+            )
             await client.until("session.updated")
             await client.stream(tone_turn()[:48000], realtime=False)
             await client.send({"type": "input_audio_buffer.commit"})

@@ -17,7 +17,9 @@ def error_of(session):
 @pytest.mark.parametrize("field", BETA_SESSION_FIELDS)
 def test_every_beta_field_is_an_unknown_parameter(field):
     assert error_of({"type": "realtime", field: "x"}) == (
-        "unknown_parameter", f"Unknown parameter: 'session.{field}'.", f"session.{field}"
+        "unknown_parameter",
+        f"Unknown parameter: 'session.{field}'.",
+        f"session.{field}",
     )
 
 
@@ -27,7 +29,9 @@ def test_beta_fields_without_type_are_reported_as_unknown_first():
 
 def test_missing_session_type():
     assert error_of({"instructions": "hi"}) == (
-        "missing_required_parameter", "Missing required parameter: 'session.type'.", "session.type"
+        "missing_required_parameter",
+        "Missing required parameter: 'session.type'.",
+        "session.type",
     )
 
 
@@ -125,7 +129,10 @@ def test_merge_replaces_turn_detection_of_another_kind_and_null_disables_it():
     current = default_session("sess_1", "gpt-realtime", 0)
     semantic = merge_session(current, {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "semantic_vad"}}}})
     assert semantic["audio"]["input"]["turn_detection"] == {
-        "type": "semantic_vad", "eagerness": "auto", "create_response": True, "interrupt_response": True
+        "type": "semantic_vad",
+        "eagerness": "auto",
+        "create_response": True,
+        "interrupt_response": True,
     }
     off = merge_session(current, {"type": "realtime", "audio": {"input": {"turn_detection": None}}})
     assert off["audio"]["input"]["turn_detection"] is None

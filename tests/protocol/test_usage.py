@@ -23,30 +23,56 @@ from tui.wire.reader import SessionReader
 # Two responses with every kind of token, and a transcription; the costs below are worked by hand
 # from the built-in gpt-realtime row (USD per 1M: text 4 / cached 0.4 / out 16, audio 32 / 0.4 / 64).
 FIRST = {
-    "total_tokens": 1300, "input_tokens": 1000, "output_tokens": 300,
-    "input_token_details": {"text_tokens": 400, "audio_tokens": 600, "cached_tokens": 500,
-                            "cached_tokens_details": {"text_tokens": 200, "audio_tokens": 300}},
+    "total_tokens": 1300,
+    "input_tokens": 1000,
+    "output_tokens": 300,
+    "input_token_details": {
+        "text_tokens": 400,
+        "audio_tokens": 600,
+        "cached_tokens": 500,
+        "cached_tokens_details": {"text_tokens": 200, "audio_tokens": 300},
+    },
     "output_token_details": {"text_tokens": 50, "audio_tokens": 250},
 }
 # (400-200)*4 + 200*0.4 + (600-300)*32 + 300*0.4 + 50*16 + 250*64 = 800+80+9600+120+800+16000 = 27400 µ$
 SECOND = {
-    "total_tokens": 220, "input_tokens": 120, "output_tokens": 100,
+    "total_tokens": 220,
+    "input_tokens": 120,
+    "output_tokens": 100,
     "input_token_details": {"text_tokens": 120, "audio_tokens": 0, "cached_tokens": 0},
     "output_token_details": {"text_tokens": 100, "audio_tokens": 0},
 }
 # 120*4 + 100*16 = 2080 µ$; the session: 29480 µ$ = $0.02948
-TRANSCRIPTION = {"type": "tokens", "input_tokens": 30, "output_tokens": 7, "total_tokens": 37,
-                 "input_token_details": {"audio_tokens": 30, "text_tokens": 0}}
+TRANSCRIPTION = {
+    "type": "tokens",
+    "input_tokens": 30,
+    "output_tokens": 7,
+    "total_tokens": 37,
+    "input_token_details": {"audio_tokens": 30, "text_tokens": 0},
+}
 
 
 def recording(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str = "gpt-realtime-2025-08-28") -> Path:
     script = Script(tmp_path / "usage.jsonl", monkeypatch).handshake()
     script.at(0.1).receive(session_created(model=model))
-    script.at(1.0).receive({"type": "conversation.item.input_audio_transcription.completed", "event_id": "e2",
-                            "item_id": "item_1", "content_index": 0, "transcript": "hi", "usage": TRANSCRIPTION})
+    script.at(1.0).receive(
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "event_id": "e2",
+            "item_id": "item_1",
+            "content_index": 0,
+            "transcript": "hi",
+            "usage": TRANSCRIPTION,
+        }
+    )
     for at, rid, usage in ((2.0, "resp_1", FIRST), (4.0, "resp_2", SECOND)):
-        script.at(at).receive({"type": "response.done", "event_id": f"e{at}",
-                               "response": {"object": "realtime.response", "id": rid, "status": "completed", "usage": usage}})
+        script.at(at).receive(
+            {
+                "type": "response.done",
+                "event_id": f"e{at}",
+                "response": {"object": "realtime.response", "id": rid, "status": "completed", "usage": usage},
+            }
+        )
     script.at(5.0).close("c2s", 1000)
     script.end(1000, "client")
     return script.done()
@@ -63,8 +89,9 @@ def totals_of(path: Path, prices_path: str | None = None) -> UsageTotals:
 
 def rtui(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "RTUI_PRICES")}
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=90,
-                          cwd=cwd, env={**environ, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=90, cwd=cwd, env={**environ, **env}
+    )
 
 
 def test_totals_and_cost_of_a_recording_whose_usage_is_known(tmp_path, monkeypatch):
@@ -88,8 +115,15 @@ def test_an_unknown_model_has_no_price_but_its_tokens_count(tmp_path, monkeypatc
 
 def test_a_price_file_overrides_one_model_and_keeps_the_rest(tmp_path, monkeypatch):
     prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps({"date": "2030-01-01", "source": "my contract",
-                                  "models": {"gpt-realtime": {"text_in": 1, "text_out": 1, "audio_in": 1, "audio_out": 1}}}))
+    prices.write_text(
+        json.dumps(
+            {
+                "date": "2030-01-01",
+                "source": "my contract",
+                "models": {"gpt-realtime": {"text_in": 1, "text_out": 1, "audio_in": 1, "audio_out": 1}},
+            }
+        )
+    )
     totals = totals_of(recording(tmp_path, monkeypatch), str(prices))
     # Cached input not given: free. 320 + 300 uncached input, 150 + 250 output, at $1 per 1M.
     assert round(totals.cost * 1e6) == 1020
@@ -97,12 +131,15 @@ def test_a_price_file_overrides_one_model_and_keeps_the_rest(tmp_path, monkeypat
     assert table.date == "2030-01-01" and table.rates("gpt-realtime-2.1-mini") == load_prices().rates("gpt-realtime-2.1-mini")
 
 
-@pytest.mark.parametrize("content, message", [
-    ("not json", "not JSON"),
-    ('{"models": {"gpt-realtime": {"text_inn": 4}}}', "unknown price 'text_inn'"),
-    ('{"models": {"gpt-realtime": {"text_in": "4"}}}', "text_in must be a price"),
-    ('[1]', 'expected an object with "models"'),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json", "not JSON"),
+        ('{"models": {"gpt-realtime": {"text_inn": 4}}}', "unknown price 'text_inn'"),
+        ('{"models": {"gpt-realtime": {"text_in": "4"}}}', "text_in must be a price"),
+        ("[1]", 'expected an object with "models"'),
+    ],
+)
 def test_a_bad_price_file_is_one_line_and_status_2(tmp_path, content, message):
     prices = tmp_path / "prices.json"
     prices.write_text(content)
@@ -150,8 +187,9 @@ def test_headless_ends_with_the_session_totals(tmp_path):
 
 
 async def test_the_stats_line_shows_tokens_and_cost_after_a_response(tmp_path):
-    config = EngineConfig(Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"),
-                          record_dir=tmp_path, texts=["Hello"])
+    config = EngineConfig(
+        Endpoint(url="", kind="mock"), audio=AudioSettings(input="none", output="null"), record_dir=tmp_path, texts=["Hello"]
+    )
     engine = EngineProcess(config)
     async with on_screen(engine) as (runner, app, pilot):
         stats = app.screen.query_one("#stats")
@@ -179,8 +217,9 @@ def test_wrong_typed_usage_counts_nothing_and_breaks_nothing():
         {"type": "conversation.item.input_audio_transcription.completed", "usage": {"type": "duration", "seconds": "1"}},
     ]
     for event in hostile:
-        totals.on_record({"kind": "frame", "dir": "s2c", "conn": 1, "t_ns": 0, "size": 1, "opcode": "text",
-                          "text": json.dumps(event)})
+        totals.on_record(
+            {"kind": "frame", "dir": "s2c", "conn": 1, "t_ns": 0, "size": 1, "opcode": "text", "text": json.dumps(event)}
+        )
     assert totals.responses == 1 and totals.tokens.total == 0 and totals.cost_text() == "$?"  # no model named
     assert totals.transcription.count == 1 and totals.transcription.seconds == 0
     # Cached tokens without their split: text first, the rest audio.

@@ -42,8 +42,13 @@ def test_replay_to_a_bad_url_or_a_closed_port_says_so(tmp_path, capsys):
     status, out = run(capsys, "replay", str(example("fault-delay")), "--to", "localhost:8765")
     assert status == 2 and "--to needs a ws:// or wss:// URL, not 'localhost:8765'" in out
     status, out = run(
-        capsys, "replay", str(example("fault-delay")), "--to", "ws://127.0.0.1:9/v1/realtime",
-        "--output", str(tmp_path / "x.jsonl"),
+        capsys,
+        "replay",
+        str(example("fault-delay")),
+        "--to",
+        "ws://127.0.0.1:9/v1/realtime",
+        "--output",
+        str(tmp_path / "x.jsonl"),
     )
     assert status == 1 and "cannot connect to ws://127.0.0.1:9/v1/realtime" in out and "is the server running?" in out
 
@@ -84,8 +89,15 @@ def test_mock_serve_and_client_replay_reproduce_the_session(tmp_path, capsys):
 def test_client_replay_against_another_recording_diverges_loudly(tmp_path, capsys):
     with served(example("story6-commit-empty")) as url:
         status, out = run(
-            capsys, "replay", str(example("story3-beta-fields-client-closes")), "--to", url,
-            "--output", str(tmp_path / "client.jsonl"), "--timeout", "3",
+            capsys,
+            "replay",
+            str(example("story3-beta-fields-client-closes")),
+            "--to",
+            url,
+            "--output",
+            str(tmp_path / "client.jsonl"),
+            "--timeout",
+            "3",
         )
     assert status == 1
     assert "MISMATCH" in out

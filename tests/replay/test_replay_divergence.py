@@ -28,8 +28,11 @@ def edit_event(record: dict, kind: str, **changes) -> dict:  # type: ignore[type
 async def test_a_changed_field_is_caught_at_its_position_with_a_readable_diff(tmp_path):
     original = load_script(example("voice-turn-barge-in"))
     changed = load_script(
-        rewrite(example("voice-turn-barge-in"), tmp_path / "changed.jsonl",
-                lambda r: edit_event(r, "conversation.item.truncate", audio_end_ms=301))
+        rewrite(
+            example("voice-turn-barge-in"),
+            tmp_path / "changed.jsonl",
+            lambda r: edit_event(r, "conversation.item.truncate", audio_end_ms=301),
+        )
     )
     position = next(i for i, item in enumerate(recorded_items(original, "c2s")) if item.type == "conversation.item.truncate")
     async with serve_recording(original, timeout=5) as served:
@@ -56,8 +59,11 @@ async def test_a_changed_field_is_caught_at_its_position_with_a_readable_diff(tm
 async def test_a_missing_frame_names_the_recorded_frame_it_matches(tmp_path):
     # The client skips its session.update: its audio arrives where the update was expected.
     changed = load_script(
-        rewrite(example("fault-close-4001"), tmp_path / "skipped.jsonl",
-                lambda r: {**r, "conn": 99} if r.get("type") == "session.update" else r)
+        rewrite(
+            example("fault-close-4001"),
+            tmp_path / "skipped.jsonl",
+            lambda r: {**r, "conn": 99} if r.get("type") == "session.update" else r,
+        )
     )
     original = load_script(example("fault-close-4001"))
     async with serve_recording(original, timeout=5) as served:
@@ -117,9 +123,16 @@ async def test_a_recording_cut_off_by_a_crash_replays_up_to_its_last_complete_re
 
 
 def write_recording(path, records: list[dict]) -> None:  # type: ignore[type-arg]
-    header = {"kind": "header", "schema": "rtui.session/1", "tool": "rtui", "version": "test",
-              "started_at": "2026-11-22T00:00:00+00:00", "url": "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime",
-              "mode": "live", "redaction": []}
+    header = {
+        "kind": "header",
+        "schema": "rtui.session/1",
+        "tool": "rtui",
+        "version": "test",
+        "started_at": "2026-11-22T00:00:00+00:00",
+        "url": "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime",
+        "mode": "live",
+        "redaction": [],
+    }
     lines = [orjson.dumps(header)]
     for seq, record in enumerate(records, 1):
         lines.append(orjson.dumps({"seq": seq, "conn": 1, **record}))
@@ -131,25 +144,62 @@ async def test_frames_in_flight_when_the_client_closed_are_still_replayed(tmp_pa
     # were already on their way (recorded after the client's close, before the server's answer).
     ms = 1_000_000
     path = tmp_path / "in-flight.jsonl"
-    write_recording(path, [
-        {"t_ns": 1 * ms, "kind": "handshake_request", "dir": "c2s", "url": "ws://x/v1/realtime?model=gpt-realtime",
-         "path": "/v1/realtime?model=gpt-realtime", "headers": [], "subprotocols": []},
-        {"t_ns": 2 * ms, "kind": "handshake_response", "dir": "s2c", "status": 101, "reason": "Switching Protocols",
-         "headers": [], "subprotocol": None, "extensions": []},
-        {"t_ns": 3 * ms, "kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"session.created"}', "size": 26},
-        {"t_ns": 13 * ms, "kind": "close", "dir": "c2s", "code": 1000, "reason": "", "by": "client", "first": True},
-        {"t_ns": 40 * ms, "kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"rate_limits.updated"}', "size": 30},
-        {"t_ns": 41 * ms, "kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"error"}', "size": 16},
-        {"t_ns": 42 * ms, "kind": "close", "dir": "s2c", "code": 1000, "reason": "", "by": "server", "first": False},
-        {"t_ns": 43 * ms, "kind": "end", "dir": "local", "code": 1000, "reason": "", "closed_by": "client", "clean": True,
-         "close_sent": {"code": 1000, "reason": ""}, "close_rcvd": {"code": 1000, "reason": ""}, "side": "client"},
-    ])
+    write_recording(
+        path,
+        [
+            {
+                "t_ns": 1 * ms,
+                "kind": "handshake_request",
+                "dir": "c2s",
+                "url": "ws://x/v1/realtime?model=gpt-realtime",
+                "path": "/v1/realtime?model=gpt-realtime",
+                "headers": [],
+                "subprotocols": [],
+            },
+            {
+                "t_ns": 2 * ms,
+                "kind": "handshake_response",
+                "dir": "s2c",
+                "status": 101,
+                "reason": "Switching Protocols",
+                "headers": [],
+                "subprotocol": None,
+                "extensions": [],
+            },
+            {"t_ns": 3 * ms, "kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"session.created"}', "size": 26},
+            {"t_ns": 13 * ms, "kind": "close", "dir": "c2s", "code": 1000, "reason": "", "by": "client", "first": True},
+            {
+                "t_ns": 40 * ms,
+                "kind": "frame",
+                "dir": "s2c",
+                "opcode": "text",
+                "text": '{"type":"rate_limits.updated"}',
+                "size": 30,
+            },
+            {"t_ns": 41 * ms, "kind": "frame", "dir": "s2c", "opcode": "text", "text": '{"type":"error"}', "size": 16},
+            {"t_ns": 42 * ms, "kind": "close", "dir": "s2c", "code": 1000, "reason": "", "by": "server", "first": False},
+            {
+                "t_ns": 43 * ms,
+                "kind": "end",
+                "dir": "local",
+                "code": 1000,
+                "reason": "",
+                "closed_by": "client",
+                "clean": True,
+                "close_sent": {"code": 1000, "reason": ""},
+                "close_rcvd": {"code": 1000, "reason": ""},
+                "side": "client",
+            },
+        ],
+    )
     script = load_script(path)
     results = [await full_replay(script, output=tmp_path / f"run{i}.jsonl", timing=Timing(1.0)) for i in range(3)]
     for result in results:
         assert result.ok, result.report()
         assert [r.get("type") for r in records(result.recording) if r["kind"] == "frame"] == [
-            "session.created", "rate_limits.updated", "error"
+            "session.created",
+            "rate_limits.updated",
+            "error",
         ]
 
 

@@ -49,9 +49,7 @@ def test_the_examples_are_there_and_small():
 @pytest.mark.parametrize("path", all_examples(), ids=lambda p: p.stem)
 async def test_example_replays_identically_twenty_times(path, tmp_path):
     script = load_script(path)
-    results = await asyncio.gather(
-        *(full_replay(script, output=tmp_path / f"run{i}.jsonl", timeout=10) for i in range(RUNS))
-    )
+    results = await asyncio.gather(*(full_replay(script, output=tmp_path / f"run{i}.jsonl", timeout=10) for i in range(RUNS)))
     original = ending(path)
     for result in results:
         assert result.ok, result.report()

@@ -193,12 +193,24 @@ async def test_a_side_silent_for_a_long_stretch_does_not_make_the_replay_hold_th
             "side": "client",
         },
     ]
-    header = {"kind": "header", "schema": "rtui.session/1", "tool": "rtui", "version": "test",
-              "started_at": "2026-11-22T00:00:00+00:00", "url": "ws://127.0.0.1:1/v1/realtime", "mode": "live", "redaction": []}
+    header = {
+        "kind": "header",
+        "schema": "rtui.session/1",
+        "tool": "rtui",
+        "version": "test",
+        "started_at": "2026-11-22T00:00:00+00:00",
+        "url": "ws://127.0.0.1:1/v1/realtime",
+        "mode": "live",
+        "redaction": [],
+    }
     path = tmp_path / "silent-server.jsonl"
-    path.write_bytes(b"\n".join([orjson.dumps(header)] + [
-        orjson.dumps({"seq": seq, "t_ns": seq * ms, "conn": 1, **record}) for seq, record in enumerate(records, 1)
-    ]) + b"\n")
+    path.write_bytes(
+        b"\n".join(
+            [orjson.dumps(header)]
+            + [orjson.dumps({"seq": seq, "t_ns": seq * ms, "conn": 1, **record}) for seq, record in enumerate(records, 1)]
+        )
+        + b"\n"
+    )
 
     peak = 0
     advance = Tape.advance

@@ -43,9 +43,10 @@ def test_server_ids_are_named_by_first_appearance_in_both_directions():
 
     assert run("item_A", "resp_A") == run("item_B", "resp_B")
     # ...but an id the client names that the server never gave stays itself.
-    assert norm(event(type="conversation.item.truncate", item_id="item_A"), IdMap()).key() != norm(
-        event(type="conversation.item.truncate", item_id="item_B"), IdMap()
-    ).key()
+    assert (
+        norm(event(type="conversation.item.truncate", item_id="item_A"), IdMap()).key()
+        != norm(event(type="conversation.item.truncate", item_id="item_B"), IdMap()).key()
+    )
 
 
 def test_expiry_is_blanked_and_long_strings_compare_by_hash():

@@ -47,8 +47,14 @@ def incoming(clock: FakeClock) -> Progress:
 
 def step(t_ms: int, requires: tuple[int, int] = (0, 0), requires_t_ms: int | None = None) -> Step:
     return Step(
-        seq=1, t_ns=t_ms * MS, direction="c2s", kind="frame", opcode="text", payload="{}",
-        requires=requires, requires_t_ns=None if requires_t_ms is None else requires_t_ms * MS,
+        seq=1,
+        t_ns=t_ms * MS,
+        direction="c2s",
+        kind="frame",
+        opcode="text",
+        payload="{}",
+        requires=requires,
+        requires_t_ns=None if requires_t_ms is None else requires_t_ms * MS,
     )
 
 

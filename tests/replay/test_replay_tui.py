@@ -63,8 +63,9 @@ async def test_the_replay_engine_drives_state_from_the_replayed_session(tmp_path
 
 
 async def test_the_tui_shows_the_replay_and_its_verdict(tmp_path):
-    engine = ReplayEngine(load_script(example("story2-beta-header-close-4000")), timing=Timing(None),
-                          output=str(tmp_path / "new.jsonl"))
+    engine = ReplayEngine(
+        load_script(example("story2-beta-header-close-4000")), timing=Timing(None), output=str(tmp_path / "new.jsonl")
+    )
     runner = EngineThread(engine)  # type: ignore[arg-type]
     runner.start()
     try:
@@ -125,8 +126,9 @@ async def test_the_replay_header_and_stats_are_the_replays_own(tmp_path):
     # A voice turn recorded on 2026-11-22, its session expiring an hour after it opened: replayed any
     # day later, the header counts down on the recording's clock, shows the one URL the replay talks to
     # (the same as its handshake row), and pace and resp are measured on the replayed frames.
-    engine = ReplayEngine(load_script(example("engine-headless-voice-turn")), timing=Timing(2.0),
-                          output=str(tmp_path / "new.jsonl"))
+    engine = ReplayEngine(
+        load_script(example("engine-headless-voice-turn")), timing=Timing(2.0), output=str(tmp_path / "new.jsonl")
+    )
     runner = EngineThread(engine)  # type: ignore[arg-type]
     runner.start()
     try:
@@ -160,8 +162,9 @@ async def test_the_replay_header_and_stats_are_the_replays_own(tmp_path):
 
 
 async def test_the_verdict_has_a_panel_with_the_report_and_R_replays_again(tmp_path):
-    engine = ReplayEngine(load_script(example("story2-beta-header-close-4000")), timing=Timing(None),
-                          output=str(tmp_path / "new.jsonl"))
+    engine = ReplayEngine(
+        load_script(example("story2-beta-header-close-4000")), timing=Timing(None), output=str(tmp_path / "new.jsonl")
+    )
     runner = EngineThread(engine)  # type: ignore[arg-type]
     runner.start()
     try:

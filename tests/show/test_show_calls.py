@@ -21,14 +21,35 @@ def call_recording(tmp_path, monkeypatch, second_call=False):
     s.receive(session_created())
     s.receive({"type": "response.output_item.added", "response_id": "resp_1", "output_index": 0, "item": CALL})
     for piece in ('{"ci', 'ty": "Pa', 'ris"}'):
-        s.receive({"type": "response.function_call_arguments.delta", "response_id": "resp_1", "item_id": "item_c",
-                   "output_index": 0, "call_id": "call_1", "delta": piece})
+        s.receive(
+            {
+                "type": "response.function_call_arguments.delta",
+                "response_id": "resp_1",
+                "item_id": "item_c",
+                "output_index": 0,
+                "call_id": "call_1",
+                "delta": piece,
+            }
+        )
     if second_call:  # another call's deltas right after: a run of its own
         s.receive({"type": "response.function_call_arguments.delta", "item_id": "item_d", "call_id": "call_2", "delta": "{}"})
-    s.receive({"type": "response.function_call_arguments.done", "response_id": "resp_1", "item_id": "item_c",
-               "output_index": 0, "call_id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'})
-    s.send({"type": "conversation.item.create",
-            "item": {"type": "function_call_output", "call_id": "call_1", "output": '{"temperature_c": 18}'}})
+    s.receive(
+        {
+            "type": "response.function_call_arguments.done",
+            "response_id": "resp_1",
+            "item_id": "item_c",
+            "output_index": 0,
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"city": "Paris"}',
+        }
+    )
+    s.send(
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "function_call_output", "call_id": "call_1", "output": '{"temperature_c": 18}'},
+        }
+    )
     return s.done()
 
 

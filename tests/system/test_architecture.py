@@ -15,9 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def core_packages() -> list[str]:
-    return sorted(
-        f"tui.{info.name}" for info in pkgutil.iter_modules(tui.__path__) if info.ispkg and info.name != "app"
-    )
+    return sorted(f"tui.{info.name}" for info in pkgutil.iter_modules(tui.__path__) if info.ispkg and info.name != "app")
 
 
 def core_modules() -> list[str]:
@@ -59,6 +57,7 @@ def test_the_check_would_catch_textual() -> None:
 
 # -- websockets is used through its public API only (tui.wire.pump drives its sans-I/O protocol) --
 
+
 def websockets_names() -> tuple[set[str], set[str]]:
     """The methods of websockets' protocol and connection classes, and their private attributes."""
     import websockets.asyncio.client
@@ -82,9 +81,23 @@ def websockets_names() -> tuple[set[str], set[str]]:
 
 # Internals websockets does not mark with an underscore but does not document either.
 UNDOCUMENTED = {
-    "writes", "events", "parser", "reader", "parser_exc", "current_size", "eof_sent", "expect_continuation_frame",
-    "recv_frame", "send_frame", "send_eof", "send_in_progress", "send_context", "send_data", "process_event",
-    "connection_lost_waiter", "close_deadline",
+    "writes",
+    "events",
+    "parser",
+    "reader",
+    "parser_exc",
+    "current_size",
+    "eof_sent",
+    "expect_continuation_frame",
+    "recv_frame",
+    "send_frame",
+    "send_eof",
+    "send_in_progress",
+    "send_context",
+    "send_data",
+    "process_event",
+    "connection_lost_waiter",
+    "close_deadline",
 }
 
 
@@ -96,9 +109,7 @@ def parse_uri():  # a URI for constructing a ClientProtocol to list its attribut
 
 def _is_protocol(node: ast.expr) -> bool:
     """`protocol` or `<anything>.protocol`: a websockets sans-I/O protocol object by rtui's naming."""
-    return (isinstance(node, ast.Name) and node.id == "protocol") or (
-        isinstance(node, ast.Attribute) and node.attr == "protocol"
-    )
+    return (isinstance(node, ast.Name) and node.id == "protocol") or (isinstance(node, ast.Attribute) and node.attr == "protocol")
 
 
 def _is_self(node: ast.expr) -> bool:
@@ -133,10 +144,7 @@ def websockets_misuse(source: str) -> list[str]:
 
 
 def tui_sources() -> dict[str, str]:
-    return {
-        str(path.relative_to(ROOT)): path.read_text()
-        for path in sorted((ROOT / "tui").rglob("*.py"))
-    }
+    return {str(path.relative_to(ROOT)): path.read_text() for path in sorted((ROOT / "tui").rglob("*.py"))}
 
 
 def test_no_module_patches_websockets_or_uses_its_private_api() -> None:
@@ -170,6 +178,7 @@ def test_tests_mirror_the_packages() -> None:
 
 # -- one name per idea: no two public classes or type aliases share a name, and no module is named
 # like a top-level package (tui/replay/engine.py beside tui/engine/ read as a second engine) --------
+
 
 def top_level_names(source: str) -> list[str]:
     """The public classes and type aliases a module defines at its top level (`Record = dict[str, Any]`,

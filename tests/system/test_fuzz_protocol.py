@@ -25,22 +25,53 @@ from tui.wire.reader import check_record
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 SERVER_TYPES = [
-    "session.created", "session.updated", "error", "response.done", "response.output_audio.delta",
-    "response.output_audio_transcript.delta", "response.output_audio_transcript.done", "rate_limits.updated",
-    "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped", "conversation.item.added",
-    "conversation.item.input_audio_transcription.completed", "response.output_text.done",
+    "session.created",
+    "session.updated",
+    "error",
+    "response.done",
+    "response.output_audio.delta",
+    "response.output_audio_transcript.delta",
+    "response.output_audio_transcript.done",
+    "rate_limits.updated",
+    "input_audio_buffer.speech_started",
+    "input_audio_buffer.speech_stopped",
+    "conversation.item.added",
+    "conversation.item.input_audio_transcription.completed",
+    "response.output_text.done",
 ]
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**63), st.floats(allow_nan=True),
-    st.text(max_size=20), st.just("A" * 100_001), st.just("sk-" + "x" * 30),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.just("A" * 100_001),
+    st.just("sk-" + "x" * 30),
 )
 values = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3), max_leaves=10
 )
-event_keys = st.sampled_from([
-    "type", "event_id", "audio", "delta", "error", "session", "response", "item", "item_id", "response_id",
-    "rate_limits", "transcript", "text", "audio_start_ms", "audio_end_ms", "content_index", "status_details",
-])
+event_keys = st.sampled_from(
+    [
+        "type",
+        "event_id",
+        "audio",
+        "delta",
+        "error",
+        "session",
+        "response",
+        "item",
+        "item_id",
+        "response_id",
+        "rate_limits",
+        "transcript",
+        "text",
+        "audio_start_ms",
+        "audio_end_ms",
+        "content_index",
+        "status_details",
+    ]
+)
 event_types = st.one_of(st.sampled_from(SERVER_TYPES + sorted(CLIENT_EVENTS)), values)
 
 
@@ -69,8 +100,14 @@ payloads = st.one_of(
 
 @st.composite
 def frame_records(draw: st.DrawFn) -> dict:
-    record = {"seq": draw(st.integers(1, 10**6)), "t_ns": draw(st.integers(0, 10**13)), "conn": draw(st.integers(0, 5)),
-              "kind": "frame", "dir": draw(st.sampled_from(["c2s", "s2c"])), "size": draw(st.integers(0, 10**9))}
+    record = {
+        "seq": draw(st.integers(1, 10**6)),
+        "t_ns": draw(st.integers(0, 10**13)),
+        "conn": draw(st.integers(0, 5)),
+        "kind": "frame",
+        "dir": draw(st.sampled_from(["c2s", "s2c"])),
+        "size": draw(st.integers(0, 10**9)),
+    }
     if draw(st.booleans()):
         record.update(opcode="text", text=draw(payloads))
     else:

@@ -31,8 +31,12 @@ FUZZ = settings(
 HEADER = orjson.dumps({"kind": "header", "schema": SCHEMA, "mode": "live", "url": "ws://127.0.0.1/"}) + b"\n"
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**64 - 1), st.floats(allow_nan=False),
-    st.text(max_size=30), st.just("x" * 200_000),  # a huge field
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.just("x" * 200_000),  # a huge field
 )
 json_values = st.recursive(
     json_scalars,
@@ -79,7 +83,10 @@ garbage_lines = st.one_of(
     st.text(alphabet=string.printable, max_size=80).map(lambda t: t.replace("\n", "").encode() + b"\n"),
     json_values.map(encoded_line),
     near_valid_records().map(encoded_line),
-    st.just(b"\n"), st.just(b"   \t\n"), st.just(b"{\"seq\": 1,\n"), st.just(b"\xff\xfe{}\n"),
+    st.just(b"\n"),
+    st.just(b"   \t\n"),
+    st.just(b'{"seq": 1,\n'),
+    st.just(b"\xff\xfe{}\n"),
 )
 
 
@@ -166,8 +173,15 @@ def test_a_huge_single_line_is_read_not_choked_on(tmp_path):
 # real `rtui` in subprocesses.
 
 WRONG_VALUES: dict[str, object] = {
-    "null": None, "bool": True, "int": 0, "big int": 2**64 - 1, "negative int": -1, "float": 1.5,
-    "string": "x", "list": ["x"], "object": {"x": 1},
+    "null": None,
+    "bool": True,
+    "int": 0,
+    "big int": 2**64 - 1,
+    "negative int": -1,
+    "float": 1.5,
+    "string": "x",
+    "list": ["x"],
+    "object": {"x": 1},
 }
 ABSENT = object()
 FieldPath = tuple[str | int, ...]

@@ -38,7 +38,11 @@ def limited_memory() -> None:
 
 def rtui(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui", *argv], capture_output=True, text=True, timeout=60, preexec_fn=limited_memory,
+        [sys.executable, "-m", "tui", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=limited_memory,
     )
 
 
@@ -78,8 +82,12 @@ def test_the_json_files_rtui_reads_are_regular_files_too(tmp_path, kind):
         (["show", str(EXAMPLE)], {"RTUI_PRICES": str(path)}),
     ):
         result = subprocess.run(
-            [sys.executable, "-m", "tui", *argv], capture_output=True, text=True, timeout=60,
-            preexec_fn=limited_memory, env={**os.environ, "OPENAI_API_KEY": "", **env},
+            [sys.executable, "-m", "tui", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=limited_memory,
+            env={**os.environ, "OPENAI_API_KEY": "", **env},
         )
         assert result.returncode == 2, (argv, result.returncode, result.stderr[-2000:])
         assert result.stderr.count("\n") == 1, result.stderr

@@ -18,7 +18,7 @@ PALETTE = "Ctrl+P"  # Textual's command palette: no binding of rtui's own
 
 def documented_keys() -> set[str]:
     text = README.read_text()
-    table = text[text.index("| key | what it does |"):].split("\n\n", 1)[0]
+    table = text[text.index("| key | what it does |") :].split("\n\n", 1)[0]
     keys: set[str] = set()
     for row in table.splitlines()[2:]:
         keys |= set(re.findall(r"`([^`]+)`", row.split("|")[1]))

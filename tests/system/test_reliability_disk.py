@@ -35,7 +35,12 @@ def rtui(*args: str, cwd: Path, preexec=None, timeout: float = 90) -> subprocess
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env,
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
         preexec_fn=preexec,
     )
 
@@ -78,8 +83,12 @@ def test_a_full_disk_stops_the_recording_but_not_the_connection(tmp_path):
     path = tmp_path / "full.jsonl"
     limit = 64 * 1024
     child = subprocess.run(
-        [sys.executable, "-c", RECORDING_CHILD, str(path), RELIABILITY_KEY], capture_output=True, text=True,
-        timeout=60, cwd=ROOT, preexec_fn=limit_file_size(limit),
+        [sys.executable, "-c", RECORDING_CHILD, str(path), RELIABILITY_KEY],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        preexec_fn=limit_file_size(limit),
     )
     assert child.returncode == 0, child.stderr
     report = json.loads(child.stdout)
@@ -97,8 +106,9 @@ def test_a_full_disk_stops_the_recording_but_not_the_connection(tmp_path):
 
 def test_headless_session_on_a_full_disk_says_so_and_finishes(tmp_path):
     # Room for the header and the handshake, not for the whole session.
-    result = rtui("--headless", "--input", "none", "--output", "null", "--text", "Hello", cwd=tmp_path,
-                  preexec=limit_file_size(6000))
+    result = rtui(
+        "--headless", "--input", "none", "--output", "null", "--text", "Hello", cwd=tmp_path, preexec=limit_file_size(6000)
+    )
     assert result.returncode == 0, result.stderr
     assert "response.done" in result.stdout and "Hello from the rtui mock server." in result.stdout
     [recording] = (tmp_path / "sessions").glob("*.jsonl")

@@ -87,17 +87,24 @@ async def test_the_engine_survives_every_mock_fault(tmp_path, fault, status, sho
 # fault, the header's first line, what the closure card must say (None: the session goes on and
 # answers), the event log's rows that show the fault
 ON_SCREEN = [
-    (CloseAfter(code=4001, reason="rtui reliability", after_frames=2), "CLOSED 4001",
-     ["closed first by  server", "'rtui reliability'"], ["close"]),
+    (
+        CloseAfter(code=4001, reason="rtui reliability", after_frames=2),
+        "CLOSED 4001",
+        ["closed first by  server", "'rtui reliability'"],
+        ["close"],
+    ),
     (DropConnection(after_frames=2), "CLOSED 1006", ["closed first by  nobody", "dropped the TCP connection"], ["end"]),
     (WithholdPongs(), "CLOSED 1011", ["closed first by  client", "'keepalive ping timeout'"], ["ping", "close"]),
     (DelayFrames(seconds=0.3), "OPEN", None, ["response.done"]),
     (StallFrames(seconds=0.5, after_frames=1), "OPEN", None, ["response.done"]),
     (OversizedEvent(after_frames=1), "OPEN", None, ["conversation.item.retrieved", "response.done"]),
     (SendInvalidJson(after_frames=1), "OPEN", None, ["(not JSON)", "response.done"]),
-    (RejectHandshake(status=503), "REFUSED 503",
-     ["refused the WebSocket handshake with HTTP 503 Service Unavailable", "Handshake refused by the mock's reject fault"],
-     ["handshake_response", "error"]),
+    (
+        RejectHandshake(status=503),
+        "REFUSED 503",
+        ["refused the WebSocket handshake with HTTP 503 Service Unavailable", "Handshake refused by the mock's reject fault"],
+        ["handshake_response", "error"],
+    ),
 ]
 
 

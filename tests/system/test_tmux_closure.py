@@ -25,7 +25,9 @@ def closing_mock() -> Iterator[str]:
     """`rtui mock` that closes every session with 1000 after the client's fifth frame: its URL."""
     mock = subprocess.Popen(
         [str(RTUI), "mock", "--port", "0", "--fault", "close,code=1000,after-frames=5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         first = mock.stdout.readline() if mock.stdout else ""

@@ -115,8 +115,15 @@ async def test_a_hostile_origin_is_quoted_in_the_log_never_echoed_raw(tmp_path):
 
 def test_origin_and_host_rules():
     assert origin_allowed("http://localhost:3000") and origin_allowed("http://127.0.0.1") and origin_allowed("http://[::1]:1")
-    for origin in ("https://evil.example", "http://localhost.evil.example", "http://127.0.0.1@evil.example", "null",
-                   "file://", "http://localhost:99999", ""):
+    for origin in (
+        "https://evil.example",
+        "http://localhost.evil.example",
+        "http://127.0.0.1@evil.example",
+        "null",
+        "file://",
+        "http://localhost:99999",
+        "",
+    ):
         assert not origin_allowed(origin), origin
     assert origin_allowed("null", ["null"]) and origin_allowed("HTTPS://App.Example.com/", ["https://app.example.com"])
     assert host_allowed("127.0.0.1:8766", "127.0.0.1", 8766) and host_allowed("[::1]:8766", "127.0.0.1", 8766)
@@ -170,4 +177,3 @@ async def test_the_relays_news_lines_are_redacted_like_its_recordings(tmp_path):
     ended = [e for e in events if e.startswith("ended")]
     assert len(ended) == 1 and "4000" in ended[0] and "[redacted]" in ended[0]
     assert OPENAI_KEY not in "\n".join(events)
-

@@ -28,8 +28,10 @@ BACKEND_KEY = "sk-only-the-backend-has-this-0123"
 async def mint(server: MockServer, key: str = OPENAI_KEY) -> str:
     """What the app's backend does: a key minted with the real key, for a session of its own."""
     client = openai.AsyncOpenAI(
-        api_key=key, base_url=f"http://127.0.0.1:{server.port}/v1",
-        http_client=openai.DefaultAsyncHttpxClient(trust_env=False), max_retries=0,
+        api_key=key,
+        base_url=f"http://127.0.0.1:{server.port}/v1",
+        http_client=openai.DefaultAsyncHttpxClient(trust_env=False),
+        max_retries=0,
     )
     secret = await client.realtime.client_secrets.create(session={"type": "realtime", "instructions": "Minted for the app."})
     return secret.value
@@ -38,7 +40,10 @@ async def mint(server: MockServer, key: str = OPENAI_KEY) -> str:
 def relay_to(server: MockServer, tmp_path, lines: list[str]) -> Relay:
     # The relay holds a real key of its own; a client that brings a key must not get it.
     config = RelayConfig(
-        upstream=server.url_for(), record=tmp_path / "relay.jsonl", record_to_directory=False, close_timeout=3,
+        upstream=server.url_for(),
+        record=tmp_path / "relay.jsonl",
+        record_to_directory=False,
+        close_timeout=3,
         env={"OPENAI_API_KEY": OPENAI_KEY},
     )
     return Relay(config, on_event=lines.append)
@@ -81,7 +86,8 @@ async def test_an_expired_ephemeral_key_is_refused_through_the_relay_and_diagnos
         async with relay_to(server, tmp_path, lines) as relay:
             with pytest.raises(InvalidStatus) as refused:
                 async with connect(
-                    relay.url + "/v1/realtime?model=gpt-realtime", additional_headers={"Authorization": f"Bearer {key}"},
+                    relay.url + "/v1/realtime?model=gpt-realtime",
+                    additional_headers={"Authorization": f"Bearer {key}"},
                     proxy=None,
                 ):
                     pass

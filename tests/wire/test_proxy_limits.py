@@ -87,8 +87,20 @@ def file_size_limit(limit: int):
 
 async def start_proxy(upstream_url: str, record: Path, limit: int) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui", "proxy", "--listen", "127.0.0.1:0", "--upstream", upstream_url, "--record", f"{record}/",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=CHILD_ENV, preexec_fn=file_size_limit(limit),
+        sys.executable,
+        "-m",
+        "tui",
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        upstream_url,
+        "--record",
+        f"{record}/",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=CHILD_ENV,
+        preexec_fn=file_size_limit(limit),
     )
     assert process.stdout is not None
     first = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()

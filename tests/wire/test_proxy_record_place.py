@@ -7,7 +7,10 @@ import sys
 def proxy(*args: str, cwd) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tui", "proxy", "--listen", "127.0.0.1:0", "--upstream", "ws://127.0.0.1:9/v1/realtime", *args],
-        capture_output=True, text=True, timeout=30, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
     )
 
 

@@ -17,9 +17,14 @@ def end(**fields: Any) -> dict[str, Any]:
 
 def test_the_closer_s_own_code_and_reason_come_from_the_frame_it_sent() -> None:
     # Recorded by the client, the server closed: its frame is the one the client received.
-    server_closed = connection_end(end(
-        side="client", closed_by="server", close_sent={"code": 1000, "reason": ""}, close_rcvd={"code": 4001, "reason": "bye"},
-    ))
+    server_closed = connection_end(
+        end(
+            side="client",
+            closed_by="server",
+            close_sent={"code": 1000, "reason": ""},
+            close_rcvd={"code": 4001, "reason": "bye"},
+        )
+    )
     assert (server_closed.how, server_closed.closed_by, server_closed.code, server_closed.reason) == (
         "close",
         "server",
@@ -29,10 +34,17 @@ def test_the_closer_s_own_code_and_reason_come_from_the_frame_it_sent() -> None:
     assert server_closed.clean and not server_closed.failed
     assert server_closed.describe() == 'server closed first with 4001 "bye"'
     # The client closed with 1009 and the server never answered: the transport ended 1006.
-    unanswered = connection_end(end(
-        side="client", closed_by="client", code=1006, clean=False, close_sent={"code": 1009, "reason": "too big"},
-        close_rcvd=None, protocol_error="PayloadTooBig: over 1 MiB",
-    ))
+    unanswered = connection_end(
+        end(
+            side="client",
+            closed_by="client",
+            code=1006,
+            clean=False,
+            close_sent={"code": 1009, "reason": "too big"},
+            close_rcvd=None,
+            protocol_error="PayloadTooBig: over 1 MiB",
+        )
+    )
     assert (unanswered.code, unanswered.transport_code, unanswered.failed) == (1009, 1006, True)
     assert unanswered.protocol_error == "PayloadTooBig: over 1 MiB"
     assert unanswered.describe() == 'client closed first with 1009 "too big", not clean'
@@ -67,7 +79,11 @@ def test_the_first_close_record_tells_who_closed_even_when_the_recording_stops_b
     close = {"seq": 5, "t_ns": 1, "conn": 1, "kind": "close", "dir": "s2c", "code": 4001, "reason": "idle", "by": "server"}
     cut_short = connection_end(None, first_close=close)
     assert (cut_short.how, cut_short.closed_by, cut_short.code, cut_short.reason, cut_short.recorded) == (
-        "close", "server", 4001, "idle", False,
+        "close",
+        "server",
+        4001,
+        "idle",
+        False,
     )
     # With its end, the close record's words stand and the end adds what only it knows.
     ended = connection_end(end(side="client", closed_by="server", exception="TimeoutError: late"), first_close=close)
@@ -78,8 +94,13 @@ def test_the_first_close_record_tells_who_closed_even_when_the_recording_stops_b
 def test_a_live_connection_ends_with_the_meaning_its_end_record_will_have() -> None:
     mine, theirs = Close(1000, "done"), Close(1000, "")
     assert end_fields("client", "sent", mine, theirs) == {
-        "code": 1000, "reason": "done", "closed_by": "client", "clean": True,
-        "close_sent": {"code": 1000, "reason": "done"}, "close_rcvd": {"code": 1000, "reason": ""}, "side": "client",
+        "code": 1000,
+        "reason": "done",
+        "closed_by": "client",
+        "clean": True,
+        "close_sent": {"code": 1000, "reason": "done"},
+        "close_rcvd": {"code": 1000, "reason": ""},
+        "side": "client",
     }
     # The relay's client leg (the relay is its server) heard the client close first.
     relayed = live_connection_end("server", "received", theirs, Close(4001, "bye"))

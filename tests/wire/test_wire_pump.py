@@ -96,9 +96,7 @@ async def test_withheld_pongs_never_leave_and_the_others_do() -> None:
     server = await serve(handler, "127.0.0.1", 0, attach=lambda connection: server_log)  # type: ignore[arg-type,return-value]
     port = server.sockets[0].getsockname()[1]
     client_log = Log()
-    client = await wire_pump.connect(
-        f"ws://127.0.0.1:{port}/", listener=client_log, answer_ping=lambda data: data != b"withheld"
-    )
+    client = await wire_pump.connect(f"ws://127.0.0.1:{port}/", listener=client_log, answer_ping=lambda data: data != b"withheld")
     await client.wait_closed()
     await done.wait()
     server.close()

@@ -75,7 +75,7 @@ async def test_fragmented_message_is_one_record(tmp_path):
 
     async def handler(ws):
         await ws.recv()
-        await ws.send(["{\"type\":", "\"response.done\"", "}"])  # three frames, one message
+        await ws.send(['{"type":', '"response.done"', "}"])  # three frames, one message
 
     async with scripted_server(handler) as url:
         with SessionWriter(path, mode="live", url=url) as writer:

@@ -72,7 +72,10 @@ def test_key_like_words_in_ordinary_text_are_left_alone():
     "url, expected",
     [
         ("wss://api.openai.com/v1/realtime?model=gpt-realtime", "wss://api.openai.com/v1/realtime?model=gpt-realtime"),
-        ("wss://x.openai.azure.com/openai/v1/realtime?model=d&api-key=SECRETVALUE123", "wss://x.openai.azure.com/openai/v1/realtime?model=d&api-key=[redacted]"),
+        (
+            "wss://x.openai.azure.com/openai/v1/realtime?model=d&api-key=SECRETVALUE123",
+            "wss://x.openai.azure.com/openai/v1/realtime?model=d&api-key=[redacted]",
+        ),
         ("ws://user:hunter2hunter2@127.0.0.1:9/v1", "ws://user:[redacted]@127.0.0.1:9/v1"),
     ],
 )

@@ -23,9 +23,22 @@ from tui.app.terminal import native_stderr_to_file
 
 # Key names in words, not glyphs such as ⏎ or ↑, so they read in any terminal's font.
 _PLAIN_KEYS = {
-    "enter": "Enter", "escape": "Esc", "space": "Space", "up": "Up", "down": "Down", "pageup": "PgUp",
-    "pagedown": "PgDn", "home": "Home", "end": "End", "slash": "/", "question_mark": "?", "f1": "F1",
-    "ctrl+c": "Ctrl+C", "left": "Left", "right": "Right", "exclamation_mark": "!",
+    "enter": "Enter",
+    "escape": "Esc",
+    "space": "Space",
+    "up": "Up",
+    "down": "Down",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "home": "Home",
+    "end": "End",
+    "slash": "/",
+    "question_mark": "?",
+    "f1": "F1",
+    "ctrl+c": "Ctrl+C",
+    "left": "Left",
+    "right": "Right",
+    "exclamation_mark": "!",
 }
 
 # Where each binding's id prefix works, for the help screen.
@@ -130,8 +143,11 @@ class RtuiApp(App[int]):
         recent = recent_recordings(Path("sessions"))
         notes = ("Latest in ./sessions:\n" + "\n".join(f"  {path}" for path in recent)) if recent else ""
         prompt = Prompt(
-            "Open a recording (read-only); Right completes the path", "sessions/....jsonl",
-            check=check_recording, suggester=PathSuggester(), notes=notes,
+            "Open a recording (read-only); Right completes the path",
+            "sessions/....jsonl",
+            check=check_recording,
+            suggester=PathSuggester(),
+            notes=notes,
         )
         self.push_screen(prompt, open_it)
 

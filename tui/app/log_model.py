@@ -212,9 +212,7 @@ def fit(text: str, width: int) -> str:
 class LogFeed:
     """Drains a LogBuffer into rows, a bounded batch at a time (the refresh timer calls `drain`)."""
 
-    def __init__(
-        self, buffer: LogBuffer, batch: int = 2_000, observe: Callable[[dict[str, Any]], None] | None = None
-    ) -> None:
+    def __init__(self, buffer: LogBuffer, batch: int = 2_000, observe: Callable[[dict[str, Any]], None] | None = None) -> None:
         """`observe` sees every drained record, in order (the latency table's timer)."""
         self.buffer = buffer
         self.batch = batch

@@ -131,9 +131,7 @@ class MicrophoneSource:
 
     def _fail(self, detail: str) -> None:
         if self.error is None:
-            self.error = DeviceLostError(
-                f"Audio input lost: {detail}; check the device and restart, or use --input FILE.wav."
-            )
+            self.error = DeviceLostError(f"Audio input lost: {detail}; check the device and restart, or use --input FILE.wav.")
         self._queue.close(self.error)
 
     def __aiter__(self) -> AsyncIterator[AudioChunk]:
@@ -177,4 +175,3 @@ class MicrophoneSource:
 
     async def __aexit__(self, *exc_info) -> None:
         await self.aclose()
-

@@ -62,7 +62,7 @@ def resolve_device(spec: int | str | None, kind: Kind) -> DeviceInfo:
         raise NoAudioError(f"PortAudio sees no {kind} device (typical over SSH)", reason="no-device", kind=kind)
     if spec is None or spec == "":
         for device in candidates:
-            if (device.is_default_input if kind == "input" else device.is_default_output):
+            if device.is_default_input if kind == "input" else device.is_default_output:
                 return device
         return candidates[0]
     text = str(spec).strip()
@@ -70,9 +70,7 @@ def resolve_device(spec: int | str | None, kind: Kind) -> DeviceInfo:
         for device in candidates:
             if device.index == int(text):
                 return device
-        raise DeviceNotFoundError(
-            f"There is no {kind} device with index {text}; run `rtui devices` to list them."
-        )
+        raise DeviceNotFoundError(f"There is no {kind} device with index {text}; run `rtui devices` to list them.")
     exact = [d for d in candidates if d.name.lower() == text.lower()]
     if len(exact) == 1:
         return exact[0]
@@ -80,13 +78,9 @@ def resolve_device(spec: int | str | None, kind: Kind) -> DeviceInfo:
     if len(partial) == 1:
         return partial[0]
     if not partial:
-        raise DeviceNotFoundError(
-            f"No {kind} device matches {text!r}; run `rtui devices` to list them."
-        )
+        raise DeviceNotFoundError(f"No {kind} device matches {text!r}; run `rtui devices` to list them.")
     names = ", ".join(f"{d.index} {d.name!r}" for d in partial)
-    raise DeviceNotFoundError(
-        f"Several {kind} devices match {text!r} ({names}); give the index instead."
-    )
+    raise DeviceNotFoundError(f"Several {kind} devices match {text!r} ({names}); give the index instead.")
 
 
 def _default_indices(sd: ModuleType) -> tuple[int, int]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-NO_AUDIO_FIX = (
-    "run with --input FILE.wav or text input, or start virtual devices with scripts/virtual-audio"
-)
+NO_AUDIO_FIX = "run with --input FILE.wav or text input, or start virtual devices with scripts/virtual-audio"
 # What to do depends on what is missing: advice for a microphone does not help without a speaker.
 FIX_BY_KIND = {
     "input": "run with --input FILE.wav or send text (t, --text), or start virtual devices with scripts/virtual-audio",

@@ -104,15 +104,10 @@ class WavFileSource(GeneratedSource):
         self.samplerate = self._reader.samplerate
         self.channels = self._reader.channels
         self.duration_s = self._reader.duration_s
-        self._resampler = (
-            None if self.samplerate == WIRE_RATE else make_resampler(self.samplerate, WIRE_RATE)
-        )
+        self._resampler = None if self.samplerate == WIRE_RATE else make_resampler(self.samplerate, WIRE_RATE)
         self._done = False
         pace = "paced" if paced else "fast"
-        self.description = (
-            f"file {self.path.name} ({self.samplerate} Hz, {self.channels} ch, "
-            f"{self.duration_s:.1f} s, {pace})"
-        )
+        self.description = f"file {self.path.name} ({self.samplerate} Hz, {self.channels} ch, {self.duration_s:.1f} s, {pace})"
 
     def _produce(self, max_samples: int) -> np.ndarray | None:
         if self._done:
@@ -164,9 +159,7 @@ class ToneSource(GeneratedSource):
 class SilenceSource(GeneratedSource):
     """Digital silence, forever or for `duration_s` (keeps a session's audio clock running)."""
 
-    def __init__(
-        self, *, duration_s: float | None = None, chunk_ms: int = DEFAULT_CHUNK_MS, paced: bool = True
-    ) -> None:
+    def __init__(self, *, duration_s: float | None = None, chunk_ms: int = DEFAULT_CHUNK_MS, paced: bool = True) -> None:
         super().__init__(chunk_ms=chunk_ms, paced=paced)
         self._left = None if duration_s is None else round(duration_s * WIRE_RATE)
         self.description = "silence"

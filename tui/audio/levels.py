@@ -59,9 +59,7 @@ class AudioLevelMeter:
     def update_silence(self) -> None:
         """Records a block of digital silence (an idle player) without touching any samples."""
         with self._lock:
-            self._levels = LevelReading(
-                clipped_samples=self._levels.clipped_samples, t_ns=time.monotonic_ns()
-            )
+            self._levels = LevelReading(clipped_samples=self._levels.clipped_samples, t_ns=time.monotonic_ns())
 
     def read(self) -> LevelReading:
         with self._lock:

@@ -151,9 +151,7 @@ class SpeakerSink:
 
     def _lose(self, detail: str) -> None:
         if self.error is None:
-            self.error = DeviceLostError(
-                f"Audio output lost: {detail}; check the device and restart, or use --output FILE.wav."
-            )
+            self.error = DeviceLostError(f"Audio output lost: {detail}; check the device and restart, or use --output FILE.wav.")
 
     def write(self, item_id: str, pcm: bytes) -> None:
         """Queues an output audio delta (24 kHz pcm16 bytes) of `item_id`. Deltas of an item a
@@ -230,4 +228,3 @@ class SpeakerSink:
 
     async def __aexit__(self, *exc_info) -> None:
         await self.aclose()
-

@@ -109,9 +109,7 @@ class WavFileSink(_ImmediateSink):
         try:
             self._file = open(self.path, "wb")
         except OSError as error:
-            raise AudioFileError(
-                f"Cannot write {self.path}: {error.strerror}; choose another --output path."
-            ) from None
+            raise AudioFileError(f"Cannot write {self.path}: {error.strerror}; choose another --output path.") from None
         self._wav = wave.open(self._file, "wb")
         self._wav.setnchannels(1)
         self._wav.setsampwidth(BYTES_PER_SAMPLE)
@@ -127,9 +125,7 @@ class WavFileSink(_ImmediateSink):
             self._wav.writeframes(pcm)  # also rewrites the header's sizes
             self._file.flush()
         except OSError as error:
-            self.error = AudioFileError(
-                f"Writing {self.path} failed ({error.strerror}); the audio before it is kept."
-            )
+            self.error = AudioFileError(f"Writing {self.path} failed ({error.strerror}); the audio before it is kept.")
 
     async def aclose(self) -> None:
         if not self._closed:

@@ -32,10 +32,7 @@ class WavReader:
             raise
 
     def _bad(self, what: str) -> AudioFileError:
-        return AudioFileError(
-            f"{self.path} is not a usable WAV file ({what}); convert it with "
-            f"`sox {self.path} -b 16 out.wav`."
-        )
+        return AudioFileError(f"{self.path} is not a usable WAV file ({what}); convert it with `sox {self.path} -b 16 out.wav`.")
 
     def _parse_header(self) -> None:
         riff = self._file.read(12)

@@ -23,30 +23,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--url", help="WebSocket endpoint (default: the GA endpoint wss://api.openai.com/v1/realtime)")
     group.add_argument("--model", default=DEFAULT_MODEL, help="model, added as ?model= (default: %(default)s)")
-    group.add_argument("--key", metavar="KEY",
-                       help="the API key, or an ephemeral ek_ key minted by your backend (default: OPENAI_API_KEY; "
-                       "other users of this machine can see arguments, so prefer the variable for long-lived keys)")
+    group.add_argument(
+        "--key",
+        metavar="KEY",
+        help="the API key, or an ephemeral ek_ key minted by your backend (default: OPENAI_API_KEY; "
+        "other users of this machine can see arguments, so prefer the variable for long-lived keys)",
+    )
     group.add_argument("--mock", action="store_true", help="use the embedded mock server even when a key is set")
     group.add_argument("--headless", action="store_true", help="no TUI: print one line per event; exit when the session ends")
-    group.add_argument("--input", default="mic", metavar="SOURCE",
-                       help="mic (default), a WAV file of any rate (paced in real time), tone[:HZ], silence, "
-                            "or none (text only)")
+    group.add_argument(
+        "--input",
+        default="mic",
+        metavar="SOURCE",
+        help="mic (default), a WAV file of any rate (paced in real time), tone[:HZ], silence, or none (text only)",
+    )
     group.add_argument("--output", default="speaker", metavar="SINK", help="speaker (default), a WAV file to write, or null")
     group.add_argument("--input-device", metavar="DEV", help="input device by index or part of its name (see rtui devices)")
     group.add_argument("--output-device", metavar="DEV", help="output device by index or part of its name")
     group.add_argument("--push-to-talk", action="store_true", help="start in push-to-talk mode (turn detection off)")
-    group.add_argument("--no-echo-gate", action="store_true",
-                       help="do not attenuate the microphone while the assistant is audible (use with headphones)")
-    group.add_argument("--no-realtime", action="store_true",
-                       help="do not ask for real-time scheduling while the microphone or speaker is open")
-    group.add_argument("--text", action="append", default=[], metavar="TEXT",
-                       help="send TEXT as a user message once the session is configured (repeatable)")
-    group.add_argument("--session", metavar="FILE.json", type=Path,
-                       help="send this GA session object (an app's session.update: instructions, tools, turn detection, "
-                            "transcription, voice...) in rtui's session.update; the flags here override it")
-    group.add_argument("--tools", metavar="FILE.json", type=Path,
-                       help="function tools and their answers (a fixed output, or a command that reads the arguments "
-                            "on stdin); rtui answers each call and asks for the output of calls it has no answer for")
+    group.add_argument(
+        "--no-echo-gate",
+        action="store_true",
+        help="do not attenuate the microphone while the assistant is audible (use with headphones)",
+    )
+    group.add_argument(
+        "--no-realtime", action="store_true", help="do not ask for real-time scheduling while the microphone or speaker is open"
+    )
+    group.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="send TEXT as a user message once the session is configured (repeatable)",
+    )
+    group.add_argument(
+        "--session",
+        metavar="FILE.json",
+        type=Path,
+        help="send this GA session object (an app's session.update: instructions, tools, turn detection, "
+        "transcription, voice...) in rtui's session.update; the flags here override it",
+    )
+    group.add_argument(
+        "--tools",
+        metavar="FILE.json",
+        type=Path,
+        help="function tools and their answers (a fixed output, or a command that reads the arguments "
+        "on stdin); rtui answers each call and asks for the output of calls it has no answer for",
+    )
     group.add_argument("--instructions", help="session instructions")
     group.add_argument("--voice", help="output voice (e.g. marin, alloy)")
     group.add_argument(
@@ -62,15 +85,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=100,
         help="playback jitter buffer; it grows after an underflow, up to 3x (default: %(default)s)",
     )
-    group.add_argument("--output-latency", type=int, default=DEFAULT_OUTPUT_LATENCY_MS, metavar="MS",
-                       help="the speaker's device buffer, 5-500 ms: lower answers sooner, higher is safer from "
-                            "clicks on a busy machine (default: %(default)s)")
+    group.add_argument(
+        "--output-latency",
+        type=int,
+        default=DEFAULT_OUTPUT_LATENCY_MS,
+        metavar="MS",
+        help="the speaker's device buffer, 5-500 ms: lower answers sooner, higher is safer from "
+        "clicks on a busy machine (default: %(default)s)",
+    )
     group.add_argument("--record-dir", type=Path, default=Path("sessions"), help="where recordings go (default: ./sessions)")
     group.add_argument("--no-record", action="store_true", help="do not write a recording")
-    group.add_argument("--log-lines", type=int, metavar="N",
-                       help="event log lines kept in memory (default: RTUI_LOG_LINES or 5000; the recording keeps everything)")
-    group.add_argument("--response-timeout", type=float, default=60.0, metavar="S",
-                       help="headless: seconds to wait for the answer once the input ends (default: %(default)s)")
+    group.add_argument(
+        "--log-lines",
+        type=int,
+        metavar="N",
+        help="event log lines kept in memory (default: RTUI_LOG_LINES or 5000; the recording keeps everything)",
+    )
+    group.add_argument(
+        "--response-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="headless: seconds to wait for the answer once the input ends (default: %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -69,34 +69,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--require-key", metavar="KEY", help="accept only this API key (Bearer, api-key or subprotocol); else 401"
     )
     parser.add_argument(
-        "--key-lifetime", type=float, default=None, metavar="SECONDS",
+        "--key-lifetime",
+        type=float,
+        default=None,
+        metavar="SECONDS",
         help="ephemeral keys minted with POST /v1/realtime/client_secrets live this long, whatever the request "
         "asks (0: minted already expired, to see the refusal; default: the request's expires_after, 600 s)",
     )
     parser.add_argument(
-        "--session-max", type=float, default=3600.0, metavar="SECONDS",
+        "--session-max",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
         help="session length before the session_expired error and close 1001 (default 3600)",
     )
     parser.add_argument(
-        "--binary-policy", choices=("close", "error", "ignore"), default="close",
+        "--binary-policy",
+        choices=("close", "error", "ignore"),
+        default="close",
         help="what a binary client frame gets: close 1000 with an empty reason and no error event (default, as "
         "an OpenAI-compatible server does), an error event, or nothing",
     )
-    parser.add_argument(
-        "--fast", action="store_true", help="send response audio as fast as possible instead of in real time"
-    )
+    parser.add_argument("--fast", action="store_true", help="send response audio as fast as possible instead of in real time")
     parser.add_argument("--seed", default="0", help="seed for the deterministic event/item/response ids (default 0)")
     parser.add_argument(
-        "--ping-interval", type=float, default=None, metavar="SECONDS",
+        "--ping-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
         help="ping clients this often, closing 1011 when a pong is late (default: never ping)",
     )
     parser.add_argument(
-        "--mcp-tools", default="search,fetch", metavar="NAMES",
+        "--mcp-tools",
+        default="search,fetch",
+        metavar="NAMES",
         help="the tools an MCP server lists when its tool has no allowed_tools, comma-separated (default search,fetch)",
     )
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault (see below)")
     parser.add_argument(
-        "--workers", type=int, default=1, metavar="N",
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
         help="serve from N processes on the same port (Linux, SO_REUSEPORT), for many concurrent sessions or a "
         "busy machine: one process carries 100 real-time audio sessions in 0.5-0.7 of a core; every session "
         "behaves the same (default 1)",
@@ -110,7 +124,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--serve", metavar="FILE", help="serve the server side of this recording")
     serve.add_argument("--speed", type=float, metavar="X", help="with --serve: the recorded pace scaled by X")
     serve.add_argument(
-        "--replay-timeout", type=float, default=30.0, metavar="S",
+        "--replay-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
         help="with --serve: seconds to wait for the client's next recorded frame (default 30)",
     )
     parser.set_defaults(func=run)
@@ -244,8 +261,10 @@ async def _serve(config: MockConfig) -> int:
     try:
         await server.start()
     except OSError as exc:
-        print(f"rtui mock: cannot listen on {config.host}:{config.port}: {exc.strerror}; "
-              "pick another --port (0 picks a free one).", file=sys.stderr)
+        print(
+            f"rtui mock: cannot listen on {config.host}:{config.port}: {exc.strerror}; pick another --port (0 picks a free one).",
+            file=sys.stderr,
+        )
         return 1
     _announce(server.url, config)
     stop = asyncio.Event()

@@ -75,8 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="relay from N processes on the same port (Linux, SO_REUSEPORT), for many concurrent sessions "
-        "(default %(default)s)",
+        help="relay from N processes on the same port (Linux, SO_REUSEPORT), for many concurrent sessions (default %(default)s)",
     )
     parser.add_argument(
         "--no-realtime",

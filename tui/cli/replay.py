@@ -22,16 +22,19 @@ See docs/replay.md for the normalization rules, timing modes and close codes."""
 
 def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
     timing = parser.add_mutually_exclusive_group()
+    timing.add_argument("--fast", action="store_true", help="as fast as causality allows (the default with --headless or --to)")
     timing.add_argument(
-        "--fast", action="store_true", help="as fast as causality allows (the default with --headless or --to)"
-    )
-    timing.add_argument(
-        "--speed", type=float, metavar="X",
+        "--speed",
+        type=float,
+        metavar="X",
         help="the recorded pace scaled by X (1 = as recorded, 2 = twice as fast); delays count from each "
         "frame's causal predecessor",
     )
     parser.add_argument(
-        "--timeout", type=float, default=10.0, metavar="S",
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
         help="seconds to wait for the other side to reach a recorded position before giving up (default 10)",
     )
     parser.add_argument("--conn", type=int, metavar="N", help="which connection of FILE to replay (default: the first)")
@@ -68,12 +71,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="a recording (.jsonl) written by rtui")
     parser.add_argument("--to", metavar="URL", help="replay the client side against this server instead")
     parser.add_argument(
-        "--headless", action="store_true",
+        "--headless",
+        action="store_true",
         help="no TUI: print the report (as fast as causality allows by default; the TUI replays at the recorded pace)",
     )
     add_timing_arguments(parser)
     parser.add_argument(
-        "--record-dir", type=Path, default=Path("sessions"), metavar="DIR",
+        "--record-dir",
+        type=Path,
+        default=Path("sessions"),
+        metavar="DIR",
         help="where the new recording goes (default ./sessions)",
     )
     parser.add_argument("--output", type=Path, metavar="FILE", help="write the new recording to FILE instead")

@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="a recording (.jsonl) written by rtui")
     parser.add_argument("--json", action="store_true", help="one JSON object per record (the header first)")
     parser.add_argument(
-        "--stats", action="store_true",
+        "--stats",
+        action="store_true",
         help="latency per turn instead of the timeline: end of the user's turn -> committed -> response.created "
         "-> first audio -> response.done, each turn and p50/p95",
     )

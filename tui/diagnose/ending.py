@@ -94,7 +94,9 @@ class EndingTracker:
         """The `end` of a connection that was refused or failed to connect: no socket, so no 1006."""
         decided = self.decided
         return (
-            item.kind == "end" and decided is not None and decided.kind in ("handshake_response", "error")
+            item.kind == "end"
+            and decided is not None
+            and decided.kind in ("handshake_response", "error")
             and item.record["conn"] not in self._opened
         )
 
@@ -128,7 +130,10 @@ class EndingTracker:
             if self._last_record is None:
                 return EndingReport("none", None, None, "", "", None, None, sentence="The recording holds no connection.")
             return _report(
-                "open", connection_end(None), "", self._last_record,
+                "open",
+                connection_end(None),
+                "",
+                self._last_record,
                 sentence="The recording stops while the connection was still open (no close frame, no end).",
             )
         record = item.record
@@ -147,7 +152,14 @@ class EndingTracker:
             # A connect that failed before any HTTP answer has no `end` to read: its `error` record tells it.
             url, error = connect_failure(item) or ("", "")
             return EndingReport(
-                "failed", None, None, connect_error_words(error, url), "", item.seq, round(item.t_s, 6), leg=leg,
+                "failed",
+                None,
+                None,
+                connect_error_words(error, url),
+                "",
+                item.seq,
+                round(item.t_s, 6),
+                leg=leg,
                 exception=error,
                 sentence=f"The connection{where} never opened: the attempt failed before any HTTP answer ({error}).",
             )
@@ -182,13 +194,29 @@ class EndingTracker:
 
 
 def _report(
-    how: str, end: ConnectionEnd, meaning: str, item: ParsedRecord, *, leg: str | None = None,
-    previous: dict[str, Any] | None = None, sentence: str,
+    how: str,
+    end: ConnectionEnd,
+    meaning: str,
+    item: ParsedRecord,
+    *,
+    leg: str | None = None,
+    previous: dict[str, Any] | None = None,
+    sentence: str,
 ) -> EndingReport:
     """A ConnectionEnd in the diagnosis's JSON shape: the deciding record is `item`."""
     return EndingReport(
-        how, end.closed_by, end.code, meaning, end.reason, item.seq, round(item.t_s, 6), status=end.refused, leg=leg,
-        exception=end.exception, previous=previous, sentence=sentence,
+        how,
+        end.closed_by,
+        end.code,
+        meaning,
+        end.reason,
+        item.seq,
+        round(item.t_s, 6),
+        status=end.refused,
+        leg=leg,
+        exception=end.exception,
+        previous=previous,
+        sentence=sentence,
     )
 
 

@@ -35,8 +35,14 @@ CONTENT_EVENTS = frozenset({APPEND, "input_audio_buffer.commit", "response.creat
 # Requests the server answers at once (its acknowledgement, or an error), whatever the model does next.
 ACKNOWLEDGED_REQUESTS = frozenset(
     {
-        "session.update", "input_audio_buffer.commit", "input_audio_buffer.clear", "response.create",
-        "conversation.item.create", "conversation.item.retrieve", "conversation.item.truncate", "conversation.item.delete",
+        "session.update",
+        "input_audio_buffer.commit",
+        "input_audio_buffer.clear",
+        "response.create",
+        "conversation.item.create",
+        "conversation.item.retrieve",
+        "conversation.item.truncate",
+        "conversation.item.delete",
     }
 )
 SILENT_S = 0.5  # no server frame this long after such a request (or after the 101): the server stalled
@@ -108,7 +114,9 @@ class NeverOpened(Rule):
             status, body = record.get("status"), record.get("body")
             ephemeral = record["conn"] in self.ephemeral
             details = {
-                "status": status, "reason": record.get("reason"), "body": body_excerpt(body),
+                "status": status,
+                "reason": record.get("reason"),
+                "body": body_excerpt(body),
                 "hint": refusal_hint(status if isinstance(status, int) else None, ephemeral=ephemeral),
                 "ephemeral_key": ephemeral,
             }
@@ -533,19 +541,23 @@ class ServerErrors(Rule):
             evidence = _with_ending([error.seq], ending)
             findings.append(
                 Finding(
-                    "error-before-close", "error",
+                    "error-before-close",
+                    "error",
                     f"The server sent error {code} ({text!r}, seq {error.seq}) {gap} before the {who} {how}.",
-                    evidence, {"code": code, "message": text},
+                    evidence,
+                    {"code": code, "message": text},
                 )
             )
             if ending.closed_first_by == "client":
                 findings.append(
                     Finding(
-                        "client-closed-after-error", "warning",
+                        "client-closed-after-error",
+                        "warning",
                         f"The client itself closed with {ending.code}, {gap} after the server's error {code}; the server "
                         "kept the session open (most errors are recoverable), so this was the client's choice, not a "
                         "server disconnect.",
-                        evidence, {"code": code},
+                        evidence,
+                        {"code": code},
                     )
                 )
         if self.commit_empty:
@@ -556,7 +568,8 @@ class ServerErrors(Rule):
             )
             findings.append(
                 Finding(
-                    "commit-empty", "warning",
+                    "commit-empty",
+                    "warning",
                     "The server rejected input_audio_buffer.commit with input_audio_buffer_commit_empty: a commit needs at "
                     f"least 100 ms of audio appended since the last one.{vad}",
                     self.commit_empty,
@@ -571,10 +584,12 @@ class ServerErrors(Rule):
                 closed = f"; the {ending.closed_first_by or 'connection'} {how} {_ago(ending.t_s - expired.t_s)} later"
             findings.append(
                 Finding(
-                    "session-expired", "error",
+                    "session-expired",
+                    "error",
                     f"The session hit its maximum duration: the server sent error session_expired ({text!r}, seq "
                     f"{expired.seq}){closed}. Sessions last at most 60 minutes (30 on Azure): open a new one before then.",
-                    _with_ending([expired.seq], ending) if closed else [expired.seq], {"message": text},
+                    _with_ending([expired.seq], ending) if closed else [expired.seq],
+                    {"message": text},
                 )
             )
         return findings
@@ -678,7 +693,9 @@ class ServerTiming(Rule):
         # A silence the connection ended in is what ended it: the client gave up, or a timeout fired.
         ended_it = not answered and until is not None and until.seq == ending.seq
         details = {
-            "request": wait.request.type or "handshake", "silent_s": round(wait.seconds, 6), "answered": answered,
+            "request": wait.request.type or "handshake",
+            "silent_s": round(wait.seconds, 6),
+            "answered": answered,
             "waits": self.silences,
         }
         evidence = [wait.request.seq] + ([until.seq] if until is not None else [])

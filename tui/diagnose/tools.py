@@ -83,7 +83,8 @@ class ToolCalls(Rule):
                 gap = f"; the session then sat idle for {_ago(ending.t_s - waiting.item.t_s)} until {who}"
             findings.append(
                 Finding(
-                    "tool-output-without-response", "error",
+                    "tool-output-without-response",
+                    "error",
                     f"The client sent the output of {waiting.name} ({waiting.call_id}, seq {waiting.item.seq}) but no "
                     f"response.create after it{gap}. The server does not answer a function_call_output on its own: send "
                     "response.create once the outputs are in.",
@@ -97,7 +98,8 @@ class ToolCalls(Rule):
             more = f" and {len(unanswered) - 3} more" if len(unanswered) > 3 else ""
             findings.append(
                 Finding(
-                    "tool-call-unanswered", "warning",
+                    "tool-call-unanswered",
+                    "warning",
                     f"The model called {names}{more} and the client never sent the output (a function_call_output item) "
                     "before the session ended; the model waits for it before it can answer.",
                     [call.seq for _, call in unanswered[:MAX_EVIDENCE]],
@@ -107,7 +109,8 @@ class ToolCalls(Rule):
         if self.unknown_ids:
             findings.append(
                 Finding(
-                    "tool-call-id-unknown", "error",
+                    "tool-call-id-unknown",
+                    "error",
                     f"The server refused a function_call_output for call_id {self.unknown_call_id!r} with "
                     "invalid_tool_call_id: no call with that id is in the conversation. Send the call_id of the "
                     "function_call item (response.function_call_arguments.done has it), on the same connection.",
@@ -149,7 +152,8 @@ class ResponseProblems(Rule):
             )
             findings.append(
                 Finding(
-                    "response-incomplete", "warning",
+                    "response-incomplete",
+                    "warning",
                     f"{'A response' if count == 1 else f'{count} responses'} ended incomplete{why}: the answer was cut "
                     f"short.{advice}",
                     self.incomplete,
@@ -159,7 +163,8 @@ class ResponseProblems(Rule):
         if self.voice_refused:
             findings.append(
                 Finding(
-                    "cannot-update-voice", "warning",
+                    "cannot-update-voice",
+                    "warning",
                     "The server refused a session.update that changed the voice (cannot_update_voice): the voice is "
                     "fixed once the model has spoken in the session. Set it in the first session.update, or open a new "
                     "session.",

@@ -83,7 +83,14 @@ def _never_opened(
 ) -> CloseSummary:
     # No WebSocket existed, so there was no close frame: the transport's end reads as 1006.
     return CloseSummary(
-        code=1006, reason="", closed_by=None, meaning=close_meaning(1006), clean=False, explanation=explanation,
-        last_lines=[line for line in recent if line.label != "end"][-8:], open_failure=headline, refused_status=refused_status,
+        code=1006,
+        reason="",
+        closed_by=None,
+        meaning=close_meaning(1006),
+        clean=False,
+        explanation=explanation,
+        last_lines=[line for line in recent if line.label != "end"][-8:],
+        open_failure=headline,
+        refused_status=refused_status,
         conn=conn,
     )

@@ -23,9 +23,7 @@ class EchoGate:
     engaged: bool = False
 
     def apply(self, pcm: bytes, mic_dbfs: float, speaker_dbfs: float) -> bytes:
-        self.engaged = (
-            self.enabled and speaker_dbfs > self.audible_dbfs and mic_dbfs < speaker_dbfs + self.margin_db
-        )
+        self.engaged = self.enabled and speaker_dbfs > self.audible_dbfs and mic_dbfs < speaker_dbfs + self.margin_db
         if not self.engaged:
             return pcm
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)

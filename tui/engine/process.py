@@ -147,9 +147,7 @@ class EngineProcess:
         self.state.phase = "closed"
         code = self.exitcode
         how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
-        self.state.notices.append(
-            f"The session engine process {how}; the recording holds everything up to then."
-        )
+        self.state.notices.append(f"The session engine process {how}; the recording holds everything up to then.")
 
     # -- commands: the engine's own, sent to the child ---------------------------------------------
 

@@ -83,9 +83,7 @@ class Engine:
         self.config = config
         self.source = source
         self.sink = sink
-        self.state = EngineState(
-            endpoint_kind=config.endpoint.kind, model=config.model, turn_mode=config.turn_mode
-        )
+        self.state = EngineState(endpoint_kind=config.endpoint.kind, model=config.model, turn_mode=config.turn_mode)
         self.log = LogBuffer(config.log_capacity)
         self.view = SessionView(self.state, self.log)
         self.writer: SessionWriter | None = None
@@ -217,7 +215,11 @@ class Engine:
         if self.config.record_dir is not None:
             try:
                 writer = SessionWriter.create(
-                    self.config.record_dir, mode=mode, url=url, secrets=secrets, on_failure=self._recording_failed,
+                    self.config.record_dir,
+                    mode=mode,
+                    url=url,
+                    secrets=secrets,
+                    on_failure=self._recording_failed,
                     header_extra={"side": "client"},
                 )
                 self.state.recording_path = str(writer.path)
@@ -344,8 +346,12 @@ class Engine:
     def _session_update(self) -> dict[str, Any]:
         config = self.config
         session = build_session(
-            config.session, turn_mode=self.state.turn_mode, instructions=config.instructions, voice=config.voice,
-            transcribe_model=config.transcribe_model, tools=config.tools.definitions,
+            config.session,
+            turn_mode=self.state.turn_mode,
+            instructions=config.instructions,
+            voice=config.voice,
+            transcribe_model=config.transcribe_model,
+            tools=config.tools.definitions,
         )
         return {"type": "session.update", "event_id": SESSION_UPDATE_ID, "session": session}
 
@@ -495,9 +501,7 @@ class Engine:
         played = min(self.sink.played_ms(item), self.sink.received_ms(item))
         self._audio_item = None
         self.view.transcript_entry("assistant", item).interrupted = True
-        await self._send(
-            {"type": "conversation.item.truncate", "item_id": item, "content_index": 0, "audio_end_ms": int(played)}
-        )
+        await self._send({"type": "conversation.item.truncate", "item_id": item, "content_index": 0, "audio_end_ms": int(played)})
 
     async def _send_texts(self) -> None:
         await self._configured.wait()

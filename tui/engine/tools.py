@@ -77,7 +77,7 @@ def load_tools(path: str | os.PathLike[str]) -> ToolBook:
     tools = document.get("tools") if isinstance(document, dict) else document
     where = "tools" if isinstance(document, dict) else "(top level)"
     if not isinstance(tools, list):
-        raise ToolsFileError(f"{shown}: {where}: expected an array of tools (or an object with a \"tools\" array)")
+        raise ToolsFileError(f'{shown}: {where}: expected an array of tools (or an object with a "tools" array)')
     folder = str(Path(path).resolve().parent)
     definitions, answers, names = [], [], set()
     for index, tool in enumerate(tools):
@@ -151,8 +151,12 @@ async def run_command(command: tuple[str, ...], arguments: str, *, cwd: str, tim
     shown = " ".join(command)
     try:
         process = await asyncio.create_subprocess_exec(
-            *command, cwd=cwd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env={k: v for k, v in os.environ.items() if k not in KEY_VARIABLES},
+            *command,
+            cwd=cwd,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={k: v for k, v in os.environ.items() if k not in KEY_VARIABLES},
         )
     except OSError as exc:
         return error_output(f"tool command {shown!r} could not start: {exc.strerror or exc}")

@@ -197,7 +197,8 @@ class SessionView:
         found = item.get("content")
         content = found if isinstance(found, list) else []
         text = " ".join(
-            part["text"] for part in content
+            part["text"]
+            for part in content
             if isinstance(part, dict) and part.get("type") == "input_text" and isinstance(part.get("text"), str)
         )
         if item.get("role") == "user" and text:

@@ -87,16 +87,23 @@ def _read(recording: str | os.PathLike[str], spool: IO[bytes]) -> tuple[dict[int
             info = connections.get(conn)
             if info is None:
                 info = connections[conn] = {
-                    "closes": [], "pings": 0, "pongs": 0, "side": None, "first_t": record["t_ns"],
-                    "offsets": array("Q"), "lengths": array("Q"),
+                    "closes": [],
+                    "pings": 0,
+                    "pongs": 0,
+                    "side": None,
+                    "first_t": record["t_ns"],
+                    "offsets": array("Q"),
+                    "lengths": array("Q"),
                 }
             if kind == "frame":
-                message = orjson.dumps({
-                    "type": "send" if record["dir"] == "c2s" else "receive",
-                    "time": round(start + record["t_ns"] / 1e9, 6),
-                    "opcode": 1 if record["opcode"] == "text" and "text" in record else 2,
-                    "data": record["text"] if "text" in record else record["data_b64"],
-                })
+                message = orjson.dumps(
+                    {
+                        "type": "send" if record["dir"] == "c2s" else "receive",
+                        "time": round(start + record["t_ns"] / 1e9, 6),
+                        "opcode": 1 if record["opcode"] == "text" and "text" in record else 2,
+                        "data": record["text"] if "text" in record else record["data_b64"],
+                    }
+                )
                 spool.write(message)
                 info["offsets"].append(offset)
                 info["lengths"].append(len(message))

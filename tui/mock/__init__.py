@@ -1,9 +1,9 @@
 """The mock Realtime server: a stand-in that reproduces the GA API's documented behaviour.
 
-    from tui.mock import MockServer, MockConfig, CloseAfter
+from tui.mock import MockServer, MockConfig, CloseAfter
 
-    async with MockServer(MockConfig(realtime=False, faults=(CloseAfter(code=4001, after_frames=3),))) as server:
-        url = server.url_for("gpt-realtime")   # ws://127.0.0.1:PORT/v1/realtime?model=gpt-realtime
+async with MockServer(MockConfig(realtime=False, faults=(CloseAfter(code=4001, after_frames=3),))) as server:
+    url = server.url_for("gpt-realtime")   # ws://127.0.0.1:PORT/v1/realtime?model=gpt-realtime
 """
 
 from tui.mock.config import BINARY_POLICIES, MockConfig

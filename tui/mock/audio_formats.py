@@ -110,5 +110,6 @@ def response_deltas(clip: VoiceClip, fmt_type: str, delta_ms: int) -> tuple[Audi
     fmt = {"type": fmt_type}
     audio = encode_from_pcm24k(clip.pcm, fmt)
     step = bytes_per_sample(fmt) * format_rate(fmt) * delta_ms // 1000
-    return tuple(AudioDelta(base64.b64encode(audio[i : i + step]).decode(), len(audio[i : i + step]))
-                 for i in range(0, len(audio), step))
+    return tuple(
+        AudioDelta(base64.b64encode(audio[i : i + step]).decode(), len(audio[i : i + step])) for i in range(0, len(audio), step)
+    )

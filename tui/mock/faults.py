@@ -96,14 +96,28 @@ class RejectHandshake:
 
 
 Fault = (
-    CloseAfter | DropConnection | WithholdPongs | DelayFrames | StallFrames | OversizedEvent | SendInvalidJson | FailTranscription
+    CloseAfter
+    | DropConnection
+    | WithholdPongs
+    | DelayFrames
+    | StallFrames
+    | OversizedEvent
+    | SendInvalidJson
+    | FailTranscription
     | RejectHandshake
 )
 
 FAULT_TYPES: dict[str, type] = {
     cls.kind: cls
     for cls in (
-        CloseAfter, DropConnection, WithholdPongs, DelayFrames, StallFrames, OversizedEvent, SendInvalidJson, FailTranscription,
+        CloseAfter,
+        DropConnection,
+        WithholdPongs,
+        DelayFrames,
+        StallFrames,
+        OversizedEvent,
+        SendInvalidJson,
+        FailTranscription,
         RejectHandshake,
     )
 }

@@ -35,8 +35,14 @@ log = logging.getLogger(__name__)
 
 def oversized_event(size: int, ids: IdFactory) -> str:
     """A valid `conversation.item.retrieved` of at least `size` bytes (a user item with silent audio)."""
-    item: dict[str, Any] = {"id": ids.item(), "object": "realtime.item", "type": "message", "status": "completed", "role": "user",
-            "content": [{"type": "input_audio", "audio": "", "transcript": None}]}
+    item: dict[str, Any] = {
+        "id": ids.item(),
+        "object": "realtime.item",
+        "type": "message",
+        "status": "completed",
+        "role": "user",
+        "content": [{"type": "input_audio", "audio": "", "transcript": None}],
+    }
     event = {"type": "conversation.item.retrieved", "event_id": ids.event(), "item": item}
     overhead = len(orjson.dumps(event))
     raw = bytes(max(0, (size - overhead) * 3 // 4 + 3))
@@ -222,4 +228,3 @@ class ConnectionRunner:
 
     def _withhold_pongs(self) -> None:
         self.connection.answer_ping = lambda data: False  # the pump's pong policy: none leaves
-

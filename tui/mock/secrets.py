@@ -167,8 +167,9 @@ class KeyStore:
         model = session.get("model")
         if isinstance(model, str) and not served(model):
             # As the handshake refuses it (a retired preview model, say), so the key is refused now.
-            return _error(400, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found",
-                          "session.model")
+            return _error(
+                400, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found", "session.model"
+            )
         key, effective = self.mint(session, seconds)
         return json_response(200, {"value": key.value, "expires_at": key.expires_at, "session": effective})
 

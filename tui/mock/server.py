@@ -193,13 +193,15 @@ class MockServer:
                 400, f"Invalid value: '{intent}'. Supported values are: 'transcription'.", "invalid_value", "intent"
             )
         if model is not None and not model_is_served(model):
-            return _error_response(
-                404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found"
-            )
+            return _error_response(404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found")
         beta = "realtime" in request.headers.get("OpenAI-Beta", "") or BETA_SUBPROTOCOL in _offered_subprotocols(request)
         # What the upgrade request said travels with its connection to `_handle`.
         self._handshakes[id(connection)] = Handshake(
-            conn_index=next(self._counter), path=url.path, model=model, intent=intent, beta=beta,
+            conn_index=next(self._counter),
+            path=url.path,
+            model=model,
+            intent=intent,
+            beta=beta,
             query=tuple((k, v) for k, values in parse_qs(url.query).items() for v in values),
             headers=tuple(request.headers.raw_items()),
             minted_session=minted.session if minted is not None else None,
@@ -251,4 +253,3 @@ class MockServer:
             await runner.run()
         except Exception:  # one broken connection must not take the server down
             log.exception("mock connection %d failed", handshake.conn_index)
-

@@ -41,7 +41,10 @@ from tui.protocol.session import (
 
 # A transcription session (intent=transcription) has no responses and no conversation to edit.
 TRANSCRIPTION_CLIENT_EVENTS = (
-    "session.update", "input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear"
+    "session.update",
+    "input_audio_buffer.append",
+    "input_audio_buffer.commit",
+    "input_audio_buffer.clear",
 )
 MIN_COMMIT_MS = 100
 EXPIRED_CLOSE_CODE = 1001
@@ -373,9 +376,7 @@ class MockSession:
         padding = detection.get("prefix_padding_ms", 300) if detection["type"] == "server_vad" else 300
         start_ms = max(round(self._buffer_start_ms), edge.onset_ms - padding)
         self._speech_item = self.ids.item()
-        out: list[Output] = [
-            self._emit("input_audio_buffer.speech_started", audio_start_ms=start_ms, item_id=self._speech_item)
-        ]
+        out: list[Output] = [self._emit("input_audio_buffer.speech_started", audio_start_ms=start_ms, item_id=self._speech_item)]
         if self.response is not None and detection.get("interrupt_response", True):
             out.extend(self._finish_response(self.response, "cancelled", "turn_detected"))
         return out
@@ -444,15 +445,18 @@ class MockSession:
         if self.fail_transcriptions:
             # The shape is the SDK's (ConversationItemInputAudioTranscriptionFailedEvent); the service's
             # codes and words for a failed transcription are not public, these are the mock's.
-            error = {"type": "server_error", "code": "transcription_failed", "param": None,
-                     "message": "Input audio transcription failed (the mock's transcription-failed fault)."}
+            error = {
+                "type": "server_error",
+                "code": "transcription_failed",
+                "param": None,
+                "message": "Input audio transcription failed (the mock's transcription-failed fault).",
+            }
             return [self._emit("conversation.item.input_audio_transcription.failed", **where, error=error)]
         fmt = self._input["format"]
         seconds = len(audio) / bytes_per_sample(fmt) / format_rate(fmt)
         transcript = f"(mock transcript of {seconds:.1f} s of audio)"
         out: list[Output] = [
-            self._emit("conversation.item.input_audio_transcription.delta", **where, delta=word)
-            for word in _words(transcript)
+            self._emit("conversation.item.input_audio_transcription.delta", **where, delta=word) for word in _words(transcript)
         ]
         out.append(
             self._emit(
@@ -597,9 +601,18 @@ class MockSession:
         )
         in_conversation = params.get("conversation", "auto") != "none"
         response = _Response(
-            id=self.ids.response(), item={}, modality=modality, chunks=(), words=[], due=[],
-            in_conversation=in_conversation, previous_item_id=None, metadata=params.get("metadata"),
-            voice=voice, format=fmt, max_tokens=None if limit == "inf" else limit,
+            id=self.ids.response(),
+            item={},
+            modality=modality,
+            chunks=(),
+            words=[],
+            due=[],
+            in_conversation=in_conversation,
+            previous_item_id=None,
+            metadata=params.get("metadata"),
+            voice=voice,
+            format=fmt,
+            max_tokens=None if limit == "inf" else limit,
         )
         out.append(self._emit("response.created", response=self._response_object(response, "in_progress", None, [])))
         # The service reports the limits as a response starts (they count its input).
@@ -622,8 +635,14 @@ class MockSession:
         response.due = [now + i * pace for i in range(response.steps)]
         previous = response.previous_item_id = self._previous_item_id() if in_conversation else None
         item_id = self.ids.item()
-        response.item = {"id": item_id, "object": "realtime.item", "type": "message", "status": "in_progress",
-                         "role": "assistant", "content": []}
+        response.item = {
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
         self.response = response
         if in_conversation:
             self.items[item_id] = response.item
@@ -649,8 +668,15 @@ class MockSession:
             chunks = argument_chunks(build_arguments(tool.get("parameters"), seed, user_text))
             if response.max_tokens is not None and response.argument_tokens + len(chunks) > response.max_tokens:
                 chunks, cut = chunks[: response.max_tokens - response.argument_tokens], True
-            item = {"id": self.ids.item(), "object": "realtime.item", "type": "function_call", "status": "in_progress",
-                    "name": tool.get("name", ""), "call_id": call_id, "arguments": ""}
+            item = {
+                "id": self.ids.item(),
+                "object": "realtime.item",
+                "type": "function_call",
+                "status": "in_progress",
+                "name": tool.get("name", ""),
+                "call_id": call_id,
+                "arguments": "",
+            }
             out += self._add_output_item(response, item)
             where = {"response_id": response.id, "item_id": item["id"], "output_index": len(response.prefix), "call_id": call_id}
             for chunk in chunks:
@@ -692,8 +718,13 @@ class MockSession:
         then `response.done`. The client answers with an `mcp_approval_response` item and
         `response.create`."""
         seed = f"{self.config.seed}/{self.handshake.conn_index}/{response.id}"
-        request = {"id": self.ids.item(), "type": "mcp_approval_request", "server_label": step.server_label,
-                   "name": step.name, "arguments": build_arguments(MCP_INPUT_SCHEMA, seed, user_text)}
+        request = {
+            "id": self.ids.item(),
+            "type": "mcp_approval_request",
+            "server_label": step.server_label,
+            "name": step.name,
+            "arguments": build_arguments(MCP_INPUT_SCHEMA, seed, user_text),
+        }
         out = self._add_output_item(response, request) + self._output_item_done(response, request)
         return out + self._end_response(response, "completed", None, response.prefix)
 
@@ -702,8 +733,16 @@ class MockSession:
         `response.mcp_call.in_progress` and `.completed`, the item done with its output."""
         seed = f"{self.config.seed}/{self.handshake.conn_index}/{response.id}"
         arguments = step.arguments if step.arguments is not None else build_arguments(MCP_INPUT_SCHEMA, seed, user_text)
-        item = {"id": self.ids.item(), "type": "mcp_call", "server_label": step.server_label, "name": step.name,
-                "arguments": "", "approval_request_id": step.approval_request_id, "output": None, "error": None}
+        item = {
+            "id": self.ids.item(),
+            "type": "mcp_call",
+            "server_label": step.server_label,
+            "name": step.name,
+            "arguments": "",
+            "approval_request_id": step.approval_request_id,
+            "output": None,
+            "error": None,
+        }
         out = self._add_output_item(response, item)
         where = {"item_id": item["id"], "output_index": len(response.prefix)}
         for chunk in argument_chunks(arguments):
@@ -809,7 +848,9 @@ class MockSession:
                 "output_tokens": audio_tokens + text_tokens,
                 "input_token_details": {"text_tokens": 100, "audio_tokens": 0, "cached_tokens": 0},
                 "output_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
-            } if done else None,
+            }
+            if done
+            else None,
             "metadata": response.metadata,
         }
 

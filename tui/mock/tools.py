@@ -102,8 +102,14 @@ def _mcp_tools(items: list[dict[str, Any]], tools: Any) -> list[dict[str, Any]]:
     found = []
     for server in servers(tools):
         for tool in listed.get(server.get("server_label"), []):
-            found.append({**tool, "type": "mcp", "server_label": server["server_label"],
-                          "approval": needs_approval(server, tool.get("name", ""))})
+            found.append(
+                {
+                    **tool,
+                    "type": "mcp",
+                    "server_label": server["server_label"],
+                    "approval": needs_approval(server, tool.get("name", "")),
+                }
+            )
     return found
 
 

@@ -88,9 +88,7 @@ def invalid_type(param: str, expected: str, value: Any) -> RealtimeError:
 
 
 def invalid_value(param: str, value: Any, supported: list[str]) -> RealtimeError:
-    return RealtimeError(
-        "invalid_value", f"Invalid value: '{value}'. Supported values are: {_quoted_list(supported)}.", param
-    )
+    return RealtimeError("invalid_value", f"Invalid value: '{value}'. Supported values are: {_quoted_list(supported)}.", param)
 
 
 def out_of_range(param: str, value: float, *, minimum: float | None = None, maximum: float | None = None) -> RealtimeError:

@@ -159,7 +159,7 @@ def client_event_problem(text: str) -> str | None:
     except orjson.JSONDecodeError as exc:
         return f"Not JSON: {exc}."
     if not isinstance(event, dict):
-        return "A client event is a JSON object: {\"type\": ..., ...}."
+        return 'A client event is a JSON object: {"type": ..., ...}.'
     etype = event.get("type")
     if not isinstance(etype, str):
         return 'The event needs a "type" string, e.g. "response.create".'

@@ -74,7 +74,9 @@ def presents_ephemeral_key(headers: Any, subprotocols: Any) -> bool:
     prefix (`Bearer ek_[redacted]`, `openai-insecure-api-key.ek_[redacted]`)."""
     for pair in headers if isinstance(headers, list) else []:
         if (
-            isinstance(pair, list) and len(pair) == 2 and str(pair[0]).lower() in ("authorization", "api-key")
+            isinstance(pair, list)
+            and len(pair) == 2
+            and str(pair[0]).lower() in ("authorization", "api-key")
             and str(pair[1]).removeprefix("Bearer ").removeprefix("bearer ").startswith("ek_")
         ):
             return True

@@ -30,8 +30,14 @@ ITEM_FIELDS: dict[str, Checker] = {
     "function_call_output": obj({"call_id": string, "output": string}, required=("call_id", "output"), open_=True),
     "mcp_list_tools": obj({"server_label": string, "tools": array(_MCP_TOOL)}, required=("server_label", "tools"), open_=True),
     "mcp_call": obj(
-        {"name": string, "arguments": string, "server_label": string, "approval_request_id": nullable(string),
-         "output": nullable(string), "error": _MCP_ERROR},
+        {
+            "name": string,
+            "arguments": string,
+            "server_label": string,
+            "approval_request_id": nullable(string),
+            "output": nullable(string),
+            "error": _MCP_ERROR,
+        },
         required=("name", "arguments", "server_label"),
         open_=True,
     ),

@@ -177,10 +177,20 @@ _PROMPT_VARIABLE = string_or_object(
     tagged(
         {
             "input_text": obj({"type": string, "text": string}, required=("text",)),
-            "input_image": obj({"type": string, "detail": _DETAIL, "file_id": nullable(string), "image_url": nullable(string)},
-                               required=("detail",)),
-            "input_file": obj({"type": string, "detail": _DETAIL, "file_data": nullable(string), "file_id": nullable(string),
-                               "file_url": nullable(string), "filename": nullable(string)}),
+            "input_image": obj(
+                {"type": string, "detail": _DETAIL, "file_id": nullable(string), "image_url": nullable(string)},
+                required=("detail",),
+            ),
+            "input_file": obj(
+                {
+                    "type": string,
+                    "detail": _DETAIL,
+                    "file_data": nullable(string),
+                    "file_id": nullable(string),
+                    "file_url": nullable(string),
+                    "filename": nullable(string),
+                }
+            ),
         }
     ),
 )

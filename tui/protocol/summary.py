@@ -42,8 +42,13 @@ STREAMED_EVENTS = AUDIO_EVENTS | TEXT_DELTA_EVENTS | {ARGUMENT_DELTA}
 # Items that carry a function call or its output (`response.output_item.*`, `conversation.item.*`).
 ITEM_EVENTS = frozenset(
     {
-        "response.output_item.added", "response.output_item.done", "conversation.item.added",
-        "conversation.item.done", "conversation.item.created", "conversation.item.retrieved", "conversation.item.create",
+        "response.output_item.added",
+        "response.output_item.done",
+        "conversation.item.added",
+        "conversation.item.done",
+        "conversation.item.created",
+        "conversation.item.retrieved",
+        "conversation.item.create",
     }
 )
 

@@ -25,8 +25,14 @@ from tui.protocol.schema import (
 )
 
 MCP_CONNECTORS = (
-    "connector_dropbox", "connector_gmail", "connector_googlecalendar", "connector_googledrive",
-    "connector_microsoftteams", "connector_outlookcalendar", "connector_outlookemail", "connector_sharepoint",
+    "connector_dropbox",
+    "connector_gmail",
+    "connector_googlecalendar",
+    "connector_googledrive",
+    "connector_microsoftteams",
+    "connector_outlookcalendar",
+    "connector_outlookemail",
+    "connector_sharepoint",
 )
 
 

@@ -317,4 +317,3 @@ class Progress:
                 self._waiting -= 1
         if self.failure is not None and self.position < position:
             raise self.failure
-

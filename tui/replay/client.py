@@ -106,9 +106,7 @@ async def replay_client(
     )
     expected_status = script.status
     try:
-        connection = await open_connection(
-            target_url(url, script), options, writer=writer, connection_factory=connection_factory
-        )
+        connection = await open_connection(target_url(url, script), options, writer=writer, connection_factory=connection_factory)
     except InvalidStatus as exc:
         for refused in created:  # let the recording see the refused connection end
             with contextlib.suppress(Exception):
@@ -128,7 +126,14 @@ async def replay_client(
         outcome.divergence = _handshake_divergence(expected_status, 101)
         return outcome
     player = Player(
-        script, "client", connection, timing=timing, timeout=timeout, clock=clock, pong_policy=policy, map_ids=map_ids,
+        script,
+        "client",
+        connection,
+        timing=timing,
+        timeout=timeout,
+        clock=clock,
+        pong_policy=policy,
+        map_ids=map_ids,
         tape=tape,
     )
     return await player.run()

@@ -37,8 +37,11 @@ class ReplayResult:
     @property
     def ok(self) -> bool:
         return (
-            self.client.ok and self.server.ok and not self.recording_failed
-            and self.comparison is not None and self.comparison.same
+            self.client.ok
+            and self.server.ok
+            and not self.recording_failed
+            and self.comparison is not None
+            and self.comparison.same
         )
 
     def headline(self) -> str:
@@ -166,4 +169,3 @@ async def _server_outcome(served: ServedRecording, script: Script, timeout: floa
         outcome = SideOutcome("server")
         outcome.notes.append("no connection reached the server")
         return outcome
-

@@ -88,11 +88,7 @@ def nearest(
 ) -> list[tuple[int, NormalizedItem]]:
     """The recorded items (index, item) most like `actual`, closest first (ties: earliest first),
     except `skip`; `expected` is streamed, only the best `limit` are kept."""
-    scored = (
-        (distance(actual, item), index, item)
-        for index, item in expected
-        if item.type == actual.type and index != skip
-    )
+    scored = ((distance(actual, item), index, item) for index, item in expected if item.type == actual.type and index != skip)
     return [(index, item) for _, index, item in heapq.nsmallest(limit, scored, key=lambda t: (t[0], t[1]))]
 
 

@@ -36,7 +36,7 @@ class ConnectionEnd:
 
     @property
     def how(self) -> str:
-        """"refused", "close" (a close frame started it), "open" (the recording stops first) or "dropped"."""
+        """How it ended: "refused", "close" (a close frame started it), "open" (the recording stops first) or "dropped"."""
         if self.refused is not None:
             return "refused"
         if self.closed_by is not None:
@@ -71,8 +71,12 @@ def connection_end(
         ended = connection_end(end, side=side)
         by = first_close.get("by")
         return replace(
-            ended, closed_by=by if by in SIDES else None, code=first_close.get("code"), reason=first_close.get("reason") or "",
-            dropped_by=None, clean=ended.clean if ended.recorded else None,
+            ended,
+            closed_by=by if by in SIDES else None,
+            code=first_close.get("code"),
+            reason=first_close.get("reason") or "",
+            dropped_by=None,
+            clean=ended.clean if ended.recorded else None,
         )
     if end is None:
         return ConnectionEnd(None, None, "", None, recorded=False)
@@ -85,17 +89,28 @@ def connection_end(
         # is taken to have dropped it (a reset, a load balancer, the mock's drop fault).
         peer_gone = recorder == "server" and exception is not None
         return ConnectionEnd(
-            None, transport_code, "", False, dropped_by="client" if peer_gone else "server",
-            transport_code=transport_code, exception=exception, protocol_error=protocol_error,
+            None,
+            transport_code,
+            "",
+            False,
+            dropped_by="client" if peer_gone else "server",
+            transport_code=transport_code,
+            exception=exception,
+            protocol_error=protocol_error,
         )
     # The closer's own frame: the one it sent, as the recording side saw it.
     first = end.get("close_sent") if closed_by == recorder else end.get("close_rcvd")
     code = first.get("code") if isinstance(first, dict) else transport_code
     reason = first.get("reason", "") if isinstance(first, dict) else end.get("reason", "")
     return ConnectionEnd(
-        closed_by, code, reason or "", bool(end.get("clean")),
+        closed_by,
+        code,
+        reason or "",
+        bool(end.get("clean")),
         failed=closed_by == recorder and end.get("close_rcvd") is None,
-        transport_code=transport_code, exception=exception, protocol_error=protocol_error,
+        transport_code=transport_code,
+        exception=exception,
+        protocol_error=protocol_error,
     )
 
 

@@ -45,9 +45,7 @@ def _is_base64(value: Any) -> bool:
 
 
 def _is_close(value: Any) -> bool:
-    return value is None or (
-        type(value) is dict and CLOSE_CODE[1](value.get("code")) and type(value.get("reason")) is str
-    )
+    return value is None or (type(value) is dict and CLOSE_CODE[1](value.get("code")) and type(value.get("reason")) is str)
 
 
 BASE64: Check = ("base64", _is_base64)
@@ -71,19 +69,35 @@ HEADER_FIELDS: dict[str, Check] = {
 RECORD_FIELDS: dict[str, dict[str, Check]] = {
     "handshake_request": {"url": STRING, "path": STRING, "headers": HEADERS, "subprotocols": STRINGS, "proxy": OPTIONAL_STRING},
     "handshake_response": {
-        "status": HTTP_STATUS, "reason": STRING, "headers": HEADERS, "subprotocol": OPTIONAL_STRING,
-        "extensions": STRINGS, "body": STRING,
+        "status": HTTP_STATUS,
+        "reason": STRING,
+        "headers": HEADERS,
+        "subprotocol": OPTIONAL_STRING,
+        "extensions": STRINGS,
+        "body": STRING,
     },
     "frame": {
-        "opcode": OPCODE, "text": STRING, "data_b64": BASE64, "size": COUNT, "type": STRING, "fragments": COUNT,
+        "opcode": OPCODE,
+        "text": STRING,
+        "data_b64": BASE64,
+        "size": COUNT,
+        "type": STRING,
+        "fragments": COUNT,
         "redacted": STRINGS,
     },
     "ping": {"data_b64": BASE64},
     "pong": {"data_b64": BASE64},
     "close": {"code": CLOSE_CODE, "reason": STRING, "by": SIDE, "first": BOOLEAN, "invalid": STRING, "data_b64": BASE64},
     "end": {
-        "code": CLOSE_CODE, "reason": STRING, "closed_by": OPTIONAL_SIDE, "clean": BOOLEAN, "close_sent": CLOSE,
-        "close_rcvd": CLOSE, "side": SIDE, "exception": STRING, "protocol_error": STRING,
+        "code": CLOSE_CODE,
+        "reason": STRING,
+        "closed_by": OPTIONAL_SIDE,
+        "clean": BOOLEAN,
+        "close_sent": CLOSE,
+        "close_rcvd": CLOSE,
+        "side": SIDE,
+        "exception": STRING,
+        "protocol_error": STRING,
     },
     "error": {"message": STRING},
     "mark": {"note": STRING},
@@ -99,8 +113,15 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-_JSON_TYPES = {type(None): "null", bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-               list: "a list", dict: "an object"}
+_JSON_TYPES = {
+    type(None): "null",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+}
 
 
 def describe(value: Any) -> str:

@@ -349,8 +349,12 @@ class _Leg(FramePump):
         failed_upstream = session is not None and self is not session.down and self is not session.up
         peer, transport = self.peer, self._peer_transport()
         if (
-            not failed_upstream and peer is not None and transport is not None and self.failed_close is None
-            and self.protocol.close_rcvd is None and peer.state is not State.CLOSED
+            not failed_upstream
+            and peer is not None
+            and transport is not None
+            and self.failed_close is None
+            and self.protocol.close_rcvd is None
+            and peer.state is not State.CLOSED
         ):
             transport.abort()
         if session is not None and session.up is None and self is session.down:
@@ -446,9 +450,7 @@ class Relay:
         self.sessions: list[RelaySession] = []  # those not finished yet (a relay runs for days)
         # For news lines before a session (and its recording's redactor) exists.
         env = config.env
-        self._redactor = Redactor(
-            [s for s in (config.token, env.get("OPENAI_API_KEY"), env.get("AZURE_OPENAI_API_KEY")) if s]
-        )
+        self._redactor = Redactor([s for s in (config.token, env.get("OPENAI_API_KEY"), env.get("AZURE_OPENAI_API_KEY")) if s])
         self._server: Server | None = None
         self._recording_numbers = itertools.count(worker[0] + 1, worker[1])
         self._recording: set[SessionWriter] = set()  # the writers the flush pass writes
@@ -567,7 +569,8 @@ class Relay:
         tap.on_request(request, f"ws://{request.headers.get('Host', '')}{request.path}")
         writer.on_failure = lambda exc: self._say(
             f"recording stopped: cannot write {writer.path}: {exc.strerror or exc}; "
-            f"{peer_address} is still relayed, unrecorded from here on", session
+            f"{peer_address} is still relayed, unrecorded from here on",
+            session,
         )
         self.sessions.append(session)
         session.done.add_done_callback(lambda _: self.sessions.remove(session))
@@ -593,7 +596,8 @@ class Relay:
         if protocol.accept(request).status_code != http.HTTPStatus.SWITCHING_PROTOCOLS:  # only its checks count here
             exc = protocol.handshake_exc
             return self._refuse(
-                peer_address, _respond(connection, http.HTTPStatus.BAD_REQUEST, f"rtui proxy: not a WebSocket upgrade: {exc}\n"),
+                peer_address,
+                _respond(connection, http.HTTPStatus.BAD_REQUEST, f"rtui proxy: not a WebSocket upgrade: {exc}\n"),
                 f"not a WebSocket upgrade ({str(exc)!r})",
             )
         config = self.config
@@ -639,10 +643,7 @@ class Relay:
             why = os.strerror(exc.errno) if exc.errno else "the recording cannot be written"
             return self._refuse(
                 peer_address,
-                _respond(
-                    connection,
-                    http.HTTPStatus.INSUFFICIENT_STORAGE, f"rtui proxy: cannot record this session: {why}.\n"
-                ),
+                _respond(connection, http.HTTPStatus.INSUFFICIENT_STORAGE, f"rtui proxy: cannot record this session: {why}.\n"),
                 f"cannot record a new session in {self.config.record}: {why}; free some space or choose another --record",
             )
 

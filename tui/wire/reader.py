@@ -31,8 +31,13 @@ READ_BUFFER = 1 << 20
 # \u00XX); a longer one is reported and skipped without being held in memory.
 MAX_LINE_BYTES = 256 * 2**20
 
-_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
-               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,13 @@ def check_record(record: Any) -> str | None:
         return f"expected a JSON object, found {type(record).__name__}"
     get = record.get
     # `type(...) is` rather than isinstance: JSON gives exact types, and a bool is not an int here.
-    if type(get("seq")) is not int or type(get("t_ns")) is not int or type(get("conn")) is not int \
-            or type(get("kind")) is not str or type(get("dir")) is not str:
+    if (
+        type(get("seq")) is not int
+        or type(get("t_ns")) is not int
+        or type(get("conn")) is not int
+        or type(get("kind")) is not str
+        or type(get("dir")) is not str
+    ):
         for field, kind in (("seq", int), ("t_ns", int), ("conn", int), ("kind", str), ("dir", str)):
             if type(get(field)) is not kind:
                 return f"missing or invalid {field!r}"

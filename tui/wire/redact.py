@@ -24,12 +24,8 @@ _KEY_PATTERN_BYTES = re.compile(rb"(?<![A-Za-z0-9])(sk-|ek_)[A-Za-z0-9_\-]{16,}"
 # strings (keys and values): outside a string there is no quote.
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"}
-)
-SECRET_QUERY_KEYS = frozenset(
-    {"api-key", "api_key", "apikey", "key", "token", "access_token", "client_secret", "sig"}
-)
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"})
+SECRET_QUERY_KEYS = frozenset({"api-key", "api_key", "apikey", "key", "token", "access_token", "client_secret", "sig"})
 INSECURE_KEY_SUBPROTOCOL = "openai-insecure-api-key."
 EPHEMERAL_PREFIX = "ek_"
 

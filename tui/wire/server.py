@@ -118,9 +118,7 @@ class Server:
         if self.server is not None:
             self.server.close()
         if close_connections:
-            closing = [
-                asyncio.ensure_future(c.close(CloseCode.GOING_AWAY)) for c in self.connections if c.state is State.OPEN
-            ]
+            closing = [asyncio.ensure_future(c.close(CloseCode.GOING_AWAY)) for c in self.connections if c.state is State.OPEN]
             if closing:
                 await asyncio.wait(closing)
         if self.server is not None:

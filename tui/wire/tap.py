@@ -111,10 +111,7 @@ class FrameTap:
         """Records the upgrade request; `fields` adds context such as the `proxy` it went through."""
         redactor = self.writer.redactor
         offered = [
-            p.strip()
-            for value in request.headers.get_all("Sec-WebSocket-Protocol")
-            for p in value.split(",")
-            if p.strip()
+            p.strip() for value in request.headers.get_all("Sec-WebSocket-Protocol") for p in value.split(",") if p.strip()
         ]
         self.writer.record(
             "handshake_request",
@@ -142,9 +139,7 @@ class FrameTap:
 
     # -- end -----------------------------------------------------------------------------------
 
-    def on_end(
-        self, sent: Close | None, rcvd: Close | None, parser_exc: BaseException | None, exc: BaseException | None
-    ) -> None:
+    def on_end(self, sent: Close | None, rcvd: Close | None, parser_exc: BaseException | None, exc: BaseException | None) -> None:
         """Records how the transport ended: the closing handshake (the closes really sent and
         received), or its absence (1006)."""
         if self._ended:

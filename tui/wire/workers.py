@@ -57,8 +57,9 @@ def serve_with_workers(
     try:
         holder = reserve_port(host, port)
     except OSError as exc:
-        print(f"{program}: cannot listen on {host}:{port}: {exc.strerror}; pick another port (0 picks a free one).",
-              file=sys.stderr)
+        print(
+            f"{program}: cannot listen on {host}:{port}: {exc.strerror}; pick another port (0 picks a free one).", file=sys.stderr
+        )
         return 1
     stopping = False
 
@@ -95,8 +96,10 @@ def serve_with_workers(
             wait([w.sentinel for w in workers], timeout=0.5)
             for index, worker in enumerate(workers):
                 if worker.exitcode is not None and not stopping:
-                    print(f"{program}: worker {index + 1} stopped unexpectedly (exit code {worker.exitcode}); "
-                          "stopping the others.", file=sys.stderr)
+                    print(
+                        f"{program}: worker {index + 1} stopped unexpectedly (exit code {worker.exitcode}); stopping the others.",
+                        file=sys.stderr,
+                    )
                     return 1
         return 0
     finally:
@@ -133,9 +136,7 @@ def _stop(workers: list[multiprocessing.context.ForkProcess]) -> None:
             worker.join()
 
 
-def _worker_main(
-    make_server: ServerFactory, port: int, index: int, count: int, ready: Connection, holder: socket.socket
-) -> None:
+def _worker_main(make_server: ServerFactory, port: int, index: int, count: int, ready: Connection, holder: socket.socket) -> None:
     holder.close()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)  # until the event loop's handlers take over

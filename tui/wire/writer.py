@@ -199,12 +199,7 @@ class SessionWriter:
         # second time, the payload's redacted, serialised form is the one just built.
         cached = self._last_frame
         generation = self.redactor.generation  # read first: a secret added meanwhile voids the reuse
-        if (
-            cached is not None
-            and cached[1] == opcode
-            and cached[2] == generation
-            and (cached[0] is data or cached[0] == data)
-        ):
+        if cached is not None and cached[1] == opcode and cached[2] == generation and (cached[0] is data or cached[0] == data):
             payload, body = cached[3], cached[4]
         else:
             payload = self._frame_payload(data, opcode)
@@ -514,4 +509,3 @@ class SessionWriter:
             self.unwritten += 1
             if self.on_failure is not None:
                 self.on_failure(exc)
-

@@ -114,7 +114,9 @@ class FilterLog:
 
         prompt = Prompt(
             "Search the log: type, summary or frame text (!x excludes, re: a regular expression; empty shows all)",
-            "e.g. error, audio, !append, re:code.*1000", check=search_problem, value=log.row_filter.text,
+            "e.g. error, audio, !append, re:code.*1000",
+            check=search_problem,
+            value=log.row_filter.text,
         )
         self.app.push_screen(prompt, apply)
 
@@ -150,9 +152,17 @@ class FilterLog:
 # The engine command each session key sends (tui.engine.commands): a key is offered only when the
 # engine supports its command, so a relay shows no reconnect and a replay no talk, text or reply.
 ACTION_COMMANDS: dict[str, type[Command]] = {
-    "talk": SetTalking, "mute": SetMuted, "turn_mode": ToggleTurnMode, "send_text": SendText,
-    "respond": CreateResponse, "cancel": CancelResponse, "mark": Mark, "reconnect": Reconnect,
-    "send_event": SendEvent, "edit_session": UpdateSession, "answer_call": AnswerCall,
+    "talk": SetTalking,
+    "mute": SetMuted,
+    "turn_mode": ToggleTurnMode,
+    "send_text": SendText,
+    "respond": CreateResponse,
+    "cancel": CancelResponse,
+    "mark": Mark,
+    "reconnect": Reconnect,
+    "send_event": SendEvent,
+    "edit_session": UpdateSession,
+    "answer_call": AnswerCall,
 }
 
 
@@ -170,9 +180,7 @@ class LiveScreen(FilterLog, Screen[None]):
         Binding("p", "show_report", "Report", tooltip="a replay's full report", id="session.replay_report"),
         Binding("exclamation_mark", "show_notices", "Notices", show=False, tooltip="every notice so far", id="session.notices"),
         Binding("L", "show_latency", "Latency", show=False, tooltip="latency per turn, p50 and p95", id="session.latency"),
-        Binding(
-            "u", "show_usage", "Usage", show=False, tooltip="usage: tokens and cost per response", id="session.usage"
-        ),
+        Binding("u", "show_usage", "Usage", show=False, tooltip="usage: tokens and cost per response", id="session.usage"),
         Binding(
             "s",
             "edit_session",
@@ -279,12 +287,8 @@ class LiveScreen(FilterLog, Screen[None]):
         if state.turn_mode == "push_to_talk" and not state.muted:
             mic_note = "TALKING" if state.talking else "space to talk"
         counters = state.counters
-        self.mic_meter.show(
-            state.input_level, now, mic_note, traffic_text("tx", counters.frames_sent, counters.bytes_sent)
-        )
-        self.model_meter.show(
-            state.output_level, now, "", traffic_text("rx", counters.frames_received, counters.bytes_received)
-        )
+        self.mic_meter.show(state.input_level, now, mic_note, traffic_text("tx", counters.frames_sent, counters.bytes_sent))
+        self.model_meter.show(state.output_level, now, "", traffic_text("rx", counters.frames_received, counters.bytes_received))
         self.mic_meter.describe(state.input_description, state.scheduling)
         self.model_meter.describe(state.output_description, state.scheduling)
         self._show_log_bar()
@@ -384,7 +388,8 @@ class LiveScreen(FilterLog, Screen[None]):
         self.app.push_screen(
             Prompt(
                 f"Answer {call.name} ({call.call_id}){more}: its output, sent as function_call_output then response.create",
-                'e.g. {"temperature_c": 18}', notes=f"arguments:\n{formatted_arguments(call.arguments)}",
+                'e.g. {"temperature_c": 18}',
+                notes=f"arguments:\n{formatted_arguments(call.arguments)}",
             ),
             answer,
         )

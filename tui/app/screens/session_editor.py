@@ -33,8 +33,15 @@ LABELS = {
     "tools": "tools (JSON array)",
 }
 ORDER = (
-    "instructions", "voice", "turn_detection", "threshold", "silence_duration_ms", "prefix_padding_ms", "eagerness",
-    "transcription_model", "tools",
+    "instructions",
+    "voice",
+    "turn_detection",
+    "threshold",
+    "silence_duration_ms",
+    "prefix_padding_ms",
+    "eagerness",
+    "transcription_model",
+    "tools",
 )
 
 
