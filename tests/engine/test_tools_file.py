@@ -89,6 +89,17 @@ async def test_a_failing_command_gives_an_error_output(tmp_path, command, timeou
     assert error in output["error"]
 
 
+async def test_a_command_that_prints_too_much_and_exits_at_once_still_gives_the_error_output(tmp_path):
+    # It exits while rtui is still writing it the arguments, so asyncio may have finished with the
+    # process by the time rtui finds the output too long. Killing it then raised ProcessLookupError,
+    # and the model's call was left unanswered without a word. The race is timing-dependent (a
+    # quarter of the runs on a quiet machine): the repetitions make the old failure near certain.
+    command = (PY, "-c", f"import sys; sys.stdout.write('x' * {MAX_OUTPUT_BYTES + 4000})")
+    for _ in range(30):
+        output = orjson.loads(await run_command(command, "a" * 4_000_000, cwd=str(tmp_path), timeout_s=10))
+        assert "printed more than 64 KiB" in output["error"]
+
+
 async def test_the_shipped_example_answers_both_tools():
     from pathlib import Path
 

@@ -171,8 +171,10 @@ async def run_command(command: tuple[str, ...], arguments: str, *, cwd: str, tim
             except (BrokenPipeError, ConnectionResetError):
                 pass  # a command that does not read its arguments may still answer
             stdout = await _bounded(process.stdout)
-            if stdout is None:
-                process.kill()  # it stops here rather than fill a pipe nobody reads
+            if stdout is None and process.returncode is None:
+                # It stops here rather than fill a pipe nobody reads. One that has already exited is
+                # not killed: asyncio refuses to signal a process it has finished with.
+                process.kill()
             said = (await stderr).decode("utf-8", "replace").strip()[-STDERR_SHOWN:]
             status = await process.wait()
     except TimeoutError:
