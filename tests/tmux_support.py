@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pytest
 from secret_scan_plugin import check_screen
 
 ROOT = Path(__file__).resolve().parent.parent
-RTUI = Path(sys.executable).parent / "rtui"  # the installed rtui of the environment running the tests
 
 
 class Terminal:

@@ -6,20 +6,15 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cli_support import RTUI, rtui, user_environment
+
 ROOT = Path(__file__).resolve().parents[2]
-RTUI = Path(sys.executable).parent / "rtui"  # the installed rtui of the environment running the tests
 EXAMPLE = ROOT / "sessions" / "examples" / "story1-binary-append-close-1000.jsonl"
-
-
-def rtui(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
-    return subprocess.run([str(RTUI), *args], capture_output=True, text=True, timeout=60, cwd=cwd, env={**environ, **env})
 
 
 @pytest.fixture
@@ -135,7 +130,6 @@ def test_the_tui_without_a_terminal_gets_one_line_and_status_2_before_connecting
     stream, stdin = not_a_terminal
     url = f"ws://127.0.0.1:{listener.getsockname()[1]}/v1/realtime"
     argv = [arg.format(url=url) for arg in args]
-    environ = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
     result = subprocess.run(
         [str(RTUI), *argv],
         stdin=stdin,
@@ -143,7 +137,7 @@ def test_the_tui_without_a_terminal_gets_one_line_and_status_2_before_connecting
         text=True,
         timeout=60,
         cwd=tmp_path,
-        env={**environ, "OPENAI_API_KEY": "sk-test-no-terminal-here"},
+        env=user_environment(OPENAI_API_KEY="sk-test-no-terminal-here"),
     )
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
     assert result.stderr == f"{command}: the TUI needs a terminal, and {stream} is not one; {instead}.\n"

@@ -3,21 +3,14 @@ shipped tools file; the recording replays with MATCH. And bad tools or session f
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_support import rtui
+
 ROOT = Path(__file__).resolve().parents[2]
-RTUI = Path(sys.executable).parent / "rtui"
 TOOLS = ROOT / "sessions" / "examples" / "tools.json"
-
-
-def rtui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
-    return subprocess.run([str(RTUI), *args], capture_output=True, text=True, timeout=90, cwd=cwd, env=environ)
 
 
 def test_the_weather_call_is_answered_shown_and_replays(tmp_path: Path) -> None:

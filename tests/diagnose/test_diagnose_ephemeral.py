@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import openai
 
+from cli_support import rtui
 from tui.mock import MockConfig, MockServer
 
 BACKEND_KEY = "sk-only-the-backend-has-this-0123"  # in tests/fake_keys.py
-
-
-def rtui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=90, cwd=cwd, env=env)
 
 
 async def minted_key(server: MockServer) -> str:

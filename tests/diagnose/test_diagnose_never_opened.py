@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from cli_support import rtui
 from diagnose_support import Script
 from tui.diagnose import diagnose
 from tui.diagnose.text import render_text
@@ -28,13 +26,6 @@ from tui.wire.proxy import Relay, RelayConfig
 EXAMPLES = Path(__file__).resolve().parents[2] / "sessions" / "examples"
 # Both listed in tests/fake_keys.py, so the suite's secret scan checks no recording holds them.
 RIGHT_KEY, WRONG_KEY = "sk-right-key-0123456789abcdef", "sk-wrong-key-0123456789abcdef"
-
-
-def rtui(*args: str, cwd: Path, key: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
-    if key is not None:
-        env["OPENAI_API_KEY"] = key
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=90, cwd=cwd, env=env)
 
 
 def nothing_listening() -> int:
@@ -73,7 +64,7 @@ async def test_a_wrong_key_recorded_by_rtui_reads_as_a_401_with_the_key_hint(tmp
             "--record-dir",
             "rec",
             cwd=tmp_path,
-            key=WRONG_KEY,
+            OPENAI_API_KEY=WRONG_KEY,
         )
     assert run.returncode == 3, run.stderr
     (recording,) = (tmp_path / "rec").glob("*.jsonl")
@@ -100,7 +91,7 @@ async def test_a_failed_connect_recorded_by_rtui_says_nothing_is_listening(tmp_p
         "--record-dir",
         "rec",
         cwd=tmp_path,
-        key=WRONG_KEY,
+        OPENAI_API_KEY=WRONG_KEY,
     )
     assert run.returncode == 3, run.stderr
     (recording,) = (tmp_path / "rec").glob("*.jsonl")

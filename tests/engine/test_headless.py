@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import wave
 
+from cli_support import rtui
 from tests.engine_support import speech_wav
-
-
-def rtui(*args: str, cwd, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
 
 
 def test_text_turn_on_the_embedded_mock_exits_0_and_records(tmp_path):

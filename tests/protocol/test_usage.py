@@ -5,14 +5,12 @@ the price table (overridable with RTUI_PRICES), shown on the TUI's stats line, a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app_support import on_screen, wait_for
+from cli_support import rtui
 from diagnose_support import Script, session_created
 from tui.engine.config import AudioSettings, Endpoint, EngineConfig
 from tui.engine.process import EngineProcess
@@ -85,13 +83,6 @@ def totals_of(path: Path, prices_path: str | None = None) -> UsageTotals:
         for record in reader:
             totals.on_record(record)
     return totals
-
-
-def rtui(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "RTUI_PRICES")}
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=90, cwd=cwd, env={**environ, **env}
-    )
 
 
 def test_totals_and_cost_of_a_recording_whose_usage_is_known(tmp_path, monkeypatch):

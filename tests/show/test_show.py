@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 
 import orjson
 
+from cli_support import rtui
 from tui.wire.writer import SessionWriter
-
-
-def rtui(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60)
 
 
 def write_session(path) -> None:

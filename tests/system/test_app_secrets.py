@@ -67,7 +67,7 @@ def test_the_terminal_shows_the_url_with_its_key_redacted(terminal, tmp_path) ->
     import subprocess
     import time
 
-    from tmux_support import RTUI
+    from cli_support import RTUI
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

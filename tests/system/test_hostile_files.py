@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from cli_support import rtui
 from reader_support import EXAMPLE, base_recording, run_in_process
 from tui.wire import reader as reader_module
 from tui.wire.reader import SessionReader
@@ -36,16 +37,6 @@ def limited_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
 
 
-def rtui(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *argv],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=limited_memory,
-    )
-
-
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero-symlink", "directory"])
 def test_every_reader_refuses_what_is_not_a_regular_file(tmp_path, kind):
     path = tmp_path / "f.jsonl"
@@ -57,7 +48,7 @@ def test_every_reader_refuses_what_is_not_a_regular_file(tmp_path, kind):
         path.mkdir()
     what = {"fifo": "a named pipe", "dev-zero-symlink": "a character device", "directory": "a directory"}[kind]
     for argv in reader_argvs(path, tmp_path):
-        result = rtui(*argv)
+        result = rtui(*argv, timeout=60, preexec_fn=limited_memory)
         assert result.returncode == 2, (argv, result.returncode, result.stderr[-2000:])
         assert result.stderr.count("\n") == 1, result.stderr
         assert f"{path}:0: {what}, not a recording: rtui reads regular files only" in result.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_support import rtui
 from tests.fake_keys import RELIABILITY_KEY
 from tui.wire.reader import SessionReader
 from tui.wire.writer import RecordingFailed, SessionWriter
@@ -29,20 +30,6 @@ def limit_file_size(limit: int):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG from write() instead of a killed process
 
     return apply
-
-
-def rtui(*args: str, cwd: Path, preexec=None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env=env,
-        preexec_fn=preexec,
-    )
 
 
 RECORDING_CHILD = textwrap.dedent(
@@ -107,7 +94,16 @@ def test_a_full_disk_stops_the_recording_but_not_the_connection(tmp_path):
 def test_headless_session_on_a_full_disk_says_so_and_finishes(tmp_path):
     # Room for the header and the handshake, not for the whole session.
     result = rtui(
-        "--headless", "--input", "none", "--output", "null", "--text", "Hello", cwd=tmp_path, preexec=limit_file_size(6000)
+        "--headless",
+        "--input",
+        "none",
+        "--output",
+        "null",
+        "--text",
+        "Hello",
+        cwd=tmp_path,
+        preexec_fn=limit_file_size(6000),
+        PYTHONDONTWRITEBYTECODE="1",  # no .pyc written under the file size limit
     )
     assert result.returncode == 0, result.stderr
     assert "response.done" in result.stdout and "Hello from the rtui mock server." in result.stdout

@@ -14,7 +14,8 @@ import pytest
 
 from app_support import read_records
 from audio_support import VirtualAudio, make_speech, virtual_audio  # noqa: F401  (fixture)
-from tmux_support import RTUI, Terminal, exited, terminal  # noqa: F401  (fixture)
+from cli_support import RTUI
+from tmux_support import Terminal, exited, terminal  # noqa: F401  (fixture)
 
 MIC_LEVEL = re.compile(r"^ mic\s+\[[^\]]*\]\s+(-inf|-?\d+\.\d) dBFS", re.MULTILINE)
 

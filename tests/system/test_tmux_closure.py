@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from app_support import read_records
-from tmux_support import RTUI, Terminal, exited, terminal  # noqa: F401  (fixture)
+from cli_support import RTUI
+from tmux_support import Terminal, exited, terminal  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.tmux
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from app_support import read_records
-from tmux_support import RTUI, Terminal, exited, terminal  # noqa: F401  (fixture)
+from cli_support import RTUI
+from tmux_support import Terminal, exited, terminal  # noqa: F401  (fixture)
 from tui.diagnose import diagnose
 from tui.diagnose.text import one_line
 

@@ -17,6 +17,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
+from cli_support import rtui
 from diagnose_support import seed_story_client
 from scheduling_support import policies, realtime_permitted
 from tests.fake_keys import OPENAI_KEY, PLAIN_SECRET
@@ -42,10 +43,6 @@ def command(*args: str, **extra_env: str) -> Iterator[tuple[subprocess.Popen[str
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def rtui(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60)
 
 
 def test_seed_story_through_rtui_proxy_to_rtui_mock_then_diagnose_and_export(tmp_path):
