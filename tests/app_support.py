@@ -27,15 +27,7 @@ from tui.engine.commands import SESSION_COMMANDS, Command
 from tui.engine.process import EngineProcess
 from tui.engine.runner import EngineThread
 from tui.engine.session import Engine
-from tui.engine.state import (
-    CloseSummary,
-    Counters,
-    EngineState,
-    Levels,
-    LogBuffer,
-    LogEntry,
-    TranscriptEntry,
-)
+from tui.engine.state import CloseSummary, Counters, EngineState, Levels, LogBuffer, LogEntry, TranscriptEntry
 from tui.protocol.summary import Line, record_line
 from tui.wire.reader import SessionReader
 

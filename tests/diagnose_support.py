@@ -133,13 +133,7 @@ def append_event(pcm: bytes) -> bytes:
 
 
 async def seed_story_client(
-    url: str,
-    writer: SessionWriter | None,
-    *,
-    binary: bool = True,
-    seconds: float = 2.0,
-    rate: int = 16000,
-    chunk_s: float = 0.1,
+    url: str, writer: SessionWriter | None, *, binary: bool = True, seconds: float = 2.0, rate: int = 16000, chunk_s: float = 0.1
 ) -> tuple[int | None, str | None]:
     """The iOS client of the seed report: waits for session.created, then at once sends 100 ms chunks
     of 16 kHz audio (labelled as the session's 24 kHz pcm) every 100 ms, as binary frames of JSON

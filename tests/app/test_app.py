@@ -49,13 +49,7 @@ async def test_session_keys_call_engine_commands(engine: FrozenEngine) -> None:
         await settle(pilot)
         for key in ("m", "v", "r", "x", "R"):
             await pilot.press(key)
-        assert engine.calls == [
-            SetMuted(True),
-            ToggleTurnMode(),
-            CreateResponse(),
-            CancelResponse(),
-            Reconnect(),
-        ]
+        assert engine.calls == [SetMuted(True), ToggleTurnMode(), CreateResponse(), CancelResponse(), Reconnect()]
 
 
 async def test_space_talks_only_in_push_to_talk(engine: FrozenEngine) -> None:

@@ -69,9 +69,7 @@ async def card_then_back_to_the_log(app: RtuiApp, pilot: Pilot, engine: EnginePr
 
 async def test_a_server_close_over_the_engine_process(tmp_path: Path) -> None:
     config = live_config(
-        Endpoint(url="", kind="mock"),
-        tmp_path,
-        mock_options={"faults": (CloseAfter(code=1000, reason="", after_frames=1),)},
+        Endpoint(url="", kind="mock"), tmp_path, mock_options={"faults": (CloseAfter(code=1000, reason="", after_frames=1),)}
     )
     engine = EngineProcess(config)
     async with on_screen(engine) as (runner, app, pilot):

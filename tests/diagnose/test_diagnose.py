@@ -93,10 +93,7 @@ def test_an_update_sent_only_after_the_content_is_flagged_too(tmp_path, monkeypa
     assert f"came only later, at seq {update}" in early.message
 
 
-@pytest.mark.parametrize(
-    ("rate", "expected_pace"),
-    [(16000, 0.667), (8000, 0.333), (48000, 2.0), (44100, 1.8375)],
-)
+@pytest.mark.parametrize(("rate", "expected_pace"), [(16000, 0.667), (8000, 0.333), (48000, 2.0), (44100, 1.8375)])
 def test_sample_rate_pacing_names_the_likely_true_rate(tmp_path, monkeypatch, rate, expected_pace):
     s = Script(tmp_path / "pace.jsonl", monkeypatch)
     s.at(0).handshake()

@@ -19,10 +19,7 @@ def test_the_closer_s_own_code_and_reason_come_from_the_frame_it_sent() -> None:
     # Recorded by the client, the server closed: its frame is the one the client received.
     server_closed = connection_end(
         end(
-            side="client",
-            closed_by="server",
-            close_sent={"code": 1000, "reason": ""},
-            close_rcvd={"code": 4001, "reason": "bye"},
+            side="client", closed_by="server", close_sent={"code": 1000, "reason": ""}, close_rcvd={"code": 4001, "reason": "bye"}
         )
     )
     assert (server_closed.how, server_closed.closed_by, server_closed.code, server_closed.reason) == (

@@ -187,14 +187,7 @@ def row_columns(line: Line) -> tuple[str, str, str, str, str, str]:
     """(marker, time, direction, label, size, summary): the columns of one log line."""
     label = line.label + (f" ×{line.count}" if line.count > 1 else "")
     size = format_size(line.size) if line.size else ""
-    return (
-        SEVERITY_MARKERS.get(line.severity, "  "),
-        f"{line.t_ns / 1e9:8.3f}",
-        line.direction,
-        label,
-        size,
-        line.summary,
-    )
+    return (SEVERITY_MARKERS.get(line.severity, "  "), f"{line.t_ns / 1e9:8.3f}", line.direction, label, size, line.summary)
 
 
 def line_text(line: Line, label_width: int = LABEL_WIDTH) -> str:

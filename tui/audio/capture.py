@@ -15,22 +15,8 @@ from tui.audio.chunkqueue import ChunkQueue
 from tui.audio.devices import resolve_device
 from tui.audio.errors import AudioError, DeviceLostError
 from tui.audio.levels import AudioLevelMeter
-from tui.audio.pcm import (
-    DEFAULT_CHUNK_MS,
-    WIRE_RATE,
-    AudioChunk,
-    Chunker,
-    downmix,
-    make_resampler,
-    samples_for_ms,
-)
-from tui.audio.portaudio import (
-    OPEN_TIMEOUT_S,
-    STALL_TIMEOUT_S,
-    close_stream,
-    in_audio_thread,
-    load_sounddevice,
-)
+from tui.audio.pcm import DEFAULT_CHUNK_MS, WIRE_RATE, AudioChunk, Chunker, downmix, make_resampler, samples_for_ms
+from tui.audio.portaudio import OPEN_TIMEOUT_S, STALL_TIMEOUT_S, close_stream, in_audio_thread, load_sounddevice
 
 
 class MicrophoneSource:

@@ -89,7 +89,4 @@ def _default_indices(sd: ModuleType) -> tuple[int, int]:
         return int(default[0]), int(default[1])
     except (TypeError, ValueError):
         # A name set by the user in sd.default: let PortAudio resolve it.
-        return (
-            sd.query_devices(kind="input")["index"],
-            sd.query_devices(kind="output")["index"],
-        )
+        return (sd.query_devices(kind="input")["index"], sd.query_devices(kind="output")["index"])

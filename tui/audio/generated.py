@@ -15,15 +15,7 @@ import numpy as np
 from tui.audio.base import SourceStats
 from tui.audio.errors import AudioError
 from tui.audio.levels import AudioLevelMeter
-from tui.audio.pcm import (
-    DEFAULT_CHUNK_MS,
-    WIRE_RATE,
-    AudioChunk,
-    Chunker,
-    downmix,
-    make_resampler,
-    samples_for_ms,
-)
+from tui.audio.pcm import DEFAULT_CHUNK_MS, WIRE_RATE, AudioChunk, Chunker, downmix, make_resampler, samples_for_ms
 from tui.audio.wavfile import WavReader
 
 

@@ -19,11 +19,7 @@ OUTPUT_HELP = "speaker (default), a WAV file to write, or null"
 
 
 def make_source(
-    spec: str | None = None,
-    *,
-    device: int | str | None = None,
-    chunk_ms: int = DEFAULT_CHUNK_MS,
-    paced: bool = True,
+    spec: str | None = None, *, device: int | str | None = None, chunk_ms: int = DEFAULT_CHUNK_MS, paced: bool = True
 ) -> AudioSource:
     """`spec`: None or "mic" (the device `device`), "tone" / "tone:HZ", "silence", or a WAV path.
     Files are checked at once (`AudioFileError`); devices are opened by `await source.start()`."""

@@ -21,13 +21,7 @@ from tui.audio.jitter import JitterBuffer
 from tui.audio.latency import DEFAULT_OUTPUT_LATENCY_MS
 from tui.audio.levels import AudioLevelMeter
 from tui.audio.pcm import WIRE_RATE, make_resampler, pcm16_to_float, samples_for_ms
-from tui.audio.portaudio import (
-    OPEN_TIMEOUT_S,
-    STALL_TIMEOUT_S,
-    close_stream,
-    in_audio_thread,
-    load_sounddevice,
-)
+from tui.audio.portaudio import OPEN_TIMEOUT_S, STALL_TIMEOUT_S, close_stream, in_audio_thread, load_sounddevice
 from tui.audio.sinks import ItemLedger
 
 

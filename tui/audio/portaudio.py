@@ -33,8 +33,7 @@ def load_sounddevice() -> ModuleType:
                 import sounddevice
             except OSError as error:
                 raise NoAudioError(
-                    f"the PortAudio library could not be loaded ({error}; install libportaudio2)",
-                    reason="no-portaudio",
+                    f"the PortAudio library could not be loaded ({error}; install libportaudio2)", reason="no-portaudio"
                 ) from None
             _module = sounddevice
         return _module

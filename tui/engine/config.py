@@ -36,12 +36,7 @@ def with_model(url: str, model: str) -> str:
 
 
 def resolve_endpoint(
-    url: str | None,
-    model: str,
-    *,
-    force_mock: bool = False,
-    env: Mapping[str, str] = os.environ,
-    key: str | None = None,
+    url: str | None, model: str, *, force_mock: bool = False, env: Mapping[str, str] = os.environ, key: str | None = None
 ) -> Endpoint:
     """The live API when a key is given or set, else the embedded mock (its URL is known once it listens).
     `key` (`--key`) wins over the environment; an ephemeral `ek_` key goes as a Bearer token, like an API

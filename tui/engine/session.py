@@ -73,13 +73,7 @@ RECEIVED_QUIET_AFTER_S = 0.15  # with no sink, the model's meter falls silent th
 class Engine:
     commands = SESSION_COMMANDS  # it accepts every session command (tui.engine.commands)
 
-    def __init__(
-        self,
-        config: EngineConfig,
-        *,
-        source: AudioSource | None = None,
-        sink: AudioSink | None = None,
-    ) -> None:
+    def __init__(self, config: EngineConfig, *, source: AudioSource | None = None, sink: AudioSink | None = None) -> None:
         self.config = config
         self.source = source
         self.sink = sink
@@ -261,10 +255,7 @@ class Engine:
         self.state.phase = "open"
         self.state.opened_at = time.monotonic()
         self._forget_calls()  # a new connection is a new conversation
-        tasks = [
-            asyncio.create_task(self._receive(), name="receive"),
-            asyncio.create_task(self._tick(), name="tick"),
-        ]
+        tasks = [asyncio.create_task(self._receive(), name="receive"), asyncio.create_task(self._tick(), name="tick")]
         if self.source is not None:
             tasks.append(asyncio.create_task(self._stream_audio(), name="audio"))
         if self.config.texts:

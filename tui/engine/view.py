@@ -29,12 +29,7 @@ TRANSCRIPT_DELTAS = frozenset(
 )
 OUTPUT_AUDIO_DELTAS = frozenset({"response.output_audio.delta", "response.audio.delta"})
 TRANSCRIPT_DONE = frozenset(
-    {
-        "response.output_audio_transcript.done",
-        "response.output_text.done",
-        "response.audio_transcript.done",
-        "response.text.done",
-    }
+    {"response.output_audio_transcript.done", "response.output_text.done", "response.audio_transcript.done", "response.text.done"}
 )
 
 

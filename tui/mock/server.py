@@ -72,13 +72,7 @@ def _error_response(status: int, message: str, code: str | None, param: str | No
 
 
 class MockServer:
-    def __init__(
-        self,
-        config: MockConfig | None = None,
-        *,
-        reuse_port: bool = False,
-        worker: tuple[int, int] = (0, 1),
-    ) -> None:
+    def __init__(self, config: MockConfig | None = None, *, reuse_port: bool = False, worker: tuple[int, int] = (0, 1)) -> None:
         """`reuse_port` and `worker` (index, count) are for `rtui mock --workers`: several processes
         listening on one port, worker i numbering its connections i+1, i+1+count, ... so that every
         connection of the whole server has its own index (and its own ids)."""

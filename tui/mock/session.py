@@ -556,10 +556,7 @@ class MockSession:
             return [self._error(errors.truncate_too_long(sent_ms, audio_end_ms), client_id)]
         return [
             self._emit(
-                "conversation.item.truncated",
-                item_id=item_id,
-                content_index=event["content_index"],
-                audio_end_ms=audio_end_ms,
+                "conversation.item.truncated", item_id=item_id, content_index=event["content_index"], audio_end_ms=audio_end_ms
             )
         ]
 

@@ -73,17 +73,13 @@ def missing_one_of(param: str, keys: tuple[str, ...]) -> RealtimeError:
     """None of `keys` is in the object at `param`, and one must be (an MCP tool's server)."""
     named = [f"'{param}.{key}'" for key in keys]
     return RealtimeError(
-        "missing_required_parameter",
-        f"Missing required parameter: one of {', '.join(named[:-1])} or {named[-1]}.",
-        param,
+        "missing_required_parameter", f"Missing required parameter: one of {', '.join(named[:-1])} or {named[-1]}.", param
     )
 
 
 def invalid_type(param: str, expected: str, value: Any) -> RealtimeError:
     return RealtimeError(
-        "invalid_type",
-        f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.",
-        param,
+        "invalid_type", f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.", param
     )
 
 
@@ -101,9 +97,7 @@ def out_of_range(param: str, value: float, *, minimum: float | None = None, maxi
     code = f"{kind}_{short}_value"
     shown_bound = int(bound) if float(bound).is_integer() else bound
     return RealtimeError(
-        code,
-        f"Invalid '{param}': {kind} {word} value. Expected a value {sign} {shown_bound}, but got {value} instead.",
-        param,
+        code, f"Invalid '{param}': {kind} {word} value. Expected a value {sign} {shown_bound}, but got {value} instead.", param
     )
 
 
@@ -139,8 +133,7 @@ def webrtc_only(event_type: str) -> RealtimeError:
 
 def beta_api_shape_disabled() -> RealtimeError:
     return RealtimeError(
-        "beta_api_shape_disabled",
-        "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.",
+        "beta_api_shape_disabled", "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API."
     )
 
 

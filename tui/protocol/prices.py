@@ -53,11 +53,7 @@ def load_prices(override: str | None = None) -> PriceTable:
     except ValueError as exc:
         raise PriceError(str(exc)) from None
     extra = _parse(data, path)
-    return PriceTable(
-        date=extra.date or table.date,
-        source=extra.source or table.source,
-        models={**table.models, **extra.models},
-    )
+    return PriceTable(date=extra.date or table.date, source=extra.source or table.source, models={**table.models, **extra.models})
 
 
 def _parse(data: Any, where: str) -> PriceTable:

@@ -79,10 +79,7 @@ def default_session(session_id: str, model: str, expires_at: int, *, voice: str 
         "truncation": "auto",
         "prompt": None,
         "expires_at": expires_at,
-        "audio": {
-            "input": _default_input_audio(),
-            "output": {"format": dict(PCM_FORMAT), "voice": voice, "speed": 1.0},
-        },
+        "audio": {"input": _default_input_audio(), "output": {"format": dict(PCM_FORMAT), "voice": voice, "speed": 1.0}},
         "include": None,
     }
 
@@ -147,12 +144,7 @@ _TRANSCRIPTION = nullable(
 )
 _NOISE_REDUCTION = nullable(obj({"type": enum("near_field", "far_field"), "strength": number(0.0, 1.0)}))
 _AUDIO_INPUT = obj(
-    {
-        "format": _FORMAT,
-        "transcription": _TRANSCRIPTION,
-        "noise_reduction": _NOISE_REDUCTION,
-        "turn_detection": _TURN_DETECTION,
-    }
+    {"format": _FORMAT, "transcription": _TRANSCRIPTION, "noise_reduction": _NOISE_REDUCTION, "turn_detection": _TURN_DETECTION}
 )
 _VOICE = one_of(string, obj({"id": string}, required=("id",)))
 _AUDIO_OUTPUT = obj({"format": _FORMAT, "voice": _VOICE, "speed": number(0.25, 1.5)})

@@ -37,8 +37,7 @@ MCP_CONNECTORS = (
 
 
 FUNCTION_TOOL = obj(
-    {"type": string, "name": string, "description": string, "parameters": obj({}, open_=True)},
-    required=("name",),
+    {"type": string, "name": string, "description": string, "parameters": obj({}, open_=True)}, required=("name",)
 )
 _TOOL_FILTER = obj({"read_only": boolean, "tool_names": array(string)})
 _MCP_FIELDS = obj(

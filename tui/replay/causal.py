@@ -17,21 +17,8 @@ from collections import deque
 from typing import Protocol
 
 from tui.replay.audio_match import AudioMatch
-from tui.replay.normalize import (
-    AUDIO_APPEND,
-    IdMap,
-    NormalizedItem,
-    decode_audio,
-    normalize_frame,
-)
-from tui.replay.report import (
-    TIMEOUT_CODE,
-    TIMEOUT_REASON,
-    Divergence,
-    GateTimeout,
-    mismatch_message,
-    nearest,
-)
+from tui.replay.normalize import AUDIO_APPEND, IdMap, NormalizedItem, decode_audio, normalize_frame
+from tui.replay.report import TIMEOUT_CODE, TIMEOUT_REASON, Divergence, GateTimeout, mismatch_message, nearest
 from tui.replay.script import Script
 from tui.replay.steps import Position
 from tui.replay.tape import Entry

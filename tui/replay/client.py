@@ -126,15 +126,7 @@ async def replay_client(
         outcome.divergence = _handshake_divergence(expected_status, 101)
         return outcome
     player = Player(
-        script,
-        "client",
-        connection,
-        timing=timing,
-        timeout=timeout,
-        clock=clock,
-        pong_policy=policy,
-        map_ids=map_ids,
-        tape=tape,
+        script, "client", connection, timing=timing, timeout=timeout, clock=clock, pong_policy=policy, map_ids=map_ids, tape=tape
     )
     return await player.run()
 

@@ -28,13 +28,7 @@ from websockets.frames import Close
 
 from tui.replay.causal import Progress
 from tui.replay.normalize import AUDIO_APPEND, IdMap, NormalizedItem, parse_event
-from tui.replay.report import (
-    TIMEOUT_CODE,
-    TIMEOUT_REASON,
-    TRUNCATED_CODE,
-    TRUNCATED_REASON,
-    Divergence,
-)
+from tui.replay.report import TIMEOUT_CODE, TIMEOUT_REASON, TRUNCATED_CODE, TRUNCATED_REASON, Divergence
 from tui.replay.script import Script
 from tui.replay.steps import OTHER, SIDE_DIR, Position, Step
 from tui.replay.tape import Tape

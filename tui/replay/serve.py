@@ -160,13 +160,7 @@ def outcome_lines(outcome: SideOutcome) -> list[str]:
 
 
 async def serve_until_stopped(
-    script: Script,
-    *,
-    host: str,
-    port: int,
-    timing: Timing,
-    timeout: float,
-    record_dir: str | os.PathLike[str] | None = None,
+    script: Script, *, host: str, port: int, timing: Timing, timeout: float, record_dir: str | os.PathLike[str] | None = None
 ) -> int:
     """`rtui mock --serve FILE`: serves until Ctrl-C, printing one report per connection."""
     async with contextlib.AsyncExitStack() as stack:

@@ -14,19 +14,7 @@ DIRECTIONS: Final = frozenset({C2S, S2C, LOCAL})
 
 MODES: Final = frozenset({"live", "proxy", "replay", "mock"})
 
-KINDS: Final = frozenset(
-    {
-        "handshake_request",
-        "handshake_response",
-        "frame",
-        "ping",
-        "pong",
-        "close",
-        "end",
-        "error",
-        "mark",
-    }
-)
+KINDS: Final = frozenset({"handshake_request", "handshake_response", "frame", "ping", "pong", "close", "end", "error", "mark"})
 
 # Close codes that never travel in a close frame; rtui reports them as websockets does.
 NO_STATUS: Final = 1005

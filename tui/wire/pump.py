@@ -641,9 +641,7 @@ async def connect(
     if one is given; the pump is `make_pump(protocol, **options)`."""
     uri = parse_uri(url)
     protocol = ClientProtocol(
-        uri,
-        subprotocols=[Subprotocol(s) for s in subprotocols] if subprotocols else None,
-        max_size=max_size,
+        uri, subprotocols=[Subprotocol(s) for s in subprotocols] if subprotocols else None, max_size=max_size
     )
     request = protocol.connect()
     request.headers["User-Agent"] = USER_AGENT

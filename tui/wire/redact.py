@@ -158,9 +158,6 @@ class Redactor:
         if query:
             pairs = parse_qsl(query, keep_blank_values=True)
             if any(k.lower() in SECRET_QUERY_KEYS for k, _ in pairs):
-                query = urlencode(
-                    [(k, REDACTED if k.lower() in SECRET_QUERY_KEYS else v) for k, v in pairs],
-                    safe="[]",
-                )
+                query = urlencode([(k, REDACTED if k.lower() in SECRET_QUERY_KEYS else v) for k, v in pairs], safe="[]")
         cleaned = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
         return self.text(cleaned)[0]

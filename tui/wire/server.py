@@ -49,11 +49,7 @@ class Server:
     """Listening sockets and the connections they accepted; `close()` ends both."""
 
     def __init__(
-        self,
-        handler: Handler,
-        *,
-        make_connection: Callable[[], ServerConnection],
-        answer: Answer | None = None,
+        self, handler: Handler, *, make_connection: Callable[[], ServerConnection], answer: Answer | None = None
     ) -> None:
         self.handler = handler
         self.make_connection = make_connection

@@ -77,9 +77,7 @@ def serve_with_workers(
         for index in range(count):
             receiver, sender = context.Pipe(duplex=False)
             worker = context.Process(
-                target=_worker_main,
-                args=(make_server, port, index, count, sender, holder),
-                name=f"{program} worker {index + 1}",
+                target=_worker_main, args=(make_server, port, index, count, sender, holder), name=f"{program} worker {index + 1}"
             )
             worker.start()
             sender.close()
