@@ -14,7 +14,9 @@ the stream's rate answers a given per-frame cost in the client.
 `--ceiling` adds, in the same alternating rounds, two stand-ins for the least a recorder of rtui's
 format can do on the sending thread: each frame's line formatted in one step and written 64 KiB at a
 time, without and then with the event type and the redaction's scans (nothing else: no lock, no
-listeners, no labels). Their ratios bound what any in-process recorder can reach here.
+listeners, no labels). Their ratios bound what any in-process recorder can reach here. A third moves
+rtui's writer to another process, the sending thread only handing it the frames through a pipe: what
+recording out of process would reach on the same cores.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import os
+import pickle
+import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -119,6 +125,60 @@ class CeilingRecorder(SentFramesListener):
         self.file.close()
 
 
+# OtherProcessRecorder's child: rtui's writer, recording the batches of frames it reads on stdin.
+_RECORDER_PROCESS = """
+import pickle, struct, sys
+from tui.wire.writer import SessionWriter
+writer = SessionWriter(sys.argv[1], mode="live", url="ws://127.0.0.1/", secrets=[sys.argv[2]])
+writer.hold()
+conn = writer.new_conn()
+print("ready", flush=True)
+while len(size := sys.stdin.buffer.read(4)) == 4:
+    for data in pickle.loads(sys.stdin.buffer.read(struct.unpack("<I", size)[0])):
+        writer.frame(conn, "c2s", data, opcode="text")
+    writer.flush()
+writer.close()
+"""
+
+
+class OtherProcessRecorder(SentFramesListener):
+    """rtui's writer in a process of its own: the sending thread only hands the frames over a pipe,
+    pickled TURN_WRITE_LIMIT bytes at a time, and the other process types, redacts, serialises and
+    writes them. The pipe's back-pressure keeps the sender within two batches of the recorder."""
+
+    def __init__(self, path: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _RECORDER_PROCESS, str(path), API_KEY],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdout.readline() == b"ready\n"  # started before the stream is timed
+        self.pipe = self.process.stdin
+        self.held: list[bytes] = []
+        self.held_bytes = 0
+
+    def frame_sent(self, frame: Frame) -> None:
+        if frame.opcode is Opcode.TEXT:
+            self.held.append(frame.data)
+            self.held_bytes += len(frame.data)
+            if self.held_bytes >= TURN_WRITE_LIMIT:
+                self.hand_over()
+
+    def hand_over(self) -> None:
+        batch = pickle.dumps(self.held, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pipe.write(struct.pack("<I", len(batch)) + batch)
+        self.pipe.flush()
+        self.held, self.held_bytes = [], 0
+
+    def close(self) -> None:
+        if self.held:
+            self.hand_over()
+        self.pipe.close()
+        assert self.process.wait() == 0
+
+
 async def stream(
     url: str, frames: list[str], record_to: Path | None, listener: SentFramesListener | None = None
 ) -> tuple[float, float]:
@@ -183,6 +243,13 @@ def main() -> int:
                 for name, checks in (("ceiling: serialise and write", False), ("ceiling: + type and redaction scans", True)):
                     runs.setdefault(name, []).append(asyncio.run(stream(peer.url(), frames, None, CeilingRecorder(path, checks))))
                     path.unlink()
+                other = OtherProcessRecorder(path)
+                runs.setdefault("rtui's writer in another process", []).append(
+                    asyncio.run(stream(peer.url(), frames, None, other))
+                )
+                with open(path, "rb") as recorded:
+                    assert sum(b'"kind":"frame"' in line for line in recorded) == args.frames + 1  # and "done"
+                path.unlink()
     mb = len(frames[0]) * args.frames / 1e6
     rate_off = rate(runs["recording off"], args.frames)[0]
     for name, name_runs in runs.items():
