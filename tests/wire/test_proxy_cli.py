@@ -16,20 +16,20 @@ from contextlib import contextmanager
 import orjson
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
-from cli_support import rtui
+from cli_support import RTUI, rtui, user_environment
 from diagnose_support import seed_story_client
 from scheduling_support import policies, realtime_permitted
 from tests.fake_keys import OPENAI_KEY, PLAIN_SECRET
+from tui.wire.reader import SessionReader
 
 
 @contextmanager
 def command(*args: str, **extra_env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Runs `rtui ARGS` and yields it with the first line it printed ('listening on URL')."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
-    env.update(extra_env)
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [str(RTUI), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=user_environment(**extra_env)
     )
     try:
         assert process.stdout is not None
@@ -72,6 +72,37 @@ def test_seed_story_through_rtui_proxy_to_rtui_mock_then_diagnose_and_export(tmp
         assert wav.getnframes() > 1600  # the one 100 ms chunk of 16 kHz audio, after the silence before it
     har = orjson.loads((tmp_path / "s.har").read_bytes())
     assert len(har["log"]["entries"]) == 2  # the client leg and the upstream leg
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_stops_the_relay_as_ctrl_c_does_and_the_recording_keeps_the_sessions_end(tmp_path, stop):
+    # systemd, `docker stop`, `timeout` and `kill` stop a relay with SIGTERM. It used to die on the
+    # spot: the client's connection reset, and the recording cut off after the last frames flushed,
+    # without the session's end.
+    recording = tmp_path / "stopped.jsonl"
+    append = orjson.dumps({"type": "input_audio_buffer.append", "audio": "AAAA"}).decode()
+
+    async def session(url: str, proxy: subprocess.Popen[str]) -> None:
+        async with connect(url + "/v1/realtime?model=gpt-realtime", proxy=None) as ws:
+            assert orjson.loads(await ws.recv())["type"] == "session.created"
+            await ws.send(append)
+            await asyncio.sleep(0.2)  # relayed and recorded on both legs
+            proxy.send_signal(stop)
+            with pytest.raises(ConnectionClosed) as ended:
+                while True:
+                    await ws.recv()
+            assert ended.value.rcvd is None  # dropped, as if the relay had gone away: no close frame
+
+    with command("mock", "--port", "0") as (_, mock_url):
+        with command("proxy", "--listen", "127.0.0.1:0", "--upstream", mock_url, "--record", str(recording)) as (proxy, url):
+            asyncio.run(session(url, proxy))
+            assert proxy.wait(10) == 0
+    with SessionReader(recording) as reader:
+        records = list(reader)
+    assert not reader.problems and not reader.truncated
+    sent = [(r["conn"], r["dir"]) for r in records if r["kind"] == "frame" and r.get("type") == "input_audio_buffer.append"]
+    assert sent == [(1, "c2s"), (2, "c2s")]  # received from the client, then sent upstream
+    assert sorted(r["conn"] for r in records if r["kind"] == "end") == [1, 2]  # each leg's end, recorded
 
 
 def test_the_relay_refuses_to_listen_where_it_would_be_exposed():

@@ -96,6 +96,7 @@ def parse_listen(value: str) -> tuple[str, int]:
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import os
+    import signal
     from pathlib import Path
 
     from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig
@@ -141,7 +142,13 @@ def run(args: argparse.Namespace) -> int:
     async def main() -> None:
         async with Relay(config, on_event=_say) as relay:
             _announce(config, relay.url, scheduling)
-            await asyncio.Future()  # until Ctrl-C
+            # Ctrl-C, or SIGTERM from a process manager, `kill` or `timeout`: either way the relay
+            # stops as a whole, each recording ending with its sessions' ends and what it held.
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
 
     try:
         asyncio.run(main())
