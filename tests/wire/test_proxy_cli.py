@@ -22,6 +22,7 @@ from cli_support import RTUI, rtui, user_environment
 from diagnose_support import seed_story_client
 from scheduling_support import policies, realtime_permitted
 from tests.fake_keys import OPENAI_KEY, PLAIN_SECRET
+from tui.wire.format import RELAY_STOPPED
 from tui.wire.reader import SessionReader
 
 
@@ -103,6 +104,12 @@ def test_sigterm_stops_the_relay_as_ctrl_c_does_and_the_recording_keeps_the_sess
     sent = [(r["conn"], r["dir"]) for r in records if r["kind"] == "frame" and r.get("type") == "input_audio_buffer.append"]
     assert sent == [(1, "c2s"), (2, "c2s")]  # received from the client, then sent upstream
     assert sorted(r["conn"] for r in records if r["kind"] == "end") == [1, 2]  # each leg's end, recorded
+    stopped = [r for r in records if r["kind"] == "error" and r["message"] == RELAY_STOPPED]
+    assert len(stopped) == 1 and stopped[0]["seq"] < min(r["seq"] for r in records if r["kind"] == "end")
+    # diagnose says who ended it: the relay's own stop, not the network.
+    findings = {f["id"]: f for f in orjson.loads(rtui("diagnose", "--json", str(recording)).stdout)["findings"]}
+    assert "abnormal-close" not in findings and findings["relay-stopped"]["severity"] == "info"
+    assert "rtui proxy was stopped (Ctrl-C or SIGTERM)" in findings["relay-stopped"]["message"]
 
 
 def test_the_relay_refuses_to_listen_where_it_would_be_exposed():

@@ -26,7 +26,7 @@ from tui.protocol.handshake import (
     refusal_hint,
 )
 from tui.protocol.summary import object_field
-from tui.wire.format import C2S, S2C
+from tui.wire.format import C2S, RELAY_STOPPED, S2C
 
 MAX_EVIDENCE = 10  # seq numbers kept per finding
 RELATED_S = 5.0  # an error this close before a close explains it
@@ -712,13 +712,15 @@ def _what(request: ParsedRecord) -> str:
 
 
 class CloseCodes(Rule):
-    """keepalive-timeout, message-too-big and abnormal-close: read from the close and end records."""
+    """keepalive-timeout, message-too-big, and abnormal-close or relay-stopped: read from the close
+    and end records (and the relay's word that it was stopped)."""
 
     def __init__(self) -> None:
         self.unanswered_pings: dict[str, list[int]] = {C2S: [], S2C: []}
         self.keepalive: list[ParsedRecord] = []
         self.largest: dict[str, tuple[int, int]] = {}
         self.ends: list[int] = []
+        self.relay_stopped: int | None = None  # the seq of RELAY_STOPPED
 
     def observe(self, item: ParsedRecord) -> None:
         record = item.record
@@ -733,6 +735,8 @@ class CloseCodes(Rule):
         elif item.kind == "close" and "keepalive" in record.get("reason", ""):
             if len(self.keepalive) < MAX_EVIDENCE:
                 self.keepalive.append(item)
+        elif item.kind == "error" and record.get("message") == RELAY_STOPPED:
+            self.relay_stopped = item.seq
         elif item.kind == "end":
             _keep(self.ends, item.seq)
             if "keepalive" in str(record.get("exception", "")) and len(self.keepalive) < MAX_EVIDENCE:
@@ -778,7 +782,13 @@ class CloseCodes(Rule):
                     {"closed_by": ending.closed_first_by},
                 )
             )
-        if ending.how == "dropped":
+        if ending.how == "dropped" and self.relay_stopped is not None:
+            message = (
+                f"No close frame was exchanged because rtui proxy was stopped (Ctrl-C or SIGTERM) with the session open "
+                f"(seq {self.relay_stopped}): the relay dropped both legs itself; nothing in the session ended it."
+            )
+            findings.append(Finding("relay-stopped", "info", message, [self.relay_stopped, *self.ends]))
+        elif ending.how == "dropped":
             because = f" ({ending.exception})" if ending.exception else ""
             where = f" on the {ending.leg} leg" if ending.leg else ""
             message = (

@@ -58,6 +58,7 @@ from websockets.server import ServerProtocol
 from tui.audio.realtime import leave_realtime
 from tui.wire.client import ConnectOptions, RecordingClientConnection, is_azure, is_loopback_host, open_connection
 from tui.wire.ending import live_connection_end
+from tui.wire.format import RELAY_STOPPED
 from tui.wire.pump import FramePump
 from tui.wire.redact import Redactor
 from tui.wire.server import Server, ServerConnection, serve
@@ -510,6 +511,8 @@ class Relay:
             # Live sessions end as they would if the relay's process went away: dropped, not closed.
             live = list(self.sessions)
             for session in live:
+                # Said first, so that whoever reads the recording knows who ended it and why.
+                session.writer.error(0, RELAY_STOPPED)
                 for leg in (session.down, session.up):
                     if leg is not None and leg.state is not State.CLOSED and leg.transport is not None:
                         leg.transport.abort()
