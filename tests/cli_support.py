@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 RTUI = Path(sys.executable).parent / "rtui"  # the installed rtui of the environment running the tests
@@ -32,3 +33,18 @@ def rtui(
         env=user_environment(**env),
         preexec_fn=preexec_fn,
     )
+
+
+@contextmanager
+def running_mock(*options: str) -> Iterator[str]:
+    """`rtui mock --port 0 OPTIONS`: its URL while it runs."""
+    mock = subprocess.Popen(
+        [str(RTUI), "mock", "--port", "0", *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        first = mock.stdout.readline() if mock.stdout else ""
+        assert first.startswith("listening on ws://127.0.0.1:"), first + (mock.stderr.read() if mock.stderr else "")
+        yield first.split()[-1]
+    finally:
+        mock.terminate()
+        mock.wait(timeout=10)

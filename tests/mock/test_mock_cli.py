@@ -159,17 +159,6 @@ def test_port_in_use_is_explained(workers):
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
 
 
-async def test_mcp_tools_option_names_what_a_server_lists(tmp_path):
-    async with running_mock(tmp_path, "--mcp-tools", "lookup_order,refund", timeout=20) as url:
-        client = await open_client(f"{url}?model=gpt-realtime")
-        await client.recv()
-        server = {"type": "mcp", "server_label": "shop", "server_url": "https://shop.example/mcp"}
-        await client.send({"type": "session.update", "session": {"type": "realtime", "tools": [server]}})
-        listed = (await client.until("conversation.item.done"))[-1]["item"]
-        await client.ws.close()
-    assert listed["type"] == "mcp_list_tools" and [t["name"] for t in listed["tools"]] == ["lookup_order", "refund"]
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers needs SO_REUSEPORT (Linux)")
 def test_ctrl_c_in_a_terminal_stops_the_workers_without_a_traceback(tmp_path):
     # A terminal's Ctrl-C reaches the whole process group: every worker gets SIGINT, and the

@@ -167,6 +167,29 @@ def test_the_websockets_check_catches_each_kind_of_misuse() -> None:
     assert sorted({int(line.split(":")[0].split()[1]) for line in found}) == [1, 2, 4, 5, 6, 7, 8], found
 
 
+def names_defined_twice(source: str) -> list[str]:
+    """Top-level functions and classes a module defines more than once: in a test module the first
+    is silently replaced and never runs (ruff's F811 is off for tests, whose fixtures are imported)."""
+    seen: set[str] = set()
+    twice = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if node.name in seen:
+                twice.append(node.name)
+            seen.add(node.name)
+    return twice
+
+
+def test_no_test_is_defined_twice() -> None:
+    twice = {
+        str(path.relative_to(ROOT)): names
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if (names := names_defined_twice(path.read_text()))
+    }
+    assert twice == {}
+    assert names_defined_twice("def test_a():\n    pass\nasync def test_a():\n    pass\ndef test_b():\n    pass\n") == ["test_a"]
+
+
 def test_tests_mirror_the_packages() -> None:
     """The test of a module is found without grepping: tests/<package>/ for each tui package, and
     tests/system/ for suites that cross packages (reliability, fuzzing, tmux, the README)."""

@@ -5,36 +5,18 @@ Ctrl+C quits as q does, closing the session with 1000."""
 from __future__ import annotations
 
 import shlex
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from app_support import read_records
-from cli_support import RTUI
+from cli_support import RTUI, running_mock
 from tmux_support import Terminal, exited, terminal  # noqa: F401  (fixture)
 from tui.diagnose import diagnose
 from tui.diagnose.text import one_line
 
 pytestmark = pytest.mark.tmux
-
-
-@contextmanager
-def running_mock(*options: str) -> Iterator[str]:
-    """`rtui mock --port 0 OPTIONS`: its URL while it runs."""
-    mock = subprocess.Popen(
-        [str(RTUI), "mock", "--port", "0", *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        first = mock.stdout.readline() if mock.stdout else ""
-        assert first.startswith("listening on ws://127.0.0.1:"), first + (mock.stderr.read() if mock.stderr else "")
-        yield first.split()[-1]
-    finally:
-        mock.terminate()
-        mock.wait(timeout=10)
 
 
 def rtui_command(tmp_path: Path, url: str, then: str = "") -> str:

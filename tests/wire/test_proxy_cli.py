@@ -75,10 +75,10 @@ def test_seed_story_through_rtui_proxy_to_rtui_mock_then_diagnose_and_export(tmp
     assert len(har["log"]["entries"]) == 2  # the client leg and the upstream leg
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_sigterm_stops_the_relay_as_ctrl_c_does_and_the_recording_keeps_the_sessions_end(tmp_path, stop):
-    # systemd, `docker stop`, `timeout` and `kill` stop a relay with SIGTERM. It used to die on the
-    # spot: the client's connection reset, and the recording cut off after the last frames flushed,
+    # systemd, `docker stop`, `timeout` and `kill` stop a relay with SIGTERM, a dropped SSH session
+    # with SIGHUP. It used to die on the spot: the recording cut off after the last frames flushed,
     # without the session's end.
     recording = tmp_path / "stopped.jsonl"
     append = orjson.dumps({"type": "input_audio_buffer.append", "audio": "AAAA"}).decode()

@@ -252,10 +252,8 @@ def _serve_recording(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: MockConfig) -> int:
-    import asyncio
-    import signal
-
     from tui.mock import MockServer
+    from tui.stopping import stop_on_signals
 
     server = MockServer(config)
     try:
@@ -267,10 +265,7 @@ async def _serve(config: MockConfig) -> int:
         )
         return 1
     _announce(server.url, config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     try:
         await stop.wait()
     finally:

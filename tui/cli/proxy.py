@@ -96,9 +96,9 @@ def parse_listen(value: str) -> tuple[str, int]:
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import os
-    import signal
     from pathlib import Path
 
+    from tui.stopping import stop_on_signals
     from tui.wire.proxy import ProxyConfigError, Relay, RelayConfig
 
     try:
@@ -142,13 +142,7 @@ def run(args: argparse.Namespace) -> int:
     async def main() -> None:
         async with Relay(config, on_event=_say) as relay:
             _announce(config, relay.url, scheduling)
-            # Ctrl-C, or SIGTERM from a process manager, `kill` or `timeout`: either way the relay
-            # stops as a whole, each recording ending with its sessions' ends and what it held.
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
+            await stop_on_signals().wait()  # each recording then ends with its sessions' ends
 
     try:
         asyncio.run(main())
@@ -159,7 +153,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _say(message: str) -> None:
-    print(f"rtui proxy: {message}", file=sys.stderr, flush=True)
+    try:
+        print(f"rtui proxy: {message}", file=sys.stderr, flush=True)
+    except OSError:
+        pass  # the terminal is gone (SIGHUP): the relay goes on stopping, and its recordings say it all
 
 
 # Below rtui's own audio engine (4) and the sound server (5): a client on the same machine keeps its

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from tui.replay.report import unused_lines
 from tui.replay.script import Script, recorded_path
 from tui.replay.tape import Tape
 from tui.replay.timing import PacingClock, Timing
+from tui.stopping import stop_on_signals
 from tui.wire.format import C2S
 from tui.wire.server import Server, ServerConnection, serve
 from tui.wire.tap import FrameTap
@@ -176,11 +176,7 @@ async def serve_until_stopped(
             return 1
         print(f"listening on {served.url}", flush=True)
         print(f"serving the server side of {script.describe()} {timing.describe()}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        stopping = asyncio.ensure_future(stop.wait())
+        stopping = asyncio.ensure_future(stop_on_signals().wait())
         count = 0
         while True:
             getter = asyncio.ensure_future(served.outcomes.get())
