@@ -105,8 +105,8 @@ async def test_every_notice_is_readable_and_none_is_cut_mid_sentence_at_80x24() 
     ]
     app = RtuiApp(engine, settings=UISettings())  # type: ignore[arg-type]
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
         bar = app.live_screen.notices
+        await wait_for(pilot, lambda: "(! lists all 3)" in bar.plain and bar.region.height == 2)
         shown = bar.plain
         assert shown.startswith(" ! Recording stopped: No space left on device")
         assert shown.endswith("… (! shows it whole)  (! lists all 3)")
@@ -115,11 +115,11 @@ async def test_every_notice_is_readable_and_none_is_cut_mid_sentence_at_80x24() 
         assert engine.state.notices[-1].startswith(kept + " ")  # cut between words, never inside one
         assert bar.region.height == 2 and len(bar.render().plain.splitlines()) <= 2
         await pilot.press("exclamation_mark")
-        assert isinstance(app.screen, ReportScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen) and bool(app.screen.query("#report-text")))
         listed = str(app.screen.query_one("#report-text").render())
         assert all(notice in listed.replace("\n", " ") or notice in listed for notice in engine.state.notices)
         await pilot.press("escape")
-        assert app.screen is app.live_screen
+        await wait_for(pilot, lambda: app.screen is app.live_screen)
 
 
 async def test_with_no_speaker_the_model_meter_still_shows_the_audio_received(tmp_path, monkeypatch) -> None:
