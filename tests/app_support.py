@@ -79,6 +79,13 @@ async def wait_for(pilot: Pilot, condition, timeout: float = 15.0) -> None:
         await pilot.pause(0.05)
 
 
+async def log_shown(pilot: Pilot, app: RtuiApp) -> None:
+    """Until the live screen has taken in the engine's whole log and laid it out: it drains the log
+    on a timer, which a loaded machine delays well past any fixed pause."""
+    await wait_for(pilot, lambda: app.live_screen.feed.cursor == app.engine.log.total)
+    await pilot.pause()
+
+
 def offered_actions(app: RtuiApp) -> dict[str, set[str]]:
     """What the current screen offers: the footer's actions, the palette's titles, the help's ids."""
     return {

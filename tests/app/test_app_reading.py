@@ -15,7 +15,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static, TextArea
 
-from app_support import FixedClock, FrozenEngine, conversation_engine, on_screen, read_records, wait_for
+from app_support import FixedClock, FrozenEngine, conversation_engine, log_shown, on_screen, read_records, wait_for
 from tui.app.app import RtuiApp
 from tui.app.log_model import line_text
 from tui.app.screens.modals import EventEditor, Prompt, ReportScreen, help_text
@@ -164,7 +164,7 @@ def test_counts_read_right() -> None:
 async def test_the_log_keeps_40_columns_of_summary_at_every_width_and_its_columns_line_up(width, height) -> None:
     app = RtuiApp(conversation_engine(FixedClock()), clock=FixedClock(), settings=UISettings())  # type: ignore[arg-type]
     async with app.run_test(size=(width, height)) as pilot:
-        await pilot.pause(0.2)
+        await log_shown(pilot, app)
         log = app.live_screen.event_log
         region = log.scrollable_content_region
         drawn = {row: log.render_line(y).text for y, row in enumerate(log.visible_rows[int(log.scroll_y) :][: region.height])}
@@ -181,7 +181,7 @@ async def test_the_log_keeps_40_columns_of_summary_at_every_width_and_its_column
 async def test_long_rows_read_whole_scrolled_sideways() -> None:
     app = RtuiApp(conversation_engine(FixedClock()), clock=FixedClock(), settings=UISettings())  # type: ignore[arg-type]
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await log_shown(pilot, app)
         log = app.live_screen.event_log
         assert log.jump(-1, lambda row: row.line.label == "session.created")
         y = log.visible_rows.index(log.cursor_row) - int(log.scroll_y)

@@ -40,7 +40,8 @@ async def test_the_screen_scan_catches_a_key_on_the_tui() -> None:
     engine = FrozenEngine(EngineState(phase="open", endpoint_kind="live", url=f"wss://example.test/?api-key={URL_QUERY_KEY}"))
     with pytest.raises(SecretOnScreen, match="the TUI shows the fake key"):
         async with RtuiApp(engine, settings=UISettings()).run_test(size=(120, 30)) as pilot:  # type: ignore[arg-type]
-            await pilot.pause(0.2)
+            for _ in range(100):  # each pause scans the screen: the header shows the key once it is drawn
+                await pilot.pause(0.05)
 
 
 def test_the_screen_scan_catches_a_key_in_the_terminal(terminal) -> None:  # type: ignore[no-untyped-def]
