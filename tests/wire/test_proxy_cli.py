@@ -109,7 +109,7 @@ def test_sigterm_stops_the_relay_as_ctrl_c_does_and_the_recording_keeps_the_sess
     # diagnose says who ended it: the relay's own stop, not the network.
     findings = {f["id"]: f for f in orjson.loads(rtui("diagnose", "--json", str(recording)).stdout)["findings"]}
     assert "abnormal-close" not in findings and findings["relay-stopped"]["severity"] == "info"
-    assert "rtui proxy was stopped (Ctrl-C or SIGTERM)" in findings["relay-stopped"]["message"]
+    assert "rtui proxy was stopped (Ctrl-C, SIGTERM or a lost terminal)" in findings["relay-stopped"]["message"]
 
 
 def test_the_relay_refuses_to_listen_where_it_would_be_exposed():

@@ -784,8 +784,9 @@ class CloseCodes(Rule):
             )
         if ending.how == "dropped" and self.relay_stopped is not None:
             message = (
-                f"No close frame was exchanged because rtui proxy was stopped (Ctrl-C or SIGTERM) with the session open "
-                f"(seq {self.relay_stopped}): the relay dropped both legs itself; nothing in the session ended it."
+                "No close frame was exchanged because rtui proxy was stopped (Ctrl-C, SIGTERM or a lost terminal) "
+                f"with the session open (seq {self.relay_stopped}): the relay dropped both legs itself; nothing in the "
+                "session ended it."
             )
             findings.append(Finding("relay-stopped", "info", message, [self.relay_stopped, *self.ends]))
         elif ending.how == "dropped":

@@ -16,7 +16,7 @@ MODES: Final = frozenset({"live", "proxy", "replay", "mock"})
 
 KINDS: Final = frozenset({"handshake_request", "handshake_response", "frame", "ping", "pong", "close", "end", "error", "mark"})
 
-# The `error` record `rtui proxy` writes when it is stopped (Ctrl-C, SIGTERM) with a session open,
+# The `error` record `rtui proxy` writes when it is stopped (Ctrl-C, SIGTERM, SIGHUP) with a session open,
 # just before it drops both legs: diagnose tells that ending from a network's by it.
 RELAY_STOPPED: Final = "rtui proxy was stopped with this session open: it dropped both legs"
 
