@@ -27,9 +27,9 @@ RTUI = [sys.executable, "-m", "tui"]
 
 
 @asynccontextmanager
-async def running_mock(record_dir, *options: str, timeout: float) -> AsyncIterator[str]:
+async def running_mock(record_dir, *options: str, timeout: float, stop: int = signal.SIGINT) -> AsyncIterator[str]:
     """`rtui mock` on a free port, recording into `record_dir`: yields the URL its first line gives;
-    on leaving, Ctrl-C must end it cleanly (exit 0, no traceback)."""
+    on leaving, Ctrl-C (or `stop`) must end it cleanly (exit 0, no traceback)."""
     process = await asyncio.create_subprocess_exec(
         *RTUI,
         "mock",
@@ -47,7 +47,7 @@ async def running_mock(record_dir, *options: str, timeout: float) -> AsyncIterat
         match = re.fullmatch(r"listening on (ws://127\.0\.0\.1:(\d+)/v1/realtime)\n", first)
         assert match, first
         yield match.group(1)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         code = await asyncio.wait_for(process.wait(), timeout)
     finally:
         if process.returncode is None:
@@ -68,6 +68,20 @@ async def test_mock_prints_its_url_serves_and_exits_cleanly_on_ctrl_c(tmp_path):
     with SessionReader(recording) as reader:
         assert reader.header["mode"] == "mock"
         assert any(r.get("type") == "response.done" for r in reader)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+async def test_sigterm_or_a_lost_terminal_stops_the_mock_as_ctrl_c_does_with_a_session_open(tmp_path, stop):
+    # A lost terminal (SIGHUP) used to kill it on the spot, the open session's recording cut off
+    # without its end.
+    async with running_mock(tmp_path, timeout=20, stop=stop) as url:
+        client = await open_client(f"{url}?model=gpt-realtime")
+        assert (await client.recv())["type"] == "session.created"
+    [recording] = list(tmp_path.glob("*.jsonl"))
+    with SessionReader(recording) as reader:
+        records = list(reader)
+    assert not reader.problems and not reader.truncated
+    assert records[-1]["kind"] == "end", records[-1]
 
 
 async def test_mcp_tools_option_names_what_a_server_lists(tmp_path):
