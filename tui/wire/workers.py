@@ -7,7 +7,8 @@ own listening socket on the same address (SO_REUSEPORT, Linux), so the kernel sp
 connections over the workers. A connection lives in one worker from its handshake to its end, so
 every session behaves exactly as with one process; worker i numbers what it creates i+1, i+1+N, ...
 so ids and file names stay unique across the server. The parent holds the port (port 0 included),
-announces it once every worker listens, and stops them all on Ctrl-C or SIGTERM.
+announces it once every worker listens, and stops them all on Ctrl-C, SIGTERM or a lost terminal
+(tui.stopping).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+from tui.stopping import stop_signals
 
 # A worker's server for (port, worker index, worker count): listening once entered, stopped
 # (its connections and recordings closed) on exit. MockServer and Relay are both.
@@ -52,7 +55,7 @@ def reserve_port(host: str, port: int) -> socket.socket:
 def serve_with_workers(
     program: str, host: str, port: int, count: int, make_server: ServerFactory, announce: Callable[[int], None]
 ) -> int:
-    """Runs `count` worker processes until Ctrl-C/SIGTERM; the exit status of `program` (such as
+    """Runs `count` worker processes until one of `stop_signals()`; the exit status of `program` (such as
     "rtui mock"). `announce(port)` prints where to connect once every worker listens."""
     try:
         holder = reserve_port(host, port)
@@ -68,7 +71,7 @@ def serve_with_workers(
         stopping = True
 
     # Handlers before the workers start, so an early Ctrl-C stops them instead of killing the parent.
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, request_stop) for sig in stop_signals()}
     context = multiprocessing.get_context("fork")  # Linux only, like SO_REUSEPORT; no re-import per worker
     port = holder.getsockname()[1]
     workers: list[multiprocessing.context.ForkProcess] = []
@@ -136,12 +139,13 @@ def _stop(workers: list[multiprocessing.context.ForkProcess]) -> None:
 
 def _worker_main(make_server: ServerFactory, port: int, index: int, count: int, ready: Connection, holder: socket.socket) -> None:
     holder.close()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    signals = stop_signals()  # a terminal's hangup reaches the workers too, unless the parent ignores it
+    for sig in signals:
         signal.signal(sig, signal.SIG_IGN)  # until the event loop's handlers take over
-    asyncio.run(_worker(make_server(port, index, count), ready))
+    asyncio.run(_worker(make_server(port, index, count), ready, signals))
 
 
-async def _worker(server: AbstractAsyncContextManager[Any], ready: Connection) -> None:
+async def _worker(server: AbstractAsyncContextManager[Any], ready: Connection, signals: list[signal.Signals]) -> None:
     async with AsyncExitStack() as stack:
         try:
             await stack.enter_async_context(server)
@@ -150,7 +154,7 @@ async def _worker(server: AbstractAsyncContextManager[Any], ready: Connection) -
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals:
             loop.add_signal_handler(sig, stop.set)
         ready.send("listening")
         ready.close()
@@ -160,7 +164,7 @@ async def _worker(server: AbstractAsyncContextManager[Any], ready: Connection) -
         finally:
             # Ctrl-C reaches every worker, and the parent's SIGTERM follows: once stopping, further
             # signals are ignored, or one landing while the loop closes prints a traceback.
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in signals:
                 loop.remove_signal_handler(sig)
                 signal.signal(sig, signal.SIG_IGN)
             orphan_watch.cancel()

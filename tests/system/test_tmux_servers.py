@@ -1,5 +1,6 @@
-"""`rtui proxy` in a real terminal that goes away, as when an SSH session drops: the relay stops as on
-Ctrl-C, and its recording keeps the session's end and says why it ended."""
+"""rtui's servers in a real terminal that goes away, as when an SSH session drops: `rtui proxy` and
+`rtui mock --workers` stop as on Ctrl-C, and their recordings keep the session's end (the relay's
+also says why it ended)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,36 @@ def test_a_relay_whose_terminal_goes_away_ends_its_recording_properly(terminal: 
     assert records[-3]["message"] == RELAY_STOPPED
     appended = [r["conn"] for r in records if r.get("type") == "input_audio_buffer.append"]
     assert appended == [1, 2]
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+async def mock_session_until_closed(url: str, terminal: Terminal) -> None:
+    async with connect(url + "?model=gpt-realtime", proxy=None) as ws:
+        assert orjson.loads(await ws.recv())["type"] == "session.created"
+        terminal.kill()  # the hangup reaches the parent and both workers
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await ws.recv()
+
+
+def test_mock_workers_whose_terminal_goes_away_end_their_recordings_properly(terminal: Terminal, tmp_path: Path) -> None:
+    record = tmp_path / "rec"
+    pid = terminal.start(f"exec {RTUI} mock --port 0 --workers 2 --record {shlex.quote(str(record))}", width=160)
+    screen = terminal.wait_for(lambda s: "2 worker processes" in s, 30, "the workers listening")
+    match = re.search(r"listening on (ws://127\.0\.0\.1:\d+/v1/realtime)", screen)
+    assert match is not None, screen
+    processes = [pid, *children(pid)]
+    assert len(processes) == 3
+    asyncio.run(mock_session_until_closed(match.group(1), terminal))
+    deadline = time.monotonic() + 15
+    while not all(exited(p) for p in processes):
+        assert time.monotonic() < deadline, "the mock outlived its terminal"
+        time.sleep(0.05)
+    [recording] = record.glob("*.jsonl")
+    with SessionReader(recording) as reader:
+        records = list(reader)
+    assert not reader.problems and not reader.truncated
+    assert records[-1]["kind"] == "end", records[-1]
