@@ -4,6 +4,7 @@ printed and its status, and none of the settings of whoever runs the tests."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -13,6 +14,13 @@ from pathlib import Path
 RTUI = Path(sys.executable).parent / "rtui"  # the installed rtui of the environment running the tests
 # The keys, and the variables that change what rtui shows (tui.app.settings, tui.protocol.prices).
 USER_SETTINGS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "RTUI_PRICES", "RTUI_MOUSE", "RTUI_REFRESH_HZ", "RTUI_LOG_LINES")
+
+
+def hangup_as_in_a_terminal() -> None:
+    """For preexec_fn: SIGHUP at its default, as for a command typed in a terminal. The tests may run
+    with it ignored (under nohup, or a CI runner that ignores it), which a child would inherit, and
+    rtui's servers keep running through a hangup they were started ignoring."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def user_environment(**env: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_support import hangup_as_in_a_terminal
 from mock_support import open_client
 from tui.cli.mock import register
 from tui.mock.faults import FAULT_TYPES
@@ -41,6 +42,7 @@ async def running_mock(record_dir, *options: str, timeout: float, stop: int = si
         str(record_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=hangup_as_in_a_terminal,
     )
     try:
         first = (await asyncio.wait_for(process.stdout.readline(), timeout)).decode()

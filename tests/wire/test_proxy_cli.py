@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import orjson
@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from cli_support import RTUI, rtui, user_environment
+from cli_support import RTUI, hangup_as_in_a_terminal, rtui, user_environment
 from diagnose_support import seed_story_client
 from scheduling_support import policies, realtime_permitted
 from tests.fake_keys import OPENAI_KEY, PLAIN_SECRET
@@ -27,10 +27,18 @@ from tui.wire.reader import SessionReader
 
 
 @contextmanager
-def command(*args: str, **extra_env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Runs `rtui ARGS` and yields it with the first line it printed ('listening on URL')."""
+def command(
+    *args: str, hangup: Callable[[], None] = hangup_as_in_a_terminal, **extra_env: str
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Runs `rtui ARGS` (`hangup` sets up SIGHUP first) and yields it with the first line it printed
+    ('listening on URL')."""
     process = subprocess.Popen(
-        [str(RTUI), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=user_environment(**extra_env)
+        [str(RTUI), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=user_environment(**extra_env),
+        preexec_fn=hangup,
     )
     try:
         assert process.stdout is not None
@@ -110,6 +118,15 @@ def test_sigterm_stops_the_relay_as_ctrl_c_does_and_the_recording_keeps_the_sess
     findings = {f["id"]: f for f in orjson.loads(rtui("diagnose", "--json", str(recording)).stdout)["findings"]}
     assert "abnormal-close" not in findings and findings["relay-stopped"]["severity"] == "info"
     assert "rtui proxy was stopped (Ctrl-C, SIGTERM or a lost terminal)" in findings["relay-stopped"]["message"]
+
+
+def test_a_relay_started_under_nohup_outlives_the_hangup_and_still_stops_on_ctrl_c():
+    with command("proxy", "--listen", "127.0.0.1:0", hangup=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) as (proxy, _):
+        proxy.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert proxy.poll() is None  # `nohup rtui proxy &`: the user asked it to outlive the terminal
+        proxy.send_signal(signal.SIGINT)
+        assert proxy.wait(10) == 0
 
 
 def test_the_relay_refuses_to_listen_where_it_would_be_exposed():
