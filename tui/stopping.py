@@ -18,10 +18,10 @@ def stop_signals() -> list[signal.Signals]:
     return signals
 
 
-def stop_on_signals() -> asyncio.Event:
-    """An event the running loop sets when one of `stop_signals()` arrives."""
+def stop_on_signals(signals: list[signal.Signals] | None = None) -> asyncio.Event:
+    """An event the running loop sets when one of `signals` (by default `stop_signals()`) arrives."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in stop_signals():
+    for sig in stop_signals() if signals is None else signals:
         loop.add_signal_handler(sig, stop.set)
     return stop

@@ -24,7 +24,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from tui.stopping import stop_signals
+from tui.stopping import stop_on_signals, stop_signals
 
 # A worker's server for (port, worker index, worker count): listening once entered, stopped
 # (its connections and recordings closed) on exit. MockServer and Relay are both.
@@ -152,10 +152,7 @@ async def _worker(server: AbstractAsyncContextManager[Any], ready: Connection, s
         except OSError as exc:
             ready.send(f"cannot listen: {exc.strerror or exc}")
             return
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in signals:
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals(signals)
         ready.send("listening")
         ready.close()
         orphan_watch = asyncio.create_task(_stop_when_orphaned(stop))
@@ -164,6 +161,7 @@ async def _worker(server: AbstractAsyncContextManager[Any], ready: Connection, s
         finally:
             # Ctrl-C reaches every worker, and the parent's SIGTERM follows: once stopping, further
             # signals are ignored, or one landing while the loop closes prints a traceback.
+            loop = asyncio.get_running_loop()
             for sig in signals:
                 loop.remove_signal_handler(sig)
                 signal.signal(sig, signal.SIG_IGN)
