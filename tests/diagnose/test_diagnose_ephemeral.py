@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+from pathlib import Path
 
 import openai
 
@@ -24,26 +26,16 @@ async def minted_key(server: MockServer) -> str:
     return (await client.realtime.client_secrets.create(session={"type": "realtime", "instructions": "Be brief."})).value
 
 
+async def headless_hello(url: str, key: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`rtui --headless --text Hello --url URL --key KEY`, recording under cwd/rec."""
+    argv = ["--headless", "--input", "none", "--output", "null", "--text", "Hello", "--url", url, "--key", key]
+    return await asyncio.to_thread(rtui, *argv, "--record-dir", "rec", cwd=cwd)
+
+
 async def test_rtui_connects_with_an_ephemeral_key_given_with_key(tmp_path):
     async with MockServer(MockConfig(realtime=False, require_key=BACKEND_KEY)) as server:
         key = await minted_key(server)
-        run = await asyncio.to_thread(
-            rtui,
-            "--headless",
-            "--input",
-            "none",
-            "--output",
-            "null",
-            "--text",
-            "Hello",
-            "--url",
-            server.url,
-            "--key",
-            key,
-            "--record-dir",
-            "rec",
-            cwd=tmp_path,
-        )
+        run = await headless_hello(server.url, key, tmp_path)
     assert run.returncode == 0, run.stderr
     assert "response.done" in run.stdout and key not in run.stdout + run.stderr
     (recording,) = (tmp_path / "rec").glob("*.jsonl")
@@ -55,23 +47,7 @@ async def test_rtui_connects_with_an_ephemeral_key_given_with_key(tmp_path):
 async def test_an_expired_ephemeral_key_is_refused_and_diagnosed(tmp_path):
     async with MockServer(MockConfig(realtime=False, key_lifetime=0)) as server:
         key = await minted_key(server)
-        run = await asyncio.to_thread(
-            rtui,
-            "--headless",
-            "--input",
-            "none",
-            "--output",
-            "null",
-            "--text",
-            "Hello",
-            "--url",
-            server.url,
-            "--key",
-            key,
-            "--record-dir",
-            "rec",
-            cwd=tmp_path,
-        )
+        run = await headless_hello(server.url, key, tmp_path)
     assert run.returncode == 3, run.stderr
     assert "session ended: The server refused" in run.stdout and "expired or unknown ephemeral key" in run.stdout
     (recording,) = (tmp_path / "rec").glob("*.jsonl")
