@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_support import FrozenEngine, on_screen, wait_for
+from app_support import FrozenEngine, log_shown, on_screen, wait_for
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard
 from tui.app.screens.recording import RecordingScreen
@@ -29,9 +29,9 @@ async def test_the_log_marks_where_the_reconnected_connection_starts(tmp_path: P
         first_session = engine.state.session_id
         await pilot.press("R")
         await wait_for(pilot, lambda: engine.state.phase == "open" and engine.state.session_id not in (None, first_session))
-        await pilot.pause(0.2)
         if isinstance(app.screen, ClosureCard):
             await pilot.press("escape")
+        await log_shown(pilot, app)
         lines = [row.line for row in app.live_screen.event_log.visible_rows]
         await pilot.press("q")
     assert not runner.running

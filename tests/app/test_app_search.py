@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from app_support import on_screen, wait_for
+from app_support import log_shown, on_screen, wait_for
 from tui.app.log_model import RowFilter, is_error_or_close, searchable_text
 from tui.app.screens.modals import ClosureCard, Prompt
 from tui.engine.commands import CreateResponse, SendText
@@ -33,7 +33,7 @@ async def test_search_jumps_and_errors_over_the_engine_process(tmp_path: Path) -
         engine.submit(CreateResponse())  # frame 4: the mock closes with 1011
         await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard))
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await log_shown(pilot, app)
         log = app.live_screen.event_log
         everything = list(log.visible_rows)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from app_support import offered_actions, wait_for
+from app_support import log_shown, offered_actions, wait_for
 from tests.replay_support import example, fill_disk_after, records
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard, Prompt, ReportScreen
@@ -142,7 +142,7 @@ async def test_the_replay_header_and_stats_are_the_replays_own(tmp_path):
                 if engine.state.phase == "open":
                     headers.append(app.live_screen.header.plain)
                     paces.append(app.live_screen.stats.plain.split()[1])
-            await pilot.pause(0.2)
+            await log_shown(pilot, app)
             rows = app.live_screen.event_log.visible_rows
             stats = app.live_screen.stats.plain
             await pilot.press("q")

@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from app_support import on_screen, read_records, wait_for
+from app_support import log_shown, on_screen, read_records, wait_for
 from tests.engine_support import engine_config, mock_server
 from tests.fake_keys import RELIABILITY_KEY
 from tui.app.screens.modals import ClosureCard
@@ -138,6 +138,7 @@ async def test_the_tui_shows_every_mock_fault(tmp_path, fault, badge, card, rows
                 )
             await pilot.press("escape")
         await wait_for(pilot, lambda: app.live_screen.header.plain.startswith(f" {badge} "))
+        await log_shown(pilot, app)
         labels = [row.line.label for row in app.live_screen.query_one(EventLog).visible_rows]
         for label in rows:
             assert label in labels, f"no {label} row in the log: {labels}"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import orjson
 
-from app_support import offered_actions
+from app_support import log_shown, offered_actions, wait_for
 from tui.app.app import RtuiApp
 from tui.app.screens.modals import ClosureCard, Prompt
 from tui.app.settings import UISettings
@@ -16,13 +14,6 @@ from tui.engine.runner import EngineThread
 from tui.mock import MockConfig, MockServer
 from tui.wire.client import ConnectOptions, open_connection
 from tui.wire.proxy import RelayConfig
-
-
-async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.05)
 
 
 async def test_the_tui_follows_a_session_relayed_to_the_mock(tmp_path):
@@ -72,7 +63,7 @@ async def test_the_tui_follows_a_session_relayed_to_the_mock(tmp_path):
                 await wait_for(pilot, lambda: engine.state.close is not None)
                 close = engine.state.close
                 assert (close.closed_by, close.code, close.reason) == ("client", 4001, "done here")
-                await pilot.pause(0.2)
+                await log_shown(pilot, app)
                 rows = [row.line for row in app.live_screen.event_log.visible_rows]
                 await wait_for(pilot, lambda: isinstance(app.screen, ClosureCard) and engine.relay.sessions == [])
                 await pilot.press("escape")  # the closure card, back to the log
@@ -120,7 +111,7 @@ async def test_a_refused_upstream_handshake_is_shown_once_and_stays_the_sessions
                 except Exception:
                     pass  # refused, as upstream refused the relay
                 await wait_for(pilot, lambda: sum(e.record["kind"] == "end" for e in engine.log.since(0)[0]) == 2)
-                await pilot.pause(0.2)
+                await log_shown(pilot, app)
                 rows = [row.line for row in app.live_screen.event_log.visible_rows]
                 await pilot.press("escape", "q")
         finally:
