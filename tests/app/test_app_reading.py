@@ -357,7 +357,7 @@ async def test_a_raw_client_event_is_checked_then_sent_as_typed_and_recorded(tmp
         await pilot.press("ctrl+s")
         assert app.screen is app.live_screen
         await wait_for(pilot, lambda: any(e.role == "assistant" and e.done for e in engine.state.transcript))
-        await pilot.pause(0.2)
+        await log_shown(pilot, app)
         log = app.live_screen.event_log
         assert log.jump(-1, lambda row: row.line.label == "response.create")  # select the frame just sent
         await pilot.press("S")  # the editor starts from it, to resend or tweak
