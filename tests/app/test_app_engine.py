@@ -108,7 +108,7 @@ async def test_push_to_talk_keys_drive_the_turn_on_the_wire(tmp_path: Path) -> N
         await pilot.press("v")  # server VAD -> push-to-talk: a session.update turning VAD off
         await wait_for(pilot, lambda: engine.state.turn_mode == "push_to_talk")
         await wait_for(pilot, lambda: client_events(mock_dir).count("session.update") == 2)
-        assert "push-to-talk" in app.live_screen.header.plain
+        await wait_for(pilot, lambda: "push-to-talk" in app.live_screen.header.plain)  # at its next refresh
         await pilot.press("space")
         await wait_for(pilot, lambda: engine.state.talking)
         await wait_for(pilot, lambda: "TALKING" in app.live_screen.header.plain)

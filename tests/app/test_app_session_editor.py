@@ -101,7 +101,8 @@ async def test_switching_turn_detection_off_makes_rtui_push_to_talk(tmp_path: Pa
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: status_of(app).startswith("Confirmed"))
         assert engine.state.session["audio"]["input"]["turn_detection"] is None
-        assert engine.state.turn_mode == "push_to_talk" and "push-to-talk" in app.live_screen.header.plain
+        assert engine.state.turn_mode == "push_to_talk"
+        await wait_for(pilot, lambda: "push-to-talk" in app.live_screen.header.plain)  # at its next refresh
         await pilot.press("escape", "q")
 
 
