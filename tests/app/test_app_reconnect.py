@@ -80,9 +80,10 @@ async def wait_for_screen(pilot, app: RtuiApp) -> RecordingScreen:
     return next(screen for screen in app.screen_stack if isinstance(screen, RecordingScreen))
 
 
-async def test_a_recording_opened_with_o_marks_reconnects_but_not_a_relays_legs(tmp_path: Path) -> None:
+async def test_a_recording_opened_with_o_marks_reconnects_but_not_a_relays_legs(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # short names to type
     write_recording(tmp_path / "reconnect.jsonl", relayed=False)
-    labels = [line.label for line in await open_rows(tmp_path / "reconnect.jsonl")]
+    labels = [line.label for line in await open_rows(Path("reconnect.jsonl"))]
     assert labels == [
         "handshake_request",
         "input_audio_buffer.append",
@@ -93,7 +94,7 @@ async def test_a_recording_opened_with_o_marks_reconnects_but_not_a_relays_legs(
         "end",
     ]
     write_recording(tmp_path / "relay.jsonl", relayed=True)
-    lines = await open_rows(tmp_path / "relay.jsonl")
+    lines = await open_rows(Path("relay.jsonl"))
     assert [(line.conn, line.label, line.count) for line in lines] == [
         (1, "handshake_request", 1),
         (1, "input_audio_buffer.append", 1),

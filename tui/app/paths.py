@@ -23,20 +23,31 @@ class PathSuggester(Suggester):
         typed = Path(value).expanduser()
         folder, stem = (typed, "") if value.endswith(os.sep) else (typed.parent, typed.name)
         try:
-            names = sorted(entry.name + (os.sep if entry.is_dir() else "") for entry in os.scandir(folder))
+            # Only the names that could complete are looked at: a folder may hold thousands of recordings.
+            with os.scandir(folder) as entries:
+                names = sorted(
+                    entry.name + (os.sep if entry.is_dir() else "") for entry in entries if entry.name.startswith(stem)
+                )
         except OSError:
             return None
         for name in names:
-            if name.startswith(stem) and name != stem and (name.endswith((os.sep, ".jsonl"))):
+            if name != stem and name.endswith((os.sep, ".jsonl")):
                 return value[: len(value) - len(stem)] + name
         return None
 
 
 def recent_recordings(directory: Path, count: int = RECENT_SHOWN) -> list[Path]:
     """The newest `.jsonl` files in `directory` (not its subfolders), newest first."""
+    found: list[tuple[float, str]] = []
     try:
-        files = [entry for entry in os.scandir(directory) if entry.is_file() and entry.name.endswith(".jsonl")]
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name.endswith(".jsonl") and entry.is_file():
+                    try:
+                        found.append((entry.stat().st_mtime, entry.path))
+                    except OSError:  # removed since it was listed
+                        continue
     except OSError:
         return []
-    files.sort(key=lambda entry: entry.stat().st_mtime, reverse=True)
-    return [Path(entry.path) for entry in files[:count]]
+    found.sort(reverse=True)
+    return [Path(path) for _, path in found[:count]]
