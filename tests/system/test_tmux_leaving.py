@@ -1,14 +1,20 @@
 """Leaving the live TUI in a real terminal: the installed `rtui` against `rtui mock`. Quitting leaves
 the recording's place (and, after an abnormal closure, the diagnosis in one line) on the terminal;
-Ctrl+C quits as q does, closing the session with 1000."""
+Ctrl+C quits as q does, closing the session with 1000. Quitting `rtui proxy --ui` says the same of
+the last relayed session."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import shlex
 import time
 from pathlib import Path
 
+import orjson
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from app_support import read_records
 from cli_support import RTUI, running_mock
@@ -138,3 +144,52 @@ def test_ctrl_c_quits_and_closes_the_session_with_1000(terminal: Terminal, tmp_p
     closes = [r for r in records if r["kind"] == "close"]
     assert closes and closes[0]["dir"] == "c2s" and closes[0]["code"] == 1000
     assert records[-1]["kind"] == "end" and records[-1]["closed_by"] == "client" and records[-1]["code"] == 1000
+
+
+async def relayed_session_closed_by_upstream(url: str) -> None:
+    async with connect(url + "/v1/realtime?model=gpt-realtime", proxy=None) as ws:
+        assert orjson.loads(await ws.recv())["type"] == "session.created"
+        for _ in range(3):
+            await ws.send('{"type":"input_audio_buffer.append","audio":"AAAAAA=="}')  # two samples of silence
+        try:
+            while True:
+                await ws.recv()
+        except ConnectionClosed:
+            pass
+
+
+@pytest.mark.parametrize("sessions", [0, 2])
+def test_quitting_the_relay_ui_prints_the_last_sessions_recording_and_diagnosis(
+    terminal: Terminal, tmp_path: Path, sessions: int
+) -> None:
+    with running_mock("--fault", "close,code=4001,after-frames=3") as upstream:
+        relay = f"{RTUI} proxy --ui --listen 127.0.0.1:0 --upstream {upstream} --record relay.jsonl"
+        terminal.start(
+            f"cd {shlex.quote(str(tmp_path))} && env -u COLUMNS -u LINES TERM=xterm-256color {relay}"
+            '; echo "rtui exited with $?"; sleep 600',
+            width=160,
+        )
+        screen = terminal.wait_for(lambda s: "Relay listening on ws://" in s, 30, "where the relay listens")
+        match = re.search(r"Relay listening on (ws://127\.0\.0\.1:\d+)", screen)
+        assert match is not None, screen
+        for _ in range(sessions):
+            asyncio.run(relayed_session_closed_by_upstream(match.group(1)))
+        if sessions:
+            terminal.wait_for(lambda s: "Session closed: 4001" in s, 30, "the closure card")
+        terminal.tmux("send-keys", "-t", "rtui", "q")
+        terminal.wait_for(lambda s: "rtui exited with" in s, 10, "the shell after rtui")
+        printed = terminal.tmux("capture-pane", "-p", "-J", "-t", "rtui")
+    lines = [line.rstrip() for line in printed.splitlines() if line.strip()]
+    if not sessions:
+        assert lines[-2:] == ["no client connected: nothing was relayed or recorded", "rtui exited with 0"]
+        assert list(tmp_path.iterdir()) == []
+        return
+    last = Path("relay-2.jsonl")
+    diagnosis = one_line(diagnose(tmp_path / last))
+    assert "4001" in diagnosis
+    assert lines[-4:] == [
+        "relayed 2 sessions, each recorded to its own file; the last:",
+        f"recorded to {last}",
+        f"session ended: {diagnosis} (rtui diagnose {last} says more)",
+        "rtui exited with 0",
+    ]

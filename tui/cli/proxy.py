@@ -134,7 +134,12 @@ def run(args: argparse.Namespace) -> int:
         if refusal := no_terminal("rtui proxy", "run it in a terminal, or leave out --ui"):
             print(refusal, file=sys.stderr)
             return 2
-        return run_app(RelayEngine(config))  # an engine in shape, not in class
+        engine = RelayEngine(config)
+        status = run_app(engine)  # an engine in shape, not in class
+        # Textual has given the terminal back: these lines stay on it after the TUI is gone.
+        for line in _leaving_words(engine.recordings):
+            print(line)
+        return status
     scheduling = _claim_realtime(asked=not args.no_realtime)
     if args.workers > 1:
         return _run_workers(args, config, scheduling)  # forked workers inherit the scheduling
@@ -150,6 +155,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"rtui proxy: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _leaving_words(recordings: list[str]) -> list[str]:
+    """What quitting `rtui proxy --ui` prints: how many sessions it relayed, and the last one's recording
+    and ending as quitting `rtui` says them."""
+    from tui.cli.live import leaving_words
+
+    if not recordings:
+        return ["no client connected: nothing was relayed or recorded"]
+    said = [] if len(recordings) == 1 else [f"relayed {len(recordings)} sessions, each recorded to its own file; the last:"]
+    return said + leaving_words(recordings[-1])
 
 
 def _say(message: str) -> None:

@@ -66,6 +66,7 @@ class RelayEngine:
         self._once = RelayedOnce(self._legs)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
+        self.recordings: list[str] = []  # one file per relayed session, oldest first
 
     # -- running (on the engine thread) ----------------------------------------------------------
 
@@ -108,6 +109,7 @@ class RelayEngine:
         state.counters = Counters()
         state.transcript = []
         state.recording_path = str(session.path)
+        self.recordings.append(state.recording_path)
         session.writer.add_listener(self._on_record)
 
     def _on_record(self, record: dict[str, Any]) -> None:
